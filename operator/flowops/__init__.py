@@ -1,0 +1,1 @@
+"""flowops: versions, promotes and protects flow documents on Kubernetes."""

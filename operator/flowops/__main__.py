@@ -1,0 +1,48 @@
+"""`python -m flowops` / `flowops-operator`: run the operator against a cluster."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import kopf
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="flowops-operator", description=__doc__)
+    parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"), help="kubeconfig file (default: $KUBECONFIG, else in-cluster)")
+    parser.add_argument("--context", default=os.environ.get("FLOWOPS_CONTEXT"), help="kubeconfig context to use")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--standalone", action="store_true", default=True, help="run without peering (default)")
+    mode.add_argument("--peering", metavar="NAME", help="coordinate with other replicas through the KopfPeering object NAME; one is active")
+    parser.add_argument("--priority", type=int, default=int(os.environ.get("FLOWOPS_PRIORITY", "0")), help="peering priority (the highest is active)")
+    parser.add_argument("--liveness", default=os.environ.get("FLOWOPS_LIVENESS", "http://0.0.0.0:8080/healthz"), help="liveness endpoint URL ('' to disable)")
+    parser.add_argument("--log-format", choices=["plain", "full", "json"], default=os.environ.get("FLOWOPS_LOG_FORMAT", "full"))
+    parser.add_argument("--verbose", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    # Handlers read the connection settings at start-up.
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig
+    if args.context:
+        os.environ["FLOWOPS_CONTEXT"] = args.context
+    if args.peering:
+        os.environ["FLOWOPS_PEERING_NAME"] = args.peering
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
+    from . import handlers  # noqa: F401  (registers the handlers)
+
+    kopf.run(
+        clusterwide=True,
+        standalone=not bool(args.peering),
+        peering_name=args.peering,
+        priority=args.priority,
+        liveness_endpoint=args.liveness or None,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A local control plane built from Go modules, for tests and `make run`."""

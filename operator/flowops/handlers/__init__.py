@@ -1,0 +1,3 @@
+"""Kopf handlers: thin adapters from events to the reconcilers."""
+
+from . import lifecycle  # noqa: F401

@@ -1,0 +1,204 @@
+"""JSON-level Kubernetes calls over the official client's connection handling.
+
+We skip the official client's model classes: flow documents are megabytes of free-form
+JSON, and parsing them once with `json` is both faster and exact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+from .resources import Resource
+
+JSON = dict[str, Any]
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, message: str, body: JSON | None = None) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status, self.reason, self.message, self.body = status, reason, message, body or {}
+
+
+class NotFound(ApiError):
+    pass
+
+
+class AlreadyExists(ApiError):
+    pass
+
+
+class Conflict(ApiError):
+    pass
+
+
+class Forbidden(ApiError):
+    pass
+
+
+class Invalid(ApiError):
+    pass
+
+
+def _error(exc: ApiException) -> ApiError:
+    try:
+        body = json.loads(exc.body or "{}")
+    except ValueError:
+        body = {}
+    message = body.get("message") or exc.reason or str(exc)
+    reason = body.get("reason") or exc.reason or ""
+    status = exc.status or 0
+    if status == 404:
+        return NotFound(status, reason, message, body)
+    if status == 409 and reason == "AlreadyExists":
+        return AlreadyExists(status, reason, message, body)
+    if status == 409:
+        return Conflict(status, reason, message, body)
+    if status == 403:
+        return Forbidden(status, reason, message, body)
+    if status == 422:
+        return Invalid(status, reason, message, body)
+    return ApiError(status, reason, message, body)
+
+
+def load_configuration(kubeconfig: str | None = None, context: str | None = None) -> kubernetes.client.Configuration:
+    """In-cluster when running in a Pod (and no kubeconfig is named), else a kubeconfig."""
+    configuration = kubernetes.client.Configuration()
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG")
+    if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        kubernetes.config.load_incluster_config(client_configuration=configuration)
+    else:
+        kubernetes.config.load_kube_config(
+            config_file=kubeconfig, context=context, client_configuration=configuration
+        )
+    return configuration
+
+
+class Kube:
+    """Typed, JSON-returning calls for one identity (kubeconfig context)."""
+
+    def __init__(self, configuration: kubernetes.client.Configuration) -> None:
+        self.configuration = configuration
+        configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, 16)
+        self.api = kubernetes.client.ApiClient(configuration)
+
+    @classmethod
+    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None) -> "Kube":
+        return cls(load_configuration(kubeconfig, context))
+
+    # -- raw ----------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+        timeout: float = 60.0,
+    ) -> JSON:
+        headers = {"Accept": accept, "Content-Type": content_type}
+        try:
+            response = self.api.call_api(
+                path,
+                method,
+                query_params=[(k, v) for k, v in (query or {}).items() if v is not None],
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+            )
+        except ApiException as exc:
+            raise _error(exc) from None
+        data = response.data
+        return json.loads(data) if data else {}
+
+    # -- verbs --------------------------------------------------------------------------
+    def get(self, resource: Resource, name: str, namespace: str | None = None) -> JSON:
+        return self.request("GET", resource.path(namespace, name))
+
+    def get_or_none(self, resource: Resource, name: str, namespace: str | None = None) -> JSON | None:
+        try:
+            return self.get(resource, name, namespace)
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        metadata_only: bool = False,
+        page_size: int = 500,
+    ) -> list[JSON]:
+        return list(self.iterate(resource, namespace, label_selector, field_selector, metadata_only, page_size))
+
+    def iterate(
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        metadata_only: bool = False,
+        page_size: int = 500,
+    ) -> Iterator[JSON]:
+        """Pages through a list; metadata_only asks for PartialObjectMetadata (no content)."""
+        accept = METADATA_LIST_ACCEPT if metadata_only else "application/json"
+        token = None
+        while True:
+            result = self.request(
+                "GET",
+                resource.path(namespace),
+                query={"labelSelector": label_selector, "fieldSelector": field_selector, "limit": page_size, "continue": token},
+                accept=accept,
+            )
+            yield from result.get("items", [])
+            token = result.get("metadata", {}).get("continue")
+            if not token:
+                return
+
+    def create(self, resource: Resource, body: JSON, namespace: str | None = None, dry_run: bool = False) -> JSON:
+        query = {"dryRun": "All"} if dry_run else None
+        return self.request("POST", resource.path(namespace), body=body, query=query)
+
+    def merge_patch(self, resource: Resource, name: str, patch: JSON, namespace: str | None = None, subresource: str | None = None) -> JSON:
+        return self.request(
+            "PATCH", resource.path(namespace, name, subresource), body=patch, content_type="application/merge-patch+json"
+        )
+
+    def json_patch(self, resource: Resource, name: str, ops: list[JSON], namespace: str | None = None, subresource: str | None = None) -> JSON:
+        return self.request(
+            "PATCH", resource.path(namespace, name, subresource), body=ops, content_type="application/json-patch+json"
+        )
+
+    def patch_status(self, resource: Resource, name: str, status: JSON, namespace: str | None = None) -> JSON:
+        return self.merge_patch(resource, name, {"status": status}, namespace, subresource="status")
+
+    def replace(self, resource: Resource, name: str, body: JSON, namespace: str | None = None) -> JSON:
+        return self.request("PUT", resource.path(namespace, name), body=body)
+
+    def apply(self, resource: Resource, name: str, body: JSON, namespace: str | None = None, field_manager: str = "flowops", force: bool = True) -> JSON:
+        """Server-side apply: the API server merges by field ownership."""
+        return self.request(
+            "PATCH",
+            resource.path(namespace, name),
+            body=body,
+            query={"fieldManager": field_manager, "force": "true" if force else None},
+            content_type="application/apply-patch+yaml",
+        )
+
+    def delete(self, resource: Resource, name: str, namespace: str | None = None, propagation: str = "Background") -> None:
+        try:
+            self.request("DELETE", resource.path(namespace, name), body={"propagationPolicy": propagation})
+        except NotFound:
+            pass

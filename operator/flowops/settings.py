@@ -1,0 +1,32 @@
+"""Deliberate Kopf settings for large documents and many objects."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import kopf
+
+from .diffbase import DigestDiffBaseStorage
+
+PREFIX = "kopf.flowops.io"
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    # State stays in small annotations under our own prefix; never a document copy.
+    settings.persistence.diffbase_storage = DigestDiffBaseStorage(prefix=PREFIX, key="last-handled")
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.finalizer = "flowops.io/finalizer"
+    # Events for warnings and above only: our own handlers post the meaningful ones.
+    settings.posting.level = logging.WARNING
+    settings.peering.name = os.environ.get("FLOWOPS_PEERING_NAME", "flowops")
+    settings.peering.mandatory = False
+    # Flow documents are large: the watch keeps no more than it must, and handlers run
+    # in a bounded pool so hundreds of events do not fan out into hundreds of threads.
+    settings.execution.max_workers = int(os.environ.get("FLOWOPS_MAX_WORKERS", "8"))
+    settings.batching.worker_limit = int(os.environ.get("FLOWOPS_WORKER_LIMIT", "64"))
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 60
+    # Don't write Kopf's own events into namespaces for every retry.
+    settings.posting.enabled = True
