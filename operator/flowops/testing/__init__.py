@@ -1,0 +1,1 @@
+"""Helpers for tests and samples: realistic flow documents built from real data."""
