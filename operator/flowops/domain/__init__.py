@@ -1,0 +1,1 @@
+"""Pure domain logic of flowops: no I/O, no Kubernetes."""

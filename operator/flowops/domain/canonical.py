@@ -1,0 +1,25 @@
+"""Canonical JSON: one byte sequence per document, so hashes compare content, not formatting."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+__all__ = ["canonical_json", "content_hash"]
+
+
+def canonical_json(doc: Any) -> bytes:
+    """Serialise `doc` with sorted keys and no whitespace, as UTF-8.
+
+    NaN and Infinity are refused (ValueError): they are not JSON and the API server
+    would reject them anyway.
+    """
+    return json.dumps(
+        doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def content_hash(doc: Any) -> str:
+    """Return "sha256:<64 hex>" of the canonical JSON of `doc`."""
+    return "sha256:" + hashlib.sha256(canonical_json(doc)).hexdigest()
