@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 
 import kopf
@@ -16,7 +17,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--standalone", action="store_true", default=True, help="run without peering (default)")
     mode.add_argument("--peering", metavar="NAME", help="coordinate with other replicas through the KopfPeering object NAME; one is active")
-    parser.add_argument("--priority", type=int, default=int(os.environ.get("FLOWOPS_PRIORITY", "0")), help="peering priority (the highest is active)")
+    parser.add_argument("--priority", type=int, default=os.environ.get("FLOWOPS_PRIORITY"), help="peering priority (the highest is active; default random, since equal priorities pause every replica)")
     parser.add_argument("--liveness", default=os.environ.get("FLOWOPS_LIVENESS", "http://0.0.0.0:8080/healthz"), help="liveness endpoint URL ('' to disable)")
     parser.add_argument("--log-format", choices=["plain", "full", "json"], default=os.environ.get("FLOWOPS_LOG_FORMAT", "full"))
     parser.add_argument("--verbose", action="store_true")
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["FLOWOPS_CONTEXT"] = args.context
     if args.peering:
         os.environ["FLOWOPS_PEERING_NAME"] = args.peering
+    priority = int(args.priority) if args.priority is not None else random.randint(1, 2**31)
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
     from . import handlers  # noqa: F401  (registers the handlers)
 
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         clusterwide=True,
         standalone=not bool(args.peering),
         peering_name=args.peering,
-        priority=args.priority,
+        priority=priority,
         liveness_endpoint=args.liveness or None,
     )
 

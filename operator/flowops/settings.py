@@ -21,6 +21,8 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.posting.level = logging.WARNING
     settings.peering.name = os.environ.get("FLOWOPS_PEERING_NAME", "flowops")
     settings.peering.mandatory = False
+    # A replica that stops renewing is declared dead after this long: the failover bound.
+    settings.peering.lifetime = int(os.environ.get("FLOWOPS_PEERING_LIFETIME", "15"))
     # Flow documents are large: the watch keeps no more than it must, and handlers run
     # in a bounded pool so hundreds of events do not fan out into hundreds of threads.
     settings.execution.max_workers = int(os.environ.get("FLOWOPS_MAX_WORKERS", "8"))

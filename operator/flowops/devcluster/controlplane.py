@@ -35,6 +35,11 @@ class ControlPlaneError(RuntimeError):
     """The control plane could not be started; the message carries the failing logs."""
 
 
+class KubectlError(subprocess.CalledProcessError):
+    def __str__(self) -> str:
+        return f"{' '.join(self.cmd[3:])} exited {self.returncode}: {self.stderr.decode(errors='replace').strip()}"
+
+
 @dataclass(frozen=True)
 class User:
     context: str
@@ -54,6 +59,8 @@ def default_users() -> list[User]:
         User("editor", "alice-editor", ("flowops:editors",)),
         User("promoter", "bob-promoter", ("flowops:promoters",)),
         User("viewer", "carol-viewer", ("flowops:viewers",)),
+        # Bound by the API server's bootstrap RBAC, like a real control plane's component.
+        User("controller-manager", "system:kube-controller-manager"),
     ]
 
 
@@ -206,7 +213,7 @@ class ControlPlane:
         data = input.encode() if isinstance(input, str) else input
         result = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout)
         if check and result.returncode != 0:
-            raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
+            raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)
         return result
 
     def token(self, user: str) -> str:
@@ -265,6 +272,8 @@ class ControlPlane:
                 f"--etcd-servers={self.etcd_endpoint}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
+                # No kubelets or Services here: a loopback address needs no endpoint reconciling.
+                "--endpoint-reconciler-type=none",
                 f"--secure-port={self.apiserver_port}",
                 f"--tls-cert-file={self.pki.serving_cert}",
                 f"--tls-private-key-file={self.pki.serving_key}",
@@ -289,7 +298,10 @@ class ControlPlane:
             "kube-controller-manager",
             [
                 self.binary("kube-controller-manager"),
-                f"--kubeconfig={self.kubeconfig}",
+                f"--kubeconfig={self._kubeconfig_for('controller-manager')}",
+                # Each controller gets its own ServiceAccount identity, as in a real cluster;
+                # admission policies can then tell the garbage collector apart from a user.
+                "--use-service-account-credentials=true",
                 "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher",
                 f"--service-account-private-key-file={self.pki.sa_private_key}",
                 f"--root-ca-file={self.pki.ca_cert}",
@@ -336,6 +348,14 @@ class ControlPlane:
                 return
             time.sleep(0.25)
         raise self._fail(apiserver, "never created the default namespace")
+
+    def _kubeconfig_for(self, context: str) -> Path:
+        path = self.workdir / f"kubeconfig-{context}"
+        config = json.loads(self.kubeconfig.read_text())
+        config["current-context"] = f"flowops-{context}"
+        path.write_text(json.dumps(config))
+        path.chmod(0o600)
+        return path
 
     def _write_kubeconfig(self) -> None:
         ca = base64.b64encode(self.pki.ca_cert.read_bytes()).decode()

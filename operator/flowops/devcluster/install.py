@@ -1,0 +1,57 @@
+"""Installs flowops (and optionally the samples) into a running control plane."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import yaml
+
+from .controlplane import ControlPlane
+
+REPO = Path(__file__).resolve().parents[3]
+MANIFESTS = REPO / "manifests"
+SAMPLES = MANIFESTS / "samples"
+# Applied in this order: namespaces and environments before the flows that live in them.
+SAMPLE_ORDER = ("namespaces.yaml", "environments.yaml", "dev-users.yaml")
+
+
+def rendered_manifests(cluster: ControlPlane, with_deployment: bool = False) -> str:
+    """The kustomization as the API server will see it; without the Deployment locally,
+    because the operator runs as a process here and no kubelet would start its Pods."""
+    rendered = cluster.kubectl("kustomize", str(MANIFESTS)).stdout.decode()
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    if not with_deployment:
+        docs = [d for d in docs if d.get("kind") != "Deployment"]
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def install(cluster: ControlPlane) -> None:
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=rendered_manifests(cluster))
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "-l", "app.kubernetes.io/name!=none", "--all")
+    _wait_for_policies(cluster)
+
+
+def _wait_for_policies(cluster: ControlPlane, timeout: float = 30.0) -> None:
+    # Admission policies take effect once the API server has type-checked them.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = cluster.kubectl("get", "validatingadmissionpolicies", "-o", "jsonpath={.items[*].status.typeChecking}", check=False)
+        if out.returncode == 0 and out.stdout.strip():
+            return
+        time.sleep(0.5)
+
+
+def sample_files() -> list[Path]:
+    first = [SAMPLES / name for name in SAMPLE_ORDER if (SAMPLES / name).exists()]
+    rest = sorted(p for p in SAMPLES.glob("*.yaml") if p not in first)
+    return first + rest
+
+
+def install_samples(cluster: ControlPlane) -> None:
+    for path in sample_files():
+        try:
+            cluster.kubectl("apply", "--server-side", "-f", str(path))
+        except subprocess.CalledProcessError as exc:
+            raise RuntimeError(f"applying {path.relative_to(REPO)} failed: {exc}") from None
