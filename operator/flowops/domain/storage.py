@@ -1,0 +1,155 @@
+"""How a FlowVersion stores its content (spec.storage): Full or Delta against a keyframe.
+
+Full  = base64(gzip(canonical JSON of the document)).
+Delta = base64(gzip(canonical JSON of a JSON Patch)) against a Full "keyframe" version,
+        never against the parent: deleting intermediate versions never breaks a chain,
+        and reading any version costs one decompress plus one patch.
+
+The patch is a list of RFC 6902 operations produced by `diff.diff`:
+    {"op": "add" | "replace", "path": <JSON Pointer>, "value": <JSON>}
+    {"op": "remove", "path": <JSON Pointer>}
+Only object members are ever added or removed (arrays of a different length are
+replaced whole), so a generic JSON Patch tool applies it the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .canonical import canonical_json
+from .diff import MISSING, Change, apply_changes, diff
+
+__all__ = [
+    "MAX_STORED_DATA_BYTES",
+    "DocumentTooLarge",
+    "StoragePolicy",
+    "StoredContent",
+    "decode",
+    "encode",
+]
+
+# A Kubernetes object is limited to about 1.5 MiB; the stored data must fit with room
+# for metadata, the rest of the spec and status.
+MAX_STORED_DATA_BYTES = 1_000_000
+
+# Fixed so the same document always gives the same bytes (no timestamp in the header).
+_GZIP_LEVEL = 6
+_GZIP_MTIME = 0
+
+
+class DocumentTooLarge(ValueError):
+    """The document cannot be stored in one Kubernetes object."""
+
+
+@dataclass(frozen=True)
+class StoragePolicy:
+    # A delta larger than this fraction of the Full form is not worth it: store a new keyframe.
+    max_delta_ratio: float = 0.25
+    max_data_bytes: int = MAX_STORED_DATA_BYTES
+
+
+@dataclass(frozen=True)
+class StoredContent:
+    encoding: Literal["Full", "Delta"]
+    data: str
+    bytes: int  # size of the canonical JSON of the document (not of data)
+    base: str | None = None  # keyframe version id, for Delta
+
+    def to_spec(self) -> dict:
+        spec: dict[str, Any] = {"encoding": self.encoding, "data": self.data, "bytes": self.bytes}
+        if self.base is not None:
+            spec["base"] = self.base
+        return spec
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> "StoredContent":
+        encoding = spec.get("encoding")
+        if encoding not in ("Full", "Delta"):
+            raise ValueError(f"storage.encoding must be Full or Delta, not {encoding!r}")
+        data = spec.get("data")
+        if not isinstance(data, str):
+            raise ValueError("storage.data is missing")
+        base = spec.get("base")
+        if encoding == "Delta" and not base:
+            raise ValueError("storage.base is required for Delta encoding")
+        return cls(encoding=encoding, data=data, bytes=int(spec.get("bytes", 0)), base=base)
+
+
+def _pack(payload: bytes) -> str:
+    return base64.b64encode(gzip.compress(payload, compresslevel=_GZIP_LEVEL, mtime=_GZIP_MTIME)).decode("ascii")
+
+
+def _unpack(data: str) -> Any:
+    try:
+        return json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
+    except (binascii.Error, OSError, EOFError, zlib.error, ValueError) as exc:
+        raise ValueError(f"stored data is corrupt: {exc}") from None
+
+
+def _to_ops(changes: list[Change]) -> list[dict]:
+    return [
+        {"op": c.op, "path": c.path} if c.op == "remove" else {"op": c.op, "path": c.path, "value": c.new}
+        for c in changes
+    ]
+
+
+def _from_ops(ops: Any) -> list[Change]:
+    if not isinstance(ops, list):
+        raise ValueError("stored delta is corrupt: expected a list of operations")
+    try:
+        return [Change(o["op"], o["path"], new=o.get("value", MISSING)) for o in ops]
+    except (TypeError, KeyError) as exc:
+        raise ValueError(f"stored delta is corrupt: bad operation ({exc})") from None
+
+
+def _too_large(doc_bytes: int, stored: int, limit: int) -> DocumentTooLarge:
+    return DocumentTooLarge(
+        f"flow document is too large to store: {doc_bytes:,} bytes of JSON, {stored:,} bytes "
+        f"compressed (base64), limit {limit:,} bytes; split the flow into smaller flows or "
+        f"remove content"
+    )
+
+
+def encode(
+    doc: Any, keyframe: tuple[str, Any] | None = None, policy: StoragePolicy = StoragePolicy()
+) -> StoredContent:
+    """Store `doc` as a Delta against `keyframe` (id, document) when that is small enough, else Full.
+
+    A Full result is the next keyframe for the caller. DocumentTooLarge if neither form
+    fits in `policy.max_data_bytes`.
+    """
+    raw = canonical_json(doc)
+    full = _pack(raw)
+    if keyframe is not None:
+        base_id, base_doc = keyframe
+        delta = _pack(canonical_json(_to_ops(diff(base_doc, doc))))
+        small = len(delta) <= policy.max_delta_ratio * len(full)
+        # Prefer the delta also when it is the only form that fits.
+        if len(delta) <= policy.max_data_bytes and (small or len(full) > policy.max_data_bytes):
+            return StoredContent("Delta", delta, len(raw), base_id)
+    if len(full) > policy.max_data_bytes:
+        raise _too_large(len(raw), len(full), policy.max_data_bytes)
+    return StoredContent("Full", full, len(raw))
+
+
+def decode(stored: StoredContent, keyframe_doc: Any = None) -> Any:
+    """The exact document; a Delta needs its keyframe's document (ValueError without it).
+
+    The result of a Delta shares unchanged parts with `keyframe_doc`: deep-copy before mutating.
+    """
+    payload = _unpack(stored.data)
+    if stored.encoding == "Full":
+        return payload
+    if stored.encoding != "Delta":
+        raise ValueError(f"unknown storage encoding {stored.encoding!r}")
+    if keyframe_doc is None:
+        raise ValueError(
+            f"cannot decode a Delta without its keyframe: read version {stored.base} (Full) first"
+        )
+    return apply_changes(keyframe_doc, _from_ops(payload))

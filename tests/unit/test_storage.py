@@ -1,0 +1,183 @@
+import base64
+import gzip
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from flowops.domain.canonical import canonical_json
+from flowops.domain.storage import (
+    MAX_STORED_DATA_BYTES,
+    DocumentTooLarge,
+    StoragePolicy,
+    StoredContent,
+    decode,
+    encode,
+)
+
+TESTDATA = Path(os.environ.get("FLOWOPS_TESTDATA") or Path(__file__).resolve().parents[2].parent / "shared" / "testdata")
+LOCALES = ["en", "de", "fr", "es", "ja", "ru", "ar", "hi"]
+KEYFRAME_ID = "20261121093012000000"
+
+
+@pytest.fixture(scope="module")
+def big_doc() -> dict:
+    """~225 KB of real translations: 8 locales x 269 keys (what a sign-in flow carries)."""
+    folder = TESTDATA / "ory-elements-locales"
+    doc = {"translations": {loc: json.loads((folder / f"{loc}.json").read_text("utf-8")) for loc in LOCALES}}
+    size = len(canonical_json(doc))
+    assert 200_000 < size < 400_000, size
+    assert all(len(cat) > 250 for cat in doc["translations"].values())
+    return doc
+
+
+def edit(doc: dict, locale: str, key: str, text: str) -> dict:
+    """A new document with one string changed (copies only the path, like a real edit would)."""
+    tr = doc["translations"]
+    return {**doc, "translations": {**tr, locale: {**tr[locale], key: text}}}
+
+
+def payload(stored: StoredContent):
+    return json.loads(gzip.decompress(base64.b64decode(stored.data)))
+
+
+# --- small documents --------------------------------------------------------------------------
+
+
+def test_full_round_trip_is_exact():
+    doc = {"b": [1, 2.5, True, None, {"ü": "√"}], "a": {"": 0}}
+    stored = encode(doc)
+    assert stored.encoding == "Full" and stored.base is None
+    assert stored.bytes == len(canonical_json(doc))
+    assert payload(stored) == doc
+    assert decode(stored) == doc
+    assert canonical_json(decode(stored)) == canonical_json(doc)
+
+
+def test_encoding_is_deterministic():
+    doc = {"x": list(range(100)), "y": "text"}
+    assert encode(doc) == encode(json.loads(json.dumps(doc)))
+    assert encode({"x": 1}, (KEYFRAME_ID, {"x": 2}), StoragePolicy(max_delta_ratio=10)).data == \
+        encode({"x": 1}, (KEYFRAME_ID, {"x": 2}), StoragePolicy(max_delta_ratio=10)).data
+
+
+def test_spec_round_trip_uses_the_crd_field_names():
+    full = StoredContent("Full", "abc", 12)
+    assert full.to_spec() == {"encoding": "Full", "data": "abc", "bytes": 12}
+    delta = StoredContent("Delta", "xyz", 34, KEYFRAME_ID)
+    assert delta.to_spec() == {"encoding": "Delta", "data": "xyz", "bytes": 34, "base": KEYFRAME_ID}
+    assert StoredContent.from_spec(full.to_spec()) == full
+    assert StoredContent.from_spec(delta.to_spec()) == delta
+
+
+@pytest.mark.parametrize(
+    "spec,fragment",
+    [
+        ({"encoding": "Delta", "data": "x", "bytes": 1}, "storage.base is required"),
+        ({"encoding": "Zip", "data": "x", "bytes": 1}, "Full or Delta"),
+        ({"encoding": "Full", "bytes": 1}, "storage.data"),
+    ],
+)
+def test_from_spec_refuses_invalid_specs(spec, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        StoredContent.from_spec(spec)
+
+
+def test_delta_is_a_json_patch_against_the_keyframe():
+    keyframe = {"a": 1, "b": {"c": "x"}, "gone": 1}
+    doc = {"a": 1, "b": {"c": "y", "d": [1]}}
+    stored = encode(doc, (KEYFRAME_ID, keyframe), StoragePolicy(max_delta_ratio=10))
+    assert stored.encoding == "Delta" and stored.base == KEYFRAME_ID
+    assert stored.bytes == len(canonical_json(doc))
+    assert payload(stored) == [
+        {"op": "replace", "path": "/b/c", "value": "y"},
+        {"op": "add", "path": "/b/d", "value": [1]},
+        {"op": "remove", "path": "/gone"},
+    ]
+    assert decode(stored, keyframe) == doc
+    assert keyframe == {"a": 1, "b": {"c": "x"}, "gone": 1}  # keyframe untouched
+
+
+def test_delta_without_its_keyframe_is_refused():
+    stored = encode({"a": 2}, (KEYFRAME_ID, {"a": 1}), StoragePolicy(max_delta_ratio=10))
+    with pytest.raises(ValueError, match=f"without its keyframe.*{KEYFRAME_ID}"):
+        decode(stored)
+
+
+def test_large_delta_falls_back_to_full():
+    keyframe = {f"k{i}": f"value {i}" for i in range(200)}
+    doc = {f"k{i}": f"other {i * 7}" for i in range(200)}
+    assert encode(doc, (KEYFRAME_ID, keyframe)).encoding == "Full"
+
+
+def test_corrupt_data_is_reported():
+    with pytest.raises(ValueError, match="corrupt"):
+        decode(StoredContent("Full", "not base64!!", 3))
+    with pytest.raises(ValueError, match="corrupt"):
+        decode(StoredContent("Full", base64.b64encode(b"plain").decode(), 3))
+
+
+def test_too_large_document_is_refused_with_sizes_and_advice():
+    rng = random.Random(7)
+    doc = {"blob": [rng.randbytes(64).hex() for _ in range(12_000)]}  # random: barely compressible
+    with pytest.raises(DocumentTooLarge) as err:
+        encode(doc)
+    message = str(err.value)
+    raw = len(canonical_json(doc))
+    assert f"{raw:,} bytes of JSON" in message
+    assert f"limit {MAX_STORED_DATA_BYTES:,} bytes" in message
+    assert "compressed" in message and "split the flow" in message and "remove content" in message
+    assert isinstance(err.value, ValueError)
+
+
+def test_delta_is_used_when_only_it_fits():
+    rng = random.Random(3)
+    keyframe = {"blob": [rng.randbytes(64).hex() for _ in range(200)]}
+    doc = {**keyframe, "extra": [rng.randbytes(64).hex() for _ in range(40)]}
+    policy = StoragePolicy(max_data_bytes=len(encode(keyframe).data) + 100)
+    stored = encode(doc, (KEYFRAME_ID, keyframe), policy)
+    assert stored.encoding == "Delta" and decode(stored, keyframe) == doc
+    with pytest.raises(DocumentTooLarge):
+        encode(doc, None, policy)
+
+
+# --- a realistic flow ---------------------------------------------------------------------------
+
+
+def test_one_string_edit_of_a_250kb_flow_is_a_small_delta(big_doc):
+    keyframe = encode(big_doc)
+    assert keyframe.encoding == "Full"
+    doc = edit(big_doc, "de", "identities.messages.1010001", "Jetzt anmelden")
+    stored = encode(doc, (KEYFRAME_ID, big_doc))
+    assert stored.encoding == "Delta"
+    assert len(stored.data) < 400, len(stored.data)
+    assert len(stored.data) < len(keyframe.data) / 100
+    result = decode(stored, big_doc)
+    assert result == doc and canonical_json(result) == canonical_json(doc)
+    assert big_doc["translations"]["de"]["identities.messages.1010001"] != "Jetzt anmelden"
+
+
+def test_100_edits_as_keyframe_plus_deltas_cost_under_10_percent_of_full_copies(big_doc):
+    keys = sorted(big_doc["translations"]["en"])
+    keyframe: tuple[str, dict] | None = None
+    doc, stored_total, full_total, encodings = big_doc, 0, 0, []
+    for i in range(100):
+        if i:  # version 1 is the original document, then 99 small edits
+            locale, key = LOCALES[i % len(LOCALES)], keys[(i * 7) % len(keys)]
+            doc = edit(doc, locale, key, doc["translations"][locale][key] + f" ({i})")
+        stored = encode(doc, keyframe)
+        full_size = len(stored.data) if stored.encoding == "Full" else len(encode(doc).data)
+        if stored.encoding == "Full":
+            keyframe = (f"{i + 1:020d}", doc)
+        else:
+            assert stored.base == keyframe[0]  # type: ignore[index]
+        assert decode(stored, keyframe[1] if stored.encoding == "Delta" else None) == doc  # type: ignore[index]
+        encodings.append(stored.encoding)
+        stored_total += len(stored.data)
+        full_total += full_size
+    ratio = stored_total / full_total
+    # Measured: about 0.08 (one 54 KB keyframe plus 99 growing deltas of 0.1-8 KB).
+    assert ratio < 0.10, f"keyframe+deltas cost {ratio:.3f} of 100 full copies ({stored_total:,} / {full_total:,} bytes)"
+    assert encodings[0] == "Full" and encodings.count("Delta") >= 90
