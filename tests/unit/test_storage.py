@@ -181,3 +181,13 @@ def test_100_edits_as_keyframe_plus_deltas_cost_under_10_percent_of_full_copies(
     # Measured: about 0.08 (one 54 KB keyframe plus 99 growing deltas of 0.1-8 KB).
     assert ratio < 0.10, f"keyframe+deltas cost {ratio:.3f} of 100 full copies ({stored_total:,} / {full_total:,} bytes)"
     assert encodings[0] == "Full" and encodings.count("Delta") >= 90
+
+
+def test_delta_is_standard_json_patch(big_doc):
+    import jsonpatch
+
+    doc = edit(edit(big_doc, "fr", "identities.messages.1010001", "Se connecter"), "ja", "identities.messages.1010002", "x")
+    doc = {**doc, "forms": {"signIn": {"fields": [{"name": "identifier"}]}}}
+    stored = encode(doc, (KEYFRAME_ID, big_doc))
+    assert stored.encoding == "Delta"
+    assert jsonpatch.apply_patch(big_doc, payload(stored)) == doc
