@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from flowops.domain.canonical import canonical_json
+
 ENV_VAR = "FLOWOPS_TESTDATA"
 DEFAULT_LOCALES: tuple[str, ...] = ("en", "de", "fr", "no")
 
@@ -122,6 +124,10 @@ def testdata_dir() -> Path:
     return path
 
 
+# Not a test, though the name says so: keeps pytest from collecting it when imported.
+testdata_dir.__test__ = False  # type: ignore[attr-defined]
+
+
 @functools.lru_cache(maxsize=None)
 def _read_catalogue(path: Path) -> dict[str, str]:
     with path.open(encoding="utf-8") as fh:
@@ -148,8 +154,8 @@ def available_locales() -> list[str]:
 
 
 def canonical_bytes(doc: Any) -> bytes:
-    """Canonical JSON (sorted keys, no spaces, UTF-8): what sizes and hashes are taken of."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Canonical JSON: what the operator measures sizes and hashes of."""
+    return canonical_json(doc)
 
 
 def identity_flow(

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..canonical import canonical_json
 from .model import Violation, pointer
 
 Params = Mapping[str, Any]
@@ -42,8 +43,8 @@ _PLACEHOLDER = re.compile(r"\{\s*([A-Za-z0-9_][\w.\-]*)\s*[,}]")
 
 
 def canonical_size(doc: Any) -> int:
-    """Bytes of canonical JSON (sorted keys, no spaces, UTF-8)."""
-    return len(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+    """Bytes of canonical JSON: the size Flow status.documentBytes reports."""
+    return len(canonical_json(doc))
 
 
 def placeholders(text: str) -> frozenset[str]:

@@ -94,12 +94,11 @@ def evaluate_cel(rule: CelRule, variables: Mapping[str, Any]) -> list[Violation]
 
 
 def _eval_failure(rule: CelRule, exc: celpy.CELEvalError) -> Violation:
-    detail = exc.args[0] if exc.args else str(exc)
-    return Violation(
-        "",
-        f"CEL rule {rule.name} could not be evaluated: {_short(str(detail))}; "
-        f"guard optional parts with has(), e.g. has({VARIABLE}.forms) && ...",
-    )
+    detail = _short(str(exc.args[0] if exc.args else exc))
+    hint = ""
+    if "no such" in detail:  # a missing member or key: the usual cause on other documents
+        hint = f"; guard optional parts with has(), e.g. !has({VARIABLE}.forms) || ..."
+    return Violation("", f"CEL rule {rule.name} could not be evaluated: {detail}{hint}")
 
 
 def _short(text: str) -> str:
