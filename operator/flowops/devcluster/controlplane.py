@@ -302,7 +302,7 @@ class ControlPlane:
                 # Each controller gets its own ServiceAccount identity, as in a real cluster;
                 # admission policies can then tell the garbage collector apart from a user.
                 "--use-service-account-credentials=true",
-                "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher",
+                "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher,validatingadmissionpolicy-status-controller",
                 f"--service-account-private-key-file={self.pki.sa_private_key}",
                 f"--root-ca-file={self.pki.ca_cert}",
                 "--leader-elect=false",

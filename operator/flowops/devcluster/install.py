@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -34,13 +35,21 @@ def install(cluster: ControlPlane) -> None:
 
 
 def _wait_for_policies(cluster: ControlPlane, timeout: float = 30.0) -> None:
-    # Admission policies take effect once the API server has type-checked them.
+    """Admission policies apply once the API server has loaded them: probe with a dry-run
+    write that only the policy refuses (the admin creating a FlowVersion)."""
+    probe = {
+        "apiVersion": "flowops.io/v1alpha1", "kind": "FlowVersion",
+        "metadata": {"name": "policy-probe-00000000000000000001", "namespace": "default"},
+        "spec": {"flow": "policy-probe", "id": "20260101000000000001", "number": 1, "origin": "Commit",
+                 "contentHash": "sha256:" + "0" * 64, "storage": {"encoding": "Full", "data": "", "bytes": 0}},
+    }
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = cluster.kubectl("get", "validatingadmissionpolicies", "-o", "jsonpath={.items[*].status.typeChecking}", check=False)
-        if out.returncode == 0 and out.stdout.strip():
+        result = cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(probe), check=False)
+        if result.returncode != 0 and b"flowops operator" in result.stderr:
             return
-        time.sleep(0.5)
+        time.sleep(0.3)
+    raise RuntimeError("the flowops admission policies did not take effect within 30s")
 
 
 def sample_files() -> list[Path]:

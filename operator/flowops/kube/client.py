@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import kubernetes
-from kubernetes.client.exceptions import ApiException
+import urllib3
 
 from .resources import Resource
 
@@ -46,14 +46,15 @@ class Invalid(ApiError):
     pass
 
 
-def _error(exc: ApiException) -> ApiError:
+def _error(status: int, http_reason: str, raw: bytes | str | None) -> ApiError:
     try:
-        body = json.loads(exc.body or "{}")
+        body = json.loads(raw or "{}")
     except ValueError:
         body = {}
-    message = body.get("message") or exc.reason or str(exc)
-    reason = body.get("reason") or exc.reason or ""
-    status = exc.status or 0
+    if not isinstance(body, dict):
+        body = {}
+    message = body.get("message") or http_reason or f"HTTP {status}"
+    reason = body.get("reason") or http_reason or ""
     if status == 404:
         return NotFound(status, reason, message, body)
     if status == 409 and reason == "AlreadyExists":
@@ -105,21 +106,24 @@ class Kube:
         timeout: float = 60.0,
     ) -> JSON:
         headers = {"Accept": accept, "Content-Type": content_type}
-        try:
-            response = self.api.call_api(
-                path,
-                method,
-                query_params=[(k, v) for k, v in (query or {}).items() if v is not None],
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _return_http_data_only=True,
-                _request_timeout=timeout,
-            )
-        except ApiException as exc:
-            raise _error(exc) from None
+        # Serialise the body ourselves: the client's sanitiser would walk a megabyte
+        # document object by object.
+        payload = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        method, url, headers, _, _ = self.api.param_serialize(
+            method,
+            path,
+            query_params=[(k, v) for k, v in (query or {}).items() if v is not None],
+            header_params=headers,
+            auth_settings=["BearerToken"],
+        )
+        # Straight to the connection pool (TLS and proxies as configured): the generated
+        # REST layer rewrites some patch content types and re-encodes bodies.
+        response = self.api.rest_client.pool_manager.request(
+            method, url, body=payload, headers=headers, timeout=urllib3.Timeout(total=timeout), preload_content=True,
+        )
         data = response.data
+        if not 200 <= response.status <= 299:
+            raise _error(response.status, response.reason or "", data)
         return json.loads(data) if data else {}
 
     # -- verbs --------------------------------------------------------------------------
@@ -162,7 +166,7 @@ class Kube:
                 query={"labelSelector": label_selector, "fieldSelector": field_selector, "limit": page_size, "continue": token},
                 accept=accept,
             )
-            yield from result.get("items", [])
+            yield from result.get("items") or []
             token = result.get("metadata", {}).get("continue")
             if not token:
                 return

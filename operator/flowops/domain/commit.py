@@ -1,0 +1,95 @@
+"""Whether a Flow's current content becomes a new version, and with what record.
+
+Decided from the content hash, never from generations: a re-apply, a metadata change or
+an operator restart finds the newest version already holding this content and commits
+nothing. Exactly-once follows from the same rule.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+Origin = Literal["Commit", "Promotion", "Quarantine"]
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """What the operator knows of a FlowVersion from its metadata alone."""
+
+    name: str
+    id: str
+    number: int
+    content_hash: str
+    base: str | None = None
+    ready: bool | None = None
+    origin: Origin = "Commit"
+    commit_request: str | None = None
+    promotion_uid: str | None = None
+    rules_digest: str | None = None
+    guardrails: str = ""
+
+    @property
+    def can_be_head(self) -> bool:
+        return bool(self.ready) and self.origin != "Quarantine"
+
+
+@dataclass(frozen=True)
+class CommitDecision:
+    commit: bool
+    origin: Origin = "Commit"
+    message: str = ""
+    commit_request: str | None = None
+    promotion: Mapping[str, Any] | None = None
+    uncommitted: bool = False
+    reason: str = ""
+
+
+def promotion_provenance(annotation: str | None, content_hash: str) -> Mapping[str, Any] | None:
+    """The landing Promotion's record, if it was written for exactly this content."""
+    if not annotation:
+        return None
+    try:
+        record = json.loads(annotation)
+    except ValueError:
+        return None
+    if isinstance(record, dict) and record.get("contentHash") == content_hash and record.get("uid"):
+        return record
+    return None
+
+
+def latest_of(versions: list[VersionRecord]) -> VersionRecord | None:
+    """Newest by number, ignoring quarantined copies of reverted edits."""
+    committed = [v for v in versions if v.origin != "Quarantine"]
+    return max(committed, key=lambda v: v.number, default=None)
+
+
+def decide(
+    *,
+    content_hash: str,
+    mode: str,
+    latest: VersionRecord | None,
+    change_cause: str | None,
+    commit_annotation: str | None,
+    promotion_annotation: str | None,
+) -> CommitDecision:
+    if latest is not None and latest.content_hash == content_hash:
+        return CommitDecision(commit=False, reason="UpToDate")
+    promotion = promotion_provenance(promotion_annotation, content_hash)
+    if promotion is not None:
+        # A promotion always commits, whatever the target's mode: it is the only writer there.
+        if latest is not None and latest.promotion_uid == promotion["uid"]:
+            return CommitDecision(commit=False, reason="UpToDate")
+        return CommitDecision(
+            commit=True, origin="Promotion", message=str(promotion.get("comment") or ""), promotion=promotion,
+            reason="Promoted",
+        )
+    if mode == "Manual" and latest is not None:
+        # A new flow always gets version 1, so it has a HEAD to bind to.
+        request = (commit_annotation or "").strip()
+        already_handled = latest is not None and latest.commit_request == request
+        if request and not already_handled:
+            return CommitDecision(commit=True, message=request, commit_request=request, reason="CommitRequested")
+        return CommitDecision(commit=False, uncommitted=True, reason="Uncommitted")
+    return CommitDecision(commit=True, message=(change_cause or "").strip(), reason="ContentChanged")

@@ -1,0 +1,75 @@
+"""The status a Flow should show, computed from its versions (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import conditions
+from .commit import VersionRecord, latest_of
+
+
+@dataclass(frozen=True)
+class FlowFacts:
+    generation: int | None
+    content_hash: str
+    document_bytes: int
+    uncommitted: bool
+    guardrails_ok: bool | None  # of the newest version; None when not evaluated
+    guardrails_message: str
+    last_commit: str | None = None
+    problem: str | None = None  # a stalled reason, e.g. the document cannot be stored
+    problem_reason: str = "Stalled"
+    environment_note: str | None = None
+
+
+def head_of(versions: Sequence[VersionRecord]) -> VersionRecord | None:
+    return max((v for v in versions if v.can_be_head), key=lambda v: v.number, default=None)
+
+
+def compute(versions: Sequence[VersionRecord], facts: FlowFacts, previous: Mapping[str, Any] | None, now: str) -> dict[str, Any]:
+    previous = previous or {}
+    latest, head = latest_of(list(versions)), head_of(versions)
+    status: dict[str, Any] = {
+        "observedGeneration": facts.generation,
+        "versionCount": len(versions),
+        "uncommitted": facts.uncommitted,
+        "contentHash": facts.content_hash,
+        "documentBytes": facts.document_bytes,
+        "latestCreatedVersion": latest.id if latest else None,
+        "latestCreatedNumber": latest.number if latest else None,
+        "latestReadyVersion": head.id if head else None,
+        "latestReadyNumber": head.number if head else None,
+    }
+    if facts.last_commit is not None:
+        status["lastCommit"] = facts.last_commit
+
+    desired: list[conditions.Condition] = []
+    if facts.guardrails_ok is not None:
+        desired.append(conditions.condition(
+            "Guardrails", facts.guardrails_ok, "Passed" if facts.guardrails_ok else "Failed",
+            facts.guardrails_message, facts.generation,
+        ))
+    if facts.problem:
+        ready, reason, message = False, facts.problem_reason, facts.problem
+    elif latest is None:
+        ready, reason, message = False, "NoVersion", "no version committed yet"
+    elif facts.guardrails_ok is False:
+        kept = f"HEAD stays at version {head.number} ({head.id})" if head else "there is no HEAD yet"
+        ready, reason, message = False, "GuardrailsFailed", f"version {latest.number} failed guardrails; {kept}. {facts.guardrails_message}"
+    elif facts.uncommitted:
+        ready, reason, message = True, "UncommittedChanges", (
+            f"HEAD is version {head.number if head else '-'}; spec.content has uncommitted changes: set the annotation "
+            "flowops.io/commit to a commit message (or `kubectl flowops commit`)"
+        )
+    else:
+        ready, reason, message = True, "UpToDate", f"HEAD is version {head.number} ({head.id})" if head else "no ready version"
+        if head is None:
+            ready, reason = False, "NoReadyVersion"
+    if facts.environment_note:
+        message = f"{message}. {facts.environment_note}"
+    summary, drop = conditions.summary(ready, reason, message, facts.generation, stalled=facts.problem)
+    desired.extend(summary)
+    status["conditions"] = conditions.merge(previous.get("conditions"), desired, now, drop=drop)
+    return status

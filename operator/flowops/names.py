@@ -1,0 +1,29 @@
+"""Label and annotation keys: the operator's vocabulary on objects."""
+
+PREFIX = "flowops.io"
+
+# On FlowVersions (metadata, so versions can be listed without their content).
+LABEL_FLOW = f"{PREFIX}/flow"
+LABEL_VERSION = f"{PREFIX}/version"
+LABEL_NUMBER = f"{PREFIX}/number"
+LABEL_READY = f"{PREFIX}/ready"
+ANN_CONTENT_HASH = f"{PREFIX}/content-hash"
+ANN_BASE = f"{PREFIX}/base"
+ANN_ORIGIN = f"{PREFIX}/origin"
+ANN_COMMIT_REQUEST = f"{PREFIX}/commit-request"
+ANN_PROMOTION_UID = f"{PREFIX}/promotion-uid"
+ANN_RULES_DIGEST = f"{PREFIX}/rules-digest"
+# A short guardrail summary, so status needs no read of the version's content.
+ANN_GUARDRAILS = f"{PREFIX}/guardrails"
+
+# On Flows, written by users.
+ANN_CHANGE_CAUSE = f"{PREFIX}/change-cause"
+ANN_COMMIT = f"{PREFIX}/commit"
+# On Flows, written by the operator when a Promotion lands (JSON provenance).
+ANN_PROMOTION = f"{PREFIX}/promotion"
+
+# On ConfigMaps materialised for ApiClients.
+LABEL_APICLIENT = f"{PREFIX}/apiclient"
+LABEL_MATERIALISED = f"{PREFIX}/materialised"
+
+FIELD_MANAGER = "flowops-operator"

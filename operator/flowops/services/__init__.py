@@ -1,0 +1,1 @@
+"""Operations against the API server that the handlers compose (thin, no policy)."""

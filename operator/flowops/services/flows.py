@@ -1,0 +1,205 @@
+"""Reconcile one Flow: commit its content as a version when due, then publish status.
+
+Level-based and idempotent: it reads the versions that exist and decides from content
+hashes, so a restart (or a crash between any two writes) converges without duplicates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .. import names
+from ..domain import commit as commits
+from ..domain import flowstatus, guardrails, policy, retention, storage
+from ..domain.canonical import canonical_json, content_hash
+from ..domain.commit import VersionRecord
+from ..domain.versionid import next_version_id
+from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube
+from ..runtime import Runtime
+from . import guardrailcache, pins, versions
+
+log = logging.getLogger(__name__)
+
+# post(body, type, reason, message): how Events reach the object (Kopf's poster in handlers).
+Poster = Callable[[Mapping[str, Any], str, str, str], None]
+
+
+def _no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    log.info("%s %s: %s", type_, reason, message)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: dict[str, Any]
+    created: VersionRecord | None
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> Outcome:
+    meta = flow["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    with rt.flow_lock(namespace, name):
+        return _reconcile_locked(rt, flow, env, post)
+
+
+def _reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster) -> Outcome:
+    kube = rt.kube
+    meta, spec = flow["metadata"], flow.get("spec") or {}
+    namespace, name = meta["namespace"], meta["name"]
+    annotations = meta.get("annotations") or {}
+    env_spec = (env or {}).get("spec")
+    document = spec.get("content") or {}
+    raw = canonical_json(document)
+    digest = content_hash(document)
+    records = versions.list_records(kube, namespace, name)
+    latest = commits.latest_of(records)
+    decision = commits.decide(
+        content_hash=digest,
+        mode=(spec.get("versioning") or {}).get("mode", "Auto"),
+        latest=latest,
+        change_cause=annotations.get(names.ANN_CHANGE_CAUSE),
+        commit_annotation=annotations.get(names.ANN_COMMIT),
+        promotion_annotation=annotations.get(names.ANN_PROMOTION),
+    )
+    rules = guardrailcache.compiled(policy.guardrail_specs(env_spec))
+    problem: str | None = None
+    problem_reason = "Stalled"
+    created: VersionRecord | None = None
+
+    if decision.commit and policy.protected(env_spec) and decision.origin != "Promotion" and latest is not None:
+        from . import tamper  # late import: only protected environments need it
+
+        return tamper.restore(rt, flow, env, records, document, digest, post)
+
+    if decision.commit:
+        try:
+            created = _commit(rt, flow, document, digest, decision, records, rules, post)
+            records.append(created)
+        except storage.DocumentTooLarge as exc:
+            problem, problem_reason = str(exc), "DocumentTooLarge"
+            post(flow, "Warning", "DocumentTooLarge", f"{exc}; the previous versions are intact")
+    _evaluate_pending(kube, namespace, name, records, rules)
+    _apply_retention(rt, flow, env, records)
+
+    newest = commits.latest_of(records)
+    ok, message = (newest.ready, newest.guardrails) if newest is not None else (None, "")
+    env_note = None if env else f"no Environment manages namespace {namespace}: no guardrails apply"
+    last_commit = decision.commit_request if created and decision.commit_request else (flow.get("status") or {}).get("lastCommit")
+    facts = flowstatus.FlowFacts(
+        generation=meta.get("generation"),
+        content_hash=digest,
+        document_bytes=len(raw),
+        uncommitted=newest is not None and newest.content_hash != digest,
+        guardrails_ok=ok,
+        guardrails_message=message,
+        last_commit=last_commit,
+        problem=problem,
+        problem_reason=problem_reason,
+        environment_note=env_note,
+    )
+    status = flowstatus.compute(records, facts, flow.get("status"), rfc3339(rt.clock()))
+    if not _same_status(flow.get("status"), status):
+        kube.patch_status(FLOWS, name, status, namespace)
+    return Outcome(status, created)
+
+
+def _same_status(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
+    """No write when nothing changed: a restart with thousands of flows issues no writes."""
+    previous = previous or {}
+    return all(previous.get(key) == value for key, value in desired.items())
+
+
+def _commit(
+    rt: Runtime,
+    flow: Mapping[str, Any],
+    document: Any,
+    digest: str,
+    decision: commits.CommitDecision,
+    records: list[VersionRecord],
+    rules: guardrails.CompiledRules,
+    post: Poster,
+) -> VersionRecord:
+    kube = rt.kube
+    meta = flow["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    latest = commits.latest_of(records)
+    stored = storage.encode(document, versions.keyframe_for(kube, namespace, name, latest))
+    results = guardrails.evaluate(rules, document)
+    ready, summary = guardrails.summarize(results)
+    previous_id = max((r.id for r in records), default=None)
+    number = max((r.number for r in records), default=0) + 1
+    for _ in range(5):
+        version_id = next_version_id(rt.clock(), previous_id)
+        body = versions.build(
+            flow=flow, version_id=version_id, number=number, content_hash=digest, stored=stored,
+            message=decision.message, origin=decision.origin, parent=latest.id if latest else None,
+            commit_request=decision.commit_request, promotion=decision.promotion,
+        )
+        verdict = versions.verdict_metadata(ready, summary, rules.digest)
+        body["metadata"]["labels"].update(verdict["labels"])
+        body["metadata"]["annotations"].update(verdict["annotations"])
+        try:
+            kube.create(FLOWVERSIONS, body, namespace)
+            break
+        except AlreadyExists:
+            previous_id = version_id  # same microsecond as an existing id: take the next one
+    else:
+        raise RuntimeError(f"could not allocate a version id for flow {namespace}/{name}")
+    versions.set_guardrail_result(
+        kube, namespace, body["metadata"]["name"], ready, summary, [r.to_status() for r in results], rules.digest, relabel=False,
+    )
+    record = versions.record_of(body)
+    what = f"version {number} ({version_id})"
+    if decision.origin == "Promotion" and decision.promotion:
+        what += f" promoted from {decision.promotion.get('sourceEnvironment')}/{decision.promotion.get('sourceFlow')}"
+    if ready:
+        post(flow, "Normal", "VersionCreated", f"{what} created and is HEAD" + (f": {decision.message}" if decision.message else ""))
+    else:
+        post(flow, "Warning", "GuardrailsFailed", f"{what} created but not ready, HEAD unchanged: {summary}")
+    return record
+
+
+def _evaluate_pending(kube: Kube, namespace: str, flow: str, records: list[VersionRecord], rules: guardrails.CompiledRules) -> None:
+    """Versions whose verdict is unknown or was made under other rules: re-evaluate the
+    newest ones until a passing one is found (that is the HEAD candidate)."""
+    for index in range(len(records) - 1, max(-1, len(records) - 21), -1):
+        record = records[index]
+        if record.origin == "Quarantine":
+            continue
+        if record.ready is not None and record.rules_digest == rules.digest:
+            if record.ready:
+                break
+            continue
+        document = versions.read_document(kube, namespace, flow, record.id)
+        results = guardrails.evaluate(rules, document)
+        ready, summary = guardrails.summarize(results)
+        versions.set_guardrail_result(kube, namespace, record.name, ready, summary, [r.to_status() for r in results], rules.digest)
+        records[index] = dataclasses.replace(record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT])
+        if ready:
+            break
+
+
+def _apply_retention(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, records: list[VersionRecord]) -> None:
+    limit = policy.history_limit((env or {}).get("spec"), flow.get("spec"))
+    if len(records) <= limit:
+        return
+    meta = flow["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    head = flowstatus.head_of(records)
+    keep = set(pins.pinned_versions(rt.kube, namespace, name, records))
+    keep.update(pins.versions_in_use_by_promotions(rt.kube, (env or {}).get("metadata", {}).get("name"), namespace, name))
+    if head:
+        keep.add(head.id)
+    metas = [retention.VersionMeta(r.id, r.number, r.base) for r in records]
+    doomed = set(retention.versions_to_delete(metas, limit, keep))
+    for record in [r for r in records if r.id in doomed]:
+        rt.kube.delete(FLOWVERSIONS, record.name, namespace)
+    records[:] = [r for r in records if r.id not in doomed]

@@ -1,0 +1,150 @@
+"""Reading and writing FlowVersions. Lists use metadata only: content is fetched per version."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .. import names
+from ..domain import storage
+from ..domain.commit import VersionRecord
+from ..kube import FLOWVERSIONS, Kube
+
+
+def record_of(obj: Mapping[str, Any]) -> VersionRecord:
+    meta = obj["metadata"]
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    ready = labels.get(names.LABEL_READY)
+    return VersionRecord(
+        name=meta["name"],
+        id=labels[names.LABEL_VERSION],
+        number=int(labels[names.LABEL_NUMBER]),
+        content_hash=annotations.get(names.ANN_CONTENT_HASH, ""),
+        base=annotations.get(names.ANN_BASE) or None,
+        ready=None if ready in (None, "unknown") else ready == "true",
+        origin=annotations.get(names.ANN_ORIGIN, "Commit"),  # type: ignore[arg-type]
+        commit_request=annotations.get(names.ANN_COMMIT_REQUEST),
+        promotion_uid=annotations.get(names.ANN_PROMOTION_UID),
+        rules_digest=annotations.get(names.ANN_RULES_DIGEST),
+        guardrails=annotations.get(names.ANN_GUARDRAILS, ""),
+    )
+
+
+def list_records(kube: Kube, namespace: str, flow: str) -> list[VersionRecord]:
+    items = kube.list(FLOWVERSIONS, namespace, label_selector=f"{names.LABEL_FLOW}={flow}", metadata_only=True)
+    return sorted((record_of(i) for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})), key=lambda r: r.number)
+
+
+def version_name(flow: str, version_id: str) -> str:
+    return f"{flow}-{version_id}"
+
+
+def read_document(kube: Kube, namespace: str, flow: str, version_id: str) -> Any:
+    obj = kube.get(FLOWVERSIONS, version_name(flow, version_id), namespace)
+    return decode(kube, namespace, flow, obj)
+
+
+def decode(kube: Kube, namespace: str, flow: str, obj: Mapping[str, Any]) -> Any:
+    stored = storage.StoredContent.from_spec(obj["spec"]["storage"])
+    if stored.encoding == "Full":
+        return storage.decode(stored)
+    keyframe = kube.get(FLOWVERSIONS, version_name(flow, stored.base or ""), namespace)
+    return storage.decode(stored, storage.decode(storage.StoredContent.from_spec(keyframe["spec"]["storage"])))
+
+
+def keyframe_for(kube: Kube, namespace: str, flow: str, latest: VersionRecord | None) -> tuple[str, Any] | None:
+    """The Full version the next Delta should be against: the newest version's keyframe."""
+    if latest is None:
+        return None
+    keyframe_id = latest.base or latest.id
+    obj = kube.get_or_none(FLOWVERSIONS, version_name(flow, keyframe_id), namespace)
+    if obj is None or obj["spec"]["storage"]["encoding"] != "Full":
+        return None
+    return keyframe_id, storage.decode(storage.StoredContent.from_spec(obj["spec"]["storage"]))
+
+
+def build(
+    *,
+    flow: Mapping[str, Any],
+    version_id: str,
+    number: int,
+    content_hash: str,
+    stored: storage.StoredContent,
+    message: str,
+    origin: str,
+    parent: str | None,
+    commit_request: str | None = None,
+    promotion: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    meta = flow["metadata"]
+    spec: dict[str, Any] = {
+        "flow": meta["name"],
+        "id": version_id,
+        "number": number,
+        "contentHash": content_hash,
+        "message": message[:4096],
+        "transition": (flow.get("spec") or {}).get("transition", "RestartInProgress"),
+        "origin": origin,
+        "storage": stored.to_spec(),
+    }
+    if parent:
+        spec["parent"] = parent
+    annotations = {names.ANN_CONTENT_HASH: content_hash, names.ANN_ORIGIN: origin}
+    if stored.base:
+        annotations[names.ANN_BASE] = stored.base
+    if commit_request:
+        annotations[names.ANN_COMMIT_REQUEST] = commit_request
+    if promotion:
+        annotations[names.ANN_PROMOTION_UID] = str(promotion["uid"])
+        spec["source"] = {
+            key: str(promotion[src]) for key, src in (
+                ("environment", "sourceEnvironment"), ("flow", "sourceFlow"), ("version", "sourceVersion"), ("promotion", "name"),
+            ) if promotion.get(src)
+        }
+    return {
+        "apiVersion": FLOWVERSIONS.api_version,
+        "kind": FLOWVERSIONS.kind,
+        "metadata": {
+            "name": version_name(meta["name"], version_id),
+            "namespace": meta["namespace"],
+            "labels": {
+                names.LABEL_FLOW: meta["name"],
+                names.LABEL_VERSION: version_id,
+                names.LABEL_NUMBER: str(number),
+                names.LABEL_READY: "unknown",
+            },
+            "annotations": annotations,
+            # Deleting the Flow deletes its history (garbage collection).
+            "ownerReferences": [{
+                "apiVersion": flow.get("apiVersion", "flowops.io/v1alpha1"),
+                "kind": "Flow",
+                "name": meta["name"],
+                "uid": meta["uid"],
+                "controller": True,
+            }],
+        },
+        "spec": spec,
+    }
+
+
+SUMMARY_LIMIT = 2000
+
+
+def verdict_metadata(ready: bool, summary: str, rules_digest: str) -> dict[str, Any]:
+    return {
+        "labels": {names.LABEL_READY: "true" if ready else "false"},
+        "annotations": {names.ANN_RULES_DIGEST: rules_digest, names.ANN_GUARDRAILS: summary[:SUMMARY_LIMIT]},
+    }
+
+
+def set_guardrail_result(
+    kube: Kube, namespace: str, name: str, ready: bool, summary: str, results: list[dict], rules_digest: str, relabel: bool = True,
+) -> None:
+    if relabel:
+        kube.merge_patch(FLOWVERSIONS, name, {"metadata": verdict_metadata(ready, summary, rules_digest)}, namespace)
+    kube.patch_status(FLOWVERSIONS, name, {"ready": ready, "guardrails": results, "rulesHash": rules_digest}, namespace)
+
+
+def provenance_annotation(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,84 @@
+"""Runs the real operator as a separate process, as a given kubeconfig user."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from ..devcluster.controlplane import free_port, _die_with_parent
+
+
+class OperatorProcess:
+    def __init__(self, kubeconfig: Path, context: str, log_path: Path, extra_args: tuple[str, ...] = (), env: dict | None = None) -> None:
+        self.kubeconfig, self.context, self.log_path = kubeconfig, context, log_path
+        self.extra_args = extra_args
+        self.env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/healthz"
+
+    def start(self, timeout: float = 60.0) -> "OperatorProcess":
+        self.port = free_port()
+        log = self.log_path.open("ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flowops", "--kubeconfig", str(self.kubeconfig), "--context", self.context,
+             "--liveness", self.health_url, "--verbose", *self.extra_args],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.tail()}")
+            if self.healthy():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"operator not healthy within {timeout}s:\n{self.tail()}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, as a crash or an OOM kill would leave things."""
+        if self.alive():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, grace: float = 15.0) -> int | None:
+        if not self.alive():
+            return self.process.returncode if self.process else None
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return None
+
+    def restart(self) -> "OperatorProcess":
+        self.stop()
+        return self.start()
