@@ -15,8 +15,8 @@ from .indexes import first
 FLOW = (API_GROUP, API_VERSION, "flows")
 
 
-@kopf.on.resume(*FLOW)
-@kopf.on.create(*FLOW)
-@kopf.on.update(*FLOW)
+@kopf.on.resume(*FLOW, backoff=2)
+@kopf.on.create(*FLOW, backoff=2)
+@kopf.on.update(*FLOW, backoff=2)
 def reconcile_flow(body: kopf.Body, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
     flows.reconcile(runtime.current(), body, first(environments_by_namespace, namespace), post=post)

@@ -1,0 +1,34 @@
+"""Promotion: a one-shot copy of a flow version into this namespace's environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from .. import runtime
+from ..kube import API_GROUP, API_VERSION
+from ..services import promotions
+from .events import post
+from .indexes import first
+
+PROMOTION = (API_GROUP, API_VERSION, "promotions")
+
+
+@kopf.on.resume(*PROMOTION, backoff=2)
+@kopf.on.create(*PROMOTION, backoff=2)
+@kopf.on.update(*PROMOTION, field="spec.approved", backoff=2)
+def reconcile_promotion(
+    body: kopf.Body, environments_by_name: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+) -> None:
+    try:
+        promotions.reconcile(
+            runtime.current(),
+            body,
+            env_by_name=lambda name: first(environments_by_name, name),
+            env_by_namespace=lambda namespace: first(environments_by_namespace, namespace),
+            known_environments=lambda: list(environments_by_name.keys()),
+            post=post,
+        )
+    except promotions.RetryLater as exc:
+        raise kopf.TemporaryError(str(exc), delay=1) from None

@@ -1,0 +1,234 @@
+"""Execute one Promotion: validate, plan, gate on guardrails and approval, write once.
+
+Exactly once: the target's new version carries the Promotion's uid, and every step
+first looks for it. A crash at any point resumes into the same single version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .. import names
+from ..domain import conditions, guardrails, policy
+from ..domain import promotion as promotions
+from ..domain.promotion import PromotionRejected
+from ..domain.versionid import VersionNotFound, VersionRef, parse_selector, resolve_selector
+from ..kube import FLOWS, PROMOTIONS, AlreadyExists, NotFound
+from ..runtime import Runtime
+from . import flows, guardrailcache, versions
+from .flows import Poster, rfc3339
+
+TERMINAL = ("Succeeded", "Failed")
+EnvLookup = Callable[[str], Mapping[str, Any] | None]
+
+
+class RetryLater(Exception):
+    """A transient condition: the handler retries shortly."""
+
+
+def reconcile(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_by_namespace: EnvLookup,
+              known_environments: Callable[[], list[str]], post: Poster) -> None:
+    if (promotion.get("status") or {}).get("phase") in TERMINAL:
+        return
+    try:
+        _run(rt, promotion, env_by_name, env_by_namespace, known_environments, post)
+    except PromotionRejected as exc:
+        _finish(rt, promotion, "Failed", exc.reason, str(exc), post)
+
+
+def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_by_namespace: EnvLookup,
+         known_environments: Callable[[], list[str]], post: Poster) -> None:
+    kube = rt.kube
+    meta, spec = promotion["metadata"], promotion.get("spec") or {}
+    namespace, uid = meta["namespace"], meta["uid"]
+    source = spec.get("source") or {}
+    changes = spec.get("changes") or {}
+
+    target_env = env_by_namespace(namespace)
+    if target_env is None:
+        raise PromotionRejected("NoEnvironment", (
+            f"namespace {namespace} belongs to no Environment: create the Promotion in the namespace of the "
+            "environment you promote into (an Environment's spec.namespace)"
+        ))
+    source_env = env_by_name(source.get("environment", ""))
+    if source_env is None:
+        raise PromotionRejected("UnknownEnvironment", (
+            f"spec.source.environment {source.get('environment')!r} does not exist; environments: "
+            f"{', '.join(sorted(known_environments())) or 'none'}"
+        ))
+    source_ns = source_env["spec"]["namespace"]
+    source_flow = kube.get_or_none(FLOWS, source.get("flow", ""), source_ns)
+    if source_flow is None:
+        raise PromotionRejected("UnknownFlow", (
+            f"spec.source.flow {source.get('flow')!r} does not exist in environment {source_env['metadata']['name']} "
+            f"(namespace {source_ns})"
+        ))
+    source_version, source_number, source_doc = _source_document(rt, source_env, source_flow, source.get("version") or "HEAD")
+
+    target_name = (spec.get("target") or {}).get("flow") or source["flow"]
+    target_flow = kube.get_or_none(FLOWS, target_name, namespace)
+    target_records = versions.list_records(kube, namespace, target_name) if target_flow else []
+    landed = next((r for r in target_records if r.promotion_uid == uid), None)
+    if landed is not None:
+        _succeed(rt, promotion, target_flow, landed.id, landed.number, source_env, source_version, post)
+        return
+    if target_flow is not None and spec.get("ifTargetExists") == "Fail":
+        raise PromotionRejected("TargetExists", (
+            f"flow {target_name} already exists in environment {target_env['metadata']['name']} and "
+            "spec.ifTargetExists is Fail: set it to Replace to make this the flow's next version, or promote under another name (spec.target.flow)"
+        ))
+    target_head = (target_flow or {}).get("status", {}).get("latestReadyVersion") if target_flow else None
+    same_flow = source_ns == namespace and source["flow"] == target_name
+    if same_flow and source_version == target_head:
+        raise PromotionRejected("SameVersion", (
+            f"source and target are the same version ({source_version}) of flow {target_name}: "
+            "to roll back, name an older version in spec.source.version"
+        ))
+    base_doc = _target_base(rt, namespace, target_name, target_flow, target_head)
+    plan = promotions.compute(base_doc, source_doc, changes.get("include") or (), changes.get("exclude") or ())
+    progress = {
+        "sourceVersion": source_version,
+        "sourceNumber": source_number,
+        "targetFlow": target_name,
+        "targetBaseVersion": target_head or "",
+        "plan": plan.to_status(),
+    }
+    rules = guardrailcache.compiled(policy.guardrail_specs(target_env["spec"]))
+    ok, summary = guardrails.summarize(guardrails.evaluate(rules, plan.result))
+    if not ok:
+        _patch_status(rt, promotion, progress)
+        raise PromotionRejected("GuardrailsFailed", (
+            f"the promoted document fails the guardrails of environment {target_env['metadata']['name']}; nothing was written. {summary}"
+        ))
+    if plan.empty:
+        _finish(rt, promotion, "Succeeded", "NothingToPromote",
+                f"nothing to promote: {target_name} HEAD already has this content; no version created", post, progress)
+        return
+    if spec.get("review") and not spec.get("approved"):
+        if (promotion.get("status") or {}).get("phase") != "AwaitingApproval":
+            message = f"plan ready: {plan.to_status()['total']} change(s) to {target_name}; approve with spec.approved: true"
+            _patch_status(rt, promotion, {**progress, "phase": "AwaitingApproval", "message": message,
+                                          "conditions": _conditions(promotion, "AwaitingApproval", message, rt)})
+            post(promotion, "Normal", "AwaitingApproval", message)
+        return
+    if spec.get("review"):
+        stale = promotions.stale_reason(promotion.get("status") or {}, source_version, target_head, plan.result_hash)
+        if stale:
+            raise PromotionRejected("PlanStale", stale)
+
+    started = (promotion.get("status") or {}).get("startedAt") or rfc3339(rt.clock())
+    _patch_status(rt, promotion, {**progress, "phase": "Running", "startedAt": started, "message": "writing the target version",
+                                  "conditions": _conditions(promotion, "Running", "writing the target version", rt)})
+    provenance = {
+        "uid": uid, "name": meta["name"], "namespace": namespace, "contentHash": plan.result_hash,
+        "sourceEnvironment": source_env["metadata"]["name"], "sourceFlow": source["flow"], "sourceVersion": source_version,
+        "comment": spec.get("comment") or f"promoted from {source_env['metadata']['name']}/{source['flow']}@{source_version}",
+    }
+    written = _write_target(rt, namespace, target_name, target_flow, source_flow, plan.result, provenance)
+    outcome = flows.reconcile(rt, written, target_env, post)
+    record = outcome.created or next((r for r in versions.list_records(kube, namespace, target_name) if r.promotion_uid == uid), None)
+    if record is None:
+        raise RetryLater(f"target flow {target_name} has no version for this promotion yet")
+    _succeed(rt, promotion, written, record.id, record.number, source_env, source_version, post, progress)
+
+
+def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any], selector_text: str) -> tuple[str, int | None, Any]:
+    selector = parse_selector(selector_text)
+    name, namespace = flow["metadata"]["name"], flow["metadata"]["namespace"]
+    if selector.kind == "uncommitted":
+        if policy.protected(env["spec"]):
+            raise PromotionRejected("UncommittedFromProtected", (
+                f"spec.source.version uncommitted is not allowed from protected environment {env['metadata']['name']}: "
+                "name a committed version (HEAD, a number or an id)"
+            ))
+        return "uncommitted", None, (flow.get("spec") or {}).get("content") or {}
+    records = [r for r in versions.list_records(rt.kube, namespace, name) if r.origin != "Quarantine"]
+    head = (flow.get("status") or {}).get("latestReadyVersion")
+    try:
+        ref = resolve_selector(selector, [VersionRef(r.id, r.number) for r in records], head)
+    except VersionNotFound as exc:
+        raise PromotionRejected("UnknownVersion", f"spec.source.version {selector_text}: {exc}") from None
+    if not next(r for r in records if r.id == ref.id).ready and selector.kind != "head":
+        raise PromotionRejected("VersionNotReady", (
+            f"version {ref.number} ({ref.id}) of {name} failed its guardrails in {env['metadata']['name']}; promote a ready version"
+        ))
+    return ref.id, ref.number, versions.read_document(rt.kube, namespace, name, ref.id)
+
+
+def _target_base(rt: Runtime, namespace: str, name: str, flow: Mapping[str, Any] | None, head: str | None) -> Any | None:
+    if flow is None:
+        return None
+    if head:
+        return versions.read_document(rt.kube, namespace, name, head)
+    return (flow.get("spec") or {}).get("content") or {}
+
+
+def _write_target(rt: Runtime, namespace: str, name: str, existing: Mapping[str, Any] | None, source_flow: Mapping[str, Any],
+                  document: Any, provenance: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Content and provenance in one request, so the commit that follows knows its origin."""
+    record = versions.provenance_annotation(provenance)
+    if existing is None:
+        body = {
+            "apiVersion": FLOWS.api_version, "kind": FLOWS.kind,
+            # Content only: the source's labels and annotations (GitOps tracking among them) stay behind.
+            "metadata": {"name": name, "namespace": namespace, "annotations": {names.ANN_PROMOTION: record}},
+            "spec": {"content": document, "transition": (source_flow.get("spec") or {}).get("transition", "RestartInProgress")},
+        }
+        try:
+            return rt.kube.create(FLOWS, body, namespace)
+        except AlreadyExists:  # created by an attempt that crashed before recording it
+            existing = rt.kube.get(FLOWS, name, namespace)
+    key = "/metadata/annotations/" + names.ANN_PROMOTION.replace("~", "~0").replace("/", "~1")
+    ops: list[dict[str, Any]] = []
+    if not (existing.get("metadata") or {}).get("annotations"):
+        ops.append({"op": "add", "path": "/metadata/annotations", "value": {}})
+    ops += [{"op": "add", "path": key, "value": record}, {"op": "replace", "path": "/spec/content", "value": document}]
+    return rt.kube.json_patch(FLOWS, name, ops, namespace)
+
+
+def _conditions(promotion: Mapping[str, Any], phase: str, message: str, rt: Runtime) -> list[dict[str, Any]]:
+    generation = promotion["metadata"].get("generation")
+    ready = phase == "Succeeded"
+    desired, drop = conditions.summary(
+        ready, phase, message, generation,
+        reconciling=message if phase in ("Pending", "Running") else None,
+        stalled=message if phase == "Failed" else None,
+    )
+    return conditions.merge((promotion.get("status") or {}).get("conditions"), desired, rfc3339(rt.clock()), drop=drop)
+
+
+def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+    meta = promotion["metadata"]
+    try:
+        rt.kube.patch_status(PROMOTIONS, meta["name"], {**status, "observedGeneration": meta.get("generation")}, meta["namespace"])
+    except NotFound:
+        pass  # deleted meanwhile: nothing to report to
+
+
+def _finish(rt: Runtime, promotion: Mapping[str, Any], phase: str, reason: str, message: str, post: Poster,
+            extra: Mapping[str, Any] | None = None) -> None:
+    now = rfc3339(rt.clock())
+    status = {
+        **(extra or {}), "phase": phase, "message": message, "completedAt": now,
+        "startedAt": (promotion.get("status") or {}).get("startedAt") or now,
+        "conditions": _conditions(promotion, phase, message, rt),
+    }
+    _patch_status(rt, promotion, status)
+    post(promotion, "Normal" if phase == "Succeeded" else "Warning", f"Promotion{phase}" if reason in ("", phase) else reason, message)
+
+
+def _succeed(rt: Runtime, promotion: Mapping[str, Any], target_flow: Mapping[str, Any] | None, version_id: str, number: int,
+             source_env: Mapping[str, Any], source_version: str, post: Poster, extra: Mapping[str, Any] | None = None) -> None:
+    meta, spec = promotion["metadata"], promotion.get("spec") or {}
+    target_name = (spec.get("target") or {}).get("flow") or spec["source"]["flow"]
+    message = (f"promoted {source_env['metadata']['name']}/{spec['source']['flow']}@{source_version} to "
+               f"{target_name} as version {number} ({version_id})")
+    now = rfc3339(rt.clock())
+    if target_flow is not None:
+        last = {"name": meta["name"], "sourceEnvironment": source_env["metadata"]["name"], "sourceFlow": spec["source"]["flow"],
+                "sourceVersion": source_version, "version": version_id, "time": now}
+        rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
+        post(target_flow, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
+    _finish(rt, promotion, "Succeeded", "PromotionSucceeded", message, post,
+            {**(extra or {}), "targetFlow": target_name, "targetVersion": version_id, "targetNumber": number})
