@@ -1,3 +1,3 @@
 """Kopf handlers: thin adapters from events to the services."""
 
-from . import flows, indexes, lifecycle, promotions  # noqa: F401
+from . import environments, flows, indexes, lifecycle, promotions  # noqa: F401

@@ -1,4 +1,5 @@
-"""In-memory indexes, filled by Kopf before any handler runs."""
+"""In-memory indexes, filled by Kopf before any handler runs. Values stay small: names
+and states, never documents."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ def environments_by_namespace(name: str, spec: kopf.Spec, **_: Any) -> dict[str,
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
-def environments_by_name(name: str, spec: kopf.Spec, **_: Any) -> dict[str, Any]:
-    return {name: {"metadata": {"name": name}, "spec": dict(spec)}}
+def environments_by_name(name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, Any]:
+    counts = (status.get("flows"), status.get("outOfSync"))
+    return {name: {"metadata": {"name": name}, "spec": dict(spec), "counts": counts}}
+
+
+@kopf.index(API_GROUP, API_VERSION, "flows")
+def flow_sync_by_namespace(name: str, namespace: str, status: kopf.Status, **_: Any) -> dict[str, Any]:
+    return {namespace: (name, dict(status.get("sync") or {}) or None)}
 
 
 def first(index: kopf.Index, key: Any) -> Any | None:
@@ -24,3 +31,7 @@ def first(index: kopf.Index, key: Any) -> Any | None:
     if not store:
         return None
     return next(iter(store), None)
+
+
+def all_values(index: kopf.Index) -> list[Any]:
+    return [value for key in list(index.keys()) for value in index.get(key, ())]

@@ -1,0 +1,28 @@
+"""Environment: policy validation, counts, and re-evaluation when guardrails change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from .. import runtime
+from ..kube import API_GROUP, API_VERSION
+from ..services import environments
+from .events import post
+from .indexes import first
+
+ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
+
+
+def _reconcile(body: kopf.Body, spec: kopf.Spec, environments_by_name: kopf.Index, flow_sync_by_namespace: kopf.Index) -> None:
+    counts = environments.counts(list(flow_sync_by_namespace.get(spec.get("namespace"), ())))
+    environments.reconcile(runtime.current(), body, lambda name: first(environments_by_name, name), counts, post)
+
+
+@kopf.on.resume(*ENVIRONMENT, backoff=2)
+@kopf.on.create(*ENVIRONMENT, backoff=2)
+@kopf.on.update(*ENVIRONMENT, backoff=2)
+def reconcile_environment(body: kopf.Body, spec: kopf.Spec, environments_by_name: kopf.Index,
+                          flow_sync_by_namespace: kopf.Index, **_: Any) -> None:
+    _reconcile(body, spec, environments_by_name, flow_sync_by_namespace)

@@ -1,0 +1,92 @@
+"""Reconcile an Environment: validate its policy and chain, publish counts, and re-evaluate
+its flows when its guardrails change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..domain import conditions, policy
+from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES
+from ..runtime import Runtime
+from . import flows, guardrailcache
+from .flows import Poster, rfc3339
+
+EnvLookup = Callable[[str], Mapping[str, Any] | None]
+
+
+def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = 64) -> str | None:
+    """A missing or cyclic upstream chain, described for the user."""
+    seen = [name]
+    upstream = spec.get("upstream")
+    while upstream:
+        if upstream in seen:
+            return f"spec.upstream makes a cycle: {' → '.join(seen + [upstream])}; promotions must flow one way"
+        env = env_by_name(upstream)
+        if env is None:
+            return f"spec.upstream names environment {upstream!r}, which does not exist"
+        seen.append(upstream)
+        if len(seen) > limit:
+            return "spec.upstream chain is too long"
+        upstream = (env.get("spec") or {}).get("upstream")
+    return None
+
+
+def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, counts: tuple[int, int], post: Poster) -> None:
+    kube = rt.kube
+    meta, spec = env["metadata"], env.get("spec") or {}
+    previous = env.get("status") or {}
+    rules = guardrailcache.compiled(policy.guardrail_specs(spec))
+    problems = []
+    if not rules.valid:
+        problems.append("invalid guardrails: " + "; ".join(f"{e.rule}: {e.message}" for e in rules.errors)
+                        + " (flows fail these rules until they are fixed)")
+    chain = chain_problem(meta["name"], spec, env_by_name)
+    if chain:
+        problems.append(chain)
+    if kube.get_or_none(NAMESPACES, spec["namespace"]) is None:
+        problems.append(f"namespace {spec['namespace']} does not exist: create it")
+
+    if previous.get("guardrailsDigest") not in (None, rules.digest):
+        # New rules: HEAD candidates of every flow here are judged again.
+        for flow in kube.iterate(FLOWS, spec["namespace"], page_size=50):
+            flows.reconcile(rt, flow, env, post)
+        post(env, "Normal", "GuardrailsChanged", "guardrails changed: flows in this environment were re-evaluated")
+
+    message = "; ".join(problems) if problems else "policy valid; upstream chain valid"
+    desired = [conditions.condition("GuardrailsValid", rules.valid, "Valid" if rules.valid else "InvalidRules",
+                                    "all guardrails compile" if rules.valid else problems[0], meta.get("generation"))]
+    summary, drop = conditions.summary(not problems, "Ready" if not problems else "InvalidSpec", message, meta.get("generation"),
+                                       stalled=message if problems else None)
+    status = {
+        "observedGeneration": meta.get("generation"),
+        "protected": policy.protected(spec),
+        "allowHeadBindings": policy.allow_head_bindings(spec),
+        "flows": counts[0],
+        "outOfSync": counts[1],
+        "guardrails": rules.status(),
+        "guardrailsDigest": rules.digest,
+    }
+    status["conditions"] = conditions.merge(previous.get("conditions"), desired + summary, rfc3339(rt.clock()), drop=drop)
+    if any(previous.get(k) != v for k, v in status.items() if k != "conditions") or _conditions_changed(previous.get("conditions"), status["conditions"]):
+        kube.patch_status(ENVIRONMENTS, meta["name"], status)
+    if problems and problems != _previous_problems(previous):
+        post(env, "Warning", "InvalidSpec", message)
+
+
+def _conditions_changed(before: Any, after: list[dict[str, Any]]) -> bool:
+    strip = lambda cs: sorted((c.get("type"), c.get("status"), c.get("reason"), c.get("message")) for c in cs or ())  # noqa: E731
+    return strip(before) != strip(after)
+
+
+def _previous_problems(previous: Mapping[str, Any]) -> list[str]:
+    ready = conditions.find(previous.get("conditions"), "Ready")
+    return [ready.get("message", "")] if ready and ready.get("status") == "False" else []
+
+
+def publish_counts(rt: Runtime, name: str, counts: tuple[int, int]) -> None:
+    rt.kube.patch_status(ENVIRONMENTS, name, {"flows": counts[0], "outOfSync": counts[1]})
+
+
+def counts(flow_sync: list[tuple[str, Any]]) -> tuple[int, int]:
+    return len(flow_sync), sum(1 for _, sync in flow_sync if (sync or {}).get("state") == "OutOfSync")

@@ -1,0 +1,66 @@
+"""Out-of-sync report: each flow's HEAD against the same-named flow's HEAD upstream."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..domain import diff, flowstatus
+from ..kube import FLOWS, Kube, NotFound
+from . import versions
+
+EnvLookup = Callable[[str], Mapping[str, Any] | None]
+
+# Differing-path counts by (hash, hash): both documents are immutable versions.
+_counts: "OrderedDict[tuple[str, str], int]" = OrderedDict()
+_guard = threading.Lock()
+
+
+def _count(kube: Kube, a: tuple[str, str, str], b: tuple[str, str, str], key: tuple[str, str]) -> int:
+    with _guard:
+        if key in _counts:
+            return _counts[key]
+    count = diff.changed_paths_count(versions.read_document(kube, *a), versions.read_document(kube, *b))
+    with _guard:
+        _counts[key] = count
+        while len(_counts) > 1024:
+            _counts.popitem(last=False)
+    return count
+
+
+def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> dict[str, Any] | None:
+    upstream = ((env or {}).get("spec") or {}).get("upstream")
+    if not upstream:
+        return None
+    own = flowstatus.head_of(versions.list_records(kube, namespace, flow))
+    up_env = env_by_name(upstream)
+    if up_env is None:
+        return {"upstream": upstream, "state": "UpstreamMissing", "differingPaths": 0, "version": own.id if own else None, "upstreamVersion": None}
+    up_ns = up_env["spec"]["namespace"]
+    theirs = flowstatus.head_of(versions.list_records(kube, up_ns, flow))
+    base = {"upstream": upstream, "version": own.id if own else None, "upstreamVersion": theirs.id if theirs else None}
+    if theirs is None:
+        return {**base, "state": "UpstreamMissing", "differingPaths": 0}
+    if own is not None and own.content_hash == theirs.content_hash:
+        return {**base, "state": "InSync", "differingPaths": 0}
+    if own is None:
+        return {**base, "state": "OutOfSync", "differingPaths": 0}
+    count = _count(kube, (up_ns, flow, theirs.id), (namespace, flow, own.id), (theirs.content_hash, own.content_hash))
+    return {**base, "state": "OutOfSync", "differingPaths": count}
+
+
+def publish(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup,
+            current: Mapping[str, Any] | None) -> None:
+    """Writes status.sync only when it differs from `current` (what the flow shows now)."""
+    desired = compute(kube, namespace, flow, env, env_by_name)
+    if desired is not None and desired != current:
+        try:
+            kube.patch_status(FLOWS, flow, {"sync": desired}, namespace)
+        except NotFound:
+            pass
+
+
+def downstream_of(env_name: str, environments: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [e for e in environments if (e.get("spec") or {}).get("upstream") == env_name]
