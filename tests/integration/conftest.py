@@ -94,3 +94,22 @@ def make_environment(kube: Kube) -> Callable[..., dict]:
         return kube.create(ENVIRONMENTS, body)
 
     return create
+
+
+@pytest.fixture
+def crashing_operator(operator: OperatorProcess, cluster: ControlPlane) -> Iterator[Callable[[str], OperatorProcess]]:
+    """Replaces the session operator with one that SIGKILLs itself at a named crash point.
+    The session operator is back (freshly restarted) after the test."""
+    operator.stop()
+    started: list[OperatorProcess] = []
+
+    def start(crash_at: str) -> OperatorProcess:
+        process = OperatorProcess(cluster.kubeconfig, "flowops-operator", operator.log_path.with_name(f"crash-{crash_at}.log"),
+                                  env={"FLOWOPS_CRASH_AT": crash_at})
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.kill()
+    operator.start()

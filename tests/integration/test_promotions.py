@@ -46,3 +46,201 @@ def test_promote_dev_to_staging_to_production_creates_new_versions_with_provenan
     assert prod_flow["spec"]["content"] == {"title": "v2"}
     assert prod_flow["status"]["latestReadyVersion"] == result["targetVersion"]
     assert prod_flow["status"]["lastPromotion"]["name"] == "to-prod"
+
+
+def dev_flow(kube, env, content, name="standard", number=1):
+    kube.create(FLOWS, flow(name, content), ns(env))
+    return wait_for_number(kube, ns(env), name, number)
+
+
+def promote(kube, env, pname, **kwargs):
+    kube.create(PROMOTIONS, promotion(pname, **kwargs), ns(env))
+    return wait_for_phase(kube, ns(env), pname)
+
+
+def versions_of(kube, env, flow_name):
+    return [v for v in kube.list(FLOWVERSIONS, ns(env), label_selector=f"flowops.io/flow={flow_name}")]
+
+
+def test_target_created_with_content_only_no_gitops_metadata(kube, running_operator, make_environment):
+    dev, staging, _ = chain(make_environment)
+    tracked = flow("standard", {"a": 1}, annotations={
+        "argocd.argoproj.io/tracking-id": "app:flowops.io/Flow:dev/standard",
+        "kubectl.kubernetes.io/last-applied-configuration": "{}",
+    })
+    tracked["metadata"]["labels"] = {"app.kubernetes.io/instance": "flows", "kustomize.toolkit.fluxcd.io/name": "flows"}
+    kube.create(FLOWS, tracked, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 1)
+    result = promote(kube, staging, "p1", environment=name(dev), source_flow="standard")
+    assert result["phase"] == "Succeeded", result
+    target = kube.get(FLOWS, "standard", ns(staging))
+    assert not (target["metadata"].get("labels") or {})
+    assert not any(k.startswith(("argocd", "kubectl.kubernetes.io")) for k in target["metadata"].get("annotations") or {})
+
+
+def test_rename_copy_and_if_target_exists_fail(kube, running_operator, make_environment):
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"a": 1})
+    result = promote(kube, staging, "rename", environment=name(dev), source_flow="standard", target={"flow": "standard-v2"})
+    assert result["phase"] == "Succeeded", result
+    assert kube.get(FLOWS, "standard-v2", ns(staging))["spec"]["content"] == {"a": 1}
+    # A copy within one environment: a promotion from the environment into itself under a new name.
+    result = promote(kube, staging, "copy", environment=name(staging), source_flow="standard-v2", target={"flow": "standard-copy"})
+    assert result["phase"] == "Succeeded", result
+    assert kube.get(FLOWS, "standard-copy", ns(staging))["spec"]["content"] == {"a": 1}
+    result = promote(kube, staging, "fail", environment=name(dev), source_flow="standard", target={"flow": "standard-v2"}, ifTargetExists="Fail")
+    assert result["phase"] == "Failed"
+    assert "already exists" in result["message"] and "ifTargetExists" in result["message"]
+    assert len(versions_of(kube, staging, "standard-v2")) == 1, "a failed promotion writes nothing"
+
+
+def test_rollback_in_protected_environment_makes_new_version_with_old_content(kube, running_operator, make_environment):
+    dev, _, prod = chain(make_environment)
+    dev_flow(kube, dev, {"title": "one"})
+    assert promote(kube, prod, "p1", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "two"}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    assert promote(kube, prod, "p2", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    result = promote(kube, prod, "rollback", environment=name(prod), source_flow="standard", version="1")
+    assert result["phase"] == "Succeeded", result
+    assert result["targetNumber"] == 3
+    target = kube.get(FLOWS, "standard", ns(prod))
+    assert target["spec"]["content"] == {"title": "one"}
+    assert target["status"]["latestReadyNumber"] == 3
+
+
+def test_partial_promotion_of_one_form(kube, running_operator, make_environment):
+    dev, staging, _ = chain(make_environment)
+    base = {"forms": {"signInForm": {"fields": ["identifier", "currentPassword"]}, "registrationForm": {"fields": ["email"]}}}
+    dev_flow(kube, dev, base)
+    assert promote(kube, staging, "first", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    edited = {"forms": {"signInForm": {"fields": ["identifier", "currentPassword", "code"]}, "registrationForm": {"fields": ["email", "phone"]}}}
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": edited}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    result = promote(kube, staging, "partial", environment=name(dev), source_flow="standard", changes={"include": ["/forms/signInForm"]})
+    assert result["phase"] == "Succeeded", result
+    content = kube.get(FLOWS, "standard", ns(staging))["spec"]["content"]
+    assert content["forms"]["signInForm"]["fields"] == ["identifier", "currentPassword", "code"]
+    assert content["forms"]["registrationForm"]["fields"] == ["email"], "excluded part stays as it was"
+    assert [c["path"] for c in result["plan"]["changes"]] == ["/forms/signInForm/fields"]
+
+
+def test_include_pointer_matching_nothing_fails_listing_the_differing_paths(kube, running_operator, make_environment):
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"a": 1, "b": 2})
+    assert promote(kube, staging, "first", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"a": 5, "b": 2}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    result = promote(kube, staging, "nomatch", environment=name(dev), source_flow="standard", changes={"include": ["/b"]})
+    assert result["phase"] == "Failed"
+    assert "/b" in result["message"] and "/a" in result["message"], result["message"]
+    assert len(versions_of(kube, staging, "standard")) == 1
+
+
+def test_review_waits_for_approval_then_executes(kube, running_operator, make_environment):
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"title": "reviewed"})
+    kube.create(PROMOTIONS, promotion("rev", name(dev), "standard", review=True), ns(staging))
+    waiting = wait_for_phase(kube, ns(staging), "rev", ("AwaitingApproval",))
+    assert waiting["plan"]["total"] == 1
+    assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None, "nothing is written before approval"
+    kube.merge_patch(PROMOTIONS, "rev", {"spec": {"approved": True}}, ns(staging))
+    result = wait_for_phase(kube, ns(staging), "rev")
+    assert result["phase"] == "Succeeded", result
+    assert kube.get(FLOWS, "standard", ns(staging))["spec"]["content"] == {"title": "reviewed"}
+
+
+def test_review_fails_when_source_moved_after_the_plan(kube, running_operator, make_environment):
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"title": "planned"})
+    kube.create(PROMOTIONS, promotion("rev", name(dev), "standard", review=True), ns(staging))
+    wait_for_phase(kube, ns(staging), "rev", ("AwaitingApproval",))
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "moved"}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    kube.merge_patch(PROMOTIONS, "rev", {"spec": {"approved": True}}, ns(staging))
+    result = wait_for_phase(kube, ns(staging), "rev")
+    assert result["phase"] == "Failed"
+    assert "source moved" in result["message"]
+    assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None
+
+
+def test_guardrail_failure_stops_promotion_before_anything_is_written(kube, running_operator, make_environment):
+    dev = make_environment("Development")
+    prod = make_environment("Production", upstream=name(dev), policy={"guardrails": [
+        {"name": "sign-in-keeps-password", "builtin": "requiredFields", "parameters": {"forms": {"signInForm": ["currentPassword"]}}},
+    ]})
+    dev_flow(kube, dev, {"forms": {"signInForm": {"fields": ["identifier"]}}, "fields": {"identifier": {"type": "email"}}})
+    result = promote(kube, prod, "bad", environment=name(dev), source_flow="standard")
+    assert result["phase"] == "Failed"
+    assert "sign-in-keeps-password" in result["message"] and "currentPassword" in result["message"]
+    assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None
+
+
+def test_identical_content_succeeds_with_nothing_to_promote(kube, running_operator, make_environment):
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"same": True})
+    assert promote(kube, staging, "first", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    result = promote(kube, staging, "again", environment=name(dev), source_flow="standard")
+    assert result["phase"] == "Succeeded"
+    assert "nothing to promote" in result["message"]
+    assert len(versions_of(kube, staging, "standard")) == 1
+
+
+def test_bad_inputs_fail_with_clear_messages_and_write_nothing(kube, running_operator, make_environment):
+    dev, staging, prod = chain(make_environment)
+    dev_flow(kube, dev, {"x": 1})
+    cases = {
+        "unknown-env": (dict(environment="nowhere", source_flow="standard"), "does not exist"),
+        "unknown-flow": (dict(environment=name(dev), source_flow="missing"), "missing"),
+        "unknown-version": (dict(environment=name(dev), source_flow="standard", version="7"), "no version 7"),
+    }
+    for pname, (kwargs, expected) in cases.items():
+        result = promote(kube, staging, pname, **kwargs)
+        assert result["phase"] == "Failed", (pname, result)
+        assert expected in result["message"], (pname, result["message"])
+    assert promote(kube, prod, "to-prod", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    result = promote(kube, staging, "uncommitted", environment=name(prod), source_flow="standard", version="uncommitted")
+    assert result["phase"] == "Failed" and "protected" in result["message"]
+    result = promote(kube, prod, "same", environment=name(prod), source_flow="standard", version="HEAD")
+    assert result["phase"] == "Failed" and "same version" in result["message"]
+    assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None
+
+
+def test_promotion_into_namespace_without_environment_fails(kube, running_operator, make_environment):
+    from flowops.kube import NAMESPACES
+
+    dev = make_environment("Development")
+    dev_flow(kube, dev, {"x": 1})
+    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "no-env-here"}})
+    kube.create(PROMOTIONS, promotion("orphan", name(dev), "standard"), "no-env-here")
+    result = wait_for_phase(kube, "no-env-here", "orphan")
+    assert result["phase"] == "Failed" and "belongs to no Environment" in result["message"]
+
+
+def test_out_of_sync_report_counts_differing_paths(kube, running_operator, make_environment):
+    from flowops.kube import ENVIRONMENTS
+    from flowops.testing.waiting import wait_for
+
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"a": 1, "b": 2, "c": 3})
+    assert promote(kube, staging, "first", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    wait_for(lambda: flow_status(kube, ns(staging), "standard").get("sync", {}).get("state") == "InSync", message="in sync")
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"a": 10, "b": 20, "c": 3}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    sync = wait_for(lambda: (s := flow_status(kube, ns(staging), "standard").get("sync", {})).get("state") == "OutOfSync" and s,
+                    message="out of sync after the upstream edit")
+    assert sync["differingPaths"] == 2
+    assert sync["upstream"] == name(dev)
+    wait_for(lambda: kube.get(ENVIRONMENTS, name(staging)).get("status", {}).get("outOfSync") == 1, message="environment counts it")
+
+
+def test_promotion_spec_is_immutable_except_approval(kube, running_operator, make_environment, cluster):
+    from flowops.kube import Invalid
+    import pytest
+
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"x": 1})
+    kube.create(PROMOTIONS, promotion("frozen", name(dev), "standard", review=True), ns(staging))
+    with pytest.raises(Invalid) as refused:
+        kube.merge_patch(PROMOTIONS, "frozen", {"spec": {"source": {"flow": "other"}}}, ns(staging))
+    assert "spec.source is immutable" in refused.value.message

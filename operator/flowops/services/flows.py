@@ -19,6 +19,7 @@ from ..domain import flowstatus, guardrails, policy, retention, storage
 from ..domain.canonical import canonical_json, content_hash
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
+from ..faults import crash_point
 from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube
 from ..runtime import Runtime
 from . import guardrailcache, pins, versions
@@ -148,6 +149,7 @@ def _commit(
         body["metadata"]["annotations"].update(verdict["annotations"])
         try:
             kube.create(FLOWVERSIONS, body, namespace)
+            crash_point("after-version-created")
             break
         except AlreadyExists:
             previous_id = version_id  # same microsecond as an existing id: take the next one

@@ -14,6 +14,7 @@ from ..domain import conditions, guardrails, policy
 from ..domain import promotion as promotions
 from ..domain.promotion import PromotionRejected
 from ..domain.versionid import VersionNotFound, VersionRef, parse_selector, resolve_selector
+from ..faults import crash_point
 from ..kube import FLOWS, PROMOTIONS, AlreadyExists, NotFound
 from ..runtime import Runtime
 from . import flows, guardrailcache, versions
@@ -126,10 +127,12 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
         "comment": spec.get("comment") or f"promoted from {source_env['metadata']['name']}/{source['flow']}@{source_version}",
     }
     written = _write_target(rt, namespace, target_name, target_flow, source_flow, plan.result, provenance)
+    crash_point("after-promotion-target-written")
     outcome = flows.reconcile(rt, written, target_env, post)
     record = outcome.created or next((r for r in versions.list_records(kube, namespace, target_name) if r.promotion_uid == uid), None)
     if record is None:
         raise RetryLater(f"target flow {target_name} has no version for this promotion yet")
+    crash_point("after-promotion-version-created")
     _succeed(rt, promotion, written, record.id, record.number, source_env, source_version, post, progress)
 
 

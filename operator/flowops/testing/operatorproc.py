@@ -26,6 +26,8 @@ class OperatorProcess:
         return f"http://127.0.0.1:{self.port}/healthz"
 
     def start(self, timeout: float = 60.0) -> "OperatorProcess":
+        if self.alive():
+            return self  # never two unpeered operators on one cluster
         self.port = free_port()
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
