@@ -1,0 +1,112 @@
+"""The status ApiClients and Applications show (pure).
+
+An ApiClient's status.flow / version / number always describe what its ConfigMap holds
+right now — what the client really uses — even while the requested binding cannot be
+resolved; retention spares that version (services/pins.py reads status.flow/version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import conditions
+from .binding import Resolution
+from .bindingtarget import Problem
+from .materialise import Fingerprint
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    generation: int | None
+    request: Resolution
+    materialised: Fingerprint | None  # what the ConfigMap holds after this reconcile
+    config_map: str
+    follows_head: bool
+    problem: Problem | None = None
+
+
+def _holding(facts: ClientFacts) -> str:
+    if facts.materialised is None:
+        return f"no ConfigMap {facts.config_map} is written until this is fixed"
+    return f"ConfigMap {facts.config_map} keeps {facts.materialised.describe()}"
+
+
+def client_status(facts: ClientFacts, previous: Mapping[str, Any] | None, now: str) -> dict[str, Any]:
+    previous = previous or {}
+    held = facts.materialised
+    request = facts.request
+    status: dict[str, Any] = {
+        "observedGeneration": facts.generation,
+        "flow": held.flow if held else None,
+        "version": held.version if held else None,
+        "number": held.number if held else None,
+        "transition": held.transition if held else None,
+        "contentHash": held.contentHash if held else None,
+        "configMap": facts.config_map if held else None,
+        "followsHead": facts.follows_head if facts.problem is None else False,
+        "requested": {"name": request.name, "version": request.version},
+        "sources": {"name": request.name_source, "version": request.version_source},
+    }
+    generation = facts.generation
+    if facts.problem is None:
+        assert held is not None
+        how = "following HEAD" if facts.follows_head else f"pinned by {request.version_source} to {request.version}"
+        message = f"{held.describe()}, {how}; materialised in ConfigMap {facts.config_map}"
+        if request.application_missing:
+            message += f" (Application {request.application} does not exist; only the client's own settings apply)"
+        resolved = conditions.condition("Resolved", True, "Resolved", message, generation)
+        summary, drop = conditions.summary(True, "Resolved", message, generation)
+    else:
+        problem = facts.problem
+        message = f"{problem.message}; {_holding(facts)}"
+        resolved = conditions.condition("Resolved", False, problem.reason, message, generation)
+        summary, drop = conditions.summary(
+            False, problem.reason, message, generation,
+            reconciling=None if problem.stalled else message,
+            stalled=message if problem.stalled else None,
+        )
+    status["conditions"] = conditions.merge(previous.get("conditions"), [resolved, *summary], now, drop=drop)
+    return status
+
+
+def application_status(
+    generation: int | None,
+    clients: int,
+    problem: Problem | None,
+    message: str,
+    previous: Mapping[str, Any] | None,
+    now: str,
+) -> dict[str, Any]:
+    """Ready tells whether the application's own default resolves (its clients may still
+    override it); `message` describes the default when there is no problem."""
+    previous = previous or {}
+    if problem is None:
+        summary, drop = conditions.summary(True, "Resolved", message, generation)
+    else:
+        summary, drop = conditions.summary(
+            False, problem.reason, problem.message, generation,
+            reconciling=None if problem.stalled else problem.message,
+            stalled=problem.message if problem.stalled else None,
+        )
+    return {
+        "observedGeneration": generation,
+        "clients": clients,
+        "conditions": conditions.merge(previous.get("conditions"), summary, now, drop=drop),
+    }
+
+
+def _pruned(value: Any) -> Any:
+    # None in a merge patch deletes the field, so the stored status never holds it.
+    if isinstance(value, Mapping):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def same_status(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
+    """Nothing to write: a resync of thousands of clients issues no writes."""
+    previous = previous or {}
+    return all(previous.get(key) == _pruned(value) for key, value in desired.items() if value is not None) and all(
+        key not in previous for key, value in desired.items() if value is None
+    )

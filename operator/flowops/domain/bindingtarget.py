@@ -1,0 +1,102 @@
+"""The concrete version a requested (flow, selector) names, or why there is none (pure).
+
+Shared by ApiClients and Applications: both ask "which version does this setting mean
+right now", and both must refuse HEAD where the environment forbids it and never hand
+out a version that failed guardrails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .binding import head_allowed
+from .commit import VersionRecord
+from .versionid import Selector, VersionNotFound, VersionRef, parse_selector, resolve_selector
+
+__all__ = ["Problem", "check_selector", "choose_version", "flow_missing", "is_head_selector"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a binding cannot be resolved. stalled=False: it will resolve without anyone
+    acting (e.g. the flow's first version is still being committed)."""
+
+    reason: str
+    message: str
+    stalled: bool = True
+
+
+def is_head_selector(text: str | None) -> bool:
+    if not text:
+        return False
+    try:
+        return parse_selector(text).kind == "head"
+    except ValueError:
+        return False
+
+
+def flow_missing(namespace: str, name: str) -> Problem:
+    return Problem(
+        "FlowNotFound",
+        f"flow {name} does not exist in namespace {namespace}: check spec.defaultFlow.name "
+        "(on the ApiClient or its Application), or create or promote the flow",
+    )
+
+
+def _named(message: str, flow: str) -> str:
+    # resolve_selector speaks of "flow ..."; name the flow so the message stands alone.
+    return f"flow {flow}{message[4:]}" if message.startswith("flow ") else f"flow {flow}: {message}"
+
+
+def check_selector(selector_text: str, *, allow_head: bool, environment: str) -> Selector | Problem:
+    """What can be refused before looking at the flow: a malformed selector, HEAD where
+    the policy forbids it, uncommitted content."""
+    try:
+        selector = parse_selector(selector_text)
+    except ValueError as exc:
+        return Problem("InvalidVersion", str(exc))
+    if selector.kind == "uncommitted":
+        return Problem(
+            "InvalidVersion",
+            "uncommitted is not a version a client can use: pin a version id or number, or use HEAD",
+        )
+    refused = head_allowed(selector_text, allow_head, environment)
+    if refused:
+        return Problem("HeadNotAllowed", refused)
+    return selector
+
+
+def choose_version(
+    flow: str, selector: Selector, records: Sequence[VersionRecord], head: str | None
+) -> VersionRecord | Problem:
+    """The version record `selector` names, or the Problem to report.
+
+    `head` is the Flow's status.latestReadyVersion: HEAD never points at a broken version.
+    """
+    refs = [VersionRef(r.id, r.number) for r in records]
+    try:
+        ref = resolve_selector(selector, refs, head)
+    except VersionNotFound as exc:
+        if selector.kind == "head" and head is None:
+            if not records:
+                return Problem("NoReadyVersion", f"flow {flow} has no version yet", stalled=False)
+            return Problem(
+                "NoReadyVersion",
+                f"flow {flow} has no version that passed guardrails (HEAD): fix the flow's content",
+            )
+        return Problem("VersionNotFound", _named(str(exc), flow))
+    record = next(r for r in records if r.id == ref.id)
+    if record.origin == "Quarantine":
+        return Problem(
+            "VersionNotReady",
+            f"flow {flow} version {record.number} ({record.id}) is a reverted direct edit and is never served: pin another version",
+        )
+    if record.ready is False:
+        why = f": {record.guardrails}" if record.guardrails else ""
+        head_note = f" (HEAD is {head})" if head else ""
+        return Problem(
+            "VersionNotReady",
+            f"flow {flow} version {record.number} ({record.id}) failed guardrails{why}; pin a version that passed{head_note}",
+        )
+    return record

@@ -1,0 +1,75 @@
+"""Which bindings an event touches, decided from small index entries (pure).
+
+Flow and Environment events are frequent (every status write is one); re-resolving
+only the clients and applications whose recorded state disagrees with the event keeps
+that cheap, and a re-resolution that changes nothing writes nothing anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import conditions
+from .bindingtarget import is_head_selector
+
+Entry = dict[str, Any]
+
+
+def client_entry(name: str, status: Mapping[str, Any] | None) -> Entry:
+    status = status or {}
+    requested = status.get("requested") or {}
+    resolved = conditions.find(status.get("conditions"), "Resolved") or {}
+    return {
+        "name": name,
+        "flow": status.get("flow"),
+        "version": status.get("version"),
+        "requested": requested.get("name"),
+        "requestedHead": is_head_selector(requested.get("version")),
+        "followsHead": bool(status.get("followsHead")),
+        "resolved": resolved.get("status") == "True",
+        "reason": resolved.get("reason"),
+    }
+
+
+def application_entry(name: str, spec: Mapping[str, Any] | None, status: Mapping[str, Any] | None) -> Entry:
+    default = (spec or {}).get("defaultFlow") or {}
+    status = status or {}
+    ready = conditions.find(status.get("conditions"), "Ready") or {}
+    return {
+        "name": name,
+        "flow": default.get("name") or None,
+        "head": bool(default.get("name")) and (not default.get("version") or is_head_selector(str(default["version"]))),
+        "ready": ready.get("status") == "True",
+        "reason": ready.get("reason"),
+        "clients": status.get("clients"),
+    }
+
+
+def client_touched_by_flow(entry: Mapping[str, Any], flow: str, head: str | None, deleted: bool) -> bool:
+    """`head` is the Flow's status.latestReadyVersion."""
+    if entry.get("requested") != flow:
+        return False  # it may still hold this flow, but it asks for another one
+    if deleted:
+        return entry.get("reason") != "FlowNotFound"
+    if not entry.get("resolved"):
+        return True  # the flow or the pinned version may exist now
+    return bool(entry.get("followsHead")) and entry.get("version") != head
+
+
+def client_touched_by_policy(entry: Mapping[str, Any], allow_head: bool) -> bool:
+    if not entry.get("requestedHead"):
+        return False
+    return entry.get("reason") == "HeadNotAllowed" if allow_head else bool(entry.get("resolved"))
+
+
+def application_touched_by_flow(entry: Mapping[str, Any], flow: str, deleted: bool) -> bool:
+    if entry.get("flow") != flow:
+        return False
+    return bool(entry.get("ready")) if deleted else not entry.get("ready")
+
+
+def application_touched_by_policy(entry: Mapping[str, Any], allow_head: bool) -> bool:
+    if not entry.get("head"):
+        return False
+    return entry.get("reason") == "HeadNotAllowed" if allow_head else bool(entry.get("ready"))

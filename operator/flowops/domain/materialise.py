@@ -1,0 +1,169 @@
+"""The ConfigMap `<apiclient>-flow` that hands a resolved flow to workloads (pure).
+
+What a ConfigMap holds is summarised by a Fingerprint kept in one small annotation, so
+"does it need rewriting" is answered from metadata alone: workloads watching the
+ConfigMap see a write exactly when the binding changed, never otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from .. import names
+
+__all__ = [
+    "ANN_BINDING",
+    "DATA_LIMIT_BYTES",
+    "Fingerprint",
+    "build",
+    "configmap_name",
+    "data_for",
+    "data_bytes",
+    "fingerprint_of",
+    "ownership",
+    "size_problem",
+    "up_to_date",
+]
+
+ANN_BINDING = f"{names.PREFIX}/binding"
+KEY_DOCUMENT = "flow.json"
+# The API server refuses a ConfigMap whose data exceeds 1 MiB (the Secret limit).
+DATA_LIMIT_BYTES = 1024 * 1024
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The binding a ConfigMap holds. Versions are immutable, so (flow, version,
+    contentHash) identifies the content; transition is carried for the status."""
+
+    flow: str
+    version: str
+    number: int
+    contentHash: str
+    transition: str
+
+    def to_annotation(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_annotation(cls, text: str | None) -> "Fingerprint | None":
+        if not text:
+            return None
+        try:
+            raw = json.loads(text)
+            return cls(
+                flow=str(raw["flow"]),
+                version=str(raw["version"]),
+                number=int(raw["number"]),
+                contentHash=str(raw["contentHash"]),
+                transition=str(raw["transition"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None  # someone edited it: treat as unknown content, so it is rewritten
+
+    def describe(self) -> str:
+        return f"flow {self.flow} version {self.number} ({self.version})"
+
+
+def configmap_name(client: str) -> str:
+    return f"{client}-flow"
+
+
+def fingerprint_of(configmap_metadata: Mapping[str, Any] | None) -> Fingerprint | None:
+    if not configmap_metadata:
+        return None
+    return Fingerprint.from_annotation((configmap_metadata.get("annotations") or {}).get(ANN_BINDING))
+
+
+def up_to_date(existing: Fingerprint | None, flow: str, version: str, content_hash: str) -> bool:
+    """True when the ConfigMap already holds this version: no need to read the document."""
+    return (
+        existing is not None
+        and bool(content_hash)
+        and (existing.flow, existing.version, existing.contentHash) == (flow, version, content_hash)
+    )
+
+
+def ownership(configmap_metadata: Mapping[str, Any] | None, client_uid: str) -> Literal["absent", "ours", "stale", "foreign"]:
+    """Whose ConfigMap it is: ours, a deleted namesake client's (garbage collection will
+    remove it), or someone else's (never overwritten)."""
+    if configmap_metadata is None:
+        return "absent"
+    owners = configmap_metadata.get("ownerReferences") or []
+    if any(o.get("kind") == "ApiClient" and o.get("uid") == client_uid for o in owners):
+        return "ours"
+    labels = configmap_metadata.get("labels") or {}
+    if labels.get(names.LABEL_MATERIALISED) == "true" and any(o.get("kind") == "ApiClient" for o in owners):
+        return "stale"
+    return "foreign"
+
+
+def data_for(fingerprint: Fingerprint, document_json: str) -> dict[str, str]:
+    return {
+        KEY_DOCUMENT: document_json,
+        "flow": fingerprint.flow,
+        "version": fingerprint.version,
+        "number": str(fingerprint.number),
+        "transition": fingerprint.transition,
+        "contentHash": fingerprint.contentHash,
+    }
+
+
+def data_bytes(data: Mapping[str, str]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
+
+
+def size_problem(fingerprint: Fingerprint, data: Mapping[str, str]) -> str | None:
+    size = data_bytes(data)
+    if size <= DATA_LIMIT_BYTES:
+        return None
+    return (
+        f"{fingerprint.describe()} is {size:,} bytes as JSON, more than a ConfigMap holds "
+        f"({DATA_LIMIT_BYTES:,} bytes): make the flow smaller (for example split it into several flows)"
+    )
+
+
+def _label(value: str) -> str | None:
+    return value if len(value) <= 63 and _LABEL_VALUE.match(value) else None
+
+
+def build(
+    client: Mapping[str, Any],
+    fingerprint: Fingerprint,
+    data: Mapping[str, str],
+    existing_metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The full ConfigMap; labels and annotations others added to it are kept."""
+    meta = client["metadata"]
+    existing_metadata = existing_metadata or {}
+    ours = {
+        names.LABEL_APICLIENT: _label(meta["name"]),
+        names.LABEL_FLOW: _label(fingerprint.flow),
+        names.LABEL_VERSION: fingerprint.version,
+        names.LABEL_MATERIALISED: "true",
+    }
+    labels = {**(existing_metadata.get("labels") or {}), **{k: v for k, v in ours.items() if v is not None}}
+    annotations = {**(existing_metadata.get("annotations") or {}), ANN_BINDING: fingerprint.to_annotation()}
+    metadata: dict[str, Any] = {
+        "name": configmap_name(meta["name"]),
+        "namespace": meta["namespace"],
+        "labels": labels,
+        "annotations": annotations,
+        # Deleting the ApiClient deletes its ConfigMap (garbage collection).
+        "ownerReferences": [{
+            "apiVersion": client.get("apiVersion", "flowops.io/v1alpha1"),
+            "kind": "ApiClient",
+            "name": meta["name"],
+            "uid": meta["uid"],
+            "controller": True,
+            "blockOwnerDeletion": False,
+        }],
+    }
+    if existing_metadata.get("resourceVersion"):
+        metadata["resourceVersion"] = existing_metadata["resourceVersion"]  # optimistic concurrency
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}

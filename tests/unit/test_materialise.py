@@ -1,0 +1,109 @@
+import json
+
+import pytest
+
+from flowops import names
+from flowops.domain import materialise
+from flowops.domain.canonical import canonical_json, content_hash
+from flowops.domain.materialise import Fingerprint
+
+CLIENT = {
+    "apiVersion": "flowops.io/v1alpha1",
+    "kind": "ApiClient",
+    "metadata": {"name": "web-frontend", "namespace": "dev", "uid": "uid-1"},
+}
+DOC = {"title": "Sign in", "forms": {"signIn": ["identifier", "currentPassword"]}, "ü": "ß"}
+
+
+def fingerprint(version="20261121093012123456", number=3, doc=DOC, transition="RestartAll"):
+    return Fingerprint("login", version, number, content_hash(doc), transition)
+
+
+def test_fingerprint_round_trips_through_its_annotation():
+    fp = fingerprint()
+    assert Fingerprint.from_annotation(fp.to_annotation()) == fp
+    assert fp.describe() == "flow login version 3 (20261121093012123456)"
+
+
+@pytest.mark.parametrize("text", [None, "", "not json", "{}", json.dumps({"flow": "x"}), json.dumps({"flow": "x", "version": "1", "number": "n", "contentHash": "h", "transition": "t"})])
+def test_unreadable_fingerprints_count_as_unknown(text):
+    assert Fingerprint.from_annotation(text) is None
+
+
+def test_configmap_holds_the_canonical_document_and_the_binding():
+    fp = fingerprint()
+    data = materialise.data_for(fp, canonical_json(DOC).decode())
+    body = materialise.build(CLIENT, fp, data)
+    assert body["metadata"]["name"] == "web-frontend-flow"
+    assert body["metadata"]["namespace"] == "dev"
+    assert json.loads(body["data"]["flow.json"]) == DOC
+    assert body["data"]["flow.json"].encode() == canonical_json(DOC)
+    assert {k: body["data"][k] for k in ("flow", "version", "number", "transition")} == {
+        "flow": "login", "version": "20261121093012123456", "number": "3", "transition": "RestartAll",
+    }
+    assert body["metadata"]["labels"] == {
+        names.LABEL_APICLIENT: "web-frontend",
+        names.LABEL_FLOW: "login",
+        names.LABEL_VERSION: "20261121093012123456",
+        names.LABEL_MATERIALISED: "true",
+    }
+    (owner,) = body["metadata"]["ownerReferences"]
+    assert owner["kind"] == "ApiClient" and owner["uid"] == "uid-1" and owner["controller"] is True
+    assert materialise.fingerprint_of(body["metadata"]) == fp
+    assert "resourceVersion" not in body["metadata"]
+
+
+def test_rewrite_keeps_foreign_labels_and_uses_the_resource_version():
+    existing = {"labels": {"team": "web", names.LABEL_VERSION: "old"}, "annotations": {"note": "x"}, "resourceVersion": "42"}
+    fp = fingerprint()
+    body = materialise.build(CLIENT, fp, materialise.data_for(fp, "{}"), existing)
+    assert body["metadata"]["labels"]["team"] == "web"
+    assert body["metadata"]["labels"][names.LABEL_VERSION] == fp.version
+    assert body["metadata"]["annotations"]["note"] == "x"
+    assert body["metadata"]["resourceVersion"] == "42"
+
+
+def test_overlong_names_are_left_out_of_labels_not_refused():
+    client = {**CLIENT, "metadata": {**CLIENT["metadata"], "name": "c" * 70}}
+    fp = fingerprint()
+    body = materialise.build(client, fp, materialise.data_for(fp, "{}"))
+    assert names.LABEL_APICLIENT not in body["metadata"]["labels"]
+    assert body["metadata"]["labels"][names.LABEL_MATERIALISED] == "true"
+
+
+def test_up_to_date_compares_flow_version_and_content():
+    fp = fingerprint()
+    assert materialise.up_to_date(fp, "login", fp.version, fp.contentHash)
+    assert not materialise.up_to_date(None, "login", fp.version, fp.contentHash)
+    assert not materialise.up_to_date(fp, "checkout", fp.version, fp.contentHash)
+    assert not materialise.up_to_date(fp, "login", "20261121093012123457", fp.contentHash)
+    assert not materialise.up_to_date(fp, "login", fp.version, content_hash({"other": 1}))
+    assert not materialise.up_to_date(fp, "login", fp.version, "")  # unknown hash: read and compare
+
+
+def test_size_limit_is_one_mebibyte_of_data():
+    fp = fingerprint()
+    small = materialise.data_for(fp, "x" * 1000)
+    assert materialise.size_problem(fp, small) is None
+    overhead = materialise.data_bytes(materialise.data_for(fp, ""))
+    exact = materialise.data_for(fp, "x" * (materialise.DATA_LIMIT_BYTES - overhead))
+    assert materialise.data_bytes(exact) == materialise.DATA_LIMIT_BYTES
+    assert materialise.size_problem(fp, exact) is None
+    over = materialise.data_for(fp, "x" * (materialise.DATA_LIMIT_BYTES - overhead + 1))
+    message = materialise.size_problem(fp, over)
+    assert message is not None
+    assert "flow login version 3" in message and "1,048,576" in message and "smaller" in message
+
+
+def test_size_counts_utf8_bytes():
+    fp = fingerprint()
+    assert materialise.data_bytes({"k": "ü"}) == 3
+
+
+def test_ownership():
+    assert materialise.ownership(None, "uid-1") == "absent"
+    ours = {"ownerReferences": [{"kind": "ApiClient", "uid": "uid-1"}], "labels": {names.LABEL_MATERIALISED: "true"}}
+    assert materialise.ownership(ours, "uid-1") == "ours"
+    assert materialise.ownership(ours, "uid-2") == "stale"
+    assert materialise.ownership({"labels": {"app": "x"}}, "uid-1") == "foreign"
+    assert materialise.ownership({"ownerReferences": [{"kind": "Deployment", "uid": "u"}]}, "uid-1") == "foreign"
