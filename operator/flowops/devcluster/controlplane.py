@@ -216,6 +216,26 @@ class ControlPlane:
             raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)
         return result
 
+    def etcd_value_sizes(self, prefix: str) -> dict[str, int]:
+        """Key → size of the stored value for every etcd key under `prefix` (etcd's v3 JSON
+        gateway): what objects really cost in storage."""
+        sizes: dict[str, int] = {}
+        start, end = prefix.encode(), prefix.encode()[:-1] + bytes([prefix.encode()[-1] + 1])
+        while True:
+            body = {"key": base64.b64encode(start).decode(), "range_end": base64.b64encode(end).decode(), "limit": 200}
+            request = urllib.request.Request(
+                f"{self.etcd_endpoint}/v3/kv/range", data=json.dumps(body).encode(), method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                result = json.loads(response.read())
+            kvs = result.get("kvs") or []
+            for kv in kvs:
+                sizes[base64.b64decode(kv["key"]).decode()] = len(base64.b64decode(kv.get("value", "")))
+            if not result.get("more") or not kvs:
+                return sizes
+            start = base64.b64decode(kvs[-1]["key"]) + b"\x00"
+
     def token(self, user: str) -> str:
         return self.users[user].token
 

@@ -14,7 +14,7 @@ from typing import Any
 import kubernetes
 import urllib3
 
-from .resources import Resource
+from .resources import EVENTS as EVENTS_RESOURCE, Resource
 
 JSON = dict[str, Any]
 METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
@@ -170,6 +170,9 @@ class Kube:
             token = result.get("metadata", {}).get("continue")
             if not token:
                 return
+
+    def list_events(self, namespace: str) -> list[JSON]:
+        return self.list(EVENTS_RESOURCE, namespace)
 
     def create(self, resource: Resource, body: JSON, namespace: str | None = None, dry_run: bool = False) -> JSON:
         query = {"dryRun": "All"} if dry_run else None

@@ -1,0 +1,226 @@
+"""Flow versioning against the real control plane: commits, manual mode, retention,
+immutability, garbage collection and large documents built from real locale data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from flowops.kube import FLOWS, FLOWVERSIONS, Invalid, ApiError
+from flowops.services import versions as version_store
+from flowops.testing import documents
+from flowops.testing.objects import flow, flow_status, wait_for_number
+from flowops.testing.waiting import wait_for
+
+
+def ns(env):
+    return env["spec"]["namespace"]
+
+
+def version_objects(kube, namespace, name):
+    items = kube.list(FLOWVERSIONS, namespace, label_selector=f"flowops.io/flow={name}")
+    return sorted(items, key=lambda v: v["spec"]["number"])
+
+
+def settle(kube, namespace, name, count, seconds=2.0):
+    """Give the operator time to (wrongly) commit, then confirm it did not."""
+    import time
+
+    time.sleep(seconds)
+    assert len(version_objects(kube, namespace, name)) == count
+
+
+def test_version_record_id_number_message_transition_parent(kube, running_operator, make_environment):
+    env = make_environment()
+    kube.create(FLOWS, flow("login", {"step": 1}, annotations={"flowops.io/change-cause": "first cut"}, transition="CarryOver"), ns(env))
+    wait_for_number(kube, ns(env), "login", 1)
+    kube.merge_patch(FLOWS, "login", {"metadata": {"annotations": {"flowops.io/change-cause": "second"}}, "spec": {"content": {"step": 2}}}, ns(env))
+    status = wait_for_number(kube, ns(env), "login", 2)
+    first, second = version_objects(kube, ns(env), "login")
+    assert first["spec"]["message"] == "first cut" and second["spec"]["message"] == "second"
+    assert second["spec"]["parent"] == first["spec"]["id"]
+    assert second["spec"]["id"] > first["spec"]["id"] and len(second["spec"]["id"]) == 20
+    assert second["spec"]["transition"] == "CarryOver"
+    assert second["metadata"]["name"] == f"login-{second['spec']['id']}"
+    assert status["latestReadyVersion"] == second["spec"]["id"] == status["latestCreatedVersion"]
+    assert status["versionCount"] == 2 and status["uncommitted"] is False
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True" and ready["observedGeneration"] == kube.get(FLOWS, "login", ns(env))["metadata"]["generation"]
+    events = [e for e in kube.list_events(ns(env)) if e.get("reason") == "VersionCreated"]
+    assert len(events) >= 2
+
+
+def test_no_commit_on_metadata_change_reapply_or_restart(kube, cluster, running_operator, make_environment):
+    env = make_environment()
+    manifest = flow("quiet", {"a": 1})
+    manifest["metadata"]["namespace"] = ns(env)
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(manifest))
+    wait_for_number(kube, ns(env), "quiet", 1)
+    kube.merge_patch(FLOWS, "quiet", {"metadata": {"labels": {"team": "identity"}, "annotations": {"note": "x"}}}, ns(env))
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(manifest))
+    running_operator.restart()
+    settle(kube, ns(env), "quiet", 1)
+    assert flow_status(kube, ns(env), "quiet")["versionCount"] == 1
+
+
+def test_manual_mode_commits_once_per_request_and_survives_restart(kube, running_operator, make_environment):
+    env = make_environment()
+    kube.create(FLOWS, flow("manual", {"v": 1}, versioning={"mode": "Manual"}), ns(env))
+    wait_for_number(kube, ns(env), "manual", 1)
+    kube.merge_patch(FLOWS, "manual", {"spec": {"content": {"v": 2}}}, ns(env))
+    wait_for(lambda: flow_status(kube, ns(env), "manual").get("uncommitted") is True, message="uncommitted")
+    settle(kube, ns(env), "manual", 1, seconds=1)
+    kube.merge_patch(FLOWS, "manual", {"metadata": {"annotations": {"flowops.io/commit": "add v2"}}}, ns(env))
+    status = wait_for_number(kube, ns(env), "manual", 2)
+    assert status["uncommitted"] is False and status["lastCommit"] == "add v2"
+    assert version_objects(kube, ns(env), "manual")[-1]["spec"]["message"] == "add v2"
+    running_operator.restart()
+    settle(kube, ns(env), "manual", 2)
+    # The same request again with new content does not commit: a commit needs a new message.
+    kube.merge_patch(FLOWS, "manual", {"spec": {"content": {"v": 3}}}, ns(env))
+    wait_for(lambda: flow_status(kube, ns(env), "manual").get("uncommitted") is True, message="uncommitted again")
+    # Switching to Auto commits what was pending.
+    kube.merge_patch(FLOWS, "manual", {"spec": {"versioning": {"mode": "Auto"}}}, ns(env))
+    status = wait_for_number(kube, ns(env), "manual", 3)
+    assert status["uncommitted"] is False
+
+
+def test_retention_spares_head_and_pinned_versions(kube, running_operator, make_environment):
+    env = make_environment(policy={"historyLimit": 3, "guardrails": [{"name": "has-ok", "expression": "content.ok", "message": "set ok"}]})
+    kube.create(FLOWS, flow("kept", {"ok": True, "n": 1}), ns(env))
+    wait_for_number(kube, ns(env), "kept", 1)
+    pinned_id = version_objects(kube, ns(env), "kept")[0]["spec"]["id"]
+    kube.create(version_store_apiclient(), {"apiVersion": "flowops.io/v1alpha1", "kind": "Application", "metadata": {"name": "legacy"},
+                                         "spec": {"defaultFlow": {"name": "kept", "version": pinned_id}}}, ns(env))
+    for n in range(2, 5):
+        kube.merge_patch(FLOWS, "kept", {"spec": {"content": {"ok": True, "n": n}}}, ns(env))
+        wait_for_number(kube, ns(env), "kept", n)
+    head = flow_status(kube, ns(env), "kept")["latestReadyVersion"]
+    # Versions 5 and 6 fail the guardrail: HEAD stays at 4 and must survive retention.
+    for n in range(5, 7):
+        kube.merge_patch(FLOWS, "kept", {"spec": {"content": {"ok": False, "n": n}}}, ns(env))
+        wait_for_number(kube, ns(env), "kept", n)
+    for n in range(7, 9):
+        kube.merge_patch(FLOWS, "kept", {"spec": {"content": {"ok": False, "n": n}}}, ns(env))
+        wait_for_number(kube, ns(env), "kept", n)
+    ids = [v["spec"]["id"] for v in version_objects(kube, ns(env), "kept")]
+    numbers = [v["spec"]["number"] for v in version_objects(kube, ns(env), "kept")]
+    assert pinned_id in ids, "the version an Application pins is kept"
+    assert head in ids, "HEAD is kept"
+    assert numbers[-3:] == [6, 7, 8]
+    assert 2 not in numbers and 3 not in numbers and 5 not in numbers
+    assert flow_status(kube, ns(env), "kept")["latestReadyVersion"] == head
+
+
+def version_store_apiclient():
+    from flowops.kube import APPLICATIONS
+
+    return APPLICATIONS
+
+
+def test_flowversion_spec_is_immutable_even_for_the_operator(kube_as, running_operator, make_environment, kube):
+    env = make_environment()
+    kube.create(FLOWS, flow("frozen", {"a": 1}), ns(env))
+    wait_for_number(kube, ns(env), "frozen", 1)
+    name = version_objects(kube, ns(env), "frozen")[0]["metadata"]["name"]
+    with pytest.raises(Invalid) as refused:
+        kube_as("operator").merge_patch(FLOWVERSIONS, name, {"spec": {"message": "rewritten history"}}, ns(env))
+    assert "FlowVersion spec is immutable" in refused.value.message
+    with pytest.raises(Invalid):
+        kube.merge_patch(FLOWVERSIONS, name, {"spec": {"message": "rewritten history"}}, ns(env))
+    # Even the cluster admin may not touch a version at all: the admission policy says why.
+    with pytest.raises(ApiError) as denied:
+        kube.merge_patch(FLOWVERSIONS, name, {"metadata": {"labels": {"flowops.io/ready": "true"}}}, ns(env))
+    assert "only by the flowops operator" in denied.value.message
+    with pytest.raises(ApiError) as denied:
+        kube.delete(FLOWVERSIONS, name, ns(env))
+    assert "only by the flowops operator" in denied.value.message
+
+
+def test_deleting_a_flow_deletes_its_versions(kube, running_operator, make_environment):
+    env = make_environment()
+    kube.create(FLOWS, flow("gone", {"a": 1}), ns(env))
+    wait_for_number(kube, ns(env), "gone", 1)
+    kube.merge_patch(FLOWS, "gone", {"spec": {"content": {"a": 2}}}, ns(env))
+    wait_for_number(kube, ns(env), "gone", 2)
+    kube.delete(FLOWS, "gone", ns(env))
+    wait_for(lambda: not version_objects(kube, ns(env), "gone"), timeout=60, message="garbage collection of the versions")
+
+
+def test_one_mebibyte_flow_via_server_side_apply_is_versioned_without_copies_in_annotations(kube, cluster, running_operator, make_environment):
+    env = make_environment()
+    document = documents.flow_of_size(1 << 20)
+    manifest = flow("big", document)
+    manifest["metadata"]["namespace"] = ns(env)
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(manifest), timeout=120)
+    status = wait_for_number(kube, ns(env), "big", 1, timeout=60)
+    assert status["documentBytes"] >= 1 << 20
+    stored = kube.get(FLOWS, "big", ns(env))
+    annotation_bytes = sum(len(k) + len(v) for k, v in (stored["metadata"].get("annotations") or {}).items())
+    assert annotation_bytes < 4096, stored["metadata"].get("annotations")
+    managed = json.dumps(stored["metadata"].get("managedFields") or [])
+    assert len(managed) < 8192, "spec.content is atomic: managedFields do not list every key"
+    version = version_objects(kube, ns(env), "big")[0]
+    assert sum(len(v) for v in (version["metadata"].get("annotations") or {}).values()) < 4096
+    assert version_store.read_document(kube, ns(env), "big", version["spec"]["id"]) == document
+
+
+def test_hundred_small_edits_of_a_250kb_flow_cost_a_fraction_of_full_copies(kube, cluster, running_operator, make_environment):
+    env = make_environment(policy={"historyLimit": 200})
+    document = documents.identity_flow(locales=("en", "de", "fr", "no", "es", "it", "nl", "pl"))
+    kube.create(FLOWS, flow("hundred", document), ns(env))
+    wait_for_number(kube, ns(env), "hundred", 1, timeout=60)
+    key = next(iter(document["translations"]["en"]))
+    edits = {}
+    for n in range(2, 101):
+        text = f"Sign in ({n})"
+        kube.json_patch(FLOWS, "hundred", [{"op": "replace", "path": f"/spec/content/translations/en/{key.replace('~', '~0').replace('/', '~1')}", "value": text}], ns(env))
+        edits[n] = text
+        wait_for_number(kube, ns(env), "hundred", n, timeout=60)
+    stored = cluster.etcd_value_sizes(f"/registry/flowops.io/flowversions/{ns(env)}/")
+    full_copy = len(json.dumps(document, separators=(",", ":")).encode())
+    ratio = sum(stored.values()) / (100 * full_copy)
+    print(f"\n100 versions of a {full_copy:,}-byte flow: {sum(stored.values()):,} bytes in etcd, {sum(stored.values()) / 100:,.0f} per version, {ratio:.1%} of full copies")
+    assert len(stored) == 100
+    assert ratio < 0.10
+    versions = version_objects(kube, ns(env), "hundred")
+    sample = versions[41]
+    expected = json.loads(json.dumps(document))
+    expected["translations"]["en"][key] = edits[sample["spec"]["number"]]
+    assert version_store.read_document(kube, ns(env), "hundred", sample["spec"]["id"]) == expected
+
+
+def test_document_over_the_object_limit_is_refused_by_the_api_server(kube, running_operator, make_environment):
+    env = make_environment()
+    kube.create(FLOWS, flow("huge", {"small": True}), ns(env))
+    wait_for_number(kube, ns(env), "huge", 1)
+    everything = documents.identity_flow(locales=tuple(documents.available_locales()))  # ~2.4 MB
+    with pytest.raises(ApiError) as refused:
+        kube.merge_patch(FLOWS, "huge", {"spec": {"content": everything}}, ns(env))
+    assert "larger than max" in refused.value.message or "too large" in refused.value.message
+    assert kube.get(FLOWS, "huge", ns(env))["spec"]["content"] == {"small": True}
+    assert len(version_objects(kube, ns(env), "huge")) == 1
+
+
+def test_document_that_cannot_be_stored_as_a_version_stalls_with_a_clear_message(kube, running_operator, make_environment):
+    import base64
+    import os
+
+    env = make_environment()
+    kube.create(FLOWS, flow("noise", {"small": True}), ns(env))
+    wait_for_number(kube, ns(env), "noise", 1)
+    # Incompressible content: fits in the Flow object, but not as a compressed version.
+    blob = base64.b64encode(os.urandom(900_000)).decode()
+    kube.merge_patch(FLOWS, "noise", {"spec": {"content": {"blob": blob}}}, ns(env))
+    ready = wait_for(lambda: next((c for c in flow_status(kube, ns(env), "noise").get("conditions", [])
+                                   if c["type"] == "Ready" and c["reason"] == "DocumentTooLarge"), None),
+                     message="Ready=False DocumentTooLarge")
+    assert ready["status"] == "False"
+    assert "too large to store" in ready["message"] and "split the flow" in ready["message"]
+    status = flow_status(kube, ns(env), "noise")
+    assert any(c["type"] == "Stalled" and c["status"] == "True" for c in status["conditions"])
+    assert status["versionCount"] == 1 and len(version_objects(kube, ns(env), "noise")) == 1
+    warnings = [e for e in kube.list_events(ns(env)) if e.get("reason") == "DocumentTooLarge"]
+    assert warnings and "previous versions are intact" in warnings[0]["message"]
