@@ -1,0 +1,87 @@
+"""Where results go: kubectl-style tables (colour only on a terminal), JSON or YAML.
+
+Results go to stdout; progress and errors go to stderr, so `-o json` output stays
+machine-readable while a promotion is followed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+FORMATS = ("table", "json", "yaml")
+Cell = str | int | Text | None
+
+# Trailing padding of a rendered table row, possibly followed by colour resets.
+_TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+
+
+def _console(stream: TextIO) -> Console:
+    terminal = stream.isatty()
+    # Off a terminal (pipes, files, tests) nothing is wrapped or cut: the width is unlimited.
+    return Console(file=stream, highlight=False, markup=False, emoji=False,
+                   width=None if terminal else 100_000, soft_wrap=not terminal)
+
+
+def _text(cell: Cell) -> Text:
+    if isinstance(cell, Text):
+        return cell
+    return Text("-" if cell is None or cell == "" else str(cell))
+
+
+class Output:
+    def __init__(self, fmt: str = "table", stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
+        self.format = fmt
+        self.out = _console(stdout or sys.stdout)
+        self.err = _console(stderr or sys.stderr)
+
+    @property
+    def structured(self) -> bool:
+        return self.format in ("json", "yaml")
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Cell]], wrap: Sequence[str] = ()) -> None:
+        """A kubectl-like table: upper-case headers, no borders; `wrap` columns may be cut on a narrow terminal."""
+        table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0),
+                      header_style="bold" if self.out.is_terminal else "")
+        for column in columns:
+            cut = column in wrap and self.out.is_terminal
+            table.add_column(column.upper(), no_wrap=not cut, overflow="ellipsis" if cut else "fold")
+        for row in rows:
+            table.add_row(*(_text(cell) for cell in row))
+        with self.out.capture() as captured:
+            self.out.print(table)
+        self.out.file.write(_TRAILING.sub(r"\1", captured.get()))
+        self.out.file.flush()
+
+    def line(self, text: Cell = "") -> None:
+        self.out.print(_text(text) if text not in (None, "") else Text(""))
+
+    def data(self, value: Any) -> None:
+        """The result for machines, in the -o format (table falls back to JSON)."""
+        if self.format == "yaml":
+            self.out.file.write(yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False))
+        else:
+            self.out.file.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+        self.out.file.flush()
+
+    def progress(self, text: Cell) -> None:
+        """Progress of a long operation: stdout for people, stderr when stdout is for machines."""
+        (self.err if self.structured else self.out).print(_text(text))
+
+    def note(self, text: Cell) -> None:
+        self.err.print(_text(text))
+
+    def error(self, message: str, hint: str | None = None, prefix: str = "error") -> None:
+        line = Text(f"{prefix}: ", style="bold red")
+        line.append(message)
+        self.err.print(line)
+        if hint:
+            self.err.print(Text(hint, style="dim"))
