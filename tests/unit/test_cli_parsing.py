@@ -1,0 +1,95 @@
+"""Argument parsing of kubectl-flowops: references, selectors, durations, kubectl flags."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from flowops.cli.errors import UserError
+from flowops.cli.main import COMMANDS
+from flowops.cli.parser import build, duration
+from flowops.cli.refs import parse_flow_ref
+
+
+def test_flow_ref_forms():
+    ref = parse_flow_ref("standard")
+    assert (ref.flow, ref.environment, str(ref.selector)) == ("standard", None, "HEAD")
+    ref = parse_flow_ref("production/standard@41")
+    assert (ref.flow, ref.environment, ref.selector.kind, ref.selector.value) == ("standard", "production", "number", 41)
+    ref = parse_flow_ref("ns-dev/login@20261121093012123456")
+    assert (ref.environment, ref.selector.kind) == ("ns-dev", "id")
+    assert parse_flow_ref("login@latest").selector.kind == "head"
+    assert parse_flow_ref("login@uncommitted").selector.kind == "uncommitted"
+
+
+def test_bare_selector_only_where_allowed():
+    assert parse_flow_ref("@3", allow_bare_selector=True).flow is None
+    with pytest.raises(UserError, match="expected FLOW"):
+        parse_flow_ref("@3")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("login@", "a version selector must follow '@'"),
+    ("/login", "an environment must precede '/'"),
+    ("Login", "invalid flow name 'Login'"),
+    ("login@v2", "invalid version selector 'v2'"),
+    ("login@20261399000000000000", "not a real UTC time"),
+])
+def test_flow_ref_errors_say_what_to_type(text, message):
+    with pytest.raises(UserError, match=message):
+        parse_flow_ref(text)
+
+
+def test_durations():
+    assert duration("90") == 90
+    assert duration("30s") == 30
+    assert duration("5m") == 300
+    assert duration("1h30m") == 5400
+    for bad in ("", "soon", "5x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            duration(bad)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    return build(COMMANDS).parse_args(list(argv))
+
+
+def test_kubectl_flags_before_or_after_the_command():
+    before = parse("--kubeconfig", "/k", "--context", "c", "-n", "production", "-o", "json", "history", "standard")
+    after = parse("history", "standard", "--kubeconfig", "/k", "--context", "c", "-n", "production", "-o", "json")
+    for args in (before, after):
+        assert (args.kubeconfig, args.context, args.namespace, args.output, args.flow) == ("/k", "c", "production", "json", "standard")
+
+
+def test_flags_not_given_stay_unset():
+    args = parse("-n", "staging", "status")
+    assert args.namespace == "staging"
+    assert not hasattr(args, "output") and not hasattr(args, "kubeconfig")
+
+
+def test_promote_options():
+    args = parse("promote", "standard", "--from", "staging", "--to", "production", "--include", "/a", "/b",
+                 "--exclude", "/c", "--review", "--comment", "why", "--no-wait", "--timeout", "2m")
+    assert (args.source, args.target, args.include, args.exclude) == ("staging", "production", ["/a", "/b"], ["/c"])
+    assert args.review and args.comment == "why" and args.wait is False and args.timeout == 120
+    assert parse("promote", "standard", "--to", "production").wait is None  # decided by --review
+
+
+def test_usage_errors_exit_2(capsys):
+    for argv in (["bogus"], ["rollback", "standard"], ["-o", "wide", "status"], []):
+        with pytest.raises(SystemExit) as exited:
+            parse(*argv)
+        assert exited.value.code == 2
+
+
+def test_help_documents_exit_codes(capsys):
+    with pytest.raises(SystemExit) as exited:
+        parse("--help")
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for line in ("0  success", "1  the operation failed", "2  usage or user error", "3  forbidden"):
+        assert line in text
+    for command in ("status", "history", "show", "diff", "promote", "approve", "rollback", "restore", "commit",
+                    "copy", "pin", "why"):
+        assert f"    {command} " in text
