@@ -1,0 +1,127 @@
+"""The foundation: a real control plane with RBAC, the CRDs, the samples, admission-time
+validation, and the operator process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flowops.devcluster import install
+from flowops.kube import ENVIRONMENTS, FLOWS
+from flowops.testing.waiting import wait_for
+
+CRD_KINDS = {"Environment", "Flow", "FlowVersion", "Promotion", "Application", "ApiClient"}
+
+
+def test_control_plane_runs_the_built_version_with_rbac(cluster):
+    version = json.loads(cluster.kubectl("version", "-o", "json").stdout)
+    assert version["serverVersion"]["gitVersion"] == version["clientVersion"]["gitVersion"]
+    assert version["serverVersion"]["gitVersion"].startswith("v1.")
+    assert cluster.kubectl("auth", "can-i", "create", "flows.flowops.io", "-n", "default", user="viewer", check=False).stdout.strip() == b"no"
+    assert cluster.kubectl("auth", "can-i", "create", "flows.flowops.io", "-n", "default", user="admin").stdout.strip() == b"yes"
+    denied = cluster.kubectl("create", "namespace", "viewer-was-here", user="viewer", check=False)
+    assert denied.returncode != 0 and b"forbidden" in denied.stderr
+
+
+def test_every_crd_is_established_with_category_and_docs(cluster):
+    listed = cluster.kubectl("api-resources", "--categories=flowops", "-o", "name").stdout.decode().split()
+    assert {n.split(".")[0] for n in listed} == {"environments", "flows", "flowversions", "promotions", "applications", "apiclients"}
+    explained = cluster.kubectl("explain", "flow.spec.versioning").stdout.decode()
+    assert "Manual leaves changes" in explained
+    assert cluster.kubectl("get", "flowops", "-A").returncode == 0
+
+
+def test_samples_apply_server_side(cluster, kube):
+    for path in install.sample_files():
+        result = cluster.kubectl("apply", "--server-side", "-f", str(path), check=False)
+        assert result.returncode == 0, (path.name, result.stderr.decode())
+    kinds = {d["kind"] for p in install.sample_files() for d in yaml.safe_load_all(p.read_text()) if d}
+    assert {"Environment", "Flow", "Application", "ApiClient"} <= kinds
+
+
+BAD_MANIFESTS = {
+    "wrong tier": ({"kind": "Environment", "metadata": {"name": "bad-tier"}, "spec": {"namespace": "x", "tier": "Prod"}}, "spec.tier"),
+    "negative history limit": ({"kind": "Environment", "metadata": {"name": "bad-limit"}, "spec": {"namespace": "x", "tier": "Development", "policy": {"historyLimit": -1}}}, "spec.policy.historyLimit"),
+    "unprotected production": ({"kind": "Environment", "metadata": {"name": "bad-prod"}, "spec": {"namespace": "x", "tier": "Production", "protected": False}}, "always protected"),
+    "own upstream": ({"kind": "Environment", "metadata": {"name": "loop"}, "spec": {"namespace": "x", "tier": "Staging", "upstream": "loop"}}, "spec.upstream"),
+    "rule with builtin and expression": ({"kind": "Environment", "metadata": {"name": "bad-rule"}, "spec": {"namespace": "x", "tier": "Development", "policy": {"guardrails": [{"name": "r", "builtin": "formFieldsExist", "expression": "true"}]}}}, "exactly one of builtin"),
+    "unknown transition": ({"kind": "Flow", "metadata": {"name": "f", "namespace": "default"}, "spec": {"content": {}, "transition": "Teleport"}}, "spec.transition"),
+    "flow without content": ({"kind": "Flow", "metadata": {"name": "f", "namespace": "default"}, "spec": {}}, "spec.content"),
+    "unknown versioning mode": ({"kind": "Flow", "metadata": {"name": "f", "namespace": "default"}, "spec": {"content": {}, "versioning": {"mode": "Sometimes"}}}, "spec.versioning.mode"),
+    "flow name too long": ({"kind": "Flow", "metadata": {"name": "f" * 64, "namespace": "default"}, "spec": {"content": {}}}, "at most 63 characters"),
+    "promotion without source flow": ({"kind": "Promotion", "metadata": {"name": "p", "namespace": "default"}, "spec": {"source": {"environment": "development"}}}, "spec.source.flow"),
+    "bad version selector": ({"kind": "Promotion", "metadata": {"name": "p", "namespace": "default"}, "spec": {"source": {"environment": "d", "flow": "f", "version": "HEAD~1"}}}, "spec.source.version"),
+    "include pointer without slash": ({"kind": "Promotion", "metadata": {"name": "p", "namespace": "default"}, "spec": {"source": {"environment": "d", "flow": "f"}, "changes": {"include": ["forms/signInForm"]}}}, "spec.changes.include"),
+    "client asks for uncommitted": ({"kind": "ApiClient", "metadata": {"name": "c", "namespace": "default"}, "spec": {"defaultFlow": {"name": "f", "version": "uncommitted"}}}, "spec.defaultFlow.version"),
+    "bad target exists policy": ({"kind": "Promotion", "metadata": {"name": "p", "namespace": "default"}, "spec": {"source": {"environment": "d", "flow": "f"}, "ifTargetExists": "Merge"}}, "spec.ifTargetExists"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MANIFESTS))
+def test_bad_manifest_is_refused_naming_the_field(cluster, case):
+    manifest, expected = BAD_MANIFESTS[case]
+    manifest = {"apiVersion": "flowops.io/v1alpha1", **manifest}
+    result = cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(manifest), check=False)
+    assert result.returncode != 0, f"{case} was accepted"
+    assert expected in result.stderr.decode(), result.stderr.decode()
+
+
+def test_operator_starts_stays_healthy_and_stops_cleanly(cluster, operator):
+    from flowops.testing.operatorproc import OperatorProcess
+
+    operator.stop()
+    try:
+        process = OperatorProcess(cluster.kubeconfig, "flowops-operator", operator.log_path.with_name("lifecycle.log")).start()
+        time.sleep(3)
+        assert process.healthy()
+        assert process.stop() == 0
+        assert not process.alive()
+        assert "Traceback" not in process.tail(400)
+    finally:
+        operator.start()
+
+
+def test_make_run_brings_everything_up_and_ctrl_c_stops_it(tmp_path):
+    """`make run`'s entry point, end to end: the export line works and Ctrl-C leaves nothing."""
+    workdir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowops.devcluster", "run", "--workdir", str(workdir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines = []
+    try:
+        deadline = time.monotonic() + 120
+        export = None
+        while time.monotonic() < deadline and export is None:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.strip().startswith("export KUBECONFIG="):
+                export = line.strip().split("=", 1)[1]
+        assert export, "".join(lines)
+        kubectl = str(Path(os.environ.get("FLOWOPS_BIN_DIR", "")) / "kubectl") if os.environ.get("FLOWOPS_BIN_DIR") else None
+        from flowops.devcluster.controlplane import default_bin_dir
+
+        kubectl = kubectl or str(default_bin_dir() / "kubectl")
+        env = {**os.environ, "KUBECONFIG": export}
+        flows = wait_for(lambda: json.loads(subprocess.run([kubectl, "get", "flows", "-A", "-o", "json"], env=env, capture_output=True).stdout or b"{}").get("items") or None,
+                         timeout=60, message="sample flows")
+        assert any(f["metadata"]["name"] == "standard" for f in flows)
+        wait_for(lambda: subprocess.run([kubectl, "get", "flow", "standard", "-n", "flowops-development", "-o", "jsonpath={.status.latestReadyVersion}"],
+                                        env=env, capture_output=True).stdout.strip(), timeout=60, message="the operator versioning the sample flow")
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert "stopped: control plane and operator are down" in out
+    leftovers = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True).stdout.split()
+    assert not leftovers, f"processes left behind: {leftovers}"
