@@ -19,8 +19,6 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.finalizer = "flowops.io/finalizer"
     # Events for warnings and above only: our own handlers post the meaningful ones.
     settings.posting.level = logging.WARNING
-    settings.peering.name = os.environ.get("FLOWOPS_PEERING_NAME", "flowops")
-    settings.peering.mandatory = False
     # A replica that stops renewing is declared dead after this long: the failover bound.
     settings.peering.lifetime = int(os.environ.get("FLOWOPS_PEERING_LIFETIME", "15"))
     # Flow documents are large: the watch keeps no more than it must, and handlers run

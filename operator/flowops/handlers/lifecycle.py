@@ -8,7 +8,9 @@ from typing import Any
 import kopf
 
 from .. import runtime, settings as operator_settings
-from ..kube import ENVIRONMENTS, Kube
+from ..kube import ENVIRONMENTS, AlreadyExists, Kube, Resource
+
+PEERINGS = Resource("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering", namespaced=False)
 
 
 @kopf.on.startup()
@@ -17,6 +19,17 @@ def startup(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> N
     kube = Kube.from_kubeconfig(os.environ.get("KUBECONFIG"), os.environ.get("FLOWOPS_CONTEXT"))
     runtime.install(runtime.Runtime(kube=kube))
     logger.info("flowops operator connected to %s", kube.configuration.host)
+    if peering := os.environ.get("FLOWOPS_PEERING_NAME"):
+        _ensure_peering_object(kube, peering)
+
+
+def _ensure_peering_object(kube: Kube, name: str) -> None:
+    # Replicas meet in this object; it cannot ship beside its CRD in one apply.
+    body = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": name}}
+    try:
+        kube.create(PEERINGS, body)
+    except AlreadyExists:
+        pass
 
 
 @kopf.on.login()
