@@ -1,0 +1,126 @@
+"""Guardrails gating HEAD, on real identity flows built from the real locale catalogues."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from flowops.devcluster import install
+from flowops.kube import ENVIRONMENTS, FLOWS, FLOWVERSIONS
+from flowops.testing import documents
+from flowops.testing.objects import flow, flow_status, wait_for_number
+from flowops.testing.waiting import wait_for
+
+SAMPLE_RULES = next(d for d in yaml.safe_load_all((install.SAMPLES / "environments.yaml").read_text())
+                    if d and d["kind"] == "Environment" and d["metadata"]["name"] == "development")["spec"]["policy"]["guardrails"]
+
+
+def ns(env):
+    return env["spec"]["namespace"]
+
+
+def condition(status, type_):
+    return next((c for c in status.get("conditions", []) if c["type"] == type_), None)
+
+
+def edit(kube, env, name, ops, number):
+    kube.json_patch(FLOWS, name, ops, ns(env))
+    return wait_for_number(kube, ns(env), name, number)
+
+
+def start_identity_flow(kube, env, locales=("en", "de", "no")):
+    document = documents.identity_flow(locales=locales)
+    kube.create(FLOWS, flow("standard", document), ns(env))
+    status = wait_for_number(kube, ns(env), "standard", 1, timeout=60)
+    assert status["latestReadyNumber"] == 1, status
+    return document, status
+
+
+def test_deleting_current_password_never_reaches_head(kube, running_operator, make_environment):
+    env = make_environment(policy={"guardrails": SAMPLE_RULES})
+    document, first = start_identity_flow(kube, env)
+    index = document["forms"]["signInForm"]["fields"].index("currentPassword")
+    status = edit(kube, env, "standard", [{"op": "remove", "path": f"/spec/content/forms/signInForm/fields/{index}"}], 2)
+    assert status["latestCreatedNumber"] == 2
+    assert status["latestReadyVersion"] == first["latestReadyVersion"], "HEAD stays at the last good version"
+    ready = condition(status, "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "GuardrailsFailed"
+    assert "sign-in-keeps-password" in ready["message"] and "currentPassword" in ready["message"]
+    assert "/forms/signInForm/fields" in ready["message"]
+    version = kube.get(FLOWVERSIONS, f"standard-{status['latestCreatedVersion']}", ns(env))
+    assert version["status"]["ready"] is False
+    failed = [r for r in version["status"]["guardrails"] if not r["passed"]]
+    assert [r["rule"] for r in failed] == ["sign-in-keeps-password"]
+    events = [e for e in kube.list_events(ns(env)) if e.get("reason") == "GuardrailsFailed"]
+    assert events and "sign-in-keeps-password" in events[-1]["message"]
+
+
+def test_missing_norwegian_translation_when_no_is_declared(kube, running_operator, make_environment):
+    env = make_environment(policy={"guardrails": SAMPLE_RULES})
+    document, _ = start_identity_flow(kube, env)
+    key = document["forms"]["signInForm"]["title"]
+    status = edit(kube, env, "standard", [{"op": "remove", "path": f"/spec/content/translations/no/{key}"}], 2)
+    ready = condition(status, "Ready")
+    assert ready["status"] == "False"
+    assert "translations-complete" in ready["message"] and f"/translations/no/{key}" in ready["message"]
+    assert status["latestReadyNumber"] == 1
+
+
+def test_placeholder_dropped_in_one_locale(kube, running_operator, make_environment):
+    env = make_environment(policy={"guardrails": SAMPLE_RULES})
+    document, _ = start_identity_flow(kube, env)
+    key = next(k for k, text in document["translations"]["en"].items() if "{provider}" in text and "{provider}" in document["translations"]["de"].get(k, ""))
+    german = re.sub(r"\{provider\}", "Anbieter", document["translations"]["de"][key])
+    status = edit(kube, env, "standard", [{"op": "replace", "path": f"/spec/content/translations/de/{key}", "value": german}], 2)
+    ready = condition(status, "Ready")
+    assert ready["status"] == "False" and "placeholders-match" in ready["message"] and "provider" in ready["message"]
+
+
+def test_custom_cel_rule_passes_and_fails(kube, running_operator, make_environment):
+    rule = {"name": "two-locales", "expression": "size(content.locales) >= 2", "message": "declare at least two locales in /locales"}
+    env = make_environment(policy={"guardrails": [rule]})
+    start_identity_flow(kube, env, locales=("en", "de"))
+    status = edit(kube, env, "standard", [{"op": "replace", "path": "/spec/content/locales", "value": ["en"]}], 2)
+    ready = condition(status, "Ready")
+    assert ready["status"] == "False" and "two-locales" in ready["message"] and "declare at least two locales" in ready["message"]
+    status = edit(kube, env, "standard", [{"op": "replace", "path": "/spec/content/locales", "value": ["en", "de"]}], 3)
+    assert status["latestReadyNumber"] == 3 and condition(status, "Ready")["status"] == "True"
+
+
+def test_cel_syntax_error_and_unknown_builtin_are_reported_on_the_environment(kube, running_operator, make_environment):
+    env = make_environment(policy={"guardrails": [
+        {"name": "broken", "expression": "content.forms.exists(f, ", "message": "x"},
+        {"name": "mystery", "builtin": "noSuchRule"},
+    ]})
+    status = wait_for(lambda: condition(kube.get(ENVIRONMENTS, env["metadata"]["name"]).get("status") or {}, "GuardrailsValid"), message="environment status")
+    assert status["status"] == "False"
+    env_status = kube.get(ENVIRONMENTS, env["metadata"]["name"])["status"]
+    invalid = {g["name"]: g for g in env_status["guardrails"] if not g["valid"]}
+    assert set(invalid) == {"broken", "mystery"}
+    assert "noSuchRule" in invalid["mystery"]["message"] and "formFieldsExist" in invalid["mystery"]["message"]
+    assert condition(env_status, "Ready")["status"] == "False"
+    # Invalid rules never silently pass: a flow here cannot become ready.
+    kube.create(FLOWS, flow("any", {"a": 1}), ns(env))
+    flow_state = wait_for_number(kube, ns(env), "any", 1)
+    assert flow_state.get("latestReadyVersion") is None and "broken" in condition(flow_state, "Ready")["message"]
+
+
+def test_non_identity_document_versions_fine_under_identity_rules(kube, running_operator, make_environment):
+    env = make_environment(policy={"guardrails": [r for r in SAMPLE_RULES]})
+    kube.create(FLOWS, flow("email-theme", {"colors": {"primary": "#123456"}, "logo": "https://example.com/logo.svg"}), ns(env))
+    status = wait_for_number(kube, ns(env), "email-theme", 1)
+    assert status["latestReadyNumber"] == 1 and condition(status, "Ready")["status"] == "True"
+
+
+def test_changing_rules_re_evaluates_head_candidates(kube, running_operator, make_environment):
+    env = make_environment(policy={"guardrails": [{"name": "needs-title", "expression": "has(content.title)", "message": "add /title"}]})
+    kube.create(FLOWS, flow("page", {"title": "t", "n": 1}), ns(env))
+    wait_for_number(kube, ns(env), "page", 1)
+    status = edit(kube, env, "page", [{"op": "replace", "path": "/spec/content", "value": {"n": 2}}], 2)
+    assert status["latestReadyNumber"] == 1
+    kube.merge_patch(ENVIRONMENTS, env["metadata"]["name"], {"spec": {"policy": {"guardrails": [
+        {"name": "needs-n", "expression": "has(content.n)", "message": "add /n"}]}}})
+    moved = wait_for(lambda: (s := flow_status(kube, ns(env), "page")).get("latestReadyNumber") == 2 and s, timeout=30,
+                     message="HEAD to move to version 2 under the new rules")
+    assert condition(moved, "Ready")["status"] == "True"
