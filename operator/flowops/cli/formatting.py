@@ -83,7 +83,8 @@ def change_line(change: Mapping[str, Any], limit: int = 80) -> Text:
     """One change as `~ /path  old → new`, `+ /path  new` or `- /path  old`."""
     op = str(change.get("op"))
     mark, style = _MARKS.get(op, ("?", ""))
-    line = Text(f"{mark} ", style=style)
+    line = Text()
+    line.append(f"{mark} ", style=style)
     line.append(str(change.get("path") or "/"), style="bold")
     if op == "replace":
         line.append("  ")

@@ -51,13 +51,19 @@ class Output:
         """A kubectl-like table: upper-case headers, no borders; `wrap` columns may be cut on a narrow terminal."""
         table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0),
                       header_style="bold" if self.out.is_terminal else "")
-        for column in columns:
-            cut = column in wrap and self.out.is_terminal
-            table.add_column(column.upper(), no_wrap=not cut, overflow="ellipsis" if cut else "fold")
-        for row in rows:
-            table.add_row(*(_text(cell) for cell in row))
+        cells = [[_text(cell) for cell in row] for row in rows]
+        needed = 3 * (len(columns) - 1)
+        for i, column in enumerate(columns):
+            # On a narrow terminal only the `wrap` columns give way (cut with …); the others
+            # keep their width and the terminal wraps the line rather than a column vanishing.
+            widest = max([len(column)] + [r[i].cell_len for r in cells if i < len(r)])
+            least = min(widest, 12) if column in wrap else widest
+            needed += least
+            table.add_column(column.upper(), no_wrap=True, overflow="ellipsis", min_width=least)
+        for row in cells:
+            table.add_row(*row)
         with self.out.capture() as captured:
-            self.out.print(table)
+            self.out.print(table, width=max(self.out.width, needed), crop=False)
         self.out.file.write(_TRAILING.sub(r"\1", captured.get()))
         self.out.file.flush()
 
@@ -80,7 +86,8 @@ class Output:
         self.err.print(_text(text))
 
     def error(self, message: str, hint: str | None = None, prefix: str = "error") -> None:
-        line = Text(f"{prefix}: ", style="bold red")
+        line = Text()
+        line.append(f"{prefix}: ", style="bold red")
         line.append(message)
         self.err.print(line)
         if hint:

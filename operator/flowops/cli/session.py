@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
@@ -15,6 +16,9 @@ from . import environments as envs
 from .environments import Environment
 from .errors import UserError
 from .output import Output
+
+
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class Session:
@@ -41,7 +45,7 @@ class Session:
         found = envs.pick(self.environments, wanted)
         if found:
             return found
-        if self.kube.list(FLOWS, wanted, metadata_only=True, page_size=1):
+        if _NAMESPACE.match(wanted) and self.kube.list(FLOWS, wanted, metadata_only=True, page_size=1):
             return Environment.bare_namespace(wanted)
         raise envs.unknown(wanted, self.environments)
 
