@@ -93,3 +93,26 @@ def test_help_documents_exit_codes(capsys):
     for command in ("status", "history", "show", "diff", "promote", "approve", "rollback", "restore", "commit",
                     "copy", "pin", "why"):
         assert f"    {command} " in text
+
+
+def test_api_errors_map_to_exit_codes():
+    from flowops.cli.main import api_error_code
+    from flowops.kube import ApiError, Conflict, Forbidden, Invalid, NotFound
+
+    assert api_error_code(Forbidden(403, "Forbidden", "denied")) == 3
+    assert api_error_code(ApiError(401, "Unauthorized", "who are you")) == 3
+    assert api_error_code(NotFound(404, "NotFound", "gone")) == 2
+    assert api_error_code(Invalid(422, "Invalid", "bad spec")) == 2
+    assert api_error_code(Conflict(409, "Conflict", "try again")) == 1
+    assert api_error_code(ApiError(500, "InternalError", "boom")) == 1
+
+
+def test_connection_failures_name_the_cause():
+    from flowops.cli.main import connection_problem
+
+    class MaxRetry(Exception):
+        reason = OSError("HTTPSConnection(host='127.0.0.1', port=1): Failed to establish a new connection: "
+                         "[Errno 111] Connection refused")
+
+    assert connection_problem(MaxRetry()) == "[Errno 111] Connection refused"
+    assert connection_problem(ValueError("timed out")) == "timed out"

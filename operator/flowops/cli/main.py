@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 
@@ -19,6 +20,13 @@ from .session import Session
 
 COMMANDS = [status.register, history.register, show.register, diff.register, promote.register, edit.register,
             clients.register]
+
+
+def connection_problem(exc: Exception) -> str:
+    """The root cause of a connection failure ("[Errno 111] Connection refused"), not urllib3's retry story."""
+    text = str(getattr(exc, "reason", None) or exc)
+    found = re.search(r"\[Errno -?\d+\] [^\"')]+", text)
+    return found.group(0) if found else text
 
 
 def api_error_code(exc: ApiError) -> int:
@@ -43,7 +51,7 @@ def run(args: argparse.Namespace, output: Output) -> int:
         return api_error_code(exc)
     except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
         host = session.__dict__["kube"].configuration.host if "kube" in session.__dict__ else "the API server"
-        output.error(f"cannot reach {host}: {exc}")
+        output.error(f"cannot reach {host}: {connection_problem(exc)}")
         return errors.FAILED
 
 
