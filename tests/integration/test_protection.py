@@ -32,7 +32,8 @@ def dev_and_prod(kube, running_operator, make_environment):
     kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
     wait_for_number(kube, ns(dev), "standard", 1)
     kube.create(PROMOTIONS, promotion("seed", name(dev), "standard"), ns(prod))
-    assert wait_for_phase(kube, ns(prod), "seed")["phase"] == "Succeeded"
+    seeded = wait_for_phase(kube, ns(prod), "seed")
+    assert seeded["phase"] == "Succeeded", seeded
     return dev, prod
 
 

@@ -10,14 +10,14 @@ from .. import runtime
 from ..kube import API_GROUP, API_VERSION
 from ..services import environments
 from .events import post
-from .indexes import first
+from .indexes import environment_named
 
 ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 
 
 def _reconcile(body: kopf.Body, spec: kopf.Spec, environments_by_name: kopf.Index, flow_sync_by_namespace: kopf.Index) -> None:
     counts = environments.counts(list(flow_sync_by_namespace.get(spec.get("namespace"), ())))
-    environments.reconcile(runtime.current(), body, lambda name: first(environments_by_name, name), counts, post)
+    environments.reconcile(runtime.current(), body, lambda name: environment_named(environments_by_name, name), counts, post)
 
 
 @kopf.on.resume(*ENVIRONMENT, backoff=2)

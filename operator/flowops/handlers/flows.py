@@ -10,7 +10,7 @@ from .. import runtime
 from ..kube import API_GROUP, API_VERSION
 from ..services import environments, flows, sync
 from .events import post
-from .indexes import all_values, first
+from .indexes import all_values, environment_named, environment_of_namespace, first
 
 FLOW = (API_GROUP, API_VERSION, "flows")
 
@@ -23,7 +23,7 @@ def reconcile_flow(
     environments_by_namespace: kopf.Index, environments_by_name: kopf.Index, flow_sync_by_namespace: kopf.Index, **_: Any,
 ) -> None:
     rt = runtime.current()
-    env = first(environments_by_namespace, namespace)
+    env = environment_of_namespace(environments_by_namespace, namespace)
     flows.reconcile(rt, body, env, post=post)
     _publish_sync(rt, name, namespace, env, status.get("sync"), environments_by_name, flow_sync_by_namespace)
 
@@ -32,7 +32,7 @@ def reconcile_flow(
 def flow_event(type: str, name: str, namespace: str, environments_by_namespace: kopf.Index,
                environments_by_name: kopf.Index, flow_sync_by_namespace: kopf.Index, **_: Any) -> None:
     rt = runtime.current()
-    env = first(environments_by_namespace, namespace)
+    env = first(environments_by_namespace, namespace)  # every event: no API fallback here
     if type == "DELETED":
         # Downstream flows compare against this one: tell them it is gone.
         _publish_downstream(rt, name, env, environments_by_name, flow_sync_by_namespace)
@@ -46,7 +46,7 @@ def flow_event(type: str, name: str, namespace: str, environments_by_namespace: 
 
 def _publish_sync(rt: runtime.Runtime, name: str, namespace: str, env: Any, current: Any,
                   environments_by_name: kopf.Index, flow_sync_by_namespace: kopf.Index) -> None:
-    by_name = lambda env_name: first(environments_by_name, env_name)  # noqa: E731
+    by_name = lambda env_name: environment_named(environments_by_name, env_name)  # noqa: E731
     sync.publish(rt.kube, namespace, name, env, by_name, current)
     _publish_downstream(rt, name, env, environments_by_name, flow_sync_by_namespace)
 
@@ -55,7 +55,7 @@ def _publish_downstream(rt: runtime.Runtime, name: str, env: Any, environments_b
                         flow_sync_by_namespace: kopf.Index) -> None:
     if env is None:
         return
-    by_name = lambda env_name: first(environments_by_name, env_name)  # noqa: E731
+    by_name = lambda env_name: environment_named(environments_by_name, env_name)  # noqa: E731
     for down in sync.downstream_of(env["metadata"]["name"], all_values(environments_by_name)):
         down_ns = down["spec"]["namespace"]
         present = {flow_name: state for flow_name, state in flow_sync_by_namespace.get(down_ns, ())}

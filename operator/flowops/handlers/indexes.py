@@ -7,7 +7,8 @@ from typing import Any
 
 import kopf
 
-from ..kube import API_GROUP, API_VERSION
+from .. import runtime
+from ..kube import API_GROUP, API_VERSION, ENVIRONMENTS
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
@@ -24,6 +25,27 @@ def environments_by_name(name: str, spec: kopf.Spec, status: kopf.Status, **_: A
 @kopf.index(API_GROUP, API_VERSION, "flows")
 def flow_sync_by_namespace(name: str, namespace: str, status: kopf.Status, **_: Any) -> dict[str, Any]:
     return {namespace: (name, dict(status.get("sync") or {}) or None)}
+
+
+def environment_of_namespace(index: kopf.Index, namespace: str) -> dict[str, Any] | None:
+    """The Environment managing `namespace`. Watch streams are not ordered across kinds, so
+    an Environment applied a moment before its flows may not be indexed yet: ask the API
+    server before concluding there is none."""
+    found = first(index, namespace)
+    if found is not None:
+        return found
+    for env in runtime.current().kube.list(ENVIRONMENTS):
+        if (env.get("spec") or {}).get("namespace") == namespace:
+            return {"metadata": {"name": env["metadata"]["name"]}, "spec": env["spec"]}
+    return None
+
+
+def environment_named(index: kopf.Index, name: str) -> dict[str, Any] | None:
+    found = first(index, name)
+    if found is not None:
+        return found
+    env = runtime.current().kube.get_or_none(ENVIRONMENTS, name) if name else None
+    return {"metadata": {"name": env["metadata"]["name"]}, "spec": env["spec"]} if env else None
 
 
 def first(index: kopf.Index, key: Any) -> Any | None:

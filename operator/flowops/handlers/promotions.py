@@ -10,7 +10,7 @@ from .. import runtime
 from ..kube import API_GROUP, API_VERSION
 from ..services import promotions
 from .events import post
-from .indexes import first
+from .indexes import environment_named, environment_of_namespace
 
 PROMOTION = (API_GROUP, API_VERSION, "promotions")
 
@@ -25,8 +25,8 @@ def reconcile_promotion(
         promotions.reconcile(
             runtime.current(),
             body,
-            env_by_name=lambda name: first(environments_by_name, name),
-            env_by_namespace=lambda namespace: first(environments_by_namespace, namespace),
+            env_by_name=lambda name: environment_named(environments_by_name, name),
+            env_by_namespace=lambda namespace: environment_of_namespace(environments_by_namespace, namespace),
             known_environments=lambda: list(environments_by_name.keys()),
             post=post,
         )
