@@ -15,6 +15,7 @@ import pytest
 
 from flowops.devcluster import install as installer
 from flowops.devcluster.controlplane import ControlPlane
+from flowops.devcluster.existing import ExistingCluster
 from flowops.kube import ENVIRONMENTS, NAMESPACES, Kube
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for  # noqa: F401  (re-exported for tests)
@@ -25,16 +26,16 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[ControlPlane]:
     if os.environ.get("FLOWOPS_USE_EXISTING_CLUSTER") == "1":
-        raise pytest.fail.Exception(
-            "FLOWOPS_USE_EXISTING_CLUSTER=1 is supported by `make run` tooling but the integration suite "
-            "needs its own users (static tokens); run it against the local control plane"
-        )
+        existing = ExistingCluster().start()
+        installer.install(existing)  # type: ignore[arg-type]
+        existing.add_identities()
+        yield existing  # type: ignore[misc]
+        return
     control_plane = ControlPlane()
     control_plane.start()  # raises ControlPlaneError with the component's logs: the test errors, never skips
     try:
         installer.install(control_plane)
-        cluster_users = installer.SAMPLES / "dev-users.yaml"
-        control_plane.kubectl("apply", "--server-side", "-f", str(cluster_users))
+        control_plane.kubectl("apply", "--server-side", "-f", str(installer.SAMPLES / "dev-users.yaml"))
         yield control_plane
     finally:
         control_plane.stop()
