@@ -19,6 +19,7 @@ mkdir -p "$bin"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+# The module proxy serves no VCS origin for release zips, so the commit is unknown.
 k8s_commit=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"Hash": "\(.*\)".*/\1/p')
 ldflags=""
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -36,7 +37,8 @@ for cmd in kube-apiserver kube-controller-manager kubectl; do
 done
 cd "$here/etcd"
 step "go build etcd"
-go build -trimpath -ldflags "-s -w" -o "$bin/etcd.tmp" .
+# Built from the module zip, so there is no git SHA; say where it came from instead.
+go build -trimpath -ldflags "-s -w -X 'go.etcd.io/etcd/api/v3/version.GitSHA=module go.etcd.io/etcd/server/v3@$ETCD_VERSION'" -o "$bin/etcd.tmp" .
 mv "$bin/etcd.tmp" "$bin/etcd"
 echo "$want_stamp" > "$stamp"
 step "done"
