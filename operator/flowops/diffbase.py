@@ -25,13 +25,13 @@ def digest_of(value: Any) -> str:
 
 
 def _shrink(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        if len(encoded) > DIGEST_THRESHOLD_BYTES:
-            if isinstance(value, dict):
-                return {key: _shrink(item) for key, item in value.items()} if len(value) <= 16 else {"$digest": digest_of(value)}
-            return {"$digest": digest_of(value)}
-    return value
+    encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(encoded) <= DIGEST_THRESHOLD_BYTES:
+        return value
+    if isinstance(value, dict) and len(value) <= 16:
+        return {key: _shrink(item) for key, item in value.items()}
+    # Long strings too: one large text (a template, a blob) would overflow the annotation.
+    return {"$digest": digest_of(value)}
 
 
 class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
