@@ -86,7 +86,7 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
             f"source and target are the same version ({source_version}) of flow {target_name}: "
             "to roll back, name an older version in spec.source.version"
         ))
-    base_doc = _target_base(rt, namespace, target_name, target_flow, target_head)
+    base_doc = _target_base(rt, namespace, target_name, target_head)
     plan = promotions.compute(base_doc, source_doc, changes.get("include") or (), changes.get("exclude") or ())
     progress = {
         "sourceVersion": source_version,
@@ -159,12 +159,10 @@ def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any
     return ref.id, ref.number, versions.read_document(rt.kube, namespace, name, ref.id)
 
 
-def _target_base(rt: Runtime, namespace: str, name: str, flow: Mapping[str, Any] | None, head: str | None) -> Any | None:
-    if flow is None:
-        return None
-    if head:
-        return versions.read_document(rt.kube, namespace, name, head)
-    return (flow.get("spec") or {}).get("content") or {}
+def _target_base(rt: Runtime, namespace: str, name: str, head: str | None) -> Any | None:
+    """What the target serves now: its HEAD. Not its spec, which may hold content written
+    by an interrupted attempt of this very Promotion and not yet committed."""
+    return versions.read_document(rt.kube, namespace, name, head) if head else None
 
 
 def _write_target(rt: Runtime, namespace: str, name: str, existing: Mapping[str, Any] | None, source_flow: Mapping[str, Any],
