@@ -1,3 +1,4 @@
 """Kopf handlers: thin adapters from events to the services."""
 
 from . import environments, flows, indexes, lifecycle, promotions  # noqa: F401
+from . import bindings  # noqa: F401

@@ -1,0 +1,140 @@
+"""ApiClient and Application: resolve bindings, materialise ConfigMaps, and re-resolve
+exactly the bindings a Flow, Application or Environment change touches (via indexes,
+never a scan of every client per event)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from .. import runtime
+from ..domain import fanout, policy
+from ..kube import API_GROUP, API_VERSION
+from ..services import bindings
+from .events import post
+from .indexes import first
+
+APICLIENT = (API_GROUP, API_VERSION, "apiclients")
+APPLICATION = (API_GROUP, API_VERSION, "applications")
+FLOW = (API_GROUP, API_VERSION, "flows")
+ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
+
+
+# -- indexes ----------------------------------------------------------------------------
+
+@kopf.index(*APICLIENT)
+def apiclients_by_application(name: str, namespace: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
+    application = spec.get("application")
+    return {(namespace, application): name} if application else {}
+
+
+@kopf.index(*APICLIENT)
+def apiclients_by_flow(name: str, namespace: str, status: kopf.Status, **_: Any) -> dict[Any, dict]:
+    """Keyed by the flow the client asks for (after inheritance), as last resolved."""
+    entry = fanout.client_entry(name, status)
+    return {(namespace, entry["requested"]): entry} if entry["requested"] else {}
+
+
+@kopf.index(*APPLICATION)
+def applications_by_namespace(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, dict]:
+    return {namespace: fanout.application_entry(name, spec, status)}
+
+
+def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str]:
+    return list(index.get((namespace, application), ()))
+
+
+# -- ApiClient --------------------------------------------------------------------------
+
+@kopf.on.resume(*APICLIENT)
+@kopf.on.create(*APICLIENT)
+@kopf.on.update(*APICLIENT)
+def reconcile_apiclient(body: kopf.Body, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
+    outcome = bindings.reconcile_client(runtime.current(), body, first(environments_by_namespace, namespace), post=post)
+    if outcome.retry_after:
+        raise kopf.TemporaryError("waiting for a stale ConfigMap to be garbage-collected", delay=outcome.retry_after)
+
+
+@kopf.on.event(*APICLIENT)
+def count_clients(
+    namespace: str, apiclients_by_application: kopf.Index, applications_by_namespace: kopf.Index,
+    environments_by_namespace: kopf.Index, **_: Any,
+) -> None:
+    """Keep Application status.clients true when clients come, go or move."""
+    env = first(environments_by_namespace, namespace)
+    for app in list(applications_by_namespace.get(namespace, ())):
+        count = len(_clients_of(apiclients_by_application, namespace, app["name"]))
+        if app.get("clients") != count:
+            bindings.reconcile_application_named(runtime.current(), namespace, app["name"], env, count, post=post)
+
+
+# -- Application ------------------------------------------------------------------------
+
+@kopf.on.resume(*APPLICATION)
+def resume_application(body: kopf.Body, name: str, namespace: str, apiclients_by_application: kopf.Index,
+                       environments_by_namespace: kopf.Index, **_: Any) -> None:
+    # Clients resume on their own: no fan-out at start-up.
+    env = first(environments_by_namespace, namespace)
+    bindings.reconcile_application(runtime.current(), body, env, len(_clients_of(apiclients_by_application, namespace, name)), post=post)
+
+
+@kopf.on.create(*APPLICATION)
+@kopf.on.update(*APPLICATION)
+def reconcile_application(body: kopf.Body, name: str, namespace: str, apiclients_by_application: kopf.Index,
+                          environments_by_namespace: kopf.Index, **_: Any) -> None:
+    rt, env = runtime.current(), first(environments_by_namespace, namespace)
+    clients = _clients_of(apiclients_by_application, namespace, name)
+    bindings.reconcile_application(rt, body, env, len(clients), post=post)
+    bindings.reresolve_clients(rt, namespace, clients, env, post=post)
+
+
+@kopf.on.event(*APPLICATION)
+def application_deleted(type: str, name: str, namespace: str, apiclients_by_application: kopf.Index,
+                        environments_by_namespace: kopf.Index, **_: Any) -> None:
+    """Its clients lose the inherited settings: each reports what it resolves to now."""
+    if type == "DELETED":
+        env = first(environments_by_namespace, namespace)
+        bindings.reresolve_clients(runtime.current(), namespace, _clients_of(apiclients_by_application, namespace, name), env, post=post)
+
+
+# -- Flow and Environment ---------------------------------------------------------------
+
+@kopf.on.event(*FLOW)
+def flow_changed(type: str, name: str, namespace: str, status: kopf.Status, apiclients_by_flow: kopf.Index,
+                 applications_by_namespace: kopf.Index, apiclients_by_application: kopf.Index,
+                 environments_by_namespace: kopf.Index, **_: Any) -> None:
+    """A new HEAD, a new version, or the flow's deletion: re-resolve who it touches."""
+    deleted = type == "DELETED"
+    head = None if deleted else status.get("latestReadyVersion")
+    clients = [e["name"] for e in list(apiclients_by_flow.get((namespace, name), ())) if fanout.client_touched_by_flow(e, name, head, deleted)]
+    apps = [a["name"] for a in list(applications_by_namespace.get(namespace, ())) if fanout.application_touched_by_flow(a, name, deleted)]
+    if clients or apps:
+        _reresolve(namespace, clients, apps, apiclients_by_application, environments_by_namespace)
+
+
+@kopf.on.event(*ENVIRONMENT)
+def environment_changed(type: str, spec: kopf.Spec, apiclients_by_flow: kopf.Index, applications_by_namespace: kopf.Index,
+                        apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any) -> None:
+    """The HEAD policy may have changed: clients and applications asking for HEAD report it."""
+    namespace = spec.get("namespace")
+    if not namespace:
+        return
+    env = None if type == "DELETED" else first(environments_by_namespace, namespace)
+    allow = policy.allow_head_bindings((env or {}).get("spec"))
+    clients = [
+        e["name"]
+        for key in list(apiclients_by_flow) if key[0] == namespace
+        for e in list(apiclients_by_flow.get(key, ())) if fanout.client_touched_by_policy(e, allow)
+    ]
+    apps = [a["name"] for a in list(applications_by_namespace.get(namespace, ())) if fanout.application_touched_by_policy(a, allow)]
+    if clients or apps:
+        _reresolve(namespace, clients, apps, apiclients_by_application, environments_by_namespace)
+
+
+def _reresolve(namespace: str, clients: list[str], apps: list[str], apiclients_by_application: kopf.Index,
+               environments_by_namespace: kopf.Index) -> None:
+    rt, env = runtime.current(), first(environments_by_namespace, namespace)
+    counts = {app: len(_clients_of(apiclients_by_application, namespace, app)) for app in apps}
+    bindings.reresolve_applications(rt, namespace, counts, env, post=post)
+    bindings.reresolve_clients(rt, namespace, clients, env, post=post)

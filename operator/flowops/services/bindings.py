@@ -1,0 +1,266 @@
+"""Resolve ApiClients and Applications against the flows that exist; materialise the
+resolved flow of each ApiClient in its ConfigMap.
+
+Level-based: every call reads the client, its Application, the Flow, the version list
+(metadata only) and the ConfigMap's metadata, then writes only what differs. The
+document is read only when the ConfigMap must be rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain import bindingstatus, materialise, policy
+from ..domain.binding import Resolution, resolve_request
+from ..domain.bindingtarget import Problem, check_selector, choose_version, flow_missing, is_head_selector
+from ..domain.canonical import canonical_json
+from ..domain.commit import VersionRecord
+from ..domain.conditions import find
+from ..domain.materialise import Fingerprint
+from ..kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, FLOWS, FLOWVERSIONS, Kube, NotFound
+from ..runtime import Runtime
+from . import versions
+from .flows import rfc3339
+
+log = logging.getLogger(__name__)
+
+Poster = Callable[[Mapping[str, Any], str, str, str], None]
+METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+# A ConfigMap left by a deleted namesake client is removed by garbage collection soon.
+STALE_CONFIGMAP_RETRY_SECONDS = 5.0
+
+
+def _no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    log.info("%s %s: %s", type_, reason, message)
+
+
+# One reconcile per object at a time: a client's own handler and a fan-out from its
+# Flow or Application may run together in the handler thread pool.
+_locks: defaultdict[tuple[str, str, str], threading.Lock] = defaultdict(threading.Lock)
+_locks_guard = threading.Lock()
+
+
+def _lock(kind: str, namespace: str, name: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks[(kind, namespace, name)]
+
+
+@dataclass(frozen=True)
+class ClientOutcome:
+    status: dict[str, Any]
+    rewritten: bool
+    retry_after: float | None = None
+
+
+# -- shared resolution ----------------------------------------------------------------
+
+def _env_facts(env: Mapping[str, Any] | None) -> tuple[bool, str]:
+    name = ((env or {}).get("metadata") or {}).get("name") or "(none)"
+    return policy.allow_head_bindings((env or {}).get("spec")), name
+
+
+def _target(kube: Kube, namespace: str, flow: str, selector_text: str, env: Mapping[str, Any] | None) -> VersionRecord | Problem:
+    allow_head, env_name = _env_facts(env)
+    selector = check_selector(selector_text, allow_head=allow_head, environment=env_name)
+    if isinstance(selector, Problem):
+        return selector
+    flow_obj = kube.get_or_none(FLOWS, flow, namespace)
+    if flow_obj is None:
+        return flow_missing(namespace, flow)
+    head = (flow_obj.get("status") or {}).get("latestReadyVersion")
+    return choose_version(flow, selector, versions.list_records(kube, namespace, flow), head)
+
+
+# -- ApiClient ------------------------------------------------------------------------
+
+def reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> ClientOutcome:
+    meta = client["metadata"]
+    with _lock("ApiClient", meta["namespace"], meta["name"]):
+        return _reconcile_client(rt, client, env, post)
+
+
+def reconcile_client_named(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = _no_events) -> ClientOutcome | None:
+    """For fan-outs: the client is read fresh inside the lock."""
+    with _lock("ApiClient", namespace, name):
+        client = rt.kube.get_or_none(APICLIENTS, name, namespace)
+        if client is None or client["metadata"].get("deletionTimestamp"):
+            return None
+        return _reconcile_client(rt, client, env, post)
+
+
+def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Mapping[str, Any] | None, post: Poster = _no_events) -> None:
+    """Re-resolve each named client; one failing client does not stop the others (its
+    own handler, or the next event, retries it)."""
+    for name in sorted(set(names)):
+        try:
+            reconcile_client_named(rt, namespace, name, env, post)
+        except Exception:  # noqa: BLE001 - reported per client, the fan-out goes on
+            log.exception("re-resolving ApiClient %s/%s failed", namespace, name)
+
+
+def reresolve_applications(rt: Runtime, namespace: str, clients: Mapping[str, int], env: Mapping[str, Any] | None, post: Poster = _no_events) -> None:
+    """Refresh the status of each named Application (name → its number of clients)."""
+    for name, count in sorted(clients.items()):
+        try:
+            reconcile_application_named(rt, namespace, name, env, count, post)
+        except Exception:  # noqa: BLE001 - reported per application, the fan-out goes on
+            log.exception("refreshing Application %s/%s failed", namespace, name)
+
+
+def _request(kube: Kube, client: Mapping[str, Any]) -> Resolution:
+    spec = client.get("spec") or {}
+    application = spec.get("application")
+    app = kube.get_or_none(APPLICATIONS, application, client["metadata"]["namespace"]) if application else None
+    return resolve_request(spec, (app.get("spec") or {}) if app is not None else None)
+
+
+def _configmap_metadata(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
+    """Metadata only: the document is not transferred just to learn what it is."""
+    try:
+        return kube.request("GET", CONFIGMAPS.path(namespace, name), accept=METADATA_ACCEPT).get("metadata")
+    except NotFound:
+        return None
+
+
+def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster) -> ClientOutcome:
+    kube = rt.kube
+    meta = client["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    previous = client.get("status") or {}
+    request = _request(kube, client)
+    cm_name = materialise.configmap_name(name)
+    cm_meta = _configmap_metadata(kube, namespace, cm_name)
+    owner = materialise.ownership(cm_meta, meta["uid"])
+    held = materialise.fingerprint_of(cm_meta) if owner == "ours" else None
+    retry: float | None = None
+
+    target: VersionRecord | Problem
+    if not request.resolved:
+        target = Problem("FlowNotSet", request.missing_message or "no flow name set")
+    elif owner == "foreign":
+        target = Problem(
+            "ConfigMapConflict",
+            f"ConfigMap {cm_name} exists and is not managed by flowops for this ApiClient: rename or delete it",
+        )
+    elif owner == "stale":
+        target = Problem("ConfigMapConflict", f"ConfigMap {cm_name} of a deleted namesake ApiClient is being removed", stalled=False)
+        retry = STALE_CONFIGMAP_RETRY_SECONDS
+    else:
+        assert request.name is not None and request.version is not None
+        target = _target(kube, namespace, request.name, request.version, env)
+
+    rewritten = False
+    problem: Problem | None = target if isinstance(target, Problem) else None
+    if isinstance(target, VersionRecord):
+        assert request.name is not None
+        written = _materialise(kube, client, request.name, target, held, cm_meta)
+        if isinstance(written, Problem):
+            problem = written
+        else:
+            rewritten = written != held
+            if rewritten:
+                post(client, "Normal", "BindingChanged", f"{held.describe() if held else 'nothing'} → {written.describe()}")
+            held = written
+
+    follows_head = problem is None and request.version is not None and is_head_selector(request.version)
+    facts = bindingstatus.ClientFacts(
+        generation=meta.get("generation"), request=request, materialised=held, config_map=cm_name,
+        follows_head=follows_head, problem=problem,
+    )
+    status = bindingstatus.client_status(facts, previous, rfc3339(rt.clock()))
+    if not bindingstatus.same_status(previous, status):
+        kube.patch_status(APICLIENTS, name, status, namespace)
+    if problem is not None and _condition_changed(previous, status, "Resolved"):
+        post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
+    return ClientOutcome(status, rewritten, retry)
+
+
+def _condition_changed(previous: Mapping[str, Any], status: Mapping[str, Any], type_: str) -> bool:
+    """Warn once per new problem, not on every re-resolution that finds the same one."""
+    before = find(previous.get("conditions"), type_) or {}
+    after = find(status.get("conditions"), type_) or {}
+    return any(before.get(k) != after.get(k) for k in ("status", "reason", "message"))
+
+
+def _materialise(
+    kube: Kube,
+    client: Mapping[str, Any],
+    flow: str,
+    record: VersionRecord,
+    held: Fingerprint | None,
+    cm_meta: Mapping[str, Any] | None,
+) -> Fingerprint | Problem:
+    """Write the ConfigMap when it does not hold this version yet; returns what it holds."""
+    if held is not None and materialise.up_to_date(held, flow, record.id, record.content_hash):
+        return held
+    namespace = client["metadata"]["namespace"]
+    version = kube.get(FLOWVERSIONS, versions.version_name(flow, record.id), namespace)
+    document = versions.decode(kube, namespace, flow, version)
+    raw = canonical_json(document)
+    fingerprint = Fingerprint(
+        flow=flow,
+        version=record.id,
+        number=record.number,
+        contentHash="sha256:" + hashlib.sha256(raw).hexdigest(),  # = canonical.content_hash, without serialising twice
+        transition=(version.get("spec") or {}).get("transition") or "RestartInProgress",
+    )
+    if fingerprint == held:
+        return held
+    data = materialise.data_for(fingerprint, raw.decode("utf-8"))
+    too_large = materialise.size_problem(fingerprint, data)
+    if too_large:
+        return Problem("DocumentTooLarge", too_large)
+    body = materialise.build(client, fingerprint, data, cm_meta)
+    if cm_meta is None:
+        kube.create(CONFIGMAPS, body, namespace)
+    else:
+        kube.replace(CONFIGMAPS, body["metadata"]["name"], body, namespace)
+    return fingerprint
+
+
+# -- Application ----------------------------------------------------------------------
+
+def reconcile_application(rt: Runtime, app: Mapping[str, Any], env: Mapping[str, Any] | None, clients: int, post: Poster = _no_events) -> dict[str, Any]:
+    meta = app["metadata"]
+    with _lock("Application", meta["namespace"], meta["name"]):
+        return _reconcile_application(rt, app, env, clients, post)
+
+
+def reconcile_application_named(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int, post: Poster = _no_events) -> dict[str, Any] | None:
+    with _lock("Application", namespace, name):
+        app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
+        if app is None or app["metadata"].get("deletionTimestamp"):
+            return None
+        return _reconcile_application(rt, app, env, clients, post)
+
+
+def _reconcile_application(rt: Runtime, app: Mapping[str, Any], env: Mapping[str, Any] | None, clients: int, post: Poster) -> dict[str, Any]:
+    kube = rt.kube
+    meta = app["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    previous = app.get("status") or {}
+    default = (app.get("spec") or {}).get("defaultFlow") or {}
+    flow, selector_text = default.get("name"), str(default.get("version") or "HEAD")
+    problem: Problem | None = None
+    if not flow:
+        message = "no default flow name: each client sets its own spec.defaultFlow.name"
+    else:
+        target = _target(kube, namespace, flow, selector_text, env)
+        if isinstance(target, Problem):
+            problem, message = target, target.message
+        elif is_head_selector(selector_text):
+            message = f"default flow {flow} at HEAD"
+        else:
+            message = f"default flow {flow} version {target.number} ({target.id})"
+    status = bindingstatus.application_status(meta.get("generation"), clients, problem, message, previous, rfc3339(rt.clock()))
+    if not bindingstatus.same_status(previous, status):
+        kube.patch_status(APPLICATIONS, name, status, namespace)
+    if problem is not None and _condition_changed(previous, status, "Ready"):
+        post(app, "Warning", problem.reason, problem.message)
+    return status
