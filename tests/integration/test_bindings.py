@@ -1,0 +1,445 @@
+"""API client bindings against the real control plane: resolution setting by setting,
+HEAD and its policy, pins, missing flows and versions, and the materialised ConfigMap
+(its content, and that it is written exactly when the binding changes)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import urllib3
+
+from flowops.domain.canonical import canonical_json, content_hash
+from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, PROMOTIONS, Kube
+from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.waiting import wait_for
+
+API_VERSION = "flowops.io/v1alpha1"
+NEED_TITLE = [{"name": "need-title", "expression": "has(content.title)", "message": "add a title"}]
+
+
+def ns(env):
+    return env["spec"]["namespace"]
+
+
+def application(name, flow_name=None, version=None):
+    default = {k: v for k, v in (("name", flow_name), ("version", version)) if v is not None}
+    return {"apiVersion": API_VERSION, "kind": "Application", "metadata": {"name": name}, "spec": {"defaultFlow": default} if default else {}}
+
+
+def api_client(name, app=None, flow_name=None, version=None):
+    spec: dict = {}
+    if app:
+        spec["application"] = app
+    default = {k: v for k, v in (("name", flow_name), ("version", version)) if v is not None}
+    if default:
+        spec["defaultFlow"] = default
+    return {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": name}, "spec": spec}
+
+
+def commit(kube, namespace, name, content, number, **spec):
+    """Create or edit a flow and wait until version `number` exists; returns the flow status."""
+    if kube.get_or_none(FLOWS, name, namespace) is None:
+        kube.create(FLOWS, flow(name, content, **spec), namespace)
+    else:
+        kube.json_patch(FLOWS, name, [{"op": "replace", "path": "/spec/content", "value": content}], namespace)
+    return wait_for_number(kube, namespace, name, number)
+
+
+def status_of(kube, namespace, client):
+    return kube.get(APICLIENTS, client, namespace).get("status") or {}
+
+
+def condition(status, type_):
+    return next((c for c in status.get("conditions") or () if c["type"] == type_), {})
+
+
+def wait_bound(kube, namespace, client, version_id, timeout=30):
+    """Until the client is resolved to `version_id` and its ConfigMap holds it."""
+    def bound():
+        status = status_of(kube, namespace, client)
+        cm = kube.get_or_none(CONFIGMAPS, f"{client}-flow", namespace)
+        ok = (
+            status.get("version") == version_id
+            and condition(status, "Ready").get("status") == "True"
+            and cm is not None and cm["data"]["version"] == version_id
+        )
+        return ok and status
+
+    return wait_for(bound, timeout=timeout, message=f"{namespace}/{client} bound to {version_id}")
+
+
+def wait_refused(kube, namespace, client, reason, timeout=30):
+    def refused():
+        status = status_of(kube, namespace, client)
+        resolved = condition(status, "Resolved")
+        return resolved.get("status") == "False" and resolved.get("reason") == reason and status
+
+    return wait_for(refused, timeout=timeout, message=f"{namespace}/{client} Resolved=False {reason}")
+
+
+def events(kube, namespace, name, reason):
+    return [
+        e for e in kube.list_events(namespace)
+        if e.get("involvedObject", {}).get("name") == name and e.get("reason") == reason
+    ]
+
+
+def wait_event(kube, namespace, name, reason, timeout=30):
+    return wait_for(lambda: events(kube, namespace, name, reason), timeout=timeout, message=f"event {reason} on {name}")
+
+
+class ConfigMapWrites:
+    """Counts writes to one ConfigMap as a workload watching it would see them."""
+
+    def __init__(self, kube: Kube, namespace: str, name: str) -> None:
+        self.writes: list[str] = []
+        listed = kube.request("GET", CONFIGMAPS.path(namespace), query={"fieldSelector": f"metadata.name={name}"})
+        method, url, headers, _, _ = kube.api.param_serialize(
+            "GET", CONFIGMAPS.path(namespace),
+            query_params=[("watch", "true"), ("fieldSelector", f"metadata.name={name}"),
+                          ("resourceVersion", listed["metadata"]["resourceVersion"]), ("timeoutSeconds", "600")],
+            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
+        )
+        self._response = kube.api.rest_client.pool_manager.request(
+            method, url, headers=headers, preload_content=False, timeout=urllib3.Timeout(connect=10, read=None),
+        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pending = b""
+        try:
+            for chunk in self._response.stream(65536):
+                pending += chunk
+                while b"\n" in pending:
+                    line, pending = pending.split(b"\n", 1)
+                    event = json.loads(line)
+                    if event["type"] in ("ADDED", "MODIFIED"):
+                        self.writes.append(event["object"]["data"]["version"])
+        except Exception:  # noqa: BLE001 - the connection is closed when the test ends
+            pass
+
+    @property
+    def count(self) -> int:
+        return len(self.writes)
+
+    def close(self) -> None:
+        # Close the connection, never return it to the shared pool mid-stream.
+        self._response.shutdown()
+        self._response.close()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def watch_writes(kube):
+    watchers: list[ConfigMapWrites] = []
+
+    def start(namespace: str, client: str) -> ConfigMapWrites:
+        watcher = ConfigMapWrites(kube, namespace, f"{client}-flow")
+        watchers.append(watcher)
+        return watcher
+
+    yield start
+    for watcher in watchers:
+        watcher.close()
+
+
+def settle(seconds: float = 3.0) -> None:
+    """Time for the operator to (wrongly) react to a change before asserting it did not."""
+    time.sleep(seconds)
+
+
+# -- resolution ---------------------------------------------------------------------------
+
+def test_every_resolution_case(kube, running_operator, make_environment):
+    env = make_environment()
+    n = ns(env)
+    standard_v1 = commit(kube, n, "standard", {"title": "standard 1"}, 1)["latestReadyVersion"]
+    standard_v2 = commit(kube, n, "standard", {"title": "standard 2"}, 2)["latestReadyVersion"]
+    checkout_v1 = commit(kube, n, "checkout", {"title": "checkout 1"}, 1)["latestReadyVersion"]
+    checkout_v2 = commit(kube, n, "checkout", {"title": "checkout 2"}, 2)["latestReadyVersion"]
+
+    kube.create(APPLICATIONS, application("web", "standard", "HEAD"), n)
+    kube.create(APPLICATIONS, application("bare"), n)
+    kube.create(APICLIENTS, api_client("app-only", app="web"), n)
+    kube.create(APICLIENTS, api_client("client-only", flow_name="checkout"), n)
+    kube.create(APICLIENTS, api_client("both", app="web", flow_name="checkout", version="1"), n)
+    kube.create(APICLIENTS, api_client("version-only", app="web", version=standard_v1), n)
+    kube.create(APICLIENTS, api_client("neither"), n)
+    kube.create(APICLIENTS, api_client("neither-app", app="bare"), n)
+
+    status = wait_bound(kube, n, "app-only", standard_v2)
+    assert (status["flow"], status["number"], status["followsHead"]) == ("standard", 2, True)
+    assert status["requested"] == {"name": "standard", "version": "HEAD"}
+    assert status["sources"] == {"name": "Application", "version": "Application"}
+
+    status = wait_bound(kube, n, "client-only", checkout_v2)
+    assert status["requested"] == {"name": "checkout", "version": "HEAD"}
+    assert status["sources"] == {"name": "ApiClient", "version": "Default"}
+
+    status = wait_bound(kube, n, "both", checkout_v1)  # the client wins, setting by setting
+    assert (status["flow"], status["number"], status["followsHead"]) == ("checkout", 1, False)
+    assert status["sources"] == {"name": "ApiClient", "version": "ApiClient"}
+
+    status = wait_bound(kube, n, "version-only", standard_v1)  # the application's flow at the client's version
+    assert (status["flow"], status["number"]) == ("standard", 1)
+    assert status["requested"] == {"name": "standard", "version": standard_v1}
+    assert status["sources"] == {"name": "Application", "version": "ApiClient"}
+
+    for client, where in (("neither", "spec.application"), ("neither-app", "on its Application bare")):
+        status = wait_refused(kube, n, client, "FlowNotSet")
+        message = condition(status, "Ready")["message"]
+        assert "no flow name: set spec.defaultFlow.name on the ApiClient" in message and where in message
+        assert condition(status, "Ready")["status"] == "False" and condition(status, "Stalled")["status"] == "True"
+        assert "flow" not in status and kube.get_or_none(CONFIGMAPS, f"{client}-flow", n) is None
+
+    web = wait_for(lambda: (s := kube.get(APPLICATIONS, "web", n).get("status") or {}).get("clients") == 3 and s, message="web counts 3 clients")
+    assert condition(web, "Ready")["status"] == "True" and condition(web, "Ready")["message"] == "default flow standard at HEAD"
+
+    # Without its Application, a client keeps what it has and says why it cannot resolve.
+    kube.delete(APPLICATIONS, "web", n)
+    status = wait_refused(kube, n, "app-only", "FlowNotSet")
+    assert "Application web does not exist" in condition(status, "Resolved")["message"]
+    assert status["version"] == standard_v2 and kube.get(CONFIGMAPS, "app-only-flow", n)["data"]["version"] == standard_v2
+    status = wait_for(lambda: (s := status_of(kube, n, "both")) and "does not exist" in condition(s, "Ready")["message"] and s,
+                      message="'both' notes the missing application")
+    assert condition(status, "Ready")["status"] == "True" and status["version"] == checkout_v1
+
+
+def test_head_follows_new_ready_versions_but_never_a_broken_one(kube, running_operator, make_environment, watch_writes):
+    env = make_environment(policy={"guardrails": NEED_TITLE})
+    n = ns(env)
+    v1 = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("web", flow_name="login"), n)
+    wait_bound(kube, n, "web", v1)
+    writes = watch_writes(n, "web")
+
+    v2 = commit(kube, n, "login", {"title": "v2"}, 2)["latestReadyVersion"]
+    wait_bound(kube, n, "web", v2)
+    assert json.loads(kube.get(CONFIGMAPS, "web-flow", n)["data"]["flow.json"]) == {"title": "v2"}
+    changed = wait_event(kube, n, "web", "BindingChanged")
+    assert any(f"version 1 ({v1}) → flow login version 2 ({v2})" in e["message"] for e in changed)
+
+    broken = commit(kube, n, "login", {"no": "title"}, 3)
+    assert broken["latestReadyVersion"] == v2  # HEAD stays at the last good version
+    settle()
+    status = status_of(kube, n, "web")
+    assert status["version"] == v2 and condition(status, "Ready")["status"] == "True"
+    assert json.loads(kube.get(CONFIGMAPS, "web-flow", n)["data"]["flow.json"]) == {"title": "v2"}
+    assert writes.writes == [v2]
+
+    # Pinning the broken version is refused too; the client keeps version 2.
+    kube.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": "3"}}}, n)
+    status = wait_refused(kube, n, "web", "VersionNotReady")
+    assert "failed guardrails" in condition(status, "Resolved")["message"] and "add a title" in condition(status, "Resolved")["message"]
+    assert status["version"] == v2 and writes.writes == [v2]
+
+
+def promote(kube, target_env, pname, source_env, flow_name="login", version="HEAD"):
+    """Promote and wait for the Promotion to succeed: the only way versions reach production."""
+    kube.create(PROMOTIONS, promotion(pname, source_env["metadata"]["name"], flow_name, version), ns(target_env))
+    result = wait_for_phase(kube, ns(target_env), pname)
+    assert result["phase"] == "Succeeded", result
+    return flow_status(kube, ns(target_env), flow_name)
+
+
+def test_head_refused_in_production_and_a_pinned_number_used(kube, running_operator, make_environment, watch_writes):
+    dev, prod = make_environment(), make_environment("Production")
+    n = ns(prod)
+    commit(kube, ns(dev), "login", {"title": "v1"}, 1)
+    v1 = promote(kube, prod, "first", dev)["latestReadyVersion"]
+    kube.create(APPLICATIONS, application("web", "login"), n)
+    kube.create(APICLIENTS, api_client("web-frontend", app="web"), n)
+
+    status = wait_refused(kube, n, "web-frontend", "HeadNotAllowed")
+    message = condition(status, "Ready")["message"]
+    assert f"HEAD is not allowed in environment {prod['metadata']['name']}" in message
+    assert "pin a version id or number in spec.defaultFlow.version" in message
+    assert kube.get_or_none(CONFIGMAPS, "web-frontend-flow", n) is None
+    assert "flow" not in status and status["sources"] == {"name": "Application", "version": "Default"}
+    warning = wait_event(kube, n, "web-frontend", "HeadNotAllowed")[0]
+    assert warning["type"] == "Warning" and "pin a version" in warning["message"]
+    wait_for(lambda: condition(kube.get(APPLICATIONS, "web", n).get("status") or {}, "Ready").get("reason") == "HeadNotAllowed",
+             message="application reports HEAD refused")
+
+    # The declarative fix: pin the application's default to a version number.
+    kube.merge_patch(APPLICATIONS, "web", {"spec": {"defaultFlow": {"version": "1"}}}, n)
+    status = wait_bound(kube, n, "web-frontend", v1)
+    assert (status["number"], status["requested"]["version"], status["followsHead"]) == (1, "1", False)
+    wait_for(lambda: condition(kube.get(APPLICATIONS, "web", n).get("status") or {}, "Ready").get("status") == "True",
+             message="application Ready once pinned")
+    writes = watch_writes(n, "web-frontend")
+
+    # A promotion lands a new version in production: a pinned client does not move.
+    commit(kube, ns(dev), "login", {"title": "v2"}, 2)
+    assert promote(kube, prod, "second", dev)["latestReadyNumber"] == 2
+    settle()
+    assert status_of(kube, n, "web-frontend")["version"] == v1 and writes.count == 0
+
+
+def test_a_landing_promotion_moves_head_followers_once(kube, running_operator, make_environment, watch_writes):
+    dev, staging = make_environment(), make_environment("Staging")
+    commit(kube, ns(dev), "login", {"title": "v1"}, 1)
+    v1 = promote(kube, staging, "first", dev)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("web", flow_name="login"), ns(staging))
+    wait_bound(kube, ns(staging), "web", v1)
+    writes = watch_writes(ns(staging), "web")
+
+    commit(kube, ns(dev), "login", {"title": "v2"}, 2)
+    v2 = promote(kube, staging, "second", dev)["latestReadyVersion"]
+    wait_bound(kube, ns(staging), "web", v2)
+    assert json.loads(kube.get(CONFIGMAPS, "web-flow", ns(staging))["data"]["flow.json"]) == {"title": "v2"}
+    settle(1)
+    assert writes.writes == [v2]
+
+
+def test_policy_change_is_reported_by_head_clients_that_keep_their_config(kube, running_operator, make_environment, watch_writes):
+    env = make_environment()
+    n, env_name = ns(env), env["metadata"]["name"]
+    v1 = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("web", flow_name="login", version="HEAD"), n)
+    kube.create(APICLIENTS, api_client("pinned", flow_name="login", version="1"), n)
+    wait_bound(kube, n, "web", v1)
+    wait_bound(kube, n, "pinned", v1)
+    writes = watch_writes(n, "web")
+
+    kube.merge_patch(ENVIRONMENTS, env_name, {"spec": {"policy": {"allowHeadBindings": False}}})
+    status = wait_refused(kube, n, "web", "HeadNotAllowed")
+    assert status["version"] == v1 and status["flow"] == "login"  # still what it uses, still spared by retention
+    assert f"ConfigMap web-flow keeps flow login version 1 ({v1})" in condition(status, "Ready")["message"]
+    assert condition(status_of(kube, n, "pinned"), "Ready")["status"] == "True"
+
+    kube.merge_patch(ENVIRONMENTS, env_name, {"spec": {"policy": {"allowHeadBindings": True}}})
+    wait_bound(kube, n, "web", v1)
+    settle(1)
+    assert writes.count == 0  # the binding never changed, so the ConfigMap was never written
+
+
+def test_pin_to_a_version_number_and_a_typo_keeps_the_last_config(kube, running_operator, make_environment, watch_writes):
+    env = make_environment()
+    n = ns(env)
+    ids = [commit(kube, n, "login", {"title": f"v{i}"}, i)["latestReadyVersion"] for i in (1, 2, 3)]
+    kube.create(APICLIENTS, api_client("web", flow_name="login", version="2"), n)
+    status = wait_bound(kube, n, "web", ids[1])
+    assert (status["number"], status["requested"]["version"], status["sources"]["version"]) == (2, "2", "ApiClient")
+    writes = watch_writes(n, "web")
+
+    commit(kube, n, "login", {"title": "v4"}, 4)  # HEAD moves; the pin does not
+    kube.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": "3"}}}, n)
+    wait_bound(kube, n, "web", ids[2])
+
+    kube.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": "9"}}}, n)
+    status = wait_refused(kube, n, "web", "VersionNotFound")
+    assert "flow login has no version 9; it has 1..4" in condition(status, "Ready")["message"]
+    assert status["version"] == ids[2] and kube.get(CONFIGMAPS, "web-flow", n)["data"]["version"] == ids[2]
+    assert wait_event(kube, n, "web", "VersionNotFound")[0]["type"] == "Warning"
+    settle(1)
+    assert writes.writes == [ids[2]]
+
+
+def test_deleted_flow_keeps_the_last_config_until_it_is_back(kube, running_operator, make_environment):
+    env = make_environment()
+    n = ns(env)
+    v1 = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("web", flow_name="login"), n)
+    wait_bound(kube, n, "web", v1)
+
+    kube.delete(FLOWS, "login", n)
+    status = wait_refused(kube, n, "web", "FlowNotFound")
+    assert f"flow login does not exist in namespace {n}" in condition(status, "Ready")["message"]
+    assert condition(status, "Stalled")["status"] == "True"
+    cm = kube.get(CONFIGMAPS, "web-flow", n)
+    assert cm["data"]["version"] == v1 and json.loads(cm["data"]["flow.json"]) == {"title": "v1"}
+    assert status["version"] == v1
+    assert wait_event(kube, n, "web", "FlowNotFound")[0]["type"] == "Warning"
+
+    recreated = commit(kube, n, "login", {"title": "again"}, 1)["latestReadyVersion"]
+    wait_bound(kube, n, "web", recreated)
+    assert json.loads(kube.get(CONFIGMAPS, "web-flow", n)["data"]["flow.json"]) == {"title": "again"}
+
+
+# -- the materialised ConfigMap -------------------------------------------------------------
+
+def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, running_operator, make_environment, watch_writes):
+    env = make_environment()
+    n = ns(env)
+    content = {"title": "Sign in", "forms": {"signIn": {"fields": ["identifier", "currentPassword"]}}, "text": {"de": "Anmelden"}}
+    login = commit(kube, n, "login", content, 1, transition="RestartAll")
+    v1 = login["latestReadyVersion"]
+    checkout_v1 = commit(kube, n, "checkout", {"title": "checkout"}, 1)["latestReadyVersion"]
+    kube.create(APPLICATIONS, application("web", "login", "HEAD"), n)
+    kube.create(APICLIENTS, api_client("web-frontend", app="web"), n)
+    kube.create(APICLIENTS, api_client("web-backend", app="web"), n)
+    status = wait_bound(kube, n, "web-frontend", v1)
+    wait_bound(kube, n, "web-backend", v1)
+
+    cm = kube.get(CONFIGMAPS, "web-frontend-flow", n)
+    assert cm["data"]["flow.json"].encode() == canonical_json(content)
+    assert {k: cm["data"][k] for k in ("flow", "version", "number", "transition")} == {
+        "flow": "login", "version": v1, "number": "1", "transition": "RestartAll",
+    }
+    assert status["transition"] == "RestartAll" and status["contentHash"] == content_hash(content)
+    assert status["configMap"] == "web-frontend-flow"
+    labels = cm["metadata"]["labels"]
+    assert (labels["flowops.io/apiclient"], labels["flowops.io/flow"], labels["flowops.io/materialised"]) == ("web-frontend", "login", "true")
+    selected = kube.list(CONFIGMAPS, n, label_selector="flowops.io/materialised=true,flowops.io/flow=login")
+    assert sorted(c["metadata"]["name"] for c in selected) == ["web-backend-flow", "web-frontend-flow"]
+    (owner,) = cm["metadata"]["ownerReferences"]
+    client_uid = kube.get(APICLIENTS, "web-frontend", n)["metadata"]["uid"]
+    assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == ("ApiClient", "web-frontend", client_uid, True)
+
+    frontend, backend = watch_writes(n, "web-frontend"), watch_writes(n, "web-backend")
+    # Unrelated changes: labels and annotations, another flow's new version, the flow's metadata.
+    kube.merge_patch(APICLIENTS, "web-frontend", {"metadata": {"labels": {"team": "web"}}}, n)
+    kube.merge_patch(APPLICATIONS, "web", {"metadata": {"annotations": {"owner": "web-team"}}}, n)
+    commit(kube, n, "checkout", {"title": "checkout 2"}, 2)
+    kube.merge_patch(FLOWS, "login", {"metadata": {"labels": {"team": "identity"}}}, n)
+    kube.merge_patch(APICLIENTS, "web-backend", {"spec": {"defaultFlow": {"name": "login"}}}, n)  # same resolution, new source
+    settle()
+    assert (frontend.count, backend.count) == (0, 0)
+    assert status_of(kube, n, "web-backend")["sources"]["name"] == "ApiClient"
+
+    # HEAD moves: each follower gets exactly one write.
+    v2 = commit(kube, n, "login", {**content, "title": "Sign in 2"}, 2)["latestReadyVersion"]
+    wait_bound(kube, n, "web-frontend", v2)
+    wait_bound(kube, n, "web-backend", v2)
+    # The application's default changes: every client that inherits it moves, once.
+    kube.merge_patch(APPLICATIONS, "web", {"spec": {"defaultFlow": {"name": "checkout", "version": "1"}}}, n)
+    wait_bound(kube, n, "web-frontend", checkout_v1)
+    status = wait_bound(kube, n, "web-backend", v1)  # its own name (login) at the application's version 1
+    assert (status["flow"], status["requested"]) == ("login", {"name": "login", "version": "1"})
+    settle(1)
+    assert frontend.writes == [v2, checkout_v1]
+    assert backend.writes == [v2, v1]
+    cm = kube.get(CONFIGMAPS, "web-frontend-flow", n)
+    assert (cm["data"]["flow"], cm["metadata"]["labels"]["flowops.io/flow"]) == ("checkout", "checkout")
+
+    # The ConfigMap belongs to its client: deleting the client removes it.
+    kube.delete(APICLIENTS, "web-frontend", n)
+    wait_for(lambda: kube.get_or_none(CONFIGMAPS, "web-frontend-flow", n) is None, message="ConfigMap garbage-collected")
+    wait_for(lambda: (kube.get(APPLICATIONS, "web", n).get("status") or {}).get("clients") == 1, message="web counts 1 client")
+
+
+def test_document_too_large_for_a_configmap_is_reported_and_the_last_config_kept(kube, running_operator, make_environment):
+    env = make_environment()
+    n = ns(env)
+    v1 = commit(kube, n, "login", {"title": "small"}, 1)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("web", flow_name="login"), n)
+    wait_bound(kube, n, "web", v1)
+
+    # Fits a Flow (and compresses well in its FlowVersion), but not a ConfigMap.
+    big = {"title": "big", "blob": "a" * 1_100_000}
+    v2 = commit(kube, n, "login", big, 2)["latestReadyVersion"]
+    assert v2 != v1
+    status = wait_refused(kube, n, "web", "DocumentTooLarge")
+    message = condition(status, "Ready")["message"]
+    assert f"flow login version 2 ({v2}) is 1,1" in message and "more than a ConfigMap holds (1,048,576 bytes)" in message
+    assert status["version"] == v1 and kube.get(CONFIGMAPS, "web-flow", n)["data"]["version"] == v1
+    assert wait_event(kube, n, "web", "DocumentTooLarge")[0]["type"] == "Warning"
+
+    v3 = commit(kube, n, "login", {"title": "small again"}, 3)["latestReadyVersion"]
+    wait_bound(kube, n, "web", v3)
+    assert flow_status(kube, n, "login")["latestReadyVersion"] == v3
