@@ -76,7 +76,7 @@ def view(session: Session, env: Environment, client: Mapping[str, Any], applicat
     if _status_is_current(client):
         return ClientView(**base, flow=status["flow"], version=status["version"], number=status.get("number"),
                           follows_head=bool(status.get("followsHead")), message=ready.get("message"))
-    flow, ref, problem = local_resolution(session, env, request)
+    _, ref, problem = local_resolution(session, env, request)
     return ClientView(**base, flow=request.name, version=ref.id if ref else None, number=ref.number if ref else None,
                       follows_head=ref is not None and parse_selector(request.version or "").kind == "head",
                       message=problem or ready.get("message"), resolved_by="cli")

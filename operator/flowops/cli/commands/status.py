@@ -11,7 +11,7 @@ from typing import Any
 from rich.text import Text
 
 from ...domain.diff import changed_paths_count
-from ...kube import FLOWS
+from ...kube import FLOWS, NotFound
 from ...services import versions
 from ..bindings import ClientView, client_views
 from ..environments import Environment
@@ -162,8 +162,11 @@ def compute_sync(session: Session, env: Environment, flow: Mapping[str, Any], up
         return Sync(None, upstream.name)
     if _same_head_content(session, env, name, head, upstream, up_head):
         return Sync("InSync", upstream.name, 0)
-    ours = versions.read_document(session.kube, env.namespace, name, head)
-    theirs = versions.read_document(session.kube, upstream.namespace, name, up_head)
+    try:
+        ours = versions.read_document(session.kube, env.namespace, name, head)
+        theirs = versions.read_document(session.kube, upstream.namespace, name, up_head)
+    except NotFound:  # a HEAD replaced (or a flow deleted) while we looked: no verdict rather than a wrong one
+        return Sync(None, upstream.name)
     return Sync("OutOfSync", upstream.name, changed_paths_count(theirs, ours))
 
 
