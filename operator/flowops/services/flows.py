@@ -60,7 +60,7 @@ def _reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, An
     document = spec.get("content") or {}
     raw = canonical_json(document)
     digest = content_hash(document)
-    records = versions.list_records(kube, namespace, name)
+    records = versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
     latest = commits.latest_of(records)
     decision = commits.decide(
         content_hash=digest,

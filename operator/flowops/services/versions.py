@@ -31,9 +31,20 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
     )
 
 
-def list_records(kube: Kube, namespace: str, flow: str) -> list[VersionRecord]:
+def list_records(kube: Kube, namespace: str, flow: str, owner_uid: str | None = None) -> list[VersionRecord]:
+    """With owner_uid, only that Flow object's versions: a deleted namesake's versions
+    linger until garbage collection and must not be numbered after or used as keyframes."""
     items = kube.list(FLOWVERSIONS, namespace, label_selector=f"{names.LABEL_FLOW}={flow}", metadata_only=True)
-    return sorted((record_of(i) for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})), key=lambda r: r.number)
+    return sorted(
+        (record_of(i) for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {}) and _owned_by(i, owner_uid)),
+        key=lambda r: r.number,
+    )
+
+
+def _owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
+    if owner_uid is None:
+        return True
+    return any(o.get("uid") == owner_uid for o in obj["metadata"].get("ownerReferences") or [])
 
 
 def version_name(flow: str, version_id: str) -> str:
