@@ -443,3 +443,52 @@ def test_document_too_large_for_a_configmap_is_reported_and_the_last_config_kept
     v3 = commit(kube, n, "login", {"title": "small again"}, 3)["latestReadyVersion"]
     wait_bound(kube, n, "web", v3)
     assert flow_status(kube, n, "login")["latestReadyVersion"] == v3
+
+
+def test_operator_restart_rewrites_nothing(kube, running_operator, make_environment, watch_writes):
+    env = make_environment()
+    n = ns(env)
+    v1 = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
+    kube.create(APPLICATIONS, application("web", "login"), n)
+    kube.create(APICLIENTS, api_client("web-frontend", app="web"), n)
+    wait_bound(kube, n, "web-frontend", v1)
+    before = status_of(kube, n, "web-frontend")
+    writes = watch_writes(n, "web-frontend")
+
+    running_operator.restart()
+    # Proof the restarted operator is handling bindings, then proof it rewrote nothing else.
+    kube.create(APICLIENTS, api_client("after-restart", app="web"), n)
+    wait_bound(kube, n, "after-restart", v1)
+    settle(1)
+    assert writes.count == 0
+    assert status_of(kube, n, "web-frontend") == before
+
+
+def test_a_recreated_client_takes_over_its_configmap(kube, running_operator, make_environment):
+    env = make_environment()
+    n = ns(env)
+    v1 = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("web", flow_name="login"), n)
+    wait_bound(kube, n, "web", v1)
+    kube.delete(APICLIENTS, "web", n)
+    uid = kube.create(APICLIENTS, api_client("web", flow_name="login", version="1"), n)["metadata"]["uid"]
+
+    def owned_by_new_client():
+        cm = kube.get_or_none(CONFIGMAPS, "web-flow", n)
+        return cm is not None and cm["metadata"]["ownerReferences"][0]["uid"] == uid and cm
+
+    cm = wait_for(owned_by_new_client, timeout=10, message="ConfigMap owned by the new client, without waiting for garbage collection")
+    assert cm["data"]["version"] == v1
+    wait_bound(kube, n, "web", v1)
+
+
+def test_a_configmap_that_is_not_ours_is_never_overwritten(kube, running_operator, make_environment):
+    env = make_environment()
+    n = ns(env)
+    commit(kube, n, "login", {"title": "v1"}, 1)
+    mine = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-flow"}, "data": {"owner": "someone else"}}
+    kube.create(CONFIGMAPS, mine, n)
+    kube.create(APICLIENTS, api_client("web", flow_name="login"), n)
+    status = wait_refused(kube, n, "web", "ConfigMapConflict")
+    assert "ConfigMap web-flow exists and is not managed by flowops" in condition(status, "Ready")["message"]
+    assert kube.get(CONFIGMAPS, "web-flow", n)["data"] == {"owner": "someone else"}

@@ -101,9 +101,10 @@ def test_size_counts_utf8_bytes():
 
 
 def test_ownership():
-    assert materialise.ownership(None, "uid-1") == "absent"
-    ours = {"ownerReferences": [{"kind": "ApiClient", "uid": "uid-1"}], "labels": {names.LABEL_MATERIALISED: "true"}}
-    assert materialise.ownership(ours, "uid-1") == "ours"
-    assert materialise.ownership(ours, "uid-2") == "stale"
-    assert materialise.ownership({"labels": {"app": "x"}}, "uid-1") == "foreign"
-    assert materialise.ownership({"ownerReferences": [{"kind": "Deployment", "uid": "u"}]}, "uid-1") == "foreign"
+    assert materialise.ownership(None, "web", "uid-1") == "absent"
+    ours = {"ownerReferences": [{"kind": "ApiClient", "name": "web", "uid": "uid-1"}], "labels": {names.LABEL_MATERIALISED: "true"}}
+    assert materialise.ownership(ours, "web", "uid-1") == "ours"
+    assert materialise.ownership(ours, "web", "uid-2") == "stale"  # a deleted client of the same name
+    assert materialise.ownership(ours, "other", "uid-2") == "foreign"
+    assert materialise.ownership({"labels": {"app": "x"}}, "web", "uid-1") == "foreign"
+    assert materialise.ownership({"ownerReferences": [{"kind": "Deployment", "name": "web", "uid": "u"}]}, "web", "uid-1") == "foreign"

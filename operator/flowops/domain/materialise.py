@@ -89,16 +89,18 @@ def up_to_date(existing: Fingerprint | None, flow: str, version: str, content_ha
     )
 
 
-def ownership(configmap_metadata: Mapping[str, Any] | None, client_uid: str) -> Literal["absent", "ours", "stale", "foreign"]:
-    """Whose ConfigMap it is: ours, a deleted namesake client's (garbage collection will
-    remove it), or someone else's (never overwritten)."""
+def ownership(
+    configmap_metadata: Mapping[str, Any] | None, client_name: str, client_uid: str
+) -> Literal["absent", "ours", "stale", "foreign"]:
+    """Whose ConfigMap it is: ours; a deleted namesake client's (garbage collection would
+    remove it, so it may be replaced); or someone else's (never overwritten)."""
     if configmap_metadata is None:
         return "absent"
-    owners = configmap_metadata.get("ownerReferences") or []
-    if any(o.get("kind") == "ApiClient" and o.get("uid") == client_uid for o in owners):
+    owners = [o for o in configmap_metadata.get("ownerReferences") or [] if o.get("kind") == "ApiClient"]
+    if any(o.get("uid") == client_uid for o in owners):
         return "ours"
     labels = configmap_metadata.get("labels") or {}
-    if labels.get(names.LABEL_MATERIALISED) == "true" and any(o.get("kind") == "ApiClient" for o in owners):
+    if labels.get(names.LABEL_MATERIALISED) == "true" and any(o.get("name") == client_name for o in owners):
         return "stale"
     return "foreign"
 

@@ -51,9 +51,7 @@ def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str
 @kopf.on.create(*APICLIENT)
 @kopf.on.update(*APICLIENT)
 def reconcile_apiclient(body: kopf.Body, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
-    outcome = bindings.reconcile_client(runtime.current(), body, first(environments_by_namespace, namespace), post=post)
-    if outcome.retry_after:
-        raise kopf.TemporaryError("waiting for a stale ConfigMap to be garbage-collected", delay=outcome.retry_after)
+    bindings.reconcile_client(runtime.current(), body, first(environments_by_namespace, namespace), post=post)
 
 
 @kopf.on.event(*APICLIENT)

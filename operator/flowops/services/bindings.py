@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 
 Poster = Callable[[Mapping[str, Any], str, str, str], None]
 METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
-# A ConfigMap left by a deleted namesake client is removed by garbage collection soon.
-STALE_CONFIGMAP_RETRY_SECONDS = 5.0
 
 
 def _no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
@@ -55,7 +54,6 @@ def _lock(kind: str, namespace: str, name: str) -> threading.Lock:
 class ClientOutcome:
     status: dict[str, Any]
     rewritten: bool
-    retry_after: float | None = None
 
 
 # -- shared resolution ----------------------------------------------------------------
@@ -74,7 +72,8 @@ def _target(kube: Kube, namespace: str, flow: str, selector_text: str, env: Mapp
     if flow_obj is None:
         return flow_missing(namespace, flow)
     head = (flow_obj.get("status") or {}).get("latestReadyVersion")
-    return choose_version(flow, selector, versions.list_records(kube, namespace, flow), head)
+    records = versions.list_records(kube, namespace, flow, owner_uid=flow_obj["metadata"]["uid"])
+    return choose_version(flow, selector, records, head)
 
 
 # -- ApiClient ------------------------------------------------------------------------
@@ -98,19 +97,26 @@ def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Ma
     """Re-resolve each named client; one failing client does not stop the others (its
     own handler, or the next event, retries it)."""
     for name in sorted(set(names)):
+        _with_retries(lambda: reconcile_client_named(rt, namespace, name, env, post), f"re-resolving ApiClient {namespace}/{name}")
+
+
+def _with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay: float = 0.5) -> None:
+    """Event handlers are not retried by Kopf: retry transient API errors here, then log."""
+    for attempt in range(1, attempts + 1):
         try:
-            reconcile_client_named(rt, namespace, name, env, post)
-        except Exception:  # noqa: BLE001 - reported per client, the fan-out goes on
-            log.exception("re-resolving ApiClient %s/%s failed", namespace, name)
+            call()
+            return
+        except Exception:  # noqa: BLE001 - one failing object must not stop the fan-out
+            if attempt == attempts:
+                log.exception("%s failed %d times; the next event retries it", what, attempts)
+                return
+            time.sleep(delay * attempt)
 
 
 def reresolve_applications(rt: Runtime, namespace: str, clients: Mapping[str, int], env: Mapping[str, Any] | None, post: Poster = _no_events) -> None:
     """Refresh the status of each named Application (name → its number of clients)."""
     for name, count in sorted(clients.items()):
-        try:
-            reconcile_application_named(rt, namespace, name, env, count, post)
-        except Exception:  # noqa: BLE001 - reported per application, the fan-out goes on
-            log.exception("refreshing Application %s/%s failed", namespace, name)
+        _with_retries(lambda: reconcile_application_named(rt, namespace, name, env, count, post), f"refreshing Application {namespace}/{name}")
 
 
 def _request(kube: Kube, client: Mapping[str, Any]) -> Resolution:
@@ -136,9 +142,11 @@ def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, 
     request = _request(kube, client)
     cm_name = materialise.configmap_name(name)
     cm_meta = _configmap_metadata(kube, namespace, cm_name)
-    owner = materialise.ownership(cm_meta, meta["uid"])
+    owner = materialise.ownership(cm_meta, name, meta["uid"])
+    if owner == "stale":
+        _delete_stale(kube, namespace, cm_name, cm_meta)
+        owner, cm_meta = "absent", None
     held = materialise.fingerprint_of(cm_meta) if owner == "ours" else None
-    retry: float | None = None
 
     target: VersionRecord | Problem
     if not request.resolved:
@@ -148,9 +156,6 @@ def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, 
             "ConfigMapConflict",
             f"ConfigMap {cm_name} exists and is not managed by flowops for this ApiClient: rename or delete it",
         )
-    elif owner == "stale":
-        target = Problem("ConfigMapConflict", f"ConfigMap {cm_name} of a deleted namesake ApiClient is being removed", stalled=False)
-        retry = STALE_CONFIGMAP_RETRY_SECONDS
     else:
         assert request.name is not None and request.version is not None
         target = _target(kube, namespace, request.name, request.version, env)
@@ -178,7 +183,17 @@ def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, 
         kube.patch_status(APICLIENTS, name, status, namespace)
     if problem is not None and _condition_changed(previous, status, "Resolved"):
         post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
-    return ClientOutcome(status, rewritten, retry)
+    return ClientOutcome(status, rewritten)
+
+
+def _delete_stale(kube: Kube, namespace: str, name: str, cm_meta: Mapping[str, Any] | None) -> None:
+    """The ConfigMap of a deleted namesake client: garbage collection would remove it, but
+    only after a while; remove it now (that very object, by uid) so the new client gets its own."""
+    body = {"propagationPolicy": "Background", "preconditions": {"uid": (cm_meta or {}).get("uid")}}
+    try:
+        kube.request("DELETE", CONFIGMAPS.path(namespace, name), body=body)
+    except NotFound:
+        pass
 
 
 def _condition_changed(previous: Mapping[str, Any], status: Mapping[str, Any], type_: str) -> bool:
