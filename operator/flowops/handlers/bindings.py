@@ -50,8 +50,8 @@ def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str
 @kopf.on.resume(*APICLIENT)
 @kopf.on.create(*APICLIENT)
 @kopf.on.update(*APICLIENT)
-def reconcile_apiclient(body: kopf.Body, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
-    bindings.reconcile_client(runtime.current(), body, first(environments_by_namespace, namespace), post=post)
+def reconcile_apiclient(name: str, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
+    bindings.reconcile_client(runtime.current(), namespace, name, first(environments_by_namespace, namespace), post=post)
 
 
 @kopf.on.event(*APICLIENT)
@@ -64,26 +64,26 @@ def count_clients(
     for app in list(applications_by_namespace.get(namespace, ())):
         count = len(_clients_of(apiclients_by_application, namespace, app["name"]))
         if app.get("clients") != count:
-            bindings.reconcile_application_named(runtime.current(), namespace, app["name"], env, count, post=post)
+            bindings.reconcile_application(runtime.current(), namespace, app["name"], env, count, post=post)
 
 
 # -- Application ------------------------------------------------------------------------
 
 @kopf.on.resume(*APPLICATION)
-def resume_application(body: kopf.Body, name: str, namespace: str, apiclients_by_application: kopf.Index,
+def resume_application(name: str, namespace: str, apiclients_by_application: kopf.Index,
                        environments_by_namespace: kopf.Index, **_: Any) -> None:
     # Clients resume on their own: no fan-out at start-up.
     env = first(environments_by_namespace, namespace)
-    bindings.reconcile_application(runtime.current(), body, env, len(_clients_of(apiclients_by_application, namespace, name)), post=post)
+    bindings.reconcile_application(runtime.current(), namespace, name, env, len(_clients_of(apiclients_by_application, namespace, name)), post=post)
 
 
 @kopf.on.create(*APPLICATION)
 @kopf.on.update(*APPLICATION)
-def reconcile_application(body: kopf.Body, name: str, namespace: str, apiclients_by_application: kopf.Index,
+def reconcile_application(name: str, namespace: str, apiclients_by_application: kopf.Index,
                           environments_by_namespace: kopf.Index, **_: Any) -> None:
     rt, env = runtime.current(), first(environments_by_namespace, namespace)
     clients = _clients_of(apiclients_by_application, namespace, name)
-    bindings.reconcile_application(rt, body, env, len(clients), post=post)
+    bindings.reconcile_application(rt, namespace, name, env, len(clients), post=post)
     bindings.reresolve_clients(rt, namespace, clients, env, post=post)
 
 

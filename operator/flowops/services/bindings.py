@@ -78,14 +78,8 @@ def _target(kube: Kube, namespace: str, flow: str, selector_text: str, env: Mapp
 
 # -- ApiClient ------------------------------------------------------------------------
 
-def reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> ClientOutcome:
-    meta = client["metadata"]
-    with _lock("ApiClient", meta["namespace"], meta["name"]):
-        return _reconcile_client(rt, client, env, post)
-
-
-def reconcile_client_named(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = _no_events) -> ClientOutcome | None:
-    """For fan-outs: the client is read fresh inside the lock."""
+def reconcile_client(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = _no_events) -> ClientOutcome | None:
+    """Read fresh inside the lock: an event's body may predate a fan-out's status write."""
     with _lock("ApiClient", namespace, name):
         client = rt.kube.get_or_none(APICLIENTS, name, namespace)
         if client is None or client["metadata"].get("deletionTimestamp"):
@@ -97,7 +91,7 @@ def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Ma
     """Re-resolve each named client; one failing client does not stop the others (its
     own handler, or the next event, retries it)."""
     for name in sorted(set(names)):
-        _with_retries(lambda: reconcile_client_named(rt, namespace, name, env, post), f"re-resolving ApiClient {namespace}/{name}")
+        _with_retries(lambda: reconcile_client(rt, namespace, name, env, post), f"re-resolving ApiClient {namespace}/{name}")
 
 
 def _with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay: float = 0.5) -> None:
@@ -116,7 +110,7 @@ def _with_retries(call: Callable[[], object], what: str, attempts: int = 3, dela
 def reresolve_applications(rt: Runtime, namespace: str, clients: Mapping[str, int], env: Mapping[str, Any] | None, post: Poster = _no_events) -> None:
     """Refresh the status of each named Application (name → its number of clients)."""
     for name, count in sorted(clients.items()):
-        _with_retries(lambda: reconcile_application_named(rt, namespace, name, env, count, post), f"refreshing Application {namespace}/{name}")
+        _with_retries(lambda: reconcile_application(rt, namespace, name, env, count, post), f"refreshing Application {namespace}/{name}")
 
 
 def _request(kube: Kube, client: Mapping[str, Any]) -> Resolution:
@@ -241,13 +235,7 @@ def _materialise(
 
 # -- Application ----------------------------------------------------------------------
 
-def reconcile_application(rt: Runtime, app: Mapping[str, Any], env: Mapping[str, Any] | None, clients: int, post: Poster = _no_events) -> dict[str, Any]:
-    meta = app["metadata"]
-    with _lock("Application", meta["namespace"], meta["name"]):
-        return _reconcile_application(rt, app, env, clients, post)
-
-
-def reconcile_application_named(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int, post: Poster = _no_events) -> dict[str, Any] | None:
+def reconcile_application(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int, post: Poster = _no_events) -> dict[str, Any] | None:
     with _lock("Application", namespace, name):
         app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
         if app is None or app["metadata"].get("deletionTimestamp"):
