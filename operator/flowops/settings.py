@@ -21,12 +21,11 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.posting.level = logging.WARNING
     # A replica that stops renewing is declared dead after this long: the failover bound.
     settings.peering.lifetime = int(os.environ.get("FLOWOPS_PEERING_LIFETIME", "15"))
-    # Flow documents are large: the watch keeps no more than it must, and handlers run
-    # in a bounded pool so hundreds of events do not fan out into hundreds of threads.
+    # Sync handlers run in a bounded thread pool so hundreds of events do not fan out into
+    # hundreds of threads. The per-object asyncio workers stay unlimited: a cap there
+    # deadlocks start-up once objects outnumber it (workers wait for the indexes, which
+    # wait for objects that never get a worker).
     settings.execution.max_workers = int(os.environ.get("FLOWOPS_MAX_WORKERS", "8"))
-    settings.batching.worker_limit = int(os.environ.get("FLOWOPS_WORKER_LIMIT", "64"))
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
-    # Don't write Kopf's own events into namespaces for every retry.
-    settings.posting.enabled = True

@@ -224,3 +224,22 @@ def test_document_that_cannot_be_stored_as_a_version_stalls_with_a_clear_message
     assert status["versionCount"] == 1 and len(version_objects(kube, ns(env), "noise")) == 1
     warnings = [e for e in kube.list_events(ns(env)) if e.get("reason") == "DocumentTooLarge"]
     assert warnings and "previous versions are intact" in warnings[0]["message"]
+
+
+def test_restart_with_many_flows_writes_nothing_and_keeps_working(kube, running_operator, make_environment):
+    env = make_environment()
+    count = 90  # more objects than any worker or batch limit, so start-up cannot starve
+    for n in range(count):
+        kube.create(FLOWS, flow(f"many-{n}", {"n": n}), ns(env))
+    wait_for(lambda: sum(1 for f in kube.list(FLOWS, ns(env)) if (f.get("status") or {}).get("latestReadyNumber") == 1) == count,
+             timeout=120, message="all flows versioned")
+    before = {f["metadata"]["name"]: f["metadata"]["resourceVersion"] for f in kube.list(FLOWS, ns(env))}
+    versions_before = {v["metadata"]["name"]: v["metadata"]["resourceVersion"] for v in kube.list(FLOWVERSIONS, ns(env), metadata_only=True)}
+    running_operator.restart()
+    kube.create(FLOWS, flow("after-restart", {"fresh": True}), ns(env))
+    wait_for_number(kube, ns(env), "after-restart", 1, timeout=60)
+    after = {f["metadata"]["name"]: f["metadata"]["resourceVersion"] for f in kube.list(FLOWS, ns(env)) if f["metadata"]["name"] != "after-restart"}
+    versions_after = {v["metadata"]["name"]: v["metadata"]["resourceVersion"] for v in kube.list(FLOWVERSIONS, ns(env), metadata_only=True)
+                      if not v["metadata"]["name"].startswith("after-restart")}
+    assert after == before, "a restart rewrites no flow"
+    assert versions_after == versions_before, "a restart creates or touches no version"
