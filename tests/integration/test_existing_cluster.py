@@ -19,7 +19,7 @@ def test_suite_runs_against_an_existing_cluster(tmp_path):
         minimal = someone_elses.kubectl("config", "view", "--raw", "--minify", "--flatten").stdout
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_bytes(minimal)
-        env = {**os.environ, "FLOWOPS_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": str(kubeconfig)}
+        env = {**os.environ, "FLOWOPS_USE_EXISTING_CLUSTER": "1", "KUBECONFIG": str(kubeconfig), "FLOWOPS_TEST_LOG_DIR": str(tmp_path / "logs")}
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
              "tests/integration/test_protection.py::test_viewer_reads_but_writes_nothing",
