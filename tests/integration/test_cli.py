@@ -112,8 +112,8 @@ def test_status_shows_flows_across_environments_and_clients(cli, kube, running_o
     assert dev_row[2:5] == [dev_ids[2], "2", "True"]
     staging_row = next(r for r in rows(table.out) if r[:2] == ["login", name(staging)])
     assert f"2 paths differ from {name(dev)}" in staging_row
-    client_line = next(line for line in lines if "web-frontend" in line)
-    assert name(dev) in client_line and dev_ids[2] in client_line and "follows HEAD" in client_line
+    client_line = next(line for line in lines if line.split()[:2] == [name(dev), "web-frontend"])
+    assert dev_ids[2] in client_line and "follows HEAD" in client_line
 
     # -n narrows the matrix to one environment, given by name or by namespace.
     for wanted in (name(staging), ns(staging)):
