@@ -1,0 +1,40 @@
+"""The scenarios, in the order a full run executes them (later ones reuse earlier state)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..harness import Bench
+from ..report import Row
+
+
+@dataclass(frozen=True)
+class Params:
+    flows: int = 1000
+    changes: int = 200
+    clients: int = 200
+    # The issue's memory figure is at 20 versions (--versions 20); 5 keeps a run under 20 minutes.
+    versions: int = 5
+    extra_flows: int = 100
+    large_flows: int = 100
+    large_versions: int = 3
+    promotions: int = 20
+    propagations: int = 5
+    storage_versions: int = 100
+    large_bytes: int = 250_000
+    timeout: float = 900.0
+
+
+Result = tuple[list[Row], dict[str, Any]]
+Runner = Callable[[Bench, Params], Result]
+
+
+NAMES = ("fanout", "commit", "memory", "restart", "storage", "promotion", "propagation")
+
+
+def runner(name: str) -> Runner:
+    """Each scenario is the module of its name; imported only when it runs."""
+    return importlib.import_module(f"{__package__}.{name}").run

@@ -1,0 +1,78 @@
+"""Operator memory: RSS with N flows x V versions; growth per extra flows; flat in document size.
+
+The operator must keep no document bodies: RSS may grow with the number of flows (Kopf
+keeps a little state per object) but not with document size x versions. The growth from
+extra large flows is compared with the growth from as many small ones; the target is that
+the difference stays under one document per extra flow.
+"""
+
+from __future__ import annotations
+
+from .. import population
+from ..documents import size_of, sized_flow, small_flow
+from ..edits import bring_to
+from ..harness import Bench, Memory
+from ..report import Row
+from ..versions import VersionTracker
+from . import Params, Result
+
+NAME = "5 memory"
+LARGE_NAMESPACE = "bench-large"
+MIB = 1024 * 1024
+
+
+def run(bench: Bench, p: Params) -> Result:
+    bench.start_operator()
+    idle = _settled(bench)
+    flows = population.ensure(bench, p.flows, p.timeout)
+    bring_to(bench, population.NAMESPACE, flows, p.versions, p.timeout)
+    at_scale = _settled(bench)
+    bench.log(f"memory: RSS {at_scale.rss_mib:.1f} MiB at {p.flows} x {p.versions} (idle start {idle.rss_mib:.1f} MiB)")
+
+    extra = population.names(p.extra_flows, start=p.flows)
+    _add(bench, population.NAMESPACE, extra, small_flow(), p.timeout)
+    bring_to(bench, population.NAMESPACE, extra, p.versions, p.timeout)
+    after_small = _settled(bench)
+    growth_small = (after_small.rss_mib - at_scale.rss_mib) * 100 / max(1, p.extra_flows)
+
+    large = sized_flow(p.large_bytes)
+    bench.environment(LARGE_NAMESPACE)
+    large_names = [f"large-{i:04d}" for i in range(p.large_flows)]
+    _add(bench, LARGE_NAMESPACE, large_names, large, p.timeout)
+    bring_to(bench, LARGE_NAMESPACE, large_names, p.large_versions, p.timeout)
+    after_large = _settled(bench)
+    growth_large = (after_large.rss_mib - after_small.rss_mib) * 100 / max(1, p.large_flows)
+
+    bound = size_of(large) / MIB * 100  # one retained document per extra (large) flow, per 100 flows
+    flat = growth_large - growth_small <= bound
+    bench.log(f"memory: +{growth_small:.1f} MiB per 100 small flows, +{growth_large:.1f} MiB per 100 large flows")
+    rows = [
+        Row(NAME, f"RSS at {p.flows} flows × {p.versions} versions", at_scale.rss_mib, "MiB", idle.rss_mib,
+            "idle operator at start", "≤ 150 MiB", at_scale.rss_mib <= 150,
+            f"peak (VmHWM) {at_scale.peak_mib:.0f} MiB"),
+        Row(NAME, f"growth per 100 extra flows ({size_of(small_flow()) // 1024} KB × {p.versions} versions)", growth_small, "MiB"),
+        Row(NAME, f"growth per 100 extra flows ({size_of(large) // 1024} KB × {p.large_versions} versions)", growth_large, "MiB",
+            growth_small, "per 100 small flows", f"flat: excess ≤ one document per flow ({bound:.1f} MiB)", flat,
+            f"peak (VmHWM) {after_large.peak_mib:.0f} MiB"),
+    ]
+    details = {
+        "rss_mib": {"idle": idle.rss_mib, "at_scale": at_scale.rss_mib, "after_extra_small": after_small.rss_mib,
+                    "after_extra_large": after_large.rss_mib},
+        "peak_mib": after_large.peak_mib,
+        "small_document_bytes": size_of(small_flow()), "large_document_bytes": size_of(large),
+        "flows": p.flows, "versions": p.versions, "extra_flows": p.extra_flows,
+        "large_flows": p.large_flows, "large_versions": p.large_versions,
+    }
+    return rows, details
+
+
+def _add(bench: Bench, namespace: str, names: list[str], content: dict, timeout: float) -> None:
+    with VersionTracker(bench.kube, namespace) as tracker:
+        population.apply_flows(bench, namespace, names, content)
+        tracker.wait_all(names, 1, timeout)
+
+
+def _settled(bench: Bench) -> Memory:
+    """Memory once the operator is idle and Kopf's per-object workers have exited (5 s idle)."""
+    bench.wait_operator_idle(quiet=6)
+    return bench.memory()

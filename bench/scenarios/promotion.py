@@ -1,0 +1,128 @@
+"""Promotion end to end: a Promotion of a large flow -> Succeeded and the target's HEAD moved
+[a kubectl script doing the same copy: get -o json, transform, apply].
+
+Before each repetition the source flow gets a small edit, so every promotion and every
+scripted copy moves real content. The two alternate, and each waits until the operator
+is done with the previous one, so neither runs in the other's wake.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import time
+from typing import Any
+
+from flowops.kube import FLOWS, PROMOTIONS
+
+from ..documents import edit_patch, flow_object, size_of, sized_flow
+from ..flowwatch import StatusTracker
+from ..harness import Bench
+from ..report import Row, not_run
+from ..stats import Summary
+from ..watch import Watch
+from . import Params, Result
+
+NAME = "2 promotion"
+SOURCE_ENV, TARGET_ENV = "bench-dev", "bench-staging"
+FLOW, COPY = "signin", "signin-copy"
+EDIT_BASE = 2_000_000
+
+
+def run(bench: Bench, p: Params) -> Result:
+    if not _controller_present(bench):
+        return [not_run(NAME, "promotion p50", "the Promotion controller is not in the operator", "≤ 0.5× baseline")], {}
+    bench.start_operator()
+    bench.environment(SOURCE_ENV, "Development")
+    bench.environment(TARGET_ENV, "Staging", upstream=SOURCE_ENV)
+    document = sized_flow(p.large_bytes)
+    bench.kube.apply(FLOWS, FLOW, flow_object(FLOW, document, SOURCE_ENV), SOURCE_ENV, field_manager="bench")
+
+    promoted: list[float] = []
+    scripted: list[float] = []
+    with StatusTracker(bench.kube, SOURCE_ENV) as source, StatusTracker(bench.kube, TARGET_ENV) as target, \
+            _PhaseWatch(bench, TARGET_ENV) as phases:
+        source.wait_number(FLOW, 1, p.timeout)
+        for i in range(p.promotions + 1):  # the first of each is a warm-up
+            number = source.created.get(FLOW, 0) + 1
+            bench.kube.merge_patch(FLOWS, FLOW, edit_patch(EDIT_BASE + i), SOURCE_ENV)
+            source.wait_number(FLOW, number, p.timeout)
+            bench.wait_operator_idle(quiet=0.5)
+            seconds = _promote(bench, phases, target, f"bench-{i:03d}", p.timeout)
+            bench.wait_operator_idle(quiet=0.5)
+            script = _script(bench)
+            bench.wait_operator_idle(quiet=0.5)
+            if i:
+                promoted.append(seconds)
+                scripted.append(script)
+    ours, base = Summary.of(promoted), Summary.of(scripted)
+    bench.log(f"promotion: p50 {ours.p50 * 1000:.0f} ms p99 {ours.p99 * 1000:.0f} ms; kubectl script p50 {base.p50 * 1000:.0f} ms")
+    rows = [
+        Row(NAME, f"promotion p50 ({size_of(document) // 1024} KB flow, {p.promotions} promotions)", ours.p50, "s", base.p50,
+            "kubectl script p50", "≤ 0.5× baseline", ours.p50 <= 0.5 * base.p50),
+        Row(NAME, "promotion p99", ours.p99, "s", base.p99, "kubectl script p99"),
+    ]
+    details = {"document_bytes": size_of(document), "promotion": ours.as_dict(), "kubectl_script": base.as_dict(),
+               "script": _script_text(bench)}
+    return rows, details
+
+
+def _promote(bench: Bench, phases: "_PhaseWatch", target: StatusTracker, name: str, timeout: float) -> float:
+    body = {"apiVersion": "flowops.io/v1alpha1", "kind": "Promotion", "metadata": {"name": name},
+            "spec": {"source": {"environment": SOURCE_ENV, "flow": FLOW, "version": "HEAD"}}}
+    began = time.monotonic()
+    bench.kube.create(PROMOTIONS, body, TARGET_ENV)
+    status = phases.watch.wait(lambda: phases.terminal.get(name), timeout, f"promotion {name} finished")
+    if status.get("phase") != "Succeeded":
+        raise RuntimeError(f"promotion {name} {status.get('phase')}: {status.get('message')}")
+    head_at = target.wait_head(FLOW, status["targetVersion"], timeout)
+    return max(phases.finished_at[name], head_at) - began
+
+
+def _script_text(bench: Bench) -> str:
+    kubectl = shlex.join(bench.kubectl_command())
+    if shutil.which("jq"):
+        transform = f"jq -c --arg ns {TARGET_ENV} --arg name {COPY} '{{apiVersion, kind, metadata: {{name: $name, namespace: $ns}}, spec}}'"
+    else:
+        transform = ("python3 -c 'import json,sys; o=json.load(sys.stdin); print(json.dumps({\"apiVersion\": o[\"apiVersion\"], "
+                     f"\"kind\": o[\"kind\"], \"metadata\": {{\"name\": \"{COPY}\", \"namespace\": \"{TARGET_ENV}\"}}, \"spec\": o[\"spec\"]}}))'")
+    return (f"set -euo pipefail; {kubectl} get flow {FLOW} -n {SOURCE_ENV} -o json | {transform} "
+            f"| {kubectl} apply --server-side --field-manager=promote-script -f -")
+
+
+def _script(bench: Bench) -> float:
+    began = time.monotonic()
+    subprocess.run(["bash", "-c", _script_text(bench)], check=True, capture_output=True, timeout=120)
+    return time.monotonic() - began
+
+
+def _controller_present(bench: Bench) -> bool:
+    try:
+        import flowops.handlers.promotions  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _PhaseWatch:
+    """Terminal phase of each Promotion in a namespace, and when it arrived."""
+
+    def __init__(self, bench: Bench, namespace: str) -> None:
+        self.terminal: dict[str, dict[str, Any]] = {}
+        self.finished_at: dict[str, float] = {}
+        self.watch = Watch(bench.kube, PROMOTIONS, namespace, self._on_event)
+
+    def __enter__(self) -> "_PhaseWatch":
+        self.watch.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.stop()
+
+    def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
+        status = obj.get("status") or {}
+        name = obj["metadata"]["name"]
+        if status.get("phase") in ("Succeeded", "Failed") and name not in self.terminal:
+            self.terminal[name] = status
+            self.finished_at[name] = now

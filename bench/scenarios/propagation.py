@@ -1,0 +1,148 @@
+"""HEAD propagation: a new HEAD with C ApiClients following it -> all C ConfigMaps updated
+[C raw ConfigMap writes of the same data, one after another from one client].
+
+The clock starts when the Flow's status shows the new HEAD (the version exists and is
+ready) and stops when the last `<client>-flow` ConfigMap carrying it arrives on a watch.
+The time from the edit itself is reported too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flowops.kube import APICLIENTS, CONFIGMAPS, FLOWS
+
+from ..documents import edit_patch, flow_object, size_of
+from ..flowwatch import StatusTracker
+from ..harness import Bench
+from ..report import Row, not_run
+from ..stats import Summary
+from ..watch import Watch
+from . import Params, Result
+
+from flowops.testing.documents import identity_flow
+
+NAME = "3 propagation"
+NAMESPACE = "bench-apps"
+RAW_NAMESPACE = "bench-raw-writes"
+FLOW = "web-signin"
+EDIT_BASE = 3_000_000
+
+
+def run(bench: Bench, p: Params) -> Result:
+    if not _controller_present():
+        return [not_run(NAME, f"{p.clients} ConfigMaps updated after a new HEAD", "the ApiClient controller is not in the operator",
+                        "≤ 2× baseline")], {}
+    bench.start_operator()
+    bench.environment(NAMESPACE, "Development")
+    document = identity_flow()
+    bench.kube.apply(FLOWS, FLOW, flow_object(FLOW, document, NAMESPACE), NAMESPACE, field_manager="bench")
+    clients = [f"client-{i:04d}" for i in range(p.clients)]
+
+    after_head: list[float] = []
+    after_edit: list[float] = []
+    raw: list[float] = []
+    with StatusTracker(bench.kube, NAMESPACE) as flows, _MapWatch(bench, NAMESPACE) as maps:
+        head = flows.watch.wait(lambda: flows.ready.get(FLOW), p.timeout, f"{FLOW} HEAD")
+        for name in clients:
+            bench.kube.create(APICLIENTS, _client(name), NAMESPACE)
+        maps.watch.wait(lambda: maps.all_at(clients, head), p.timeout, f"{p.clients} ConfigMaps at the first HEAD")
+        raw_maps = _raw_setup(bench, clients, document)
+        for i in range(p.propagations + 1):  # the first is a warm-up
+            bench.wait_operator_idle(quiet=0.5)
+            raw_seconds = _raw_writes(bench, raw_maps, document, i)
+            bench.wait_operator_idle(quiet=0.5)
+            number = flows.created.get(FLOW, 0) + 1
+            bench.kube.merge_patch(FLOWS, FLOW, edit_patch(EDIT_BASE + i), NAMESPACE)
+            edited = time.monotonic()
+            flows.wait_number(FLOW, number, p.timeout)
+            previous = head
+            head = flows.watch.wait(lambda: (h := flows.ready.get(FLOW)) != previous and h, p.timeout, "a new HEAD")
+            head_at = flows.ready_at[(FLOW, head)]
+            done = maps.watch.wait(lambda: maps.all_at(clients, head), p.timeout, f"{p.clients} ConfigMaps at HEAD {head}")
+            if i:
+                after_head.append(done - head_at)
+                after_edit.append(done - edited)
+                raw.append(raw_seconds)
+    bench.kubectl("delete", "namespace", RAW_NAMESPACE, "--wait=false")
+
+    ours, from_edit, base = Summary.of(after_head), Summary.of(after_edit), Summary.of(raw)
+    bench.log(f"propagation: p50 {ours.p50:.2f}s after HEAD ({from_edit.p50:.2f}s after the edit); raw writes p50 {base.p50:.2f}s")
+    rows = [
+        Row(NAME, f"new HEAD → {p.clients} ConfigMaps updated, p50 ({p.propagations} HEAD moves)", ours.p50, "s", base.p50,
+            f"{p.clients} raw writes p50", "≤ 2× baseline", ours.p50 <= 2 * base.p50),
+        Row(NAME, "same, p99", ours.p99, "s", base.p99, f"{p.clients} raw writes p99"),
+        Row(NAME, f"edit → {p.clients} ConfigMaps updated, p50", from_edit.p50, "s", base.p50, f"{p.clients} raw writes p50"),
+    ]
+    details = {"document_bytes": size_of(document), "clients": p.clients, "after_head": ours.as_dict(),
+               "after_edit": from_edit.as_dict(), "raw_writes": base.as_dict()}
+    return rows, details
+
+
+def _client(name: str) -> dict[str, Any]:
+    return {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": name},
+            "spec": {"defaultFlow": {"name": FLOW, "version": "HEAD"}}}
+
+
+def _raw_setup(bench: Bench, clients: list[str], document: dict[str, Any]) -> list[str]:
+    bench.namespace(RAW_NAMESPACE)
+    names = [f"{c}-flow" for c in clients]
+    for name in names:
+        bench.kube.create(CONFIGMAPS, _raw_map(name, document, -1), RAW_NAMESPACE)
+    return names
+
+
+def _raw_map(name: str, document: dict[str, Any], i: int) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+            "data": {"flow.json": json.dumps(document), "flow": FLOW, "version": str(i)}}
+
+
+def _raw_writes(bench: Bench, names: list[str], document: dict[str, Any], i: int) -> float:
+    """What the operator must at least do: rewrite every ConfigMap with the new document."""
+    bodies = [_raw_map(name, document, i) for name in names]
+    began = time.monotonic()
+    for name, body in zip(names, bodies):
+        bench.kube.replace(CONFIGMAPS, name, body, RAW_NAMESPACE)
+    return time.monotonic() - began
+
+
+def _controller_present() -> bool:
+    try:
+        from flowops.handlers import bindings  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _MapWatch:
+    """data.version of every ConfigMap in a namespace, as it arrives."""
+
+    def __init__(self, bench: Bench, namespace: str) -> None:
+        self.version: dict[str, str] = {}
+        self.last_at = 0.0
+        self.watch = Watch(bench.kube, CONFIGMAPS, namespace, self._on_event)
+
+    def __enter__(self) -> "_MapWatch":
+        self.watch.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.stop()
+
+    def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
+        name = obj["metadata"]["name"]
+        if kind == "DELETED":
+            self.version.pop(name, None)
+            return
+        version = (obj.get("data") or {}).get("version")
+        if version and self.version.get(name) != version:
+            self.version[name] = version
+            self.last_at = now
+
+    def all_at(self, clients: list[str], version: str) -> float | None:
+        """When the last of the clients' ConfigMaps reached `version`, once all have."""
+        if all(self.version.get(f"{c}-flow") == version for c in clients):
+            return self.last_at
+        return None

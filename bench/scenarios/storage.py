@@ -1,0 +1,52 @@
+"""Storage: bytes in etcd for V versions of a large flow with small edits [V full copies].
+
+Read from etcd itself (its v3 JSON gateway): the sum of the stored values of every
+FlowVersion key of the flow's namespace, against V times the stored Flow object.
+"""
+
+from __future__ import annotations
+
+from flowops.kube import FLOWS
+
+from ..documents import drift_patch, size_of, sized_flow
+from ..flowwatch import StatusTracker
+from ..harness import Bench
+from ..report import Row
+from . import Params, Result
+
+NAME = "7 storage"
+NAMESPACE = "bench-storage"
+FLOW = "large-signin"
+
+
+def run(bench: Bench, p: Params) -> Result:
+    bench.start_operator()
+    bench.environment(NAMESPACE)
+    document = sized_flow(p.large_bytes)
+    body = {"apiVersion": "flowops.io/v1alpha1", "kind": "Flow", "metadata": {"name": FLOW, "namespace": NAMESPACE},
+            # Keep every version: retention is not what this measures.
+            "spec": {"content": document, "versioning": {"historyLimit": max(100, p.storage_versions)}}}
+    with StatusTracker(bench.kube, NAMESPACE) as tracker:
+        bench.kube.apply(FLOWS, FLOW, body, NAMESPACE, field_manager="bench")
+        tracker.wait_number(FLOW, 1, p.timeout)
+        for n in range(2, p.storage_versions + 1):
+            bench.kube.merge_patch(FLOWS, FLOW, drift_patch(document, n), NAMESPACE)
+            tracker.wait_number(FLOW, n, p.timeout)
+    bench.wait_operator_idle()
+
+    versions = bench.etcd_values(f"/registry/flowops.io/flowversions/{NAMESPACE}/")
+    flow_key = f"/registry/flowops.io/flows/{NAMESPACE}/{FLOW}"
+    flow_bytes = bench.etcd_values(flow_key)[flow_key]
+    stored = sum(versions.values())
+    baseline = p.storage_versions * flow_bytes
+    ratio = stored / baseline
+    bench.log(f"storage: {len(versions)} versions take {stored:,} bytes in etcd; {p.storage_versions} full copies {baseline:,}")
+    rows = [
+        Row(NAME, f"etcd bytes, {len(versions)} versions of a {size_of(document) // 1024} KB flow", stored, "bytes", baseline,
+            f"{p.storage_versions} copies of the Flow object", "≤ 10 % of baseline", ratio <= 0.10),
+    ]
+    largest = sorted(versions.values(), reverse=True)[:3]
+    details = {"document_bytes": size_of(document), "versions": len(versions), "etcd_bytes": stored,
+               "flow_object_bytes": flow_bytes, "baseline_bytes": baseline, "largest_version_values": largest,
+               "median_version_value": sorted(versions.values())[len(versions) // 2] if versions else 0}
+    return rows, details
