@@ -64,6 +64,16 @@ def default_users() -> list[User]:
     ]
 
 
+def run_kubectl(binary: str, kubeconfig: Path, context: str | None, args: Sequence[str], input: str | bytes | None = None,
+                check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    cmd = [binary, "--kubeconfig", str(kubeconfig), *(["--context", context] if context else []), *args]
+    data = input.encode() if isinstance(input, str) else input
+    result = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)
+    return result
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -205,16 +215,9 @@ class ControlPlane:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def kubectl(
-        self, *args: str, user: str = "admin", input: str | bytes | None = None, check: bool = True,
-        timeout: float = 120.0,
-    ) -> subprocess.CompletedProcess:
-        cmd = [self.binary("kubectl"), "--kubeconfig", str(self.kubeconfig), "--context", f"flowops-{user}", *args]
-        data = input.encode() if isinstance(input, str) else input
-        result = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout)
-        if check and result.returncode != 0:
-            raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)
-        return result
+    def kubectl(self, *args: str, user: str = "admin", input: str | bytes | None = None, check: bool = True,
+                timeout: float = 120.0) -> subprocess.CompletedProcess:
+        return run_kubectl(self.binary("kubectl"), self.kubeconfig, f"flowops-{user}", args, input, check, timeout)
 
     def etcd_value_sizes(self, prefix: str) -> dict[str, int]:
         """Key → size of the stored value for every etcd key under `prefix` (etcd's v3 JSON

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .controlplane import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, ControlPlaneError, KubectlError, default_bin_dir
+from .controlplane import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, ControlPlaneError, default_bin_dir, run_kubectl
 
 USERS_NAMESPACE = "flowops-test-users"
 ROLES = {"editor": "flowops-editor", "promoter": "flowops-promoter", "viewer": "flowops-viewer"}
@@ -76,19 +76,10 @@ class ExistingCluster:
 
     def kubectl(self, *args: str, user: str = "admin", input: str | bytes | None = None, check: bool = True,
                 timeout: float = 120.0) -> subprocess.CompletedProcess:
-        cmd = [self.binary("kubectl"), "--kubeconfig", str(self.kubeconfig), "--context", f"flowops-{user}", *args]
-        data = input.encode() if isinstance(input, str) else input
-        result = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout)
-        if check and result.returncode != 0:
-            raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)
-        return result
+        return run_kubectl(self.binary("kubectl"), self.kubeconfig, f"flowops-{user}", args, input, check, timeout)
 
     def _kubectl_raw(self, *args: str) -> subprocess.CompletedProcess:
-        cmd = [self.binary("kubectl"), "--kubeconfig", str(self.source_kubeconfig), *args]
-        result = subprocess.run(cmd, capture_output=True, timeout=60)
-        if result.returncode != 0:
-            raise KubectlError(result.returncode, cmd, result.stdout, result.stderr)
-        return result
+        return run_kubectl(self.binary("kubectl"), self.source_kubeconfig, None, args, timeout=60)
 
     def etcd_value_sizes(self, prefix: str) -> dict[str, int]:
         raise ControlPlaneError("etcd is not reachable on an existing cluster: storage is measured on the local control plane only")

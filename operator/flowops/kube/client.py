@@ -136,16 +136,9 @@ class Kube:
         except NotFound:
             return None
 
-    def list(
-        self,
-        resource: Resource,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        metadata_only: bool = False,
-        page_size: int = 500,
-    ) -> list[JSON]:
-        return list(self.iterate(resource, namespace, label_selector, field_selector, metadata_only, page_size))
+    def list(self, resource: Resource, namespace: str | None = None, **options: Any) -> list[JSON]:
+        """All items at once; options as for iterate()."""
+        return list(self.iterate(resource, namespace, **options))
 
     def iterate(
         self,
