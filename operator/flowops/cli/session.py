@@ -30,7 +30,7 @@ class Session:
     @cached_property
     def kube(self) -> Kube:
         try:
-            return Kube.from_kubeconfig(self.kubeconfig, self.context)
+            return Kube.from_kubeconfig(self.kubeconfig, self.context, field_manager="kubectl-flowops")
         except (kubernetes.config.ConfigException, OSError) as exc:
             raise UserError(f"cannot load kubeconfig: {exc}") from None
 

@@ -8,6 +8,7 @@ from typing import Any
 import kopf
 
 from .. import runtime, settings as operator_settings
+from ..names import FIELD_MANAGER
 from ..kube import ENVIRONMENTS, AlreadyExists, Kube, Resource
 
 PEERINGS = Resource("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering", namespaced=False)
@@ -16,7 +17,7 @@ PEERINGS = Resource("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering
 @kopf.on.startup()
 def startup(settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any) -> None:
     operator_settings.configure(settings)
-    kube = Kube.from_kubeconfig(os.environ.get("KUBECONFIG"), os.environ.get("FLOWOPS_CONTEXT"))
+    kube = Kube.from_kubeconfig(os.environ.get("KUBECONFIG"), os.environ.get("FLOWOPS_CONTEXT"), field_manager=FIELD_MANAGER)
     runtime.install(runtime.Runtime(kube=kube))
     logger.info("flowops operator connected to %s", kube.configuration.host)
     if peering := os.environ.get("FLOWOPS_PEERING_NAME"):

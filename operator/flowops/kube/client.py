@@ -68,6 +68,15 @@ def _error(status: int, http_reason: str, raw: bytes | str | None) -> ApiError:
     return ApiError(status, reason, message, body)
 
 
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("flowops")
+    except Exception:  # running from a source tree without an installed distribution
+        return "dev"
+
+
 def load_configuration(kubeconfig: str | None = None, context: str | None = None) -> kubernetes.client.Configuration:
     """In-cluster when running in a Pod (and no kubeconfig is named), else a kubeconfig."""
     configuration = kubernetes.client.Configuration()
@@ -84,14 +93,18 @@ def load_configuration(kubeconfig: str | None = None, context: str | None = None
 class Kube:
     """Typed, JSON-returning calls for one identity (kubeconfig context)."""
 
-    def __init__(self, configuration: kubernetes.client.Configuration) -> None:
+    def __init__(self, configuration: kubernetes.client.Configuration, field_manager: str = "flowops") -> None:
         self.configuration = configuration
         configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, 16)
         self.api = kubernetes.client.ApiClient(configuration)
+        # Writes show up in managedFields (and in server-side apply conflicts) under this
+        # name, not the generated client's user agent.
+        self.field_manager = field_manager
+        self.api.user_agent = f"{field_manager}/{_version()}"
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None) -> "Kube":
-        return cls(load_configuration(kubeconfig, context))
+    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, field_manager: str = "flowops") -> "Kube":
+        return cls(load_configuration(kubeconfig, context), field_manager)
 
     # -- raw ----------------------------------------------------------------------------
     def request(
@@ -106,6 +119,8 @@ class Kube:
         timeout: float = 60.0,
     ) -> JSON:
         headers = {"Accept": accept, "Content-Type": content_type}
+        if method in ("POST", "PUT", "PATCH"):
+            query = {"fieldManager": self.field_manager, **(query or {})}
         # Serialise the body ourselves: the client's sanitiser would walk a megabyte
         # document object by object.
         payload = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -187,13 +202,13 @@ class Kube:
     def replace(self, resource: Resource, name: str, body: JSON, namespace: str | None = None) -> JSON:
         return self.request("PUT", resource.path(namespace, name), body=body)
 
-    def apply(self, resource: Resource, name: str, body: JSON, namespace: str | None = None, field_manager: str = "flowops", force: bool = True) -> JSON:
+    def apply(self, resource: Resource, name: str, body: JSON, namespace: str | None = None, field_manager: str | None = None, force: bool = True) -> JSON:
         """Server-side apply: the API server merges by field ownership."""
         return self.request(
             "PATCH",
             resource.path(namespace, name),
             body=body,
-            query={"fieldManager": field_manager, "force": "true" if force else None},
+            query={"fieldManager": field_manager or self.field_manager, "force": "true" if force else None},
             content_type="application/apply-patch+yaml",
         )
 
