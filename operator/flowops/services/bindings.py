@@ -8,12 +8,14 @@ document is read only when the ConfigMap must be rewritten.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +52,41 @@ def _lock(kind: str, namespace: str, name: str) -> threading.Lock:
         return _locks[(kind, namespace, name)]
 
 
+class Reads:
+    """What one fan-out reads once and shares across its clients: the Flow, its version
+    list, Applications and materialised documents. A fresh one per fan-out, so nothing is
+    cached across events; benign races only duplicate a read."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._memo: dict[tuple[str, ...], Any] = {}
+
+    def _get(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = load()
+        return self._memo[key]
+
+    def flow(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self._get(("flow", namespace, name), lambda: self.kube.get_or_none(FLOWS, name, namespace))
+
+    def records(self, namespace: str, flow: str, uid: str) -> list[VersionRecord]:
+        return self._get(("records", namespace, flow, uid), lambda: versions.list_records(self.kube, namespace, flow, owner_uid=uid))
+
+    def application(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self._get(("app", namespace, name), lambda: self.kube.get_or_none(APPLICATIONS, name, namespace))
+
+    def document(self, namespace: str, flow: str, version_id: str) -> tuple[bytes, str]:
+        """Canonical JSON and transition of a version (immutable, so safe to share)."""
+        def load() -> tuple[bytes, str]:
+            version = self.kube.get(FLOWVERSIONS, versions.version_name(flow, version_id), namespace)
+            document = versions.decode(self.kube, namespace, flow, version)
+            return canonical_json(document), (version.get("spec") or {}).get("transition") or "RestartInProgress"
+        return self._get(("doc", namespace, flow, version_id), load)
+
+
+FAN_OUT_THREADS = 8
+
+
 @dataclass(frozen=True)
 class ClientOutcome:
     status: dict[str, Any]
@@ -63,35 +100,48 @@ def _env_facts(env: Mapping[str, Any] | None) -> tuple[bool, str]:
     return policy.allow_head_bindings((env or {}).get("spec")), name
 
 
-def _target(kube: Kube, namespace: str, flow: str, selector_text: str, env: Mapping[str, Any] | None) -> VersionRecord | Problem:
+def _target(reads: Reads, namespace: str, flow: str, selector_text: str, env: Mapping[str, Any] | None) -> VersionRecord | Problem:
     allow_head, env_name = _env_facts(env)
     selector = check_selector(selector_text, allow_head=allow_head, environment=env_name)
     if isinstance(selector, Problem):
         return selector
-    flow_obj = kube.get_or_none(FLOWS, flow, namespace)
+    flow_obj = reads.flow(namespace, flow)
     if flow_obj is None:
         return flow_missing(namespace, flow)
     head = (flow_obj.get("status") or {}).get("latestReadyVersion")
-    records = versions.list_records(kube, namespace, flow, owner_uid=flow_obj["metadata"]["uid"])
+    records = reads.records(namespace, flow, flow_obj["metadata"]["uid"])
     return choose_version(flow, selector, records, head)
 
 
 # -- ApiClient ------------------------------------------------------------------------
 
-def reconcile_client(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = _no_events) -> ClientOutcome | None:
+def reconcile_client(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = _no_events,
+                     reads: Reads | None = None) -> ClientOutcome | None:
     """Read fresh inside the lock: an event's body may predate a fan-out's status write."""
     with _lock("ApiClient", namespace, name):
         client = rt.kube.get_or_none(APICLIENTS, name, namespace)
         if client is None or client["metadata"].get("deletionTimestamp"):
             return None
-        return _reconcile_client(rt, client, env, post)
+        return _reconcile_client(rt, client, env, post, reads or Reads(rt.kube))
 
 
 def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Mapping[str, Any] | None, post: Poster = _no_events) -> None:
-    """Re-resolve each named client; one failing client does not stop the others (its
-    own handler, or the next event, retries it)."""
-    for name in sorted(set(names)):
-        _with_retries(lambda: reconcile_client(rt, namespace, name, env, post), f"re-resolving ApiClient {namespace}/{name}")
+    """Re-resolve each named client, several at a time, sharing the reads; one failing
+    client does not stop the others (its own handler, or the next event, retries it)."""
+    reads = Reads(rt.kube)
+    todo = sorted(set(names))
+
+    def one(name: str) -> None:
+        _with_retries(lambda: reconcile_client(rt, namespace, name, env, post, reads), f"re-resolving ApiClient {namespace}/{name}")
+
+    if len(todo) <= 1:
+        for name in todo:
+            one(name)
+        return
+    # Kopf's poster reads its queue from context variables: each worker runs in a copy.
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=min(FAN_OUT_THREADS, len(todo)), thread_name_prefix="fan-out") as pool:
+        list(pool.map(lambda name: context.copy().run(one, name), todo))
 
 
 def _with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay: float = 0.5) -> None:
@@ -113,10 +163,10 @@ def reresolve_applications(rt: Runtime, namespace: str, clients: Mapping[str, in
         _with_retries(lambda: reconcile_application(rt, namespace, name, env, count, post), f"refreshing Application {namespace}/{name}")
 
 
-def _request(kube: Kube, client: Mapping[str, Any]) -> Resolution:
+def _request(reads: Reads, client: Mapping[str, Any]) -> Resolution:
     spec = client.get("spec") or {}
     application = spec.get("application")
-    app = kube.get_or_none(APPLICATIONS, application, client["metadata"]["namespace"]) if application else None
+    app = reads.application(client["metadata"]["namespace"], application) if application else None
     return resolve_request(spec, (app.get("spec") or {}) if app is not None else None)
 
 
@@ -128,12 +178,12 @@ def _configmap_metadata(kube: Kube, namespace: str, name: str) -> dict[str, Any]
         return None
 
 
-def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster) -> ClientOutcome:
+def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster, reads: Reads) -> ClientOutcome:
     kube = rt.kube
     meta = client["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     previous = client.get("status") or {}
-    request = _request(kube, client)
+    request = _request(reads, client)
     cm_name = materialise.configmap_name(name)
     cm_meta = _configmap_metadata(kube, namespace, cm_name)
     owner = materialise.ownership(cm_meta, name, meta["uid"])
@@ -152,13 +202,13 @@ def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, 
         )
     else:
         assert request.name is not None and request.version is not None
-        target = _target(kube, namespace, request.name, request.version, env)
+        target = _target(reads, namespace, request.name, request.version, env)
 
     rewritten = False
     problem: Problem | None = target if isinstance(target, Problem) else None
     if isinstance(target, VersionRecord):
         assert request.name is not None
-        written = _materialise(kube, client, request.name, target, held, cm_meta)
+        written = _materialise(kube, reads, client, request.name, target, held, cm_meta)
         if isinstance(written, Problem):
             problem = written
         else:
@@ -199,6 +249,7 @@ def _condition_changed(previous: Mapping[str, Any], status: Mapping[str, Any], t
 
 def _materialise(
     kube: Kube,
+    reads: Reads,
     client: Mapping[str, Any],
     flow: str,
     record: VersionRecord,
@@ -209,15 +260,13 @@ def _materialise(
     if held is not None and materialise.up_to_date(held, flow, record.id, record.content_hash):
         return held
     namespace = client["metadata"]["namespace"]
-    version = kube.get(FLOWVERSIONS, versions.version_name(flow, record.id), namespace)
-    document = versions.decode(kube, namespace, flow, version)
-    raw = canonical_json(document)
+    raw, transition = reads.document(namespace, flow, record.id)
     fingerprint = Fingerprint(
         flow=flow,
         version=record.id,
         number=record.number,
         contentHash="sha256:" + hashlib.sha256(raw).hexdigest(),  # = canonical.content_hash, without serialising twice
-        transition=(version.get("spec") or {}).get("transition") or "RestartInProgress",
+        transition=transition,
     )
     if fingerprint == held:
         return held
@@ -254,7 +303,7 @@ def _reconcile_application(rt: Runtime, app: Mapping[str, Any], env: Mapping[str
     if not flow:
         message = "no default flow name: each client sets its own spec.defaultFlow.name"
     else:
-        target = _target(kube, namespace, flow, selector_text, env)
+        target = _target(Reads(kube), namespace, flow, selector_text, env)
         if isinstance(target, Problem):
             problem, message = target, target.message
         elif is_head_selector(selector_text):
