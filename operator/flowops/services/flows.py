@@ -74,6 +74,7 @@ def _reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, An
     problem: str | None = None
     problem_reason = "Stalled"
     created: VersionRecord | None = None
+    deferred: list[Callable[[], None]] = []
 
     if decision.commit and policy.protected(env_spec) and decision.origin != "Promotion" and latest is not None:
         from . import tamper  # late import: only protected environments need it
@@ -82,7 +83,7 @@ def _reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, An
 
     if decision.commit:
         try:
-            created = _commit(rt, flow, document, digest, decision, records, rules, post)
+            created = _commit(rt, flow, document, digest, decision, records, rules, post, deferred)
             records.append(created)
         except storage.DocumentTooLarge as exc:
             problem, problem_reason = str(exc), "DocumentTooLarge"
@@ -109,6 +110,8 @@ def _reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, An
     status = flowstatus.compute(records, facts, flow.get("status"), rfc3339(rt.clock()))
     if not _same_status(flow.get("status"), status):
         kube.patch_status(FLOWS, name, status, namespace)
+    for write in deferred:
+        write()
     return Outcome(status, created)
 
 
@@ -127,6 +130,7 @@ def _commit(
     records: list[VersionRecord],
     rules: guardrails.CompiledRules,
     post: Poster,
+    deferred: list[Callable[[], None]],
 ) -> VersionRecord:
     kube = rt.kube
     meta = flow["metadata"]
@@ -155,9 +159,14 @@ def _commit(
             previous_id = version_id  # same microsecond as an existing id: take the next one
     else:
         raise RuntimeError(f"could not allocate a version id for flow {namespace}/{name}")
-    versions.set_guardrail_result(
+    if stored.encoding == "Full":
+        # The next commit deltas against this one: keep it decoded instead of reading it back.
+        versions.keyframes.put((namespace, body["metadata"]["name"]), document, stored.bytes)
+    # Per-rule results are detail (labels and annotations already hold the verdict): they
+    # are written after the Flow's status, off the path a user waits on.
+    deferred.append(lambda: versions.set_guardrail_result(
         kube, namespace, body["metadata"]["name"], ready, summary, [r.to_status() for r in results], rules.digest, relabel=False,
-    )
+    ))
     record = versions.record_of(body)
     what = f"version {number} ({version_id})"
     if decision.origin == "Promotion" and decision.promotion:

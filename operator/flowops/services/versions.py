@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,15 +67,56 @@ def decode(kube: Kube, namespace: str, flow: str, obj: Mapping[str, Any]) -> Any
     return storage.decode(stored, storage.decode(storage.StoredContent.from_spec(keyframe["spec"]["storage"])))
 
 
+class _KeyframeCache:
+    """Recently used keyframes, decoded. Versions never change, so an entry is never stale;
+    the budget (canonical JSON bytes) keeps memory flat however many flows there are."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._entries: OrderedDict[tuple[str, str], tuple[Any, int]] = OrderedDict()
+        self._size = 0
+        self._guard = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Any | None:
+        with self._guard:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: tuple[str, str], document: Any, size: int) -> None:
+        if size > self.budget // 4:
+            return  # one large flow must not evict everything else
+        with self._guard:
+            if key in self._entries:
+                return
+            self._entries[key] = (document, size)
+            self._size += size
+            while self._size > self.budget:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._size -= dropped
+
+
+keyframes = _KeyframeCache(budget=int(os.environ.get("FLOWOPS_KEYFRAME_CACHE_BYTES", str(8 << 20))))
+
+
 def keyframe_for(kube: Kube, namespace: str, flow: str, latest: VersionRecord | None) -> tuple[str, Any] | None:
     """The Full version the next Delta should be against: the newest version's keyframe."""
     if latest is None:
         return None
     keyframe_id = latest.base or latest.id
+    key = (namespace, version_name(flow, keyframe_id))
+    cached = keyframes.get(key)
+    if cached is not None:
+        return keyframe_id, cached
     obj = kube.get_or_none(FLOWVERSIONS, version_name(flow, keyframe_id), namespace)
     if obj is None or obj["spec"]["storage"]["encoding"] != "Full":
         return None
-    return keyframe_id, storage.decode(storage.StoredContent.from_spec(obj["spec"]["storage"]))
+    stored = storage.StoredContent.from_spec(obj["spec"]["storage"])
+    document = storage.decode(stored)
+    keyframes.put(key, document, stored.bytes)
+    return keyframe_id, document
 
 
 def build(
