@@ -17,6 +17,7 @@ import urllib3
 from .resources import EVENTS as EVENTS_RESOURCE, Resource
 
 JSON = dict[str, Any]
+METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
@@ -144,6 +145,13 @@ class Kube:
     # -- verbs --------------------------------------------------------------------------
     def get(self, resource: Resource, name: str, namespace: str | None = None) -> JSON:
         return self.request("GET", resource.path(namespace, name))
+
+    def get_metadata(self, resource: Resource, name: str, namespace: str | None = None) -> JSON | None:
+        """The object's metadata only (PartialObjectMetadata), or None: no document transfer."""
+        try:
+            return self.request("GET", resource.path(namespace, name), accept=METADATA_ACCEPT)
+        except NotFound:
+            return None
 
     def get_or_none(self, resource: Resource, name: str, namespace: str | None = None) -> JSON | None:
         try:

@@ -34,7 +34,6 @@ from .flows import rfc3339
 log = logging.getLogger(__name__)
 
 Poster = Callable[[Mapping[str, Any], str, str, str], None]
-METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
 
 def _no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
@@ -172,10 +171,8 @@ def _request(reads: Reads, client: Mapping[str, Any]) -> Resolution:
 
 def _configmap_metadata(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
     """Metadata only: the document is not transferred just to learn what it is."""
-    try:
-        return kube.request("GET", CONFIGMAPS.path(namespace, name), accept=METADATA_ACCEPT).get("metadata")
-    except NotFound:
-        return None
+    found = kube.get_metadata(CONFIGMAPS, name, namespace)
+    return found.get("metadata") if found else None
 
 
 def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster, reads: Reads) -> ClientOutcome:

@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import names
-from ..domain import conditions, guardrails, policy
+from ..domain import conditions, flowstatus, guardrails, policy
 from ..domain import promotion as promotions
 from ..domain.promotion import PromotionRejected
 from ..domain.versionid import VersionNotFound, VersionRef, parse_selector, resolve_selector
 from ..faults import crash_point
-from ..kube import FLOWS, PROMOTIONS, AlreadyExists, NotFound
+from ..kube import FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, NotFound
 from ..runtime import Runtime
 from . import flows, guardrailcache, versions
 from .flows import Poster, rfc3339
@@ -59,17 +59,18 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
             f"{', '.join(sorted(known_environments())) or 'none'}"
         ))
     source_ns = source_env["spec"]["namespace"]
-    source_flow = kube.get_or_none(FLOWS, source.get("flow", ""), source_ns)
+    # Metadata only: HEAD and numbers come from the version list, content from the version.
+    source_flow = kube.get_metadata(FLOWS, source.get("flow", ""), source_ns)
     if source_flow is None:
         raise PromotionRejected("UnknownFlow", (
             f"spec.source.flow {source.get('flow')!r} does not exist in environment {source_env['metadata']['name']} "
             f"(namespace {source_ns})"
         ))
-    source_version, source_number, source_doc = _source_document(rt, source_env, source_flow, source.get("version") or "HEAD")
+    source_version, source_number, source_doc, transition = _source_document(rt, source_env, source_flow, source.get("version") or "HEAD")
 
     target_name = (spec.get("target") or {}).get("flow") or source["flow"]
-    target_flow = kube.get_or_none(FLOWS, target_name, namespace)
-    target_records = versions.list_records(kube, namespace, target_name) if target_flow else []
+    target_flow = kube.get_metadata(FLOWS, target_name, namespace)
+    target_records = versions.list_records(kube, namespace, target_name, owner_uid=target_flow["metadata"]["uid"]) if target_flow else []
     landed = next((r for r in target_records if r.promotion_uid == uid), None)
     if landed is not None:
         _succeed(rt, promotion, target_flow, landed.id, landed.number, source_env, source_version, post)
@@ -79,7 +80,8 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
             f"flow {target_name} already exists in environment {target_env['metadata']['name']} and "
             "spec.ifTargetExists is Fail: set it to Replace to make this the flow's next version, or promote under another name (spec.target.flow)"
         ))
-    target_head = (target_flow or {}).get("status", {}).get("latestReadyVersion") if target_flow else None
+    head_record = flowstatus.head_of(target_records)
+    target_head = head_record.id if head_record else None
     same_flow = source_ns == namespace and source["flow"] == target_name
     if same_flow and source_version == target_head:
         raise PromotionRejected("SameVersion", (
@@ -126,7 +128,7 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
         "sourceEnvironment": source_env["metadata"]["name"], "sourceFlow": source["flow"], "sourceVersion": source_version,
         "comment": spec.get("comment") or f"promoted from {source_env['metadata']['name']}/{source['flow']}@{source_version}",
     }
-    written = _write_target(rt, namespace, target_name, target_flow, source_flow, plan.result, provenance)
+    written = _write_target(rt, namespace, target_name, target_flow, transition, plan.result, provenance)
     crash_point("after-promotion-target-written")
     outcome = flows.reconcile(rt, written, target_env, post)
     record = outcome.created or next((r for r in versions.list_records(kube, namespace, target_name) if r.promotion_uid == uid), None)
@@ -136,7 +138,8 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
     _succeed(rt, promotion, written, record.id, record.number, source_env, source_version, post, progress)
 
 
-def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any], selector_text: str) -> tuple[str, int | None, Any]:
+def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any], selector_text: str) -> tuple[str, int | None, Any, str]:
+    """(version id, number, document, transition) of the source."""
     selector = parse_selector(selector_text)
     name, namespace = flow["metadata"]["name"], flow["metadata"]["namespace"]
     if selector.kind == "uncommitted":
@@ -145,18 +148,21 @@ def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any
                 f"spec.source.version uncommitted is not allowed from protected environment {env['metadata']['name']}: "
                 "name a committed version (HEAD, a number or an id)"
             ))
-        return "uncommitted", None, (flow.get("spec") or {}).get("content") or {}
-    records = [r for r in versions.list_records(rt.kube, namespace, name) if r.origin != "Quarantine"]
-    head = (flow.get("status") or {}).get("latestReadyVersion")
+        spec = rt.kube.get(FLOWS, name, namespace).get("spec") or {}
+        return "uncommitted", None, spec.get("content") or {}, spec.get("transition", "RestartInProgress")
+    records = [r for r in versions.list_records(rt.kube, namespace, name, owner_uid=flow["metadata"]["uid"]) if r.origin != "Quarantine"]
+    head = flowstatus.head_of(records)
     try:
-        ref = resolve_selector(selector, [VersionRef(r.id, r.number) for r in records], head)
+        ref = resolve_selector(selector, [VersionRef(r.id, r.number) for r in records], head.id if head else None)
     except VersionNotFound as exc:
         raise PromotionRejected("UnknownVersion", f"spec.source.version {selector_text}: {exc}") from None
     if not next(r for r in records if r.id == ref.id).ready and selector.kind != "head":
         raise PromotionRejected("VersionNotReady", (
             f"version {ref.number} ({ref.id}) of {name} failed its guardrails in {env['metadata']['name']}; promote a ready version"
         ))
-    return ref.id, ref.number, versions.read_document(rt.kube, namespace, name, ref.id)
+    version = rt.kube.get(FLOWVERSIONS, versions.version_name(name, ref.id), namespace)
+    transition = (version.get("spec") or {}).get("transition") or "RestartInProgress"
+    return ref.id, ref.number, versions.decode(rt.kube, namespace, name, version), transition
 
 
 def _target_base(rt: Runtime, namespace: str, name: str, head: str | None) -> Any | None:
@@ -165,7 +171,7 @@ def _target_base(rt: Runtime, namespace: str, name: str, head: str | None) -> An
     return versions.read_document(rt.kube, namespace, name, head) if head else None
 
 
-def _write_target(rt: Runtime, namespace: str, name: str, existing: Mapping[str, Any] | None, source_flow: Mapping[str, Any],
+def _write_target(rt: Runtime, namespace: str, name: str, existing: Mapping[str, Any] | None, transition: str,
                   document: Any, provenance: Mapping[str, Any]) -> Mapping[str, Any]:
     """Content and provenance in one request, so the commit that follows knows its origin."""
     record = versions.provenance_annotation(provenance)
@@ -174,7 +180,7 @@ def _write_target(rt: Runtime, namespace: str, name: str, existing: Mapping[str,
             "apiVersion": FLOWS.api_version, "kind": FLOWS.kind,
             # Content only: the source's labels and annotations (GitOps tracking among them) stay behind.
             "metadata": {"name": name, "namespace": namespace, "annotations": {names.ANN_PROMOTION: record}},
-            "spec": {"content": document, "transition": (source_flow.get("spec") or {}).get("transition", "RestartInProgress")},
+            "spec": {"content": document, "transition": transition},
         }
         try:
             return rt.kube.create(FLOWS, body, namespace)
@@ -230,6 +236,7 @@ def _succeed(rt: Runtime, promotion: Mapping[str, Any], target_flow: Mapping[str
         last = {"name": meta["name"], "sourceEnvironment": source_env["metadata"]["name"], "sourceFlow": spec["source"]["flow"],
                 "sourceVersion": source_version, "version": version_id, "time": now}
         rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
-        post(target_flow, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
+        event_body = {"apiVersion": FLOWS.api_version, "kind": FLOWS.kind, "metadata": target_flow["metadata"]}
+        post(event_body, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
     _finish(rt, promotion, "Succeeded", "PromotionSucceeded", message, post,
             {**(extra or {}), "targetFlow": target_name, "targetVersion": version_id, "targetNumber": number})
