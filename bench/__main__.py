@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds any single wait may take")
     parser.add_argument("--only", nargs="+", choices=NAMES, metavar="SCENARIO", help=f"run only these ({', '.join(NAMES)})")
     parser.add_argument("--profile", action="store_true", help="run the operator under pyinstrument (slower; writes OUT/profile)")
+    parser.add_argument("--profile-targets", metavar="MODULE:FUNCTION,...",
+                        help="functions profiled per call in the handler threads (default: each controller's service)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where report.md, report.json and logs go")
     return parser.parse_args(argv)
 
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     with Bench(args.out, log) as bench:
         if args.profile:
             bench.operator_env["FLOWOPS_BENCH_PROFILE"] = str(args.out / "profile")
+            if args.profile_targets:
+                bench.operator_env["FLOWOPS_BENCH_PROFILE_TARGETS"] = args.profile_targets
         for name in selected:
             log(f"scenario {name}")
             began = time.monotonic()
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
                 traceback.print_exc()
                 failed = True
-                rows, details = [not_run(name, "—", f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:300])], {}
+                rows, details = [not_run(name, "—", f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:200])], {}
             details = {**details, "scenario_seconds": round(time.monotonic() - began, 1)}
             report.add(rows, details)
             log(f"scenario {name} done in {time.monotonic() - began:.0f}s")

@@ -72,6 +72,8 @@ class Bench:
         self.cluster: ControlPlane | None = None
         self.operator: OperatorProcess | None = None
         self._kube: Kube | None = None
+        # RSS of the operator idle right after its first start, before it has seen any flow.
+        self.first_idle_memory: Memory | None = None
         # Diagnostics only (signal handlers, no cost): SIGUSR1 dumps the operator's asyncio
         # tasks, SIGUSR2 what holds its memory; see profiling/memory_probe.py.
         hook = Path(__file__).resolve().parent / "profiling"
@@ -126,6 +128,9 @@ class Bench:
                 extra_args=("--log-format", "json"), env=self.operator_env,
             )
             self.operator.start()
+            if self.first_idle_memory is None:
+                self.wait_operator_idle()
+                self.first_idle_memory = self.memory()
         return self.operator
 
     def stop_operator(self) -> None:

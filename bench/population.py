@@ -31,7 +31,9 @@ def apply_flows(bench: Bench, namespace: str, flow_names: list[str], content: di
     path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     try:
         began = time.monotonic()
-        bench.kubectl("apply", "--server-side", "--field-manager=bench", "-f", str(path))
+        # --force-conflicts, as GitOps tools apply: a `kubectl patch` in between made another
+        # manager co-own spec.content, and the declared state wins.
+        bench.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=bench", "-f", str(path))
         return time.monotonic() - began
     finally:
         path.unlink(missing_ok=True)

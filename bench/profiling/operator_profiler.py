@@ -20,7 +20,8 @@ from pyinstrument import Profiler
 from pyinstrument.renderers import ConsoleRenderer
 from pyinstrument.session import Session
 
-DEFAULT_TARGETS = "flowops.services.flows:reconcile"
+# The service functions the handlers call, one per controller.
+DEFAULT_TARGETS = "flowops.services.flows:reconcile,flowops.services.promotions:reconcile,flowops.services.bindings:reresolve_clients"
 INTERVAL = 0.001
 
 
@@ -35,8 +36,12 @@ def install(out: str) -> None:
 
     for target in os.environ.get("FLOWOPS_BENCH_PROFILE_TARGETS", DEFAULT_TARGETS).split(","):
         module_name, _, function_name = target.strip().partition(":")
-        module = importlib.import_module(module_name)
-        setattr(module, function_name, _profiled(getattr(module, function_name), target, sessions, lock))
+        try:
+            module = importlib.import_module(module_name)
+            function = getattr(module, function_name)
+        except (ImportError, AttributeError):
+            continue  # a controller this operator does not have
+        setattr(module, function_name, _profiled(function, target, sessions, lock))
 
     def dump() -> None:
         _write(directory / "main-thread", main.stop())
