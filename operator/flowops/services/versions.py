@@ -98,7 +98,7 @@ class _KeyframeCache:
                 self._size -= dropped
 
 
-keyframes = _KeyframeCache(budget=int(os.environ.get("FLOWOPS_KEYFRAME_CACHE_BYTES", str(8 << 20))))
+keyframes = _KeyframeCache(budget=int(os.environ.get("FLOWOPS_KEYFRAME_CACHE_BYTES", str(2 << 20))))
 
 
 def keyframe_for(kube: Kube, namespace: str, flow: str, latest: VersionRecord | None) -> tuple[str, Any] | None:
