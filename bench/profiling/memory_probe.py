@@ -46,6 +46,8 @@ def report(*_: Any) -> None:
                 f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback), file=sys.stderr)
     print(
         f"memory-probe rss={before:.1f} after_gc={after_gc:.1f} after_trim={after_trim:.1f} MiB "
+        # Live small objects (pymalloc blocks): grows if something keeps documents, whatever RSS does.
+        f"live_blocks={sys.getallocatedblocks()} "
         f"large_dicts={len(large)} holders={dict(holders.most_common(8))}",
         file=sys.stderr, flush=True,
     )
