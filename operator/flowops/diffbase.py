@@ -8,8 +8,11 @@ changes exactly when they change, and stays a few hundred bytes.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,32 +20,61 @@ import kopf
 
 # Spec values larger than this (as JSON) are kept as a digest only.
 DIGEST_THRESHOLD_BYTES = 1024
+# Kopf builds the essence of one event body several times; bodies never change per resourceVersion.
+MEMO_ENTRIES = 256
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def digest_of(value: Any) -> str:
-    encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return "sha256:" + hashlib.sha256(encoded).hexdigest()
+    return "sha256:" + hashlib.sha256(_encode(value)).hexdigest()
 
 
 def _shrink(value: Any) -> Any:
-    encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """One serialisation per value: small values stay, large ones (strings too) become digests."""
+    encoded = _encode(value)
     if len(encoded) <= DIGEST_THRESHOLD_BYTES:
         return value
-    if isinstance(value, dict) and len(value) <= 16:
-        return {key: _shrink(item) for key, item in value.items()}
-    # Long strings too: one large text (a template, a blob) would overflow the annotation.
-    return {"$digest": digest_of(value)}
+    return {"$digest": "sha256:" + hashlib.sha256(encoded).hexdigest()}
 
 
 class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
     """Annotation diff-base whose essence holds digests instead of large spec values."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._memo: OrderedDict[tuple[Any, ...], kopf.BodyEssence] = OrderedDict()
+        self._guard = threading.Lock()
+
     def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
-        # Build from a shallow view without the spec so Kopf never deep-copies the document.
-        spec = body.get("spec", {})
-        view = {key: value for key, value in body.items() if key != "spec"}
+        extra = tuple(str(f) for f in extra_fields or ())
+        meta = body.get("metadata", {})
+        key = (meta.get("uid"), meta.get("resourceVersion"), extra) if meta.get("resourceVersion") else None
+        with self._guard:
+            cached = self._memo.get(key) if key else None
+        if cached is not None:
+            return copy.deepcopy(cached)  # small: digests, labels and annotations
+        essence = self._build(body, extra_fields)
+        if key:
+            with self._guard:
+                self._memo[key] = copy.deepcopy(essence)
+                while len(self._memo) > MEMO_ENTRIES:
+                    self._memo.popitem(last=False)
+        return essence
+
+    def _build(self, body: kopf.Body, extra_fields: Iterable[Any] | None) -> kopf.BodyEssence:
+        # Kopf deep-copies what it is given, then drops metadata and status: hand it only
+        # labels and annotations (without kubectl's copy of the whole object), never the spec.
+        meta = body.get("metadata", {})
+        annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+        view: dict[str, Any] = {"metadata": {"labels": dict(meta.get("labels") or {}), "annotations": annotations}}
+        if extra_fields:
+            view["status"] = body.get("status", {})  # handlers watching status fields
         essence = super().build(body=kopf.Body(view), extra_fields=extra_fields)
-        shrunk = {key: _shrink(value) for key, value in spec.items()}
+        shrunk = {key: _shrink(value) for key, value in body.get("spec", {}).items()}
         if shrunk:
             essence["spec"] = shrunk  # type: ignore[index]
         return essence

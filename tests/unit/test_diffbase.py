@@ -1,6 +1,8 @@
 import json
 
-from flowops.diffbase import DIGEST_THRESHOLD_BYTES, _shrink
+import kopf
+
+from flowops.diffbase import DIGEST_THRESHOLD_BYTES, DigestDiffBaseStorage, _shrink
 
 
 def test_small_values_are_kept_as_they_are():
@@ -9,12 +11,55 @@ def test_small_values_are_kept_as_they_are():
 
 
 def test_large_values_become_digests_strings_included():
-    shrunk = _shrink({"title": "big", "blob": "a" * 1_100_000, "items": list(range(1000))})
-    assert shrunk["title"] == "big"
-    assert set(shrunk["blob"]) == {"$digest"} and set(shrunk["items"]) == {"$digest"}
-    assert len(json.dumps(shrunk)) < 4 * DIGEST_THRESHOLD_BYTES
+    assert set(_shrink("a" * 1_100_000)) == {"$digest"}
+    assert set(_shrink(list(range(1000)))) == {"$digest"}
+    assert len(json.dumps(_shrink({"blob": "a" * 1_100_000}))) < 2 * DIGEST_THRESHOLD_BYTES
 
 
 def test_digests_change_exactly_when_the_value_changes():
     assert _shrink("a" * 5000) == _shrink("a" * 5000)
     assert _shrink("a" * 5000) != _shrink("a" * 4999 + "b")
+
+
+def _flow(content, resource_version="1", labels=None):
+    return kopf.Body({
+        "apiVersion": "flowops.io/v1alpha1", "kind": "Flow",
+        "metadata": {
+            "name": "signin", "namespace": "dev", "uid": "u-1", "resourceVersion": resource_version,
+            "labels": labels or {"team": "id"},
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": json.dumps({"spec": {"content": content}}),
+                            "flowops.io/change-cause": "typo"},
+            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+        },
+        "spec": {"content": content, "versioning": {"mode": "Auto"}},
+        "status": {"versionCount": 3},
+    })
+
+
+def test_essence_holds_a_digest_of_the_document_and_no_copy_of_it():
+    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    document = {"fields": ["x" * 100] * 200}
+    essence = storage.build(body=_flow(document))
+    assert set(essence["spec"]["content"]) == {"$digest"}
+    assert essence["spec"]["versioning"] == {"mode": "Auto"}
+    assert essence["metadata"]["labels"] == {"team": "id"}
+    # kubectl's last-applied annotation carries the whole document: it must not be kept.
+    assert essence["metadata"]["annotations"] == {"flowops.io/change-cause": "typo"}
+    assert "status" not in essence and "managedFields" not in json.dumps(essence)
+    assert len(json.dumps(essence)) < DIGEST_THRESHOLD_BYTES
+
+
+def test_essence_changes_with_content_or_labels_and_not_otherwise():
+    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    document = {"fields": ["x" * 100] * 200}
+    first = storage.build(body=_flow(document, "1"))
+    assert storage.build(body=_flow(document, "2")) == first
+    assert storage.build(body=_flow({**document, "title": "new"}, "3")) != first
+    assert storage.build(body=_flow(document, "4", labels={"team": "other"})) != first
+
+
+def test_a_memoised_essence_cannot_be_changed_through_a_returned_copy():
+    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    body = _flow({"fields": ["x" * 100] * 200})
+    storage.build(body=body)["spec"]["versioning"]["mode"] = "Manual"
+    assert storage.build(body=body)["spec"]["versioning"] == {"mode": "Auto"}
