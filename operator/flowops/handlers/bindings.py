@@ -4,6 +4,7 @@ never a scan of every client per event)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import kopf
@@ -55,16 +56,17 @@ def reconcile_apiclient(name: str, namespace: str, environments_by_namespace: ko
 
 
 @kopf.on.event(*APICLIENT)
-def count_clients(
+async def count_clients(
     namespace: str, apiclients_by_application: kopf.Index, applications_by_namespace: kopf.Index,
     environments_by_namespace: kopf.Index, **_: Any,
 ) -> None:
-    """Keep Application status.clients true when clients come, go or move."""
+    """Keep Application status.clients true when clients come, go or move. Async: it runs
+    on every client event (a fan-out's status writes among them) and rarely calls the API."""
     env = first(environments_by_namespace, namespace)
     for app in list(applications_by_namespace.get(namespace, ())):
         count = len(_clients_of(apiclients_by_application, namespace, app["name"]))
         if app.get("clients") != count:
-            bindings.reconcile_application(runtime.current(), namespace, app["name"], env, count, post=post)
+            await asyncio.to_thread(bindings.reconcile_application, runtime.current(), namespace, app["name"], env, count, post=post)
 
 
 # -- Application ------------------------------------------------------------------------
@@ -99,16 +101,17 @@ def application_deleted(type: str, name: str, namespace: str, apiclients_by_appl
 # -- Flow and Environment ---------------------------------------------------------------
 
 @kopf.on.event(*FLOW)
-def flow_changed(type: str, name: str, namespace: str, status: kopf.Status, apiclients_by_flow: kopf.Index,
-                 applications_by_namespace: kopf.Index, apiclients_by_application: kopf.Index,
-                 environments_by_namespace: kopf.Index, **_: Any) -> None:
-    """A new HEAD, a new version, or the flow's deletion: re-resolve who it touches."""
+async def flow_changed(type: str, name: str, namespace: str, status: kopf.Status, apiclients_by_flow: kopf.Index,
+                       applications_by_namespace: kopf.Index, apiclients_by_application: kopf.Index,
+                       environments_by_namespace: kopf.Index, **_: Any) -> None:
+    """A new HEAD, a new version, or the flow's deletion: re-resolve who it touches. Async:
+    most Flow events touch no client and need no thread."""
     deleted = type == "DELETED"
     head = None if deleted else status.get("latestReadyVersion")
     clients = [e["name"] for e in list(apiclients_by_flow.get((namespace, name), ())) if fanout.client_touched_by_flow(e, name, head, deleted)]
     apps = [a["name"] for a in list(applications_by_namespace.get(namespace, ())) if fanout.application_touched_by_flow(a, name, deleted)]
     if clients or apps:
-        _reresolve(namespace, clients, apps, apiclients_by_application, environments_by_namespace)
+        await asyncio.to_thread(_reresolve, namespace, clients, apps, apiclients_by_application, environments_by_namespace)
 
 
 @kopf.on.event(*ENVIRONMENT)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import kopf
 
 from .. import runtime
-from ..kube import API_GROUP, API_VERSION
+from ..kube import API_GROUP, API_VERSION, FLOWS
 from ..services import environments, flows, sync
+from ..services.flowregistry import registry
 from .events import post
 from .indexes import all_values, environment_named, environment_of_namespace, first
 
@@ -20,44 +22,53 @@ FLOW = (API_GROUP, API_VERSION, "flows")
 @kopf.on.update(*FLOW, backoff=2)
 def reconcile_flow(
     body: kopf.Body, name: str, namespace: str, status: kopf.Status,
-    environments_by_namespace: kopf.Index, environments_by_name: kopf.Index, flow_sync_by_namespace: kopf.Index, **_: Any,
+    environments_by_namespace: kopf.Index, environments_by_name: kopf.Index, **_: Any,
 ) -> None:
     rt = runtime.current()
     env = environment_of_namespace(environments_by_namespace, namespace)
     flows.reconcile(rt, body, env, post=post)
-    _publish_sync(rt, name, namespace, env, status.get("sync"), environments_by_name, flow_sync_by_namespace)
+    _publish_sync(rt, name, namespace, env, status.get("sync"), environments_by_name)
 
 
 @kopf.on.event(*FLOW)
-def flow_event(type: str, name: str, namespace: str, environments_by_namespace: kopf.Index,
-               environments_by_name: kopf.Index, flow_sync_by_namespace: kopf.Index, **_: Any) -> None:
-    rt = runtime.current()
+async def flow_event(type: str, name: str, namespace: str, status: kopf.Status,
+                     environments_by_namespace: kopf.Index, environments_by_name: kopf.Index, **_: Any) -> None:
+    # Async: runs for every watch event, and almost always without an API call, so it
+    # does not take a handler thread.
+    deleted = type == "DELETED"
+    registry.observe(namespace, name, status.get("sync"), deleted=deleted)
     env = first(environments_by_namespace, namespace)  # every event: no API fallback here
-    if type == "DELETED":
+    if env is None:
+        return
+    if deleted:
         # Downstream flows compare against this one: tell them it is gone.
-        _publish_downstream(rt, name, env, environments_by_name, flow_sync_by_namespace)
-    if env is not None:
-        # The indexes already hold this event: counts cost no API call unless they changed.
-        counts = environments.counts(list(flow_sync_by_namespace.get(namespace, ())))
-        known = (first(environments_by_name, env["metadata"]["name"]) or {}).get("counts")
-        if known is not None and tuple(known) != counts:
-            environments.publish_counts(rt, env["metadata"]["name"], counts)
+        await asyncio.to_thread(_publish_downstream, runtime.current(), name, env, environments_by_name)
+    if not registry.primed(namespace):
+        await asyncio.to_thread(prime, namespace)
+    counts = registry.counts(namespace)
+    known = (first(environments_by_name, env["metadata"]["name"]) or {}).get("counts")
+    if counts is not None and known is not None and tuple(known) != counts:
+        await asyncio.to_thread(environments.publish_counts, runtime.current(), env["metadata"]["name"], counts)
+
+
+def prime(namespace: str) -> None:
+    kube = runtime.current().kube
+    registry.prime(namespace, lambda: [i["metadata"]["name"] for i in kube.iterate(FLOWS, namespace, metadata_only=True)])
 
 
 def _publish_sync(rt: runtime.Runtime, name: str, namespace: str, env: Any, current: Any,
-                  environments_by_name: kopf.Index, flow_sync_by_namespace: kopf.Index) -> None:
+                  environments_by_name: kopf.Index) -> None:
     by_name = lambda env_name: environment_named(environments_by_name, env_name)  # noqa: E731
     sync.publish(rt.kube, namespace, name, env, by_name, current)
-    _publish_downstream(rt, name, env, environments_by_name, flow_sync_by_namespace)
+    _publish_downstream(rt, name, env, environments_by_name)
 
 
-def _publish_downstream(rt: runtime.Runtime, name: str, env: Any, environments_by_name: kopf.Index,
-                        flow_sync_by_namespace: kopf.Index) -> None:
+def _publish_downstream(rt: runtime.Runtime, name: str, env: Any, environments_by_name: kopf.Index) -> None:
     if env is None:
         return
     by_name = lambda env_name: environment_named(environments_by_name, env_name)  # noqa: E731
     for down in sync.downstream_of(env["metadata"]["name"], all_values(environments_by_name)):
         down_ns = down["spec"]["namespace"]
-        present = {flow_name: state for flow_name, state in flow_sync_by_namespace.get(down_ns, ())}
-        if name in present:
-            sync.publish(rt.kube, down_ns, name, down, by_name, present[name])
+        known, state = registry.sync_of(down_ns, name)
+        if known:
+            sync.publish(rt.kube, down_ns, name, down, by_name, state)

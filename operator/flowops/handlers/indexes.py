@@ -22,11 +22,6 @@ def environments_by_name(name: str, spec: kopf.Spec, status: kopf.Status, **_: A
     return {name: {"metadata": {"name": name}, "spec": dict(spec), "counts": counts}}
 
 
-@kopf.index(API_GROUP, API_VERSION, "flows")
-def flow_sync_by_namespace(name: str, namespace: str, status: kopf.Status, **_: Any) -> dict[str, Any]:
-    return {namespace: (name, dict(status.get("sync") or {}) or None)}
-
-
 def environment_of_namespace(index: kopf.Index, namespace: str) -> dict[str, Any] | None:
     """The Environment managing `namespace`. Watch streams are not ordered across kinds, so
     an Environment applied a moment before its flows may not be indexed yet: ask the API

@@ -32,7 +32,7 @@ def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, li
     return None
 
 
-def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, counts: tuple[int, int], post: Poster) -> None:
+def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, counts: tuple[int, int] | None, post: Poster) -> None:
     kube = rt.kube
     meta, spec = env["metadata"], env.get("spec") or {}
     previous = env.get("status") or {}
@@ -62,11 +62,11 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
         "observedGeneration": meta.get("generation"),
         "protected": policy.protected(spec),
         "allowHeadBindings": policy.allow_head_bindings(spec),
-        "flows": counts[0],
-        "outOfSync": counts[1],
         "guardrails": rules.status(),
         "guardrailsDigest": rules.digest,
     }
+    if counts is not None:  # else left as they are
+        status["flows"], status["outOfSync"] = counts
     status["conditions"] = conditions.merge(previous.get("conditions"), desired + summary, rfc3339(rt.clock()), drop=drop)
     if any(previous.get(k) != v for k, v in status.items() if k != "conditions") or _conditions_changed(previous.get("conditions"), status["conditions"]):
         kube.patch_status(ENVIRONMENTS, meta["name"], status)
@@ -86,7 +86,3 @@ def _previous_problems(previous: Mapping[str, Any]) -> list[str]:
 
 def publish_counts(rt: Runtime, name: str, counts: tuple[int, int]) -> None:
     rt.kube.patch_status(ENVIRONMENTS, name, {"flows": counts[0], "outOfSync": counts[1]})
-
-
-def counts(flow_sync: list[tuple[str, Any]]) -> tuple[int, int]:
-    return len(flow_sync), sum(1 for _, sync in flow_sync if (sync or {}).get("state") == "OutOfSync")

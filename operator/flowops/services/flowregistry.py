@@ -1,0 +1,77 @@
+"""Each namespace's flows and their out-of-sync state, as the operator last saw them.
+
+Fed by every Flow watch event. A Kopf index would do the same but makes every Flow wait
+for every other at start-up (one readiness toggle per object, re-checked on each drop:
+quadratic in flows). Counts are trusted only once a namespace is complete: every flow a
+metadata-only list found there has been seen since, so a restart publishes no partial
+counts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+SyncState = dict[str, Any] | None
+
+
+class FlowRegistry:
+    def __init__(self) -> None:
+        self._flows: dict[str, dict[str, SyncState]] = {}
+        self._awaited: dict[str, set[str]] = {}  # listed, not yet seen; absent: never primed
+        self._gone: dict[str, set[str]] = {}  # deleted before the namespace was primed
+        self._guard = threading.Lock()
+        self._priming: dict[str, threading.Lock] = {}
+
+    def observe(self, namespace: str, name: str, sync: SyncState, deleted: bool = False) -> None:
+        with self._guard:
+            flows = self._flows.setdefault(namespace, {})
+            if deleted:
+                flows.pop(name, None)
+                if namespace not in self._awaited:
+                    self._gone.setdefault(namespace, set()).add(name)
+            else:
+                flows[name] = dict(sync) if sync else None
+            self._awaited.get(namespace, set()).discard(name)
+
+    def prime(self, namespace: str, list_names: Callable[[], Iterable[str]]) -> None:
+        """Once per namespace: the flows that exist now, to know when all have been seen."""
+        with self._guard:
+            if namespace in self._awaited:
+                return
+            priming = self._priming.setdefault(namespace, threading.Lock())
+        with priming:  # concurrent callers wait for one list instead of making their own
+            with self._guard:
+                if namespace in self._awaited:
+                    return
+            names = set(list_names())  # outside the registry's lock: an API call
+            with self._guard:
+                # Seen already, or deleted while listing (its DELETED event came first): not awaited.
+                seen = set(self._flows.get(namespace, {})) | self._gone.pop(namespace, set())
+                self._awaited[namespace] = names - seen
+
+    def primed(self, namespace: str) -> bool:
+        with self._guard:
+            return namespace in self._awaited
+
+    def complete(self, namespace: str) -> bool:
+        with self._guard:
+            return namespace in self._awaited and not self._awaited[namespace]
+
+    def sync_of(self, namespace: str, name: str) -> tuple[bool, SyncState]:
+        """(known, sync state) of one flow."""
+        with self._guard:
+            flows = self._flows.get(namespace, {})
+            return name in flows, flows.get(name)
+
+    def counts(self, namespace: str) -> tuple[int, int] | None:
+        """(flows, out of sync), or None while the namespace is not complete."""
+        with self._guard:
+            if self._awaited.get(namespace, {None}):
+                return None
+            flows = self._flows.get(namespace, {})
+            return len(flows), sum(1 for sync in flows.values() if (sync or {}).get("state") == "OutOfSync")
+
+
+registry = FlowRegistry()

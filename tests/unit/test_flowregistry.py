@@ -1,0 +1,57 @@
+from flowops.services.flowregistry import FlowRegistry
+
+OUT = {"state": "OutOfSync", "differingPaths": 3}
+IN = {"state": "InSync", "differingPaths": 0}
+
+
+def test_counts_wait_until_every_listed_flow_has_been_seen():
+    registry = FlowRegistry()
+    registry.observe("dev", "signin", OUT)
+    assert registry.counts("dev") is None  # never listed: unknown how many exist
+    registry.prime("dev", lambda: ["signin", "signup", "recovery"])
+    assert registry.counts("dev") is None
+    registry.observe("dev", "signup", IN)
+    registry.observe("dev", "recovery", None)
+    assert registry.complete("dev")
+    assert registry.counts("dev") == (3, 1)
+
+
+def test_a_flow_deleted_while_awaited_is_not_waited_for():
+    registry = FlowRegistry()
+    registry.prime("dev", lambda: ["signin", "gone"])
+    registry.observe("dev", "signin", IN)
+    registry.observe("dev", "gone", None, deleted=True)
+    assert registry.counts("dev") == (1, 0)
+
+
+def test_an_empty_namespace_is_complete_once_listed():
+    registry = FlowRegistry()
+    registry.prime("prod", lambda: [])
+    assert registry.counts("prod") == (0, 0)
+
+
+def test_priming_lists_once_and_counts_follow_later_events():
+    registry = FlowRegistry()
+    calls = []
+    registry.prime("dev", lambda: calls.append(1) or [])
+    registry.prime("dev", lambda: calls.append(1) or ["late"])
+    assert calls == [1]
+    registry.observe("dev", "signin", OUT)
+    registry.observe("dev", "signin", IN)
+    assert registry.counts("dev") == (1, 0)
+    assert registry.sync_of("dev", "signin") == (True, IN)
+    assert registry.sync_of("dev", "other") == (False, None)
+
+
+def test_a_flow_seen_before_the_list_returns_is_not_awaited():
+    registry = FlowRegistry()
+    registry.observe("dev", "signin", IN)
+    registry.prime("dev", lambda: ["signin"])
+    assert registry.counts("dev") == (1, 0)
+
+
+def test_a_flow_deleted_before_the_list_returns_is_not_awaited():
+    registry = FlowRegistry()
+    registry.observe("dev", "gone", None, deleted=True)  # its DELETED event overtook the list
+    registry.prime("dev", lambda: ["gone"])
+    assert registry.counts("dev") == (0, 0)
