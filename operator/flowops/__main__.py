@@ -9,6 +9,8 @@ import sys
 
 import kopf
 
+from . import logs
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="flowops-operator", description=__doc__)
@@ -20,7 +22,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--priority", type=int, default=os.environ.get("FLOWOPS_PRIORITY"), help="peering priority (the highest is active; default random, since equal priorities pause every replica)")
     parser.add_argument("--liveness", default=os.environ.get("FLOWOPS_LIVENESS", "http://0.0.0.0:8080/healthz"), help="liveness endpoint URL ('' to disable)")
     parser.add_argument("--log-format", choices=["plain", "full", "json"], default=os.environ.get("FLOWOPS_LOG_FORMAT", "full"))
-    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="debug logs, and a line per handler success")
     return parser.parse_args(argv)
 
 
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["FLOWOPS_PEERING_NAME"] = args.peering
     priority = int(args.priority) if args.priority is not None else random.randint(1, 2**31)
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
+    logs.configure(verbose=args.verbose)
     from . import handlers  # noqa: F401  (registers the handlers)
 
     kopf.run(
