@@ -9,7 +9,7 @@ import sys
 
 import kopf
 
-from . import logs
+from . import logs, memory
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,6 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    memory.limit_malloc_arenas()
     # Handlers read the connection settings at start-up.
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
