@@ -3,13 +3,15 @@ resolved flow of each ApiClient in its ConfigMap.
 
 Level-based: every call reads the client, its Application, the Flow, the version list
 (metadata only) and the ConfigMap's metadata, then writes only what differs. The
-document is read only when the ConfigMap must be rewritten.
+document is read only when the ConfigMap must be rewritten. A large fan-out lists the
+clients and ConfigMaps once instead of reading them one by one.
 """
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
+import itertools
 import logging
 import threading
 import time
@@ -27,6 +29,7 @@ from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
 from ..kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, FLOWS, FLOWVERSIONS, Kube, NotFound
+from ..names import LABEL_MATERIALISED
 from ..runtime import Runtime
 from . import versions
 from .flows import rfc3339
@@ -51,14 +54,56 @@ def _lock(kind: str, namespace: str, name: str) -> threading.Lock:
         return _locks[(kind, namespace, name)]
 
 
+# When each client's last reconcile ended, on a process-wide sequence: a snapshot listed
+# before that may not show what the reconcile wrote.
+_sequence = itertools.count()
+_reconciled: dict[tuple[str, str], int] = {}
+
+# From this many clients on, a fan-out lists clients and ConfigMaps instead of GETting each.
+SNAPSHOT_MIN_CLIENTS = 4
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One namespace's ApiClients and the metadata of flowops' ConfigMaps, by name, listed
+    after sequence number `taken`. Names it lacks (new clients, foreign ConfigMaps) are
+    read one by one."""
+
+    namespace: str
+    taken: int
+    clients: Mapping[str, Mapping[str, Any]]
+    configmaps: Mapping[str, Mapping[str, Any]]
+
+    def usable(self, namespace: str, last_reconciled: int | None) -> bool:
+        """Not for a client reconciled since the listing began: that reconcile may have
+        written (its own handler, or the failed attempt this one retries). A change not
+        yet reconciled is safe: its handler runs after us and reads fresh."""
+        return namespace == self.namespace and (last_reconciled is None or last_reconciled < self.taken)
+
+
 class Reads:
     """What one fan-out reads once and shares across its clients: the Flow, its version
-    list, Applications and materialised documents. A fresh one per fan-out, so nothing is
-    cached across events; benign races only duplicate a read."""
+    list, Applications, materialised documents and, for many clients, a Snapshot. A fresh
+    one per fan-out, so nothing is cached across events; benign races only duplicate a read."""
 
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
         self._memo: dict[tuple[str, ...], Any] = {}
+        self.snapshot: Snapshot | None = None
+
+    def take_snapshot(self, namespace: str) -> None:
+        """Two LISTs instead of two GETs per client (the ConfigMaps as metadata only)."""
+        taken = next(_sequence)
+        clients = self.kube.list(APICLIENTS, namespace)
+        maps = self.kube.list(CONFIGMAPS, namespace, label_selector=f"{LABEL_MATERIALISED}=true", metadata_only=True)
+        self.snapshot = Snapshot(
+            namespace, taken, {c["metadata"]["name"]: c for c in clients}, {m["metadata"]["name"]: m["metadata"] for m in maps},
+        )
+
+    def snapshot_for(self, namespace: str, client: str) -> Snapshot | None:
+        """The snapshot if it may stand in for fresh reads of this client (call under its lock)."""
+        snapshot = self.snapshot
+        return snapshot if snapshot is not None and snapshot.usable(namespace, _reconciled.get((namespace, client))) else None
 
     def _get(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
         if key not in self._memo:
@@ -116,12 +161,21 @@ def _target(reads: Reads, namespace: str, flow: str, selector_text: str, env: Ma
 
 def reconcile_client(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = _no_events,
                      reads: Reads | None = None) -> ClientOutcome | None:
-    """Read fresh inside the lock: an event's body may predate a fan-out's status write."""
+    """Read inside the lock, fresh or from a fan-out's snapshot if still valid: an event's
+    body may predate a fan-out's status write."""
+    reads = reads or Reads(rt.kube)
     with _lock("ApiClient", namespace, name):
-        client = rt.kube.get_or_none(APICLIENTS, name, namespace)
-        if client is None or client["metadata"].get("deletionTimestamp"):
-            return None
-        return _reconcile_client(rt, client, env, post, reads or Reads(rt.kube))
+        snapshot = reads.snapshot_for(namespace, name)
+        try:
+            if snapshot is not None and name in snapshot.clients:
+                client: Mapping[str, Any] | None = snapshot.clients[name]
+            else:
+                client = rt.kube.get_or_none(APICLIENTS, name, namespace)
+            if client is None or client["metadata"].get("deletionTimestamp"):
+                return None
+            return _reconcile_client(rt, client, env, post, reads, snapshot)
+        finally:
+            _reconciled[(namespace, name)] = next(_sequence)
 
 
 def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Mapping[str, Any] | None, post: Poster = _no_events) -> None:
@@ -129,6 +183,8 @@ def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Ma
     client does not stop the others (its own handler, or the next event, retries it)."""
     reads = Reads(rt.kube)
     todo = sorted(set(names))
+    if len(todo) >= SNAPSHOT_MIN_CLIENTS:
+        reads.take_snapshot(namespace)
 
     def one(name: str) -> None:
         _with_retries(lambda: reconcile_client(rt, namespace, name, env, post, reads), f"re-resolving ApiClient {namespace}/{name}")
@@ -169,20 +225,23 @@ def _request(reads: Reads, client: Mapping[str, Any]) -> Resolution:
     return resolve_request(spec, (app.get("spec") or {}) if app is not None else None)
 
 
-def _configmap_metadata(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
+def _configmap_metadata(kube: Kube, namespace: str, name: str, snapshot: Snapshot | None) -> Mapping[str, Any] | None:
     """Metadata only: the document is not transferred just to learn what it is."""
+    if snapshot is not None and name in snapshot.configmaps:
+        return snapshot.configmaps[name]
     found = kube.get_metadata(CONFIGMAPS, name, namespace)
     return found.get("metadata") if found else None
 
 
-def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster, reads: Reads) -> ClientOutcome:
+def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster, reads: Reads,
+                      snapshot: Snapshot | None) -> ClientOutcome:
     kube = rt.kube
     meta = client["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     previous = client.get("status") or {}
     request = _request(reads, client)
     cm_name = materialise.configmap_name(name)
-    cm_meta = _configmap_metadata(kube, namespace, cm_name)
+    cm_meta = _configmap_metadata(kube, namespace, cm_name, snapshot)
     owner = materialise.ownership(cm_meta, name, meta["uid"])
     if owner == "stale":
         _delete_stale(kube, namespace, cm_name, cm_meta)
