@@ -73,3 +73,22 @@ def compute(versions: Sequence[VersionRecord], facts: FlowFacts, previous: Mappi
     desired.extend(summary)
     status["conditions"] = conditions.merge(previous.get("conditions"), desired, now, drop=drop)
     return status
+
+
+# The Ready message of a flow in a namespace no Environment manages contains this.
+NO_ENVIRONMENT_NOTE = "no Environment manages namespace"
+
+
+def settled(flow: Mapping[str, Any], content_hash: str, history_limit: int, has_environment: bool) -> bool:
+    """The status already describes this exact spec: committed, within its history limit,
+    under the same environment. A restart has nothing to do for such a flow (no list, no write)."""
+    meta, status = flow.get("metadata") or {}, flow.get("status") or {}
+    ready = conditions.find(status.get("conditions"), "Ready") or {}
+    return (
+        status.get("observedGeneration") == meta.get("generation")
+        and status.get("contentHash") == content_hash
+        and status.get("uncommitted") is False
+        and status.get("latestCreatedVersion") is not None
+        and int(status.get("versionCount") or 0) <= history_limit
+        and (NO_ENVIRONMENT_NOTE in str(ready.get("message", ""))) != has_environment
+    )

@@ -8,6 +8,8 @@ from typing import Any
 import kopf
 
 from .. import runtime
+from ..domain import flowstatus, policy
+from ..domain.canonical import content_hash
 from ..kube import API_GROUP, API_VERSION, FLOWS
 from ..services import environments, flows, sync
 from ..services.flowregistry import registry
@@ -21,12 +23,13 @@ FLOW = (API_GROUP, API_VERSION, "flows")
 @kopf.on.create(*FLOW, backoff=2)
 @kopf.on.update(*FLOW, backoff=2)
 def reconcile_flow(
-    body: kopf.Body, name: str, namespace: str, status: kopf.Status,
+    body: kopf.Body, name: str, namespace: str, status: kopf.Status, reason: kopf.Reason,
     environments_by_namespace: kopf.Index, environments_by_name: kopf.Index, **_: Any,
 ) -> None:
     rt = runtime.current()
     env = environment_of_namespace(environments_by_namespace, namespace)
-    flows.reconcile(rt, body, env, post=post)
+    if not (reason == kopf.Reason.RESUME and _settled(body, env)):
+        flows.reconcile(rt, body, env, post=post)
     _publish_sync(rt, name, namespace, env, status.get("sync"), environments_by_name)
 
 
@@ -49,6 +52,14 @@ async def flow_event(type: str, name: str, namespace: str, status: kopf.Status,
     known = (first(environments_by_name, env["metadata"]["name"]) or {}).get("counts")
     if counts is not None and known is not None and tuple(known) != counts:
         await asyncio.to_thread(environments.publish_counts, runtime.current(), env["metadata"]["name"], counts)
+
+
+def _settled(body: kopf.Body, env: Any) -> bool:
+    # A restart resumes every flow: those whose status already describes their spec cost
+    # no API call. Rule changes made meanwhile are re-evaluated by the Environment's resume.
+    spec = body.get("spec") or {}
+    limit = policy.history_limit((env or {}).get("spec"), spec)
+    return flowstatus.settled(body, content_hash(spec.get("content") or {}), limit, has_environment=env is not None)
 
 
 def prime(namespace: str) -> None:
