@@ -6,13 +6,9 @@ integration tests, so its memory and CPU are its own and not the benchmark drive
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +18,6 @@ from typing import Any, Callable
 from flowops.devcluster import install as installer
 from flowops.devcluster.controlplane import ControlPlane
 from flowops.kube import ENVIRONMENTS, NAMESPACES, AlreadyExists, Kube
-from flowops.devcluster.controlplane import _die_with_parent, free_port
 from flowops.testing.operatorproc import OperatorProcess
 
 Log = Callable[[str], None]
@@ -33,34 +28,6 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 class Memory:
     rss_mib: float
     peak_mib: float
-
-
-class DeployedOperator(OperatorProcess):
-    """The operator with the Deployment's log level (INFO) and format (JSON).
-
-    The test helper runs it with --verbose, which logs every object body at DEBUG:
-    with documents of hundreds of KB that logging would dominate every figure.
-    """
-
-    def start(self, timeout: float = 60.0) -> "DeployedOperator":
-        if self.alive():
-            return self
-        self.port = free_port()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "flowops", "--kubeconfig", str(self.kubeconfig), "--context", self.context,
-                 "--liveness", self.health_url, *self.extra_args],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.tail()}")
-            if self.healthy():
-                return self
-            time.sleep(0.1)
-        raise RuntimeError(f"operator not healthy within {timeout}s:\n{self.tail()}")
 
 
 class Bench:
@@ -122,10 +89,11 @@ class Bench:
     def start_operator(self) -> OperatorProcess:
         assert self.cluster is not None
         if self.operator is None or not self.operator.alive():
-            # JSON logs, as the Deployment writes them: each line names its object.
-            self.operator = DeployedOperator(
+            # As the Deployment runs it: JSON logs at INFO (each line names its object). The
+            # tests' --verbose logs every body at DEBUG, which would dominate every figure.
+            self.operator = OperatorProcess(
                 self.cluster.kubeconfig, "flowops-operator", self.operator_log,
-                extra_args=("--log-format", "json"), env=self.operator_env,
+                extra_args=("--log-format", "json"), env=self.operator_env, verbose=False,
             )
             self.operator.start()
             if self.first_idle_memory is None:
@@ -214,35 +182,10 @@ class Bench:
         assert self.cluster is not None
         return [self.cluster.binary("kubectl"), "--kubeconfig", str(self.cluster.kubeconfig), "--context", "flowops-admin"]
 
-    # -- etcd -----------------------------------------------------------------------------
     def etcd_values(self, prefix: str) -> dict[str, int]:
-        """Key -> stored value size for every etcd key under prefix (v3 JSON gateway)."""
+        """Key -> stored value size for every etcd key under prefix."""
         assert self.cluster is not None
-        sizes: dict[str, int] = {}
-        start = prefix.encode()
-        end = _prefix_end(prefix.encode())
-        while True:
-            body = {"key": _b64(start), "range_end": _b64(end), "limit": 200}
-            request = urllib.request.Request(
-                f"{self.cluster.etcd_endpoint}/v3/kv/range", data=json.dumps(body).encode(), method="POST",
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=30) as response:
-                result = json.loads(response.read())
-            kvs = result.get("kvs") or []
-            for kv in kvs:
-                sizes[base64.b64decode(kv["key"]).decode()] = len(base64.b64decode(kv.get("value", "")))
-            if not result.get("more") or not kvs:
-                return sizes
-            start = base64.b64decode(kvs[-1]["key"]) + b"\x00"
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def _prefix_end(prefix: bytes) -> bytes:
-    return prefix[:-1] + bytes([prefix[-1] + 1])
+        return self.cluster.etcd_value_sizes(prefix)
 
 
 @contextmanager

@@ -14,9 +14,12 @@ from ..devcluster.controlplane import free_port, _die_with_parent
 
 
 class OperatorProcess:
-    def __init__(self, kubeconfig: Path, context: str, log_path: Path, extra_args: tuple[str, ...] = (), env: dict | None = None) -> None:
+    """verbose=True (tests): debug logs to read when a test fails. The Deployment runs without."""
+
+    def __init__(self, kubeconfig: Path, context: str, log_path: Path, extra_args: tuple[str, ...] = (), env: dict | None = None,
+                 verbose: bool = True) -> None:
         self.kubeconfig, self.context, self.log_path = kubeconfig, context, log_path
-        self.extra_args = extra_args
+        self.extra_args = (*(("--verbose",) if verbose else ()), *extra_args)
         self.env = env or {}
         self.process: subprocess.Popen | None = None
         self.port = 0
@@ -33,7 +36,7 @@ class OperatorProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flowops", "--kubeconfig", str(self.kubeconfig), "--context", self.context,
-             "--liveness", self.health_url, "--verbose", *self.extra_args],
+             "--liveness", self.health_url, *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent,
         )
         log.close()
@@ -43,7 +46,7 @@ class OperatorProcess:
                 raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.tail()}")
             if self.healthy():
                 return self
-            time.sleep(0.2)
+            time.sleep(0.1)
         raise RuntimeError(f"operator not healthy within {timeout}s:\n{self.tail()}")
 
     def healthy(self) -> bool:
