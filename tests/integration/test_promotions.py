@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS
 from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.waiting import wait_for
 
 
 def chain(make_environment):
@@ -46,6 +47,8 @@ def test_promote_dev_to_staging_to_production_creates_new_versions_with_provenan
     assert prod_flow["spec"]["content"] == {"title": "v2"}
     assert prod_flow["status"]["latestReadyVersion"] == result["targetVersion"]
     assert prod_flow["status"]["lastPromotion"]["name"] == "to-prod"
+    assert prod_flow["status"]["lastPromotion"]["version"] == result["targetVersion"]
+    assert result["startedAt"] <= result["completedAt"]
 
 
 def dev_flow(kube, env, content, name="standard", number=1):
@@ -244,3 +247,24 @@ def test_promotion_spec_is_immutable_except_approval(kube, running_operator, mak
     with pytest.raises(Invalid) as refused:
         kube.merge_patch(PROMOTIONS, "frozen", {"spec": {"source": {"flow": "other"}}}, ns(staging))
     assert "spec.source is immutable" in refused.value.message
+
+
+def test_killed_after_the_target_version_resumes_and_still_records_last_promotion(kube, make_environment, crashing_operator, operator):
+    dev, staging, _ = chain(make_environment)
+    first = crashing_operator("after-version-created")  # dies on the dev commit, before its status
+    kube.create(FLOWS, flow("standard", {"title": "ship"}), ns(dev))
+    wait_for(lambda: not first.alive(), timeout=30, message="the operator to kill itself after the dev commit")
+    second = crashing_operator("after-version-created")  # resumes dev (no new version), dies on the promotion's commit
+    wait_for_number(kube, ns(dev), "standard", 1)
+    kube.create(PROMOTIONS, promotion("ship", name(dev), "standard"), ns(staging))
+    wait_for(lambda: not second.alive(), timeout=30, message="the operator to kill itself after the target version")
+    assert len(versions_of(kube, staging, "standard")) == 1
+    assert not (kube.get(FLOWS, "standard", ns(staging)).get("status") or {}).get("lastPromotion")
+
+    operator.start()
+    result = wait_for_phase(kube, ns(staging), "ship")
+    assert result["phase"] == "Succeeded", result
+    assert len(versions_of(kube, staging, "standard")) == 1
+    last = wait_for(lambda: (kube.get(FLOWS, "standard", ns(staging)).get("status") or {}).get("lastPromotion"),
+                    timeout=10, message="lastPromotion on the target")
+    assert last["name"] == "ship" and last["version"] == result["targetVersion"]

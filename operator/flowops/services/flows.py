@@ -48,10 +48,15 @@ def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | Non
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     with rt.flow_lock(namespace, name):
-        return _reconcile_locked(rt, flow, env, post)
+        return reconcile_locked(rt, flow, env, post)
 
 
-def _reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster) -> Outcome:
+def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events,
+                     records: list[VersionRecord] | None = None,
+                     created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None) -> Outcome:
+    """reconcile() for a caller holding the flow's lock. `records` are its versions listed
+    under that lock (no other writer can have added one since); `created_status` gives
+    fields published in the same status write as a version this call creates."""
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
@@ -60,7 +65,8 @@ def _reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, An
     document = spec.get("content") or {}
     raw = canonical_json(document)
     digest = content_hash(document)
-    records = versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
+    if records is None:
+        records = versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
     latest = commits.latest_of(records)
     decision = commits.decide(
         content_hash=digest,
@@ -108,6 +114,8 @@ def _reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, An
         environment_note=env_note,
     )
     status = flowstatus.compute(records, facts, flow.get("status"), rfc3339(rt.clock()))
+    if created and created_status:
+        status.update(created_status(created))
     if not _same_status(flow.get("status"), status):
         kube.patch_status(FLOWS, name, status, namespace)
     for write in deferred:
@@ -137,7 +145,7 @@ def _commit(
     namespace, name = meta["namespace"], meta["name"]
     latest = commits.latest_of(records)
     stored = storage.encode(document, versions.keyframe_for(kube, namespace, name, latest))
-    results = guardrails.evaluate(rules, document)
+    results = guardrailcache.evaluate(rules, document, digest)
     ready, summary = guardrails.summarize(results)
     previous_id = max((r.id for r in records), default=None)
     number = max((r.number for r in records), default=0) + 1

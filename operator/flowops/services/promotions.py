@@ -32,8 +32,13 @@ def reconcile(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup,
               known_environments: Callable[[], list[str]], post: Poster) -> None:
     if (promotion.get("status") or {}).get("phase") in TERMINAL:
         return
+    spec = promotion.get("spec") or {}
+    target_name = (spec.get("target") or {}).get("flow") or (spec.get("source") or {}).get("flow", "")
     try:
-        _run(rt, promotion, env_by_name, env_by_namespace, known_environments, post)
+        # The target's lock from its version list to its commit: that list stays current,
+        # so the commit reuses it, and the Flow handler cannot commit this content meanwhile.
+        with rt.flow_lock(promotion["metadata"]["namespace"], target_name):
+            _run(rt, promotion, env_by_name, env_by_namespace, known_environments, post)
     except PromotionRejected as exc:
         _finish(rt, promotion, "Failed", exc.reason, str(exc), post)
 
@@ -98,7 +103,7 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
         "plan": plan.to_status(),
     }
     rules = guardrailcache.compiled(policy.guardrail_specs(target_env["spec"]))
-    ok, summary = guardrails.summarize(guardrails.evaluate(rules, plan.result))
+    ok, summary = guardrails.summarize(guardrailcache.evaluate(rules, plan.result, plan.result_hash))
     if not ok:
         _patch_status(rt, promotion, progress)
         raise PromotionRejected("GuardrailsFailed", (
@@ -120,9 +125,11 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
         if stale:
             raise PromotionRejected("PlanStale", stale)
 
-    started = (promotion.get("status") or {}).get("startedAt") or rfc3339(rt.clock())
-    _patch_status(rt, promotion, {**progress, "phase": "Running", "startedAt": started, "message": "writing the target version",
-                                  "conditions": _conditions(promotion, "Running", "writing the target version", rt)})
+    progress["startedAt"] = (promotion.get("status") or {}).get("startedAt") or rfc3339(rt.clock())
+    if spec.get("review"):
+        # Approved: show it left AwaitingApproval. Without review, the final status is the first.
+        _patch_status(rt, promotion, {**progress, "phase": "Running", "message": "writing the target version",
+                                      "conditions": _conditions(promotion, "Running", "writing the target version", rt)})
     provenance = {
         "uid": uid, "name": meta["name"], "namespace": namespace, "contentHash": plan.result_hash,
         "sourceEnvironment": source_env["metadata"]["name"], "sourceFlow": source["flow"], "sourceVersion": source_version,
@@ -130,12 +137,17 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
     }
     written = _write_target(rt, namespace, target_name, target_flow, transition, plan.result, provenance)
     crash_point("after-promotion-target-written")
-    outcome = flows.reconcile(rt, written, target_env, post)
+    # lastPromotion goes out in the commit's own status write: one write of the target's status.
+    outcome = flows.reconcile_locked(
+        rt, written, target_env, post, records=target_records,
+        created_status=lambda created: {"lastPromotion": _last_promotion(rt, promotion, source_env, source_version, created.id)},
+    )
     record = outcome.created or next((r for r in versions.list_records(kube, namespace, target_name) if r.promotion_uid == uid), None)
     if record is None:
         raise RetryLater(f"target flow {target_name} has no version for this promotion yet")
     crash_point("after-promotion-version-created")
-    _succeed(rt, promotion, written, record.id, record.number, source_env, source_version, post, progress)
+    _succeed(rt, promotion, written, record.id, record.number, source_env, source_version, post, progress,
+             published=outcome.created is not None)
 
 
 def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any], selector_text: str) -> tuple[str, int | None, Any, str]:
@@ -217,25 +229,34 @@ def _finish(rt: Runtime, promotion: Mapping[str, Any], phase: str, reason: str, 
             extra: Mapping[str, Any] | None = None) -> None:
     now = rfc3339(rt.clock())
     status = {
-        **(extra or {}), "phase": phase, "message": message, "completedAt": now,
         "startedAt": (promotion.get("status") or {}).get("startedAt") or now,
+        **(extra or {}), "phase": phase, "message": message, "completedAt": now,
         "conditions": _conditions(promotion, phase, message, rt),
     }
     _patch_status(rt, promotion, status)
     post(promotion, "Normal" if phase == "Succeeded" else "Warning", f"Promotion{phase}" if reason in ("", phase) else reason, message)
 
 
+def _last_promotion(rt: Runtime, promotion: Mapping[str, Any], source_env: Mapping[str, Any], source_version: str,
+                    version_id: str) -> dict[str, Any]:
+    """The target Flow's status.lastPromotion."""
+    return {"name": promotion["metadata"]["name"], "sourceEnvironment": source_env["metadata"]["name"],
+            "sourceFlow": promotion["spec"]["source"]["flow"], "sourceVersion": source_version, "version": version_id,
+            "time": rfc3339(rt.clock())}
+
+
 def _succeed(rt: Runtime, promotion: Mapping[str, Any], target_flow: Mapping[str, Any] | None, version_id: str, number: int,
-             source_env: Mapping[str, Any], source_version: str, post: Poster, extra: Mapping[str, Any] | None = None) -> None:
+             source_env: Mapping[str, Any], source_version: str, post: Poster, extra: Mapping[str, Any] | None = None,
+             published: bool = False) -> None:
+    """`published`: the commit's status write already set lastPromotion (not so on resume)."""
     meta, spec = promotion["metadata"], promotion.get("spec") or {}
     target_name = (spec.get("target") or {}).get("flow") or spec["source"]["flow"]
     message = (f"promoted {source_env['metadata']['name']}/{spec['source']['flow']}@{source_version} to "
                f"{target_name} as version {number} ({version_id})")
-    now = rfc3339(rt.clock())
     if target_flow is not None:
-        last = {"name": meta["name"], "sourceEnvironment": source_env["metadata"]["name"], "sourceFlow": spec["source"]["flow"],
-                "sourceVersion": source_version, "version": version_id, "time": now}
-        rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
+        if not published:
+            last = _last_promotion(rt, promotion, source_env, source_version, version_id)
+            rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
         event_body = {"apiVersion": FLOWS.api_version, "kind": FLOWS.kind, "metadata": target_flow["metadata"]}
         post(event_body, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
     _finish(rt, promotion, "Succeeded", "PromotionSucceeded", message, post,
