@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from flowops.domain.canonical import canonical_json, content_hash
+from flowops.domain.canonical import canonical_json, content_hash, hash_of_canonical
 
 
 def test_key_order_and_whitespace_do_not_change_the_bytes():
@@ -22,6 +22,11 @@ def test_hash_format_and_value():
     h = content_hash(doc)
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", h)
     assert h == "sha256:" + hashlib.sha256(b'{"a":1}').hexdigest()
+
+
+def test_hash_of_canonical_json_is_the_content_hash():
+    doc = {"b": [1, {"c": "é"}], "a": None}
+    assert hash_of_canonical(canonical_json(doc)) == content_hash(doc)
 
 
 def test_hash_distinguishes_json_types():

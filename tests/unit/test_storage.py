@@ -63,6 +63,12 @@ def test_encoding_is_deterministic():
         encode({"x": 1}, (KEYFRAME_ID, {"x": 2}), StoragePolicy(max_delta_ratio=10)).data
 
 
+def test_encoding_with_the_callers_canonical_json_is_the_same():
+    doc, keyframe = {"x": list(range(100)), "y": "text"}, (KEYFRAME_ID, {"x": list(range(99))})
+    assert encode(doc, raw=canonical_json(doc)) == encode(doc)
+    assert encode(doc, keyframe, raw=canonical_json(doc)) == encode(doc, keyframe)
+
+
 def test_spec_round_trip_uses_the_crd_field_names():
     full = StoredContent("Full", "abc", 12)
     assert full.to_spec() == {"encoding": "Full", "data": "abc", "bytes": 12}

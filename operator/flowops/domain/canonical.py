@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-__all__ = ["canonical_json", "content_hash"]
+__all__ = ["canonical_json", "content_hash", "hash_of_canonical"]
 
 
 def canonical_json(doc: Any) -> bytes:
@@ -22,4 +22,9 @@ def canonical_json(doc: Any) -> bytes:
 
 def content_hash(doc: Any) -> str:
     """Return "sha256:<64 hex>" of the canonical JSON of `doc`."""
-    return "sha256:" + hashlib.sha256(canonical_json(doc)).hexdigest()
+    return hash_of_canonical(canonical_json(doc))
+
+
+def hash_of_canonical(raw: bytes) -> str:
+    """content_hash() of the document whose canonical JSON is `raw`: no second serialisation."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()

@@ -117,14 +117,14 @@ def _too_large(doc_bytes: int, stored: int, limit: int) -> DocumentTooLarge:
 
 
 def encode(
-    doc: Any, keyframe: tuple[str, Any] | None = None, policy: StoragePolicy = StoragePolicy()
+    doc: Any, keyframe: tuple[str, Any] | None = None, policy: StoragePolicy = StoragePolicy(), raw: bytes | None = None
 ) -> StoredContent:
     """Store `doc` as a Delta against `keyframe` (id, document) when that is small enough, else Full.
 
     A Full result is the next keyframe for the caller. DocumentTooLarge if neither form
-    fits in `policy.max_data_bytes`.
+    fits in `policy.max_data_bytes`. `raw`: the canonical JSON of `doc`, if the caller has it.
     """
-    raw = canonical_json(doc)
+    raw = canonical_json(doc) if raw is None else raw
     full = _pack(raw)
     if keyframe is not None:
         base_id, base_doc = keyframe

@@ -16,7 +16,7 @@ from typing import Any
 from .. import names
 from ..domain import commit as commits
 from ..domain import flowstatus, guardrails, policy, retention, storage
-from ..domain.canonical import canonical_json, content_hash
+from ..domain.canonical import canonical_json, hash_of_canonical
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
 from ..faults import crash_point
@@ -53,10 +53,12 @@ def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | Non
 
 def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events,
                      records: list[VersionRecord] | None = None,
-                     created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None) -> Outcome:
+                     created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None,
+                     later: list[Callable[[], None]] | None = None) -> Outcome:
     """reconcile() for a caller holding the flow's lock. `records` are its versions listed
     under that lock (no other writer can have added one since); `created_status` gives
-    fields published in the same status write as a version this call creates."""
+    fields published in the same status write as a version this call creates; detail
+    writes nobody waits on go to `later`, for the caller to run when it is done."""
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
@@ -64,7 +66,7 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     env_spec = (env or {}).get("spec")
     document = spec.get("content") or {}
     raw = canonical_json(document)
-    digest = content_hash(document)
+    digest = hash_of_canonical(raw)
     if records is None:
         records = versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
     latest = commits.latest_of(records)
@@ -80,7 +82,7 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     problem: str | None = None
     problem_reason = "Stalled"
     created: VersionRecord | None = None
-    deferred: list[Callable[[], None]] = []
+    deferred: list[Callable[[], None]] = [] if later is None else later
 
     if decision.commit and policy.protected(env_spec) and decision.origin != "Promotion" and latest is not None:
         from . import tamper  # late import: only protected environments need it
@@ -89,7 +91,7 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
 
     if decision.commit:
         try:
-            created = _commit(rt, flow, document, digest, decision, records, rules, post, deferred)
+            created = _commit(rt, flow, document, raw, digest, decision, records, rules, post, deferred)
             records.append(created)
         except storage.DocumentTooLarge as exc:
             problem, problem_reason = str(exc), "DocumentTooLarge"
@@ -118,8 +120,9 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
         status.update(created_status(created))
     if not _same_status(flow.get("status"), status):
         kube.patch_status(FLOWS, name, status, namespace)
-    for write in deferred:
-        write()
+    if later is None:
+        for write in deferred:
+            write()
     return Outcome(status, created)
 
 
@@ -133,6 +136,7 @@ def _commit(
     rt: Runtime,
     flow: Mapping[str, Any],
     document: Any,
+    raw: bytes,
     digest: str,
     decision: commits.CommitDecision,
     records: list[VersionRecord],
@@ -144,7 +148,7 @@ def _commit(
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     latest = commits.latest_of(records)
-    stored = storage.encode(document, versions.keyframe_for(kube, namespace, name, latest))
+    stored = storage.encode(document, versions.keyframe_for(kube, namespace, name, latest), raw=raw)
     results = guardrailcache.evaluate(rules, document, digest)
     ready, summary = guardrails.summarize(results)
     previous_id = max((r.id for r in records), default=None)

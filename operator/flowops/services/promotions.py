@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import names
-from ..domain import conditions, flowstatus, guardrails, policy
+from ..domain import conditions, flowstatus, guardrails, policy, storage
 from ..domain import promotion as promotions
 from ..domain.promotion import PromotionRejected
 from ..domain.versionid import VersionNotFound, VersionRef, parse_selector, resolve_selector
@@ -138,8 +138,9 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
     written = _write_target(rt, namespace, target_name, target_flow, transition, plan.result, provenance)
     crash_point("after-promotion-target-written")
     # lastPromotion goes out in the commit's own status write: one write of the target's status.
+    later: list[Callable[[], None]] = []
     outcome = flows.reconcile_locked(
-        rt, written, target_env, post, records=target_records,
+        rt, written, target_env, post, records=target_records, later=later,
         created_status=lambda created: {"lastPromotion": _last_promotion(rt, promotion, source_env, source_version, created.id)},
     )
     record = outcome.created or next((r for r in versions.list_records(kube, namespace, target_name) if r.promotion_uid == uid), None)
@@ -148,6 +149,8 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
     crash_point("after-promotion-version-created")
     _succeed(rt, promotion, written, record.id, record.number, source_env, source_version, post, progress,
              published=outcome.created is not None)
+    for write in later:  # the version's per-rule results: detail, once the user has the outcome
+        write()
 
 
 def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any], selector_text: str) -> tuple[str, int | None, Any, str]:
@@ -174,13 +177,25 @@ def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any
         ))
     version = rt.kube.get(FLOWVERSIONS, versions.version_name(name, ref.id), namespace)
     transition = (version.get("spec") or {}).get("transition") or "RestartInProgress"
-    return ref.id, ref.number, versions.decode(rt.kube, namespace, name, version), transition
+    return ref.id, ref.number, _decode(rt, namespace, name, version), transition
 
 
 def _target_base(rt: Runtime, namespace: str, name: str, head: str | None) -> Any | None:
     """What the target serves now: its HEAD. Not its spec, which may hold content written
     by an interrupted attempt of this very Promotion and not yet committed."""
-    return versions.read_document(rt.kube, namespace, name, head) if head else None
+    if head is None:
+        return None
+    return _decode(rt, namespace, name, rt.kube.get(FLOWVERSIONS, versions.version_name(name, head), namespace))
+
+
+def _decode(rt: Runtime, namespace: str, flow: str, version: Mapping[str, Any]) -> Any:
+    """versions.decode, with a Delta's keyframe from the keyframe cache when it is there
+    (commits keep theirs): no read and unpacking of a whole document per side."""
+    stored = storage.StoredContent.from_spec(version["spec"]["storage"])
+    keyframe = versions.keyframes.get((namespace, versions.version_name(flow, stored.base))) if stored.base else None
+    if stored.encoding == "Delta" and keyframe is not None:
+        return storage.decode(stored, keyframe)
+    return versions.decode(rt.kube, namespace, flow, version)
 
 
 def _write_target(rt: Runtime, namespace: str, name: str, existing: Mapping[str, Any] | None, transition: str,
