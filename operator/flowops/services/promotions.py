@@ -7,11 +7,13 @@ first looks for it. A crash at any point resumes into the same single version.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import names
 from ..domain import conditions, flowstatus, guardrails, policy, storage
 from ..domain import promotion as promotions
+from ..domain.commit import VersionRecord
 from ..domain.promotion import PromotionRejected
 from ..domain.versionid import VersionNotFound, VersionRef, parse_selector, resolve_selector
 from ..faults import crash_point
@@ -64,18 +66,19 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
             f"{', '.join(sorted(known_environments())) or 'none'}"
         ))
     source_ns = source_env["spec"]["namespace"]
-    # Metadata only: HEAD and numbers come from the version list, content from the version.
-    source_flow = kube.get_metadata(FLOWS, source.get("flow", ""), source_ns)
-    if source_flow is None:
-        raise PromotionRejected("UnknownFlow", (
-            f"spec.source.flow {source.get('flow')!r} does not exist in environment {source_env['metadata']['name']} "
-            f"(namespace {source_ns})"
-        ))
-    source_version, source_number, source_doc, transition = _source_document(rt, source_env, source_flow, source.get("version") or "HEAD")
-
-    target_name = (spec.get("target") or {}).get("flow") or source["flow"]
-    target_flow = kube.get_metadata(FLOWS, target_name, namespace)
-    target_records = versions.list_records(kube, namespace, target_name, owner_uid=target_flow["metadata"]["uid"]) if target_flow else []
+    target_name = (spec.get("target") or {}).get("flow") or source.get("flow", "")
+    # The target's reads do not depend on the source's: both sides at once.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        target_state = pool.submit(_target_state, rt, namespace, target_name)
+        # Metadata only: HEAD and numbers come from the version list, content from the version.
+        source_flow = kube.get_metadata(FLOWS, source.get("flow", ""), source_ns)
+        if source_flow is None:
+            raise PromotionRejected("UnknownFlow", (
+                f"spec.source.flow {source.get('flow')!r} does not exist in environment {source_env['metadata']['name']} "
+                f"(namespace {source_ns})"
+            ))
+        source_version, source_number, source_doc, transition = _source_document(rt, source_env, source_flow, source.get("version") or "HEAD")
+        target_flow, target_records, head_record, base_doc = target_state.result()
     landed = next((r for r in target_records if r.promotion_uid == uid), None)
     if landed is not None:
         _succeed(rt, promotion, target_flow, landed.id, landed.number, source_env, source_version, post)
@@ -85,7 +88,6 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
             f"flow {target_name} already exists in environment {target_env['metadata']['name']} and "
             "spec.ifTargetExists is Fail: set it to Replace to make this the flow's next version, or promote under another name (spec.target.flow)"
         ))
-    head_record = flowstatus.head_of(target_records)
     target_head = head_record.id if head_record else None
     same_flow = source_ns == namespace and source["flow"] == target_name
     if same_flow and source_version == target_head:
@@ -93,7 +95,6 @@ def _run(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
             f"source and target are the same version ({source_version}) of flow {target_name}: "
             "to roll back, name an older version in spec.source.version"
         ))
-    base_doc = _target_base(rt, namespace, target_name, target_head)
     plan = promotions.compute(base_doc, source_doc, changes.get("include") or (), changes.get("exclude") or ())
     progress = {
         "sourceVersion": source_version,
@@ -180,12 +181,16 @@ def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any
     return ref.id, ref.number, _decode(rt, namespace, name, version), transition
 
 
-def _target_base(rt: Runtime, namespace: str, name: str, head: str | None) -> Any | None:
-    """What the target serves now: its HEAD. Not its spec, which may hold content written
-    by an interrupted attempt of this very Promotion and not yet committed."""
+def _target_state(rt: Runtime, namespace: str, name: str) -> tuple[Mapping[str, Any] | None, list[VersionRecord], VersionRecord | None, Any]:
+    """The target flow's metadata, versions, HEAD and HEAD's document: what it serves now.
+    Not its spec, which may hold content written by an interrupted attempt of this very
+    Promotion and not yet committed."""
+    flow = rt.kube.get_metadata(FLOWS, name, namespace)
+    records = versions.list_records(rt.kube, namespace, name, owner_uid=flow["metadata"]["uid"]) if flow else []
+    head = flowstatus.head_of(records)
     if head is None:
-        return None
-    return _decode(rt, namespace, name, rt.kube.get(FLOWVERSIONS, versions.version_name(name, head), namespace))
+        return flow, records, None, None
+    return flow, records, head, _decode(rt, namespace, name, rt.kube.get(FLOWVERSIONS, versions.version_name(name, head.id), namespace))
 
 
 def _decode(rt: Runtime, namespace: str, flow: str, version: Mapping[str, Any]) -> Any:
