@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import names
-from ..domain import conditions, flowstatus, guardrails, policy, storage
+from ..domain import conditions, flowstatus, guardrails, policy
 from ..domain import promotion as promotions
 from ..domain.commit import VersionRecord
 from ..domain.promotion import PromotionRejected
@@ -178,7 +178,7 @@ def _source_document(rt: Runtime, env: Mapping[str, Any], flow: Mapping[str, Any
         ))
     version = rt.kube.get(FLOWVERSIONS, versions.version_name(name, ref.id), namespace)
     transition = (version.get("spec") or {}).get("transition") or "RestartInProgress"
-    return ref.id, ref.number, _decode(rt, namespace, name, version), transition
+    return ref.id, ref.number, versions.decode(rt.kube, namespace, name, version), transition
 
 
 def _target_state(rt: Runtime, namespace: str, name: str) -> tuple[Mapping[str, Any] | None, list[VersionRecord], VersionRecord | None, Any]:
@@ -190,17 +190,7 @@ def _target_state(rt: Runtime, namespace: str, name: str) -> tuple[Mapping[str, 
     head = flowstatus.head_of(records)
     if head is None:
         return flow, records, None, None
-    return flow, records, head, _decode(rt, namespace, name, rt.kube.get(FLOWVERSIONS, versions.version_name(name, head.id), namespace))
-
-
-def _decode(rt: Runtime, namespace: str, flow: str, version: Mapping[str, Any]) -> Any:
-    """versions.decode, with a Delta's keyframe from the keyframe cache when it is there
-    (commits keep theirs): no read and unpacking of a whole document per side."""
-    stored = storage.StoredContent.from_spec(version["spec"]["storage"])
-    keyframe = versions.keyframes.get((namespace, versions.version_name(flow, stored.base))) if stored.base else None
-    if stored.encoding == "Delta" and keyframe is not None:
-        return storage.decode(stored, keyframe)
-    return versions.decode(rt.kube, namespace, flow, version)
+    return flow, records, head, versions.decode(rt.kube, namespace, name, rt.kube.get(FLOWVERSIONS, versions.version_name(name, head.id), namespace))
 
 
 def _write_target(rt: Runtime, namespace: str, name: str, existing: Mapping[str, Any] | None, transition: str,

@@ -60,11 +60,18 @@ def read_document(kube: Kube, namespace: str, flow: str, version_id: str) -> Any
 
 
 def decode(kube: Kube, namespace: str, flow: str, obj: Mapping[str, Any]) -> Any:
+    """The version's document. A Delta's keyframe comes from the keyframe cache when it is
+    there (read, unpacked and cached otherwise); the result shares parts with it: never mutate."""
     stored = storage.StoredContent.from_spec(obj["spec"]["storage"])
     if stored.encoding == "Full":
         return storage.decode(stored)
-    keyframe = kube.get(FLOWVERSIONS, version_name(flow, stored.base or ""), namespace)
-    return storage.decode(stored, storage.decode(storage.StoredContent.from_spec(keyframe["spec"]["storage"])))
+    key = (namespace, version_name(flow, stored.base or ""))
+    keyframe = keyframes.get(key)
+    if keyframe is None:
+        keyframe_stored = storage.StoredContent.from_spec(kube.get(FLOWVERSIONS, key[1], namespace)["spec"]["storage"])
+        keyframe = storage.decode(keyframe_stored)
+        keyframes.put(key, keyframe, keyframe_stored.bytes)
+    return storage.decode(stored, keyframe)
 
 
 class _KeyframeCache:
