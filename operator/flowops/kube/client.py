@@ -205,7 +205,12 @@ class Kube:
         )
 
     def patch_status(self, resource: Resource, name: str, status: JSON, namespace: str | None = None) -> JSON:
-        return self.merge_patch(resource, name, {"status": status}, namespace, subresource="status")
+        """Returns the object's metadata only: the API server need not encode, nor we parse,
+        a document of hundreds of KB that no caller reads back."""
+        return self.request(
+            "PATCH", resource.path(namespace, name, "status"), body={"status": status},
+            content_type="application/merge-patch+json", accept=METADATA_ACCEPT,
+        )
 
     def replace(self, resource: Resource, name: str, body: JSON, namespace: str | None = None) -> JSON:
         return self.request("PUT", resource.path(namespace, name), body=body)
