@@ -101,7 +101,7 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
 
     newest = commits.latest_of(records)
     ok, message = (newest.ready, newest.guardrails) if newest is not None else (None, "")
-    env_note = None if env else f"no Environment manages namespace {namespace}: no guardrails apply"
+    env_note = None if env else f"{flowstatus.NO_ENVIRONMENT_NOTE} {namespace}: no guardrails apply"
     last_commit = decision.commit_request if created and decision.commit_request else (flow.get("status") or {}).get("lastCommit")
     facts = flowstatus.FlowFacts(
         generation=meta.get("generation"),
