@@ -6,10 +6,10 @@ from typing import Any
 
 from flowops.kube import FLOWS, Kube
 
-from .watch import Watch
+from .watch import Watch, Watched
 
 
-class StatusTracker:
+class StatusTracker(Watched):
     """latestCreatedNumber / latestReadyVersion per flow, and when each first appeared in status."""
 
     def __init__(self, kube: Kube, namespace: str, field_selector: str | None = None) -> None:
@@ -19,12 +19,6 @@ class StatusTracker:
         self.ready_at: dict[tuple[str, str], float] = {}
         self.watch = Watch(kube, FLOWS, namespace, self._on_event, field_selector=field_selector)
 
-    def __enter__(self) -> "StatusTracker":
-        self.watch.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.watch.stop()
 
     def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
         name = obj["metadata"]["name"]

@@ -8,13 +8,13 @@ from typing import Any
 
 from flowops.kube import FLOWVERSIONS, Kube
 
-from .watch import Watch
+from .watch import Watch, Watched
 
 LABEL_FLOW = "flowops.io/flow"
 LABEL_NUMBER = "flowops.io/number"
 
 
-class VersionTracker:
+class VersionTracker(Watched):
     """Newest version number per flow, and when each number first appeared."""
 
     def __init__(self, kube: Kube, namespace: str) -> None:
@@ -23,12 +23,6 @@ class VersionTracker:
         self.count = 0
         self.watch = Watch(kube, FLOWVERSIONS, namespace, self._on_event, metadata_only=True)
 
-    def __enter__(self) -> "VersionTracker":
-        self.watch.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.watch.stop()
 
     def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
         labels = obj["metadata"].get("labels") or {}

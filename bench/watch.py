@@ -141,3 +141,16 @@ class Watch:
                 self.on_event(kind, obj, now)
                 self.changed.notify_all()
         return version
+
+
+class Watched:
+    """Base of the trackers that follow a watch: `with Tracker(...) as t:` runs its watch."""
+
+    watch: Watch
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self.watch.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.stop()

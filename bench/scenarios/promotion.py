@@ -19,9 +19,9 @@ from flowops.kube import FLOWS, PROMOTIONS
 from ..documents import edit_patch, flow_object, size_of, sized_flow
 from ..flowwatch import StatusTracker
 from ..harness import Bench
-from ..report import Row, not_run
+from ..report import Row
 from ..stats import Summary
-from ..watch import Watch
+from ..watch import Watch, Watched
 from . import Params, Result
 
 NAME = "2 promotion"
@@ -31,8 +31,6 @@ EDIT_BASE = 2_000_000
 
 
 def run(bench: Bench, p: Params) -> Result:
-    if not _controller_present(bench):
-        return [not_run(NAME, "promotion p50", "the Promotion controller is not in the operator", "≤ 0.5× baseline")], {}
     bench.start_operator()
     bench.environment(SOURCE_ENV, "Development")
     bench.environment(TARGET_ENV, "Staging", upstream=SOURCE_ENV)
@@ -97,15 +95,8 @@ def _script(bench: Bench) -> float:
     return time.monotonic() - began
 
 
-def _controller_present(bench: Bench) -> bool:
-    try:
-        import flowops.handlers.promotions  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
-
-class _PhaseWatch:
+class _PhaseWatch(Watched):
     """Terminal phase of each Promotion in a namespace, and when it arrived."""
 
     def __init__(self, bench: Bench, namespace: str) -> None:
@@ -113,12 +104,6 @@ class _PhaseWatch:
         self.finished_at: dict[str, float] = {}
         self.watch = Watch(bench.kube, PROMOTIONS, namespace, self._on_event)
 
-    def __enter__(self) -> "_PhaseWatch":
-        self.watch.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.watch.stop()
 
     def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
         status = obj.get("status") or {}

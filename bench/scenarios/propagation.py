@@ -17,9 +17,9 @@ from flowops.kube import APICLIENTS, CONFIGMAPS, FLOWS
 from ..documents import edit_patch, flow_object, size_of
 from ..flowwatch import StatusTracker
 from ..harness import Bench
-from ..report import Row, not_run
+from ..report import Row
 from ..stats import Summary
-from ..watch import Watch
+from ..watch import Watch, Watched
 from . import Params, Result
 
 from flowops.testing.documents import identity_flow
@@ -32,9 +32,6 @@ EDIT_BASE = 3_000_000
 
 
 def run(bench: Bench, p: Params) -> Result:
-    if not _controller_present():
-        return [not_run(NAME, f"{p.clients} ConfigMaps updated after a new HEAD", "the ApiClient controller is not in the operator",
-                        "≤ 2× baseline")], {}
     bench.start_operator()
     bench.environment(NAMESPACE, "Development")
     document = identity_flow()
@@ -108,15 +105,8 @@ def _raw_writes(bench: Bench, names: list[str], document: dict[str, Any], i: int
     return time.monotonic() - began
 
 
-def _controller_present() -> bool:
-    try:
-        from flowops.handlers import bindings  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
-
-class _MapWatch:
+class _MapWatch(Watched):
     """data.version of every ConfigMap in a namespace, as it arrives."""
 
     def __init__(self, bench: Bench, namespace: str) -> None:
@@ -124,12 +114,6 @@ class _MapWatch:
         self.last_at = 0.0
         self.watch = Watch(bench.kube, CONFIGMAPS, namespace, self._on_event)
 
-    def __enter__(self) -> "_MapWatch":
-        self.watch.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.watch.stop()
 
     def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
         name = obj["metadata"]["name"]
