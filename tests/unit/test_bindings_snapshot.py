@@ -5,7 +5,8 @@ import pytest
 
 from flowops.kube import Conflict
 from flowops.runtime import Runtime
-from flowops.services import bindings
+from flowops.services import bindings, bindings_clients, bindings_concurrency
+from flowops.services.bindings_reads import Reads, Snapshot
 
 NS = "apps"
 
@@ -45,7 +46,7 @@ class FakeKube:
 
 @pytest.fixture(autouse=True)
 def fresh_process(monkeypatch):
-    monkeypatch.setattr(bindings, "_reconciled", {})
+    monkeypatch.setattr(bindings_concurrency, "_reconciled", {})
 
 
 @pytest.fixture
@@ -55,19 +56,19 @@ def seen(monkeypatch):
     record = {"calls": [], "fail": 0}
 
     def fake(rt, client_obj, env, post, reads, snapshot):
-        cm = bindings._configmap_metadata(rt.kube, NS, f"{client_obj['metadata']['name']}-flow", snapshot)
+        cm = bindings_clients._configmap_metadata(rt.kube, NS, f"{client_obj['metadata']['name']}-flow", snapshot)
         record["calls"].append((client_obj, cm))
         if record["fail"]:
             record["fail"] -= 1
             raise Conflict(409, "Conflict", "the object has been modified")
-        return bindings.ClientOutcome({}, False)
+        return bindings_clients.ClientOutcome({}, False)
 
-    monkeypatch.setattr(bindings, "_reconcile_client", fake)
+    monkeypatch.setattr(bindings_clients, "_reconcile_client", fake)
     return record
 
 
 def test_snapshot_usable_only_for_clients_not_reconciled_since_it_was_taken():
-    snapshot = bindings.Snapshot(NS, taken=10, clients={}, configmaps={})
+    snapshot = Snapshot(NS, taken=10, clients={}, configmaps={})
     assert snapshot.usable(NS, None)
     assert snapshot.usable(NS, 9)
     assert not snapshot.usable(NS, 11)
@@ -76,7 +77,7 @@ def test_snapshot_usable_only_for_clients_not_reconciled_since_it_was_taken():
 
 def test_snapshot_lists_clients_and_only_flowops_configmaps_metadata():
     kube = FakeKube(["a", "b"])
-    reads = bindings.Reads(kube)
+    reads = Reads(kube)
     reads.take_snapshot(NS)
     assert kube.calls == [
         ("list", "apiclients", {}),
@@ -88,28 +89,28 @@ def test_snapshot_lists_clients_and_only_flowops_configmaps_metadata():
 
 def test_fan_out_reads_nothing_per_client(seen):
     kube = FakeKube(["a", "b"])
-    reads = bindings.Reads(kube)
+    reads = Reads(kube)
     reads.take_snapshot(NS)
-    bindings.reconcile_client(Runtime(kube), NS, "a", None, reads=reads)
+    bindings_clients.reconcile_client(Runtime(kube), NS, "a", None, reads=reads)
     assert kube.gets() == []
     assert seen["calls"] == [(client("a"), configmap_metadata("a"))]
 
 
 def test_names_missing_from_the_snapshot_are_read_fresh(seen):
     kube = FakeKube(["a"])
-    reads = bindings.Reads(kube)
+    reads = Reads(kube)
     reads.take_snapshot(NS)
     kube.names = ["a", "new"]
-    bindings.reconcile_client(Runtime(kube), NS, "new", None, reads=reads)
+    bindings_clients.reconcile_client(Runtime(kube), NS, "new", None, reads=reads)
     assert kube.gets() == [("get", "apiclients", "new"), ("get_metadata", "configmaps", "new-flow")]
 
 
 def test_retry_after_a_failed_write_reads_fresh(seen):
     kube = FakeKube(["a"])
-    reads = bindings.Reads(kube)
+    reads = Reads(kube)
     reads.take_snapshot(NS)
     seen["fail"] = 1
-    bindings._with_retries(lambda: bindings.reconcile_client(Runtime(kube), NS, "a", None, reads=reads), "test", delay=0)
+    bindings_concurrency.with_retries(lambda: bindings_clients.reconcile_client(Runtime(kube), NS, "a", None, reads=reads), "test", delay=0)
     (first, first_cm), (second, second_cm) = seen["calls"]
     assert "fresh" not in first and first_cm["resourceVersion"] == "1"
     assert second["fresh"] and second_cm["resourceVersion"] == "2"
@@ -117,11 +118,11 @@ def test_retry_after_a_failed_write_reads_fresh(seen):
 
 def test_a_client_reconciled_by_its_own_handler_since_the_snapshot_is_read_fresh(seen):
     kube = FakeKube(["a", "b"])
-    reads = bindings.Reads(kube)
+    reads = Reads(kube)
     reads.take_snapshot(NS)
-    bindings.reconcile_client(Runtime(kube), NS, "a", None)  # its own handler: always fresh
-    bindings.reconcile_client(Runtime(kube), NS, "a", None, reads=reads)
-    bindings.reconcile_client(Runtime(kube), NS, "b", None, reads=reads)
+    bindings_clients.reconcile_client(Runtime(kube), NS, "a", None)  # its own handler: always fresh
+    bindings_clients.reconcile_client(Runtime(kube), NS, "a", None, reads=reads)
+    bindings_clients.reconcile_client(Runtime(kube), NS, "b", None, reads=reads)
     assert [c for c in kube.gets() if c[0] == "get"] == [("get", "apiclients", "a"), ("get", "apiclients", "a")]
 
 

@@ -12,7 +12,7 @@ import kopf
 from .. import runtime
 from ..domain import fanout, policy
 from ..kube import API_GROUP, API_VERSION
-from ..services import bindings
+from ..services import bindings, bindings_applications, bindings_clients
 from .events import post
 from .indexes import first
 
@@ -52,7 +52,7 @@ def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str
 @kopf.on.create(*APICLIENT)
 @kopf.on.update(*APICLIENT)
 def reconcile_apiclient(name: str, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
-    bindings.reconcile_client(runtime.current(), namespace, name, first(environments_by_namespace, namespace), post=post)
+    bindings_clients.reconcile_client(runtime.current(), namespace, name, first(environments_by_namespace, namespace), post=post)
 
 
 @kopf.on.event(*APICLIENT)
@@ -66,7 +66,7 @@ async def count_clients(
     for app in list(applications_by_namespace.get(namespace, ())):
         count = len(_clients_of(apiclients_by_application, namespace, app["name"]))
         if app.get("clients") != count:
-            await asyncio.to_thread(bindings.reconcile_application, runtime.current(), namespace, app["name"], env, count, post=post)
+            await asyncio.to_thread(bindings_applications.reconcile_application, runtime.current(), namespace, app["name"], env, count, post=post)
 
 
 # -- Application ------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def resume_application(name: str, namespace: str, apiclients_by_application: kop
                        environments_by_namespace: kopf.Index, **_: Any) -> None:
     # Clients resume on their own: no fan-out at start-up.
     env = first(environments_by_namespace, namespace)
-    bindings.reconcile_application(runtime.current(), namespace, name, env, len(_clients_of(apiclients_by_application, namespace, name)), post=post)
+    bindings_applications.reconcile_application(runtime.current(), namespace, name, env, len(_clients_of(apiclients_by_application, namespace, name)), post=post)
 
 
 @kopf.on.create(*APPLICATION)
@@ -85,7 +85,7 @@ def reconcile_application(name: str, namespace: str, apiclients_by_application: 
                           environments_by_namespace: kopf.Index, **_: Any) -> None:
     rt, env = runtime.current(), first(environments_by_namespace, namespace)
     clients = _clients_of(apiclients_by_application, namespace, name)
-    bindings.reconcile_application(rt, namespace, name, env, len(clients), post=post)
+    bindings_applications.reconcile_application(rt, namespace, name, env, len(clients), post=post)
     bindings.reresolve_clients(rt, namespace, clients, env, post=post)
 
 

@@ -1,0 +1,51 @@
+"""Reconcile one Application: whether its default flow resolves, and how many clients
+it has."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..domain import bindingstatus
+from ..domain.bindingtarget import Problem, is_head_selector
+from ..kube import APPLICATIONS
+from ..runtime import Runtime
+from . import bindings_concurrency as concurrency
+from .bindings_reads import Reads
+from .bindings_resolve import Poster, condition_changed, no_events, target
+from .flows import rfc3339
+
+
+def reconcile_application(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int,
+                          post: Poster = no_events) -> dict[str, Any] | None:
+    with concurrency.lock("Application", namespace, name):
+        app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
+        if app is None or app["metadata"].get("deletionTimestamp"):
+            return None
+        return _reconcile_application(rt, app, env, clients, post)
+
+
+def _reconcile_application(rt: Runtime, app: Mapping[str, Any], env: Mapping[str, Any] | None, clients: int, post: Poster) -> dict[str, Any]:
+    kube = rt.kube
+    meta = app["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    previous = app.get("status") or {}
+    default = (app.get("spec") or {}).get("defaultFlow") or {}
+    flow, selector_text = default.get("name"), str(default.get("version") or "HEAD")
+    problem: Problem | None = None
+    if not flow:
+        message = "no default flow name: each client sets its own spec.defaultFlow.name"
+    else:
+        resolved = target(Reads(kube), namespace, flow, selector_text, env)
+        if isinstance(resolved, Problem):
+            problem, message = resolved, resolved.message
+        elif is_head_selector(selector_text):
+            message = f"default flow {flow} at HEAD"
+        else:
+            message = f"default flow {flow} version {resolved.number} ({resolved.id})"
+    status = bindingstatus.application_status(meta.get("generation"), clients, problem, message, previous, rfc3339(rt.clock()))
+    if not bindingstatus.same_status(previous, status):
+        kube.patch_status(APPLICATIONS, name, status, namespace)
+    if problem is not None and condition_changed(previous, status, "Ready"):
+        post(app, "Warning", problem.reason, problem.message)
+    return status

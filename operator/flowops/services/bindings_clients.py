@@ -1,0 +1,165 @@
+"""Reconcile one ApiClient: resolve its binding and materialise the resolved flow in its
+ConfigMap `<client>-flow`.
+
+Level-based: every call reads the client, its Application, the Flow, the version list
+(metadata only) and the ConfigMap's metadata, then writes only what differs. The
+document is read only when the ConfigMap must be rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain import bindingstatus, materialise
+from ..domain.binding import Resolution, resolve_request
+from ..domain.bindingtarget import Problem, is_head_selector
+from ..domain.commit import VersionRecord
+from ..domain.conditions import find
+from ..domain.materialise import Fingerprint
+from ..kube import APICLIENTS, CONFIGMAPS, Kube, NotFound
+from ..runtime import Runtime
+from . import bindings_concurrency as concurrency
+from .bindings_reads import Reads, Snapshot
+from .bindings_resolve import Poster, condition_changed, no_events, target
+from .flows import rfc3339
+
+
+@dataclass(frozen=True)
+class ClientOutcome:
+    status: dict[str, Any]
+    rewritten: bool
+
+
+def reconcile_client(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = no_events,
+                     reads: Reads | None = None) -> ClientOutcome | None:
+    """Read inside the lock, fresh or from a fan-out's snapshot if still valid: an event's
+    body may predate a fan-out's status write."""
+    reads = reads or Reads(rt.kube)
+    with concurrency.lock("ApiClient", namespace, name):
+        snapshot = reads.snapshot_for(namespace, name)
+        try:
+            if snapshot is not None and name in snapshot.clients:
+                client: Mapping[str, Any] | None = snapshot.clients[name]
+            else:
+                client = rt.kube.get_or_none(APICLIENTS, name, namespace)
+            if client is None or client["metadata"].get("deletionTimestamp"):
+                return None
+            return _reconcile_client(rt, client, env, post, reads, snapshot)
+        finally:
+            concurrency.mark_reconciled(namespace, name)
+
+
+def _request(reads: Reads, client: Mapping[str, Any]) -> Resolution:
+    spec = client.get("spec") or {}
+    application = spec.get("application")
+    app = reads.application(client["metadata"]["namespace"], application) if application else None
+    return resolve_request(spec, (app.get("spec") or {}) if app is not None else None)
+
+
+def _configmap_metadata(kube: Kube, namespace: str, name: str, snapshot: Snapshot | None) -> Mapping[str, Any] | None:
+    """Metadata only: the document is not transferred just to learn what it is."""
+    if snapshot is not None and name in snapshot.configmaps:
+        return snapshot.configmaps[name]
+    found = kube.get_metadata(CONFIGMAPS, name, namespace)
+    return found.get("metadata") if found else None
+
+
+def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster, reads: Reads,
+                      snapshot: Snapshot | None) -> ClientOutcome:
+    kube = rt.kube
+    meta = client["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    previous = client.get("status") or {}
+    request = _request(reads, client)
+    cm_name = materialise.configmap_name(name)
+    cm_meta = _configmap_metadata(kube, namespace, cm_name, snapshot)
+    owner = materialise.ownership(cm_meta, name, meta["uid"])
+    if owner == "stale":
+        _delete_stale(kube, namespace, cm_name, cm_meta)
+        owner, cm_meta = "absent", None
+    held = materialise.fingerprint_of(cm_meta) if owner == "ours" else None
+
+    resolved: VersionRecord | Problem
+    if not request.resolved:
+        resolved = Problem("FlowNotSet", request.missing_message or "no flow name set")
+    elif owner == "foreign":
+        resolved = Problem(
+            "ConfigMapConflict",
+            f"ConfigMap {cm_name} exists and is not managed by flowops for this ApiClient: rename or delete it",
+        )
+    else:
+        assert request.name is not None and request.version is not None
+        resolved = target(reads, namespace, request.name, request.version, env)
+
+    rewritten = False
+    problem: Problem | None = resolved if isinstance(resolved, Problem) else None
+    if isinstance(resolved, VersionRecord):
+        assert request.name is not None
+        written = _materialise(kube, reads, client, request.name, resolved, held, cm_meta)
+        if isinstance(written, Problem):
+            problem = written
+        else:
+            rewritten = written != held
+            if rewritten:
+                post(client, "Normal", "BindingChanged", f"{held.describe() if held else 'nothing'} → {written.describe()}")
+            held = written
+
+    follows_head = problem is None and request.version is not None and is_head_selector(request.version)
+    facts = bindingstatus.ClientFacts(
+        generation=meta.get("generation"), request=request, materialised=held, config_map=cm_name,
+        follows_head=follows_head, problem=problem,
+    )
+    status = bindingstatus.client_status(facts, previous, rfc3339(rt.clock()))
+    if not bindingstatus.same_status(previous, status):
+        kube.patch_status(APICLIENTS, name, status, namespace)
+    if problem is not None and condition_changed(previous, status, "Resolved"):
+        post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
+    return ClientOutcome(status, rewritten)
+
+
+def _delete_stale(kube: Kube, namespace: str, name: str, cm_meta: Mapping[str, Any] | None) -> None:
+    """The ConfigMap of a deleted namesake client: garbage collection would remove it, but
+    only after a while; remove it now (that very object, by uid) so the new client gets its own."""
+    body = {"propagationPolicy": "Background", "preconditions": {"uid": (cm_meta or {}).get("uid")}}
+    try:
+        kube.request("DELETE", CONFIGMAPS.path(namespace, name), body=body)
+    except NotFound:
+        pass
+
+
+def _materialise(
+    kube: Kube,
+    reads: Reads,
+    client: Mapping[str, Any],
+    flow: str,
+    record: VersionRecord,
+    held: Fingerprint | None,
+    cm_meta: Mapping[str, Any] | None,
+) -> Fingerprint | Problem:
+    """Write the ConfigMap when it does not hold this version yet; returns what it holds."""
+    if held is not None and materialise.up_to_date(held, flow, record.id, record.content_hash):
+        return held
+    namespace = client["metadata"]["namespace"]
+    raw, transition = reads.document(namespace, flow, record.id)
+    fingerprint = Fingerprint(
+        flow=flow,
+        version=record.id,
+        number=record.number,
+        contentHash="sha256:" + hashlib.sha256(raw).hexdigest(),  # = canonical.content_hash, without serialising twice
+        transition=transition,
+    )
+    if fingerprint == held:
+        return held
+    data = materialise.data_for(fingerprint, raw.decode("utf-8"))
+    too_large = materialise.size_problem(fingerprint, data)
+    if too_large:
+        return Problem("DocumentTooLarge", too_large)
+    body = materialise.build(client, fingerprint, data, cm_meta)
+    if cm_meta is None:
+        kube.create(CONFIGMAPS, body, namespace)
+    else:
+        kube.replace(CONFIGMAPS, body["metadata"]["name"], body, namespace)
+    return fingerprint

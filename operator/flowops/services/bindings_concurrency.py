@@ -1,0 +1,72 @@
+"""How binding reconciles run side by side: one at a time per object, a process-wide
+sequence that tells a fan-out's snapshot whether a client was reconciled after it, a
+small thread pool for fan-outs, and retries for event handlers (Kopf does not retry
+those)."""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+log = logging.getLogger(__name__)
+
+FAN_OUT_THREADS = 8
+
+# One reconcile per object at a time: a client's own handler and a fan-out from its
+# Flow or Application may run together in the handler thread pool.
+_locks: defaultdict[tuple[str, str, str], threading.Lock] = defaultdict(threading.Lock)
+_locks_guard = threading.Lock()
+
+# When each client's last reconcile ended, on a process-wide sequence: a snapshot listed
+# before that may not show what the reconcile wrote.
+_sequence = itertools.count()
+_reconciled: dict[tuple[str, str], int] = {}
+
+
+def lock(kind: str, namespace: str, name: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks[(kind, namespace, name)]
+
+
+def next_sequence() -> int:
+    return next(_sequence)
+
+
+def mark_reconciled(namespace: str, client: str) -> None:
+    _reconciled[(namespace, client)] = next(_sequence)
+
+
+def last_reconciled(namespace: str, client: str) -> int | None:
+    return _reconciled.get((namespace, client))
+
+
+def with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay: float = 0.5) -> None:
+    """Event handlers are not retried by Kopf: retry transient API errors here, then log."""
+    for attempt in range(1, attempts + 1):
+        try:
+            call()
+            return
+        except Exception:  # noqa: BLE001 - one failing object must not stop the fan-out
+            if attempt == attempts:
+                log.exception("%s failed %d times; the next event retries it", what, attempts)
+                return
+            time.sleep(delay * attempt)
+
+
+def run_all(names: Iterable[str], one: Callable[[str], None]) -> None:
+    """`one(name)` for each name, several at a time when there are several."""
+    todo = list(names)
+    if len(todo) <= 1:
+        for name in todo:
+            one(name)
+        return
+    # Kopf's poster reads its queue from context variables: each worker runs in a copy.
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=min(FAN_OUT_THREADS, len(todo)), thread_name_prefix="fan-out") as pool:
+        list(pool.map(lambda name: context.copy().run(one, name), todo))

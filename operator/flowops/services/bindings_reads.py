@@ -1,0 +1,82 @@
+"""What one fan-out reads once and shares across its clients: the Flow, its version
+list, Applications, materialised documents and, for many clients, a Snapshot of the
+namespace's ApiClients and ConfigMaps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.canonical import canonical_json
+from ..domain.commit import VersionRecord
+from ..kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, FLOWS, FLOWVERSIONS, Kube
+from ..names import LABEL_MATERIALISED
+from . import bindings_concurrency as concurrency
+from . import versions
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One namespace's ApiClients and the metadata of flowops' ConfigMaps, by name, listed
+    after sequence number `taken`. Names it lacks (new clients, foreign ConfigMaps) are
+    read one by one."""
+
+    namespace: str
+    taken: int
+    clients: Mapping[str, Mapping[str, Any]]
+    configmaps: Mapping[str, Mapping[str, Any]]
+
+    def usable(self, namespace: str, last_reconciled: int | None) -> bool:
+        """Not for a client reconciled since the listing began: that reconcile may have
+        written (its own handler, or the failed attempt this one retries). A change not
+        yet reconciled is safe: its handler runs after us and reads fresh."""
+        return namespace == self.namespace and (last_reconciled is None or last_reconciled < self.taken)
+
+
+class Reads:
+    """A fresh one per fan-out, so nothing is cached across events; benign races only
+    duplicate a read."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._memo: dict[tuple[str, ...], Any] = {}
+        self.snapshot: Snapshot | None = None
+
+    def take_snapshot(self, namespace: str) -> None:
+        """Two LISTs instead of two GETs per client (the ConfigMaps as metadata only)."""
+        taken = concurrency.next_sequence()
+        clients = self.kube.list(APICLIENTS, namespace)
+        maps = self.kube.list(CONFIGMAPS, namespace, label_selector=f"{LABEL_MATERIALISED}=true", metadata_only=True)
+        self.snapshot = Snapshot(
+            namespace, taken, {c["metadata"]["name"]: c for c in clients}, {m["metadata"]["name"]: m["metadata"] for m in maps},
+        )
+
+    def snapshot_for(self, namespace: str, client: str) -> Snapshot | None:
+        """The snapshot if it may stand in for fresh reads of this client (call under its lock)."""
+        snapshot = self.snapshot
+        if snapshot is None or not snapshot.usable(namespace, concurrency.last_reconciled(namespace, client)):
+            return None
+        return snapshot
+
+    def _get(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = load()
+        return self._memo[key]
+
+    def flow(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self._get(("flow", namespace, name), lambda: self.kube.get_or_none(FLOWS, name, namespace))
+
+    def records(self, namespace: str, flow: str, uid: str) -> list[VersionRecord]:
+        return self._get(("records", namespace, flow, uid), lambda: versions.list_records(self.kube, namespace, flow, owner_uid=uid))
+
+    def application(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self._get(("app", namespace, name), lambda: self.kube.get_or_none(APPLICATIONS, name, namespace))
+
+    def document(self, namespace: str, flow: str, version_id: str) -> tuple[bytes, str]:
+        """Canonical JSON and transition of a version (immutable, so safe to share)."""
+        def load() -> tuple[bytes, str]:
+            version = self.kube.get(FLOWVERSIONS, versions.version_name(flow, version_id), namespace)
+            document = versions.decode(self.kube, namespace, flow, version)
+            return canonical_json(document), (version.get("spec") or {}).get("transition") or "RestartInProgress"
+        return self._get(("doc", namespace, flow, version_id), load)
