@@ -157,3 +157,24 @@ def test_version_not_found_is_a_lookup_error():
 def test_uncommitted_is_not_resolvable_here():
     with pytest.raises(ValueError, match="uncommitted"):
         resolve_selector(parse_selector("0"), VERSIONS, VERSIONS[0].id)
+
+
+def test_content_hash_selector_names_the_newest_version_with_that_content():
+    from flowops.domain.versionid import Selector, VersionRef, parse_selector, resolve_selector
+
+    digest = "sha256:" + "ab" * 32
+    assert parse_selector(digest) == Selector("hash", digest)
+    versions = [VersionRef("20260101000000000001", 1, digest), VersionRef("20260101000000000002", 2, "sha256:" + "cd" * 32),
+                VersionRef("20260101000000000003", 3, digest)]
+    assert resolve_selector(parse_selector(digest), versions, None).number == 3
+
+
+def test_content_hash_selector_errors_name_the_fix():
+    import pytest
+
+    from flowops.domain.versionid import VersionNotFound, VersionRef, parse_selector, resolve_selector
+
+    with pytest.raises(ValueError, match="64 lowercase hex digits"):
+        parse_selector("sha256:ABC")
+    with pytest.raises(VersionNotFound, match="no version with content"):
+        resolve_selector(parse_selector("sha256:" + "0" * 64), [VersionRef("20260101000000000001", 1, "sha256:" + "1" * 64)], None)

@@ -99,7 +99,7 @@ def local_resolution(session: Session, env: Environment, request: Resolution) ->
         return None, None, f"flow {request.name} does not exist in environment {env.label}"
     records = session.records(env, request.name)
     try:
-        ref = resolve_selector(selector, [VersionRef(r.id, r.number) for r in records], head_of(flow))
+        ref = resolve_selector(selector, [VersionRef(r.id, r.number, r.content_hash) for r in records], head_of(flow))
     except (VersionNotFound, ValueError) as exc:
         return flow, None, f"{request.name}: {exc}"
     return flow, ref, None

@@ -48,7 +48,7 @@ def resolve_version(session: Session, env: Environment, flow: Mapping[str, Any],
     name = flow["metadata"]["name"]
     records = session.records(env, name)
     try:
-        return resolve_selector(selector, [VersionRef(r.id, r.number) for r in records], head_of(flow))
+        return resolve_selector(selector, [VersionRef(r.id, r.number, r.content_hash) for r in records], head_of(flow))
     except VersionNotFound as exc:
         message, subject = str(exc), f"flow {name} in environment {env.label}"
         possessive = "flow's "

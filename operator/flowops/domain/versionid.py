@@ -28,10 +28,12 @@ _ID_RE = re.compile(VERSION_ID_PATTERN)
 # Same bounds as the CRD pattern [1-9][0-9]{0,8}.
 _NUMBER_RE = re.compile(r"^[1-9][0-9]{0,8}$")
 _EXAMPLE_ID = "20261121093012123456"
+# A content hash names the same content in every cluster, even one rebuilt from git.
+_HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 SELECTOR_FORMS = (
     "HEAD (or latest), a version id (20 digits, e.g. " + _EXAMPLE_ID + "), "
-    "a version number (1..999999999) or uncommitted (or 0)"
+    "a version number (1..999999999), a content hash (sha256:<64 hex digits>) or uncommitted (or 0)"
 )
 
 
@@ -76,9 +78,10 @@ def next_version_id(now: datetime, previous: str | None) -> str:
 
 @dataclass(frozen=True)
 class Selector:
-    """A parsed version selector. value: the id (str) for "id", the number (int) for "number"."""
+    """A parsed version selector. value: the id (str) for "id", the number (int) for "number",
+    the content hash (str, "sha256:...") for "hash"."""
 
-    kind: Literal["head", "id", "number", "uncommitted"]
+    kind: Literal["head", "id", "number", "hash", "uncommitted"]
     value: str | int | None = None
 
     def __str__(self) -> str:
@@ -105,12 +108,17 @@ def parse_selector(text: str) -> Selector:
     if _ID_RE.match(text):
         parse_version_id(text)  # a clear error for 20 digits that are no time
         return Selector("id", text)
+    if text.lower().startswith("sha256:"):
+        if not _HASH_RE.match(text):
+            raise ValueError(f"invalid content hash {text!r}: expected sha256: followed by 64 lowercase hex digits")
+        return Selector("hash", text)
     raise ValueError(f"invalid version selector {text!r}: expected {SELECTOR_FORMS}")
 
 
 class VersionRef(NamedTuple):
     id: str
     number: int
+    content_hash: str | None = None
 
 
 class VersionNotFound(LookupError):
@@ -173,4 +181,10 @@ def resolve_selector(
         else:
             span = "it has no versions yet"
         raise VersionNotFound(f"flow has no version with id {selector.value}; {span}")
+    if selector.kind == "hash":
+        # The same content may have been committed twice (a restore): the newest names it.
+        matches = [v for v in versions if v.content_hash == selector.value]
+        if matches:
+            return max(matches, key=lambda v: v.number)
+        raise VersionNotFound(f"flow has no version with content {selector.value}; {_what_it_has(versions)}")
     raise ValueError(f"unknown selector kind {selector.kind!r}")
