@@ -32,7 +32,7 @@ Result = tuple[list[Row], dict[str, Any]]
 Runner = Callable[[Bench, Params], Result]
 
 
-NAMES = ("guardrails", "fanout", "commit", "memory", "restart", "storage", "promotion", "propagation")
+NAMES = ("guardrails", "diff", "fanout", "commit", "memory", "restart", "storage", "promotion", "propagation")
 
 
 def runner(name: str) -> Runner:

@@ -3,20 +3,16 @@ import json
 
 import pytest
 
-from flowops.domain.diff import (
-    MISSING,
-    Change,
-    PointerMatchesNothing,
-    apply_changes,
-    changed_paths_count,
-    diff,
-    escape_token,
-    join_pointer,
-    plan,
-    select_changes,
-    split_pointer,
-    unescape_token,
-)
+from flowops.domain import selection
+from flowops.domain.diff import MISSING, Change, changed_paths_count, diff
+from flowops.domain.patch import apply_changes
+from flowops.domain.plansummary import summarise as plan
+from flowops.domain.pointer import escape_token, join_pointer, split_pointer, unescape_token
+from flowops.domain.selection import PointerMatchesNothing
+
+
+def select_changes(old, new, include=(), exclude=()):
+    return selection.select(old, new, include, exclude)[0]
 
 # A small identity flow: forms referencing fields, translations.
 OLD = {
@@ -31,7 +27,7 @@ OLD = {
 
 def edited():
     new = copy.deepcopy(OLD)
-    new["forms"]["signIn"]["fields"].append({"name": "captcha"})  # length change: whole list
+    new["forms"]["signIn"]["fields"].append({"name": "captcha"})  # one item added
     new["forms"]["signIn"]["title"] = "t.login"
     del new["forms"]["recovery"]
     new["forms"]["registration"] = {"fields": [{"name": "email"}, {"name": "password"}], "title": "t.reg"}
@@ -71,7 +67,7 @@ def test_diff_is_deterministic_and_in_traversal_order():
     assert [(c.op, c.path) for c in changes] == [
         ("remove", "/forms/recovery"),
         ("add", "/forms/registration"),
-        ("replace", "/forms/signIn/fields"),
+        ("add", "/forms/signIn/fields/2"),
         ("replace", "/forms/signIn/title"),
         ("add", "/translations/de/t.rec"),
         ("replace", "/translations/en/t.signin"),
@@ -169,17 +165,18 @@ def test_apply_errors_name_the_path(change, fragment):
 
 def promote(include=(), exclude=()):
     """What the target (OLD) looks like after promoting the selected part of NEW."""
-    return apply_changes(OLD, select_changes(diff(OLD, NEW), include, exclude))
+    changes, result = selection.select(OLD, NEW, include, exclude)
+    assert apply_changes(OLD, changes) == result  # the plan writes exactly the result
+    return result
 
 
 def test_no_pointers_selects_everything():
-    changes = diff(OLD, NEW)
-    assert select_changes(changes) == changes
-    assert promote() == NEW
+    changes, result = selection.select(OLD, NEW)
+    assert changes == diff(OLD, NEW) and result is NEW
 
 
 def test_include_selects_changes_at_or_below_the_pointer():
-    selected = select_changes(diff(OLD, NEW), include=["/translations"])
+    selected = select_changes(OLD, NEW, include=["/translations"])
     assert [c.path for c in selected] == ["/translations/de/t.rec", "/translations/en/t.signin"]
     result = promote(include=["/translations/en/t.signin"])
     assert result["translations"]["en"]["t.signin"] == "Log in"
@@ -187,18 +184,27 @@ def test_include_selects_changes_at_or_below_the_pointer():
     assert result["forms"] == OLD["forms"] and result["version"] == 1
 
 
-def test_include_below_a_whole_array_replacement_narrows_it():
-    changes = diff({"fields": [{"name": "a"}, {"name": "b"}]}, {"fields": [{"name": "A"}, {"name": "b"}, {"name": "c"}]})
-    assert [c.path for c in changes] == ["/fields"]
-    # Expressed at the finest path that differs, as a plain diff would show it.
-    selected = select_changes(changes, include=["/fields/0"])
-    assert selected == [Change("replace", "/fields/0/name", "a", "A")]
-    assert select_changes(changes, include=["/fields/0/name"]) == selected
-    assert apply_changes({"fields": [{"name": "a"}, {"name": "b"}]}, selected) == {"fields": [{"name": "A"}, {"name": "b"}]}
+def test_include_of_one_inserted_item_promotes_only_that_item():
+    old = {"fields": [{"name": "a"}, {"name": "b"}]}
+    new = {"fields": [{"name": "A"}, {"name": "b"}, {"name": "c"}]}
+    # Items are identified by name: "a" went, "A" and "c" came.
+    assert [(c.op, c.path) for c in diff(old, new)] == [
+        ("remove", "/fields/0"), ("add", "/fields/0"), ("add", "/fields/2")]
+    assert select_changes(old, new, include=["/fields/2"]) == [Change("add", "/fields/2", new={"name": "c"})]
+    # The index of a removed item is its index in the target; of anything else, in the source.
+    selected = select_changes(old, new, include=["/fields/0"])
+    assert apply_changes(old, selected) == {"fields": [{"name": "A"}, {"name": "b"}]}
+
+
+def test_include_below_an_edited_item_narrows_it():
+    old = {"steps": [{"id": "s1", "title": "a", "n": 1}, {"id": "s2", "title": "b", "n": 2}]}
+    new = {"steps": [{"id": "s0", "title": "z"}, {"id": "s1", "title": "A", "n": 9}, {"id": "s2", "title": "b", "n": 2}]}
+    selected = select_changes(old, new, include=["/steps/1/title"])
+    assert selected == [Change("replace", "/steps/0/title", "a", "A")]  # s1 is item 0 in the target
 
 
 def test_include_below_an_added_object_adds_only_that_part():
-    selected = select_changes(diff(OLD, NEW), include=["/forms/registration/fields/0"])
+    selected = select_changes(OLD, NEW, include=["/forms/registration/fields/0"])
     # The target has no registration form: the part is added with its parents, nothing else.
     assert selected == [Change("add", "/forms/registration", new={"fields": [{"name": "email"}]})]
     assert promote(include=["/forms/registration/title"])["forms"]["registration"] == {"title": "t.reg"}
@@ -209,11 +215,20 @@ def test_include_below_a_removed_object_removes_only_that_part():
     assert result["forms"]["recovery"] == {}
 
 
-def test_include_of_an_array_item_beyond_the_target_array_is_refused():
-    changes = diff({"l": [1]}, {"l": [1, 2, 3]})
-    with pytest.raises(ValueError, match="select the whole array"):
-        select_changes(changes, include=["/l/2"])
-    assert select_changes(changes, include=["/l/1"]) == [Change("replace", "/l", [1], [1, 2])]
+def test_include_of_a_later_inserted_item_alone():
+    old, new = {"l": [1]}, {"l": [1, 2, 3]}
+    assert select_changes(old, new, include=["/l/2"]) == [Change("add", "/l/1", new=3)]
+    assert select_changes(old, new, include=["/l/1"]) == [Change("add", "/l/1", new=2)]
+
+
+def test_a_move_is_selected_by_the_items_index_in_the_source():
+    old = {"steps": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}]}
+    new = {"steps": [{"id": "b"}, {"id": "c"}, {"id": "a"}, {"id": "x"}, {"id": "d"}]}
+    assert [(c.op, c.source, c.path) for c in diff(old, new)] == [
+        ("move", "/steps/0", "/steps/2"), ("add", None, "/steps/3")]
+    assert apply_changes(old, select_changes(old, new, include=["/steps/2"]))["steps"] == new["steps"][:3] + [{"id": "d"}]
+    assert apply_changes(old, select_changes(old, new, exclude=["/steps/2"]))["steps"] == [
+        {"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "x"}, {"id": "d"}]
 
 
 def test_exclude_drops_changes_at_or_below_the_pointer():
@@ -227,10 +242,10 @@ def test_exclude_below_a_coarse_change_keeps_the_old_sub_value():
     assert result["forms"]["registration"] == {"fields": NEW["forms"]["registration"]["fields"]}
     # The added captcha field stays out; the title change next to it is still promoted.
     assert result["forms"]["signIn"] == {"fields": OLD["forms"]["signIn"]["fields"], "title": "t.login"}
-    changes = diff({"l": [1, 2]}, {"l": [3, 4, 5]})
-    assert select_changes(changes, exclude=["/l/0"]) == [Change("replace", "/l", [1, 2], [1, 4, 5])]
-    same_len = diff({"l": [[1, 2]]}, {"l": [[3, 4, 5]]})
-    assert select_changes(same_len, exclude=["/l/0/2"]) == [
+    old, new = {"l": [1, 2]}, {"l": [3, 4, 5]}
+    assert select_changes(old, new, exclude=["/l/0"]) == [Change("replace", "/l/1", 2, 4), Change("add", "/l/2", new=5)]
+    old, new = {"l": [[1, 2]]}, {"l": [[3, 4, 5]]}
+    assert select_changes(old, new, exclude=["/l/0/2"]) == [
         Change("replace", "/l/0/0", 1, 3), Change("replace", "/l/0/1", 2, 4)]
 
 
@@ -250,7 +265,7 @@ def test_include_and_exclude_combine():
 
 def test_pointer_matching_nothing_lists_the_paths_that_differ():
     with pytest.raises(PointerMatchesNothing) as err:
-        select_changes(diff(OLD, NEW), include=["/forms/x"])
+        select_changes(OLD, NEW, include=["/forms/x"])
     e = err.value
     assert isinstance(e, ValueError)
     assert e.pointer == "/forms/x"
@@ -260,16 +275,18 @@ def test_pointer_matching_nothing_lists_the_paths_that_differ():
 
 def test_pointer_below_a_change_but_on_an_unchanged_part_matches_nothing():
     with pytest.raises(PointerMatchesNothing):
-        select_changes(diff(OLD, NEW), include=["/forms/signIn/fields/0"])  # identifier is unchanged
+        select_changes(OLD, NEW, include=["/forms/signIn/fields/0"])  # identifier is unchanged
     with pytest.raises(PointerMatchesNothing, match="changes.exclude pointer /translations/fr"):
-        select_changes(diff(OLD, NEW), exclude=["/translations/fr"])
+        select_changes(OLD, NEW, exclude=["/translations/fr"])
+    with pytest.raises(PointerMatchesNothing):
+        select_changes({"l": [1]}, {"l": [1, 2]}, include=["/l/-"])
 
 
 def test_pointer_message_truncates_long_path_lists():
     old = {f"k{i:02d}": i for i in range(15)}
     new = {k: v + 1 for k, v in old.items()}
     with pytest.raises(PointerMatchesNothing) as err:
-        select_changes(diff(old, new), include=["/zzz"])
+        select_changes(old, new, include=["/zzz"])
     assert str(err.value).endswith("/k09 (and 5 more)")
     assert len(err.value.available) == 15
 
@@ -301,9 +318,9 @@ def test_plan_truncates_and_abbreviates():
 
 def test_root_pointer_selects_everything_and_several_pointers_share_a_change():
     changes = diff(OLD, NEW)
-    assert select_changes(changes, include=[""]) == changes
+    assert select_changes(OLD, NEW, include=[""]) == changes
     old, new = {"l": [1, 2, 3, 4]}, {"l": [9, 2, 8]}
-    selected = select_changes(diff(old, new), include=["/l/0", "/l/3"])
+    selected = select_changes(old, new, include=["/l/0", "/l/3"])
     # Item 3 is removed and item 0 replaced; item 2 (3 -> 8) stays as it was.
     assert apply_changes(old, selected) == {"l": [9, 2, 3]}
 

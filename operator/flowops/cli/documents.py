@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.diff import split_pointer
+from ..domain.pointer import child, split_pointer
 from ..domain.versionid import Selector, VersionNotFound, VersionRef, resolve_selector
 from ..services import versions
 from .environments import Environment
@@ -94,5 +94,5 @@ def at_pointer(document: Any, pointer: str) -> Any:
             else:
                 there = f"{walked} is not an object or array"
             raise UserError(f"nothing at {pointer}: {there}")
-        walked += "/" + token.replace("~", "~0").replace("/", "~1")
+        walked = child(walked, token)
     return value

@@ -69,6 +69,8 @@ def short_value(value: Any, limit: int = 80) -> str:
 def change_dict(change: Change) -> dict[str, Any]:
     """A change as machines read it: old is absent for add, new is absent for remove."""
     out: dict[str, Any] = {"op": change.op, "path": change.path}
+    if change.op == "move":
+        out["from"] = change.source
     if change.old is not MISSING:
         out["old"] = change.old
     if change.new is not MISSING:
@@ -76,11 +78,11 @@ def change_dict(change: Change) -> dict[str, Any]:
     return out
 
 
-_MARKS = {"add": ("+", "green"), "remove": ("-", "red"), "replace": ("~", "yellow")}
+_MARKS = {"add": ("+", "green"), "remove": ("-", "red"), "replace": ("~", "yellow"), "move": (">", "cyan")}
 
 
 def change_line(change: Mapping[str, Any], limit: int = 80) -> Text:
-    """One change as `~ /path  old → new`, `+ /path  new` or `- /path  old`."""
+    """One change as `~ /path  old → new`, `+ /path  new`, `- /path  old` or `> /path  from /from`."""
     op = str(change.get("op"))
     mark, style = _MARKS.get(op, ("?", ""))
     line = Text()
@@ -97,6 +99,8 @@ def change_line(change: Mapping[str, Any], limit: int = 80) -> Text:
     elif op == "remove":
         line.append("  ")
         line.append(short_value(change.get("old"), limit), style="red")
+    elif op == "move":
+        line.append(f"  from {change.get('from')}")
     return line
 
 
@@ -111,7 +115,7 @@ def count_ops(changes: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 def describe_counts(total: int, counts: Mapping[str, int]) -> str:
     if total == 0:
         return "no differences"
-    parts = [f"{counts.get(op, 0)} {word}" for op, word in (("add", "added"), ("remove", "removed"), ("replace", "changed"))
+    parts = [f"{counts.get(op, 0)} {word}" for op, word in (("add", "added"), ("remove", "removed"), ("replace", "changed"), ("move", "moved"))
              if counts.get(op)]
     noun = "path differs" if total == 1 else "paths differ"
     return f"{total} {noun}: " + ", ".join(parts)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from ..domain.diff import split_pointer
+from ..domain.pointer import split_pointer
 from ..kube import PROMOTIONS
 from .environments import Environment
 from .errors import OperationFailed, UserError

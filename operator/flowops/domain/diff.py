@@ -1,31 +1,27 @@
-"""Structural differences between JSON documents, addressed by JSON Pointer (RFC 6901).
+"""Structural differences between JSON documents, as JSON Patch (RFC 6902) operations.
 
-Used for promotion plans, partial promotion (include/exclude), "out of sync by N paths"
-and the Delta storage of versions. The format is ours and deterministic: the same two
-documents always give the same changes in the same order.
+Used for promotion plans, partial promotion, "out of sync by N paths" and the Delta
+storage of versions. Deterministic: the same two documents always give the same changes
+in the same order. Applied in order, the changes turn the old document into the new one
+(`patch.apply_changes`, or any JSON Patch tool via `patch.to_ops`).
+
+Objects are compared member by member (keys sorted). Arrays are aligned item by item
+(`arrays.align`): an inserted, removed or moved item is one change, an item present on
+both sides is compared inside. For each array the changes come as: removals (highest
+old index first, so each names the item's index in the old array), moves, then in the
+new array's order the insertions and the changes inside items (each at the item's index
+in the new array).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
-__all__ = [
-    "MISSING",
-    "Change",
-    "PointerMatchesNothing",
-    "apply_changes",
-    "changed_paths_count",
-    "diff",
-    "escape_token",
-    "join_pointer",
-    "plan",
-    "select_changes",
-    "split_pointer",
-    "unescape_token",
-]
+from . import arrays
+from .pointer import escape_token
+
+__all__ = ["MISSING", "Change", "changed_paths_count", "diff", "json_equal"]
 
 
 class _Missing:
@@ -50,77 +46,63 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
-Op = Literal["add", "remove", "replace"]
+Op = Literal["add", "remove", "replace", "move"]
 
 
 @dataclass(frozen=True)
 class Change:
-    """One difference: `old` is MISSING for add, `new` is MISSING for remove."""
+    """One difference: `old` is MISSING for add, `new` is MISSING for remove.
+
+    A move takes the item at `source` (a JSON Pointer, RFC 6902 "from") to `path`; its
+    `old` and `new` are the item, unchanged (changes inside it follow as their own).
+    """
 
     op: Op
     path: str
     old: Any = MISSING
     new: Any = MISSING
+    source: str | None = None
 
 
-# --- JSON Pointer (RFC 6901) -------------------------------------------------------------
+_SCALARS = (str, int, float, bool, type(None))
 
 
-def escape_token(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def unescape_token(token: str) -> str:
-    if "~" in token:
-        rest = token.replace("~0", "").replace("~1", "")
-        if "~" in rest:
-            raise ValueError(f"invalid JSON Pointer token {token!r}: '~' must be followed by 0 or 1")
-        # ~1 first would turn "~01" into "/" instead of "~1" (RFC 6901 section 4).
-        token = token.replace("~1", "/").replace("~0", "~")
-    return token
-
-
-def join_pointer(tokens: Iterable[str | int]) -> str:
-    return "".join("/" + escape_token(t) for t in tokens)
-
-
-def split_pointer(ptr: str) -> list[str]:
-    """"" is the whole document; "/" is the key "" (not the root)."""
-    if ptr == "":
-        return []
-    if not isinstance(ptr, str) or not ptr.startswith("/"):
-        raise ValueError(f"invalid JSON Pointer {ptr!r}: must be empty or start with '/'")
-    return [unescape_token(t) for t in ptr[1:].split("/")]
-
-
-# --- strict JSON equality ----------------------------------------------------------------
-
-
-def _same(a: Any, b: Any) -> bool:
+def json_equal(a: Any, b: Any) -> bool:
     """JSON equality: unlike ==, true != 1 and 1 != 1.0 (their canonical JSON differs)."""
     if a is b:
         return True
-    if type(a) is not type(b):
+    kind = type(a)
+    if kind is not type(b):
         return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if kind is dict:
+        if len(a) != len(b):
+            return False
+        get = b.get
+        for key, x in a.items():
+            y = get(key, MISSING)
+            if x is y:
+                continue
+            if type(x) is str:
+                if type(y) is not str or x != y:
+                    return False
+            elif not json_equal(x, y):
+                return False
+        return True
+    if kind is list:
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
     return bool(a == b)
 
 
-# --- diff ---------------------------------------------------------------------------------
-
-
 def diff(old: Any, new: Any, path: str = "") -> list[Change]:
-    """Changes that turn `old` into `new`, in traversal order (keys sorted).
-
-    Dicts are compared key by key; lists element by element when their lengths match,
-    else replaced whole (index shifts make element-wise changes misleading).
-    """
+    """Changes that turn `old` into `new` (see the module for their order)."""
     out: list[Change] = []
     _diff(old, new, path, out)
     return out
+
+
+def changed_paths_count(old: Any, new: Any) -> int:
+    """How many changes a full promotion from `old` to `new` would show."""
+    return len(diff(old, new))
 
 
 def _diff(old: Any, new: Any, path: str, out: list[Change]) -> None:
@@ -133,278 +115,74 @@ def _diff(old: Any, new: Any, path: str, out: list[Change]) -> None:
     if new is MISSING:
         out.append(Change("remove", path, old=old))
         return
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(old.keys() | new.keys()):
-            _diff(old.get(key, MISSING), new.get(key, MISSING), path + "/" + escape_token(key), out)
-        return
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for i, (a, b) in enumerate(zip(old, new)):
-            _diff(a, b, f"{path}/{i}", out)
-        return
-    if not _same(old, new):
+    kind = type(old)
+    if kind is not type(new):
+        out.append(Change("replace", path, old=old, new=new))
+    elif kind is dict:
+        _diff_object(old, new, path, out)
+    elif kind is list:
+        _diff_array(old, new, path, out)
+    elif old != new:
         out.append(Change("replace", path, old=old, new=new))
 
 
-def changed_paths_count(old: Any, new: Any) -> int:
-    """How many changes a full promotion from `old` to `new` would show."""
-    return len(diff(old, new))
-
-
-# --- apply ----------------------------------------------------------------------------------
-
-
-def _index(token: str, size: int, path: str, op: str, *, for_add: bool = False) -> int:
-    if for_add and token == "-":
-        return size
-    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
-        raise ValueError(f"cannot {op} {path}: {token!r} is not an array index")
-    i = int(token)
-    if i > size or (i == size and not for_add):
-        raise ValueError(f"cannot {op} {path}: index {i} is out of range (the array has {size} items)")
-    return i
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def apply_changes(doc: Any, changes: Iterable[Change]) -> Any:
-    """Return `doc` with `changes` applied; ValueError naming the path of one that does not apply.
-
-    `doc` is never mutated. Only containers along changed paths are copied; everything
-    else (and the inserted values) is shared with `doc` and `changes`, so treat the
-    result as read-only or deep-copy it before mutating.
-    """
-    # Containers created here, by id: each is copied once however many changes touch it.
-    # Holding them keeps their ids from being reused during this call.
-    owned: dict[int, Any] = {}
-
-    def own(container: Any) -> Any:
-        if id(container) in owned:
-            return container
-        copy = dict(container) if isinstance(container, dict) else list(container)
-        owned[id(copy)] = copy
-        return copy
-
-    root = doc
-    for ch in changes:
-        op, path = ch.op, ch.path
-        if op not in ("add", "remove", "replace"):
-            raise ValueError(f"cannot apply {op!r} at {path}: op must be add, remove or replace")
-        if op != "remove" and ch.new is MISSING:
-            raise ValueError(f"cannot {op} {path}: the change has no new value")
-        tokens = split_pointer(path)
-        if not tokens:
-            if op == "remove":
-                raise ValueError("cannot remove the whole document (path \"\")")
-            root = ch.new
+def _diff_object(old: dict, new: dict, path: str, out: list[Change]) -> None:
+    get_old, get_new = old.get, new.get
+    keys = old.keys() | new.keys() if old.keys() != new.keys() else old.keys()
+    for key in sorted(keys):
+        a, b = get_old(key, MISSING), get_new(key, MISSING)
+        if a is b:
             continue
-        if not isinstance(root, (dict, list)):
-            raise ValueError(f"cannot {op} {path}: the document is {_kind(root)}, not an object or array")
-        root = own(root)
-        parent = root
-        for depth, token in enumerate(tokens[:-1]):
-            here = join_pointer(tokens[: depth + 1])
-            if isinstance(parent, dict):
-                if token not in parent:
-                    raise ValueError(f"cannot {op} {path}: {here} does not exist")
-                key: Any = token
-            elif isinstance(parent, list):
-                key = _index(token, len(parent), path, op)
-            else:
-                raise ValueError(f"cannot {op} {path}: {join_pointer(tokens[:depth])} is {_kind(parent)}")
-            child = parent[key]
-            if not isinstance(child, (dict, list)):
-                raise ValueError(f"cannot {op} {path}: {here} is {_kind(child)}, not an object or array")
-            child = own(child)
-            parent[key] = child
-            parent = child
-        last = tokens[-1]
-        if isinstance(parent, dict):
-            exists = last in parent
-            if op == "add" and exists:
-                raise ValueError(f"cannot add {path}: it already exists")
-            if op != "add" and not exists:
-                raise ValueError(f"cannot {op} {path}: it does not exist")
-            if op == "remove":
-                del parent[last]
-            else:
-                parent[last] = ch.new
-        else:  # list; RFC 6902 semantics: add inserts, remove shifts
-            i = _index(last, len(parent), path, op, for_add=(op == "add"))
-            if op == "add":
-                parent.insert(i, ch.new)
-            elif op == "remove":
-                del parent[i]
-            else:
-                parent[i] = ch.new
-    return root
+        kind = type(a)
+        # Most members are texts or numbers: compare them here, no call, no path string.
+        if kind is type(b) and kind in _SCALARS:
+            if a != b:
+                out.append(Change("replace", path + "/" + escape_token(key), old=a, new=b))
+            continue
+        _diff(a, b, path + "/" + escape_token(key), out)
 
 
-# --- partial promotion -------------------------------------------------------------------------
-
-
-class PointerMatchesNothing(ValueError):
-    """An include/exclude pointer selects none of the differences: almost always a typo."""
-
-    def __init__(self, pointer: str, available: Sequence[str], setting: str = "changes.include"):
-        self.pointer = pointer
-        self.available = list(available)
-        self.setting = setting
-        shown = ", ".join(self.available[:10]) if self.available else "(none: the documents are equal)"
-        more = f" (and {len(self.available) - 10} more)" if len(self.available) > 10 else ""
-        super().__init__(f"{setting} pointer {pointer} matches no change; paths that differ: {shown}{more}")
-
-
-def _child(value: Any, token: str) -> Any:
-    if isinstance(value, dict):
-        return value.get(token, MISSING)
-    if isinstance(value, list) and token.isdigit() and (token == "0" or token[0] != "0"):
-        i = int(token)
-        return value[i] if i < len(value) else MISSING
-    return MISSING
-
-
-def _get(value: Any, tokens: Sequence[str]) -> Any:
-    for token in tokens:
-        value = _child(value, token)
-        if value is MISSING:
-            break
-    return value
-
-
-def _graft(base: Any, tokens: Sequence[str], donor: Any, where: str) -> Any:
-    """`base` with the sub-part at `tokens` taken from `donor` (removed if donor lacks it).
-
-    Missing containers on the way are created with the donor's type, so a part of a newly
-    added object can be promoted on its own.
-    """
-    if not tokens:
-        return donor
-    token, rest = tokens[0], tokens[1:]
-    b, d = _child(base, token), _child(donor, token)
-    if b is MISSING and d is MISSING:
-        return base
-    value = _graft(b, rest, d, where)
-    if b is not MISSING:
-        container = dict(base) if isinstance(base, dict) else list(base)
-    elif isinstance(base, type(donor)):
-        container = dict(base) if isinstance(base, dict) else list(base)
-    else:
-        container = {} if isinstance(donor, dict) else []
-    if isinstance(container, dict):
-        if value is MISSING:
-            container.pop(token, None)
+def _diff_array(old: list, new: list, path: str, out: list[Change]) -> None:
+    if len(old) == len(new) and all(a is b for a, b in zip(old, new)):
+        return
+    al = arrays.align(old, new, json_equal)
+    for i in sorted(al.removed, reverse=True):
+        out.append(Change("remove", f"{path}/{i}", old=old[i]))
+    if al.moves:
+        _moves(old, new, al, path, out)
+    # In new order, an insertion or the changes inside an item: every earlier place is
+    # final by then, so each index is the item's index in the new array.
+    old_of_new = dict((j, i) for i, j in al.pairs)
+    old_of_new.update((j, i) for i, j in al.moves)
+    for j in range(al.head, len(new) - al.tail):  # the head and tail are equal already
+        b = new[j]
+        i = old_of_new.get(j)
+        if i is None:
+            out.append(Change("add", f"{path}/{j}", new=b))
         else:
-            container[token] = value
-        return container
-    i = int(token)
-    if value is MISSING:
-        del container[i]
-    elif i < len(container):
-        container[i] = value
-    elif i == len(container):
-        container.append(value)
-    else:
-        raise ValueError(
-            f"cannot take {where} on its own: the array it is in has only {len(container)} "
-            f"items on the other side; select the whole array instead"
-        )
-    return container
+            a = old[i]
+            if a is not b:
+                _diff(a, b, f"{path}/{j}", out)
 
 
-def _relation(pointer: list[str], path: list[str]) -> str:
-    """"covers" if pointer is at/above path, "below" if strictly below it, else "apart"."""
-    if len(pointer) <= len(path):
-        return "covers" if path[: len(pointer)] == pointer else "apart"
-    return "below" if pointer[: len(path)] == path else "apart"
-
-
-def _sort_key(tokens: list[str]) -> tuple:
-    # Deepest and highest index first, so removing array items never shifts a later one.
-    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in tokens)
-
-
-def select_changes(
-    changes: Sequence[Change], include: Sequence[str] = (), exclude: Sequence[str] = ()
-) -> list[Change]:
-    """The part of `changes` that the include/exclude pointers select.
-
-    A pointer selects a change at or below it. A pointer below a coarser change (a whole
-    array replaced, an object added) narrows that change to the sub-part; an exclude
-    below a change keeps the old sub-value. Every pointer must select something, else
-    PointerMatchesNothing lists the paths that differ.
-    """
-    paths = [c.path for c in changes]
-    split_paths = [split_pointer(p) for p in paths]
-    inc = [(p, split_pointer(p)) for p in include]
-    exc = [(p, split_pointer(p)) for p in exclude]
-
-    def matches(tokens: list[str], i: int) -> bool:
-        rel = _relation(tokens, split_paths[i])
-        if rel == "covers":
-            return True
-        if rel == "below":
-            sub = tokens[len(split_paths[i]):]
-            c = changes[i]
-            return not _same(_get(c.old, sub), _get(c.new, sub))
-        return False
-
-    for setting, pointers in (("changes.include", inc), ("changes.exclude", exc)):
-        for text, tokens in pointers:
-            if not any(matches(tokens, i) for i in range(len(changes))):
-                raise PointerMatchesNothing(text, paths, setting)
-
-    out: list[Change] = []
-    for i, c in enumerate(changes):
-        path = split_paths[i]
-        if any(_relation(t, path) == "covers" for _, t in exc):
-            continue
-        narrow_inc = [t[len(path):] for _, t in inc if _relation(t, path) == "below"]
-        narrow_exc = [t[len(path):] for _, t in exc if _relation(t, path) == "below"]
-        whole = not inc or any(_relation(t, path) == "covers" for _, t in inc)
-        if whole and not narrow_exc:
-            out.append(c)
-            continue
-        if not whole and not narrow_inc:
-            continue
-        new = c.new
-        if not whole:
-            new = c.old
-            for sub in sorted(narrow_inc, key=_sort_key, reverse=True):
-                new = _graft(new, sub, c.new, join_pointer(path + sub))
-        for sub in sorted(narrow_exc, key=_sort_key, reverse=True):
-            new = _graft(new, sub, c.old, join_pointer(path + sub))
-        # Re-diff so the result is expressed at the finest paths (what the plan shows).
-        out.extend(diff(c.old, new, c.path))
-    return out
-
-
-# --- plan ---------------------------------------------------------------------------------------
-
-
-_JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean",
-              int: "number", float: "number", type(None): "null"}
-
-
-def _abbreviate(value: Any, max_chars: int) -> Any:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if len(text) <= max_chars:
-        return value
-    data = text.encode("utf-8")
-    digest = hashlib.sha256(data).hexdigest()[:8]
-    return f"<{_JSON_TYPE.get(type(value), 'value')}, {len(data)} bytes, sha256:{digest}…>"
-
-
-def plan(changes: Sequence[Change], max_changes: int = 200, max_value_chars: int = 512) -> dict:
-    """A promotion plan for status: the first `max_changes` changes, long values abbreviated."""
-    listed = []
-    for c in changes[:max_changes]:
-        entry: dict[str, Any] = {"op": c.op, "path": c.path}
-        if c.op != "add":
-            entry["old"] = _abbreviate(c.old, max_value_chars)
-        if c.op != "remove":
-            entry["new"] = _abbreviate(c.new, max_value_chars)
-        listed.append(entry)
-    return {"total": len(changes), "truncated": len(changes) > max_changes, "changes": listed}
+def _moves(old: list, new: list, al: arrays.Alignment, path: str, out: list[Change]) -> None:
+    """One move per moved item, each placed right after the item before it in the new
+    array, following the new order; the indices are those at the time of the move."""
+    removed = set(al.removed)
+    work = [i for i in range(len(old)) if i not in removed]  # old indices, current order
+    old_of_new = {j: i for i, j in [*al.pairs, *al.moves]}
+    moved_new = {j for _, j in al.moves}
+    before = -1  # old index of the last item placed, in new order (-1: the start)
+    for j in range(len(new)):
+        i = old_of_new.get(j)
+        if i is None:
+            continue  # inserted later
+        if j in moved_new:
+            p = work.index(i)
+            q = work.index(before) if before >= 0 else -1
+            target = q + 1 if p > q else q
+            if target != p:
+                del work[p]
+                work.insert(target, i)
+                out.append(Change("move", f"{path}/{target}", old=old[i], new=old[i], source=f"{path}/{p}"))
+        before = i

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import diff as diffs
-from . import policy
+from . import plansummary, policy, selection
 from .canonical import content_hash
 from .commit import VersionRecord
 from .guardrails import RuleResult, summarize
@@ -45,21 +45,19 @@ class Plan:
         return self.result_hash == self.base_hash
 
     def to_status(self) -> dict[str, Any]:
-        summary = diffs.plan(list(self.changes), PLAN_MAX_CHANGES, PLAN_MAX_VALUE_CHARS)
+        summary = plansummary.summarise(list(self.changes), PLAN_MAX_CHANGES, PLAN_MAX_VALUE_CHARS)
         return {**summary, "contentHash": self.result_hash}
 
 
 def compute(base: Any | None, source: Any, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Plan:
     """`base` is the target's HEAD document (None when the target flow does not exist)."""
     start = base if base is not None else {}
-    changes = diffs.diff(start, source)
     try:
-        selected = diffs.select_changes(changes, include, exclude) if (include or exclude) else changes
-    except diffs.PointerMatchesNothing as exc:
+        selected, result = selection.select(start, source, include, exclude)
+    except selection.PointerMatchesNothing as exc:
         raise PromotionRejected("PointerMatchesNothing", str(exc)) from None
     except ValueError as exc:
         raise PromotionRejected("InvalidSelection", str(exc)) from None
-    result = diffs.apply_changes(start, selected) if (include or exclude) else source
     return Plan(tuple(selected), result, content_hash(result), content_hash(base) if base is not None else None)
 
 

@@ -5,11 +5,12 @@ Delta = base64(gzip(canonical JSON of a JSON Patch)) against a Full "keyframe" v
         never against the parent: deleting intermediate versions never breaks a chain,
         and reading any version costs one decompress plus one patch.
 
-The patch is a list of RFC 6902 operations produced by `diff.diff`:
+The patch is a list of RFC 6902 operations produced by `diff.diff` (`patch.to_ops`):
     {"op": "add" | "replace", "path": <JSON Pointer>, "value": <JSON>}
     {"op": "remove", "path": <JSON Pointer>}
-Only object members are ever added or removed (arrays of a different length are
-replaced whole), so a generic JSON Patch tool applies it the same way.
+    {"op": "move", "from": <JSON Pointer>, "path": <JSON Pointer>}
+applied in order, so a generic JSON Patch tool applies it the same way. Deltas written
+before arrays were diffed item by item hold only add/remove/replace and still decode.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .canonical import canonical_json
-from .diff import MISSING, Change, apply_changes, diff
+from .diff import diff
+from .patch import apply_changes, from_ops, to_ops
 
 __all__ = [
     "MAX_STORED_DATA_BYTES",
@@ -92,20 +94,11 @@ def _unpack(data: str) -> Any:
         raise ValueError(f"stored data is corrupt: {exc}") from None
 
 
-def _to_ops(changes: list[Change]) -> list[dict]:
-    return [
-        {"op": c.op, "path": c.path} if c.op == "remove" else {"op": c.op, "path": c.path, "value": c.new}
-        for c in changes
-    ]
-
-
-def _from_ops(ops: Any) -> list[Change]:
-    if not isinstance(ops, list):
-        raise ValueError("stored delta is corrupt: expected a list of operations")
+def _from_ops(ops: Any) -> Any:
     try:
-        return [Change(o["op"], o["path"], new=o.get("value", MISSING)) for o in ops]
-    except (TypeError, KeyError) as exc:
-        raise ValueError(f"stored delta is corrupt: bad operation ({exc})") from None
+        return from_ops(ops)
+    except ValueError as exc:
+        raise ValueError(f"stored delta is corrupt: {exc}") from None
 
 
 def _too_large(doc_bytes: int, stored: int, limit: int) -> DocumentTooLarge:
@@ -128,7 +121,7 @@ def encode(
     full = _pack(raw)
     if keyframe is not None:
         base_id, base_doc = keyframe
-        delta = _pack(canonical_json(_to_ops(diff(base_doc, doc))))
+        delta = _pack(canonical_json(to_ops(diff(base_doc, doc))))
         small = len(delta) <= policy.max_delta_ratio * len(full)
         # Prefer the delta also when it is the only form that fits.
         if len(delta) <= policy.max_data_bytes and (small or len(full) > policy.max_data_bytes):

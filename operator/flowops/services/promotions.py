@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import names
-from ..domain import conditions, flowstatus, policy
+from ..domain import conditions, flowstatus, pointer, policy
 from ..domain import promotion as promotions
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
@@ -157,7 +157,7 @@ def _write_target(rt: Runtime, namespace: str, write: TargetWrite) -> Mapping[st
         except AlreadyExists:  # created by an attempt that crashed before recording it
             pass
     existing = rt.kube.get(FLOWS, write.flow, namespace)
-    key = "/metadata/annotations/" + names.ANN_PROMOTION.replace("~", "~0").replace("/", "~1")
+    key = pointer.child("/metadata/annotations", names.ANN_PROMOTION)
     ops: list[dict[str, Any]] = []
     if not (existing.get("metadata") or {}).get("annotations"):
         ops.append({"op": "add", "path": "/metadata/annotations", "value": {}})

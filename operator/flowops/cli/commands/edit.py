@@ -9,6 +9,7 @@ from typing import Any
 from ... import names
 from ...domain.canonical import content_hash
 from ...domain.commit import VersionRecord, latest_of
+from ...domain.pointer import child
 from ...kube import FLOWS, Forbidden
 from ...services import versions
 from ..documents import resolve_version
@@ -95,7 +96,7 @@ def run_restore(session: Session, args: argparse.Namespace) -> int:
     annotations = (flow["metadata"].get("annotations") or {})
     ops: list[dict[str, Any]] = [{"op": "replace", "path": "/spec/content", "value": document}]
     if annotations:
-        ops.append({"op": "add", "path": "/metadata/annotations/" + names.ANN_CHANGE_CAUSE.replace("/", "~1"), "value": message})
+        ops.append({"op": "add", "path": child("/metadata/annotations", names.ANN_CHANGE_CAUSE), "value": message})
     else:
         ops.append({"op": "add", "path": "/metadata/annotations", "value": {names.ANN_CHANGE_CAUSE: message}})
     before = max((r.number for r in session.records(env, flow_name)), default=0)

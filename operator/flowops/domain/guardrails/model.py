@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..pointer import join_pointer
+
 # status.guardrails[].violations is truncated to this many entries (see the CRD).
 MAX_VIOLATIONS = 20
 
@@ -47,4 +49,4 @@ class RuleError:
 
 def pointer(*tokens: str | int) -> str:
     """JSON Pointer (RFC 6901) from unescaped tokens."""
-    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
+    return join_pointer(tokens)
