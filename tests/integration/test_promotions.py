@@ -125,7 +125,25 @@ def test_partial_promotion_of_one_form(kube, running_operator, make_environment)
     content = kube.get(FLOWS, "standard", ns(staging))["spec"]["content"]
     assert content["forms"]["signInForm"]["fields"] == ["identifier", "currentPassword", "code"]
     assert content["forms"]["registrationForm"]["fields"] == ["email"], "excluded part stays as it was"
-    assert [c["path"] for c in result["plan"]["changes"]] == ["/forms/signInForm/fields"]
+    assert [(c["op"], c["path"], c["new"]) for c in result["plan"]["changes"]] == [("add", "/forms/signInForm/fields/2", "code")]
+
+
+def test_plan_is_granular_and_one_inserted_step_is_promoted_alone(kube, running_operator, make_environment):
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"steps": [{"id": "a"}, {"id": "b"}, {"id": "c"}]})
+    assert promote(kube, staging, "first", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    edited = {"steps": [{"id": "c"}, {"id": "a"}, {"id": "new", "form": "consent"}, {"id": "b"}]}
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": edited}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    result = promote(kube, staging, "one-step", environment=name(dev), source_flow="standard", changes={"include": ["/steps/2"]})
+    assert result["phase"] == "Succeeded", result
+    assert [(c["op"], c["path"]) for c in result["plan"]["changes"]] == [("add", "/steps/1")]
+    content = kube.get(FLOWS, "standard", ns(staging))["spec"]["content"]
+    assert [s["id"] for s in content["steps"]] == ["a", "new", "b", "c"], "only the new step, after the step before it"
+    result = promote(kube, staging, "the-rest", environment=name(dev), source_flow="standard")
+    assert result["phase"] == "Succeeded", result
+    assert result["plan"]["changes"] == [{"op": "move", "from": "/steps/3", "path": "/steps/0", "new": {"id": "c"}}]
+    assert kube.get(FLOWS, "standard", ns(staging))["spec"]["content"] == edited
 
 
 def test_include_pointer_matching_nothing_fails_listing_the_differing_paths(kube, running_operator, make_environment):
