@@ -11,7 +11,7 @@ import kopf
 
 from .. import runtime
 from ..domain import fanout, policy
-from ..kube import API_GROUP, API_VERSION
+from ..kube.resources import API_GROUP, API_VERSION
 from ..services import bindings, bindings_applications, bindings_clients
 from .events import post
 from .indexes import first

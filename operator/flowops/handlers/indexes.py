@@ -8,11 +8,12 @@ from typing import Any
 import kopf
 
 from .. import runtime
-from ..kube import API_GROUP, API_VERSION, ENVIRONMENTS
+from ..kube.resources import API_GROUP, API_VERSION
+from ..services import environmentlookup
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
-def environments_by_namespace(name: str, spec: kopf.Spec, **_: Any) -> dict[str, Any]:
+def environments_by_namespace(name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
     return {spec.get("namespace"): {"metadata": {"name": name}, "spec": dict(spec)}}
 
 
@@ -27,20 +28,12 @@ def environment_of_namespace(index: kopf.Index, namespace: str) -> dict[str, Any
     an Environment applied a moment before its flows may not be indexed yet: ask the API
     server before concluding there is none."""
     found = first(index, namespace)
-    if found is not None:
-        return found
-    for env in runtime.current().kube.list(ENVIRONMENTS):
-        if (env.get("spec") or {}).get("namespace") == namespace:
-            return {"metadata": {"name": env["metadata"]["name"]}, "spec": env["spec"]}
-    return None
+    return found if found is not None else environmentlookup.environment_of_namespace(runtime.current(), namespace)
 
 
 def environment_named(index: kopf.Index, name: str) -> dict[str, Any] | None:
     found = first(index, name)
-    if found is not None:
-        return found
-    env = runtime.current().kube.get_or_none(ENVIRONMENTS, name) if name else None
-    return {"metadata": {"name": env["metadata"]["name"]}, "spec": env["spec"]} if env else None
+    return found if found is not None else environmentlookup.environment_named(runtime.current(), name)
 
 
 def first(index: kopf.Index, key: Any) -> Any | None:

@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from .. import runtime
-from ..kube import API_GROUP, API_VERSION
+from ..kube.resources import API_GROUP, API_VERSION
 from ..services import promotions
 from .events import post
 from .indexes import environment_named, environment_of_namespace

@@ -1,0 +1,85 @@
+"""What a Flow event sets in motion besides its own commit: the resume shortcut, the
+out-of-sync reports (its own and its downstream namesakes'), and the Environment counts.
+
+Handlers call one function here per event; the Flow itself is reconciled by `flows`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..domain import flowstatus, policy
+from ..domain.canonical import content_hash
+from ..kube import FLOWS
+from ..runtime import Runtime
+from . import environments, flows, sync
+from .flows import Poster
+from .flowregistry import registry
+
+EnvLookup = Callable[[str], Mapping[str, Any] | None]
+Environments = Callable[[], list[Mapping[str, Any]]]
+
+
+def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, resumed: bool,
+              env_by_name: EnvLookup, all_environments: Environments, post: Poster) -> None:
+    """Commit and publish the flow, then its sync report and its downstream namesakes'."""
+    if not (resumed and _settled(flow, env)):
+        flows.reconcile(rt, flow, env, post=post)
+    meta = flow["metadata"]
+    current = (flow.get("status") or {}).get("sync")
+    sync.publish(rt.kube, meta["namespace"], meta["name"], env, env_by_name, current)
+    publish_downstream(rt, meta["name"], env, env_by_name, all_environments)
+
+
+async def observe(rt: Runtime, type_: str, name: str, namespace: str, sync_state: Mapping[str, Any] | None,
+                  env: Mapping[str, Any] | None, env_by_name: EnvLookup, all_environments: Environments,
+                  known_counts: tuple[int, int] | None) -> None:
+    """Every watch event: keep the registry current and the Environment's counts true.
+    Async, and the API is called (from a thread) only when something must be written."""
+    deleted = type_ == "DELETED"
+    registry.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted)
+    if env is None:
+        return
+    if deleted:
+        # Downstream flows compare against this one: tell them it is gone.
+        await asyncio.to_thread(publish_downstream, rt, name, env, env_by_name, all_environments)
+    if not registry.primed(namespace):
+        await asyncio.to_thread(prime, rt, namespace)
+    counts = registry.counts(namespace)
+    if counts is not None and known_counts is not None and tuple(known_counts) != counts:
+        await asyncio.to_thread(environments.publish_counts, rt, env["metadata"]["name"], counts)
+
+
+def prime(rt: Runtime, namespace: str) -> None:
+    """The flows that exist in `namespace` now, so counts wait until all have been seen."""
+    registry.prime(namespace, lambda: [i["metadata"]["name"] for i in rt.kube.iterate(FLOWS, namespace, metadata_only=True)])
+
+
+def publish_downstream(rt: Runtime, name: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup,
+                       all_environments: Environments) -> None:
+    if env is None:
+        return
+    for down in sync.downstream_of(env["metadata"]["name"], all_environments()):
+        down_ns = down["spec"]["namespace"]
+        known, state = registry.sync_of(down_ns, name)
+        if known:
+            sync.publish(rt.kube, down_ns, name, down, env_by_name, state)
+
+
+def _settled(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
+    # A restart resumes every flow: those whose status already describes their spec cost
+    # no API call. Rule changes made meanwhile are re-evaluated by the Environment's resume.
+    spec = flow.get("spec") or {}
+    limit = policy.history_limit((env or {}).get("spec"), spec)
+    return flowstatus.settled(flow, content_hash(spec.get("content") or {}), limit, has_environment=env is not None)
+
+
+def counts(rt: Runtime, namespace: str | None) -> tuple[int, int] | None:
+    """(flows, out of sync) in `namespace`; None until every flow there has been seen
+    (the flows' own events publish the counts then)."""
+    if not namespace:
+        return None
+    prime(rt, namespace)
+    return registry.counts(namespace)
