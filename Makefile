@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e '.[test,bench,lint]'
 	@touch $(STAMP)
 
 control-plane:
@@ -21,7 +21,7 @@ control-plane:
 run: venv control-plane
 	$(PY) -m flowops.devcluster run
 
-test: venv control-plane
+test: lint control-plane
 	$(PY) -m pytest tests
 
 unit: venv
@@ -32,6 +32,12 @@ integration: venv control-plane
 
 bench: venv control-plane
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Style, types (strict for the pure domain) and the layer contract (pyproject.toml).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	PYTHONPATH=operator $(VENV)/bin/lint-imports
 
 clean-cache:
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/flowops"

@@ -56,9 +56,9 @@ def run(bench: Bench, p: Params) -> Result:
             edited = time.monotonic()
             flows.wait_number(FLOW, number, p.timeout)
             previous = head
-            head = flows.watch.wait(lambda: (h := flows.ready.get(FLOW)) != previous and h, p.timeout, "a new HEAD")
+            head = flows.watch.wait(lambda previous=previous: (h := flows.ready.get(FLOW)) != previous and h, p.timeout, "a new HEAD")
             head_at = flows.ready_at[(FLOW, head)]
-            done = maps.watch.wait(lambda: maps.all_at(clients, head), p.timeout, f"{p.clients} ConfigMaps at HEAD {head}")
+            done = maps.watch.wait(lambda head=head: maps.all_at(clients, head), p.timeout, f"{p.clients} ConfigMaps at HEAD {head}")
             if i:
                 after_head.append(done - head_at)
                 after_edit.append(done - edited)
@@ -100,7 +100,7 @@ def _raw_writes(bench: Bench, names: list[str], document: dict[str, Any], i: int
     """What the operator must at least do: rewrite every ConfigMap with the new document."""
     bodies = [_raw_map(name, document, i) for name in names]
     began = time.monotonic()
-    for name, body in zip(names, bodies):
+    for name, body in zip(names, bodies, strict=True):
         bench.kube.replace(CONFIGMAPS, name, body, RAW_NAMESPACE)
     return time.monotonic() - began
 

@@ -73,8 +73,8 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         view: dict[str, Any] = {"metadata": {"labels": dict(meta.get("labels") or {}), "annotations": annotations}}
         if extra_fields:
             view["status"] = body.get("status", {})  # handlers watching status fields
-        essence = super().build(body=kopf.Body(view), extra_fields=extra_fields)
+        essence = super().build(body=kopf.Body(view), extra_fields=extra_fields)  # type: ignore[arg-type]  # a plain dict is a raw body
         shrunk = {key: _shrink(value) for key, value in body.get("spec", {}).items()}
         if shrunk:
-            essence["spec"] = shrunk  # type: ignore[index]
+            essence["spec"] = shrunk
         return essence

@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from flowops.devcluster import install
-from flowops.kube import ENVIRONMENTS, FLOWS
 from flowops.testing.waiting import wait_for
 
 CRD_KINDS = {"Environment", "Flow", "FlowVersion", "Promotion", "Application", "ApiClient"}

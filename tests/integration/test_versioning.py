@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from flowops.kube import FLOWS, FLOWVERSIONS, Invalid, ApiError
 from flowops.services import versions as version_store

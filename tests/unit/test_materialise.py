@@ -96,7 +96,6 @@ def test_size_limit_is_one_mebibyte_of_data():
 
 
 def test_size_counts_utf8_bytes():
-    fp = fingerprint()
     assert materialise.data_bytes({"k": "ü"}) == 3
 
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,7 +148,7 @@ class ControlPlane:
         workdir: Path | None = None,
         users: Sequence[User] | None = None,
         controller_manager: bool = True,
-        log=print,
+        log: Callable[[str], object] = print,
     ) -> None:
         self.bin_dir = Path(bin_dir or default_bin_dir())
         self._own_workdir = workdir is None
@@ -212,7 +212,7 @@ class ControlPlane:
     def __enter__(self) -> "ControlPlane":
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def kubectl(self, *args: str, user: str = "admin", input: str | bytes | None = None, check: bool = True,
@@ -335,14 +335,14 @@ class ControlPlane:
             ],
         )
 
-    def _wait(self, component: Component, deadline: float, probe, what: str) -> None:
+    def _wait(self, component: Component, deadline: float, probe: Callable[[], bool], what: str) -> None:
         while time.monotonic() < deadline:
             if not component.alive():
                 raise self._fail(component, "exited during start-up")
             if probe():
                 return
             time.sleep(0.25)
-        raise self._fail(component, what + f" within the start-up deadline")
+        raise self._fail(component, what + " within the start-up deadline")
 
     def _http_ok(self, url: str, headers: dict | None = None, context: ssl.SSLContext | None = None) -> bool:
         try:

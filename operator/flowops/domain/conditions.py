@@ -138,9 +138,9 @@ def merge(
         transition = before.get("lastTransitionTime") if before and before.get("status") == cond["status"] else None
         result.append({**cond, "lastTransitionTime": transition or now})
     if keep_unknown:
-        for type_, cond in previous.items():
+        for type_, kept in previous.items():
             if type_ not in desired_types and type_ not in drop:
-                result.append(dict(cond))
+                result.append(dict(kept))
     return sorted(result, key=lambda c: c["type"])
 
 

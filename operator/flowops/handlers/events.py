@@ -10,4 +10,4 @@ import kopf
 
 def post(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
     # Kubernetes caps an Event message at 1 KiB of useful text in most UIs; keep it readable.
-    kopf.event(body, type=type_, reason=reason, message=message[:1024])  # type: ignore[arg-type]
+    kopf.event(body, type=type_, reason=reason, message=message[:1024])

@@ -6,6 +6,7 @@ JSON, and parsing them once with `json` is both faster and exact.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -159,7 +160,7 @@ class Kube:
         except NotFound:
             return None
 
-    def list(self, resource: Resource, namespace: str | None = None, **options: Any) -> list[JSON]:
+    def list(self, resource: Resource, namespace: str | None = None, **options: Any) -> builtins.list[JSON]:
         """All items at once; options as for iterate()."""
         return list(self.iterate(resource, namespace, **options))
 
@@ -187,7 +188,7 @@ class Kube:
             if not token:
                 return
 
-    def list_events(self, namespace: str) -> list[JSON]:
+    def list_events(self, namespace: str) -> builtins.list[JSON]:
         return self.list(EVENTS_RESOURCE, namespace)
 
     def create(self, resource: Resource, body: JSON, namespace: str | None = None, dry_run: bool = False) -> JSON:
@@ -199,7 +200,7 @@ class Kube:
             "PATCH", resource.path(namespace, name, subresource), body=patch, content_type="application/merge-patch+json"
         )
 
-    def json_patch(self, resource: Resource, name: str, ops: list[JSON], namespace: str | None = None, subresource: str | None = None) -> JSON:
+    def json_patch(self, resource: Resource, name: str, ops: builtins.list[JSON], namespace: str | None = None, subresource: str | None = None) -> JSON:
         return self.request(
             "PATCH", resource.path(namespace, name, subresource), body=ops, content_type="application/json-patch+json"
         )

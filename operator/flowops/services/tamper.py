@@ -8,7 +8,7 @@ HEAD, retrievable) and the last committed content is written back.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import names
@@ -22,7 +22,7 @@ from . import versions
 
 
 def restore(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, records: list[VersionRecord],
-            document: Any, digest: str, post) -> Any:
+            document: Any, digest: str, post: Callable[[Mapping[str, Any], str, str, str], None]) -> Any:
     from .flows import Outcome, rfc3339  # shared helpers; flows imports this module lazily
 
     kube = rt.kube

@@ -26,7 +26,7 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
         content_hash=annotations.get(names.ANN_CONTENT_HASH, ""),
         base=annotations.get(names.ANN_BASE) or None,
         ready=None if ready in (None, "unknown") else ready == "true",
-        origin=annotations.get(names.ANN_ORIGIN, "Commit"),  # type: ignore[arg-type]
+        origin=annotations.get(names.ANN_ORIGIN, "Commit"),
         commit_request=annotations.get(names.ANN_COMMIT_REQUEST),
         promotion_uid=annotations.get(names.ANN_PROMOTION_UID),
         rules_digest=annotations.get(names.ANN_RULES_DIGEST),

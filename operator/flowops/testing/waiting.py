@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.1, message: str = "") -> T:
+def wait_for(predicate: Callable[[], T | Literal[False] | None], timeout: float = 30.0, interval: float = 0.1, message: str = "") -> T:
     """Returns the first truthy value of predicate(); fails with the last value seen."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: T | Literal[False] | None = None
     while True:
         last = predicate()
         if last:

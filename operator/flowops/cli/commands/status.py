@@ -185,7 +185,7 @@ def collect(session: Session, shown: Sequence[Environment], wanted: set[str]) ->
         upstream = by_name.get(env.upstream or "")
         here = flows_of(env)
         up_flows = flows_of(upstream) if upstream else {}
-        for name, flow in here.items():
+        for flow in here.values():
             rows.append(flow_row(env, flow, compute_sync(session, env, flow, upstream, up_flows)))
         for name in up_flows.keys() - here.keys():  # upstream has it, this environment not yet
             rows.append(FlowRow(flow=name, environment=env.name, present=False, sync=Sync("NotPromoted", upstream.name if upstream else None)))

@@ -18,6 +18,8 @@ import celpy
 import lark
 from celpy import celtypes
 from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
 from celpy.evaluation import base_functions
 
 from .model import RuleError, Violation
@@ -54,7 +56,7 @@ def compile_cel(name: str, expression: str, message: str = "") -> CelRule | Rule
     env = _environment()
     try:
         ast = env.compile(expression)
-    except celpy.CELParseError as exc:
+    except CELParseError as exc:
         return RuleError(name, _syntax_error(expression, exc))
     problem = _check_names(ast)
     if problem:
@@ -74,11 +76,11 @@ def activation(doc: Mapping[str, Any]) -> dict[str, Any]:
 def evaluate_cel(rule: CelRule, variables: Mapping[str, Any]) -> list[Violation]:
     try:
         result = rule.program.evaluate(dict(variables))
-    except celpy.CELEvalError as exc:
+    except CELEvalError as exc:
         return [_eval_failure(rule, exc)]
     except Exception as exc:  # fail closed on anything celpy did not anticipate
         return [Violation("", f"CEL rule {rule.name} could not be evaluated: {type(exc).__name__}: {_short(str(exc))}")]
-    if isinstance(result, celpy.CELEvalError):
+    if isinstance(result, CELEvalError):
         return [_eval_failure(rule, result)]
     if isinstance(result, celtypes.BoolType):
         if result:
@@ -93,7 +95,7 @@ def evaluate_cel(rule: CelRule, variables: Mapping[str, Any]) -> list[Violation]
     )]
 
 
-def _eval_failure(rule: CelRule, exc: celpy.CELEvalError) -> Violation:
+def _eval_failure(rule: CelRule, exc: CELEvalError) -> Violation:
     detail = _short(str(exc.args[0] if exc.args else exc))
     hint = ""
     if "no such" in detail:  # a missing member or key: the usual cause on other documents
@@ -108,7 +110,7 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
 
 
-def _syntax_error(expression: str, exc: celpy.CELParseError) -> str:
+def _syntax_error(expression: str, exc: CELParseError) -> str:
     lark_exc = exc.__context__
     token = getattr(lark_exc, "token", None)
     char = getattr(lark_exc, "char", None)
@@ -130,7 +132,7 @@ def _syntax_error(expression: str, exc: celpy.CELParseError) -> str:
     return f"CEL syntax error{where}: {detail} in {_short(source)!r}"
 
 
-def _check_names(ast: lark.Tree) -> str | None:
+def _check_names(ast: lark.Tree[Any]) -> str | None:
     """Report unknown variables and functions now rather than on every evaluation."""
     bound: set[str] = set()
     for node in ast.iter_subtrees():
@@ -140,7 +142,7 @@ def _check_names(ast: lark.Tree) -> str | None:
                 name = _bare_identifier(arg)
                 if name:
                     bound.add(name)
-    for node in ast.iter_subtrees_topdown():
+    for node in ast.iter_subtrees_topdown():  # type: ignore[no-untyped-call]  # lark leaves it unannotated
         if node.data == "ident":
             token = node.children[0]
             if str(token) not in _IDENTIFIERS and str(token) not in bound:
