@@ -166,7 +166,11 @@ def find(conditions: Sequence[Mapping[str, Any]] | None, type_: str) -> Mapping[
 
 def same(before: Sequence[Mapping[str, Any]] | None, after: Sequence[Mapping[str, Any]] | None) -> bool:
     """Equal but for lastTransitionTime: nothing worth a status write."""
-    strip = lambda cs: sorted(  # noqa: E731
-        (c.get("type"), c.get("status"), c.get("reason"), c.get("message"), c.get("observedGeneration")) for c in cs or ()
+    return _essence(before) == _essence(after)
+
+
+def _essence(conds: Sequence[Mapping[str, Any]] | None) -> list[tuple[Any, ...]]:
+    return sorted(
+        ((c.get("type"), c.get("status"), c.get("reason"), c.get("message"), c.get("observedGeneration")) for c in conds or ()),
+        key=repr,
     )
-    return strip(before) == strip(after)

@@ -7,6 +7,7 @@ fan-out reads once is `bindings_reads`; how reconciles run side by side is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,4 +40,4 @@ def reresolve_applications(rt: Runtime, namespace: str, clients: Mapping[str, in
                            post: Poster = no_events) -> None:
     """Refresh the status of each named Application (name → its number of clients)."""
     for name, count in sorted(clients.items()):
-        concurrency.with_retries(lambda: reconcile_application(rt, namespace, name, env, count, post), f"refreshing Application {namespace}/{name}")
+        concurrency.with_retries(functools.partial(reconcile_application, rt, namespace, name, env, count, post), f"refreshing Application {namespace}/{name}")
