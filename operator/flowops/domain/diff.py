@@ -126,7 +126,7 @@ def _diff(old: Any, new: Any, path: str, out: list[Change]) -> None:
         out.append(Change("replace", path, old=old, new=new))
 
 
-def _diff_object(old: dict, new: dict, path: str, out: list[Change]) -> None:
+def _diff_object(old: dict[str, Any], new: dict[str, Any], path: str, out: list[Change]) -> None:
     get_old, get_new = old.get, new.get
     keys = old.keys() | new.keys() if old.keys() != new.keys() else old.keys()
     for key in sorted(keys):
@@ -142,7 +142,7 @@ def _diff_object(old: dict, new: dict, path: str, out: list[Change]) -> None:
         _diff(a, b, path + "/" + escape_token(key), out)
 
 
-def _diff_array(old: list, new: list, path: str, out: list[Change]) -> None:
+def _diff_array(old: list[Any], new: list[Any], path: str, out: list[Change]) -> None:
     if len(old) == len(new) and all(a is b for a, b in zip(old, new)):
         return
     al = arrays.align(old, new, json_equal)
@@ -156,16 +156,16 @@ def _diff_array(old: list, new: list, path: str, out: list[Change]) -> None:
     old_of_new.update((j, i) for i, j in al.moves)
     for j in range(al.head, len(new) - al.tail):  # the head and tail are equal already
         b = new[j]
-        i = old_of_new.get(j)
-        if i is None:
+        source = old_of_new.get(j)
+        if source is None:
             out.append(Change("add", f"{path}/{j}", new=b))
         else:
-            a = old[i]
+            a = old[source]
             if a is not b:
                 _diff(a, b, f"{path}/{j}", out)
 
 
-def _moves(old: list, new: list, al: arrays.Alignment, path: str, out: list[Change]) -> None:
+def _moves(old: list[Any], new: list[Any], al: arrays.Alignment, path: str, out: list[Change]) -> None:
     """One move per moved item, each placed right after the item before it in the new
     array, following the new order; the indices are those at the time of the move."""
     removed = set(al.removed)

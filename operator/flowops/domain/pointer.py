@@ -43,5 +43,5 @@ def split_pointer(ptr: str) -> list[str]:
         raise ValueError(f"invalid JSON Pointer {ptr!r}: must be empty or start with '/'")
     try:
         return list(jsonpointer.JsonPointer(ptr).parts)
-    except jsonpointer.JsonPointerException as exc:
+    except jsonpointer.JsonPointerException:
         raise ValueError(f"invalid JSON Pointer {ptr!r}: '~' must be followed by 0 or 1") from None

@@ -63,14 +63,14 @@ class StoredContent:
     bytes: int  # size of the canonical JSON of the document (not of data)
     base: str | None = None  # keyframe version id, for Delta
 
-    def to_spec(self) -> dict:
+    def to_spec(self) -> dict[str, Any]:
         spec: dict[str, Any] = {"encoding": self.encoding, "data": self.data, "bytes": self.bytes}
         if self.base is not None:
             spec["base"] = self.base
         return spec
 
     @classmethod
-    def from_spec(cls, spec: dict) -> "StoredContent":
+    def from_spec(cls, spec: dict[str, Any]) -> "StoredContent":
         encoding = spec.get("encoding")
         if encoding not in ("Full", "Delta"):
             raise ValueError(f"storage.encoding must be Full or Delta, not {encoding!r}")
