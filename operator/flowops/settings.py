@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 
 import kopf
 
 from .diffbase import DigestDiffBaseStorage
+from .names import FIELD_MANAGER
 
 PREFIX = "kopf.flowops.io"
 
@@ -19,6 +21,9 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.finalizer = "flowops.io/finalizer"
     # Events for warnings and above only: our own handlers post the meaningful ones.
     settings.posting.level = logging.WARNING
+    # Events say they come from flowops (kubectl describe's "From"), and from which replica.
+    settings.posting.reporting_component = FIELD_MANAGER
+    settings.posting.reporting_instance = os.environ.get("POD_NAME") or socket.gethostname()
     # A replica that stops renewing is declared dead after this long: the failover bound.
     settings.peering.lifetime = int(os.environ.get("FLOWOPS_PEERING_LIFETIME", "15"))
     # Sync handlers run in a bounded thread pool so hundreds of events do not fan out into
