@@ -17,6 +17,31 @@ class HandlerSuccessFilter(logging.Filter):
         return not (record.levelno == logging.INFO and message.startswith("Handler '") and message.endswith("' succeeded."))
 
 
+# What a fresh or restarting API server answers while it comes up: the request is retried
+# and then succeeds, so it is not an error (etcd still loading a new CRD's storage, 429
+# "storage is (re)initializing", 503 while aggregated APIs register, refused connections).
+TRANSIENT = ("storage is (re)initializing", "TooManyRequests", "ServiceUnavailable", "status=503", "status=429",
+             "Connection refused", "ClientConnectorError", "ServerDisconnectedError")
+
+
+class RetriedRequestFilter(logging.Filter):
+    """Kopf logs every retried request at ERROR. A retry is not a failure: known transient
+    start-up states become INFO, other retried attempts WARNING; the last attempt
+    ("escalating") stays ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        if record.levelno == logging.ERROR and record.name.startswith("kopf.") and message.startswith("Request attempt") \
+                and "; will retry:" in message:
+            level = logging.INFO if any(mark in message for mark in TRANSIENT) else logging.WARNING
+            record.levelno, record.levelname = level, logging.getLevelName(level)
+        return True
+
+
 def configure(verbose: bool) -> None:
     if not verbose:
         logging.getLogger("kopf.objects").addFilter(HandlerSuccessFilter())
+    # On the output handlers: Kopf logs from many module loggers, and a logger's own
+    # filters do not see its children's records.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RetriedRequestFilter())

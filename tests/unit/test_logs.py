@@ -1,6 +1,6 @@
 import logging
 
-from flowops.logs import HandlerSuccessFilter
+from flowops.logs import HandlerSuccessFilter, RetriedRequestFilter
 
 
 def _record(level, message):
@@ -16,3 +16,24 @@ def test_summaries_and_failures_are_kept():
     assert keep.filter(_record(logging.INFO, "Resuming is processed: 1 succeeded; 0 failed."))
     assert keep.filter(_record(logging.ERROR, "Handler 'reconcile_flow' failed with an exception. Will retry."))
     assert keep.filter(_record(logging.INFO, "flowops operator connected to https://127.0.0.1"))
+
+
+def _kopf(level, message):
+    return logging.LogRecord("kopf._cogs.clients.watching", level, __file__, 1, message, None, None)
+
+
+def test_retried_requests_during_start_up_are_not_errors():
+    quiet = RetriedRequestFilter()
+    starting = _kopf(logging.ERROR, "Request attempt #1/9 failed; will retry: GET https://h/apis/flowops.io/v1alpha1/promotions -> "
+                     "APITooManyRequestsError('storage is (re)initializing', {}, status=429)")
+    assert quiet.filter(starting) and starting.levelno == logging.INFO and starting.levelname == "INFO"
+    other = _kopf(logging.ERROR, "Request attempt #2/9 failed; will retry: GET https://h/x -> APIServerError('boom', status=500)")
+    assert quiet.filter(other) and other.levelno == logging.WARNING
+
+
+def test_the_last_attempt_and_other_errors_stay_errors():
+    quiet = RetriedRequestFilter()
+    last = _kopf(logging.ERROR, "Request attempt #9/9 failed; escalating: GET https://h/x -> APITooManyRequestsError('storage is (re)initializing')")
+    handler = _kopf(logging.ERROR, "Handler 'reconcile_flow' failed with an exception. Will retry.")
+    for record in (last, handler):
+        assert quiet.filter(record) and record.levelno == logging.ERROR
