@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import sys
 
 import kopf
 
-from . import logs, memory
+from . import endpoints, logs, memory, metrics, metricshooks, metricsstate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -20,6 +21,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--peering", metavar="NAME", help="coordinate with other replicas through the KopfPeering object NAME; one is active")
     parser.add_argument("--priority", type=int, default=os.environ.get("FLOWOPS_PRIORITY"), help="peering priority (the highest is active; default random, since equal priorities pause every replica)")
     parser.add_argument("--liveness", default=os.environ.get("FLOWOPS_LIVENESS", "http://0.0.0.0:8080/healthz"), help="liveness endpoint URL ('' to disable)")
+    parser.add_argument("--metrics", default=os.environ.get("FLOWOPS_METRICS", "http://0.0.0.0:8081/metrics"), help="Prometheus metrics endpoint URL ('' to disable)")
     parser.add_argument("--log-format", choices=["plain", "full", "json"], default=os.environ.get("FLOWOPS_LOG_FORMAT", "full"))
     parser.add_argument("--verbose", action="store_true", help="debug logs, and a line per handler success")
     return parser.parse_args(argv)
@@ -36,9 +38,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.peering:
         os.environ["FLOWOPS_PEERING_NAME"] = args.peering
     priority = int(args.priority) if args.priority is not None else random.randint(1, 2**31)
+    # A taken port is a clear message now, not a traceback once the operator is running.
+    for flag, url, port in (("--liveness", args.liveness, 8080), ("--metrics", args.metrics, 8081)):
+        if url and (problem := endpoints.port_problem(url, port)):
+            sys.exit(f"flowops-operator: {flag} {url}: {problem}; pass {flag} with another port, or {flag} '' to disable it")
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
     logs.configure(verbose=args.verbose)
     from . import handlers  # noqa: F401  (registers the handlers)
+
+    if args.metrics:
+        metricshooks.instrument_handlers()
+        metricsstate.register()
+        metrics.serve(args.metrics)
 
     kopf.run(
         clusterwide=True,

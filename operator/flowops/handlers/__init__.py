@@ -2,3 +2,4 @@
 
 from . import environments, flows, indexes, lifecycle, promotions  # noqa: F401
 from . import bindings  # noqa: F401
+from . import observe  # noqa: F401

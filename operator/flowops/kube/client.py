@@ -15,6 +15,7 @@ from typing import Any
 import kubernetes
 import urllib3
 
+from .. import metrics
 from .resources import EVENTS as EVENTS_RESOURCE, Resource
 
 JSON = dict[str, Any]
@@ -135,9 +136,11 @@ class Kube:
         )
         # Straight to the connection pool (TLS and proxies as configured): the generated
         # REST layer rewrites some patch content types and re-encodes bodies.
-        response = self.api.rest_client.pool_manager.request(
-            method, url, body=payload, headers=headers, timeout=urllib3.Timeout(total=timeout), preload_content=True,
-        )
+        with metrics.timed_request("flowops", method, path, query) as code:
+            response = self.api.rest_client.pool_manager.request(
+                method, url, body=payload, headers=headers, timeout=urllib3.Timeout(total=timeout), preload_content=True,
+            )
+            code.append(response.status)
         data = response.data
         if not 200 <= response.status <= 299:
             raise _error(response.status, response.reason or "", data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import metrics
 from ..kube import ENVIRONMENTS
 from ..runtime import Runtime
 
@@ -13,6 +14,7 @@ def environment_of_namespace(rt: Runtime, namespace: str) -> dict[str, Any] | No
     across kinds, so an Environment applied a moment before its flows may not be indexed."""
     for env in rt.kube.list(ENVIRONMENTS):
         if (env.get("spec") or {}).get("namespace") == namespace:
+            metrics.set_environment(namespace, env["metadata"]["name"])  # its watch event may lag too
             return {"metadata": {"name": env["metadata"]["name"]}, "spec": env["spec"]}
     return None
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import names
+from .. import metrics, names
 from ..domain import commit as commits
 from ..domain import flowstatus, guardrails, policy, retention, storage
 from ..domain.canonical import canonical_json, hash_of_canonical
@@ -180,6 +180,7 @@ def _commit(
         kube, namespace, body["metadata"]["name"], ready, summary, [r.to_status() for r in results], rules.digest, relabel=False,
     ))
     record = versions.record_of(body)
+    metrics.version_created(namespace, decision.origin, ready, results)
     what = f"version {number} ({version_id})"
     if decision.origin == "Promotion" and decision.promotion:
         what += f" promoted from {decision.promotion.get('sourceEnvironment')}/{decision.promotion.get('sourceFlow')}"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .. import names
+from .. import metrics, names
 from ..domain import conditions, flowstatus, pointer, policy
 from ..domain import promotion as promotions
 from ..domain.commit import VersionRecord
@@ -61,7 +61,7 @@ def read(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
         target_side = target.result()
     return PromotionState(
         promotion, target_env, source_env, state.known_environments, source_side, target_side,
-        check=lambda document, digest: guardrailcache.evaluate(rules, document, digest),
+        check=lambda document, digest: metrics.promotion_checked(meta["namespace"], guardrailcache.evaluate(rules, document, digest)),
     )
 
 
@@ -113,6 +113,7 @@ def perform(rt: Runtime, state: PromotionState, decision: Decision, post: Poster
         _patch_status(rt, promotion, {**decision.status, "phase": decision.phase, "message": decision.message,
                                       "conditions": _conditions(promotion, decision.phase, decision.message, rt)})
         post(promotion, "Normal", decision.reason, decision.message)
+        metrics.promotion_phase(promotion, decision.phase)
 
 
 def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: TargetWrite, post: Poster) -> None:
@@ -193,6 +194,7 @@ def _finish(rt: Runtime, promotion: Mapping[str, Any], phase: str, reason: str, 
         "conditions": _conditions(promotion, phase, message, rt),
     }
     _patch_status(rt, promotion, status)
+    metrics.promotion_finished(promotion, phase, "" if reason == phase else reason)
     post(promotion, "Normal" if phase == "Succeeded" else "Warning", f"Promotion{phase}" if reason in ("", phase) else reason, message)
 
 

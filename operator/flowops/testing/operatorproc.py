@@ -23,20 +23,25 @@ class OperatorProcess:
         self.env = env or {}
         self.process: subprocess.Popen | None = None
         self.port = 0
+        self.metrics_port = 0
 
     @property
     def health_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/healthz"
 
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
     def start(self, timeout: float = 60.0) -> "OperatorProcess":
         if self.alive():
             return self  # never two unpeered operators on one cluster
-        self.port = free_port()
+        self.port, self.metrics_port = free_port(), free_port()
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flowops", "--kubeconfig", str(self.kubeconfig), "--context", self.context,
-             "--liveness", self.health_url, *self.extra_args],
+             "--liveness", self.health_url, "--metrics", self.metrics_url, *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent,
         )
         log.close()

@@ -1,0 +1,225 @@
+"""State gauges (kube-state-metrics style), computed at scrape time from what the watch
+streams last said about each object: flows by sync state and readiness, API clients by
+resolution, Promotions not yet terminal and how long approvals wait, objects whose latest
+generation the operator has not yet observed (the backlog), and one info series per flow.
+
+Memory: a few short strings per object, no documents. Series: every gauge but
+`flowops_flow_info` is labelled by environment and a small closed set of states, so it
+does not grow with flows; `flowops_flow_info` has exactly one series per flow (its labels
+are replaced when HEAD moves, never accumulated) and is capped (FLOWOPS_METRICS_FLOW_INFO_LIMIT,
+production flows first), the number left out being reported.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+
+from . import metrics
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(frozen=True)
+class FlowState:
+    head: str
+    number: str
+    sync: str
+    ready: str
+
+
+@dataclass(frozen=True)
+class EnvState:
+    namespace: str
+    upstream: str
+    tier: str
+
+
+def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    return next((c for c in status.get("conditions") or () if c.get("type") == kind), {})
+
+
+def _behind(body: Mapping[str, Any]) -> bool:
+    meta, status = body.get("metadata") or {}, body.get("status") or {}
+    return status.get("observedGeneration") != meta.get("generation")
+
+
+class State:
+    def __init__(self, flow_info_limit: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self.environments: dict[str, EnvState] = {}
+        self.flows: dict[Key, FlowState] = {}
+        self.clients: dict[Key, tuple[str, str]] = {}
+        self.promotions: dict[Key, tuple[str, float]] = {}
+        self.backlog: dict[tuple[str, str, str], float] = {}  # (kind, namespace, name) -> since
+        self.flow_info_limit = flow_info_limit if flow_info_limit is not None else int(
+            os.environ.get("FLOWOPS_METRICS_FLOW_INFO_LIMIT", "20000"))
+
+    # -- fed by the watch handlers ----------------------------------------------------------
+    def observe_environment(self, body: Mapping[str, Any], deleted: bool) -> None:
+        name, spec = body["metadata"]["name"], body.get("spec") or {}
+        with self._lock:
+            old = self.environments.pop(name, None)
+            if old is not None:
+                metrics.set_environment(old.namespace, None)
+            if not deleted and spec.get("namespace"):
+                self.environments[name] = EnvState(spec["namespace"], spec.get("upstream") or "", spec.get("tier") or "")
+                metrics.set_environment(spec["namespace"], name)
+
+    def observe_flow(self, body: Mapping[str, Any], deleted: bool) -> None:
+        key = self._key(body)
+        status = body.get("status") or {}
+        state = FlowState(
+            head=str(status.get("latestReadyVersion") or ""),
+            number=str(status.get("latestReadyNumber") or ""),
+            sync=str((status.get("sync") or {}).get("state") or "NoUpstream"),
+            ready=str(_condition(status, "Ready").get("status") or "Unknown"),
+        )
+        with self._lock:
+            if deleted:
+                self.flows.pop(key, None)
+            else:
+                self.flows[key] = state
+            self._track_backlog("Flow", key, body, deleted)
+
+    def observe_client(self, body: Mapping[str, Any], deleted: bool) -> None:
+        key = self._key(body)
+        resolved = _condition(body.get("status") or {}, "Resolved")
+        with self._lock:
+            if deleted:
+                self.clients.pop(key, None)
+            else:
+                self.clients[key] = (str(resolved.get("status") or "Unknown"), str(resolved.get("reason") or "Pending"))
+            self._track_backlog("ApiClient", key, body, deleted)
+
+    def observe_promotion(self, body: Mapping[str, Any], deleted: bool) -> None:
+        key = self._key(body)
+        phase = str((body.get("status") or {}).get("phase") or "Pending")
+        created = metrics.parse_time(body["metadata"].get("creationTimestamp"))
+        with self._lock:
+            if deleted or phase in ("Succeeded", "Failed"):
+                self.promotions.pop(key, None)
+            else:
+                self.promotions[key] = (phase, created.timestamp() if created else time.time())
+            self._track_backlog("Promotion", key, body, deleted)
+
+    def _key(self, body: Mapping[str, Any]) -> Key:
+        meta = body["metadata"]
+        return meta.get("namespace") or "", meta["name"]
+
+    def _track_backlog(self, kind: str, key: Key, body: Mapping[str, Any], deleted: bool) -> None:
+        entry = (kind, *key)
+        if deleted or not _behind(body):
+            self.backlog.pop(entry, None)
+        else:
+            self.backlog.setdefault(entry, time.time())
+
+    # -- read at scrape time ----------------------------------------------------------------
+    def snapshot(self) -> tuple[dict[str, EnvState], dict[Key, FlowState], dict[Key, tuple[str, str]],
+                                dict[Key, tuple[str, float]], dict[tuple[str, str, str], float]]:
+        with self._lock:
+            return (dict(self.environments), dict(self.flows), dict(self.clients), dict(self.promotions), dict(self.backlog))
+
+
+class StateCollector(Collector):
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())  # computed at scrape time; no fixed samples to describe
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        envs, flows, clients, promotions, backlog = self.state.snapshot()
+        now = time.time()
+        env_of = {e.namespace: name for name, e in envs.items()}
+        tier_of = {e.namespace: e.tier for e in envs.values()}
+
+        by_state = Tally((env_of.get(ns, ""), f.sync, f.ready) for (ns, _), f in flows.items())
+        names_in = {ns: set() for ns in env_of}  # type: dict[str, set[str]]
+        for ns, name in flows:
+            names_in.setdefault(ns, set()).add(name)
+        for name, env in envs.items():
+            upstream = envs.get(env.upstream)
+            if upstream is not None:
+                missing = len(names_in.get(upstream.namespace, set()) - names_in.get(env.namespace, set()))
+                by_state[(name, "NotPromoted", "")] += missing
+        family = GaugeMetricFamily(
+            "flowops_flows", "Flows per environment by sync state with the upstream (InSync, OutOfSync, UpstreamMissing, "
+            "NoUpstream; NotPromoted counts upstream flows absent here) and Ready condition.",
+            labels=["environment", "sync", "ready"])
+        for labels, count in sorted(by_state.items()):
+            family.add_metric(list(labels), count)
+        yield family
+
+        family = GaugeMetricFamily(
+            "flowops_apiclients", "ApiClients per environment by Resolved condition and its reason.",
+            labels=["environment", "resolved", "reason"])
+        for client_key, count in sorted(Tally((env_of.get(ns, ""), *c) for (ns, _), c in clients.items()).items()):
+            family.add_metric(list(client_key), count)
+        yield family
+
+        family = GaugeMetricFamily(
+            "flowops_promotions_non_terminal", "Promotions not yet Succeeded or Failed, by target environment and phase.",
+            labels=["environment", "phase"])
+        for promotion_key, count in sorted(Tally((env_of.get(ns, ""), p[0]) for (ns, _), p in promotions.items()).items()):
+            family.add_metric(list(promotion_key), count)
+        yield family
+
+        oldest: dict[str, float] = {}
+        for (ns, _), (phase, created) in promotions.items():
+            if phase == "AwaitingApproval":
+                waiting_in = env_of.get(ns, "")
+                oldest[waiting_in] = min(oldest.get(waiting_in, created), created)
+        family = GaugeMetricFamily(
+            "flowops_promotions_awaiting_approval_oldest_seconds",
+            "Age of the oldest Promotion awaiting approval, by target environment (absent when none waits).",
+            labels=["environment"])
+        for waiting_in, created in sorted(oldest.items()):
+            family.add_metric([waiting_in], max(now - created, 0.0))
+        yield family
+
+        behind = GaugeMetricFamily(
+            "flowops_reconcile_backlog", "Objects whose latest spec the operator has not yet reported on "
+            "(status.observedGeneration behind metadata.generation), by kind.", labels=["kind"])
+        age = GaugeMetricFamily(
+            "flowops_reconcile_backlog_oldest_seconds", "How long the oldest object in the backlog has waited, by kind.",
+            labels=["kind"])
+        kinds = Tally(kind for kind, _, _ in backlog)
+        for kind in ("Flow", "ApiClient", "Promotion"):
+            since = [t for (k, _, _), t in backlog.items() if k == kind]
+            behind.add_metric([kind], kinds.get(kind, 0))
+            age.add_metric([kind], max(now - min(since), 0.0) if since else 0.0)
+        yield behind
+        yield age
+
+        info = GaugeMetricFamily(
+            "flowops_flow_info", "One series per flow: its environment and HEAD (the newest ready version), sync state "
+            "and readiness. Capped by FLOWOPS_METRICS_FLOW_INFO_LIMIT, production flows first.",
+            labels=["environment", "namespace", "flow", "head_version", "head_number", "sync", "ready"])
+        ordered = sorted(flows.items(), key=lambda item: (tier_of.get(item[0][0]) != "Production", item[0]))
+        for (ns, name), f in ordered[: max(self.state.flow_info_limit, 0)]:
+            info.add_metric([env_of.get(ns, ""), ns, name, f.head, f.number, f.sync, f.ready], 1)
+        yield info
+        yield GaugeMetricFamily(
+            "flowops_flow_info_omitted", "Flows left out of flowops_flow_info by its series limit.",
+            value=max(len(flows) - max(self.state.flow_info_limit, 0), 0))
+
+
+state = State()
+_registered = False
+
+
+def register() -> State:
+    global _registered
+    if not _registered:
+        REGISTRY.register(StateCollector(state))
+        _registered = True
+    return state

@@ -1,0 +1,145 @@
+"""The /metrics endpoint of the real operator: counters move with what a user did, state
+gauges tell what is waiting and what failed, series stay bounded with many flows, and the
+operator's Events say they come from flowops."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections import Counter
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from flowops.kube import FLOWS, PROMOTIONS, Kube
+from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
+from flowops.testing.operatorproc import OperatorProcess
+from flowops.testing.waiting import wait_for
+
+Sample = tuple[str, dict[str, str], float]
+
+
+def scrape(operator: OperatorProcess) -> list[Sample]:
+    with urllib.request.urlopen(operator.metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    return [(s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def value(samples: list[Sample], name: str, **labels: str) -> float:
+    return sum(v for n, lb, v in samples if n == name and all(lb.get(k) == want for k, want in labels.items()))
+
+
+def metric_is(operator: OperatorProcess, expected: float, name: str, **labels: str) -> list[Sample]:
+    """Waits until the metric (summed over unnamed labels) has the value; returns the scrape."""
+    seen: list[Sample] = []
+
+    def matching() -> list[Sample] | None:
+        seen[:] = scrape(operator)
+        return seen if value(seen, name, **labels) == expected else None
+
+    try:
+        return wait_for(matching, timeout=60, message=f"{name}{labels} == {expected}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {name} samples: {[(lb, v) for n, lb, v in seen if n == name]}") from None
+
+
+def ns(env: dict) -> str:
+    return env["spec"]["namespace"]
+
+
+def name(env: dict) -> str:
+    return env["metadata"]["name"]
+
+
+def test_counters_and_gauges_follow_versions_guardrails_promotions_and_approvals(
+        kube: Kube, running_operator: OperatorProcess, make_environment) -> None:
+    needs_title = {"name": "needs-title", "expression": "has(content.title)", "message": "add /title"}
+    needs_owner = {"name": "needs-owner", "expression": "has(content.owner)", "message": "add /owner"}
+    dev = make_environment("Development", policy={"guardrails": [needs_title]})
+    # Unprotected on purpose: this test counts outcomes, governance has its own tests.
+    staging = make_environment("Staging", upstream=name(dev), protected=False)
+    strict = make_environment("Staging", upstream=name(dev), protected=False, policy={"guardrails": [needs_owner]})
+
+    # A version that becomes HEAD, then one that fails a guardrail.
+    kube.create(FLOWS, flow("signin", {"title": "Sign in"}), ns(dev))
+    wait_for_number(kube, ns(dev), "signin", 1)
+    kube.merge_patch(FLOWS, "signin", {"spec": {"content": {"title": None, "subtitle": "no title"}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "signin", 2)
+    kube.merge_patch(FLOWS, "signin", {"spec": {"content": {"title": "Sign in", "step": 2}}}, ns(dev))
+    head = wait_for_number(kube, ns(dev), "signin", 3)["latestReadyVersion"]
+    samples = metric_is(running_operator, 2, "flowops_versions_created_total", environment=name(dev), head="true")
+    assert value(samples, "flowops_versions_created_total", environment=name(dev), head="false") == 1
+    assert value(samples, "flowops_guardrail_failures_total", environment=name(dev), rule="needs-title", stage="version") == 1
+
+    # A promotion that waits for approval: counted, and visible as waiting with an age.
+    kube.create(PROMOTIONS, promotion("reviewed", name(dev), "signin", review=True), ns(staging))
+    wait_for_phase(kube, ns(staging), "reviewed", ("AwaitingApproval",))
+    samples = metric_is(running_operator, 1, "flowops_promotion_approval_waits_total", environment=name(staging))
+    samples = metric_is(running_operator, 1, "flowops_promotions_non_terminal", environment=name(staging), phase="AwaitingApproval")
+    assert value(samples, "flowops_promotions_awaiting_approval_oldest_seconds", environment=name(staging)) >= 0
+    assert any(n == "flowops_promotions_awaiting_approval_oldest_seconds" and lb == {"environment": name(staging)}
+               for n, lb, _ in samples)
+    assert value(samples, "flowops_promotions_total", environment=name(staging)) == 0
+
+    # Approved: it succeeds, stops waiting, and the duration is observed.
+    kube.merge_patch(PROMOTIONS, "reviewed", {"spec": {"approved": True}}, ns(staging))
+    assert wait_for_phase(kube, ns(staging), "reviewed")["phase"] == "Succeeded"
+    samples = metric_is(running_operator, 1, "flowops_promotions_total", environment=name(staging), phase="Succeeded",
+                        reason="PromotionSucceeded")
+    assert value(samples, "flowops_promotion_duration_seconds_count", environment=name(staging), phase="Succeeded") == 1
+    assert value(samples, "flowops_promotions_non_terminal", environment=name(staging)) == 0
+    assert not any(n == "flowops_promotions_awaiting_approval_oldest_seconds" and lb.get("environment") == name(staging)
+                   for n, lb, _ in samples)
+    assert value(samples, "flowops_versions_created_total", environment=name(staging), origin="Promotion", head="true") == 1
+
+    # Where the guardrails refuse it: a Failed promotion, by reason and by rule.
+    kube.create(PROMOTIONS, promotion("to-strict", name(dev), "signin"), ns(strict))
+    assert wait_for_phase(kube, ns(strict), "to-strict")["phase"] == "Failed"
+    samples = metric_is(running_operator, 1, "flowops_promotions_total", environment=name(strict), phase="Failed",
+                        reason="GuardrailsFailed")
+    assert value(samples, "flowops_guardrail_failures_total", environment=name(strict), rule="needs-owner", stage="promotion") == 1
+    assert value(samples, "flowops_promotions_total", environment=name(strict), phase="Succeeded") == 0
+
+    # State: what is where. One staging holds the promoted flow in sync; the other lacks it.
+    samples = metric_is(running_operator, 1, "flowops_flows", environment=name(staging), sync="InSync", ready="True")
+    assert value(samples, "flowops_flows", environment=name(strict), sync="NotPromoted") == 1
+    info = [lb for n, lb, _ in samples if n == "flowops_flow_info" and lb["environment"] == name(dev)]
+    assert info == [{"environment": name(dev), "namespace": ns(dev), "flow": "signin", "head_version": head,
+                     "head_number": "3", "sync": "NoUpstream", "ready": "True"}]
+
+    # Handler and API request metrics, from flowops' client and from Kopf's.
+    assert value(samples, "flowops_handler_duration_seconds_count", handler="reconcile_promotion") >= 2
+    assert value(samples, "flowops_api_requests_total", client="flowops", verb="create", resource="flowversions", code="201") >= 4
+    assert value(samples, "flowops_api_requests_total", client="kopf", verb="watch", resource="promotions") >= 1
+    assert value(samples, "flowops_api_request_duration_seconds_count", client="kopf", verb="create", resource="events") >= 1
+
+
+def test_events_come_from_flowops(kube: Kube, running_operator: OperatorProcess, make_environment) -> None:
+    dev = make_environment("Development")
+    kube.create(FLOWS, flow("events", {"title": "x"}), ns(dev))
+    wait_for_number(kube, ns(dev), "events", 1)
+    event = wait_for(lambda: next((e for e in kube.list_events(ns(dev)) if e.get("reason") == "VersionCreated"), None),
+                     message="a VersionCreated event")
+    assert event["source"]["component"] == "flowops-operator"
+    assert event["reportingComponent"] == "flowops-operator"
+    assert event["reportingInstance"]
+
+
+def test_series_stay_bounded_with_200_flows(kube: Kube, running_operator: OperatorProcess, make_environment) -> None:
+    env = make_environment("Development")
+    # The first flows bring this environment's label values and every request kind a flow
+    # needs; from there on, more flows must add info series only.
+    for i in range(10):
+        kube.create(FLOWS, flow(f"f{i:03d}", {"title": f"flow {i}"}), ns(env))
+    wait_for(lambda: value(scrape(running_operator), "flowops_flows", environment=name(env)) == 10, timeout=60, message="10 flows")
+    before = Counter(n for n, _, _ in scrape(running_operator))
+    for i in range(10, 200):
+        kube.create(FLOWS, flow(f"f{i:03d}", {"title": f"flow {i}"}), ns(env))
+    metric_is(running_operator, 200, "flowops_versions_created_total", environment=name(env), head="true")
+    after_samples = metric_is(running_operator, 200, "flowops_flows", environment=name(env), sync="NoUpstream")
+    after = Counter(n for n, _, _ in after_samples)
+    assert sum(1 for n, lb, _ in after_samples if n == "flowops_flow_info" and lb["environment"] == name(env)) == 200
+    # Every other family gains at most a stray series (say a retried request's response
+    # code), however many flows there are: nothing is labelled by flow.
+    grown = {n: after[n] - before.get(n, 0) for n in after if n != "flowops_flow_info" and after[n] > before.get(n, 0)}
+    assert all(count <= 3 for count in grown.values()), grown
+    assert sum(grown.values()) <= 10, grown
+    assert sum(after.values()) - after["flowops_flow_info"] < 2000, "the whole scrape stays small"
