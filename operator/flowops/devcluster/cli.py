@@ -12,8 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from .. import endpoints
 from . import install
-from .controlplane import ControlPlane, ControlPlaneError, _die_with_parent, default_bin_dir
+from .controlplane import ControlPlane, ControlPlaneError, _die_with_parent, default_bin_dir, free_port
 
 
 def run_dir() -> Path:
@@ -56,9 +57,12 @@ def run(args: argparse.Namespace) -> int:
         if args.no_operator:
             signal.pause()
             return 0
+        liveness = f"http://127.0.0.1:{_port_or_free(args.liveness_port)}/healthz"
+        metrics = f"http://127.0.0.1:{_port_or_free(args.metrics_port)}/metrics"
+        print(f"Operator liveness: {liveness}    metrics: {metrics}\n", flush=True)
         operator = subprocess.Popen(
             [sys.executable, "-m", "flowops", "--kubeconfig", str(cluster.kubeconfig), "--context", "flowops-operator",
-             "--liveness", "http://127.0.0.1:8080/healthz"],
+             "--liveness", liveness, "--metrics", metrics],
             preexec_fn=_die_with_parent,
         )
         return operator.wait()
@@ -75,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
         print("stopped: control plane and operator are down", flush=True)
 
 
+def _port_or_free(preferred: int) -> int:
+    """The usual port when it is free, else any free one: a second `make run`, or anything
+    else on 8080, must not stop this one."""
+    return preferred if endpoints.port_problem(f"127.0.0.1:{preferred}", preferred) is None else free_port()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="flowops-dev", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--workdir", help=f"where the cluster keeps its files (default {run_dir()})")
     run_parser.add_argument("--no-samples", action="store_true", help="install flowops without the sample environments and flows")
     run_parser.add_argument("--no-operator", action="store_true", help="do not start the operator (run it yourself)")
+    run_parser.add_argument("--liveness-port", type=int, default=8080, help="operator liveness port (default 8080, a free one if taken)")
+    run_parser.add_argument("--metrics-port", type=int, default=8081, help="operator metrics port (default 8081, a free one if taken)")
     args = parser.parse_args(argv)
     return run(args)
 
