@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .kube import Kube
 
@@ -19,6 +20,8 @@ def utc_now() -> dt.datetime:
 class Runtime:
     kube: Kube
     clock: Callable[[], dt.datetime] = utc_now
+    # Kopf's in-memory indexes by name, captured at start-up (live views; empty outside the operator).
+    indexes: Mapping[str, Any] = field(default_factory=dict)
     # One writer per flow inside this process: the Flow and Promotion handlers both commit.
     _locks: defaultdict[tuple[str, str], threading.Lock] = field(default_factory=lambda: defaultdict(threading.Lock))
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)

@@ -64,3 +64,31 @@ def test_missing_keyframe_does_not_break_selection():
 def test_invalid_limit_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         versions_to_delete(history(3), 0, keep=())
+
+
+# --- finished Promotions -------------------------------------------------------------------
+
+from flowops.domain.retention import FinishedPromotion, promotions_to_delete  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "finished,limit,doomed",
+    [
+        ([], 1, []),
+        ([FinishedPromotion("a", "2026-01-01T00:00:00Z")], 1, []),
+        ([FinishedPromotion("b", "2026-01-02T00:00:00Z"), FinishedPromotion("a", "2026-01-01T00:00:00Z"),
+          FinishedPromotion("c", "2026-01-03T00:00:00Z")], 1, ["a", "b"]),
+        # Tracked by Flux or Argo CD: never deleted, and not counted.
+        ([FinishedPromotion("git", "2026-01-01T00:00:00Z", tracked=True), FinishedPromotion("a", "2026-01-02T00:00:00Z"),
+          FinishedPromotion("b", "2026-01-03T00:00:00Z")], 1, ["a"]),
+        # Same completion second: by name, so every replica decides the same.
+        ([FinishedPromotion("y", "2026-01-01T00:00:00Z"), FinishedPromotion("x", "2026-01-01T00:00:00Z")], 1, ["x"]),
+    ],
+)
+def test_promotions_to_delete(finished, limit, doomed):
+    assert promotions_to_delete(finished, limit) == doomed
+
+
+def test_promotion_history_limit_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        promotions_to_delete([], 0)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 DEFAULT_HISTORY_LIMIT = 100
+DEFAULT_PROMOTION_HISTORY_LIMIT = 100
 
 
 def protected(env_spec: Mapping[str, Any] | None) -> bool:
@@ -28,6 +29,12 @@ def history_limit(env_spec: Mapping[str, Any] | None, flow_spec: Mapping[str, An
         return int(own)
     inherited = (((env_spec or {}).get("policy") or {}).get("historyLimit"))
     return int(inherited or DEFAULT_HISTORY_LIMIT)
+
+
+def promotion_history_limit(env_spec: Mapping[str, Any] | None) -> int:
+    """Finished Promotions kept per target flow in the environment's namespace."""
+    value = ((env_spec or {}).get("policy") or {}).get("promotionHistoryLimit")
+    return int(value) if value else DEFAULT_PROMOTION_HISTORY_LIMIT
 
 
 def guardrail_specs(env_spec: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:

@@ -1,11 +1,11 @@
-"""Which versions of a flow to delete when it has more than its history limit."""
+"""Which versions of a flow, and which finished Promotions, to delete beyond their history limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Collection, Sequence
 
-__all__ = ["VersionMeta", "versions_to_delete"]
+__all__ = ["FinishedPromotion", "VersionMeta", "promotions_to_delete", "versions_to_delete"]
 
 
 @dataclass(frozen=True)
@@ -38,3 +38,19 @@ def versions_to_delete(
         if base is not None and base in by_id:
             kept.add(base)
     return [v.id for v in ordered if v.id not in kept]
+
+
+@dataclass(frozen=True)
+class FinishedPromotion:
+    name: str
+    completed: str  # RFC 3339 (sorts by time); creation time when completedAt is missing
+    tracked: bool = False  # Flux or Argo CD tracks it: git owns it, never deleted here
+
+
+def promotions_to_delete(finished: Sequence[FinishedPromotion], history_limit: int) -> list[str]:
+    """Names of the finished Promotions of one target flow beyond the newest `history_limit`,
+    oldest first. Tracked ones are never deleted and do not count against the limit."""
+    if history_limit < 1:
+        raise ValueError(f"promotion history limit must be at least 1, not {history_limit}")
+    ours = sorted((p for p in finished if not p.tracked), key=lambda p: (p.completed, p.name))
+    return [p.name for p in ours[: max(0, len(ours) - history_limit)]]

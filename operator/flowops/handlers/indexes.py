@@ -9,7 +9,7 @@ import kopf
 
 from .. import runtime
 from ..kube.resources import API_GROUP, API_VERSION
-from ..services import environmentlookup
+from ..services import environmentlookup, pins, promotionhistory
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
@@ -21,6 +21,27 @@ def environments_by_namespace(name: str, spec: kopf.Spec, **_: Any) -> dict[Any,
 def environments_by_name(name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, Any]:
     counts = (status.get("flows"), status.get("outOfSync"))
     return {name: {"metadata": {"name": name}, "spec": dict(spec), "counts": counts}}
+
+
+# What retention must spare, per flow: read by services/pins.py through Runtime.indexes.
+@kopf.index(API_GROUP, API_VERSION, "apiclients", id=pins.APICLIENT_PINS)
+def apiclient_pins(namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, Any]:
+    return pins.client_pins(namespace, spec, status)
+
+
+@kopf.index(API_GROUP, API_VERSION, "applications", id=pins.APPLICATION_PINS)
+def application_pins(namespace: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
+    return pins.application_pins(namespace, spec)
+
+
+@kopf.index(API_GROUP, API_VERSION, "promotions", id=pins.PROMOTION_PINS)
+def promotion_pins(namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, Any]:
+    return pins.promotion_pins(namespace, spec, status)
+
+
+@kopf.index(API_GROUP, API_VERSION, "promotions", id=promotionhistory.INDEX)
+def finished_promotions(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    return promotionhistory.index_entry(body)
 
 
 def environment_of_namespace(index: kopf.Index, namespace: str) -> dict[str, Any] | None:

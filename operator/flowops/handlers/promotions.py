@@ -15,7 +15,12 @@ from .indexes import environment_named, environment_of_namespace
 PROMOTION = (API_GROUP, API_VERSION, "promotions")
 
 
-@kopf.on.resume(*PROMOTION, backoff=2)
+def _unfinished(status: kopf.Status, **_: Any) -> bool:
+    return status.get("phase") not in ("Succeeded", "Failed")
+
+
+# A finished Promotion is history: a restart does not even call the handler for it.
+@kopf.on.resume(*PROMOTION, backoff=2, when=_unfinished)
 @kopf.on.create(*PROMOTION, backoff=2)
 @kopf.on.update(*PROMOTION, field="spec.approved", backoff=2)
 def reconcile_promotion(

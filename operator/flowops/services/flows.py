@@ -218,8 +218,8 @@ def _apply_retention(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     head = flowstatus.head_of(records)
-    keep = set(pins.pinned_versions(rt.kube, namespace, name, records))
-    keep.update(pins.versions_in_use_by_promotions(rt.kube, (env or {}).get("metadata", {}).get("name"), namespace, name))
+    keep = set(pins.pinned_versions(rt, namespace, name, records))
+    keep.update(pins.versions_in_use_by_promotions(rt, (env or {}).get("metadata", {}).get("name"), namespace, name))
     if head:
         keep.add(head.id)
     metas = [retention.VersionMeta(r.id, r.number, r.base) for r in records]

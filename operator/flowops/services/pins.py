@@ -1,14 +1,66 @@
-"""Versions that retention must spare: pinned by clients, or used by running Promotions."""
+"""Versions that retention must spare: pinned by clients, or used by running Promotions.
+
+In the operator these come from Kopf's in-memory indexes (`Runtime.indexes`, filled from
+the watch streams by handlers/indexes.py), so a commit at the history limit costs no
+LIST of the namespace's clients or of every Promotion in the cluster. Without them (a
+process that is not the operator) the same entries are computed from LIST calls.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ..domain.commit import VersionRecord
 from ..domain.versionid import parse_selector
-from ..kube import APICLIENTS, APPLICATIONS, PROMOTIONS, Kube
+from ..kube import APICLIENTS, APPLICATIONS, PROMOTIONS
+from ..runtime import Runtime
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
+
+# Index names (Runtime.indexes keys); their entries: key -> tuple of version selectors.
+APICLIENT_PINS = "apiclient_pins"
+APPLICATION_PINS = "application_pins"
+PROMOTION_PINS = "promotion_pins"
+
+Key = tuple[str, str, str]
+Entries = dict[Key, tuple[str, ...]]
+
+
+def _add(entries: Entries, key: Key, selector: Any) -> None:
+    if key[2] and selector:
+        entries[key] = entries.get(key, ()) + (str(selector),)
+
+
+def client_pins(namespace: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> Entries:
+    """What an ApiClient holds on to: the version it uses now (HEAD followers included)
+    and the version its own setting names, for the flow it names or uses."""
+    entries: Entries = {}
+    default = spec.get("defaultFlow") or {}
+    if status.get("version"):
+        _add(entries, ("flow", namespace, status.get("flow") or ""), status["version"])
+    _add(entries, ("flow", namespace, default.get("name") or status.get("flow") or ""), default.get("version"))
+    return entries
+
+
+def application_pins(namespace: str, spec: Mapping[str, Any]) -> Entries:
+    entries: Entries = {}
+    default = spec.get("defaultFlow") or {}
+    _add(entries, ("flow", namespace, default.get("name") or ""), default.get("version"))
+    return entries
+
+
+def promotion_pins(namespace: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> Entries:
+    """A running Promotion holds its source version (by environment) and its target's base."""
+    entries: Entries = {}
+    if status.get("phase") in TERMINAL_PHASES:
+        return entries
+    source = spec.get("source") or {}
+    if source.get("environment"):
+        _add(entries, ("source", source["environment"], source.get("flow") or ""), status.get("sourceVersion"))
+    target = (spec.get("target") or {}).get("flow") or source.get("flow") or ""
+    _add(entries, ("target", namespace, target), status.get("targetBaseVersion"))
+    return entries
 
 
 def _selected_ids(selector: str | None, records: Sequence[VersionRecord]) -> Iterable[str]:
@@ -25,31 +77,32 @@ def _selected_ids(selector: str | None, records: Sequence[VersionRecord]) -> Ite
     return ()
 
 
-def pinned_versions(kube: Kube, namespace: str, flow: str, records: Sequence[VersionRecord]) -> set[str]:
-    pinned: set[str] = set()
-    for app in kube.list(APPLICATIONS, namespace):
-        default = (app.get("spec") or {}).get("defaultFlow") or {}
-        if default.get("name") == flow:
-            pinned.update(_selected_ids(default.get("version"), records))
-    for client in kube.list(APICLIENTS, namespace):
-        status, default = client.get("status") or {}, (client.get("spec") or {}).get("defaultFlow") or {}
-        if status.get("flow") == flow and status.get("version"):
-            pinned.add(status["version"])  # what the client uses right now, HEAD followers included
-        if default.get("name") in (None, flow):
-            pinned.update(_selected_ids(default.get("version"), records) if default.get("name") == flow or status.get("flow") == flow else ())
-    return pinned
+def _indexed(index: Any, key: Key) -> list[str]:
+    return [selector for value in index.get(key, ()) for selector in value]
 
 
-def versions_in_use_by_promotions(kube: Kube, environment: str | None, namespace: str, flow: str) -> set[str]:
-    in_use: set[str] = set()
-    for promotion in kube.list(PROMOTIONS):
-        status, spec = promotion.get("status") or {}, promotion.get("spec") or {}
-        if status.get("phase") in TERMINAL_PHASES:
-            continue
-        source = spec.get("source") or {}
-        if environment and source.get("environment") == environment and source.get("flow") == flow and status.get("sourceVersion"):
-            in_use.add(status["sourceVersion"])
-        target = (spec.get("target") or {}).get("flow") or source.get("flow")
-        if promotion["metadata"]["namespace"] == namespace and target == flow and status.get("targetBaseVersion"):
-            in_use.add(status["targetBaseVersion"])
-    return in_use
+def _listed(entries: Iterable[Entries], key: Key) -> list[str]:
+    return [selector for e in entries for selector in e.get(key, ())]
+
+
+def pinned_versions(rt: Runtime, namespace: str, flow: str, records: Sequence[VersionRecord]) -> set[str]:
+    key: Key = ("flow", namespace, flow)
+    clients, apps = rt.indexes.get(APICLIENT_PINS), rt.indexes.get(APPLICATION_PINS)
+    if clients is not None and apps is not None:
+        selectors = _indexed(clients, key) + _indexed(apps, key)
+    else:
+        selectors = _listed((client_pins(namespace, c.get("spec") or {}, c.get("status") or {})
+                             for c in rt.kube.list(APICLIENTS, namespace)), key)
+        selectors += _listed((application_pins(namespace, a.get("spec") or {})
+                              for a in rt.kube.list(APPLICATIONS, namespace)), key)
+    return {vid for selector in selectors for vid in _selected_ids(selector, records)}
+
+
+def versions_in_use_by_promotions(rt: Runtime, environment: str | None, namespace: str, flow: str) -> set[str]:
+    keys: list[Key] = [("target", namespace, flow)] + ([("source", environment, flow)] if environment else [])
+    index = rt.indexes.get(PROMOTION_PINS)
+    if index is not None:
+        return {v for key in keys for v in _indexed(index, key)}
+    entries = [promotion_pins(p["metadata"]["namespace"], p.get("spec") or {}, p.get("status") or {})
+               for p in rt.kube.list(PROMOTIONS)]
+    return {v for key in keys for v in _listed(entries, key)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import runtime
@@ -11,9 +12,12 @@ from ..names import FIELD_MANAGER
 PEERINGS = Resource("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering", namespaced=False)
 
 
-def connect(kubeconfig: str | None, context: str | None, peering: str | None) -> runtime.Runtime:
-    """The process's client (in-cluster, else the kubeconfig); installs it as the runtime."""
-    rt = runtime.install(runtime.Runtime(kube=Kube.from_kubeconfig(kubeconfig, context, field_manager=FIELD_MANAGER)))
+def connect(kubeconfig: str | None, context: str | None, peering: str | None,
+            indexes: Mapping[str, Any] | None = None) -> runtime.Runtime:
+    """The process's client (in-cluster, else the kubeconfig); installs it as the runtime,
+    with Kopf's `indexes` (live views) for the services that read them."""
+    kube = Kube.from_kubeconfig(kubeconfig, context, field_manager=FIELD_MANAGER)
+    rt = runtime.install(runtime.Runtime(kube=kube, indexes=dict(indexes or {})))
     if peering:
         _ensure_peering_object(rt.kube, peering)
     return rt
