@@ -22,7 +22,7 @@ def prune_finished_promotions(type: str | None, body: kopf.Body, finished_promot
     entry = promotionhistory.index_entry(body)
     if not entry:
         return
-    (namespace, flow), _ = next(iter(entry.items()))
+    namespace, flow = next(iter(entry))
     env = first(environments_by_namespace, namespace)
     if env is None:
         return  # not indexed yet: never prune with a limit that may not be the environment's
