@@ -39,3 +39,18 @@ def promotion_history_limit(env_spec: Mapping[str, Any] | None) -> int:
 
 def guardrail_specs(env_spec: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     return list(((env_spec or {}).get("policy") or {}).get("guardrails") or [])
+
+
+# Always on: a reference the environment cannot render never reaches a client.
+VALUES_RULE = "values-defined"
+
+
+def guardrails_of(env: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The Environment's guardrails plus the built-in check of value references (its
+    parameters change, and so flows are judged again, when the defined names change)."""
+    env = env or {}
+    spec = env.get("spec") or {}
+    name = (env.get("metadata") or {}).get("name") or "(none: no Environment manages this namespace)"
+    defined = sorted(k for k, v in (spec.get("values") or {}).items() if isinstance(v, str))
+    implicit = {"name": VALUES_RULE, "builtin": "valuesDefined", "parameters": {"environment": name, "defined": defined}}
+    return [*guardrail_specs(spec), implicit]

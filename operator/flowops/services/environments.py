@@ -36,7 +36,7 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
     kube = rt.kube
     meta, spec = env["metadata"], env.get("spec") or {}
     previous = env.get("status") or {}
-    rules = guardrailcache.compiled(policy.guardrail_specs(spec))
+    rules = guardrailcache.compiled(policy.guardrails_of(env))
     problems = []
     if not rules.valid:
         problems.append("invalid guardrails: " + "; ".join(f"{e.rule}: {e.message}" for e in rules.errors)

@@ -78,7 +78,7 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
         commit_annotation=annotations.get(names.ANN_COMMIT),
         promotion_annotation=annotations.get(names.ANN_PROMOTION),
     )
-    rules = guardrailcache.compiled(policy.guardrail_specs(env_spec))
+    rules = guardrailcache.compiled(policy.guardrails_of(env))
     problem: str | None = None
     problem_reason = "Stalled"
     created: VersionRecord | None = None

@@ -53,7 +53,7 @@ def read(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
     state = PromotionState(promotion, target_env, source_env, tuple(known_environments()))
     if target_env is None or source_env is None:
         return state
-    rules = guardrailcache.compiled(policy.guardrail_specs(target_env["spec"]))
+    rules = guardrailcache.compiled(policy.guardrails_of(target_env))
     # The target's reads do not depend on the source's: both sides at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
         target = pool.submit(_target_side, rt, meta["namespace"], promotions.target_flow_name(spec))

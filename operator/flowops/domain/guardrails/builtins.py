@@ -8,7 +8,9 @@ that are not identity flows still version fine:
 - form rules (formFieldsExist, requiredFields) need ``forms`` or ``fields``;
 - translation rules (translationsComplete, placeholdersMatch) need
   ``translations`` or ``locales``;
-- maxDocumentSize applies to every document.
+- maxDocumentSize applies to every document;
+- valuesDefined applies to documents that reference values (`$(values.NAME)`); it is
+  always on, added by the environment policy with the names the environment defines.
 
 Each rule also has a parameter validator returning human-readable errors that
 name the offending parameter; parameters are assumed valid when a rule runs.
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import values
 from ..canonical import canonical_json
 from .model import Violation, pointer
 
@@ -294,6 +297,18 @@ def max_document_size(doc: Doc, params: Params, *, rule: str = "maxDocumentSize"
     )]
 
 
+def values_defined(doc: Doc, params: Params, *, rule: str = "valuesDefined") -> list[Violation]:
+    """Every $(values.NAME) names a value the environment defines, and is well formed."""
+    found = values.scan(doc)
+    environment = params["environment"]
+    out = [
+        Violation(paths[0], values.undefined_problem(name, paths, environment))
+        for name, paths in values.undefined(found, set(params["defined"])).items()
+    ]
+    out += [Violation(path, why) for path, why in found.malformed]
+    return out
+
+
 # --- parameter validation ------------------------------------------------------------------
 
 
@@ -342,6 +357,14 @@ def _validate_max_size(params: Params) -> list[str]:
     return errors
 
 
+def _validate_values_defined(params: Params) -> list[str]:
+    defined, environment = params.get("defined"), params.get("environment")
+    if not isinstance(defined, list) or not isinstance(environment, str):
+        return ["valuesDefined is always on (it checks every $(values.NAME) against the Environment's "
+                "spec.values): remove this rule from spec.policy.guardrails"]
+    return _unknown(params, ("defined", "environment"), "valuesDefined")
+
+
 @dataclass(frozen=True)
 class Builtin:
     name: str
@@ -363,5 +386,7 @@ BUILTINS: dict[str, Builtin] = {
                 "every translation uses the placeholders of the default locale"),
         Builtin("maxDocumentSize", max_document_size, _validate_max_size,
                 "the canonical JSON is at most parameters.bytes long"),
+        Builtin("valuesDefined", values_defined, _validate_values_defined,
+                "every $(values.NAME) names a value of the environment (always on)"),
     )
 }
