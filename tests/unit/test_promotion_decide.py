@@ -117,3 +117,39 @@ def test_write_carries_provenance_and_the_result():
     assert decision.write.provenance["comment"] == "ship it"
     assert decision.write.provenance["uid"] == "uid-1"
     assert decision.write.provenance["contentHash"] == content_hash(DEV_DOC)
+
+
+# -- values and environment-owned parts ---------------------------------------------------------
+
+VALUES_DOC = {"title": "new", "links": {"home": "$(values.baseUrl)", "mail": "$(values.sender)"}, "theme": "dev"}
+
+
+def test_promotion_into_an_environment_lacking_values_names_every_one_and_writes_nothing():
+    decision = decide(state(source=replace(SOURCE, document=VALUES_DOC), target_env=env("prod", "Production", values={"x": "1"})))
+    assert (decision.phase, decision.reason, decision.write) == ("Failed", "ValuesNotDefined", None)
+    assert "environment prod does not define 2 value(s)" in decision.message
+    assert "baseUrl (used at /links/home)" in decision.message and "sender (used at /links/mail)" in decision.message
+
+
+def test_promotion_with_every_value_defined_writes_the_references_unrendered():
+    target_env = env("prod", "Production", values={"baseUrl": "https://prod", "sender": "no-reply@prod"})
+    decision = decide(state(source=replace(SOURCE, document=VALUES_DOC), target_env=target_env))
+    assert decision.write is not None and decision.write.document["links"]["home"] == "$(values.baseUrl)"
+
+
+def test_preserved_parts_are_kept_and_shown_as_kept():
+    target_doc = {"title": "old", "theme": "prod"}
+    target = TargetSide(True, (record(1, target_doc),), record(1, target_doc), target_doc)
+    target_env = env("prod", "Production", preservedPaths=["/theme"])
+    decision = decide(state(source=replace(SOURCE, document={"title": "new", "theme": "dev"}), target=target, target_env=target_env))
+    assert decision.write is not None and decision.write.document == {"title": "new", "theme": "prod"}
+    plan = decision.status["plan"]
+    assert [c["path"] for c in plan["changes"]] == ["/title"]
+    assert plan["preserved"] == [{"path": "/theme", "preservedPath": "/theme", "value": "prod", "offered": "dev"}]
+
+
+def test_a_partial_promotion_of_an_owned_part_is_refused():
+    target_env = env("prod", "Production", preservedPaths=["/theme"])
+    decision = decide(state(promotion(changes={"include": ["/theme"]}), target_env=target_env))
+    assert (decision.phase, decision.reason) == ("Failed", "PreservedPath")
+    assert "owned by environment prod" in decision.message

@@ -19,6 +19,7 @@ class Environment:
     protected: bool = False
     allow_head: bool = True
     managed: bool = True  # False: a namespace that no Environment claims
+    values: tuple[tuple[str, str], ...] = ()  # spec.values, for show --rendered
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> "Environment":
@@ -33,6 +34,7 @@ class Environment:
             upstream=spec.get("upstream") or None,
             protected=bool(protected) if protected is not None else policy.protected(spec),
             allow_head=bool(allow_head) if allow_head is not None else policy.allow_head_bindings(spec),
+            values=tuple(sorted((str(k), v) for k, v in (spec.get("values") or {}).items() if isinstance(v, str))),
         )
 
     @classmethod

@@ -45,6 +45,7 @@ def client_status(facts: ClientFacts, previous: Mapping[str, Any] | None, now: s
         "transition": held.transition if held else None,
         "contentHash": held.contentHash if held else None,
         "configMap": facts.config_map if held else None,
+        "values": held.rendered_with if held and held.values else None,  # what a value change re-renders
         "followsHead": facts.follows_head if facts.problem is None else False,
         "requested": {"name": request.name, "version": request.version},
         "sources": {"name": request.name_source, "version": request.version_source},

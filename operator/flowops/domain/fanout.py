@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import conditions
+from . import conditions, values
 from .bindingtarget import is_head_selector
 
 Entry = dict[str, Any]
@@ -29,6 +29,7 @@ def client_entry(name: str, status: Mapping[str, Any] | None) -> Entry:
         "followsHead": bool(status.get("followsHead")),
         "resolved": resolved.get("status") == "True",
         "reason": resolved.get("reason"),
+        "values": dict(status.get("values") or {}),
     }
 
 
@@ -73,3 +74,9 @@ def application_touched_by_policy(entry: Mapping[str, Any], allow_head: bool) ->
     if not entry.get("head"):
         return False
     return entry.get("reason") == "HeadNotAllowed" if allow_head else bool(entry.get("ready"))
+
+
+def client_touched_by_values(entry: Mapping[str, Any], env_values: Mapping[str, Any] | None) -> bool:
+    """A value its ConfigMap was rendered with changed or went away; or it could not be
+    rendered for want of a value, which may be defined now."""
+    return values.touched(entry.get("values"), env_values) or entry.get("reason") == "ValueNotDefined"

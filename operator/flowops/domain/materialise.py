@@ -31,6 +31,7 @@ __all__ = [
 
 ANN_BINDING = f"{names.PREFIX}/binding"
 KEY_DOCUMENT = "flow.json"
+KEY_VALUES = "values.json"
 # The API server refuses a ConfigMap whose data exceeds 1 MiB (the Secret limit).
 DATA_LIMIT_BYTES = 1024 * 1024
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -39,16 +40,27 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 @dataclass(frozen=True)
 class Fingerprint:
     """The binding a ConfigMap holds. Versions are immutable, so (flow, version,
-    contentHash) identifies the content; transition is carried for the status."""
+    contentHash) identifies the stored content, and `values` (name, digest) the
+    environment values it was rendered with; transition is carried for the status."""
 
     flow: str
     version: str
     number: int
     contentHash: str
     transition: str
+    values: tuple[tuple[str, str], ...] = ()
 
     def to_annotation(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        record = asdict(self)
+        if self.values:
+            record["values"] = dict(self.values)
+        else:
+            del record["values"]  # as written before values existed: no rewrite on upgrade
+        return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+    @property
+    def rendered_with(self) -> dict[str, str]:
+        return dict(self.values)
 
     @classmethod
     def from_annotation(cls, text: str | None) -> "Fingerprint | None":
@@ -62,8 +74,9 @@ class Fingerprint:
                 number=int(raw["number"]),
                 contentHash=str(raw["contentHash"]),
                 transition=str(raw["transition"]),
+                values=tuple(sorted((str(k), str(v)) for k, v in (raw.get("values") or {}).items())),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None  # someone edited it: treat as unknown content, so it is rewritten
 
     def describe(self) -> str:
@@ -105,8 +118,9 @@ def ownership(
     return "foreign"
 
 
-def data_for(fingerprint: Fingerprint, document_json: str) -> dict[str, str]:
-    return {
+def data_for(fingerprint: Fingerprint, document_json: str, used_values: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`document_json` is the rendered document; `used_values` the values rendered into it."""
+    data = {
         KEY_DOCUMENT: document_json,
         "flow": fingerprint.flow,
         "version": fingerprint.version,
@@ -114,6 +128,9 @@ def data_for(fingerprint: Fingerprint, document_json: str) -> dict[str, str]:
         "transition": fingerprint.transition,
         "contentHash": fingerprint.contentHash,
     }
+    if used_values:
+        data[KEY_VALUES] = json.dumps(dict(sorted(used_values.items())), separators=(",", ":"), ensure_ascii=False)
+    return data
 
 
 def data_bytes(data: Mapping[str, str]) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import diff as diffs
-from . import plansummary, policy, selection
+from . import plansummary, policy, selection, values
 from .canonical import content_hash
 from .commit import VersionRecord
 from .guardrails import RuleResult, summarize
@@ -39,6 +39,7 @@ class Plan:
     result: Any
     result_hash: str
     base_hash: str | None
+    kept: tuple[values.Kept, ...] = ()  # environment-owned parts left as they are
 
     @property
     def empty(self) -> bool:
@@ -46,11 +47,15 @@ class Plan:
 
     def to_status(self) -> dict[str, Any]:
         summary = plansummary.summarise(list(self.changes), PLAN_MAX_CHANGES, PLAN_MAX_VALUE_CHARS)
+        if self.kept:
+            summary["preserved"] = values.kept_status(self.kept, PLAN_MAX_CHANGES, PLAN_MAX_VALUE_CHARS)
         return {**summary, "contentHash": self.result_hash}
 
 
-def compute(base: Any | None, source: Any, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Plan:
-    """`base` is the target's HEAD document (None when the target flow does not exist)."""
+def compute(base: Any | None, source: Any, include: Sequence[str] = (), exclude: Sequence[str] = (),
+            preserved: Sequence[str] = ()) -> Plan:
+    """`base` is the target's HEAD document (None when the target flow does not exist);
+    `preserved` are the target environment's spec.preservedPaths."""
     start = base if base is not None else {}
     try:
         selected, result = selection.select(start, source, include, exclude)
@@ -58,7 +63,10 @@ def compute(base: Any | None, source: Any, include: Sequence[str] = (), exclude:
         raise PromotionRejected("PointerMatchesNothing", str(exc)) from None
     except ValueError as exc:
         raise PromotionRejected("InvalidSelection", str(exc)) from None
-    return Plan(tuple(selected), result, content_hash(result), content_hash(base) if base is not None else None)
+    owned = values.preserve(base, result, preserved)
+    if owned.kept:
+        result, selected = owned.document, diffs.diff(start, owned.document)
+    return Plan(tuple(selected), result, content_hash(result), content_hash(base) if base is not None else None, owned.kept)
 
 
 def stale_reason(planned: Mapping[str, Any], source_version: str, target_head: str | None, result_hash: str) -> str | None:
@@ -258,8 +266,13 @@ def decide(state: PromotionState) -> Decision:
         ))
 
     changes = spec.get("changes") or {}
+    preserved = values.preserved_paths(target_env)
+    owned = values.preserved_include_problem(changes.get("include") or (), preserved, target_env_name)
+    if owned:
+        return _refuse("PreservedPath", owned, {"sourceVersion": source_version})
     try:
-        plan = compute(state.target.document, state.source.document, changes.get("include") or (), changes.get("exclude") or ())
+        plan = compute(state.target.document, state.source.document, changes.get("include") or (), changes.get("exclude") or (),
+                       preserved)
     except PromotionRejected as exc:
         return _refuse(exc.reason, str(exc), {"sourceVersion": source_version})
     progress: dict[str, Any] = {
@@ -270,6 +283,10 @@ def decide(state: PromotionState) -> Decision:
     }
     if source_number is not None:
         progress["sourceNumber"] = source_number
+    missing = values.missing_message(plan.result, (target_env.get("spec") or {}).get("values"), target_env_name)
+    if missing:
+        return _refuse("ValuesNotDefined", f"the promoted document cannot be rendered in environment {target_env_name}; "
+                                           f"nothing was written. {missing}", progress)
     ok, summary = summarize(list(state.check(plan.result, plan.result_hash)))
     if not ok:
         return _refuse("GuardrailsFailed", (

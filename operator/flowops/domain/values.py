@@ -18,7 +18,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import diff as diffs
 from .canonical import canonical_json
+from .pointer import child as child_pointer
+from .pointer import join_pointer, split_pointer
 
 __all__ = [
     "MAX_VALUES",
@@ -55,10 +58,6 @@ _TOKEN = re.compile(r"\$\$\(values\.|\$\(values\.(?:(" + NAME_PATTERN + r")\))?"
 _NAME = re.compile(NAME_PATTERN)
 
 
-def _escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
 def _snippet(text: str, at: int) -> str:
     part = text[at: at + 40]
     return part + ("…" if len(text) > at + 40 else "")
@@ -91,7 +90,7 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str, bool]]:
         yield path, value, False
     elif isinstance(value, Mapping):
         for key, child in value.items():
-            here = path + "/" + _escape(key)
+            here = child_pointer(path, key)
             if "$(values." in key:
                 yield here, key, True
             yield from _strings(child, here)
@@ -229,23 +228,6 @@ def touched(rendered_with: Mapping[str, str] | None, values: Mapping[str, Any] |
 # --- environment-owned parts -----------------------------------------------------------------
 
 
-def _tokens(pointer: str) -> list[str]:
-    if pointer == "":
-        return []
-    if not pointer.startswith("/"):
-        raise ValueError(f"invalid JSON Pointer {pointer!r}: must start with '/'")
-    out = []
-    for token in pointer[1:].split("/"):
-        if "~" in token.replace("~0", "").replace("~1", ""):
-            raise ValueError(f"invalid JSON Pointer {pointer!r}: '~' must be followed by 0 or 1")
-        out.append(token.replace("~1", "/").replace("~0", "~"))
-    return out
-
-
-def _join(tokens: Sequence[str]) -> str:
-    return "".join("/" + _escape(t) for t in tokens)
-
-
 _ABSENT = object()
 
 
@@ -332,8 +314,8 @@ def preserve(base: Any | None, result: Any, patterns: Sequence[str]) -> Preserve
         return Preserved(result)
     places: dict[str, tuple[list[str], str]] = {}
     for pattern in patterns:
-        for tokens in _expand(_tokens(pattern), base, []):
-            places.setdefault(_join(tokens), (tokens, pattern))
+        for tokens in _expand(split_pointer(pattern), base, []):
+            places.setdefault(join_pointer(tokens), (tokens, pattern))
     kept: list[Kept] = []
     # Shallow first: a part inside one already put back is equal and skipped.
     for path, (tokens, pattern) in sorted(places.items(), key=lambda item: (len(item[1][0]), item[0])):
@@ -364,19 +346,48 @@ def preserved_include_problem(include: Sequence[str], patterns: Sequence[str], e
     say so instead of reporting "nothing to promote"."""
     for pointer in include:
         try:
-            tokens = _tokens(pointer)
+            tokens = split_pointer(pointer)
         except ValueError:
             continue  # the selection reports it
         for pattern in patterns:
-            if _covers(_tokens(pattern), tokens):
+            if _covers(split_pointer(pattern), tokens):
                 return (f"spec.changes.include {pointer} is owned by environment {environment} "
                         f"(spec.preservedPaths {pattern}): promotions never overwrite it; remove it from spec.changes.include")
     return None
 
 
+def sync_view(own: Any, upstream: Any, patterns: Sequence[str]) -> tuple[int, int]:
+    """(paths that differ, parts that differ only where this environment owns them):
+    `own` is compared with what promoting `upstream` would make of it."""
+    owned = preserve(own, upstream, patterns)
+    return diffs.changed_paths_count(own, owned.document), len(owned.kept)
+
+
+def preserved_paths(env: Mapping[str, Any] | None) -> list[str]:
+    return [p for p in ((env or {}).get("spec") or {}).get("preservedPaths") or () if isinstance(p, str)]
+
+
+def _abbreviate(value: Any, max_chars: int) -> Any:
+    text = canonical_json(value).decode("utf-8")
+    if len(text) <= max_chars:
+        return value
+    return f"<{len(text.encode())} bytes, sha256:{hashlib.sha256(text.encode()).hexdigest()[:8]}…>"
+
+
+def kept_status(kept: Sequence[Kept], limit: int, max_chars: int) -> list[dict[str, Any]]:
+    """The plan's `preserved` list: each kept part, its value and what the source offered."""
+    out = []
+    for part in kept[:limit]:
+        entry: dict[str, Any] = {"path": part.path, "preservedPath": part.pattern, "value": _abbreviate(part.value, max_chars)}
+        if part.offered is not None:
+            entry["offered"] = _abbreviate(part.offered, max_chars)
+        out.append(entry)
+    return out
+
+
 def valid_pointer(pointer: str) -> bool:
     try:
-        return bool(_tokens(pointer))
+        return bool(split_pointer(pointer))
     except ValueError:
         return False
 

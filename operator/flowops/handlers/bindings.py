@@ -115,9 +115,11 @@ async def flow_changed(type: str, name: str, namespace: str, status: kopf.Status
 
 
 @kopf.on.event(*ENVIRONMENT)
-def environment_changed(type: str, spec: kopf.Spec, apiclients_by_flow: kopf.Index, applications_by_namespace: kopf.Index,
-                        apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any) -> None:
-    """The HEAD policy may have changed: clients and applications asking for HEAD report it."""
+def environment_changed(type: str, body: kopf.Body, spec: kopf.Spec, apiclients_by_flow: kopf.Index,
+                        applications_by_namespace: kopf.Index, apiclients_by_application: kopf.Index,
+                        environments_by_namespace: kopf.Index, **_: Any) -> None:
+    """The HEAD policy may have changed: clients and applications asking for HEAD report it.
+    Values may have changed: clients whose ConfigMaps used them are re-rendered."""
     namespace = spec.get("namespace")
     if not namespace:
         return
@@ -131,6 +133,15 @@ def environment_changed(type: str, spec: kopf.Spec, apiclients_by_flow: kopf.Ind
     apps = [a["name"] for a in list(applications_by_namespace.get(namespace, ())) if fanout.application_touched_by_policy(a, allow)]
     if clients or apps:
         _reresolve(namespace, clients, apps, apiclients_by_application, environments_by_namespace)
+    if type != "DELETED":
+        env_values = spec.get("values") or {}
+        rendered = [
+            e
+            for key in list(apiclients_by_flow) if key[0] == namespace
+            for e in list(apiclients_by_flow.get(key, ())) if e["name"] not in clients and fanout.client_touched_by_values(e, env_values)
+        ]
+        if rendered:
+            bindings.rerender_for_values(runtime.current(), body, rendered, post=post)
 
 
 def _reresolve(namespace: str, clients: list[str], apps: list[str], apiclients_by_application: kopf.Index,

@@ -8,32 +8,64 @@ fan-out reads once is `bindings_reads`; how reconciles run side by side is
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..domain import values
+from ..kube import ENVIRONMENTS
 from ..runtime import Runtime
 from . import bindings_concurrency as concurrency
 from .bindings_applications import reconcile_application
-from .bindings_clients import reconcile_client
+from .bindings_clients import ClientOutcome, reconcile_client
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, no_events
+from .flows import rfc3339
 
 # From this many clients on, a fan-out lists clients and ConfigMaps instead of GETting each.
 SNAPSHOT_MIN_CLIENTS = 4
 
 
-def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Mapping[str, Any] | None, post: Poster = no_events) -> None:
+def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Mapping[str, Any] | None,
+                      post: Poster = no_events) -> dict[str, ClientOutcome]:
     """Re-resolve each named client, several at a time, sharing the reads; one failing
-    client does not stop the others (its own handler, or the next event, retries it)."""
+    client does not stop the others (its own handler, or the next event, retries it).
+    Returns the outcome of each client that was reconciled."""
     reads = Reads(rt.kube)
     todo = sorted(set(names))
     if len(todo) >= SNAPSHOT_MIN_CLIENTS:
         reads.take_snapshot(namespace)
+    outcomes: dict[str, ClientOutcome] = {}
+
+    def reconcile(name: str) -> None:
+        outcome = reconcile_client(rt, namespace, name, env, post, reads)
+        if outcome is not None:
+            outcomes[name] = outcome
 
     def one(name: str) -> None:
-        concurrency.with_retries(lambda: reconcile_client(rt, namespace, name, env, post, reads), f"re-resolving ApiClient {namespace}/{name}")
+        concurrency.with_retries(lambda: reconcile(name), f"re-resolving ApiClient {namespace}/{name}")
 
     concurrency.run_all(todo, one)
+    return outcomes
+
+
+def rerender_for_values(rt: Runtime, env: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], post: Poster = no_events) -> None:
+    """A change of the Environment's values: re-render the clients (index entries) whose
+    ConfigMaps used a changed value, then say on the Environment what was re-rendered."""
+    meta, spec = env["metadata"], env.get("spec") or {}
+    env_values = spec.get("values") or {}
+    changed = sorted({name for entry in entries for name in values.changed_names(entry.get("values"), env_values)})
+    outcomes = reresolve_clients(rt, spec["namespace"], [e["name"] for e in entries], env, post)
+    rewritten = sorted(name for name, outcome in outcomes.items() if outcome.rewritten)
+    if not rewritten:
+        return
+    flows = sorted({str(outcomes[name].status.get("flow")) for name in rewritten})
+    record = {"time": rfc3339(rt.clock()), "values": changed, "flows": flows, "clients": rewritten}
+    rt.kube.patch_status(ENVIRONMENTS, meta["name"], {"valuesRendered": record})
+    what = f"value(s) {', '.join(changed)} changed" if changed else "values changed"
+    post(env, "Normal", "ValuesRendered", (
+        f"{what}: re-rendered flow(s) {', '.join(flows)} in namespace {spec['namespace']} "
+        f"for ApiClient(s) {', '.join(rewritten)}; no FlowVersion was created"
+    ))
 
 
 def reresolve_applications(rt: Runtime, namespace: str, clients: Mapping[str, int], env: Mapping[str, Any] | None,

@@ -9,13 +9,15 @@ document is read only when the ConfigMap must be rewritten.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain import bindingstatus, materialise
+from ..domain import bindingstatus, materialise, values
 from ..domain.binding import Resolution, resolve_request
 from ..domain.bindingtarget import Problem, is_head_selector
+from ..domain.canonical import canonical_json
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
@@ -98,7 +100,7 @@ def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, 
     problem: Problem | None = resolved if isinstance(resolved, Problem) else None
     if isinstance(resolved, VersionRecord):
         assert request.name is not None
-        written = _materialise(kube, reads, client, request.name, resolved, held, cm_meta)
+        written = _materialise(kube, reads, client, request.name, resolved, held, cm_meta, env)
         if isinstance(written, Problem):
             problem = written
         else:
@@ -138,22 +140,35 @@ def _materialise(
     record: VersionRecord,
     held: Fingerprint | None,
     cm_meta: Mapping[str, Any] | None,
+    env: Mapping[str, Any] | None,
 ) -> Fingerprint | Problem:
-    """Write the ConfigMap when it does not hold this version yet; returns what it holds."""
-    if held is not None and materialise.up_to_date(held, flow, record.id, record.content_hash):
+    """Write the ConfigMap when it does not hold this version rendered with the
+    environment's current values yet; returns what it holds."""
+    env_values = ((env or {}).get("spec") or {}).get("values") or {}
+    if (held is not None and materialise.up_to_date(held, flow, record.id, record.content_hash)
+            and not values.touched(held.rendered_with, env_values)):
         return held
     namespace = client["metadata"]["namespace"]
     raw, transition = reads.document(namespace, flow, record.id)
+    document_json, used = raw.decode("utf-8"), {}
+    if values.has_references(raw):
+        env_name = ((env or {}).get("metadata") or {}).get("name") or "(none: no Environment manages this namespace)"
+        try:
+            rendered, used = values.render(json.loads(raw), env_values, env_name)
+        except values.Unrenderable as exc:
+            return Problem("ValueNotDefined", f"flow {flow} version {record.number} ({record.id}) cannot be rendered: {exc}")
+        document_json = canonical_json(rendered).decode("utf-8")
     fingerprint = Fingerprint(
         flow=flow,
         version=record.id,
         number=record.number,
         contentHash="sha256:" + hashlib.sha256(raw).hexdigest(),  # = canonical.content_hash, without serialising twice
         transition=transition,
+        values=tuple(values.digests(used).items()),
     )
     if fingerprint == held:
         return held
-    data = materialise.data_for(fingerprint, raw.decode("utf-8"))
+    data = materialise.data_for(fingerprint, document_json, used)
     too_large = materialise.size_problem(fingerprint, data)
     if too_large:
         return Problem("DocumentTooLarge", too_large)

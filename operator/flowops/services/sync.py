@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain import diff, flowstatus
+from ..domain import diff, flowstatus, values
 from ..kube import FLOWS, Kube, NotFound
 from . import versions
 
@@ -30,6 +30,21 @@ def _count(kube: Kube, a: tuple[str, str, str], b: tuple[str, str, str], key: tu
     return count
 
 
+_preserved: "OrderedDict[tuple[str, ...], tuple[int, int]]" = OrderedDict()
+
+
+def _preserved_count(kube: Kube, up: tuple[str, str, str], own: tuple[str, str, str], key: tuple[str, ...]) -> tuple[int, int]:
+    with _guard:
+        if key in _preserved:
+            return _preserved[key]
+    result = values.sync_view(versions.read_document(kube, *own), versions.read_document(kube, *up), key[2:])
+    with _guard:
+        _preserved[key] = result
+        while len(_preserved) > 1024:
+            _preserved.popitem(last=False)
+    return result
+
+
 def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> dict[str, Any] | None:
     upstream = ((env or {}).get("spec") or {}).get("upstream")
     if not upstream:
@@ -47,6 +62,11 @@ def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None
         return {**base, "state": "InSync", "differingPaths": 0}
     if own is None:
         return {**base, "state": "OutOfSync", "differingPaths": 0}
+    patterns = values.preserved_paths(env)
+    if patterns:  # parts this environment owns do not make it out of sync
+        differing, kept = _preserved_count(kube, (up_ns, flow, theirs.id), (namespace, flow, own.id),
+                                           (theirs.content_hash, own.content_hash, *patterns))
+        return {**base, "state": "OutOfSync" if differing else "InSync", "differingPaths": differing, "preservedPaths": kept}
     count = _count(kube, (up_ns, flow, theirs.id), (namespace, flow, own.id), (theirs.content_hash, own.content_hash))
     return {**base, "state": "OutOfSync", "differingPaths": count}
 

@@ -1,10 +1,13 @@
-"""`show FLOW[@VERSION] [POINTER]`: a version's document, or the value at a JSON Pointer."""
+"""`show FLOW[@VERSION] [POINTER]`: a version's document, or the value at a JSON Pointer;
+with --rendered, as the environment's clients get it (values filled in)."""
 
 from __future__ import annotations
 
 import argparse
 
+from ...domain import values
 from ..documents import at_pointer, load
+from ..errors import UserError
 from ..parser import add_command
 from ..refs import parse_flow_ref
 from ..session import Session
@@ -15,15 +18,26 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         commands, common, "show", "print a version's document (or a part of it)",
         "Print the document of FLOW at a version (default HEAD) as JSON (-o yaml for YAML).\n"
         "FLOW may be ENVIRONMENT/FLOW; VERSION is HEAD, latest, an id, a number or uncommitted.\n"
-        "POINTER is a JSON Pointer (RFC 6901) such as /forms/signInForm/fields.",
+        "POINTER is a JSON Pointer (RFC 6901) such as /forms/signInForm/fields.\n"
+        "Documents are stored with $(values.NAME) references; --rendered replaces them with the\n"
+        "environment's spec.values, exactly as the ApiClient ConfigMaps get them.",
     )
     parser.add_argument("ref", metavar="FLOW[@VERSION]")
     parser.add_argument("pointer", nargs="?", default="", metavar="POINTER", help="JSON Pointer inside the document")
+    parser.add_argument("--rendered", action="store_true",
+                        help="replace $(values.NAME) references with the environment's values (what clients get)")
     parser.set_defaults(run=run)
 
 
 def run(session: Session, args: argparse.Namespace) -> int:
     resolved = load(session, parse_flow_ref(args.ref))
-    value = at_pointer(resolved.document, args.pointer) if args.pointer else resolved.document
+    document = resolved.document
+    if args.rendered:
+        env = resolved.environment
+        try:
+            document, _ = values.render(document, dict(env.values), env.label)
+        except values.Unrenderable as exc:
+            raise UserError(f"{resolved.label} cannot be rendered: {exc}") from None
+    value = at_pointer(document, args.pointer) if args.pointer else document
     session.output.data(value)
     return 0

@@ -1,0 +1,165 @@
+"""domain.values: the reference syntax, rendering, the values-defined guardrail,
+environment-owned parts and which ConfigMaps a value change touches."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowops.domain import fanout, materialise, policy, values
+from flowops.domain.guardrails import compile_rules, evaluate, summarize
+from flowops.domain.guardrails.builtins import placeholders
+
+DOC = {
+    "forms": {"signInForm": {"action": "$(values.baseUrl)/self-service/login", "title": "login.title"}},
+    "emailTemplates": {"recoveryCode": {"from": "$(values.senderAddress)", "subject": "s"}},
+    "translations": {"en": {"login.title": "Sign in with {provider} at $(values.brand)"}},
+}
+VALUES = {"baseUrl": "https://auth.example.com", "senderAddress": "no-reply@example.com", "brand": "Example", "unused": "x"}
+
+
+def test_references_are_found_with_their_paths():
+    found = values.scan(DOC)
+    assert found.references == {
+        "baseUrl": ("/forms/signInForm/action",),
+        "brand": ("/translations/en/login.title",),
+        "senderAddress": ("/emailTemplates/recoveryCode/from",),
+    }
+    assert found.malformed == ()
+
+
+def test_a_reference_is_never_an_icu_placeholder_and_vice_versa():
+    text = DOC["translations"]["en"]["login.title"]
+    assert placeholders(text) == {"provider"}
+    assert values.scan({"t": "{count, plural, one {# item} other {# items}} {provider}"}).references == {}
+
+
+def test_render_replaces_every_reference_and_reports_the_values_used():
+    rendered, used = values.render(DOC, VALUES, "production")
+    assert rendered["forms"]["signInForm"]["action"] == "https://auth.example.com/self-service/login"
+    assert rendered["emailTemplates"]["recoveryCode"]["from"] == "no-reply@example.com"
+    assert rendered["translations"]["en"]["login.title"] == "Sign in with {provider} at Example"
+    assert used == {"baseUrl": VALUES["baseUrl"], "brand": "Example", "senderAddress": VALUES["senderAddress"]}
+    assert DOC["forms"]["signInForm"]["action"].startswith("$(values.")  # the input is not changed
+
+
+def test_dollar_dollar_writes_a_literal_reference():
+    rendered, used = values.render({"doc": "write $$(values.baseUrl) to use a value"}, {}, "dev")
+    assert rendered == {"doc": "write $(values.baseUrl) to use a value"} and used == {}
+    assert values.scan({"doc": "$$(values.x)"}).references == {}
+
+
+def test_a_document_without_references_renders_to_itself():
+    doc = {"a": "$(notvalues.x)", "b": ["$(", 1, None]}
+    assert values.render(doc, {}, "dev") == (doc, {})
+    assert not values.has_references(b'{"a":"$(notvalues.x)"}')
+
+
+@pytest.mark.parametrize("text, words", [
+    ("$(values.base url)", "malformed reference '$(values.base url)'"),
+    ("$(values.)", "malformed reference"),
+    ("$(values.baseUrl", "malformed reference"),
+    ("$(values.1st)", "starting with a letter"),
+])
+def test_malformed_references_are_named_with_the_fix(text, words):
+    found = values.scan({"forms": {"f": {"action": text}}})
+    assert found.references == {} and len(found.malformed) == 1
+    path, why = found.malformed[0]
+    assert path == "/forms/f/action" and words in why and "$(values.NAME)" in why
+    with pytest.raises(values.Unrenderable, match="malformed"):
+        values.render({"forms": {"f": {"action": text}}}, VALUES, "dev")
+
+
+def test_a_reference_in_a_member_name_is_refused():
+    found = values.scan({"$(values.key)": "x"})
+    assert found.malformed and "member names" in found.malformed[0][1]
+
+
+def test_render_names_every_missing_value_and_the_environment():
+    with pytest.raises(values.Unrenderable) as caught:
+        values.render(DOC, {"brand": "Example"}, "production")
+    message = str(caught.value)
+    assert "environment production does not define 2 value(s)" in message
+    assert "baseUrl (used at /forms/signInForm/action)" in message
+    assert "senderAddress (used at /emailTemplates/recoveryCode/from)" in message
+
+
+def test_guardrail_is_always_on_and_names_reference_path_and_environment():
+    env = {"metadata": {"name": "staging"}, "spec": {"namespace": "ns", "tier": "Staging", "values": {"brand": "B"}}}
+    specs = policy.guardrails_of(env)
+    assert specs[-1]["name"] == "values-defined"
+    results = evaluate(compile_rules(specs), DOC)
+    ok, summary = summarize(results)
+    assert not ok
+    violations = {v.path: v.message for v in results[-1].violations}
+    assert violations["/forms/signInForm/action"].startswith("$(values.baseUrl) at /forms/signInForm/action is not defined in environment staging")
+    assert "add baseUrl to the Environment's spec.values" in violations["/forms/signInForm/action"]
+    assert "/emailTemplates/recoveryCode/from" in violations
+    assert summarize(evaluate(compile_rules(policy.guardrails_of(None)), {"title": "no references"}))[0]
+
+
+def test_guardrail_digest_changes_with_the_defined_names_not_the_values():
+    def digest(vals):
+        return compile_rules(policy.guardrails_of({"metadata": {"name": "e"}, "spec": {"values": vals}})).digest
+    assert digest({"a": "1"}) == digest({"a": "2"})
+    assert digest({"a": "1"}) != digest({"a": "1", "b": "2"})
+
+
+def test_guardrail_cannot_be_listed_by_hand():
+    compiled = compile_rules([{"name": "mine", "builtin": "valuesDefined"}])
+    assert not compiled.valid and "always on" in compiled.errors[0].message
+
+
+# -- environment-owned parts ---------------------------------------------------------------
+
+BASE = {"emailTemplates": {"a": {"from": "prod@x", "s": 1}, "b": {"from": "prod-b@x"}}, "theme": {"color": "red"}, "x": 1}
+SOURCE = {"emailTemplates": {"a": {"from": "dev@x", "s": 2}, "c": {"from": "dev-c@x"}}, "theme": {"color": "blue"}, "x": 2}
+
+
+def test_preserved_parts_keep_the_targets_content():
+    owned = values.preserve(BASE, SOURCE, ["/emailTemplates/*/from", "/theme"])
+    assert owned.document == {
+        "emailTemplates": {"a": {"from": "prod@x", "s": 2}, "c": {"from": "dev-c@x"}},  # new template: taken from the source
+        "theme": {"color": "red"},
+        "x": 2,
+    }
+    assert [(k.path, k.value, k.offered) for k in owned.kept] == [
+        ("/theme", {"color": "red"}, {"color": "blue"}),
+        ("/emailTemplates/a/from", "prod@x", "dev@x"),
+    ]  # b went with its parent: the promotion removes that template
+
+
+def test_nothing_is_preserved_into_a_new_flow_or_without_paths():
+    assert values.preserve(None, SOURCE, ["/theme"]).document is SOURCE
+    assert values.preserve(BASE, SOURCE, []).document is SOURCE
+
+
+def test_an_include_of_an_owned_part_is_refused():
+    problem = values.preserved_include_problem(["/emailTemplates/a/from"], ["/emailTemplates/*/from"], "production")
+    assert problem and "owned by environment production" in problem and "spec.preservedPaths /emailTemplates/*/from" in problem
+    assert values.preserved_include_problem(["/emailTemplates/a/subject"], ["/emailTemplates/*/from"], "p") is None
+
+
+def test_sync_ignores_owned_parts():
+    own = values.preserve(BASE, SOURCE, ["/emailTemplates/*/from", "/theme"]).document
+    assert values.sync_view(own, SOURCE, ["/emailTemplates/*/from", "/theme"]) == (0, 2)
+    assert values.sync_view(BASE, SOURCE, ["/theme"])[0] > 0
+
+
+# -- which ConfigMaps a value change touches -------------------------------------------------
+
+def test_only_clients_rendered_with_a_changed_value_are_touched():
+    held = values.digests({"baseUrl": "https://a"})
+    assert not fanout.client_touched_by_values({"values": held}, {"baseUrl": "https://a", "other": "new"})
+    assert fanout.client_touched_by_values({"values": held}, {"baseUrl": "https://b"})
+    assert fanout.client_touched_by_values({"values": held}, {})  # removed: it reports the problem
+    assert not fanout.client_touched_by_values({"values": {}}, {"baseUrl": "https://b"})
+    assert fanout.client_touched_by_values({"values": {}, "reason": "ValueNotDefined"}, {})
+
+
+def test_fingerprint_records_values_and_reads_old_annotations():
+    old = materialise.Fingerprint("f", "1", 1, "sha256:a", "RestartInProgress")
+    assert "values" not in old.to_annotation()
+    assert materialise.Fingerprint.from_annotation(old.to_annotation()) == old
+    new = materialise.Fingerprint("f", "1", 1, "sha256:a", "RestartInProgress", (("baseUrl", "sha256:1"),))
+    assert materialise.Fingerprint.from_annotation(new.to_annotation()) == new
+    assert new.rendered_with == {"baseUrl": "sha256:1"}
