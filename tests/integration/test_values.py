@@ -268,7 +268,7 @@ def test_value_change_rerenders_only_the_clients_using_it_and_creates_no_version
     kube.merge_patch(ENVIRONMENTS, name(env), {"spec": {"values": {"unused": "u2"}}})
     kube.merge_patch(ENVIRONMENTS, name(env), {"spec": {"values": {"baseUrl": "https://b.example.com"}}})
     for client in ("a", "b"):
-        wait_for(lambda: writes[client].count >= 1, message=f"{client}-flow re-rendered")
+        wait_for(lambda watcher=writes[client]: watcher.count >= 1, message=f"{client}-flow re-rendered")
         assert json.loads(writes[client].writes[-1]["flow.json"]) == {"login": "https://b.example.com/login"}
     record = wait_for(lambda: (s := kube.get(ENVIRONMENTS, name(env)).get("status") or {}).get("valuesRendered", {}).get("values") == ["baseUrl"]
                       and s["valuesRendered"], message="the Environment records the re-rendering")

@@ -30,16 +30,19 @@ __all__ = [
     "Kept",
     "Preserved",
     "Scan",
-    "Undefined",
+    "Unrenderable",
     "changed_names",
     "defined_names",
     "digests",
     "has_references",
+    "kept_status",
     "missing_message",
     "preserve",
     "preserved_include_problem",
+    "preserved_paths",
     "render",
     "scan",
+    "sync_view",
     "touched",
     "undefined",
     "undefined_problem",
@@ -176,7 +179,7 @@ def _render_text(text: str, values: Mapping[str, str], used: dict[str, str]) -> 
         value = values.get(name) if name is not None else None
         if not isinstance(value, str):
             raise Unrenderable(name or "")
-        used[name] = value  # type: ignore[index]
+        used[name] = value
         return value
 
     return _TOKEN.sub(replace, text)

@@ -150,7 +150,7 @@ def _materialise(
         return held
     namespace = client["metadata"]["namespace"]
     raw, transition = reads.document(namespace, flow, record.id)
-    document_json, used = raw.decode("utf-8"), {}
+    document_json, used = raw.decode("utf-8"), dict[str, str]()
     if values.has_references(raw):
         env_name = ((env or {}).get("metadata") or {}).get("name") or "(none: no Environment manages this namespace)"
         try:
