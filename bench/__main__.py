@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--propagations", type=int, default=defaults.propagations, help="HEAD moves timed for propagation")
     parser.add_argument("--storage-versions", type=int, default=defaults.storage_versions, help="versions of the large flow for storage")
     parser.add_argument("--large-bytes", type=int, default=defaults.large_bytes, help="size of the large flow (promotion, storage, memory)")
+    parser.add_argument("--chain-clients", type=int, default=defaults.chain_clients,
+                        help="ApiClients following HEAD in each environment of the restart chain")
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds any single wait may take")
     parser.add_argument("--only", nargs="+", choices=NAMES, metavar="SCENARIO", help=f"run only these ({', '.join(NAMES)})")
     parser.add_argument("--profile", action="store_true", help="run the operator under pyinstrument (slower; writes OUT/profile)")

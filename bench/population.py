@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flowops.kube import FLOWS
+from flowops.kube import APICLIENTS, FLOWS
 
 from .documents import flow_object, small_flow
 from .harness import Bench
@@ -24,8 +24,8 @@ def names(count: int, start: int = 0) -> list[str]:
     return [flow_name(i) for i in range(start, start + count)]
 
 
-def apply_flows(bench: Bench, namespace: str, flow_names: list[str], content: dict[str, Any]) -> float:
-    """One `kubectl apply --server-side` of all the flows; returns its wall time."""
+def apply_flows(bench: Bench, namespace: str, flow_names: list[str], content: dict[str, Any], context: str | None = None) -> float:
+    """One `kubectl apply --server-side` of all the flows (as `context`'s user, if given); returns its wall time."""
     items = [flow_object(n, content, namespace) for n in flow_names]
     path = Path(bench.out) / f"apply-{namespace}-{len(items)}.json"
     path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
@@ -33,7 +33,8 @@ def apply_flows(bench: Bench, namespace: str, flow_names: list[str], content: di
         began = time.monotonic()
         # --force-conflicts, as GitOps tools apply: a `kubectl patch` in between made another
         # manager co-own spec.content, and the declared state wins.
-        bench.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=bench", "-f", str(path))
+        as_user = ("--context", context) if context else ()
+        bench.kubectl(*as_user, "apply", "--server-side", "--force-conflicts", "--field-manager=bench", "-f", str(path))
         return time.monotonic() - began
     finally:
         path.unlink(missing_ok=True)
@@ -55,3 +56,33 @@ def ensure(bench: Bench, count: int, timeout: float = 900.0) -> list[str]:
             apply_flows(bench, NAMESPACE, missing, small_flow())
         tracker.wait_all(wanted, 1, timeout)
     return wanted
+
+
+STAGING, PRODUCTION = f"{NAMESPACE}-staging", f"{NAMESPACE}-production"
+
+
+def ensure_chain(bench: Bench, count: int, timeout: float = 900.0, clients: int = 0) -> dict[str, list[str]]:
+    """The same `count` flows in development (the shared namespace), staging and production,
+    each environment the upstream of the next: every resumed flow has a sync report to make.
+    Staging and production are protected; their flows are applied as the operator's own
+    user (a promotion per flow would only make the set-up slower), so each has one version."""
+    wanted = ensure(bench, count, timeout)
+    bench.environment(STAGING, "Staging", upstream=NAMESPACE)
+    bench.environment(PRODUCTION, "Production", upstream=STAGING)
+    for namespace in (STAGING, PRODUCTION):
+        missing = [n for n in wanted if n not in existing(bench, namespace)]
+        with VersionTracker(bench.kube, namespace) as tracker:
+            if missing:
+                bench.log(f"creating {len(missing)} flows in {namespace}")
+                apply_flows(bench, namespace, missing, small_flow(), context="flowops-operator")
+            tracker.wait_all(wanted, 1, timeout)
+    for namespace in (NAMESPACE, STAGING, PRODUCTION):
+        present = {c["metadata"]["name"] for c in bench.kube.list(APICLIENTS, namespace, metadata_only=True)}
+        # Protected environments refuse HEAD bindings: their clients pin version 1.
+        version = "HEAD" if namespace == NAMESPACE else "1"
+        for i in range(clients):
+            if f"client-{i:04d}" not in present:
+                bench.kube.create(APICLIENTS, {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient",
+                                               "metadata": {"name": f"client-{i:04d}"},
+                                               "spec": {"defaultFlow": {"name": wanted[i % len(wanted)], "version": version}}}, namespace)
+    return {namespace: wanted for namespace in (NAMESPACE, STAGING, PRODUCTION)}

@@ -82,6 +82,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "bytes":
         return f"{value / 1024:,.0f} KiB" if value < 10 * 1024 * 1024 else f"{value / 1024 / 1024:,.1f} MiB"
+    if unit == "B":
+        return f"{value:,.0f} B"
     if unit == "MiB":
         return f"{value:,.1f} MiB"
     if unit == "count":

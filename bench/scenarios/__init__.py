@@ -25,6 +25,8 @@ class Params:
     propagations: int = 5
     storage_versions: int = 100
     large_bytes: int = 250_000
+    # ApiClients following HEAD in each environment of the restart chain (the scale run: 200).
+    chain_clients: int = 0
     timeout: float = 900.0
 
 

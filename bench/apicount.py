@@ -1,0 +1,34 @@
+"""API requests the operator made, read from its own Prometheus counter."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+
+from .harness import Bench
+
+_SAMPLE = re.compile(r'^flowops_api_requests_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$')
+
+
+def api_requests(bench: Bench) -> dict[str, float]:
+    """Requests so far by "client verb" (watches count once, when they start)."""
+    assert bench.operator is not None
+    with urllib.request.urlopen(bench.operator.metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if not match:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+        key = f"{labels.get('client', '?')} {labels.get('verb', '?')}"
+        counts[key] = counts.get(key, 0.0) + float(match["value"])
+    return counts
+
+
+def per_operation(before: dict[str, float], after: dict[str, float], operations: int) -> dict[str, float]:
+    """Requests per operation by client and verb between two readings, and in total."""
+    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after.keys() | before.keys()}
+    out = {k: round(v / max(1, operations), 2) for k, v in sorted(delta.items()) if v}
+    out["total"] = round(sum(delta.values()) / max(1, operations), 2)
+    return out
