@@ -24,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
 from . import metrics
+from .domain import policy
 
 Key = tuple[str, str]  # (namespace, name)
 
@@ -41,6 +42,7 @@ class EnvState:
     namespace: str
     upstream: str
     tier: str
+    protected: bool = False
 
 
 def _condition(status: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
@@ -71,7 +73,8 @@ class State:
             if old is not None:
                 metrics.set_environment(old.namespace, None)
             if not deleted and spec.get("namespace"):
-                self.environments[name] = EnvState(spec["namespace"], spec.get("upstream") or "", spec.get("tier") or "")
+                self.environments[name] = EnvState(spec["namespace"], spec.get("upstream") or "", spec.get("tier") or "",
+                                                   policy.protected(spec))
                 metrics.set_environment(spec["namespace"], name)
 
     def observe_flow(self, body: Mapping[str, Any], deleted: bool) -> None:
@@ -141,6 +144,14 @@ class StateCollector(Collector):
         now = time.time()
         env_of = {e.namespace: name for name, e in envs.items()}
         tier_of = {e.namespace: e.tier for e in envs.values()}
+
+        family = GaugeMetricFamily(
+            "flowops_environment_info", "One series per Environment: its namespace, tier, upstream and protection "
+            "(join on environment, e.g. to select production).",
+            labels=["environment", "namespace", "tier", "upstream", "protected"])
+        for name, env in sorted(envs.items()):
+            family.add_metric([name, env.namespace, env.tier, env.upstream, "true" if env.protected else "false"], 1)
+        yield family
 
         by_state = Tally((env_of.get(ns, ""), f.sync, f.ready) for (ns, _), f in flows.items())
         names_in = {ns: set() for ns in env_of}  # type: dict[str, set[str]]

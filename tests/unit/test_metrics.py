@@ -110,6 +110,9 @@ def test_state_gauges_count_flows_by_sync_and_readiness_with_not_promoted() -> N
     flows = {(lb["environment"], lb["sync"], lb["ready"]): v for lb, v in samples["flowops_flows"]}
     assert flows == {("dev", "NoUpstream", "True"): 3, ("prod", "InSync", "True"): 1, ("prod", "OutOfSync", "False"): 1,
                      ("prod", "NotPromoted", ""): 1}
+    envs = {lb["environment"]: lb for lb, _ in samples["flowops_environment_info"]}
+    assert envs["prod"] == {"environment": "prod", "namespace": "s-prod", "tier": "Production", "upstream": "dev", "protected": "true"}
+    assert envs["dev"]["protected"] == "false"
     info = samples["flowops_flow_info"]
     assert len(info) == 5
     assert info[0][0]["environment"] == "prod"  # production first
