@@ -4,8 +4,13 @@ operator's Events say they come from flowops."""
 
 from __future__ import annotations
 
+import json
+import os
 import urllib.request
 from collections import Counter
+from pathlib import Path
+
+import yaml
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -143,3 +148,18 @@ def test_series_stay_bounded_with_200_flows(kube: Kube, running_operator: Operat
     assert all(count <= 3 for count in grown.values()), grown
     assert sum(grown.values()) <= 10, grown
     assert sum(after.values()) - after["flowops_flow_info"] < 2000, "the whole scrape stays small"
+
+
+def test_monitoring_component_builds_on_top_of_the_install(cluster, tmp_path) -> None:
+    """An overlay as a user writes it: the install plus the optional monitoring component."""
+    manifests = Path(__file__).resolve().parents[2] / "manifests"
+    relative = os.path.relpath(manifests, tmp_path)
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"resources:\n  - {relative}\ncomponents:\n  - {relative}/monitoring\n")
+    built = list(yaml.safe_load_all(cluster.kubectl("kustomize", str(tmp_path)).stdout))
+    kinds = Counter(doc["kind"] for doc in built)
+    assert kinds["PodMonitor"] == kinds["PrometheusRule"] == kinds["Deployment"] == 1
+    [dashboard] = [d for d in built if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "flowops-grafana-dashboard"]
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(dashboard["data"]["flowops.json"])["uid"] == "flowops"
