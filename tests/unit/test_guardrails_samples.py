@@ -159,3 +159,40 @@ def test_flow_sample_is_what_the_generator_writes() -> None:
     assert (SAMPLES / "flow-standard.yaml").read_text(encoding="utf-8") == module.render(), (
         "manifests/samples/flow-standard.yaml is stale: run hack/gen-samples.py"
     )
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("gen_samples", REPO / "hack" / "gen-samples.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_value_the_standard_flow_references_is_defined_in_every_environment() -> None:
+    from flowops.domain import policy, values
+
+    content = of_kind("Flow")["standard"]["spec"]["content"]
+    assert values.scan(content).names == ["baseUrl", "senderAddress", "supportUrl"]
+    rendered = {}
+    for name, env in of_kind("Environment").items():
+        results = evaluate(compile_rules(policy.guardrails_of(env)), content)
+        assert all(r.passed for r in results), name
+        rendered[name] = values.render(content, env["spec"]["values"], name)[0]["urls"]["login"]
+    assert len(set(rendered.values())) == 3, "each environment renders its own base URL"
+
+
+def test_staging_and_production_clients_pin_the_sample_flow_by_its_hash() -> None:
+    from flowops.domain.canonical import content_hash
+
+    assert (SAMPLES / "web-clients.yaml").read_text(encoding="utf-8") == _generator().render_clients(), (
+        "manifests/samples/web-clients.yaml is stale: run hack/gen-samples.py"
+    )
+    clients = objects("web-clients.yaml")
+    pin = content_hash(of_kind("Flow")["standard"]["spec"]["content"])
+    assert {c["metadata"]["namespace"] for c in clients} == {"flowops-staging", "flowops-production"}
+    for client in clients:
+        assert client["spec"]["defaultFlow"] == {"name": "standard", "version": pin}
+        errors: list[str] = []
+        validate(client, crd_schemas()["ApiClient"], "", errors)
+        assert errors == []

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from .. import endpoints
-from . import install
+from . import install, showcase
 from .controlplane import ControlPlane, ControlPlaneError, _die_with_parent, default_bin_dir, free_port
 
 
@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
              "--liveness", liveness, "--metrics", metrics],
             preexec_fn=_die_with_parent,
         )
+        if not args.no_samples:
+            showcase.start(cluster.kubeconfig)
         return operator.wait()
     except KeyboardInterrupt:
         return 0

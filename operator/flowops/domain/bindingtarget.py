@@ -74,7 +74,7 @@ def choose_version(
 
     `head` is the Flow's status.latestReadyVersion: HEAD never points at a broken version.
     """
-    refs = [VersionRef(r.id, r.number) for r in records]
+    refs = [VersionRef(r.id, r.number, r.content_hash) for r in records]  # with hashes: sha256:<hex> pins resolve
     try:
         ref = resolve_selector(selector, refs, head)
     except VersionNotFound as exc:
