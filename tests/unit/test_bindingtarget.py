@@ -79,3 +79,9 @@ def test_flow_missing_message_says_what_to_check():
 @pytest.mark.parametrize("text,head", [("HEAD", True), ("latest", True), ("3", False), (None, False), ("bogus", False)])
 def test_is_head_selector(text, head):
     assert is_head_selector(text) is head
+
+
+def test_a_content_hash_pins_the_version_holding_that_content():
+    pinned = [VersionRecord(name=f"login-{IDS[0]}", id=IDS[0], number=1, content_hash="sha256:" + "a" * 64, ready=True)]
+    assert choose("sha256:" + "a" * 64, pinned, IDS[0]).id == IDS[0]
+    assert choose("sha256:" + "b" * 64, pinned, IDS[0]).reason == "VersionNotFound"
