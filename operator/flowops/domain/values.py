@@ -102,7 +102,21 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str, bool]]:
             yield from _strings(child, f"{path}/{index}")
 
 
+def _mentions(value: Any) -> bool:
+    """Whether any string or member name contains the marker: the common "no" costs a
+    fraction of a full scan (guardrails run this on every version)."""
+    if isinstance(value, str):
+        return MARKER in value
+    if isinstance(value, Mapping):
+        return any(MARKER in key or _mentions(child) for key, child in value.items())
+    if isinstance(value, list):
+        return any(_mentions(child) for child in value)
+    return False
+
+
 def scan(document: Any) -> Scan:
+    if not _mentions(document):
+        return Scan()
     references: dict[str, list[str]] = {}
     malformed: list[tuple[str, str]] = []
     for path, text, is_key in _strings(document, ""):
