@@ -225,3 +225,12 @@ def test_why_names_where_each_setting_comes_from():
                     ["version", "3", "HEAD", "3", "ApiClient web-frontend (spec.defaultFlow.version)"]]
     default = resolve_request({"defaultFlow": {"name": "login"}}, None)
     assert "so HEAD" in clients.explain_source(default.version_source, "version", "c", None)
+
+
+def test_plan_lists_the_parts_the_target_keeps():
+    plan = {"total": 1, "changes": [{"op": "replace", "path": "/t", "old": "a", "new": "b"}],
+            "preserved": [{"path": "/emailTemplates/a/from", "preservedPath": "/emailTemplates/*/from",
+                           "value": "prod@example.com", "offered": "dev@example.com"}]}
+    lines = [str(t) for t in promotions.plan_lines(plan, "production/login")]
+    assert lines[2:] == ["kept: 1 part the target environment owns (spec.preservedPaths)",
+                         '  = /emailTemplates/a/from  "prod@example.com"  (source: "dev@example.com")']

@@ -12,7 +12,7 @@ from ..domain.pointer import split_pointer
 from ..kube import PROMOTIONS
 from .environments import Environment
 from .errors import OperationFailed, UserError
-from .formatting import change_line, plural
+from .formatting import change_line, plural, short_value
 from .output import Output
 from .session import Session
 
@@ -86,6 +86,14 @@ def plan_lines(plan: Mapping[str, Any] | None, target: str, limit: int = PLAN_LI
     hidden = total - min(len(changes), limit)
     if hidden > 0:
         lines.append(Text(f"  … and {hidden} more (the whole plan: -o json)", style="dim"))
+    kept = plan.get("preserved") or []
+    if kept:
+        lines.append(Text(f"kept: {plural(len(kept), 'part')} the target environment owns (spec.preservedPaths)", style="bold"))
+        for part in kept[:limit]:
+            line = Text("  = ").append(str(part.get("path")), style="bold").append("  ").append(short_value(part.get("value")))
+            if "offered" in part:
+                line.append(f"  (source: {short_value(part['offered'])})", style="dim")
+            lines.append(line)
     return lines
 
 
