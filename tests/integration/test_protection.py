@@ -115,10 +115,13 @@ def test_tampering_is_restored_reported_and_the_edit_kept(kube, cluster, dev_and
         wait_for(lambda: _try_edit(kube, ns(prod)), timeout=30, message="the edit to get through without the policy")
     finally:
         cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "protection.yaml"))
-    restored = wait_for(lambda: kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "v1"} and flow_status(kube, ns(prod), "standard"),
-                        timeout=30, message="content restored")
-    tampered = next(c for c in restored["conditions"] if c["type"] == "Tampered")
-    assert tampered["status"] == "True" and "reverted" in tampered["message"]
+    # Restored, and the restored generation observed: the Tampered condition is gone (it is
+    # no longer true); status.tampered and the Event keep the record.
+    restored = wait_for(lambda: (flow := kube.get(FLOWS, "standard", ns(prod)))["spec"]["content"] == {"title": "v1"}
+                        and (s := flow.get("status") or {}).get("observedGeneration") == flow["metadata"]["generation"]
+                        and "tampered" in s and s, timeout=30, message="content restored and observed")
+    assert all(c["type"] != "Tampered" for c in restored["conditions"])
+    assert next(c for c in restored["conditions"] if c["type"] == "Ready")["status"] == "True"
     quarantined = restored["tampered"]["quarantinedVersion"]
     assert version_store.read_document(kube, ns(prod), "standard", quarantined) == {"title": "tampered"}
     assert restored["latestReadyNumber"] == 1, "HEAD is still the promoted version"
@@ -143,7 +146,8 @@ def test_two_peered_operators_one_acts_and_the_other_takes_over(kube, cluster, o
     try:
         active.start()
         standby.start()
-        time.sleep(3)
+        # Barrier: the standby has seen the active peer and paused, before any work arrives.
+        wait_for(lambda: "Pausing operations in favour of" in standby.tail(400), timeout=30, message="the standby to pause")
         dev = make_environment()
         for n in range(1, 4):
             if n == 1:

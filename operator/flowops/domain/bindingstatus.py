@@ -27,6 +27,20 @@ class ClientFacts:
     problem: Problem | None = None
 
 
+# Resolved decides Ready for both kinds: the binding names a flow version that exists.
+APICLIENT = conditions.ConditionSet("ApiClient", dependents=("Resolved",))
+APPLICATION = conditions.ConditionSet("Application", dependents=("Resolved",))
+
+
+def _mark_problem(marks: conditions.Marks, problem: Problem, message: str) -> None:
+    """Stalled when only a person can fix the binding (kstatus Failed); else it is waiting
+    for something the operator will see (e.g. a first version): Reconciling."""
+    if problem.stalled:
+        marks.stalled(problem.reason, message)
+    else:
+        marks.reconciling(problem.reason, message)
+
+
 def _holding(facts: ClientFacts) -> str:
     if facts.materialised is None:
         return f"no ConfigMap {facts.config_map} is written until this is fixed"
@@ -50,25 +64,20 @@ def client_status(facts: ClientFacts, previous: Mapping[str, Any] | None, now: s
         "requested": {"name": request.name, "version": request.version},
         "sources": {"name": request.name_source, "version": request.version_source},
     }
-    generation = facts.generation
+    marks = APICLIENT.marks(facts.generation)
     if facts.problem is None:
         assert held is not None
         how = "following HEAD" if facts.follows_head else f"pinned by {request.version_source} to {request.version}"
         message = f"{held.describe()}, {how}; materialised in ConfigMap {facts.config_map}"
         if request.application_missing:
             message += f" (Application {request.application} does not exist; only the client's own settings apply)"
-        resolved = conditions.condition("Resolved", True, "Resolved", message, generation)
-        summary, drop = conditions.summary(True, "Resolved", message, generation)
+        marks.true("Resolved", "Resolved", message).ready("Resolved", message)
     else:
         problem = facts.problem
         message = f"{problem.message}; {_holding(facts)}"
-        resolved = conditions.condition("Resolved", False, problem.reason, message, generation)
-        summary, drop = conditions.summary(
-            False, problem.reason, message, generation,
-            reconciling=None if problem.stalled else message,
-            stalled=message if problem.stalled else None,
-        )
-    status["conditions"] = conditions.merge(previous.get("conditions"), [resolved, *summary], now, drop=drop)
+        marks.false("Resolved", problem.reason, message)
+        _mark_problem(marks, problem, message)
+    status["conditions"] = marks.conditions(previous.get("conditions"), now)
     return status
 
 
@@ -83,18 +92,16 @@ def application_status(
     """Ready tells whether the application's own default resolves (its clients may still
     override it); `message` describes the default when there is no problem."""
     previous = previous or {}
+    marks = APPLICATION.marks(generation)
     if problem is None:
-        summary, drop = conditions.summary(True, "Resolved", message, generation)
+        marks.true("Resolved", "Resolved", message).ready("Resolved", message)
     else:
-        summary, drop = conditions.summary(
-            False, problem.reason, problem.message, generation,
-            reconciling=None if problem.stalled else problem.message,
-            stalled=problem.message if problem.stalled else None,
-        )
+        marks.false("Resolved", problem.reason, problem.message)
+        _mark_problem(marks, problem, problem.message)
     return {
         "observedGeneration": generation,
         "clients": clients,
-        "conditions": conditions.merge(previous.get("conditions"), summary, now, drop=drop),
+        "conditions": marks.conditions(previous.get("conditions"), now),
     }
 
 

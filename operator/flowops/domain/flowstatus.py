@@ -24,6 +24,11 @@ class FlowFacts:
     environment_note: str | None = None
 
 
+# Guardrails (of the newest version) decides Ready; Tampered reports a direct edit of a
+# protected flow while the edited content is live, and is cleared once it is restored.
+FLOW = conditions.ConditionSet("Flow", dependents=("Guardrails",), informational=("Tampered",))
+
+
 def head_of(versions: Sequence[VersionRecord]) -> VersionRecord | None:
     return max((v for v in versions if v.can_be_head), key=lambda v: v.number, default=None)
 
@@ -45,33 +50,31 @@ def compute(versions: Sequence[VersionRecord], facts: FlowFacts, previous: Mappi
     if facts.last_commit is not None:
         status["lastCommit"] = facts.last_commit
 
-    desired: list[conditions.Condition] = []
+    marks = FLOW.marks(facts.generation)
     if facts.guardrails_ok is not None:
-        desired.append(conditions.condition(
-            "Guardrails", facts.guardrails_ok, "Passed" if facts.guardrails_ok else "Failed",
-            facts.guardrails_message, facts.generation,
-        ))
+        if facts.guardrails_ok:
+            marks.true("Guardrails", "Passed", facts.guardrails_message)
+        else:
+            marks.false("Guardrails", "Failed", facts.guardrails_message)
+    note = f". {facts.environment_note}" if facts.environment_note else ""
     if facts.problem:
-        ready, reason, message = False, facts.problem_reason, facts.problem
+        marks.stalled(facts.problem_reason, facts.problem + note)
     elif latest is None:
-        ready, reason, message = False, "NoVersion", "no version committed yet"
+        marks.not_ready("NoVersion", "no version committed yet" + note)
     elif facts.guardrails_ok is False:
+        # Only a new edit fixes this: Stalled, so Flux fails fast and shows the rule.
         kept = f"HEAD stays at version {head.number} ({head.id})" if head else "there is no HEAD yet"
-        ready, reason, message = False, "GuardrailsFailed", f"version {latest.number} failed guardrails; {kept}. {facts.guardrails_message}"
+        marks.stalled("GuardrailsFailed", f"version {latest.number} failed guardrails; {kept}. {facts.guardrails_message}{note}")
+    elif head is None:
+        marks.not_ready("NoReadyVersion", "no ready version" + note)
     elif facts.uncommitted:
-        ready, reason, message = True, "UncommittedChanges", (
-            f"HEAD is version {head.number if head else '-'}; spec.content has uncommitted changes: set the annotation "
-            "flowops.io/commit to a commit message (or `kubectl flowops commit`)"
-        )
+        marks.ready("UncommittedChanges", (
+            f"HEAD is version {head.number}; spec.content has uncommitted changes: set the annotation "
+            "flowops.io/commit to a commit message (or `kubectl flowops commit`)" + note
+        ))
     else:
-        ready, reason, message = True, "UpToDate", f"HEAD is version {head.number} ({head.id})" if head else "no ready version"
-        if head is None:
-            ready, reason = False, "NoReadyVersion"
-    if facts.environment_note:
-        message = f"{message}. {facts.environment_note}"
-    summary, drop = conditions.summary(ready, reason, message, facts.generation, stalled=facts.problem)
-    desired.extend(summary)
-    status["conditions"] = conditions.merge(previous.get("conditions"), desired, now, drop=drop)
+        marks.ready("UpToDate", f"HEAD is version {head.number} ({head.id})" + note)
+    status["conditions"] = marks.conditions(previous.get("conditions"), now)
     return status
 
 

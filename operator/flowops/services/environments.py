@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain import conditions, policy
+from ..domain import conditions, environmentstatus, policy
 from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES
 from ..runtime import Runtime
 from . import flows, guardrailcache
@@ -54,10 +54,6 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
         post(env, "Normal", "GuardrailsChanged", "guardrails changed: flows in this environment were re-evaluated")
 
     message = "; ".join(problems) if problems else "policy valid; upstream chain valid"
-    desired = [conditions.condition("GuardrailsValid", rules.valid, "Valid" if rules.valid else "InvalidRules",
-                                    "all guardrails compile" if rules.valid else problems[0], meta.get("generation"))]
-    summary, drop = conditions.summary(not problems, "Ready" if not problems else "InvalidSpec", message, meta.get("generation"),
-                                       stalled=message if problems else None)
     status = {
         "observedGeneration": meta.get("generation"),
         "protected": policy.protected(spec),
@@ -67,7 +63,8 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
     }
     if counts is not None:  # else left as they are
         status["flows"], status["outOfSync"] = counts
-    status["conditions"] = conditions.merge(previous.get("conditions"), desired + summary, rfc3339(rt.clock()), drop=drop)
+    status["conditions"] = environmentstatus.environment_conditions(
+        meta.get("generation"), rules.valid, problems[0] if problems else "", problems, previous.get("conditions"), rfc3339(rt.clock()))
     if any(previous.get(k) != v for k, v in status.items() if k != "conditions") or _conditions_changed(previous.get("conditions"), status["conditions"]):
         kube.patch_status(ENVIRONMENTS, meta["name"], status)
     if problems and problems != _previous_problems(previous):

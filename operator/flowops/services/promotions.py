@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import metrics, names
-from ..domain import conditions, flowstatus, pointer, policy
+from ..domain import flowstatus, pointer, policy, promotionstatus
 from ..domain import promotion as promotions
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
@@ -166,15 +166,9 @@ def _write_target(rt: Runtime, namespace: str, write: TargetWrite) -> Mapping[st
     return rt.kube.json_patch(FLOWS, write.flow, ops, namespace)
 
 
-def _conditions(promotion: Mapping[str, Any], phase: str, message: str, rt: Runtime) -> list[dict[str, Any]]:
-    generation = promotion["metadata"].get("generation")
-    ready = phase == "Succeeded"
-    desired, drop = conditions.summary(
-        ready, phase, message, generation,
-        reconciling=message if phase in ("Pending", "Running") else None,
-        stalled=message if phase == "Failed" else None,
-    )
-    return conditions.merge((promotion.get("status") or {}).get("conditions"), desired, rfc3339(rt.clock()), drop=drop)
+def _conditions(promotion: Mapping[str, Any], phase: str, message: str, rt: Runtime, reason: str | None = None) -> list[dict[str, Any]]:
+    return promotionstatus.promotion_conditions(phase, message, promotion["metadata"].get("generation"),
+                                                (promotion.get("status") or {}).get("conditions"), rfc3339(rt.clock()), reason)
 
 
 def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str, Any]) -> None:
@@ -191,7 +185,7 @@ def _finish(rt: Runtime, promotion: Mapping[str, Any], phase: str, reason: str, 
     status = {
         "startedAt": (promotion.get("status") or {}).get("startedAt") or now,
         **(extra or {}), "phase": phase, "message": message, "completedAt": now,
-        "conditions": _conditions(promotion, phase, message, rt),
+        "conditions": _conditions(promotion, phase, message, rt, reason),
     }
     _patch_status(rt, promotion, status)
     metrics.promotion_finished(promotion, phase, "" if reason == phase else reason)

@@ -32,8 +32,6 @@ def restore(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None,
     assert latest is not None
     quarantine = _quarantine(rt, flow, document, digest, records, latest)
     restored = versions.read_document(kube, namespace, name, latest.id)
-    # A JSON Patch replace, not a merge patch: keys the edit added must go too.
-    kube.json_patch(FLOWS, name, [{"op": "replace", "path": "/spec/content", "value": restored}], namespace)
     env_name = ((env or {}).get("metadata") or {}).get("name", "?")
     message = (
         f"direct edit of protected flow reverted to version {latest.number} ({latest.id}); the edited content is kept "
@@ -50,6 +48,9 @@ def restore(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None,
         "versionCount": len(records) + 1,
     }
     kube.patch_status(FLOWS, name, status, namespace)
+    # Content last: the reconcile of the restored generation sees Tampered and clears it.
+    # A JSON Patch replace, not a merge patch: keys the edit added must go too.
+    kube.json_patch(FLOWS, name, [{"op": "replace", "path": "/spec/content", "value": restored}], namespace)
     return Outcome({**previous, **status}, None)
 
 

@@ -1,0 +1,32 @@
+"""The conditions an Environment shows (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import conditions
+
+# GuardrailsValid: every custom rule compiles. Problems in the spec (a cyclic chain, a
+# missing namespace, rules that do not compile) need a person: Stalled.
+ENVIRONMENT = conditions.ConditionSet("Environment", dependents=("GuardrailsValid",))
+
+
+def environment_conditions(
+    generation: int | None,
+    rules_valid: bool,
+    rules_message: str,
+    problems: Sequence[str],
+    previous: Sequence[Mapping[str, Any]] | None,
+    now: str,
+) -> list[conditions.Condition]:
+    marks = ENVIRONMENT.marks(generation)
+    if rules_valid:
+        marks.true("GuardrailsValid", "Valid", "all guardrails compile")
+    else:
+        marks.false("GuardrailsValid", "InvalidRules", rules_message)
+    if problems:
+        marks.stalled("InvalidSpec", "; ".join(problems))
+    else:
+        marks.ready("Ready", "policy valid; upstream chain valid")
+    return marks.conditions(previous, now)

@@ -1,0 +1,44 @@
+"""The conditions a Promotion shows for each phase (pure).
+
+kstatus (Flux, `kubectl wait`, Helm --wait) and Argo CD read them as:
+  Pending, Running   Reconciling=True                 -> InProgress / Progressing
+  AwaitingApproval   Ready=False, Approved=False       -> Current / Suspended: a Promotion kept
+                     (no Reconciling, no Stalled)         in git never fails a sync while it waits
+  Succeeded          Ready=True                        -> Current / Healthy
+  Failed             Stalled=True, Ready=False         -> Failed / Degraded, with the reason
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import conditions
+
+# Approved is marked only while a reviewed Promotion waits for its approval.
+PROMOTION = conditions.ConditionSet("Promotion", dependents=("Approved",))
+
+PHASES = ("Pending", "AwaitingApproval", "Running", "Succeeded", "Failed")
+
+
+def promotion_conditions(
+    phase: str,
+    message: str,
+    generation: int | None,
+    previous: Sequence[Mapping[str, Any]] | None,
+    now: str,
+    reason: str | None = None,
+) -> list[conditions.Condition]:
+    if phase not in PHASES:
+        raise ValueError(f"unknown Promotion phase {phase}")
+    marks = PROMOTION.marks(generation)
+    if phase in ("Pending", "Running"):
+        marks.reconciling(phase, message)
+    elif phase == "AwaitingApproval":
+        marks.false("Approved", "AwaitingApproval", message)
+    elif phase == "Succeeded":
+        marks.ready(reason or "Succeeded", message)
+    else:
+        # Terminal: only a new Promotion (or a fixed source) changes anything.
+        marks.stalled(reason or "Failed", message)
+    return marks.conditions(previous, now)
