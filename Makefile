@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit integration control-plane bench venv clean-cache lint
+.PHONY: run test unit integration control-plane bench venv clean-cache lint argocd
 
 venv: $(STAMP)
 
@@ -24,11 +24,16 @@ run: venv control-plane
 test: lint control-plane
 	$(PY) -m pytest tests
 
+# Selected by marker: tests/integration/conftest.py marks every test that needs the control plane.
 unit: venv
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests -m "not integration" -q
 
 integration: venv control-plane
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest tests -m integration
+
+# The Argo CD health checks in both forms Argo CD reads, from manifests/argocd/health/*.lua.
+argocd: venv
+	$(PY) hack/argocd/render.py
 
 bench: venv control-plane
 	$(PY) -m bench $(BENCH_ARGS)

@@ -20,7 +20,15 @@ from flowops.kube import ENVIRONMENTS, NAMESPACES, Kube
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for  # noqa: F401  (re-exported for tests)
 
-pytestmark = pytest.mark.integration
+INTEGRATION = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test in this directory `integration` (a conftest's pytestmark is ignored),
+    so `pytest -m integration` / `-m "not integration"` (make integration / make unit) select them."""
+    for item in items:
+        if INTEGRATION in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +75,19 @@ def operator(cluster: ControlPlane) -> Iterator[OperatorProcess]:
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="module")
+def production_operator(cluster: ControlPlane, operator: OperatorProcess) -> Iterator[OperatorProcess]:
+    """The operator as the Deployment runs it (no --verbose, JSON logs), in place of the
+    session operator for one module: the production logging path runs in the suite."""
+    operator.stop()
+    process = OperatorProcess(cluster.kubeconfig, "flowops-operator", operator.log_path.with_name("production.log"),
+                              ("--log-format=json",), verbose=False)
+    process.start()
+    yield process
+    process.stop()
+    operator.start()
 
 
 @pytest.fixture
