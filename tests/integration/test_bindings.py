@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 import urllib3
 
 from flowops.domain.canonical import canonical_json, content_hash
 from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, PROMOTIONS, Kube
-from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 API_VERSION = "flowops.io/v1alpha1"
@@ -96,7 +95,9 @@ class ConfigMapWrites:
 
     def __init__(self, kube: Kube, namespace: str, name: str) -> None:
         self.writes: list[str] = []
+        self.namespace, self.name = namespace, name
         listed = kube.request("GET", CONFIGMAPS.path(namespace), query={"fieldSelector": f"metadata.name={name}"})
+        self.seen = next((i["metadata"]["resourceVersion"] for i in listed.get("items") or ()), None)
         method, url, headers, _, _ = kube.api.param_serialize(
             "GET", CONFIGMAPS.path(namespace),
             query_params=[("watch", "true"), ("fieldSelector", f"metadata.name={name}"),
@@ -119,8 +120,15 @@ class ConfigMapWrites:
                     event = json.loads(line)
                     if event["type"] in ("ADDED", "MODIFIED"):
                         self.writes.append(event["object"]["data"]["version"])
+                    if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                        self.seen = event["object"]["metadata"]["resourceVersion"]
         except Exception:  # noqa: BLE001 - the connection is closed when the test ends
             pass
+
+    def catch_up(self, kube: Kube) -> None:
+        """Wait until this watch has delivered every write the ConfigMap has had so far."""
+        current = lambda: (kube.get_or_none(CONFIGMAPS, self.name, self.namespace) or {}).get("metadata", {}).get("resourceVersion")  # noqa: E731
+        wait_for(lambda: current() == self.seen, message=f"the watch on {self.name} to catch up")
 
     @property
     def count(self) -> int:
@@ -147,9 +155,14 @@ def watch_writes(kube):
         watcher.close()
 
 
-def settle(seconds: float = 3.0) -> None:
-    """Time for the operator to (wrongly) react to a change before asserting it did not."""
-    time.sleep(seconds)
+def settle(kube, namespace, *objects, writes=(), as_kube=None):
+    """The operator has had its turn at every earlier change, instead of a sleep: a barrier
+    on each object whose handlers could write (Environments are cluster-scoped), then each
+    ConfigMap watch has delivered every write there was."""
+    for resource, name in objects:
+        barrier(as_kube or kube, resource, None if resource is ENVIRONMENTS else namespace, name)
+    for watcher in writes:
+        watcher.catch_up(kube)
 
 
 # -- resolution ---------------------------------------------------------------------------
@@ -225,7 +238,7 @@ def test_head_follows_new_ready_versions_but_never_a_broken_one(kube, running_op
 
     broken = commit(kube, n, "login", {"no": "title"}, 3)
     assert broken["latestReadyVersion"] == v2  # HEAD stays at the last good version
-    settle()
+    settle(kube, n, (FLOWS, "login"), (APICLIENTS, "web"), writes=[writes])
     status = status_of(kube, n, "web")
     assert status["version"] == v2 and condition(status, "Ready")["status"] == "True"
     assert json.loads(kube.get(CONFIGMAPS, "web-flow", n)["data"]["flow.json"]) == {"title": "v2"}
@@ -246,7 +259,7 @@ def promote(kube, target_env, pname, source_env, flow_name="login", version="HEA
     return flow_status(kube, ns(target_env), flow_name)
 
 
-def test_head_refused_in_production_and_a_pinned_number_used(kube, running_operator, make_environment, watch_writes):
+def test_head_refused_in_production_and_a_pinned_number_used(kube, kube_as, running_operator, make_environment, watch_writes):
     dev, prod = make_environment(), make_environment("Production")
     n = ns(prod)
     commit(kube, ns(dev), "login", {"title": "v1"}, 1)
@@ -276,11 +289,11 @@ def test_head_refused_in_production_and_a_pinned_number_used(kube, running_opera
     # A promotion lands a new version in production: a pinned client does not move.
     commit(kube, ns(dev), "login", {"title": "v2"}, 2)
     assert promote(kube, prod, "second", dev)["latestReadyNumber"] == 2
-    settle()
+    settle(kube, n, (FLOWS, "login"), (APICLIENTS, "web-frontend"), (APPLICATIONS, "web"), writes=[writes], as_kube=kube_as("operator"))
     assert status_of(kube, n, "web-frontend")["version"] == v1 and writes.count == 0
 
 
-def test_a_landing_promotion_moves_head_followers_once(kube, running_operator, make_environment, watch_writes):
+def test_a_landing_promotion_moves_head_followers_once(kube, kube_as, running_operator, make_environment, watch_writes):
     dev, staging = make_environment(), make_environment("Staging")
     commit(kube, ns(dev), "login", {"title": "v1"}, 1)
     v1 = promote(kube, staging, "first", dev)["latestReadyVersion"]
@@ -292,7 +305,7 @@ def test_a_landing_promotion_moves_head_followers_once(kube, running_operator, m
     v2 = promote(kube, staging, "second", dev)["latestReadyVersion"]
     wait_bound(kube, ns(staging), "web", v2)
     assert json.loads(kube.get(CONFIGMAPS, "web-flow", ns(staging))["data"]["flow.json"]) == {"title": "v2"}
-    settle(1)
+    settle(kube, ns(staging), (FLOWS, "login"), (APICLIENTS, "web"), writes=[writes], as_kube=kube_as("operator"))
     assert writes.writes == [v2]
 
 
@@ -314,7 +327,7 @@ def test_policy_change_is_reported_by_head_clients_that_keep_their_config(kube, 
 
     kube.merge_patch(ENVIRONMENTS, env_name, {"spec": {"policy": {"allowHeadBindings": True}}})
     wait_bound(kube, n, "web", v1)
-    settle(1)
+    settle(kube, n, (ENVIRONMENTS, env_name), (FLOWS, "login"), (APICLIENTS, "web"), (APICLIENTS, "pinned"), writes=[writes])
     assert writes.count == 0  # the binding never changed, so the ConfigMap was never written
 
 
@@ -336,7 +349,7 @@ def test_pin_to_a_version_number_and_a_typo_keeps_the_last_config(kube, running_
     assert "flow login has no version 9; it has 1..4" in condition(status, "Ready")["message"]
     assert status["version"] == ids[2] and kube.get(CONFIGMAPS, "web-flow", n)["data"]["version"] == ids[2]
     assert wait_event(kube, n, "web", "VersionNotFound")[0]["type"] == "Warning"
-    settle(1)
+    settle(kube, n, (FLOWS, "login"), (APICLIENTS, "web"), writes=[writes])
     assert writes.writes == [ids[2]]
 
 
@@ -398,7 +411,7 @@ def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, runn
     commit(kube, n, "checkout", {"title": "checkout 2"}, 2)
     kube.merge_patch(FLOWS, "login", {"metadata": {"labels": {"team": "identity"}}}, n)
     kube.merge_patch(APICLIENTS, "web-backend", {"spec": {"defaultFlow": {"name": "login"}}}, n)  # same resolution, new source
-    settle()
+    settle(kube, n, (FLOWS, "login"), (FLOWS, "checkout"), (APICLIENTS, "web-frontend"), (APICLIENTS, "web-backend"), (APPLICATIONS, "web"), writes=[frontend, backend])
     assert (frontend.count, backend.count) == (0, 0)
     assert status_of(kube, n, "web-backend")["sources"]["name"] == "ApiClient"
 
@@ -411,7 +424,7 @@ def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, runn
     wait_bound(kube, n, "web-frontend", checkout_v1)
     status = wait_bound(kube, n, "web-backend", v1)  # its own name (login) at the application's version 1
     assert (status["flow"], status["requested"]) == ("login", {"name": "login", "version": "1"})
-    settle(1)
+    settle(kube, n, (FLOWS, "login"), (FLOWS, "checkout"), (APICLIENTS, "web-frontend"), (APICLIENTS, "web-backend"), (APPLICATIONS, "web"), writes=[frontend, backend])
     assert frontend.writes == [v2, checkout_v1]
     assert backend.writes == [v2, v1]
     cm = kube.get(CONFIGMAPS, "web-frontend-flow", n)
@@ -459,7 +472,7 @@ def test_operator_restart_rewrites_nothing(kube, running_operator, make_environm
     # Proof the restarted operator is handling bindings, then proof it rewrote nothing else.
     kube.create(APICLIENTS, api_client("after-restart", app="web"), n)
     wait_bound(kube, n, "after-restart", v1)
-    settle(1)
+    settle(kube, n, (FLOWS, "login"), (APICLIENTS, "web-frontend"), (APICLIENTS, "after-restart"), (APPLICATIONS, "web"), writes=[writes])
     assert writes.count == 0
     assert status_of(kube, n, "web-frontend") == before
 

@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from flowops.devcluster import install
+from flowops.kube import FLOWS
+from flowops.testing.objects import flow, wait_for_number
 from flowops.testing.waiting import wait_for
 
 CRD_KINDS = {"Environment", "Flow", "FlowVersion", "Promotion", "Application", "ApiClient"}
@@ -73,13 +75,16 @@ def test_bad_manifest_is_refused_naming_the_field(cluster, case):
     assert expected in result.stderr.decode(), result.stderr.decode()
 
 
-def test_operator_starts_stays_healthy_and_stops_cleanly(cluster, operator):
+def test_operator_starts_stays_healthy_and_stops_cleanly(cluster, operator, kube, make_environment):
     from flowops.testing.operatorproc import OperatorProcess
 
     operator.stop()
     try:
         process = OperatorProcess(cluster.kubeconfig, "flowops-operator", operator.log_path.with_name("lifecycle.log")).start()
-        time.sleep(3)
+        # Stays healthy through real work (a barrier), not through a few idle seconds.
+        env = make_environment()
+        kube.create(FLOWS, flow("lifecycle", {"title": "t"}), env["spec"]["namespace"])
+        wait_for_number(kube, env["spec"]["namespace"], "lifecycle", 1)
         assert process.healthy()
         assert process.stop() == 0
         assert not process.alive()

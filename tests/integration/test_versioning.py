@@ -10,7 +10,7 @@ import pytest
 from flowops.kube import FLOWS, FLOWVERSIONS, Invalid, ApiError
 from flowops.services import versions as version_store
 from flowops.testing import documents
-from flowops.testing.objects import flow, flow_status, wait_for_number
+from flowops.testing.objects import BARRIER_LABEL, LAST_HANDLED, barrier, flow, flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
 
 
@@ -23,11 +23,10 @@ def version_objects(kube, namespace, name):
     return sorted(items, key=lambda v: v["spec"]["number"])
 
 
-def settle(kube, namespace, name, count, seconds=2.0):
-    """Give the operator time to (wrongly) commit, then confirm it did not."""
-    import time
-
-    time.sleep(seconds)
+def settle(kube, namespace, name, count):
+    """The operator has had its turn at every earlier change (a barrier, not a sleep) and
+    committed nothing for them."""
+    barrier(kube, FLOWS, namespace, name)
     assert len(version_objects(kube, namespace, name)) == count
 
 
@@ -70,7 +69,7 @@ def test_manual_mode_commits_once_per_request_and_survives_restart(kube, running
     wait_for_number(kube, ns(env), "manual", 1)
     kube.merge_patch(FLOWS, "manual", {"spec": {"content": {"v": 2}}}, ns(env))
     wait_for(lambda: flow_status(kube, ns(env), "manual").get("uncommitted") is True, message="uncommitted")
-    settle(kube, ns(env), "manual", 1, seconds=1)
+    settle(kube, ns(env), "manual", 1)
     kube.merge_patch(FLOWS, "manual", {"metadata": {"annotations": {"flowops.io/commit": "add v2"}}}, ns(env))
     status = wait_for_number(kube, ns(env), "manual", 2)
     assert status["uncommitted"] is False and status["lastCommit"] == "add v2"
@@ -225,13 +224,22 @@ def test_document_that_cannot_be_stored_as_a_version_stalls_with_a_clear_message
     assert warnings and "previous versions are intact" in warnings[0]["message"]
 
 
-def _quiet(kube, namespace, seconds=2.0):
-    import time
+def _all_handled(kube, namespace):
+    """A barrier on every flow at once: each gets a later change the operator must handle;
+    once every one is handled, the state of all of them (minus the barrier's own label and
+    Kopf's record of it) is what the operator made of everything before."""
+    import uuid
 
-    first = {f["metadata"]["name"]: f["metadata"]["resourceVersion"] for f in kube.list(FLOWS, namespace)}
-    time.sleep(seconds)
-    second = {f["metadata"]["name"]: f["metadata"]["resourceVersion"] for f in kube.list(FLOWS, namespace)}
-    return second if first == second else None
+    token = uuid.uuid4().hex[:12]
+    names = [f["metadata"]["name"] for f in kube.list(FLOWS, namespace, metadata_only=True)]
+    for name in names:
+        kube.merge_patch(FLOWS, name, {"metadata": {"labels": {BARRIER_LABEL: token}}}, namespace)
+    handled = lambda f: token in ((f["metadata"].get("annotations") or {}).get(LAST_HANDLED) or "")  # noqa: E731
+    flows = wait_for(lambda: (items := kube.list(FLOWS, namespace)) and all(handled(f) for f in items) and items,
+                     timeout=120, message="the operator to handle a barrier on every flow")
+    state = {f["metadata"]["name"]: (f["metadata"]["generation"], f["spec"], f.get("status")) for f in flows}
+    versions = {v["metadata"]["name"]: v["metadata"]["resourceVersion"] for v in kube.list(FLOWVERSIONS, namespace, metadata_only=True)}
+    return state, versions
 
 
 def test_restart_with_many_flows_writes_nothing_and_keeps_working(kube, running_operator, make_environment):
@@ -241,14 +249,11 @@ def test_restart_with_many_flows_writes_nothing_and_keeps_working(kube, running_
         kube.create(FLOWS, flow(f"many-{n}", {"n": n}), ns(env))
     wait_for(lambda: sum(1 for f in kube.list(FLOWS, ns(env)) if (f.get("status") or {}).get("latestReadyNumber") == 1) == count,
              timeout=120, message="all flows versioned")
-    # The last handled flows still get Kopf's bookkeeping write: wait until nothing moves.
-    before = wait_for(lambda: _quiet(kube, ns(env)), timeout=60, message="the operator to go idle")
-    versions_before = {v["metadata"]["name"]: v["metadata"]["resourceVersion"] for v in kube.list(FLOWVERSIONS, ns(env), metadata_only=True)}
+    before, versions_before = _all_handled(kube, ns(env))
     running_operator.restart()
+    # Every flow resumed and then handled a later change: only then is "nothing rewritten" proven.
+    after, versions_after = _all_handled(kube, ns(env))
+    assert after == before, "a restart rewrites no flow's spec or status"
+    assert versions_after == versions_before, "a restart creates or touches no version"
     kube.create(FLOWS, flow("after-restart", {"fresh": True}), ns(env))
     wait_for_number(kube, ns(env), "after-restart", 1, timeout=60)
-    after = {f["metadata"]["name"]: f["metadata"]["resourceVersion"] for f in kube.list(FLOWS, ns(env)) if f["metadata"]["name"] != "after-restart"}
-    versions_after = {v["metadata"]["name"]: v["metadata"]["resourceVersion"] for v in kube.list(FLOWVERSIONS, ns(env), metadata_only=True)
-                      if not v["metadata"]["name"].startswith("after-restart")}
-    assert after == before, "a restart rewrites no flow"
-    assert versions_after == versions_before, "a restart creates or touches no version"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import settings
 from ..kube import FLOWS, PROMOTIONS, Kube
 from .waiting import wait_for
 
@@ -40,3 +41,20 @@ def wait_for_phase(kube: Kube, namespace: str, name: str, phases: tuple[str, ...
         lambda: (s := kube.get(PROMOTIONS, name, namespace).get("status") or {}).get("phase") in phases and s,
         timeout=timeout, message=f"promotion {namespace}/{name} in {phases}",
     )
+
+
+BARRIER_LABEL = "barrier"
+LAST_HANDLED = f"{settings.PREFIX}/last-handled"  # Kopf's diff-base, written after each handled change
+
+
+def barrier(kube: Kube, resource: Any, namespace: str | None, name: str, timeout: float = 30) -> None:
+    """Proof that the operator has had its turn at every earlier change of one object, instead
+    of sleeping: a later change it must handle (a label), then wait until it has recorded
+    handling it (its last-handled annotation carries the label). Kopf handles the changes of
+    one object in order, so whatever the earlier ones did is visible by then."""
+    import uuid
+
+    token = uuid.uuid4().hex[:12]
+    kube.merge_patch(resource, name, {"metadata": {"labels": {BARRIER_LABEL: token}}}, namespace)
+    wait_for(lambda: token in ((kube.get(resource, name, namespace)["metadata"].get("annotations") or {}).get(LAST_HANDLED) or ""),
+             timeout=timeout, message=f"the operator to handle the barrier on {name}")
