@@ -10,7 +10,7 @@ import pytest
 from flowops.devcluster import install
 from flowops.kube import APICLIENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Forbidden, Resource
 from flowops.services import versions as version_store
-from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for
 
@@ -146,8 +146,11 @@ def test_two_peered_operators_one_acts_and_the_other_takes_over(kube, cluster, o
     try:
         active.start()
         standby.start()
-        # Barrier: the standby has seen the active peer and paused, before any work arrives.
-        wait_for(lambda: "Pausing operations in favour of" in standby.tail(400), timeout=30, message="the standby to pause")
+        # Barrier instead of a sleep: the active peer has resumed and the standby (which starts
+        # paused and stays so silently) has registered itself, before any work arrives.
+        wait_for(lambda: "Resuming operations after the pause" in active.log_path.read_text(errors="replace")
+                 and "Keep-alive in 'flowops-ha' cluster-wide: ok." in standby.log_path.read_text(errors="replace"),
+                 timeout=30, message="both peers registered")
         dev = make_environment()
         for n in range(1, 4):
             if n == 1:
