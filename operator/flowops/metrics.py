@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
-from prometheus_client import Counter, Histogram, disable_created_metrics, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, start_http_server
 
 # No `_created` series: they double every counter's series and no alert reads them.
 disable_created_metrics()
@@ -52,6 +52,13 @@ HANDLER_DURATION = Histogram(
 HANDLER_ERRORS = Counter(
     "flowops_handler_errors", "Handler calls that raised: temporary (retried soon), permanent, or unexpected (retried with backoff).",
     ["handler", "error"],
+)
+HANDLER_THREADS_WAITING = Gauge(
+    "flowops_handler_threads_waiting", "Synchronous handler calls waiting for a free handler thread (FLOWOPS_MAX_WORKERS).",
+)
+HANDLER_QUEUE_WAIT = Histogram(
+    "flowops_handler_queue_wait_seconds", "How long synchronous handler calls waited for a handler thread.",
+    buckets=HANDLER_BUCKETS,
 )
 API_REQUESTS = Counter(
     "flowops_api_requests", "Kubernetes API requests, by client (flowops or kopf), verb, resource and response code.",

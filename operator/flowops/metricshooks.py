@@ -12,8 +12,10 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
@@ -83,6 +85,26 @@ def instrument_handlers(registry: kopf.OperatorRegistry | None = None) -> int:
             handlers[index] = dataclasses.replace(handler, fn=wrapped[id(fn)])
             count += 1
     return count
+
+
+class TimedExecutor(ThreadPoolExecutor):
+    """The handler thread pool Kopf runs synchronous handlers in, measuring the queue in
+    front of it: Kopf's own per-object event queues are private, this one is where work
+    piles up when handlers are slower than events arrive."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        queued, started = time.monotonic(), threading.Event()
+        metrics.HANDLER_THREADS_WAITING.inc()
+
+        def run() -> Any:
+            started.set()
+            metrics.HANDLER_THREADS_WAITING.dec()
+            metrics.HANDLER_QUEUE_WAIT.observe(time.monotonic() - queued)
+            return fn(*args, **kwargs)
+
+        future = super().submit(run)
+        future.add_done_callback(lambda _: None if started.is_set() else metrics.HANDLER_THREADS_WAITING.dec())
+        return future
 
 
 def kopf_trace() -> aiohttp.TraceConfig:

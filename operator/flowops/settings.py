@@ -9,6 +9,7 @@ import socket
 import kopf
 
 from .diffbase import DigestDiffBaseStorage
+from .metricshooks import TimedExecutor
 from .names import FIELD_MANAGER
 
 PREFIX = "kopf.flowops.io"
@@ -30,6 +31,7 @@ def configure(settings: kopf.OperatorSettings) -> None:
     # hundreds of threads. The per-object asyncio workers stay unlimited: a cap there
     # deadlocks start-up once objects outnumber it (workers wait for the indexes, which
     # wait for objects that never get a worker).
+    settings.execution.executor = TimedExecutor(thread_name_prefix="flowops-handler")  # measures the wait for a thread
     settings.execution.max_workers = int(os.environ.get("FLOWOPS_MAX_WORKERS", "8"))
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330

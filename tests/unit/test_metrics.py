@@ -193,3 +193,22 @@ def test_port_problem_names_a_taken_port() -> None:
         port = taken.getsockname()[1]
         assert endpoints.port_problem(f"http://127.0.0.1:{port}/metrics", 8081) == f"port {port} is in use"
     assert endpoints.port_problem(f"127.0.0.1:{port}", 8081) is None
+
+
+def test_handler_thread_pool_reports_calls_waiting_for_a_thread() -> None:
+    import threading
+
+    gate = threading.Event()
+    waits_before = value("flowops_handler_queue_wait_seconds_count")
+    waiting_before = value("flowops_handler_threads_waiting")
+    with metricshooks.TimedExecutor(max_workers=1) as pool:
+        busy = pool.submit(gate.wait)
+        queued = pool.submit(lambda x: x * 2, 21)
+        dropped = pool.submit(lambda: None)
+        assert value("flowops_handler_threads_waiting") == waiting_before + 2
+        assert dropped.cancel()
+        assert value("flowops_handler_threads_waiting") == waiting_before + 1
+        gate.set()
+        assert busy.result(5) and queued.result(5) == 42
+    assert value("flowops_handler_threads_waiting") == waiting_before
+    assert value("flowops_handler_queue_wait_seconds_count") == waits_before + 2
