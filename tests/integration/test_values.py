@@ -245,6 +245,16 @@ def test_preserved_paths_survive_review_and_promotion(kube, running_operator, ma
     assert f"/theme is owned by environment {name(staging)}" in result["message"]
     assert flow_status(kube, ns(staging), "standard")["latestCreatedNumber"] == count
 
+    # Giving the theme back to the flow makes the difference count again, without any flow event.
+    kube.merge_patch(ENVIRONMENTS, name(staging), {"spec": {"preservedPaths": ["/emailTemplates/*/from"]}})
+    sync = wait_for(lambda: (s := flow_status(kube, ns(staging), "standard")["sync"]).get("preservedPaths") == 1 and s,
+                    message="staging sync compared again")
+    assert (sync["state"], sync["differingPaths"]) == ("OutOfSync", 1)
+    kube.merge_patch(ENVIRONMENTS, name(staging), {"spec": {"preservedPaths": None}})
+    sync = wait_for(lambda: "preservedPaths" not in (s := flow_status(kube, ns(staging), "standard")["sync"]) and s,
+                    message="staging sync without owned parts")
+    assert (sync["state"], sync["differingPaths"]) == ("OutOfSync", 2)
+
 
 # -- a value change re-renders exactly the clients that use it --------------------------------
 

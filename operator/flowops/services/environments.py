@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain import conditions, environmentstatus, policy
+from ..domain import conditions, environmentstatus, policy, values
 from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES
 from ..runtime import Runtime
-from . import flows, guardrailcache
+from . import flows, guardrailcache, sync
 from .flows import Poster, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -53,6 +53,12 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
             flows.reconcile(rt, flow, env, post)
         post(env, "Normal", "GuardrailsChanged", "guardrails changed: flows in this environment were re-evaluated")
 
+    preserved = values.preserved_paths(env)
+    if (previous.get("preservedPaths") or []) != preserved:
+        # The parts this environment owns changed: its flows' sync reports are compared again.
+        for flow in kube.iterate(FLOWS, spec["namespace"], page_size=50):
+            sync.publish(kube, spec["namespace"], flow["metadata"]["name"], env, env_by_name, (flow.get("status") or {}).get("sync"))
+
     message = "; ".join(problems) if problems else "policy valid; upstream chain valid"
     status = {
         "observedGeneration": meta.get("generation"),
@@ -63,6 +69,8 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
     }
     if counts is not None:  # else left as they are
         status["flows"], status["outOfSync"] = counts
+    if preserved or previous.get("preservedPaths"):
+        status["preservedPaths"] = preserved or None  # what the sync reports were last compared with
     status["conditions"] = environmentstatus.environment_conditions(
         meta.get("generation"), rules.valid, problems[0] if problems else "", problems, previous.get("conditions"), rfc3339(rt.clock()))
     if any(previous.get(k) != v for k, v in status.items() if k != "conditions") or _conditions_changed(previous.get("conditions"), status["conditions"]):

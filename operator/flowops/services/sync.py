@@ -76,8 +76,11 @@ def publish(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None
     """Writes status.sync only when it differs from `current` (what the flow shows now)."""
     desired = compute(kube, namespace, flow, env, env_by_name)
     if desired is not None and desired != current:
+        patch = dict(desired)
+        if "preservedPaths" in (current or {}) and "preservedPaths" not in desired:
+            patch["preservedPaths"] = None  # a merge patch keeps what it does not name
         try:
-            kube.patch_status(FLOWS, flow, {"sync": desired}, namespace)
+            kube.patch_status(FLOWS, flow, {"sync": patch}, namespace)
         except NotFound:
             pass
 
