@@ -234,3 +234,10 @@ def test_plan_lists_the_parts_the_target_keeps():
     lines = [str(t) for t in promotions.plan_lines(plan, "production/login")]
     assert lines[2:] == ["kept: 1 part the target environment owns (spec.preservedPaths)",
                          '  = /emailTemplates/a/from  "prod@example.com"  (source: "dev@example.com")']
+
+
+def test_a_moved_item_is_one_line_naming_where_it_came_from():
+    changes = [fmt.change_dict(c) for c in diff({"steps": [{"id": "a"}, {"id": "b"}]}, {"steps": [{"id": "b"}, {"id": "a"}]})]
+    assert changes == [{"op": "move", "from": "/steps/0", "path": "/steps/1", "old": {"id": "a"}, "new": {"id": "a"}}]
+    assert [str(fmt.change_line(c)) for c in changes] == ["> /steps/1  from /steps/0"]
+    assert fmt.describe_counts(1, fmt.count_ops(changes)) == "1 path differs: 1 moved"
