@@ -119,6 +119,22 @@ def test_counters_and_gauges_follow_versions_guardrails_promotions_and_approvals
     assert value(samples, "flowops_api_request_duration_seconds_count", client="kopf", verb="create", resource="events") >= 1
 
 
+def test_start_up_logs_no_error_for_retried_requests(running_operator: OperatorProcess, make_environment) -> None:
+    """The session operator started on a control plane whose CRDs were just created: the API
+    server answers "storage is (re)initializing" to first requests like its."""
+    make_environment("Development")  # something to handle, so start-up has an end in the log
+
+    def handled_something() -> list[str] | None:
+        lines = running_operator.log_path.read_text(errors="replace").splitlines()
+        return lines if any(" is processed: " in line for line in lines) else None
+
+    log = wait_for(handled_something, message="a handled object in the log")
+    assert not [line for line in log if "[ERROR" in line and "will retry" in line]
+    # Start-up: everything up to the first object the operator finished handling.
+    first = next(i for i, line in enumerate(log) if " is processed: " in line)
+    assert not [line for line in log[:first] if "[ERROR" in line], "\n".join(log[:first])
+
+
 def test_events_come_from_flowops(kube: Kube, running_operator: OperatorProcess, make_environment) -> None:
     dev = make_environment("Development")
     kube.create(FLOWS, flow("events", {"title": "x"}), ns(dev))

@@ -212,3 +212,15 @@ def test_handler_thread_pool_reports_calls_waiting_for_a_thread() -> None:
         assert busy.result(5) and queued.result(5) == 42
     assert value("flowops_handler_threads_waiting") == waiting_before
     assert value("flowops_handler_queue_wait_seconds_count") == waits_before + 2
+
+
+def test_make_run_takes_a_free_port_when_the_usual_one_is_taken() -> None:
+    from flowops.devcluster.cli import _port_or_free
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        other = _port_or_free(port)
+        assert other != port and endpoints.port_problem(f"127.0.0.1:{other}", other) is None
+    assert _port_or_free(port) == port
