@@ -300,6 +300,20 @@ def test_value_change_rerenders_only_the_clients_using_it_and_creates_no_version
     messages = " | ".join(e["message"] for e in events)
     assert "value(s) baseUrl changed: re-rendered flow(s) login" in messages and "ApiClient(s) a, b" in messages, messages
 
+    # Removing a value in use: the client says so and keeps what it has; nothing half-rendered.
+    kube.merge_patch(ENVIRONMENTS, name(env), {"spec": {"values": {"sender": None}}})
+    wait_for(lambda: condition(kube.get(APICLIENTS, "c", n).get("status") or {}, "Ready").get("status") == "False",
+             message="c reports it cannot be served")
+    wait_for(lambda: "$(values.sender) at /from is not defined" in condition(flow_status(kube, n, "mail"), "Ready").get("message", ""),
+             message="the mail flow judged again without sender")
+    assert writes["c"].count == 1
+    # Barrier: defined again (with a new text), the flow is HEAD again and c is re-rendered once.
+    kube.merge_patch(ENVIRONMENTS, name(env), {"spec": {"values": {"sender": "c@example.com"}}})
+    wait_for(lambda: writes["c"].count >= 2, message="c-flow re-rendered again")
+    assert json.loads(writes["c"].writes[-1]["flow.json"]) == {"from": "c@example.com"}
+    rendered_configmap(kube, n, "c", heads["mail"])
+    assert {client: w.count for client, w in writes.items()} == {"a": 1, "b": 1, "c": 2, "d": 0}
+
 
 # -- bad input at admission ------------------------------------------------------------------
 
