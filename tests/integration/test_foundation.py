@@ -122,6 +122,17 @@ def test_make_run_brings_everything_up_and_ctrl_c_stops_it(tmp_path):
         assert any(f["metadata"]["name"] == "standard" for f in flows)
         wait_for(lambda: subprocess.run([kubectl, "get", "flow", "standard", "-n", "flowops-development", "-o", "jsonpath={.status.latestReadyVersion}"],
                                         env=env, capture_output=True).stdout.strip(), timeout=60, message="the operator versioning the sample flow")
+        # The sample flow is promoted to staging and production and rendered with each one's values.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not any("flowops-production/web-frontend-flow" in line for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        shown = "".join(lines)
+        for namespace, url in (("development", "https://auth.dev.example.com/"), ("staging", "https://auth.staging.example.com/"),
+                               ("production", "https://auth.example.com/")):
+            assert any(f"flowops-{namespace}/web-frontend-flow" in line and url in line for line in lines), shown
     finally:
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=60)
