@@ -51,7 +51,8 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
         # New rules: HEAD candidates of every flow here are judged again.
         for flow in kube.iterate(FLOWS, spec["namespace"], page_size=50):
             flows.reconcile(rt, flow, env, post)
-        post(env, "Normal", "GuardrailsChanged", "guardrails changed: flows in this environment were re-evaluated")
+        post(env, "Normal", "GuardrailsChanged", "guardrails (or the names spec.values defines) changed: "
+                                                  "flows in this environment were re-evaluated")
 
     preserved = values.preserved_paths(env)
     if (previous.get("preservedPaths") or []) != preserved:
