@@ -116,7 +116,8 @@ def test_counters_and_gauges_follow_versions_guardrails_promotions_and_approvals
     assert value(samples, "flowops_handler_queue_wait_seconds_count") >= 2  # the sync handlers went through the timed pool
     assert value(samples, "flowops_api_requests_total", client="flowops", verb="create", resource="flowversions", code="201") >= 4
     assert value(samples, "flowops_api_requests_total", client="kopf", verb="watch", resource="promotions") >= 1
-    assert value(samples, "flowops_api_request_duration_seconds_count", client="kopf", verb="create", resource="events") >= 1
+    assert value(samples, "flowops_api_requests_total", client="kopf", verb="create", resource="events") >= 1
+    assert value(samples, "flowops_api_request_duration_seconds_count", client="kopf", verb="create") >= 1
 
 
 def test_start_up_logs_no_error_for_retried_requests(running_operator: OperatorProcess, make_environment) -> None:
