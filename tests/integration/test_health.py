@@ -1,5 +1,5 @@
-"""Health as Flux (kstatus) and Argo CD (the shipped Lua checks) read it, on real objects in
-each state. The whole module runs the operator as the Deployment does: no --verbose, JSON logs."""
+"""Health as Flux (the kstatus library itself, hack/kstatus) and Argo CD (the shipped Lua
+checks) read it, on real objects in each state. The whole module runs the operator as the Deployment does: no --verbose, JSON logs."""
 
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ def test_new_objects_are_in_progress_until_the_operator_observes_them(kube, clus
             # The CRD default, served for an object nobody has written status to.
             assert live["status"] == {"observedGeneration": 0}, kind
             assert health(kind, live) == ("InProgress", "Progressing"), kind
+            # Why the default: without observedGeneration kstatus would call it Current.
+            assert kstatus.compute({**live, "status": {}})[0] == "Current", kind
         # kubectl (the API server's own reading) agrees: the field is really there.
         raw = cluster.kubectl("get", "flow", "fresh", "-n", ns(env), "-o", "json").stdout
         assert json.loads(raw)["status"]["observedGeneration"] == 0
@@ -107,6 +109,8 @@ def test_promotion_awaiting_approval_never_fails_a_sync_then_succeeds(kube, oper
     wait_for_phase(kube, ns(staging), "reviewed", ("AwaitingApproval",))
     waiting = kube.get(PROMOTIONS, "reviewed", ns(staging))
     assert health("Promotion", waiting) == ("Current", "Suspended")
+    assert "approve with spec.approved: true" in argocd.health("Promotion", waiting)[1]
+    assert all(c["type"] != "Ready" for c in waiting["status"]["conditions"]), "Ready=False would be InProgress for kstatus"
 
     kube.merge_patch(PROMOTIONS, "reviewed", {"spec": {"approved": True}}, ns(staging))
     assert wait_for_phase(kube, ns(staging), "reviewed")["phase"] == "Succeeded"

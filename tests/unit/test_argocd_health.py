@@ -57,11 +57,21 @@ def obj(generation=2, observed=2, conditions=()):
     ("stalled", obj(conditions=[cond("Ready", "False"), cond("Stalled", "True", "GuardrailsFailed", "rule r")]), "Degraded"),
     ("reconciling", obj(conditions=[cond("Ready", "Unknown"), cond("Reconciling", "True")]), "Progressing"),
     ("ready unknown", obj(conditions=[cond("Ready", "Unknown")]), "Progressing"),
-    ("waiting for a person", obj(conditions=[cond("Ready", "False", "AwaitingApproval")]), "Suspended"),
+    ("not ready, no other sign", obj(conditions=[cond("Ready", "False", "NoVersion")]), "Progressing"),  # kstatus: InProgress
+    ("waiting for a person", obj(conditions=[cond("Approved", "False", "AwaitingApproval")]), "Suspended"),
 ])
 def test_condition_rule(name, thing, expected):
     for kind in ("Environment", "Flow", "Promotion", "Application", "ApiClient"):
         assert health(kind, thing)[0] == expected, kind
+
+
+def test_the_rule_follows_what_each_condition_set_publishes():
+    waiting = promotionstatus.promotion_conditions("AwaitingApproval", "plan ready: approve with spec.approved: true", 1, None, "t")
+    assert health("Promotion", obj(1, 1, waiting)) == ("Suspended", "AwaitingApproval: plan ready: approve with spec.approved: true")
+    failed = promotionstatus.promotion_conditions("Failed", "source moved", 1, None, "t", "PlanStale")
+    assert health("Promotion", obj(1, 1, failed))[0] == "Degraded"
+    running = promotionstatus.promotion_conditions("Running", "writing", 1, None, "t")
+    assert health("Promotion", obj(1, 1, running))[0] == "Progressing"
 
 
 def test_degraded_message_carries_reason_and_message():

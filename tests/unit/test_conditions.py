@@ -30,6 +30,16 @@ def test_ready_is_derived_from_the_marks(marking, ready, reason):
     assert (result["status"], result["reason"], result["observedGeneration"]) == (ready, reason, 3)
 
 
+def test_suspended_leaves_ready_out_unless_something_else_decides():
+    waiting = KIND.marks(1).suspended("Checked", "AwaitingApproval", "approve it").conditions(None, NOW)
+    assert types(waiting) == {"Checked": "False"}
+    stalled = KIND.marks(1).suspended("Checked", "AwaitingApproval", "x").stalled("Broken", "y").conditions(None, NOW)
+    assert types(stalled) == {"Checked": "False", "Stalled": "True", "Ready": "False"}
+    # Ready from an earlier phase is removed while waiting
+    moved = KIND.marks(2).suspended("Checked", "AwaitingApproval", "x").conditions(KIND.marks(1).reconciling("R", "m").conditions(None, NOW), LATER)
+    assert types(moved) == {"Checked": "False"}
+
+
 def test_stalled_message_is_ready_message():
     conds = KIND.marks(1).stalled("GuardrailsFailed", "rule r failed at /a").conditions(None, NOW)
     assert conditions.find(conds, "Ready")["message"] == "rule r failed at /a"

@@ -58,6 +58,7 @@ class Marks:
     _marked: dict[str, Condition] = field(default_factory=dict)
     _ready: tuple[str, str] | None = None
     _not_ready: tuple[str, str] | None = None
+    _suspended: bool = False
 
     def _mark(self, type_: str, status: str, reason: str, message: str) -> Marks:
         if type_ not in self.owner.owned:
@@ -82,6 +83,14 @@ class Marks:
         """Work is under way: kstatus reports InProgress."""
         return self._mark(RECONCILING, TRUE, reason, message)
 
+    def suspended(self, type_: str, reason: str, message: str) -> Marks:
+        """Waiting for a person's go-ahead, which is no fault (a review awaiting approval):
+        `type_` is False and Ready is left out. kstatus then reads Current (it falls back to
+        Ready only when present, and Ready=False would be InProgress), so a Flux sync never
+        waits on it; `kubectl wait --for=condition=Ready` keeps waiting."""
+        self._suspended = True
+        return self._mark(type_, FALSE, reason, message)
+
     def ready(self, reason: str, message: str = "") -> Marks:
         """Reason and message for Ready when every dependent is True."""
         self._ready = (reason, message)
@@ -92,11 +101,13 @@ class Marks:
         self._not_ready = (reason, message)
         return self
 
-    def ready_condition(self) -> Condition:
+    def ready_condition(self) -> Condition | None:
         dependents = [self._marked[t] for t in self.owner.dependents if t in self._marked]
         failed = next((c for c in dependents if c["status"] == FALSE), None)
         unknown = next((c for c in dependents if c["status"] == UNKNOWN), None)
         stalled, reconciling = self._marked.get(STALLED), self._marked.get(RECONCILING)
+        if self._suspended and not (stalled or reconciling or self._not_ready):
+            return None
         if self._not_ready:
             status, (reason, message) = FALSE, self._not_ready
         elif stalled:
@@ -114,7 +125,8 @@ class Marks:
     def conditions(self, existing: Sequence[Mapping[str, Any]] | None, now: str) -> list[Condition]:
         """Ready plus what was marked; every other type is dropped (stale, or not ours).
         lastTransitionTime is kept when a type keeps its status."""
-        desired = [*self._marked.values(), self.ready_condition()]
+        ready = self.ready_condition()
+        desired = [*self._marked.values(), *([ready] if ready else [])]
         return merge(existing, desired, now, drop=tuple(self.owner.owned), keep_unknown=False)
 
 

@@ -2,8 +2,9 @@
 
 kstatus (Flux, `kubectl wait`, Helm --wait) and Argo CD read them as:
   Pending, Running   Reconciling=True                 -> InProgress / Progressing
-  AwaitingApproval   Ready=False, Approved=False       -> Current / Suspended: a Promotion kept
-                     (no Reconciling, no Stalled)         in git never fails a sync while it waits
+  AwaitingApproval   Approved=False, no Ready,         -> Current / Suspended: a Promotion kept
+                     no Reconciling, no Stalled           in git never holds up a sync while it
+                                                          waits (kstatus reads Ready=False as InProgress)
   Succeeded          Ready=True                        -> Current / Healthy
   Failed             Stalled=True, Ready=False         -> Failed / Degraded, with the reason
 """
@@ -35,7 +36,7 @@ def promotion_conditions(
     if phase in ("Pending", "Running"):
         marks.reconciling(phase, message)
     elif phase == "AwaitingApproval":
-        marks.false("Approved", "AwaitingApproval", message)
+        marks.suspended("Approved", "AwaitingApproval", message)
     elif phase == "Succeeded":
         marks.ready(reason or "Succeeded", message)
     else:
