@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import names
+from .. import metrics, names
 from ..domain import commit as commits
 from ..domain import conditions, storage
 from ..domain.commit import VersionRecord
@@ -74,6 +74,7 @@ def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str
         body["metadata"]["labels"][names.LABEL_READY] = "false"
         try:
             kube.create(FLOWVERSIONS, body, namespace)
+            metrics.version_created(namespace, "Quarantine", head=False)
             record = versions.record_of(body)
             records.append(record)
             return dataclasses.replace(record, ready=False)
