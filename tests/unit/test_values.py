@@ -163,3 +163,17 @@ def test_fingerprint_records_values_and_reads_old_annotations():
     new = materialise.Fingerprint("f", "1", 1, "sha256:a", "RestartInProgress", (("baseUrl", "sha256:1"),))
     assert materialise.Fingerprint.from_annotation(new.to_annotation()) == new
     assert new.rendered_with == {"baseUrl": "sha256:1"}
+
+
+def test_the_crd_refuses_what_the_operator_cannot_use():
+    from pathlib import Path
+
+    import yaml
+
+    crd = yaml.safe_load((Path(__file__).resolve().parents[2] / "crds" / "environment.yaml").read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert spec["values"]["maxProperties"] == values.MAX_VALUES
+    assert spec["values"]["additionalProperties"] == {"type": "string", "maxLength": values.MAX_VALUE_LENGTH}
+    rule = spec["values"]["x-kubernetes-validations"][0]["rule"]
+    assert "'^[A-Za-z][A-Za-z0-9_-]*$'" in rule and "size(k) <= 63" in rule  # = NAME_PATTERN
+    assert values.NAME_PATTERN == r"[A-Za-z][A-Za-z0-9_-]{0,62}"

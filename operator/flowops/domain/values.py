@@ -58,7 +58,6 @@ _MARKER_BYTES = MARKER.encode()
 ESCAPED = "$$(values."
 # An escape, or a reference (group 1 is its name; None when it is malformed).
 _TOKEN = re.compile(r"\$\$\(values\.|\$\(values\.(?:(" + NAME_PATTERN + r")\))?")
-_NAME = re.compile(NAME_PATTERN)
 
 
 def _snippet(text: str, at: int) -> str:
@@ -309,12 +308,13 @@ def _same(a: Any, b: Any) -> bool:
 @dataclass(frozen=True)
 class Kept:
     """An environment-owned part a promotion left as it was: `value` is what the target
-    keeps, `offered` what the source had there (None when the source lacks it)."""
+    keeps, `offered` what the source had there (unless `source_lacks_it`)."""
 
     path: str
     pattern: str
     value: Any
     offered: Any
+    source_lacks_it: bool = False
 
 
 @dataclass(frozen=True)
@@ -342,7 +342,7 @@ def preserve(base: Any | None, result: Any, patterns: Sequence[str]) -> Preserve
         if not _settable(result, tokens):
             continue  # its parent is gone from the result
         result = _set(result, tokens, ours)
-        kept.append(Kept(path, pattern, ours, None if theirs is _ABSENT else theirs))
+        kept.append(Kept(path, pattern, ours, None if theirs is _ABSENT else theirs, theirs is _ABSENT))
     return Preserved(result, tuple(kept))
 
 
@@ -396,18 +396,7 @@ def kept_status(kept: Sequence[Kept], limit: int, max_chars: int) -> list[dict[s
     out = []
     for part in kept[:limit]:
         entry: dict[str, Any] = {"path": part.path, "preservedPath": part.pattern, "value": _abbreviate(part.value, max_chars)}
-        if part.offered is not None:
+        if not part.source_lacks_it:
             entry["offered"] = _abbreviate(part.offered, max_chars)
         out.append(entry)
     return out
-
-
-def valid_pointer(pointer: str) -> bool:
-    try:
-        return bool(split_pointer(pointer))
-    except ValueError:
-        return False
-
-
-def is_name(text: str) -> bool:
-    return bool(_NAME.fullmatch(text))
