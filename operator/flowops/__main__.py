@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import random
 import sys
@@ -27,6 +28,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("flowops")
+    except importlib.metadata.PackageNotFoundError:  # a source tree without an installed distribution
+        return "dev"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     memory.limit_malloc_arenas()
@@ -49,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.metrics:
         metricshooks.instrument_handlers()
         metricsstate.register()
-        metrics.serve(args.metrics)
+        metrics.serve(args.metrics, version=_version())
 
     kopf.run(
         clusterwide=True,

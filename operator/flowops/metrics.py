@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
-from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, Info, disable_created_metrics, start_http_server
 
 # No `_created` series: they double every counter's series and no alert reads them.
 disable_created_metrics()
@@ -25,6 +25,7 @@ PROMOTION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 
 HANDLER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
+BUILD = Info("flowops_build", "The running operator's version.")
 VERSIONS_CREATED = Counter(
     "flowops_versions_created", "FlowVersions created, by environment, origin and whether the version became HEAD.",
     ["environment", "origin", "head"],
@@ -188,8 +189,9 @@ def parse_address(url: str, default_port: int) -> tuple[str, int]:
     return parsed.hostname or "0.0.0.0", parsed.port or default_port
 
 
-def serve(url: str) -> tuple[str, int]:
+def serve(url: str, version: str = "dev") -> tuple[str, int]:
     """Serves the default registry (flowops, process and Python metrics) on its own port."""
+    BUILD.info({"version": version})
     host, port = parse_address(url, 8081)
     start_http_server(port, addr=host)
     return host, port

@@ -4,6 +4,7 @@ operator's Events say they come from flowops."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import urllib.request
@@ -111,6 +112,7 @@ def test_counters_and_gauges_follow_versions_guardrails_promotions_and_approvals
     assert info == [{"environment": name(dev), "namespace": ns(dev), "flow": "signin", "head_version": head,
                      "head_number": "3", "sync": "NoUpstream", "ready": "True"}]
 
+    assert [lb for n, lb, _ in samples if n == "flowops_build_info"] == [{"version": importlib.metadata.version("flowops")}]
     # Handler and API request metrics, from flowops' client and from Kopf's.
     assert value(samples, "flowops_handler_duration_seconds_count", handler="reconcile_promotion") >= 2
     assert value(samples, "flowops_handler_queue_wait_seconds_count") >= 2  # the sync handlers went through the timed pool
