@@ -10,10 +10,62 @@ DEFAULT_PROMOTION_HISTORY_LIMIT = 100
 
 
 def protected(env_spec: Mapping[str, Any] | None) -> bool:
+    """Unset: Production, and every environment with an upstream (only the lowest of a
+    chain is edited; the others take content by promotion)."""
     if not env_spec:
         return False
     value = env_spec.get("protected")
-    return bool(value) if value is not None else env_spec.get("tier") == "Production"
+    if value is not None:
+        return bool(value)
+    return env_spec.get("tier") == "Production" or bool(env_spec.get("upstream"))
+
+
+def _promotion(env_spec: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return ((env_spec or {}).get("policy") or {}).get("promotion") or {}
+
+
+def allowed_sources(env_name: str, env_spec: Mapping[str, Any] | None) -> list[str]:
+    """Environments Promotions into this one may come from; itself (rollback) always."""
+    listed = _promotion(env_spec).get("allowedSources")
+    if listed is None:
+        upstream = (env_spec or {}).get("upstream")
+        listed = [upstream] if upstream else []
+    return [*listed, *([] if env_name in listed else [env_name])]
+
+
+def _flag(env_spec: Mapping[str, Any] | None, key: str, default: bool) -> bool:
+    value = _promotion(env_spec).get(key)
+    return bool(value) if value is not None else default
+
+
+def require_review(env_spec: Mapping[str, Any] | None) -> bool:
+    return _flag(env_spec, "requireReview", protected(env_spec))
+
+
+def separation_of_duties(env_spec: Mapping[str, Any] | None) -> bool:
+    return _flag(env_spec, "separationOfDuties", protected(env_spec))
+
+
+def allow_head_source(env_spec: Mapping[str, Any] | None) -> bool:
+    return _flag(env_spec, "allowHeadSource", not protected(env_spec))
+
+
+def allow_uncommitted_source(env_spec: Mapping[str, Any] | None) -> bool:
+    """Honoured only for Development targets."""
+    return (env_spec or {}).get("tier") == "Development" and _flag(env_spec, "allowUncommittedSource", False)
+
+
+def approver_groups(env_spec: Mapping[str, Any] | None) -> list[str] | None:
+    groups = _promotion(env_spec).get("approverGroups")
+    return list(groups) if groups is not None else None
+
+
+def gitops_approvers(env_spec: Mapping[str, Any] | None) -> list[str]:
+    return list(_promotion(env_spec).get("gitopsApprovers") or [])
+
+
+def freeze(env_spec: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return (env_spec or {}).get("freeze")
 
 
 def allow_head_bindings(env_spec: Mapping[str, Any] | None) -> bool:
