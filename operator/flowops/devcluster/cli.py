@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
               f"in {time.monotonic() - began:.1f}s\n", flush=True)
         print("Use it from another terminal:\n")
         print(f"    export KUBECONFIG={cluster.kubeconfig}\n", flush=True)
-        print("Contexts: flowops-admin (default), flowops-editor, flowops-promoter, flowops-viewer, flowops-operator.")
+        print("Contexts: flowops-admin (default), flowops-editor, flowops-promoter, flowops-approver (a second person:")
+        print("approves production promotions), flowops-viewer, flowops-operator.")
         print("Try: kubectl get flowops -A    kubectl flowops status    (Ctrl-C here stops everything)\n", flush=True)
         if args.no_operator:
             signal.pause()

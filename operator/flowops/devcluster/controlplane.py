@@ -59,6 +59,13 @@ def default_users() -> list[User]:
         User("editor", "alice-editor", ("flowops:editors",)),
         User("promoter", "bob-promoter", ("flowops:promoters",)),
         User("viewer", "carol-viewer", ("flowops:viewers",)),
+        # A second person: approves what the promoter asks for (separation of duties).
+        User("approver", "dave-approver", ("flowops:approvers",)),
+        # No group bindings: tests grant this user namespace-scoped RoleBindings only.
+        User("scoped", "erin-scoped", ("flowops:team-a",)),
+        # A GitOps controller's identity (Flux's kustomize-controller applies from git).
+        User("gitops", "system:serviceaccount:flux-system:kustomize-controller",
+             ("system:serviceaccounts", "system:serviceaccounts:flux-system")),
         # Bound by the API server's bootstrap RBAC, like a real control plane's component.
         User("controller-manager", "system:kube-controller-manager"),
     ]
