@@ -13,8 +13,9 @@ from ..services import environmentlookup, pins, promotionhistory
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
-def environments_by_namespace(name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
-    return {spec.get("namespace"): {"metadata": {"name": name}, "spec": dict(spec)}}
+def environments_by_namespace(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict[Any, Any]:
+    # The creation time orders rival claims on a namespace: see `first`.
+    return {spec.get("namespace"): {"metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")}, "spec": dict(spec)}}
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
@@ -58,10 +59,13 @@ def environment_named(index: kopf.Index, name: str) -> dict[str, Any] | None:
 
 
 def first(index: kopf.Index, key: Any) -> Any | None:
+    """The oldest value under `key` (then by name): when two Environments claim one
+    namespace (admission refuses the second, but a race can let both in) the older one
+    governs it, the same one after every operator restart."""
     store = index.get(key)
     if not store:
         return None
-    return next(iter(store), None)
+    return min(store, key=environmentlookup.seniority)
 
 
 def all_values(index: kopf.Index) -> list[Any]:

@@ -12,11 +12,20 @@ from ..runtime import Runtime
 def environment_of_namespace(rt: Runtime, namespace: str) -> dict[str, Any] | None:
     """The API server's answer when the index has none yet: watch streams are not ordered
     across kinds, so an Environment applied a moment before its flows may not be indexed."""
-    for env in rt.kube.list(ENVIRONMENTS):
-        if (env.get("spec") or {}).get("namespace") == namespace:
-            metrics.set_environment(namespace, env["metadata"]["name"])  # its watch event may lag too
-            return {"metadata": {"name": env["metadata"]["name"]}, "spec": env["spec"]}
-    return None
+    claims = [{"metadata": {"name": env["metadata"]["name"], "creationTimestamp": env["metadata"].get("creationTimestamp")},
+               "spec": env["spec"]}
+              for env in rt.kube.list(ENVIRONMENTS) if (env.get("spec") or {}).get("namespace") == namespace]
+    if not claims:
+        return None
+    owner = min(claims, key=seniority)
+    metrics.set_environment(namespace, owner["metadata"]["name"])  # its watch event may lag too
+    return owner
+
+
+def seniority(value: Any) -> tuple[str, str]:
+    """Orders rival claims on a namespace: the oldest Environment (then by name) governs it."""
+    meta = (value.get("metadata") or {}) if isinstance(value, dict) else {}
+    return (meta.get("creationTimestamp") or "", meta.get("name") or "")
 
 
 def environment_named(rt: Runtime, name: str) -> dict[str, Any] | None:

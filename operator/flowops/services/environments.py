@@ -32,10 +32,20 @@ def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, li
     return None
 
 
-def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, counts: tuple[int, int] | None, post: Poster) -> None:
+def namespace_claim_problem(name: str, namespace: str, owner: Mapping[str, Any] | None) -> str | None:
+    """Another (older) Environment governs the namespace: this one is ignored."""
+    if owner is None or owner["metadata"]["name"] == name:
+        return None
+    return (f"namespace {namespace} already belongs to Environment {owner['metadata']['name']} (created first): this "
+            f"Environment is ignored; give it a namespace of its own (delete and re-create it: spec.namespace is immutable)")
+
+
+def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, counts: tuple[int, int] | None, post: Poster,
+              namespace_owner: EnvLookup | None = None) -> None:
     kube = rt.kube
     meta, spec = env["metadata"], env.get("spec") or {}
     previous = env.get("status") or {}
+    claim = namespace_claim_problem(meta["name"], spec["namespace"], namespace_owner(spec["namespace"]) if namespace_owner else None)
     rules = guardrailcache.compiled(policy.guardrails_of(env))
     problems = []
     if not rules.valid:
@@ -46,8 +56,10 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
         problems.append(chain)
     if kube.get_or_none(NAMESPACES, spec["namespace"]) is None:
         problems.append(f"namespace {spec['namespace']} does not exist: create it")
+    if claim:
+        problems.append(claim)
 
-    if previous.get("guardrailsDigest") not in (None, rules.digest):
+    if previous.get("guardrailsDigest") not in (None, rules.digest) and not claim:
         # New rules: HEAD candidates of every flow here are judged again.
         for flow in kube.iterate(FLOWS, spec["namespace"], page_size=50):
             flows.reconcile(rt, flow, env, post)
