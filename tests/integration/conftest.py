@@ -17,6 +17,7 @@ from flowops.devcluster import install as installer
 from flowops.devcluster.controlplane import ControlPlane
 from flowops.devcluster.existing import ExistingCluster
 from flowops.kube import ENVIRONMENTS, NAMESPACES, Kube
+from flowops.testing.admission import wait_until_governed
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for  # noqa: F401  (re-exported for tests)
 
@@ -106,14 +107,18 @@ def make_environment(kube: Kube) -> Callable[..., dict]:
         suffix = uuid.uuid4().hex[:6]
         name = f"{tier.lower()[:4]}-{suffix}"
         namespace = f"ns-{name}"
-        kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        # The label says the namespace belongs to the Environment: the operator may write ConfigMaps there.
+        kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                 "metadata": {"name": namespace, "labels": {"flowops.io/environment": name}}})
         body = {
             "apiVersion": "flowops.io/v1alpha1",
             "kind": "Environment",
             "metadata": {"name": name},
             "spec": {"namespace": namespace, "tier": tier, **spec_extra},
         }
-        return kube.create(ENVIRONMENTS, body)
+        env = kube.create(ENVIRONMENTS, body)
+        wait_until_governed(kube, env)  # its protection and policy hold from here on
+        return env
 
     return create
 

@@ -12,7 +12,7 @@ import urllib3
 
 from flowops.domain.canonical import canonical_json, content_hash
 from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, PROMOTIONS, Kube
-from flowops.testing.objects import barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import PROMOTE_NOW, barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 API_VERSION = "flowops.io/v1alpha1"
@@ -260,7 +260,8 @@ def promote(kube, target_env, pname, source_env, flow_name="login", version="HEA
 
 
 def test_head_refused_in_production_and_a_pinned_number_used(kube, kube_as, running_operator, make_environment, watch_writes):
-    dev, prod = make_environment(), make_environment("Production")
+    dev = make_environment()
+    prod = make_environment("Production", policy={"promotion": {**PROMOTE_NOW, "allowedSources": [dev["metadata"]["name"]]}})
     n = ns(prod)
     commit(kube, ns(dev), "login", {"title": "v1"}, 1)
     v1 = promote(kube, prod, "first", dev)["latestReadyVersion"]
@@ -294,7 +295,8 @@ def test_head_refused_in_production_and_a_pinned_number_used(kube, kube_as, runn
 
 
 def test_a_landing_promotion_moves_head_followers_once(kube, kube_as, running_operator, make_environment, watch_writes):
-    dev, staging = make_environment(), make_environment("Staging")
+    dev = make_environment()
+    staging = make_environment("Staging", policy={"promotion": {"allowedSources": [dev["metadata"]["name"]]}})
     commit(kube, ns(dev), "login", {"title": "v1"}, 1)
     v1 = promote(kube, staging, "first", dev)["latestReadyVersion"]
     kube.create(APICLIENTS, api_client("web", flow_name="login"), ns(staging))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flowops.kube import APICLIENTS, APPLICATIONS, FLOWS, PROMOTIONS
-from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import PROMOTE_NOW, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 BIN = Path(sys.executable).parent
@@ -85,7 +85,7 @@ V2 = {"title": "Sign in now", "fields": {"email": {"type": "email"}, "phone": {"
 
 def test_status_shows_flows_across_environments_and_clients(cli, kube, running_operator, make_environment):
     dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=name(dev))
+    staging = make_environment("Staging", upstream=name(dev), protected=False)  # edited directly below
     commit(kube, ns(dev), "login", V1, 1, "first")
     commit(kube, ns(dev), "login", V2, 2, "title and phone")
     commit(kube, ns(staging), "login", V1, 1)
@@ -166,7 +166,7 @@ def test_show_documents_and_pointers(cli, kube, running_operator, make_environme
 
 def test_diff_between_versions_and_environments(cli, kube, running_operator, make_environment):
     dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=name(dev))
+    staging = make_environment("Staging", upstream=name(dev), protected=False)  # edited directly below
     commit(kube, ns(dev), "login", V1, 1)
     commit(kube, ns(dev), "login", V2, 2)
     commit(kube, ns(staging), "login", V1, 1)
@@ -297,7 +297,7 @@ def test_restore_writes_old_content_as_a_new_version(cli, kube, running_operator
 
 def test_restore_in_a_protected_environment_is_refused(cli, kube, kube_as, running_operator, make_environment):
     dev = make_environment("Development")
-    prod = make_environment("Production", upstream=name(dev))
+    prod = make_environment("Production", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
     commit(kube, ns(dev), "login", V2, 1)
     # Only the operator writes flows in production: version 1 as it, version 2 by a Promotion.
     commit(kube_as("operator"), ns(prod), "login", V1, 1)
@@ -382,8 +382,9 @@ def test_pin_and_why(cli, kube, running_operator, make_environment):
 
 def promotion_chain(kube, make_environment, prod_guardrails=None):
     dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=name(dev))
-    prod = make_environment("Production", upstream=name(staging), policy={"guardrails": prod_guardrails or []})
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
+    prod = make_environment("Production", upstream=name(staging), policy={
+        "guardrails": prod_guardrails or [], "promotion": {**PROMOTE_NOW, "allowedSources": [name(staging), name(dev)]}})
     commit(kube, ns(dev), "login", V1, 1, "first")
     commit(kube, ns(dev), "login", V2, 2, "title and phone")
     return dev, staging, prod
@@ -442,7 +443,9 @@ def test_review_then_approve(cli, kube, running_operator, make_environment):
     assert kube.get_or_none(FLOWS, "login", ns(prod)) is None
 
     assert cli("approve", promotion, "-n", name(prod), user="viewer").code == 3
-    approved = cli("approve", promotion, "-n", name(prod), user="promoter")
+    # Approving is its own permission: the promoter lacks it, the approver has it.
+    assert cli("approve", promotion, "-n", name(prod), user="promoter").code == 3
+    approved = cli("approve", promotion, "-n", name(prod), user="approver")
     assert approved.code == 0, approved
     assert f"promotion {promotion} approved" in approved.out and "Succeeded" in approved.out
     assert f"to {name(prod)}/login: version 1" in approved.out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS
-from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import PROMOTE_NOW, flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 
@@ -29,7 +29,7 @@ def test_killed_between_version_and_status_no_duplicate_no_loss(kube, make_envir
 
 def test_promotion_killed_after_target_version_completes_once(kube, make_environment, crashing_operator, operator):
     dev = make_environment("Development")
-    prod = make_environment("Production", upstream=dev["metadata"]["name"])
+    prod = make_environment("Production", upstream=dev["metadata"]["name"], policy={"promotion": PROMOTE_NOW})
     kube.create(FLOWS, flow("standard", {"title": "ship"}), dev["spec"]["namespace"])
     crashed = crashing_operator("after-promotion-version-created")
     wait_for_number(kube, dev["spec"]["namespace"], "standard", 1)
@@ -47,7 +47,7 @@ def test_promotion_killed_after_target_version_completes_once(kube, make_environ
 
 def test_promotion_killed_after_target_written_before_version(kube, make_environment, crashing_operator, operator):
     dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=dev["metadata"]["name"])
+    staging = make_environment("Staging", upstream=dev["metadata"]["name"], policy={"promotion": PROMOTE_NOW})
     kube.create(FLOWS, flow("standard", {"title": "ship"}), dev["spec"]["namespace"])
     crashed = crashing_operator("after-promotion-target-written")
     wait_for_number(kube, dev["spec"]["namespace"], "standard", 1)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS
-from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError
+from flowops.testing.objects import PROMOTE_NOW, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 
 def chain(make_environment):
+    # Promotion mechanics, not governance (tests/integration/test_governance*.py): promote now,
+    # and sources beyond the upstream so the operator's own checks are reached.
     dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=dev["metadata"]["name"])
-    prod = make_environment("Production", upstream=staging["metadata"]["name"])
+    staging = make_environment("Staging", upstream=dev["metadata"]["name"],
+                               policy={"promotion": {**PROMOTE_NOW, "allowedSources": [dev["metadata"]["name"], "nowhere"]}})
+    prod = make_environment("Production", upstream=staging["metadata"]["name"],
+                            policy={"promotion": {**PROMOTE_NOW, "allowedSources": [staging["metadata"]["name"], dev["metadata"]["name"]]}})
     return dev, staging, prod
 
 
@@ -187,7 +191,7 @@ def test_review_fails_when_source_moved_after_the_plan(kube, running_operator, m
 
 def test_guardrail_failure_stops_promotion_before_anything_is_written(kube, running_operator, make_environment):
     dev = make_environment("Development")
-    prod = make_environment("Production", upstream=name(dev), policy={"guardrails": [
+    prod = make_environment("Production", upstream=name(dev), policy={"promotion": PROMOTE_NOW, "guardrails": [
         {"name": "sign-in-keeps-password", "builtin": "requiredFields", "parameters": {"forms": {"signInForm": ["currentPassword"]}}},
     ]})
     dev_flow(kube, dev, {"forms": {"signInForm": {"fields": ["identifier"]}}, "fields": {"identifier": {"type": "email"}}})
@@ -220,8 +224,13 @@ def test_bad_inputs_fail_with_clear_messages_and_write_nothing(kube, running_ope
         assert result["phase"] == "Failed", (pname, result)
         assert expected in result["message"], (pname, result["message"])
     assert promote(kube, prod, "to-prod", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
-    result = promote(kube, staging, "uncommitted", environment=name(prod), source_flow="standard", version="uncommitted")
-    assert result["phase"] == "Failed" and "protected" in result["message"]
+    # Never-committed content is refused by the API server (tests/integration/test_governance.py).
+    try:
+        promote(kube, staging, "uncommitted", environment=name(dev), source_flow="standard", version="uncommitted")
+        raise AssertionError("uncommitted content was accepted into staging")
+    except ApiError as refused:
+        assert "never committed" in refused.message
+    assert kube.get_or_none(PROMOTIONS, "uncommitted", ns(staging)) is None
     result = promote(kube, prod, "same", environment=name(prod), source_flow="standard", version="HEAD")
     assert result["phase"] == "Failed" and "same version" in result["message"]
     assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None

@@ -10,7 +10,7 @@ import pytest
 from flowops.devcluster import install
 from flowops.kube import APICLIENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Forbidden, Resource
 from flowops.services import versions as version_store
-from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import PROMOTE_NOW, flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for
 
@@ -28,7 +28,7 @@ def name(env):
 @pytest.fixture
 def dev_and_prod(kube, running_operator, make_environment):
     dev = make_environment("Development")
-    prod = make_environment("Production", upstream=name(dev))
+    prod = make_environment("Production", upstream=name(dev), policy={"promotion": PROMOTE_NOW})  # review: test_governance*.py
     kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
     wait_for_number(kube, ns(dev), "standard", 1)
     kube.create(PROMOTIONS, promotion("seed", name(dev), "standard"), ns(prod))

@@ -10,6 +10,10 @@ from .waiting import wait_for
 
 API_VERSION = "flowops.io/v1alpha1"
 
+# spec.policy.promotion for tests about promotion mechanics rather than governance: promote
+# now, HEAD allowed, no second person. (Protected environments default to the opposite.)
+PROMOTE_NOW = {"requireReview": False, "separationOfDuties": False, "allowHeadSource": True}
+
 
 def flow(name: str, content: Any, annotations: dict | None = None, **spec: Any) -> dict:
     meta: dict[str, Any] = {"name": name}
