@@ -21,7 +21,7 @@ from ..domain.canonical import canonical_json
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
-from ..kube import APICLIENTS, CONFIGMAPS, Kube, NotFound
+from ..kube import APICLIENTS, CONFIGMAPS, Forbidden, Kube, NotFound
 from ..runtime import Runtime
 from . import bindings_concurrency as concurrency
 from .bindings_reads import Reads, Snapshot
@@ -106,7 +106,10 @@ def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, 
         else:
             rewritten = written != held
             if rewritten:
-                post(client, "Normal", "BindingChanged", f"{held.describe() if held else 'nothing'} → {written.describe()}")
+                # Who last changed the client: recorded by the API server (admission policy), not typed.
+                who = (meta.get("annotations") or {}).get("flowops.io/changed-by")
+                post(client, "Normal", "BindingChanged", f"{held.describe() if held else 'nothing'} → {written.describe()}"
+                     + (f" (ApiClient last changed by {who})" if who else ""))
             held = written
 
     follows_head = problem is None and request.version is not None and is_head_selector(request.version)
@@ -173,8 +176,11 @@ def _materialise(
     if too_large:
         return Problem("DocumentTooLarge", too_large)
     body = materialise.build(client, fingerprint, data, cm_meta)
-    if cm_meta is None:
-        kube.create(CONFIGMAPS, body, namespace)
-    else:
-        kube.replace(CONFIGMAPS, body["metadata"]["name"], body, namespace)
+    try:
+        if cm_meta is None:
+            kube.create(CONFIGMAPS, body, namespace)
+        else:
+            kube.replace(CONFIGMAPS, body["metadata"]["name"], body, namespace)
+    except Forbidden as refused:  # e.g. the namespace is not labelled for its Environment (docs/operations.md)
+        return Problem("ConfigMapRefused", f"the API server refused writing ConfigMap {body['metadata']['name']}: {refused.message}")
     return fingerprint
