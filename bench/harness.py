@@ -153,7 +153,9 @@ class Bench:
     def environment(self, name: str, tier: str = "Development", upstream: str | None = None, **spec: Any) -> str:
         """An Environment over a namespace of the same name; returns the namespace."""
         try:
-            self.kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            # The label lets the operator write the clients' ConfigMaps there (docs/operations.md).
+            self.kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                          "metadata": {"name": name, "labels": {"flowops.io/environment": name}}})
         except AlreadyExists:
             pass
         body_spec: dict[str, Any] = {"namespace": name, "tier": tier, **spec}
