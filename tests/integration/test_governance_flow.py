@@ -1,0 +1,170 @@
+"""Governance end to end with the operator: the allowed paths land (a second person's
+approval, rollback and copy in production, a GitOps approval), admission refuses while the
+operator is stopped, and a rival Environment on a claimed namespace never takes over, not
+even after an operator restart."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from flowops.devcluster import install
+from flowops.kube import ENVIRONMENTS, FLOWS, PROMOTIONS, ApiError, Kube, Resource
+from flowops.testing.admission import wait_until_admitted, wait_until_governed
+from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.waiting import wait_for
+
+ROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
+FLUX = "system:serviceaccount:flux-system:kustomize-controller"
+
+
+def ns(env: dict) -> str:
+    return env["spec"]["namespace"]
+
+
+def name(env: dict) -> str:
+    return env["metadata"]["name"]
+
+
+def bind(kube: Kube, namespace: str, role: str, user: str) -> None:
+    kube.create(ROLEBINDINGS, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": f"{role}-{user.split(':')[-1]}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }, namespace)
+
+
+def chain(make_environment: Callable[..., dict], **prod_policy: Any) -> tuple[dict, dict, dict]:
+    """The shipped defaults: staging promotes from development now; production only from
+    staging, reviewed and approved by a second person, pinned versions."""
+    dev = make_environment("Development")
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": {"requireReview": False}})
+    prod = make_environment("Production", upstream=name(staging), **({"policy": {"promotion": prod_policy}} if prod_policy else {}))
+    return dev, staging, prod
+
+
+def landed(kube: Kube, env: dict, pname: str) -> dict:
+    result = wait_for_phase(kube, ns(env), pname)
+    assert result["phase"] == "Succeeded", result
+    return result
+
+
+def test_production_changes_by_review_and_a_second_persons_approval(kube, kube_as, running_operator, make_environment, operator):
+    dev, staging, prod = chain(make_environment)
+    editor, promoter, approver = kube_as("editor"), kube_as("promoter"), kube_as("approver")
+    editor.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 1)
+    promoter.create(PROMOTIONS, promotion("to-staging", name(dev), "standard", "1"), ns(staging))
+    landed(kube, staging, "to-staging")
+
+    # Review: the plan waits, nothing is written until a second person approves.
+    promoter.create(PROMOTIONS, promotion("to-prod", name(staging), "standard", "1", review=True), ns(prod))
+    wait_for_phase(kube, ns(prod), "to-prod", ("AwaitingApproval",))
+    assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None
+    approver.merge_patch(PROMOTIONS, "to-prod", {"spec": {"approved": True}}, ns(prod))
+    first = landed(kube, prod, "to-prod")
+    assert kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "v1"}
+    spec = kube.get(PROMOTIONS, "to-prod", ns(prod))["spec"]
+    assert (spec["requestedBy"]["username"], spec["approvedBy"]["username"], spec["approvedBy"]["via"]) == \
+        ("bob-promoter", "dave-approver", "Cluster")
+
+    editor.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    promoter.create(PROMOTIONS, promotion("to-staging-2", name(dev), "standard", "2"), ns(staging))
+    landed(kube, staging, "to-staging-2")
+    promoter.create(PROMOTIONS, promotion("to-prod-2", name(staging), "standard", "2", review=True), ns(prod))
+    wait_for_phase(kube, ns(prod), "to-prod-2", ("AwaitingApproval",))
+    approver.merge_patch(PROMOTIONS, "to-prod-2", {"spec": {"approved": True}}, ns(prod))
+    landed(kube, prod, "to-prod-2")
+    assert kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "v2"}
+
+    # Rollback in production, and a copy under a new name: from production itself, reviewed too.
+    promoter.create(PROMOTIONS, promotion("rollback", name(prod), "standard", first["targetVersion"], review=True), ns(prod))
+    promoter.create(PROMOTIONS, promotion("copy", name(prod), "standard", first["targetVersion"], review=True,
+                                          target={"flow": "standard-v1"}), ns(prod))
+    for pname in ("rollback", "copy"):
+        wait_for_phase(kube, ns(prod), pname, ("AwaitingApproval",))
+        approver.merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod))
+        landed(kube, prod, pname)
+    assert kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "v1"}
+    assert kube.get(FLOWS, "standard-v1", ns(prod))["spec"]["content"] == {"title": "v1"}
+
+    # With the operator stopped, the API server still refuses: skipping a stage, promote-now.
+    operator.stop()
+    try:
+        for body, words in ((promotion("skip", name(dev), "standard", "2", review=True), "accepts promotions only from"),
+                            (promotion("now", name(staging), "standard", "2"), "requires review")):
+            with pytest.raises(ApiError) as denied:
+                promoter.create(PROMOTIONS, body, ns(prod))
+            assert words in denied.value.message
+            assert kube.get_or_none(PROMOTIONS, body["metadata"]["name"], ns(prod)) is None
+    finally:
+        operator.start()
+
+
+def test_a_gitops_approval_lands_and_is_recorded_as_such(kube, kube_as, running_operator, make_environment):
+    dev, staging, prod = chain(make_environment, gitopsApprovers=[FLUX])
+    bind(kube, ns(prod), "flowops-promoter", FLUX)
+    bind(kube, ns(staging), "flowops-viewer", FLUX)
+    kube.create(FLOWS, flow("standard", {"title": "from git"}), ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 1)
+    kube.create(PROMOTIONS, promotion("to-staging", name(dev), "standard", "1"), ns(staging))
+    staged = landed(kube, staging, "to-staging")
+
+    # The Promotion as merged in git, applied by the controller: reviewed in the pull request.
+    body = promotion("release-1", name(staging), "standard", f"sha256:{staged_hash(kube, staging)}", review=True, approved=True,
+                     comment="PR #42")
+    kube_as("gitops").apply(PROMOTIONS, "release-1", {**body, "metadata": {"name": "release-1", "namespace": ns(prod)}}, ns(prod),
+                            field_manager="kustomize-controller")
+    landed(kube, prod, "release-1")
+    approved_by = kube.get(PROMOTIONS, "release-1", ns(prod))["spec"]["approvedBy"]
+    assert (approved_by["username"], approved_by["via"]) == (FLUX, "GitOps")
+    assert kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "from git"}
+    assert staged["targetNumber"] == 1
+
+
+def staged_hash(kube: Kube, env: dict) -> str:
+    return flow_status(kube, ns(env), "standard")["contentHash"].removeprefix("sha256:")
+
+
+def test_a_rival_environment_never_takes_over_a_namespace(kube, cluster, running_operator, make_environment, operator):
+    title_required = [{"name": "needs-title", "expression": "has(content.title)", "message": "add /title"}]
+    first = make_environment("Development", policy={"guardrails": title_required})
+    created = datetime.datetime.fromisoformat(first["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
+    # Creation times have a resolution of one second: the rival must be younger, and its name sorts first.
+    wait_for(lambda: datetime.datetime.now(datetime.UTC) >= created + datetime.timedelta(seconds=1), message="the next second")
+    rival = {"apiVersion": "flowops.io/v1alpha1", "kind": "Environment", "metadata": {"name": f"a-rival-{name(first)}"},
+             "spec": {"namespace": ns(first), "tier": "Development"}}
+    # Only a race (or a removed policy) lets a second claim in: remove the policy for a moment.
+    cluster.kubectl("delete", "validatingadmissionpolicybinding", "flowops-environment-namespace")
+    try:
+        wait_until_admitted(lambda: kube.create(ENVIRONMENTS, rival, dry_run=True))
+        kube.create(ENVIRONMENTS, rival)
+    finally:
+        cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "environments.yaml"))
+    wait_until_governed(kube, first)
+
+    for restart in (False, True):
+        if restart:
+            operator.stop()
+            operator.start()
+        stalled = wait_for(lambda: (c := _condition(kube.get(ENVIRONMENTS, rival["metadata"]["name"]), "Stalled")) and
+                           c["status"] == "True" and c, message="the rival reported Stalled")
+        assert f"namespace {ns(first)} already belongs to Environment {name(first)}" in stalled["message"]
+        assert "this Environment is ignored" in stalled["message"]
+        assert (_condition(kube.get(ENVIRONMENTS, name(first)), "Ready") or {}).get("status") == "True"
+        # The first Environment's guardrails judge the namespace's flows (the rival has none),
+        # a new flow after the restart too.
+        flow_name = f"no-title-{int(restart)}"
+        kube.create(FLOWS, flow(flow_name, {"no": "title"}), ns(first))
+        ready = wait_for(lambda n=flow_name: (c := _condition({"status": flow_status(kube, ns(first), n)}, "Ready")) and
+                         c.get("reason") == "GuardrailsFailed" and c, message=f"{flow_name} failing the first Environment's guardrail")
+        assert ready["status"] == "False" and "needs-title" in ready["message"], json.dumps(ready)
+
+
+def _condition(obj: dict, kind: str) -> dict | None:
+    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == kind), None)
