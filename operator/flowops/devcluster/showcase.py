@@ -11,8 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from ..domain import policy
 from ..domain.canonical import content_hash
-from ..kube import APICLIENTS, CONFIGMAPS, FLOWS, PROMOTIONS, Kube
+from ..kube import APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, PROMOTIONS, Kube
 from ..testing.waiting import wait_for
 from .install import SAMPLES
 
@@ -26,12 +27,13 @@ def sample_pin() -> str:
     return content_hash(flow["spec"]["content"])
 
 
-def _promote(promoter: Kube, approver: Kube, source: str, namespace: str, pin: str) -> None:
-    """As the promoter; approved by a second person when the target requires review."""
+def _promote(promoter: Kube, approver: Kube, source: str, target: str, namespace: str, pin: str) -> None:
+    """As the promoter; reviewed and approved by a second person when the target requires it."""
     name = f"standard-from-{source}"
+    review = policy.require_review(promoter.get(ENVIRONMENTS, target).get("spec"))
     body = {"apiVersion": "flowops.io/v1alpha1", "kind": "Promotion", "metadata": {"name": name},
             "spec": {"source": {"environment": source, "flow": "standard", "version": pin},
-                     "comment": "make run: the sample flow"}}
+                     "comment": "make run: the sample flow", "review": review}}
     promoter.create(PROMOTIONS, body, namespace)
 
     def phase() -> str | None:
@@ -61,11 +63,12 @@ def promote_and_show(kubeconfig: Path) -> None:
     try:
         admin = Kube.from_kubeconfig(str(kubeconfig), "flowops-admin")
         promoter = Kube.from_kubeconfig(str(kubeconfig), "flowops-promoter")
+        approver = Kube.from_kubeconfig(str(kubeconfig), "flowops-approver")
         pin = sample_pin()
         wait_for(lambda: (admin.get(FLOWS, "standard", "flowops-development").get("status") or {}).get("latestReadyVersion"),
                  timeout=TIMEOUT, message="the sample flow's first version")
-        for (source, _), (_, namespace) in zip(CHAIN, CHAIN[1:]):
-            _promote(promoter, admin, source, namespace, pin)
+        for (source, _), (target, namespace) in zip(CHAIN, CHAIN[1:]):
+            _promote(promoter, approver, source, target, namespace, pin)
         lines = [_rendered(admin, namespace) for _, namespace in CHAIN]
         print("\nThe sample flow, promoted unchanged and rendered with each environment's values "
               "(kubectl get configmap web-frontend-flow -n NAMESPACE -o yaml):\n" + "\n".join(lines) + "\n", flush=True)
