@@ -15,12 +15,11 @@ from typing import Any
 import pytest
 
 from flowops.kube import (
-    APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, NAMESPACES, PROMOTIONS, ApiError, Kube, Resource,
+    APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, NAMESPACES, PROMOTIONS, ApiError, Kube,
 )
-from flowops.testing.admission import wait_until_admitted, wait_until_governed, wait_until_refused
+from flowops.testing.admission import bind, wait_until_admitted, wait_until_governed, wait_until_refused
 from flowops.testing.objects import API_VERSION, flow, promotion
 
-ROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
 
 
 def ns(env: dict) -> str:
@@ -51,16 +50,6 @@ def environment(kube: Kube, tier: str, **spec: Any) -> dict:
                                      "spec": {"namespace": namespace, "tier": tier, **spec}})
     wait_until_governed(kube, env)
     return env
-
-
-def bind(kube: Kube, namespace: str, role: str, user: str) -> None:
-    """A namespace-scoped grant of a shipped ClusterRole, as a team would get it."""
-    kube.create(ROLEBINDINGS, {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-        "metadata": {"name": f"{role}-{user}"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-    }, namespace)
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +144,7 @@ def test_a_source_the_requester_cannot_read_is_refused(kube, kube_as, chain):
     nothing_written(kube, ns(prod), "unread")
     # Reading staging is exactly what was missing.
     bind(kube, ns(staging), "flowops-viewer", "erin-scoped")
+    wait_until_admitted(lambda: erin.create(PROMOTIONS, reviewed("read", staging), ns(prod), dry_run=True))  # RBAC's cache
     assert erin.create(PROMOTIONS, reviewed("read", staging), ns(prod))["spec"]["requestedBy"]["username"] == "erin-scoped"
 
 

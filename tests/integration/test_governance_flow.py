@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 
 from flowops.devcluster import install
-from flowops.kube import ENVIRONMENTS, FLOWS, PROMOTIONS, ApiError, Kube, Resource
-from flowops.testing.admission import wait_until_admitted, wait_until_governed
+from flowops.kube import ENVIRONMENTS, FLOWS, PROMOTIONS, ApiError, Kube
+from flowops.testing.admission import bind, wait_until_admitted, wait_until_governed
 from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
-ROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
 FLUX = "system:serviceaccount:flux-system:kustomize-controller"
 
 
@@ -28,14 +27,6 @@ def ns(env: dict) -> str:
 
 def name(env: dict) -> str:
     return env["metadata"]["name"]
-
-
-def bind(kube: Kube, namespace: str, role: str, user: str) -> None:
-    kube.create(ROLEBINDINGS, {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": f"{role}-{user.split(':')[-1]}"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-    }, namespace)
 
 
 def chain(make_environment: Callable[..., dict], **prod_policy: Any) -> tuple[dict, dict, dict]:

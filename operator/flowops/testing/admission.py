@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..kube import ENVIRONMENTS, ApiError, Kube
+from ..kube import ENVIRONMENTS, ApiError, Kube, Resource
 from .waiting import wait_for
 
 
@@ -38,3 +38,26 @@ def wait_until_refused(call: Callable[[], Any], words: str, timeout: float = 30)
 
 def wait_until_admitted(call: Callable[[], Any], timeout: float = 30) -> None:
     wait_for(lambda: refusal(call) is None, timeout=timeout, message="the request to be admitted")
+
+
+ROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
+SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", namespaced=False)
+# What each shipped role grants, as a question to ask the authorizer.
+ROLE_PROBES = {"flowops-viewer": ("get", "flows"), "flowops-editor": ("create", "apiclients"),
+               "flowops-promoter": ("create", "promotions"), "flowops-approver": ("approve", "promotions")}
+
+
+def bind(kube: Kube, namespace: str, role: str, user: str, timeout: float = 30) -> None:
+    """A namespace-scoped grant of a shipped ClusterRole, as a team would get it; returns once
+    the authorizer (RBAC's cache, which admission policies ask too) applies it."""
+    kube.create(ROLEBINDINGS, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": f"{role}-{user.split(':')[-1]}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }, namespace)
+    verb, resource = ROLE_PROBES[role]
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+              "spec": {"user": user, "resourceAttributes": {"group": "flowops.io", "resource": resource, "verb": verb,
+                                                            "namespace": namespace}}}
+    wait_for(lambda: (kube.create(SUBJECT_ACCESS_REVIEWS, review).get("status") or {}).get("allowed"),
+             timeout=timeout, message=f"RBAC to grant {user} {role} in {namespace}")
