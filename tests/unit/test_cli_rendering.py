@@ -241,3 +241,14 @@ def test_a_moved_item_is_one_line_naming_where_it_came_from():
     assert changes == [{"op": "move", "from": "/steps/0", "path": "/steps/1", "old": {"id": "a"}, "new": {"id": "a"}}]
     assert [str(fmt.change_line(c)) for c in changes] == ["> /steps/1  from /steps/0"]
     assert fmt.describe_counts(1, fmt.count_ops(changes)) == "1 path differs: 1 moved"
+
+
+def test_why_says_which_values_a_client_is_rendered_with():
+    from flowops.cli.bindings import ClientView
+    from flowops.cli.commands.clients import resolution_lines
+
+    request = resolve_request({"defaultFlow": {"name": "login"}}, None)
+    v = ClientView("web", "prod", None, request, flow="login", version="A", number=1, follows_head=True,
+                   status={"configMap": "web-flow", "values": {"senderAddress": "sha256:2", "baseUrl": "sha256:1"}})
+    lines = dict(resolution_lines(v, env("production")))
+    assert lines["values"] == "rendered with baseUrl, senderAddress of environment production (kubectl flowops show --rendered)"

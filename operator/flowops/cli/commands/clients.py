@@ -132,6 +132,9 @@ def resolution_lines(v: ClientView, env: Environment) -> list[tuple[str, Cell]]:
     lines: list[tuple[str, Cell]] = [("resolves to", resolved), ("resolved by", by)]
     if v.status.get("configMap"):
         lines.append(("configmap", str(v.status["configMap"])))
+    if v.status.get("values"):
+        names = ", ".join(sorted(v.status["values"]))
+        lines.append(("values", f"rendered with {names} of environment {env.name} (kubectl flowops show --rendered)"))
     if v.status.get("transition"):
         lines.append(("transition", str(v.status["transition"])))
     if v.ready:
