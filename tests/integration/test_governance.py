@@ -235,7 +235,14 @@ def test_only_a_gitops_approver_may_create_a_promotion_already_approved(kube, ku
 
 def test_a_frozen_environment_refuses_promotions_but_not_rollbacks(kube, kube_as, chain):
     _, staging, _ = chain
-    prod = environment(kube, "Production", upstream=name(staging), freeze={"reason": "release night, ask #sre"})
+    prod = environment(kube, "Production", upstream=name(staging))
+    kube_as("promoter").create(PROMOTIONS, reviewed("waiting", staging), ns(prod))
+    kube.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"freeze": {"reason": "release night, ask #sre"}}})
+    wait_until_refused(lambda: kube.create(PROMOTIONS, reviewed("probe", staging), ns(prod), dry_run=True), "is frozen")
+    # One that waited from before the freeze is not approved into it either.
+    refused(lambda: kube_as("approver").merge_patch(PROMOTIONS, "waiting", {"spec": {"approved": True}}, ns(prod)),
+            f"environment {name(prod)} is frozen: release night, ask #sre", "(and approvals of waiting ones) are refused")
+    assert kube.get(PROMOTIONS, "waiting", ns(prod))["spec"]["approved"] is False
     refused(lambda: kube_as("promoter").create(PROMOTIONS, reviewed("frozen", staging), ns(prod)),
             f"environment {name(prod)} is frozen: release night, ask #sre", "a rollback", "removing spec.freeze")
     nothing_written(kube, ns(prod), "frozen")
