@@ -148,7 +148,7 @@ def test_one_document_promoted_unchanged_renders_each_environments_values(kube, 
 
 # -- a missing value blocks HEAD and promotion ---------------------------------------------
 
-def test_missing_value_blocks_head_and_promotion_and_nothing_is_written(kube, running_operator, make_environment, watch):
+def test_missing_value_blocks_head_and_promotion_and_nothing_is_written(kube, cluster, running_operator, make_environment, watch):
     dev = make_environment("Development", values={"baseUrl": "https://dev.example.com"})
     staging = make_environment("Staging", upstream=name(dev), values={"baseUrl": "https://staging.example.com"}, policy=PROMOTE_NOW)
     v1_doc = {"title": "v1", "login": "$(values.baseUrl)/login"}
@@ -169,6 +169,8 @@ def test_missing_value_blocks_head_and_promotion_and_nothing_is_written(kube, ru
     results = kube.get(FLOWVERSIONS, f"standard-{v2}", ns(dev))["status"]["guardrails"]
     failed = next(r for r in results if r["rule"] == "values-defined")
     assert not failed["passed"] and failed["violations"][0]["path"] == "/support/url"
+    refused = show(cluster, "standard@2", "-n", name(dev), "--rendered")
+    assert refused.returncode != 0 and "supportUrl (used at /support/url)" in refused.stderr, refused.stderr
 
     # Defining the value lets version 2 become HEAD: the client's ConfigMap is written once,
     # with version 2, so version 2 never reached it before.
