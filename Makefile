@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit integration control-plane bench venv clean-cache lint argocd
+.PHONY: run test unit integration control-plane kstatus bench venv clean-cache lint argocd
 
 venv: $(STAMP)
 
@@ -18,10 +18,14 @@ $(STAMP): pyproject.toml
 control-plane:
 	@hack/control-plane/build.sh >/dev/null
 
+# The kstatus library (what Flux health checks read) the health tests ask; cached like the control plane.
+kstatus:
+	@hack/kstatus/build.sh >/dev/null
+
 run: venv control-plane
 	$(PY) -m flowops.devcluster run
 
-test: lint control-plane
+test: lint control-plane kstatus
 	$(PY) -m pytest tests
 
 # Selected by marker: tests/integration/conftest.py marks every test that needs the control plane.
@@ -29,7 +33,7 @@ test: lint control-plane
 unit: venv
 	$(PY) -m pytest tests/unit -m "not integration" -q
 
-integration: venv control-plane
+integration: venv control-plane kstatus
 	$(PY) -m pytest tests/integration -m integration
 
 # The Argo CD health checks in both forms Argo CD reads, from manifests/argocd/health/*.lua.
