@@ -279,11 +279,13 @@ def test_an_editor_cannot_repin_or_delete_a_production_apiclient(kube, kube_as, 
     assert kube.get_or_none(APICLIENTS, "sneaky", ns(prod)) is None
 
 
-def test_the_recorded_changer_cannot_be_typed(kube, kube_as, chain):
+def test_the_recorded_changer_cannot_be_typed(kube, kube_as, cluster, chain):
     dev, _, _ = chain
     client = {"apiVersion": API_VERSION, "kind": "ApiClient",
               "metadata": {"name": "typed", "annotations": {"flowops.io/changed-by": "dave-approver"}}, "spec": {}}
     assert kube_as("editor").create(APICLIENTS, client, ns(dev))["metadata"]["annotations"]["flowops.io/changed-by"] == "alice-editor"
+    wide = cluster.kubectl("get", "apiclient", "typed", "-n", ns(dev), "-o", "wide").stdout.decode().splitlines()
+    assert wide[0].split()[-1] == "CHANGED-BY" and wide[1].split()[-1] == "alice-editor"
 
 
 # -- operator-owned metadata and status --------------------------------------------------------------
