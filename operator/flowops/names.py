@@ -12,6 +12,9 @@ ANN_BASE = f"{PREFIX}/base"
 ANN_ORIGIN = f"{PREFIX}/origin"
 ANN_COMMIT_REQUEST = f"{PREFIX}/commit-request"
 ANN_PROMOTION_UID = f"{PREFIX}/promotion-uid"
+# The landing Promotion's name and spec hash: a re-created copy of it finds its result.
+ANN_PROMOTION_NAME = f"{PREFIX}/promotion-name"
+ANN_PROMOTION_SPEC_HASH = f"{PREFIX}/promotion-spec-hash"
 ANN_RULES_DIGEST = f"{PREFIX}/rules-digest"
 # A short guardrail summary, so status needs no read of the version's content.
 ANN_GUARDRAILS = f"{PREFIX}/guardrails"

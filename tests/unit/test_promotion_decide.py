@@ -1,4 +1,5 @@
-"""domain.promotion.decide: one row per rule, the phase, reason and write it decides."""
+"""domain.promotion.decide: one row per rule, allowed and refused, with the phase, reason,
+message words and whether it writes the target."""
 
 from __future__ import annotations
 
@@ -10,45 +11,58 @@ import pytest
 from flowops.domain.canonical import content_hash
 from flowops.domain.commit import VersionRecord
 from flowops.domain.guardrails import RuleResult, Violation
-from flowops.domain.promotion import PromotionState, SourceSide, TargetSide, decide
+from flowops.domain.promotion import PromotionState, SourceSide, TargetSide, decide, impact, spec_hash
 
 DEV_DOC = {"title": "new"}
 PROD_DOC = {"title": "old"}
+ALICE = {"username": "alice", "groups": ["promoters"]}
+BOB = {"username": "bob", "groups": ["approvers"], "via": "Cluster"}
+FLUX = "system:serviceaccount:flux-system:kustomize-controller"
 
 
-def record(number: int, doc: Any, ready: bool = True, uid: str | None = None, guardrails: str = "") -> VersionRecord:
+def record(number: int, doc: Any, ready: bool = True, guardrails: str = "", **extra: Any) -> VersionRecord:
     vid = f"2026010100000000000{number}"
     return VersionRecord(name=f"standard-{vid}", id=vid, number=number, content_hash=content_hash(doc), ready=ready,
-                         promotion_uid=uid, guardrails=guardrails)
+                         guardrails=guardrails, **extra)
 
 
-def env(name: str, tier: str = "Development", upstream: str | None = None, **spec: Any) -> dict:
-    body = {"namespace": f"ns-{name}", "tier": tier, **spec}
+def env(name: str, tier: str = "Development", upstream: str | None = None, promotion: dict | None = None, **spec: Any) -> dict:
+    body: dict[str, Any] = {"namespace": f"ns-{name}", "tier": tier, **spec}
     if upstream:
         body["upstream"] = upstream
+    if promotion is not None:
+        body["policy"] = {"promotion": promotion}
     return {"metadata": {"name": name}, "spec": body}
 
 
 DEV = env("dev")
 STAGING = env("staging", "Staging", upstream="dev")
-PROD = env("prod", "Production", upstream="staging")
+PROD = env("prod", "Production", upstream="staging")  # the defaults: protected, review, pinned source
+# Production with promote-now allowed: the rows about the mechanics, not the governance.
+OPEN = env("prod", "Production", upstream="staging", promotion={"requireReview": False, "allowHeadSource": True})
+V1, V2 = record(1, PROD_DOC), record(2, DEV_DOC)
 
 
 def promotion(source_env: str = "staging", version: str = "HEAD", status: dict | None = None, **spec: Any) -> dict:
     return {
         "metadata": {"name": "ship", "namespace": "ns-prod", "uid": "uid-1", "generation": 1},
-        "spec": {"source": {"environment": source_env, "flow": "standard", "version": version}, **spec},
+        "spec": {"source": {"environment": source_env, "flow": "standard", "version": version}, "requestedBy": ALICE, **spec},
         "status": status or {},
     }
 
 
-SOURCE = SourceSide(True, (record(1, PROD_DOC), record(2, DEV_DOC)), DEV_DOC)
-TARGET = TargetSide(True, (record(1, PROD_DOC),), record(1, PROD_DOC), PROD_DOC)
+SOURCE = SourceSide(True, (V1, V2), DEV_DOC)
+TARGET = TargetSide(True, (V1,), V1, PROD_DOC)
+PLANNED = {"phase": "AwaitingApproval", "sourceVersion": V2.id, "targetBaseVersion": V1.id, "plan": {"contentHash": content_hash(DEV_DOC)}}
 
 
-def state(promo: dict | None = None, target_env: dict | None = PROD, source_env: dict | None = STAGING,
-          source: SourceSide = SOURCE, target: TargetSide = TARGET, check=None) -> PromotionState:
-    extra = {"check": check} if check else {}
+def approved(approver: dict | None = BOB, status: dict = PLANNED, **spec: Any) -> dict:
+    extra = {"approvedBy": approver} if approver else {}
+    return promotion(version="2", review=True, approved=True, status=status, **extra, **spec)
+
+
+def state(promo: dict | None = None, target_env: dict | None = OPEN, source_env: dict | None = STAGING,
+          source: SourceSide = SOURCE, target: TargetSide = TARGET, **extra: Any) -> PromotionState:
     return PromotionState(promo or promotion(), target_env, source_env, ("dev", "staging", "prod"), source, target, **extra)
 
 
@@ -56,37 +70,80 @@ def broken(document: Any, digest: str) -> list[RuleResult]:
     return [RuleResult("sign-in-keeps-password", False, (Violation("/forms/signInForm", "currentPassword is required"),))]
 
 
+FROZEN = env("prod", "Production", upstream="staging", promotion={"requireReview": False, "allowHeadSource": True},
+             freeze={"reason": "holiday"})
+ROLLBACK_TARGET = TargetSide(True, (V1, V2), V2, DEV_DOC)
+ROLLBACK = dict(source_env=OPEN, target=ROLLBACK_TARGET, source=replace(SOURCE, document=PROD_DOC))
+
 # (id, state, phase, reason, words in the message, writes the target?)
 CASES = [
+    # mechanics
     ("promote-now", state(), "Running", "Writing", "writing", True),
     ("finished-is-left-alone", state(promotion(status={"phase": "Succeeded"})), None, "Finished", "", False),
     ("no-environment", state(target_env=None), "Failed", "NoEnvironment", "belongs to no Environment", False),
     ("unknown-source-environment", state(source_env=None), "Failed", "UnknownEnvironment", "dev, prod, staging", False),
     ("unknown-flow", state(source=SourceSide()), "Failed", "UnknownFlow", "'standard' does not exist", False),
     ("unknown-version", state(promotion(version="7")), "Failed", "UnknownVersion", "no version 7", False),
-    ("bad-hash", state(promotion(version="sha256:" + "0" * 64)), "Failed", "UnknownVersion", "no version with content", False),
+    ("unknown-hash", state(promotion(version="sha256:" + "0" * 64)), "Failed", "UnknownVersion", "no version with content", False),
     ("by-hash", state(promotion(version=content_hash(DEV_DOC))), "Running", "Writing", "", True),
     ("not-ready-names-the-rules", state(promotion(version="2"), source=replace(
-        SOURCE, records=(record(1, PROD_DOC), record(2, DEV_DOC, ready=False, guardrails="1 of 1 guardrails failed: sign-in-keeps-password")))),
+        SOURCE, records=(V1, record(2, DEV_DOC, ready=False, guardrails="1 of 1 guardrails failed: sign-in-keeps-password")))),
      "Failed", "VersionNotReady", "sign-in-keeps-password", False),
-    ("uncommitted-from-protected", state(promotion(version="uncommitted"), source_env=PROD), "Failed", "UncommittedFromProtected",
-     "protected environment prod", False),
     ("target-exists-fail", state(promotion(ifTargetExists="Fail")), "Failed", "TargetExists", "ifTargetExists is Fail", False),
-    ("same-version", state(promotion(source_env="prod"), source_env=PROD, source=replace(SOURCE, records=(record(1, PROD_DOC),))),
+    ("same-version", state(promotion(source_env="prod"), source_env=OPEN, source=replace(SOURCE, records=(V1,))),
      "Failed", "SameVersion", "same version", False),
-    ("rollback", state(promotion(source_env="prod", version="1"), source_env=PROD,
-                       target=TargetSide(True, SOURCE.records, record(2, DEV_DOC), DEV_DOC),
-                       source=replace(SOURCE, document=PROD_DOC)), "Running", "Writing", "", True),
+    ("rollback", state(promotion(source_env="prod", version="1"), **ROLLBACK), "Running", "Writing", "", True),
     ("include-matches-nothing", state(promotion(changes={"include": ["/nothing"]})), "Failed", "PointerMatchesNothing", "/title", False),
     ("guardrails-fail", state(check=broken), "Failed", "GuardrailsFailed", "sign-in-keeps-password", False),
     ("nothing-to-promote", state(source=replace(SOURCE, document=PROD_DOC)), "Succeeded", "NothingToPromote", "nothing to promote", False),
-    ("review-waits", state(promotion(review=True)), "AwaitingApproval", "AwaitingApproval", "approve", False),
+    ("review-waits-naming-requester", state(promotion(review=True)), "AwaitingApproval", "AwaitingApproval", "requested by alice", False),
     ("review-already-waiting", state(promotion(review=True, status={"phase": "AwaitingApproval"})), None, "AwaitingApproval", "", False),
-    ("approved-stale-source", state(promotion(review=True, approved=True, status={"phase": "AwaitingApproval", "sourceVersion": "x"})),
+    ("approved-stale-source", state(approved(status={**PLANNED, "sourceVersion": "x"})),
      "Failed", "PlanStale", "source moved", False),
-    ("approved-fresh", state(promotion(review=True, approved=True, status={
-        "phase": "AwaitingApproval", "sourceVersion": record(2, DEV_DOC).id, "targetBaseVersion": record(1, PROD_DOC).id,
-        "plan": {"contentHash": content_hash(DEV_DOC)}})), "Running", "Writing", "", True),
+    ("approved-fresh", state(approved()), "Running", "Writing", "", True),
+    # allowed sources
+    ("skip-a-stage", state(promotion(source_env="dev"), source_env=DEV), "Failed", "SourceNotAllowed",
+     "accepts promotions only from staging, prod, not from dev", False),
+    ("listed-source", state(promotion(source_env="dev"), source_env=DEV, target_env=env(
+        "prod", "Production", promotion={"allowedSources": ["dev"], "requireReview": False, "allowHeadSource": True})),
+     "Running", "Writing", "", True),
+    ("source-not-readable", state(requester_may_read=False), "Failed", "SourceNotReadable", "alice may not read flows in environment staging", False),
+    ("source-readable", state(requester_may_read=True), "Running", "Writing", "", True),
+    # review and approval (production defaults)
+    ("unreviewed-into-review-required", state(promotion(version="2"), target_env=PROD), "Failed", "ReviewRequired", "spec.review: true", False),
+    ("approval-unsigned", state(approved(None), target_env=PROD), "Failed", "ApprovalUnsigned", "spec.approvedBy is missing", False),
+    ("self-approval", state(approved({"username": "alice", "groups": []}), target_env=PROD), "Failed", "SelfApproval",
+     "alice requested this Promotion and cannot approve it", False),
+    ("second-person-approves", state(approved(), target_env=PROD), "Running", "Writing", "", True),
+    ("self-approval-where-duties-not-separated", state(approved({"username": "alice"}), target_env=env(
+        "prod", "Production", upstream="staging", promotion={"separationOfDuties": False})), "Running", "Writing", "", True),
+    ("approver-outside-groups", state(approved(), target_env=env("prod", "Production", upstream="staging", promotion={
+        "approverGroups": ["release-managers"]})), "Failed", "ApproverNotInGroup", "release-managers", False),
+    ("approver-in-group", state(approved({**BOB, "groups": ["release-managers"]}), target_env=env(
+        "prod", "Production", upstream="staging", promotion={"approverGroups": ["release-managers"]})), "Running", "Writing", "", True),
+    ("gitops-approval", state(approved({"username": FLUX, "via": "GitOps"}, requestedBy={"username": FLUX}), target_env=env(
+        "prod", "Production", upstream="staging", promotion={"gitopsApprovers": [FLUX]})), "Running", "Writing", "", True),
+    ("gitops-approval-from-unlisted", state(approved({"username": "mallory", "via": "GitOps"}), target_env=PROD),
+     "Failed", "ApproverNotAllowed", "gitopsApprovers", False),
+    # pinned source, committed source
+    ("head-into-protected", state(promotion(review=True), target_env=PROD), "Failed", "HeadSourceNotAllowed",
+     "not HEAD", False),
+    ("pinned-into-protected", state(promotion(version="2", review=True), target_env=PROD), "AwaitingApproval", "AwaitingApproval", "", False),
+    ("uncommitted-from-protected", state(promotion(version="uncommitted"), source_env=OPEN), "Failed", "UncommittedFromProtected",
+     "protected environment prod", False),
+    ("uncommitted-into-staging", state(promotion(source_env="dev", version="uncommitted"), source_env=DEV, target_env=env(
+        "staging", "Staging", upstream="dev", promotion={"allowUncommittedSource": True, "requireReview": False, "allowHeadSource": True})),
+     "Failed", "UncommittedNotAllowed", "committed versions only", False),
+    ("uncommitted-into-development-opted-in", state(promotion(source_env="dev", version="uncommitted"), source_env=DEV, target_env=env(
+        "dev2", promotion={"allowedSources": ["dev"], "allowUncommittedSource": True})), "Running", "Writing", "", True),
+    # freeze
+    ("frozen", state(target_env=FROZEN), "Failed", "Frozen", "frozen: holiday; only rollbacks are allowed", False),
+    ("frozen-rollback", state(promotion(source_env="prod", version="1"), **{**ROLLBACK, "source_env": FROZEN}, target_env=FROZEN),
+     "Running", "Writing", "", True),
+    ("frozen-no-rollback", state(promotion(source_env="prod", version="1"), **{
+        **ROLLBACK, "source_env": FROZEN}, target_env=env("prod", "Production", upstream="staging", promotion={
+            "requireReview": False}, freeze={"reason": "incident", "allowRollback": False})),
+     "Failed", "Frozen", "rollbacks too", False),
 ]
 
 
@@ -102,37 +159,88 @@ def test_decide(case):
 
 
 def test_landed_version_is_reported_whatever_moved_since():
-    landed = record(2, DEV_DOC, uid="uid-1")
+    landed = record(2, DEV_DOC, promotion_uid="uid-1")
     given = state(promotion(status={"phase": "Running", "sourceVersion": "s"}), source=SourceSide(),
-                  target=TargetSide(True, (record(1, PROD_DOC), landed), landed, DEV_DOC))
+                  target=TargetSide(True, (V1, landed), landed, DEV_DOC))
     decision = decide(given)
     assert decision.landed == landed and decision.write is None
     assert decision.status["sourceVersion"] == "s"
 
 
-def test_write_carries_provenance_and_the_result():
-    decision = decide(state(promotion(comment="ship it")))
+def test_recreated_promotion_with_same_name_and_spec_reports_the_landed_version_and_writes_nothing():
+    promo = promotion(version="2")
+    landed = record(2, DEV_DOC, promotion_uid="uid-0", promotion_name="ship", promotion_spec_hash=spec_hash(promo["spec"]))
+    decision = decide(state(promo, target=TargetSide(True, (V1, landed), landed, DEV_DOC)))
+    assert (decision.phase, decision.reason, decision.landed, decision.write) == ("Succeeded", "AlreadyPromoted", landed, None)
+    other = promotion(version="1")  # same name, other spec: a new request
+    assert decide(state(other, target=TargetSide(True, (V1, landed), landed, DEV_DOC))).reason != "AlreadyPromoted"
+
+
+def test_write_carries_identity_comment_name_spec_hash_and_plan_into_provenance():
+    promo = approved(comment="ship it")
+    decision = decide(state(promo, target_env=PROD))
     assert decision.write is not None
+    provenance = decision.write.provenance
     assert decision.write.document == DEV_DOC and decision.write.exists
-    assert decision.write.provenance["comment"] == "ship it"
-    assert decision.write.provenance["uid"] == "uid-1"
-    assert decision.write.provenance["contentHash"] == content_hash(DEV_DOC)
+    assert provenance["requestedBy"] == ALICE and provenance["approvedBy"] == BOB
+    assert provenance["comment"] == "ship it" and provenance["name"] == "ship" and provenance["uid"] == "uid-1"
+    assert provenance["specHash"] == spec_hash(promo["spec"])
+    assert provenance["contentHash"] == content_hash(DEV_DOC)
+    assert provenance["plan"] == {"total": 1, "paths": ["/title"]}
+
+
+def test_spec_hash_ignores_approval_and_comment_but_not_the_source():
+    base = promotion(version="2")["spec"]
+    assert spec_hash(base) == spec_hash({**base, "approved": True, "comment": "x", "requestedBy": BOB})
+    assert spec_hash(base) != spec_hash({**base, "source": {**base["source"], "version": "1"}})
+
+
+def client(name: str, flow: str | None = None, version: str | None = None, application: str | None = None) -> dict:
+    spec: dict[str, Any] = {}
+    if flow or version:
+        spec["defaultFlow"] = {k: v for k, v in (("name", flow), ("version", version)) if v}
+    if application:
+        spec["application"] = application
+    return {"metadata": {"name": name}, "spec": spec}
+
+
+def test_impact_lists_head_followers_and_pinned_users_of_the_flow():
+    apps = [{"metadata": {"name": "web"}, "spec": {"defaultFlow": {"name": "standard"}}},
+            {"metadata": {"name": "pinned-app"}, "spec": {"defaultFlow": {"name": "standard", "version": "3"}}},
+            {"metadata": {"name": "other"}, "spec": {"defaultFlow": {"name": "other"}}}]
+    clients = [client("web-frontend", application="web"), client("canary", version="4", application="web"),
+               client("mobile", "standard", "HEAD"), client("unrelated", "other")]
+    assert impact("standard", clients, apps) == {
+        "followingHead": [{"kind": "Application", "name": "web"}, {"kind": "ApiClient", "name": "mobile"},
+                          {"kind": "ApiClient", "name": "web-frontend"}],
+        "pinned": [{"kind": "Application", "name": "pinned-app", "version": "3"},
+                   {"kind": "ApiClient", "name": "canary", "version": "4"}],
+    }
+
+
+def test_review_plan_shows_the_impact():
+    web = client("web-frontend", "standard")
+    decision = decide(state(promotion(version="2", review=True), target_env=PROD, clients=(web,)))
+    assert decision.status["plan"]["impact"]["followingHead"] == [{"kind": "ApiClient", "name": "web-frontend"}]
+    assert "1 following HEAD switch at once" in decision.message
 
 
 # -- values and environment-owned parts ---------------------------------------------------------
+
+NOW = {"requireReview": False, "allowHeadSource": True}  # promote-now: these rows are about values
 
 VALUES_DOC = {"title": "new", "links": {"home": "$(values.baseUrl)", "mail": "$(values.sender)"}, "theme": "dev"}
 
 
 def test_promotion_into_an_environment_lacking_values_names_every_one_and_writes_nothing():
-    decision = decide(state(source=replace(SOURCE, document=VALUES_DOC), target_env=env("prod", "Production", values={"x": "1"})))
+    decision = decide(state(source=replace(SOURCE, document=VALUES_DOC), target_env=env("prod", "Production", upstream="staging", promotion=NOW, values={"x": "1"})))
     assert (decision.phase, decision.reason, decision.write) == ("Failed", "ValuesNotDefined", None)
     assert "environment prod does not define 2 value(s)" in decision.message
     assert "baseUrl (used at /links/home)" in decision.message and "sender (used at /links/mail)" in decision.message
 
 
 def test_promotion_with_every_value_defined_writes_the_references_unrendered():
-    target_env = env("prod", "Production", values={"baseUrl": "https://prod", "sender": "no-reply@prod"})
+    target_env = env("prod", "Production", upstream="staging", promotion=NOW, values={"baseUrl": "https://prod", "sender": "no-reply@prod"})
     decision = decide(state(source=replace(SOURCE, document=VALUES_DOC), target_env=target_env))
     assert decision.write is not None and decision.write.document["links"]["home"] == "$(values.baseUrl)"
 
@@ -140,7 +248,7 @@ def test_promotion_with_every_value_defined_writes_the_references_unrendered():
 def test_preserved_parts_are_kept_and_shown_as_kept():
     target_doc = {"title": "old", "theme": "prod"}
     target = TargetSide(True, (record(1, target_doc),), record(1, target_doc), target_doc)
-    target_env = env("prod", "Production", preservedPaths=["/theme"])
+    target_env = env("prod", "Production", upstream="staging", promotion=NOW, preservedPaths=["/theme"])
     decision = decide(state(source=replace(SOURCE, document={"title": "new", "theme": "dev"}), target=target, target_env=target_env))
     assert decision.write is not None and decision.write.document == {"title": "new", "theme": "prod"}
     plan = decision.status["plan"]
@@ -149,7 +257,7 @@ def test_preserved_parts_are_kept_and_shown_as_kept():
 
 
 def test_a_partial_promotion_of_an_owned_part_is_refused():
-    target_env = env("prod", "Production", preservedPaths=["/theme"])
+    target_env = env("prod", "Production", upstream="staging", promotion=NOW, preservedPaths=["/theme"])
     decision = decide(state(promotion(changes={"include": ["/theme"]}), target_env=target_env))
     assert (decision.phase, decision.reason) == ("Failed", "PreservedPath")
     assert "owned by environment prod" in decision.message

@@ -27,6 +27,8 @@ class VersionRecord:
     origin: Origin = "Commit"
     commit_request: str | None = None
     promotion_uid: str | None = None
+    promotion_name: str | None = None
+    promotion_spec_hash: str | None = None
     rules_digest: str | None = None
     guardrails: str = ""
 

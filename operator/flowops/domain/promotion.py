@@ -13,6 +13,7 @@ from typing import Any
 
 from . import diff as diffs
 from . import plansummary, policy, selection, values
+from .binding import resolve_request
 from .canonical import content_hash
 from .commit import VersionRecord
 from .guardrails import RuleResult, summarize
@@ -157,6 +158,11 @@ class PromotionState:
     target: TargetSide = field(default_factory=TargetSide)
     # The target environment's guardrails over (document, content hash): deterministic.
     check: Check = _no_rules
+    # Whether spec.requestedBy may read the source flow (a SubjectAccessReview); None: not asked.
+    requester_may_read: bool | None = None
+    # The target namespace's ApiClients and Applications, read for a review's impact.
+    clients: tuple[Mapping[str, Any], ...] = ()
+    applications: tuple[Mapping[str, Any], ...] = ()
 
 
 # ---- what to do ----------------------------------------------------------------------
@@ -198,6 +204,12 @@ def target_flow_name(spec: Mapping[str, Any]) -> str:
     return str((spec.get("target") or {}).get("flow") or (spec.get("source") or {}).get("flow") or "")
 
 
+def spec_hash(spec: Mapping[str, Any]) -> str:
+    """What a Promotion asks for, as one hash: a re-created copy (git, a restore) has the same."""
+    return content_hash({"source": spec.get("source") or {}, "target": spec.get("target") or {},
+                         "changes": spec.get("changes") or {}})
+
+
 def decide(state: PromotionState) -> Decision:
     promotion = state.promotion
     meta, spec, current = promotion["metadata"], promotion.get("spec") or {}, promotion.get("status") or {}
@@ -220,11 +232,25 @@ def decide(state: PromotionState) -> Decision:
             f"{', '.join(sorted(state.known_environments)) or 'none'}"
         ))
     source_env_name, target_env_name = source_env["metadata"]["name"], target_env["metadata"]["name"]
+    target_spec = target_env["spec"]
 
     # Exactly once: the version this very Promotion wrote is reported, whatever moved since.
     landed = next((r for r in state.target.records if r.promotion_uid == uid), None)
     if landed is not None:
         return Decision("Succeeded", "PromotionSucceeded", status={"sourceVersion": current.get("sourceVersion") or ""}, landed=landed)
+    # Idempotent per name and spec: a re-created copy (kept in git) reports the earlier result.
+    digest = spec_hash(spec)
+    earlier = next((r for r in reversed(state.target.records)
+                    if r.promotion_name == meta["name"] and r.promotion_spec_hash == digest), None)
+    if earlier is not None:
+        return Decision("Succeeded", "AlreadyPromoted", (
+            f"already promoted: version {earlier.number} ({earlier.id}) of {target_name} was made by a Promotion "
+            f"with this name and spec; nothing was written (to promote again, create a Promotion with a new name)"
+        ), landed=earlier)
+
+    refusal = _governance(state, spec, source_env_name, target_env_name, target_name)
+    if refusal is not None:
+        return refusal
 
     if not state.source.flow_found:
         return _refuse("UnknownFlow", (
@@ -238,12 +264,25 @@ def decide(state: PromotionState) -> Decision:
         if policy.protected(source_env["spec"]):
             return _refuse("UncommittedFromProtected", (
                 f"spec.source.version uncommitted is not allowed from protected environment {source_env_name}: "
-                "name a committed version (HEAD, a number or an id)"
+                "name a committed version (a number, an id or sha256:<hash>)"
+            ))
+        if not policy.allow_uncommitted_source(target_spec):
+            return _refuse("UncommittedNotAllowed", (
+                f"spec.source.version uncommitted: environment {target_env_name} takes committed versions only "
+                "(spec.policy.promotion.allowUncommittedSource is honoured for Development targets); commit the "
+                "change in the source and name that version"
             ))
         source_version, source_number = "uncommitted", None
     else:
         assert choice.record is not None
         record = choice.record
+        if _selector_kind(source_spec.get("version")) == "head" and not policy.allow_head_source(target_spec):
+            return _refuse("HeadSourceNotAllowed", (
+                f"environment {target_env_name} is protected: spec.source.version must name the version to promote "
+                f"(a number, an id or sha256:<content hash>), not HEAD, so what was tested is what lands; HEAD of "
+                f"{source_env_name}/{source_spec.get('flow')} is version {record.number} ({record.id}). "
+                "kubectl flowops promote --dry-run=client -o yaml prints a pinned Promotion"
+            ))
         if not record.ready and _selector_kind(source_spec.get("version")) != "head":
             rules = f": {record.guardrails}" if record.guardrails else ""
             return _refuse("VersionNotReady", (
@@ -275,11 +314,14 @@ def decide(state: PromotionState) -> Decision:
                        preserved)
     except PromotionRejected as exc:
         return _refuse(exc.reason, str(exc), {"sourceVersion": source_version})
+    plan_status = plan.to_status()
+    if spec.get("review"):
+        plan_status["impact"] = impact(target_name, state.clients, state.applications)
     progress: dict[str, Any] = {
         "sourceVersion": source_version,
         "targetFlow": target_name,
         "targetBaseVersion": target_head or "",
-        "plan": plan.to_status(),
+        "plan": plan_status,
     }
     if source_number is not None:
         progress["sourceNumber"] = source_number
@@ -298,20 +340,138 @@ def decide(state: PromotionState) -> Decision:
     if spec.get("review") and not spec.get("approved"):
         if current.get("phase") == "AwaitingApproval":
             return Decision(None, "AwaitingApproval")
-        message = f"plan ready: {plan.to_status()['total']} change(s) to {target_name}; approve with spec.approved: true"
+        message = (f"plan ready: {plan_status['total']} change(s) to {target_name}{_impact_note(plan_status['impact'])}; "
+                   f"approve with kubectl flowops approve {meta['name']} -n {target_env_name}{_requested_by(spec)}")
         return Decision("AwaitingApproval", "AwaitingApproval", message, progress)
     if spec.get("review"):
+        refusal = _approval(spec, target_spec, target_env_name)
+        if refusal is not None:
+            return refusal
         stale = stale_reason(current, source_version, target_head, plan.result_hash)
         if stale:
             return _refuse("PlanStale", stale)
 
     provenance = {
-        "uid": uid, "name": meta["name"], "namespace": namespace, "contentHash": plan.result_hash,
+        "uid": uid, "name": meta["name"], "namespace": namespace, "contentHash": plan.result_hash, "specHash": digest,
         "sourceEnvironment": source_env_name, "sourceFlow": source_spec.get("flow"), "sourceVersion": source_version,
         "comment": spec.get("comment") or f"promoted from {source_env_name}/{source_spec.get('flow')}@{source_version}",
+        "plan": {"total": plan_status["total"], "paths": [c.path[:256] for c in plan.changes[:PROVENANCE_PATHS]]},
     }
+    for key in ("requestedBy", "approvedBy"):
+        if spec.get(key):
+            provenance[key] = dict(spec[key])
     write = TargetWrite(target_name, plan.result, state.source.transition, provenance, state.target.flow_found)
     return Decision("Running", "Writing", "writing the target version", progress, write=write)
+
+
+PROVENANCE_PATHS = 20
+
+
+def is_rollback(spec: Mapping[str, Any], source_env_name: str, target_env_name: str) -> bool:
+    source = spec.get("source") or {}
+    return source_env_name == target_env_name and target_flow_name(spec) == source.get("flow")
+
+
+def _governance(state: PromotionState, spec: Mapping[str, Any], source_env_name: str, target_env_name: str,
+                target_name: str) -> Decision | None:
+    """The target environment's promotion policy, checked again before anything is computed
+    (admission checks it first; this holds when admission was bypassed or changed)."""
+    target_spec = (state.target_env or {}).get("spec") or {}
+    allowed = policy.allowed_sources(target_env_name, target_spec)
+    if source_env_name not in allowed:
+        return _refuse("SourceNotAllowed", (
+            f"environment {target_env_name} accepts promotions only from {', '.join(allowed)}, not from {source_env_name} "
+            "(spec.policy.promotion.allowedSources, default its upstream): promote through the chain"
+        ))
+    if state.requester_may_read is False:
+        who = (spec.get("requestedBy") or {}).get("username") or "the requester"
+        return _refuse("SourceNotReadable", (
+            f"{who} may not read flows in environment {source_env_name}: a Promotion copies only what its requester "
+            "can read; nothing was computed"
+        ))
+    if policy.require_review(target_spec) and not spec.get("review"):
+        return _refuse("ReviewRequired", (
+            f"environment {target_env_name} requires review (spec.policy.promotion.requireReview): create the "
+            "Promotion with spec.review: true (kubectl flowops promote --review) and have a second person approve it"
+        ))
+    frozen = policy.freeze(target_spec)
+    if frozen is not None:
+        rollback = is_rollback(spec, source_env_name, target_env_name)
+        if not rollback or frozen.get("allowRollback") is False:
+            what = "rollbacks too (spec.freeze.allowRollback is false)" if rollback else "only rollbacks are allowed"
+            return _refuse("Frozen", f"environment {target_env_name} is frozen: {frozen.get('reason') or 'no reason given'}; {what}")
+    return None
+
+
+def _approval(spec: Mapping[str, Any], target_spec: Mapping[str, Any], target_env_name: str) -> Decision | None:
+    """An approval counts when the API server signed it and policy accepts the approver."""
+    if not policy.require_review(target_spec):
+        return None
+    approver = spec.get("approvedBy") or {}
+    username = approver.get("username")
+    if not username:
+        return _refuse("ApprovalUnsigned", (
+            "spec.approved is true but spec.approvedBy is missing: an approval counts only when the API server "
+            f"records the approver (environment {target_env_name} requires review); approve with kubectl flowops approve"
+        ))
+    if approver.get("via") == "GitOps":
+        if username not in policy.gitops_approvers(target_spec):
+            return _refuse("ApproverNotAllowed", (
+                f"{username} approved via GitOps but is not in spec.policy.promotion.gitopsApprovers of environment "
+                f"{target_env_name}; nothing was written"
+            ))
+        return None  # the review happened in the pull request
+    requester = (spec.get("requestedBy") or {}).get("username")
+    if policy.separation_of_duties(target_spec) and requester and requester == username:
+        return _refuse("SelfApproval", (
+            f"{username} requested this Promotion and cannot approve it (separation of duties in environment "
+            f"{target_env_name}): another person with the approve permission must approve; nothing was written"
+        ))
+    groups = policy.approver_groups(target_spec)
+    if groups is not None and not set(groups) & set(approver.get("groups") or ()):
+        return _refuse("ApproverNotInGroup", (
+            f"{username} is in none of the approver groups of environment {target_env_name} ({', '.join(groups)}); "
+            "nothing was written"
+        ))
+    return None
+
+
+def impact(flow: str, clients: Sequence[Mapping[str, Any]], applications: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Who uses the target flow: those following HEAD switch when the version lands; pinned
+    ones are unaffected until re-pinned."""
+    apps = {a["metadata"]["name"]: a.get("spec") or {} for a in applications}
+    following: list[dict[str, str]] = []
+    pinned: list[dict[str, str]] = []
+
+    def place(kind: str, name: str, version: str | None) -> None:
+        entry = {"kind": kind, "name": name}
+        if _selector_kind(version) == "head":
+            following.append(entry)
+        else:
+            pinned.append({**entry, "version": str(version)})
+
+    for name, app in sorted(apps.items()):
+        default = app.get("defaultFlow") or {}
+        if default.get("name") == flow:
+            place("Application", name, default.get("version") or "HEAD")
+    for client in sorted(clients, key=lambda c: c["metadata"]["name"]):
+        client_spec = client.get("spec") or {}
+        resolution = resolve_request(client_spec, apps.get(client_spec.get("application") or ""))
+        if resolution.name == flow:
+            place("ApiClient", client["metadata"]["name"], resolution.version)
+    return {"followingHead": following, "pinned": pinned}
+
+
+def _impact_note(impact_status: Mapping[str, Any]) -> str:
+    following, pinned = impact_status.get("followingHead") or [], impact_status.get("pinned") or []
+    if not following and not pinned:
+        return ""
+    return f" ({len(following)} following HEAD switch at once, {len(pinned)} pinned unaffected)"
+
+
+def _requested_by(spec: Mapping[str, Any]) -> str:
+    who = (spec.get("requestedBy") or {}).get("username")
+    return f" (requested by {who})" if who else ""
 
 
 def _head_of(records: Sequence[VersionRecord]) -> VersionRecord | None:

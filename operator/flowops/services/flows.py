@@ -22,7 +22,7 @@ from ..domain.versionid import next_version_id
 from ..faults import crash_point
 from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube
 from ..runtime import Runtime
-from . import guardrailcache, pins, versions
+from . import guardrailcache, pins, provenance, versions
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,16 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     if records is None:
         records = versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
     latest = commits.latest_of(records)
+    promotion_annotation = annotations.get(names.ANN_PROMOTION)
+    if promotion_annotation and (latest is None or latest.content_hash != digest):
+        promotion_annotation = provenance.verified(kube, flow, promotion_annotation, digest, post)
     decision = commits.decide(
         content_hash=digest,
         mode=(spec.get("versioning") or {}).get("mode", "Auto"),
         latest=latest,
         change_cause=annotations.get(names.ANN_CHANGE_CAUSE),
         commit_annotation=annotations.get(names.ANN_COMMIT),
-        promotion_annotation=annotations.get(names.ANN_PROMOTION),
+        promotion_annotation=promotion_annotation,
     )
     rules = guardrailcache.compiled(policy.guardrails_of(env))
     problem: str | None = None
@@ -219,7 +222,7 @@ def _apply_retention(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     namespace, name = meta["namespace"], meta["name"]
     head = flowstatus.head_of(records)
     keep = set(pins.pinned_versions(rt, namespace, name, records))
-    keep.update(pins.versions_in_use_by_promotions(rt, (env or {}).get("metadata", {}).get("name"), namespace, name))
+    keep.update(pins.versions_in_use_by_promotions(rt, (env or {}).get("metadata", {}).get("name"), namespace, name, records))
     if head:
         keep.add(head.id)
     metas = [retention.VersionMeta(r.id, r.number, r.base) for r in records]

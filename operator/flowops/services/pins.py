@@ -51,13 +51,14 @@ def application_pins(namespace: str, spec: Mapping[str, Any]) -> Entries:
 
 
 def promotion_pins(namespace: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> Entries:
-    """A running Promotion holds its source version (by environment) and its target's base."""
+    """A running Promotion holds its source version (by environment) and its target's base;
+    before it has recorded its source version, the version its spec names."""
     entries: Entries = {}
     if status.get("phase") in TERMINAL_PHASES:
         return entries
     source = spec.get("source") or {}
     if source.get("environment"):
-        _add(entries, ("source", source["environment"], source.get("flow") or ""), status.get("sourceVersion"))
+        _add(entries, ("source", source["environment"], source.get("flow") or ""), status.get("sourceVersion") or source.get("version"))
     target = (spec.get("target") or {}).get("flow") or source.get("flow") or ""
     _add(entries, ("target", namespace, target), status.get("targetBaseVersion"))
     return entries
@@ -74,6 +75,8 @@ def _selected_ids(selector: str | None, records: Sequence[VersionRecord]) -> Ite
         return (str(parsed.value),)
     if parsed.kind == "number":
         return tuple(r.id for r in records if r.number == parsed.value)
+    if parsed.kind == "hash":
+        return tuple(r.id for r in records if r.content_hash == parsed.value)
     return ()
 
 
@@ -98,11 +101,14 @@ def pinned_versions(rt: Runtime, namespace: str, flow: str, records: Sequence[Ve
     return {vid for selector in selectors for vid in _selected_ids(selector, records)}
 
 
-def versions_in_use_by_promotions(rt: Runtime, environment: str | None, namespace: str, flow: str) -> set[str]:
+def versions_in_use_by_promotions(rt: Runtime, environment: str | None, namespace: str, flow: str,
+                                  records: Sequence[VersionRecord] = ()) -> set[str]:
     keys: list[Key] = [("target", namespace, flow)] + ([("source", environment, flow)] if environment else [])
     index = rt.indexes.get(PROMOTION_PINS)
     if index is not None:
-        return {v for key in keys for v in _indexed(index, key)}
-    entries = [promotion_pins(p["metadata"]["namespace"], p.get("spec") or {}, p.get("status") or {})
-               for p in rt.kube.list(PROMOTIONS)]
-    return {v for key in keys for v in _listed(entries, key)}
+        selectors = [v for key in keys for v in _indexed(index, key)]
+    else:
+        entries = [promotion_pins(p["metadata"]["namespace"], p.get("spec") or {}, p.get("status") or {})
+                   for p in rt.kube.list(PROMOTIONS)]
+        selectors = [v for key in keys for v in _listed(entries, key)]
+    return {vid for selector in selectors for vid in _selected_ids(selector, records)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from .. import metrics, names
@@ -16,7 +17,8 @@ from ..domain import promotion as promotions
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
 from ..faults import crash_point
-from ..kube import FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, NotFound
+from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, NotFound
+from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
 from . import flows, guardrailcache, versions
 from .flows import Poster, rfc3339
@@ -54,15 +56,44 @@ def read(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
     if target_env is None or source_env is None:
         return state
     rules = guardrailcache.compiled(policy.guardrails_of(target_env))
+    source_ns = source_env["spec"]["namespace"]
+    may_read = _may_read(rt, spec.get("requestedBy"), source_ns, source.get("flow", ""))
+    if may_read is False:  # nothing of the source is read for someone who may not read it
+        return replace(state, requester_may_read=False)
     # The target's reads do not depend on the source's: both sides at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
         target = pool.submit(_target_side, rt, meta["namespace"], promotions.target_flow_name(spec))
-        source_side = _source_side(rt, source_env["spec"]["namespace"], source.get("flow", ""), source.get("version"))
+        source_side = _source_side(rt, source_ns, source.get("flow", ""), source.get("version"))
         target_side = target.result()
+    clients: tuple[Mapping[str, Any], ...] = ()
+    applications: tuple[Mapping[str, Any], ...] = ()
+    if spec.get("review") and not spec.get("approved"):  # the reviewer sees who the change reaches
+        clients = tuple(rt.kube.list(APICLIENTS, meta["namespace"]))
+        applications = tuple(rt.kube.list(APPLICATIONS, meta["namespace"]))
     return PromotionState(
         promotion, target_env, source_env, state.known_environments, source_side, target_side,
         check=lambda document, digest: metrics.promotion_checked(meta["namespace"], guardrailcache.evaluate(rules, document, digest)),
+        requester_may_read=may_read, clients=clients, applications=applications,
     )
+
+
+def _may_read(rt: Runtime, requester: Mapping[str, Any] | None, namespace: str, flow: str) -> bool | None:
+    """Whether the requester (as the API server stamped it) may read the source flow: the
+    operator reads with its own rights, so it asks on the requester's behalf. None: no
+    requester recorded (created before the admission policy stamped one)."""
+    if not requester or not requester.get("username"):
+        return None
+    review = {
+        "apiVersion": SUBJECTACCESSREVIEWS.api_version, "kind": SUBJECTACCESSREVIEWS.kind,
+        "spec": {
+            "user": requester["username"], "groups": list(requester.get("groups") or []),
+            **({"uid": requester["uid"]} if requester.get("uid") else {}),
+            "resourceAttributes": {"namespace": namespace, "verb": "get", "group": FLOWS.group,
+                                   "resource": FLOWS.plural, "name": flow},
+        },
+    }
+    answer = rt.kube.create(SUBJECTACCESSREVIEWS, review)
+    return bool((answer.get("status") or {}).get("allowed"))
 
 
 def _source_side(rt: Runtime, namespace: str, name: str, selector: Any) -> SourceSide:
@@ -103,7 +134,12 @@ def _target_side(rt: Runtime, namespace: str, name: str) -> TargetSide:
 
 def perform(rt: Runtime, state: PromotionState, decision: Decision, post: Poster) -> None:
     promotion = state.promotion
-    if decision.landed is not None:
+    if decision.landed is not None and decision.reason == "AlreadyPromoted":
+        landed = decision.landed
+        _finish(rt, promotion, "Succeeded", decision.reason, decision.message, post, {
+            "targetFlow": promotions.target_flow_name(promotion.get("spec") or {}),
+            "targetVersion": landed.id, "targetNumber": landed.number})
+    elif decision.landed is not None:
         _succeed(rt, state, decision.landed, post, decision.status)
     elif decision.write is not None:
         _execute(rt, state, decision, decision.write, post)
@@ -210,7 +246,7 @@ def _succeed(rt: Runtime, state: PromotionState, record: VersionRecord, post: Po
     target_name = promotions.target_flow_name(spec)
     source_version = extra.get("sourceVersion") or ""
     message = (f"promoted {state.source_env['metadata']['name']}/{spec['source']['flow']}@{source_version} to "
-               f"{target_name} as version {record.number} ({record.id})")
+               f"{target_name} as version {record.number} ({record.id}){_people(spec)}")
     if not published:
         last = _last_promotion(rt, state, source_version, record.id)
         rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
@@ -219,3 +255,14 @@ def _succeed(rt: Runtime, state: PromotionState, record: VersionRecord, post: Po
     post(event_body, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
     _finish(rt, promotion, "Succeeded", "PromotionSucceeded", message, post,
             {**extra, "targetFlow": target_name, "targetVersion": record.id, "targetNumber": record.number})
+
+
+def _people(spec: Mapping[str, Any]) -> str:
+    """", requested by alice, approved by bob (via GitOps)": who, for the audit trail in Events."""
+    requester, approver = spec.get("requestedBy") or {}, spec.get("approvedBy") or {}
+    parts = []
+    if requester.get("username"):
+        parts.append(f"requested by {requester['username']}")
+    if approver.get("username"):
+        parts.append(f"approved by {approver['username']}" + (" via GitOps" if approver.get("via") == "GitOps" else ""))
+    return ", " + ", ".join(parts) if parts else ""

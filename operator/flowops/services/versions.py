@@ -29,6 +29,8 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
         origin=annotations.get(names.ANN_ORIGIN, "Commit"),
         commit_request=annotations.get(names.ANN_COMMIT_REQUEST),
         promotion_uid=annotations.get(names.ANN_PROMOTION_UID),
+        promotion_name=annotations.get(names.ANN_PROMOTION_NAME),
+        promotion_spec_hash=annotations.get(names.ANN_PROMOTION_SPEC_HASH),
         rules_digest=annotations.get(names.ANN_RULES_DIGEST),
         guardrails=annotations.get(names.ANN_GUARDRAILS, ""),
     )
@@ -126,6 +128,9 @@ def keyframe_for(kube: Kube, namespace: str, flow: str, latest: VersionRecord | 
     return keyframe_id, document
 
 
+PROVENANCE_KEYS = ("requestedBy", "approvedBy", "comment", "name", "namespace", "uid", "specHash", "plan")
+
+
 def build(
     *,
     flow: Mapping[str, Any],
@@ -164,6 +169,11 @@ def build(
                 ("environment", "sourceEnvironment"), ("flow", "sourceFlow"), ("version", "sourceVersion"), ("promotion", "name"),
             ) if promotion.get(src)
         }
+        if promotion.get("specHash"):
+            annotations[names.ANN_PROMOTION_NAME] = str(promotion.get("name") or "")
+            annotations[names.ANN_PROMOTION_SPEC_HASH] = str(promotion["specHash"])
+        # Who asked, who approved, why and what: the audit outlives the Promotion object.
+        spec["provenance"] = {key: promotion[key] for key in PROVENANCE_KEYS if promotion.get(key)}
     return {
         "apiVersion": FLOWVERSIONS.api_version,
         "kind": FLOWVERSIONS.kind,
