@@ -20,6 +20,7 @@ class Environment:
     allow_head: bool = True
     managed: bool = True  # False: a namespace that no Environment claims
     values: tuple[tuple[str, str], ...] = ()  # spec.values, for show --rendered
+    review_required: bool = False  # Promotions into it need spec.review and an approval
 
     @classmethod
     def from_object(cls, obj: Mapping[str, Any]) -> "Environment":
@@ -35,6 +36,7 @@ class Environment:
             protected=bool(protected) if protected is not None else policy.protected(spec),
             allow_head=bool(allow_head) if allow_head is not None else policy.allow_head_bindings(spec),
             values=tuple(sorted((str(k), v) for k, v in (spec.get("values") or {}).items() if isinstance(v, str))),
+            review_required=policy.require_review(spec),
         )
 
     @classmethod

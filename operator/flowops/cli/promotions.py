@@ -94,6 +94,22 @@ def plan_lines(plan: Mapping[str, Any] | None, target: str, limit: int = PLAN_LI
             if "offered" in part:
                 line.append(f"  (source: {short_value(part['offered'])})", style="dim")
             lines.append(line)
+    return lines + impact_lines(plan.get("impact"))
+
+
+def impact_lines(impact: Mapping[str, Any] | None) -> list[Text]:
+    """Who the change reaches: HEAD followers switch at once, pinned users do not."""
+    if impact is None:
+        return []
+    following, pinned = impact.get("followingHead") or [], impact.get("pinned") or []
+    if not following and not pinned:
+        return [Text("impact: no ApiClient or Application uses this flow here", style="dim")]
+    lines = [Text("impact:", style="bold")]
+    if following:
+        lines.append(Text("  switch at once (follow HEAD): " + ", ".join(f"{u['kind']}/{u['name']}" for u in following)))
+    if pinned:
+        lines.append(Text("  unaffected (pinned): " + ", ".join(f"{u['kind']}/{u['name']}@{u.get('version')}" for u in pinned),
+                          style="dim"))
     return lines
 
 
@@ -155,6 +171,34 @@ def finish(session: Session, target: Environment, obj: Mapping[str, Any]) -> int
         return 0
     if s["phase"] == "Succeeded" and not out.structured:
         out.line(outcome_line(obj, target))
+    return 0
+
+
+def pinned_name(promotion: Mapping[str, Any], described: str) -> str:
+    """A stable name for a Promotion kept in git: what it promotes, from where, which version.
+    Re-applying it (or applying it to a cluster rebuilt from git) promotes nothing twice."""
+    spec = promotion["spec"]
+    number = described.split()[1] if described.startswith("version ") else "uncommitted"
+    name = f"{spec['target']['flow']}-from-{spec['source']['environment']}-v{number}"
+    return name[:253].strip("-.")
+
+
+def dry_run(session: Session, target: Environment, promotion: dict[str, Any], described: str, server: bool = False) -> int:
+    """Print the Promotion (named, pinned) instead of creating it, like kubectl --dry-run."""
+    body = {**promotion, "metadata": {"name": pinned_name(promotion, described), "namespace": target.namespace}}
+    if server:
+        checked = session.kube.create(PROMOTIONS, body, target.namespace, dry_run=True)
+        body = {key: checked[key] for key in ("apiVersion", "kind") if key in checked}
+        # Identities are the API server's to record when it is really applied.
+        body["spec"] = {k: v for k, v in checked["spec"].items() if k not in ("requestedBy", "approvedBy")}
+        body["metadata"] = {"name": checked["metadata"]["name"], "namespace": target.namespace}
+    out = session.output
+    if out.structured:
+        out.data(body)
+    else:
+        out.line(f"promotion.flowops.io/{body['metadata']['name']} created ({'server' if server else 'client'} dry run): "
+                 f"{described} of {promotion['spec']['source']['environment']}/{promotion['spec']['source']['flow']}")
+        out.note("print it with -o yaml (e.g. to commit it to git)")
     return 0
 
 

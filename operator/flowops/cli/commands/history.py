@@ -35,6 +35,7 @@ class VersionRow:
     guardrails: str = ""
     head: bool = False
     used_by: tuple[str, ...] = field(default_factory=tuple)
+    provenance: Mapping[str, Any] | None = None  # of a promoted version: who requested, who approved
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,7 @@ class VersionRow:
             "transition": self.transition, "origin": self.origin, "source": dict(self.source) if self.source else None,
             "ready": self.ready, "failedRules": list(self.failed_rules), "guardrails": self.guardrails,
             "head": self.head, "usedBy": list(self.used_by),
+            "provenance": dict(self.provenance) if self.provenance else None,
         }
 
 
@@ -49,8 +51,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     parser = add_command(
         commands, common, "history", "versions of a flow, newest first",
         "Versions of FLOW in the environment (-n), newest first: id, number, age, message, transition,\n"
-        "where a promoted version came from, its guardrail verdict and which API clients and\n"
-        "applications use it. HEAD is marked with *.",
+        "where a promoted version came from and who requested and approved it (as the API server\n"
+        "recorded them), its guardrail verdict and which API clients and applications use it.\n"
+        "HEAD is marked with *.",
     )
     parser.add_argument("flow", metavar="FLOW")
     parser.set_defaults(run=run)
@@ -68,7 +71,7 @@ def version_row(obj: Mapping[str, Any], head: str | None, used_by: Sequence[str]
         id=spec["id"], number=int(spec["number"]), created=meta.get("creationTimestamp"),
         message=spec.get("message") or "", transition=spec.get("transition"), origin=spec.get("origin") or "Commit",
         source=spec.get("source") or None, ready=ready, failed_rules=failed, guardrails=summary,
-        head=spec["id"] == head, used_by=tuple(used_by),
+        head=spec["id"] == head, used_by=tuple(used_by), provenance=spec.get("provenance") or None,
     )
 
 
@@ -120,6 +123,17 @@ def source_numbers(session: Session, rows: Sequence[VersionRow]) -> dict[tuple[s
     return out
 
 
+def people_cell(row: VersionRow) -> str | None:
+    """Who promoted it, as the API server recorded them: `alice, approved by bob`."""
+    provenance = row.provenance or {}
+    requester = (provenance.get("requestedBy") or {}).get("username")
+    approver = provenance.get("approvedBy") or {}
+    parts = [requester] if requester else []
+    if approver.get("username"):
+        parts.append(f"approved by {approver['username']}" + (" via GitOps" if approver.get("via") == "GitOps" else ""))
+    return ", ".join(parts) or None
+
+
 def guardrails_cell(row: VersionRow) -> Text:
     if row.origin == "Quarantine":
         return Text("quarantined", style="dim")
@@ -130,7 +144,7 @@ def guardrails_cell(row: VersionRow) -> Text:
     return Text("failed: " + ", ".join(row.failed_rules) if row.failed_rules else "failed", style="red")
 
 
-COLUMNS = ["head", "number", "version", "age", "message", "transition", "source", "guardrails", "used by"]
+COLUMNS = ["head", "number", "version", "age", "message", "transition", "source", "by", "guardrails", "used by"]
 
 
 def cells(rows: Sequence[VersionRow], now: dt.datetime, uncommitted: bool,
@@ -138,11 +152,12 @@ def cells(rows: Sequence[VersionRow], now: dt.datetime, uncommitted: bool,
     out: list[list[Cell]] = []
     if uncommitted:
         out.append([Text(""), "-", "uncommitted", "-", Text("spec.content has changes not committed yet", style="yellow"),
-                    None, None, None, None])
+                    None, None, None, None, None])
     for row in rows:
         out.append([
             Text("*", style="bold green") if row.head else Text(""), row.number, row.id, age(row.created, now),
-            row.message or None, row.transition, source_cell(row, numbers or {}), guardrails_cell(row), ", ".join(row.used_by) or None,
+            row.message or None, row.transition, source_cell(row, numbers or {}), people_cell(row), guardrails_cell(row),
+            ", ".join(row.used_by) or None,
         ])
     return out
 
@@ -167,5 +182,5 @@ def run(session: Session, args: argparse.Namespace) -> int:
         out.note(f"flow {flow_name} in environment {env.label} has no versions yet.")
         return 0
     now = dt.datetime.now(dt.timezone.utc)
-    out.table(COLUMNS, cells(rows, now, uncommitted, source_numbers(session, rows)), wrap=["message", "guardrails", "used by"])
+    out.table(COLUMNS, cells(rows, now, uncommitted, source_numbers(session, rows)), wrap=["message", "by", "guardrails", "used by"])
     return 0

@@ -25,7 +25,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "written and the command exits 1 naming each broken rule.\n\n"
         "  kubectl flowops promote standard --from staging --to production\n"
         "  kubectl flowops promote standard --to production   # from production's upstream\n"
-        "  kubectl flowops promote standard --from development --to staging --include /translations/de",
+        "  kubectl flowops promote standard --from development --to staging --include /translations/de\n"
+        "  kubectl flowops promote standard --to production --dry-run=client -o yaml > promotion.yaml   # for git\n\n"
+        "The source version is always pinned (HEAD is resolved when the command runs). Into an\n"
+        "environment that requires review, --review is implied. --dry-run=client prints the Promotion\n"
+        "instead of creating it, named after what it promotes and pinned by content hash (the same in\n"
+        "every cluster), ready to commit: applying it again promotes nothing twice.",
     )
     promote.add_argument("flow", metavar="FLOW")
     promote.add_argument("--from", dest="source", metavar="ENV", help="environment to promote from (default: the target's upstream)")
@@ -38,6 +43,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                          help="leave the changes at or below these JSON Pointers out")
     promote.add_argument("--review", action="store_true", help="compute the plan and wait for approval before writing")
     promote.add_argument("--comment", metavar="TEXT", help="audit note, recorded as the new version's message")
+    promote.add_argument("--dry-run", dest="dry_run", choices=("none", "client", "server"), default="none",
+                         help="client: print the Promotion instead of creating it; server: also have the API server "
+                              "check it (admission included) without creating it")
+    promote.add_argument("--pin", choices=("hash", "id"), default="hash",
+                         help="how --dry-run names the source version: content hash (default, the same in every "
+                              "cluster) or version id")
     add_wait_options(promote, "5m", "the promotion")
     promote.set_defaults(run=run_promote)
 
@@ -80,8 +91,9 @@ def _managed(env: Environment, role: str) -> Environment:
     return env
 
 
-def _source_version(session: Session, env: Environment, flow: str, selector: Selector) -> tuple[str, str]:
-    """(spec text, description): the resolved id, so the Promotion records exactly what was seen."""
+def _source_version(session: Session, env: Environment, flow: str, selector: Selector, pin: str = "id") -> tuple[str, str]:
+    """(spec text, description): the resolved id (or content hash), so the Promotion records
+    exactly what was seen."""
     if selector.kind == "uncommitted":
         if env.protected:
             raise UserError(f"uncommitted is never promoted from protected environment {env.name}: pick a version")
@@ -89,7 +101,8 @@ def _source_version(session: Session, env: Environment, flow: str, selector: Sel
         return "uncommitted", "uncommitted changes"
     ref = resolve_version(session, env, session.flow(env, flow), selector)
     assert ref is not None
-    return ref.id, f"version {ref.number} ({ref.id})"
+    pinned = ref.content_hash if pin == "hash" and ref.content_hash else ref.id
+    return pinned, f"version {ref.number} ({ref.id})"
 
 
 def run_promote(session: Session, args: argparse.Namespace) -> int:
@@ -108,13 +121,19 @@ def run_promote(session: Session, args: argparse.Namespace) -> int:
         source = _managed(session.environment(target.upstream), "--from")
     else:
         raise UserError(f"environment {target.name} has no upstream: say where to promote from with --from ENVIRONMENT")
-    version, _ = _source_version(session, source, flow, parse_selector_arg(args.version))
+    dry_run = args.dry_run != "none"
+    version, described = _source_version(session, source, flow, parse_selector_arg(args.version), args.pin if dry_run else "id")
+    review = args.review or target.review_required
+    if review and not args.review and not dry_run:
+        session.output.note(f"environment {target.name} requires review: the promotion waits for approval")
     body = promotions.body(
         source=source, flow=flow, version=version, target=target, target_flow=target_flow,
         include=promotions.check_pointers(args.include, "--include"),
         exclude=promotions.check_pointers(args.exclude, "--exclude"),
-        comment=args.comment, review=args.review,
+        comment=args.comment, review=review,
     )
+    if dry_run:
+        return promotions.dry_run(session, target, body, described, server=args.dry_run == "server")
     return promotions.run(session, target, body, args.wait, args.timeout)
 
 
@@ -132,7 +151,7 @@ def run_rollback(session: Session, args: argparse.Namespace) -> int:
         return 0
     body = promotions.body(
         source=env, flow=flow_name, version=ref.id, target=env, target_flow=flow_name,
-        comment=args.comment or f"rollback to version {ref.number} ({ref.id})", review=args.review,
+        comment=args.comment or f"rollback to version {ref.number} ({ref.id})", review=args.review or env.review_required,
     )
     return promotions.run(session, env, body, args.wait, args.timeout)
 
@@ -147,6 +166,7 @@ def run_copy(session: Session, args: argparse.Namespace) -> int:
         raise UserError(f"flow {new} already exists in environment {env.name}: pick another name (or promote into it)")
     body = promotions.body(
         source=env, flow=flow_name, version=version, target=env, target_flow=new, if_target_exists="Fail",
+        review=env.review_required,
         comment=args.comment or f"copy of {flow_name} {described}",
     )
     return promotions.run(session, env, body, args.wait, args.timeout)
