@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flowops.domain.canonical import content_hash
+from flowops.kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError
 from flowops.testing.objects import PROMOTE_NOW, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
@@ -295,3 +305,134 @@ def test_killed_after_the_target_version_resumes_and_still_records_last_promotio
     last = wait_for(lambda: (kube.get(FLOWS, "standard", ns(staging)).get("status") or {}).get("lastPromotion"),
                     timeout=10, message="lastPromotion on the target")
     assert last["name"] == "ship" and last["version"] == result["targetVersion"]
+
+
+# -- identity, impact, git-safe Promotions ---------------------------------------------------
+
+KUBECTL_FLOWOPS = Path(sys.executable).parent / "kubectl-flowops"
+
+
+@pytest.fixture
+def cli(cluster):
+    def run(*args: str, user: str = "admin") -> subprocess.CompletedProcess:
+        command = [str(KUBECTL_FLOWOPS), *args, "--kubeconfig", str(cluster.kubeconfig), "--context", f"flowops-{user}"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": ""})
+        assert "Traceback" not in done.stderr, done.stderr
+        return done
+
+    return run
+
+
+def binding(kind, obj_name, flow_name=None, version=None, application=None):
+    spec = {}
+    if flow_name or version:
+        spec["defaultFlow"] = {k: v for k, v in (("name", flow_name), ("version", version)) if v}
+    if application:
+        spec["application"] = application
+    return {"apiVersion": "flowops.io/v1alpha1", "kind": kind, "metadata": {"name": obj_name}, "spec": spec}
+
+
+def test_reviewed_promotion_shows_impact_and_records_requester_approver_and_comment_on_the_version(
+        cli, kube, running_operator, make_environment):
+    dev = make_environment("Development")
+    # Protected (it has an upstream): review and a second person by default.
+    staging = make_environment("Staging", upstream=name(dev), policy={"allowHeadBindings": True, "promotion": {"allowHeadSource": True}})
+    kube.create(APPLICATIONS, binding("Application", "web", "login"), ns(staging))
+    kube.create(APICLIENTS, binding("ApiClient", "web-frontend", application="web"), ns(staging))
+    kube.create(APICLIENTS, binding("ApiClient", "mobile", "login", "1"), ns(staging))
+    dev_flow(kube, dev, {"title": "Sign in"}, name="login")
+
+    asked = cli("promote", "login", "--from", name(dev), "--to", name(staging), "--comment", "ship it", user="promoter")
+    assert asked.returncode == 0, asked
+    assert "AwaitingApproval" in asked.stdout and "requires review" in asked.stderr
+    assert "switch at once (follow HEAD): Application/web, ApiClient/web-frontend" in asked.stdout, asked.stdout
+    assert "unaffected (pinned): ApiClient/mobile@1" in asked.stdout
+    pname = next(w for w in asked.stdout.split() if w.startswith("promotion.flowops.io/")).split("/", 1)[1]
+    waiting = kube.get(PROMOTIONS, pname, ns(staging))["status"]
+    assert waiting["plan"]["impact"]["pinned"] == [{"kind": "ApiClient", "name": "mobile", "version": "1"}]
+    assert "requested by bob-promoter" in waiting["message"]
+
+    approved = cli("approve", pname, "-n", name(staging), user="approver")
+    assert approved.returncode == 0, approved
+    assert "Succeeded" in approved.stdout
+    result = kube.get(PROMOTIONS, pname, ns(staging))["status"]
+    version_name = f"login-{result['targetVersion']}"
+    provenance = kube.get(FLOWVERSIONS, version_name, ns(staging))["spec"]["provenance"]
+    assert provenance["requestedBy"]["username"] == "bob-promoter"
+    assert provenance["approvedBy"]["username"] == "dave-approver" and provenance["approvedBy"]["via"] == "Cluster"
+    assert provenance["comment"] == "ship it" and provenance["name"] == pname
+    assert provenance["plan"] == {"total": 1, "paths": ["/title"]}
+
+    events = [e["message"] for e in kube.list_events(ns(staging)) if e.get("reason") == "Promoted"]
+    assert any("requested by bob-promoter, approved by dave-approver" in m for m in events), events
+
+    kube.delete(PROMOTIONS, pname, ns(staging))
+    wait_for(lambda: kube.get_or_none(PROMOTIONS, pname, ns(staging)) is None, message="the Promotion to be gone")
+    history = cli("history", "login", "-n", name(staging), "-o", "json", user="viewer")
+    newest = json.loads(history.stdout)["versions"][0]
+    assert newest["provenance"]["requestedBy"]["username"] == "bob-promoter", "the audit outlives the Promotion"
+    assert newest["provenance"]["approvedBy"]["username"] == "dave-approver" and newest["message"] == "ship it"
+    table = cli("history", "login", "-n", name(staging), user="viewer")
+    assert "bob-promoter, approved by dave-approver" in table.stdout, table.stdout
+
+
+def test_a_pinned_promotion_from_dry_run_lands_once_and_a_recreated_copy_writes_nothing(cli, kube, running_operator, make_environment):
+    dev = make_environment("Development")
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
+    dev_flow(kube, dev, {"title": "one"})
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "two"}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+
+    printed = cli("promote", "standard", "--from", name(dev), "--to", name(staging), "--version", "1",
+                  "--dry-run=client", "-o", "yaml", user="promoter")
+    assert printed.returncode == 0, printed
+    manifest = yaml.safe_load(printed.stdout)
+    assert manifest["metadata"] == {"name": f"standard-from-{name(dev)}-v1", "namespace": ns(staging)}
+    assert manifest["spec"]["source"]["version"] == content_hash({"title": "one"}), "pinned by content, the same in every cluster"
+    assert kube.list(PROMOTIONS, ns(staging)) == [], "a dry run creates nothing"
+
+    kube.create(PROMOTIONS, manifest, ns(staging))
+    first = wait_for_phase(kube, ns(staging), manifest["metadata"]["name"])
+    assert first["phase"] == "Succeeded" and first["targetNumber"] == 1, first
+    assert kube.get(FLOWS, "standard", ns(staging))["spec"]["content"] == {"title": "one"}
+
+    # As Flux does on prune and re-apply, or a cluster restored from git: the same name and spec again.
+    kube.delete(PROMOTIONS, manifest["metadata"]["name"], ns(staging))
+    wait_for(lambda: kube.get_or_none(PROMOTIONS, manifest["metadata"]["name"], ns(staging)) is None, message="deleted")
+    kube.create(PROMOTIONS, manifest, ns(staging))
+    again = wait_for_phase(kube, ns(staging), manifest["metadata"]["name"])
+    assert again["phase"] == "Succeeded" and "already promoted" in again["message"], again
+    assert again["targetVersion"] == first["targetVersion"]
+
+    # Barrier: a later promotion the operator must handle; then exactly its version was added.
+    assert promote(kube, staging, "next", environment=name(dev), source_flow="standard", version="2")["phase"] == "Succeeded"
+    found = sorted(versions_of(kube, staging, "standard"), key=lambda v: v["spec"]["number"])
+    assert [v["spec"]["number"] for v in found] == [1, 2]
+    assert [v["spec"]["provenance"]["name"] for v in found] == [manifest["metadata"]["name"], "next"]
+
+
+def test_a_forged_promotion_annotation_is_an_ordinary_edit(kube, kube_as, running_operator, make_environment):
+    dev = make_environment("Development")
+    kube.create(FLOWS, flow("manual", {"title": "one"}, versioning={"mode": "Manual"}), ns(dev))
+    wait_for_number(kube, ns(dev), "manual", 1)
+    forged = json.dumps({"uid": "no-such-uid", "name": "ship", "namespace": ns(dev), "contentHash": content_hash({"title": "two"})})
+    # Even written with the operator's own rights (admission keeps everyone else off the key).
+    kube_as("operator").merge_patch(FLOWS, "manual", {"metadata": {"annotations": {"flowops.io/promotion": forged}},
+                                                      "spec": {"content": {"title": "two"}}}, ns(dev))
+    status = wait_for(lambda: (s := flow_status(kube, ns(dev), "manual")).get("uncommitted") and s,
+                      message="the forged edit to stay uncommitted (Manual mode), not commit as a promotion")
+    assert status["versionCount"] == 1
+    events = [e["message"] for e in kube.list_events(ns(dev)) if e.get("reason") == "ProvenanceRejected"]
+    assert any("Promotion ship does not exist" in m for m in events), events
+
+
+def test_promoting_a_version_that_failed_its_guardrails_names_the_rules(kube, running_operator, make_environment):
+    dev = make_environment("Development", policy={"guardrails": [
+        {"name": "title-not-empty", "expression": "content.title != ''", "message": "set /title"}]})
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
+    dev_flow(kube, dev, {"title": "ok"})
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": ""}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    result = promote(kube, staging, "broken", environment=name(dev), source_flow="standard", version="2")
+    assert result["phase"] == "Failed" and "title-not-empty" in result["message"], result
+    assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None

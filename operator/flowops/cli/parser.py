@@ -14,7 +14,8 @@ Inspect and operate flowops flows the kubectl way: status across environments,
 history, show, diff, promote, rollback, restore, commit, copy, pin and why.
 
 -n/--namespace takes an Environment name (e.g. -n production) or its namespace.
-Versions are selected with HEAD (or latest), a 20-digit id, a number, or uncommitted.
+Versions are selected with HEAD (or latest), a 20-digit id, a number, sha256:<content hash>
+or uncommitted.
 Flows are referenced as FLOW, FLOW@VERSION or ENVIRONMENT/FLOW[@VERSION]."""
 
 EPILOG = EXIT_CODES_HELP + """
