@@ -436,3 +436,22 @@ def test_promoting_a_version_that_failed_its_guardrails_names_the_rules(kube, ru
     result = promote(kube, staging, "broken", environment=name(dev), source_flow="standard", version="2")
     assert result["phase"] == "Failed" and "title-not-empty" in result["message"], result
     assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None
+
+
+def test_a_forged_promotion_record_in_a_protected_environment_is_restored_as_tampering(kube, kube_as, running_operator, make_environment):
+    dev = make_environment("Development")
+    prod = make_environment("Production", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
+    dev_flow(kube, dev, {"title": "one"})
+    shipped = promote(kube, prod, "ship", environment=name(dev), source_flow="standard", version="1")
+    assert shipped["phase"] == "Succeeded", shipped
+    real = kube.get(PROMOTIONS, "ship", ns(prod))["metadata"]["uid"]
+    # The real Promotion's name and uid, but content it never planned.
+    forged = json.dumps({"uid": real, "name": "ship", "namespace": ns(prod), "contentHash": content_hash({"title": "forged"})})
+    kube_as("operator").merge_patch(FLOWS, "standard", {"metadata": {"annotations": {"flowops.io/promotion": forged}},
+                                                        "spec": {"content": {"title": "forged"}}}, ns(prod))
+    wait_for(lambda: kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "one"},
+             message="the forged content to be restored")
+    promoted = [v for v in versions_of(kube, prod, "standard") if v["spec"]["origin"] == "Promotion"]
+    assert len(promoted) == 1, "nothing was committed as promoted"
+    events = [e["message"] for e in kube.list_events(ns(prod)) if e.get("reason") == "ProvenanceRejected"]
+    assert any("Promotion ship did not plan this content" in m for m in events), events
