@@ -38,4 +38,5 @@ async def flow_event(type: str, name: str, namespace: str, status: kopf.Status,
         runtime.current(), type, name, namespace, status.get("sync"), env,
         env_by_name=lambda env_name: environment_named(environments_by_name, env_name),
         all_environments=lambda: all_values(environments_by_name), known_counts=known,
+        head=status.get("latestReadyVersion"),
     )

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain import flowstatus, policy
+from ..domain import flowstatus, policy, values
 from ..domain.canonical import content_hash
 from ..kube import FLOWS
 from ..runtime import Runtime
@@ -25,8 +25,13 @@ Environments = Callable[[], list[Mapping[str, Any]]]
 def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, resumed: bool,
               env_by_name: EnvLookup, all_environments: Environments, post: Poster) -> None:
     """Commit and publish the flow, then its sync report and its downstream namesakes'."""
-    if not (resumed and _settled(flow, env)):
+    settled = resumed and _settled(flow, env)
+    if not settled:
         flows.reconcile(rt, flow, env, post=post)
+    elif _sync_current(flow, env, env_by_name):
+        # A restart: nothing moved here, and the report names the HEADs both sides still
+        # have. Downstream flows resume on their own and check theirs the same way.
+        return
     meta = flow["metadata"]
     current = (flow.get("status") or {}).get("sync")
     sync.publish(rt.kube, meta["namespace"], meta["name"], env, env_by_name, current)
@@ -35,11 +40,11 @@ def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | Non
 
 async def observe(rt: Runtime, type_: str, name: str, namespace: str, sync_state: Mapping[str, Any] | None,
                   env: Mapping[str, Any] | None, env_by_name: EnvLookup, all_environments: Environments,
-                  known_counts: tuple[int, int] | None) -> None:
+                  known_counts: tuple[int, int] | None, head: str | None = None) -> None:
     """Every watch event: keep the registry current and the Environment's counts true.
     Async, and the API is called (from a thread) only when something must be written."""
     deleted = type_ == "DELETED"
-    registry.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted)
+    registry.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
     if env is None:
         return
     if deleted:
@@ -66,6 +71,25 @@ def publish_downstream(rt: Runtime, name: str, env: Mapping[str, Any] | None, en
         known, state = registry.sync_of(down_ns, name)
         if known:
             sync.publish(rt.kube, down_ns, name, down, env_by_name, state)
+
+
+def _sync_current(flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
+    """Whether status.sync still describes this flow's HEAD against its upstream's HEAD
+    as the Flow watch last saw it (no version list on either side). Unknown: False."""
+    upstream = ((env or {}).get("spec") or {}).get("upstream")
+    if not upstream:
+        return True  # no report to make
+    status = flow.get("status") or {}
+    report = status.get("sync") or {}
+    if report.get("upstream") != upstream or report.get("version") != status.get("latestReadyVersion"):
+        return False
+    if bool(values.preserved_paths(env)) != ("preservedPaths" in report):
+        return False
+    up_env = env_by_name(upstream)
+    if up_env is None:
+        return False
+    known, head = registry.head_of(up_env["spec"]["namespace"], flow["metadata"]["name"])
+    return known and head is not None and head == report.get("upstreamVersion")
 
 
 def _settled(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:

@@ -1,4 +1,4 @@
-"""Each namespace's flows and their out-of-sync state, as the operator last saw them.
+"""Each namespace's flows, their HEAD and out-of-sync state, as the operator last saw them.
 
 Fed by every Flow watch event. A Kopf index would do the same but makes every Flow wait
 for every other at start-up (one readiness toggle per object, re-checked on each drop:
@@ -19,20 +19,23 @@ SyncState = dict[str, Any] | None
 class FlowRegistry:
     def __init__(self) -> None:
         self._flows: dict[str, dict[str, SyncState]] = {}
+        self._heads: dict[tuple[str, str], str | None] = {}
         self._awaited: dict[str, set[str]] = {}  # listed, not yet seen; absent: never primed
         self._gone: dict[str, set[str]] = {}  # deleted before the namespace was primed
         self._guard = threading.Lock()
         self._priming: dict[str, threading.Lock] = {}
 
-    def observe(self, namespace: str, name: str, sync: SyncState, deleted: bool = False) -> None:
+    def observe(self, namespace: str, name: str, sync: SyncState, deleted: bool = False, head: str | None = None) -> None:
         with self._guard:
             flows = self._flows.setdefault(namespace, {})
             if deleted:
                 flows.pop(name, None)
+                self._heads.pop((namespace, name), None)
                 if namespace not in self._awaited:
                     self._gone.setdefault(namespace, set()).add(name)
             else:
                 flows[name] = dict(sync) if sync else None
+                self._heads[(namespace, name)] = head
             self._awaited.get(namespace, set()).discard(name)
 
     def prime(self, namespace: str, list_names: Callable[[], Iterable[str]]) -> None:
@@ -64,6 +67,12 @@ class FlowRegistry:
         with self._guard:
             flows = self._flows.get(namespace, {})
             return name in flows, flows.get(name)
+
+    def head_of(self, namespace: str, name: str) -> tuple[bool, str | None]:
+        """(known, HEAD version id) of one flow, as its status last said."""
+        with self._guard:
+            key = (namespace, name)
+            return key in self._heads, self._heads.get(key)
 
     def counts(self, namespace: str) -> tuple[int, int] | None:
         """(flows, out of sync), or None while the namespace is not complete."""
