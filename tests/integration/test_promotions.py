@@ -356,8 +356,8 @@ def test_reviewed_promotion_shows_impact_and_records_requester_approver_and_comm
     assert approved.returncode == 0, approved
     assert "Succeeded" in approved.stdout
     result = kube.get(PROMOTIONS, pname, ns(staging))["status"]
-    version_name = f"login-{result['targetVersion']}"
-    provenance = kube.get(FLOWVERSIONS, version_name, ns(staging))["spec"]["provenance"]
+    landed = kube.list(FLOWVERSIONS, ns(staging), label_selector=f"flowops.io/version={result['targetVersion']}")
+    provenance = landed[0]["spec"]["provenance"]
     assert provenance["requestedBy"]["username"] == "bob-promoter"
     assert provenance["approvedBy"]["username"] == "dave-approver" and provenance["approvedBy"]["via"] == "Cluster"
     assert provenance["comment"] == "ship it" and provenance["name"] == pname
