@@ -455,3 +455,23 @@ def test_a_forged_promotion_record_in_a_protected_environment_is_restored_as_tam
     assert len(promoted) == 1, "nothing was committed as promoted"
     events = [e["message"] for e in kube.list_events(ns(prod)) if e.get("reason") == "ProvenanceRejected"]
     assert any("Promotion ship did not plan this content" in m for m in events), events
+
+
+def test_a_freeze_set_while_the_operator_was_down_stops_an_admitted_promotion(kube, operator, make_environment):
+    from flowops.kube import ENVIRONMENTS
+
+    dev = make_environment("Development")
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
+    if not operator.alive():
+        operator.start()
+    dev_flow(kube, dev, {"title": "one"})
+    operator.stop()
+    try:
+        # Admitted while the environment was open; the line is stopped before the operator acts.
+        kube.create(PROMOTIONS, promotion("ship", name(dev), "standard", "1"), ns(staging))
+        kube.merge_patch(ENVIRONMENTS, name(staging), {"spec": {"freeze": {"reason": "incident 42"}}})
+    finally:
+        operator.start()
+    result = wait_for_phase(kube, ns(staging), "ship")
+    assert result["phase"] == "Failed" and "frozen: incident 42" in result["message"], result
+    assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None, "nothing was written"
