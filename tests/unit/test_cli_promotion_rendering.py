@@ -36,3 +36,13 @@ def test_review_plan_shows_who_switches_and_who_stays_pinned():
     assert "unaffected (pinned): Application/mobile@3" in text
     nobody = "\n".join(str(line) for line in plan_lines({**plan, "impact": {"followingHead": [], "pinned": []}}, "p/login"))
     assert "no ApiClient or Application uses this flow here" in nobody
+
+
+def test_a_dry_run_promotion_is_named_after_what_it_promotes():
+    from flowops.cli.environments import Environment
+    from flowops.cli.promotions import body, pinned_name
+
+    promotion = body(source=Environment("staging", "flowops-staging"), flow="standard", version="sha256:" + "a" * 64,
+                     target=Environment("production", "flowops-production"), target_flow="standard", review=True)
+    assert pinned_name(promotion, "version 12 (20261121093012123456)") == "standard-from-staging-v12"
+    assert promotion["spec"]["source"]["version"].startswith("sha256:") and promotion["spec"]["review"] is True
