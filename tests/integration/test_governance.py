@@ -349,6 +349,12 @@ def test_a_protected_environment_is_not_deleted_in_one_step(kube, kube_as, chain
     refused(lambda: kube.delete(NAMESPACES, ns(prod)), f"namespace {ns(prod)} holds protected Environment {name(prod)}")
     assert kube.get(ENVIRONMENTS, name(prod))["metadata"].get("deletionTimestamp") is None
     assert kube.get(NAMESPACES, ns(prod))["metadata"].get("deletionTimestamp") is None
+    # Nor is a protected staging made editable in one step.
+    staged = environment(kube, "Staging", upstream=name(staging))
+    for change in ({"spec": {"protected": False}}, {"spec": {"upstream": None}}):
+        refused(lambda c=change: kube.merge_patch(ENVIRONMENTS, name(staged), c),
+                f"Environment {name(staged)} is protected: this change", "unprotected at once", "flowops.io/deletion-allowed=true")
+    assert kube.get(ENVIRONMENTS, name(staged))["spec"]["upstream"] == name(staging)
 
     # The opt-in is recorded with the name of whoever set it, whatever they typed.
     opted = kube.merge_patch(ENVIRONMENTS, name(prod), {"metadata": {"annotations": {
