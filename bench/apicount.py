@@ -11,7 +11,7 @@ _SAMPLE = re.compile(r'^flowops_api_requests_total\{(?P<labels>[^}]*)\} (?P<valu
 
 
 def api_requests(bench: Bench) -> dict[str, float]:
-    """Requests so far by "client verb" (watches count once, when they start)."""
+    """Requests so far by "client verb resource" (watches count once, when they start)."""
     assert bench.operator is not None
     with urllib.request.urlopen(bench.operator.metrics_url, timeout=10) as response:
         text = response.read().decode()
@@ -21,7 +21,7 @@ def api_requests(bench: Bench) -> dict[str, float]:
         if not match:
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
-        key = f"{labels.get('client', '?')} {labels.get('verb', '?')}"
+        key = f"{labels.get('client', '?')} {labels.get('verb', '?')} {labels.get('resource', '?')}"
         counts[key] = counts.get(key, 0.0) + float(match["value"])
     return counts
 

@@ -20,6 +20,7 @@ from typing import Any
 from flowops.kube import APICLIENTS, ENVIRONMENTS, EVENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, Kube
 
 from .. import population
+from ..apicount import api_requests
 from ..harness import Bench
 from ..report import Row
 from . import Params, Result
@@ -49,6 +50,8 @@ def run(bench: Bench, p: Params) -> Result:
         # Say where the operator is waiting rather than only that it is.
         tasks = bench.probe(signal.SIGUSR1, "task-probe")
         raise TimeoutError(f"{exc}; operator tasks: {'; '.join(t.split('task-probe ', 1)[-1] for t in tasks[:40])}") from None
+    cpu = bench.cpu_seconds()
+    requests = api_requests(bench)  # a fresh process: everything since its start
     bench.wait_operator_idle(quiet=3)
     memory = bench.memory()
     after = _snapshot(bench.kube)
@@ -68,13 +71,16 @@ def run(bench: Bench, p: Params) -> Result:
             met=caught_up <= 10, note=f"healthy after {healthy:.2f}s"),
         Row(NAME, "writes issued on restart", float(writes + new_events), "count", target="0 (no spurious versions)",
             met=writes + new_events == 0, note=f"{new_versions} new versions, {len(changed)} objects changed, {new_events} events"),
+        Row(NAME, "operator CPU and API requests until caught up", cpu, "CPU s", target="reported (no target)",
+            note=f"{sum(requests.values()):,.0f} API requests: " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(requests.items()))),
         Row(NAME, f"RSS after catch-up ({len(flows)} flows, {p.chain_clients} clients per environment)", memory.rss_mib, "MiB",
             target="reported (no target)"),
     ]
     details = {"flows": len(flows), "objects": len(before), "healthy_s": healthy, "caught_up_s": caught_up,
                "changed": [list(k) for k in changed[:20]], "created": [list(k) for k in created[:20]],
                "deleted": [list(k) for k in deleted[:20]], "new_events": new_events,
-               "rss_mib": memory.rss_mib, "chain_clients": p.chain_clients}
+               "rss_mib": memory.rss_mib, "chain_clients": p.chain_clients, "cpu_seconds_to_catch_up": cpu,
+               "api_requests_to_catch_up": requests}
     return rows, details
 
 

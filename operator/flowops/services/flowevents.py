@@ -14,7 +14,7 @@ from ..domain import flowstatus, policy, values
 from ..domain.canonical import content_hash
 from ..kube import FLOWS
 from ..runtime import Runtime
-from . import environments, flows, sync
+from . import environments, flows, sync, versions
 from .flows import Poster
 from .flowregistry import registry
 
@@ -28,7 +28,7 @@ def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | Non
     settled = resumed and _settled(flow, env)
     if not settled:
         flows.reconcile(rt, flow, env, post=post)
-    elif _sync_current(flow, env, env_by_name):
+    elif _sync_current(rt, flow, env, env_by_name):
         # A restart: nothing moved here, and the report names the HEADs both sides still
         # have. Downstream flows resume on their own and check theirs the same way.
         return
@@ -73,9 +73,9 @@ def publish_downstream(rt: Runtime, name: str, env: Mapping[str, Any] | None, en
             sync.publish(rt.kube, down_ns, name, down, env_by_name, state)
 
 
-def _sync_current(flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
-    """Whether status.sync still describes this flow's HEAD against its upstream's HEAD
-    as the Flow watch last saw it (no version list on either side). Unknown: False."""
+def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
+    """Whether status.sync still describes this flow's HEAD (its status) against its
+    upstream's HEAD (as the Flow watch last saw it, else from one metadata list)."""
     upstream = ((env or {}).get("spec") or {}).get("upstream")
     if not upstream:
         return True  # no report to make
@@ -88,8 +88,12 @@ def _sync_current(flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by
     up_env = env_by_name(upstream)
     if up_env is None:
         return False
-    known, head = registry.head_of(up_env["spec"]["namespace"], flow["metadata"]["name"])
-    return known and head is not None and head == report.get("upstreamVersion")
+    up_ns, name = up_env["spec"]["namespace"], flow["metadata"]["name"]
+    known, head = registry.head_of(up_ns, name)
+    if not known:  # its watch event is not in yet (the listing is not ordered by chain): one metadata list
+        theirs = flowstatus.head_of(versions.list_records(rt.kube, up_ns, name))
+        head = theirs.id if theirs else None
+    return head is not None and head == report.get("upstreamVersion")
 
 
 def _settled(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
