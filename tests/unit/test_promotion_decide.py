@@ -261,3 +261,9 @@ def test_a_partial_promotion_of_an_owned_part_is_refused():
     decision = decide(state(promotion(changes={"include": ["/theme"]}), target_env=target_env))
     assert (decision.phase, decision.reason) == ("Failed", "PreservedPath")
     assert "owned by environment prod" in decision.message
+
+
+def test_the_reviewed_impact_stays_in_the_plan_after_approval():
+    reviewed = {"followingHead": [{"kind": "ApiClient", "name": "web"}], "pinned": []}
+    decision = decide(state(approved(status={**PLANNED, "plan": {**PLANNED["plan"], "impact": reviewed}}), target_env=PROD))
+    assert decision.write is not None and decision.status["plan"]["impact"] == reviewed

@@ -316,7 +316,10 @@ def decide(state: PromotionState) -> Decision:
         return _refuse(exc.reason, str(exc), {"sourceVersion": source_version})
     plan_status = plan.to_status()
     if spec.get("review"):
-        plan_status["impact"] = impact(target_name, state.clients, state.applications)
+        # Listed while it awaits approval; once approved, the impact that was reviewed stays.
+        reviewed = (current.get("plan") or {}).get("impact")
+        plan_status["impact"] = reviewed if spec.get("approved") and reviewed is not None else (
+            impact(target_name, state.clients, state.applications))
     progress: dict[str, Any] = {
         "sourceVersion": source_version,
         "targetFlow": target_name,

@@ -17,7 +17,7 @@ from ..domain import promotion as promotions
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
 from ..faults import crash_point
-from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, NotFound
+from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, Invalid, NotFound
 from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
 from . import flows, guardrailcache, versions
@@ -208,11 +208,22 @@ def _conditions(promotion: Mapping[str, Any], phase: str, message: str, rt: Runt
 
 
 def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+    """The uid is a precondition: a late event of a deleted Promotion must not write its
+    outcome onto a re-created one of the same name (a Promotion kept in git comes back)."""
     meta = promotion["metadata"]
+    fields = {**status, "observedGeneration": meta.get("generation")}
+    ops = [{"op": "test", "path": "/metadata/uid", "value": meta["uid"]}]
+    ops += [{"op": "add", "path": pointer.child("/status", key), "value": value} for key, value in fields.items()]
     try:
-        rt.kube.patch_status(PROMOTIONS, meta["name"], {**status, "observedGeneration": meta.get("generation")}, meta["namespace"])
+        rt.kube.json_patch(PROMOTIONS, meta["name"], ops, meta["namespace"], subresource="status")
     except NotFound:
         pass  # deleted meanwhile: nothing to report to
+    except Invalid:
+        current = rt.kube.get_or_none(PROMOTIONS, meta["name"], meta["namespace"])
+        if current is None or current["metadata"]["uid"] != meta["uid"]:
+            return  # deleted, perhaps re-created under the same name: not ours to report to
+        # Created before status had a schema default: no /status to add keys to yet.
+        rt.kube.patch_status(PROMOTIONS, meta["name"], fields, meta["namespace"])
 
 
 def _finish(rt: Runtime, promotion: Mapping[str, Any], phase: str, reason: str, message: str, post: Poster,
