@@ -344,7 +344,7 @@ def decide(state: PromotionState) -> Decision:
         if current.get("phase") == "AwaitingApproval":
             return Decision(None, "AwaitingApproval")
         message = (f"plan ready: {plan_status['total']} change(s) to {target_name}{_impact_note(plan_status['impact'])}; "
-                   f"approve with kubectl flowops approve {meta['name']} -n {target_env_name}{_requested_by(spec)}")
+                   f"approve with spec.approved: true (kubectl flowops approve {meta['name']} -n {target_env_name}){_requested_by(spec)}")
         return Decision("AwaitingApproval", "AwaitingApproval", message, progress)
     if spec.get("review"):
         refusal = _approval(spec, target_spec, target_env_name)
