@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from flowops.devcluster import install
-from flowops.kube import ENVIRONMENTS, FLOWS, PROMOTIONS, ApiError, Kube
+from flowops.kube import ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Kube
 from flowops.testing.admission import bind, wait_until_admitted, wait_until_governed
 from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
@@ -111,9 +111,12 @@ def test_a_gitops_approval_lands_and_is_recorded_as_such(kube, kube_as, running_
                      comment="PR #42")
     kube_as("gitops").apply(PROMOTIONS, "release-1", {**body, "metadata": {"name": "release-1", "namespace": ns(prod)}}, ns(prod),
                             field_manager="kustomize-controller")
-    landed(kube, prod, "release-1")
+    release = landed(kube, prod, "release-1")
     approved_by = kube.get(PROMOTIONS, "release-1", ns(prod))["spec"]["approvedBy"]
     assert (approved_by["username"], approved_by["via"]) == (FLUX, "GitOps")
+    version = kube.list(FLOWVERSIONS, ns(prod), label_selector=f"flowops.io/version={release['targetVersion']}")[0]
+    provenance = version["spec"]["provenance"]  # the version keeps the record, however the Promotion ends
+    assert (provenance["approvedBy"]["via"], provenance["comment"], provenance["name"]) == ("GitOps", "PR #42", "release-1")
     assert kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "from git"}
     assert staged["targetNumber"] == 1
 
