@@ -1,9 +1,7 @@
 import base64
 import gzip
 import json
-import os
 import random
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +14,8 @@ from flowops.domain.storage import (
     decode,
     encode,
 )
+from flowops.testing import documents
 
-TESTDATA = Path(os.environ.get("FLOWOPS_TESTDATA") or Path(__file__).resolve().parents[2].parent / "shared" / "testdata")
 LOCALES = ["en", "de", "fr", "es", "ja", "ru", "ar", "hi"]
 KEYFRAME_ID = "20261121093012000000"
 
@@ -25,8 +23,7 @@ KEYFRAME_ID = "20261121093012000000"
 @pytest.fixture(scope="module")
 def big_doc() -> dict:
     """~225 KB of real translations: 8 locales x 269 keys (what a sign-in flow carries)."""
-    folder = TESTDATA / "ory-elements-locales"
-    doc = {"translations": {loc: json.loads((folder / f"{loc}.json").read_text("utf-8")) for loc in LOCALES}}
+    doc = {"translations": {loc: documents.load_catalogue(loc) for loc in LOCALES}}
     size = len(canonical_json(doc))
     assert 200_000 < size < 400_000, size
     assert all(len(cat) > 250 for cat in doc["translations"].values())
