@@ -15,7 +15,8 @@ import subprocess
 import time
 from typing import Any
 
-from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS
+from flowops.kube import FLOWS, PROMOTIONS
+from flowops.services import versions
 
 from ..documents import edit_patch, edited, flow_object, size_of, sized_flow
 from ..flowwatch import StatusTracker
@@ -104,7 +105,7 @@ def _floor(bench: Bench, head: str, document: dict[str, Any]) -> float:
     """The least a promotion must do: read the source version, write the target Flow."""
     body = flow_object(FLOOR, document, TARGET_ENV)
     began = time.monotonic()
-    bench.kube.get(FLOWVERSIONS, f"{FLOW}-{head}", SOURCE_ENV)
+    versions.get_by_id(bench.kube, SOURCE_ENV, FLOW, head)  # FlowVersion names hold numbers; the id is a label
     bench.kube.apply(FLOWS, FLOOR, body, TARGET_ENV, field_manager="bench")
     return time.monotonic() - began
 

@@ -18,6 +18,9 @@ ANN_PROMOTION_SPEC_HASH = f"{PREFIX}/promotion-spec-hash"
 ANN_RULES_DIGEST = f"{PREFIX}/rules-digest"
 # A short guardrail summary, so status needs no read of the version's content.
 ANN_GUARDRAILS = f"{PREFIX}/guardrails"
+# The Flow's metadata.generation the version was committed from: a writer holding an older
+# view of the Flow than an existing version must not commit it.
+ANN_GENERATION = f"{PREFIX}/flow-generation"
 
 # On Flows, written by users.
 ANN_CHANGE_CAUSE = f"{PREFIX}/change-cause"

@@ -48,7 +48,7 @@ def test_deleting_current_password_never_reaches_head(kube, running_operator, ma
     assert ready["status"] == "False" and ready["reason"] == "GuardrailsFailed"
     assert "sign-in-keeps-password" in ready["message"] and "currentPassword" in ready["message"]
     assert "/forms/signInForm/fields" in ready["message"]
-    version = kube.get(FLOWVERSIONS, f"standard-{status['latestCreatedVersion']}", ns(env))
+    version = kube.get(FLOWVERSIONS, f"standard-{status['latestCreatedNumber']:05d}", ns(env))
     assert version["status"]["ready"] is False
     failed = [r for r in version["status"]["guardrails"] if not r["passed"]]
     assert [r["rule"] for r in failed] == ["sign-in-keeps-password"]

@@ -76,11 +76,11 @@ def test_flow_healthy_then_degraded_with_the_rule_then_healthy_again(kube, opera
     broken = kube.get(FLOWS, "login", ns(env))
     assert health("Flow", broken) == ("Failed", "Degraded")
     assert "has-title" in kstatus.compute(broken)[1] and "add a title" in argocd.health("Flow", broken)[1]
-    failed_version = wait_for(lambda: (v := kube.get(FLOWVERSIONS, f"login-{status['latestCreatedVersion']}", ns(env)))
+    failed_version = wait_for(lambda: (v := kube.get(FLOWVERSIONS, f"login-{status['latestCreatedNumber']:05d}", ns(env)))
                               .get("status", {}).get("ready") is False and v, message="failed version's results written")
     assert argocd.health("FlowVersion", failed_version) == ("Degraded", "Failed guardrails (never HEAD): has-title")
-    good_version = kube.get(FLOWVERSIONS, f"login-{status['latestReadyVersion']}", ns(env))
-    wait_for(lambda: kube.get(FLOWVERSIONS, f"login-{status['latestReadyVersion']}", ns(env)).get("status", {}).get("ready") is True,
+    good_version = kube.get(FLOWVERSIONS, f"login-{status['latestReadyNumber']:05d}", ns(env))
+    wait_for(lambda: kube.get(FLOWVERSIONS, f"login-{status['latestReadyNumber']:05d}", ns(env)).get("status", {}).get("ready") is True,
              message="good version's results written")
     assert argocd.health("FlowVersion", kube.get(FLOWVERSIONS, good_version["metadata"]["name"], ns(env)))[0] == "Healthy"
 

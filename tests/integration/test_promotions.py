@@ -49,7 +49,7 @@ def test_promote_dev_to_staging_to_production_creates_new_versions_with_provenan
     assert result["sourceVersion"] == dev_status["latestReadyVersion"]
     assert result["targetNumber"] == 1
     assert result["targetVersion"] != result["sourceVersion"], "history is not copied: the target gets a new id"
-    version = kube.get(FLOWVERSIONS, f"standard-{result['targetVersion']}", ns(staging))
+    version = kube.get(FLOWVERSIONS, f"standard-{result['targetNumber']:05d}", ns(staging))
     assert version["spec"]["origin"] == "Promotion"
     assert version["spec"]["source"] == {"environment": name(dev), "flow": "standard", "version": result["sourceVersion"], "promotion": "to-staging"}
     assert version["spec"]["message"] == "ship v2"

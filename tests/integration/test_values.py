@@ -166,7 +166,7 @@ def test_missing_value_blocks_head_and_promotion_and_nothing_is_written(kube, cl
     assert f"$(values.supportUrl) at /support/url is not defined in environment {name(dev)}" in message, message
     assert "add supportUrl to the Environment's spec.values" in message
     v2 = status["latestCreatedVersion"]
-    results = kube.get(FLOWVERSIONS, f"standard-{v2}", ns(dev))["status"]["guardrails"]
+    results = kube.get(FLOWVERSIONS, f"standard-{status['latestCreatedNumber']:05d}", ns(dev))["status"]["guardrails"]
     failed = next(r for r in results if r["rule"] == "values-defined")
     assert not failed["passed"] and failed["violations"][0]["path"] == "/support/url"
     refused = show(cluster, "standard@2", "-n", name(dev), "--rendered")

@@ -31,6 +31,7 @@ class VersionRecord:
     promotion_spec_hash: str | None = None
     rules_digest: str | None = None
     guardrails: str = ""
+    generation: int | None = None  # the Flow's generation it was committed from
 
     @property
     def can_be_head(self) -> bool:
@@ -75,13 +76,22 @@ def decide(
     change_cause: str | None,
     commit_annotation: str | None,
     promotion_annotation: str | None,
+    generation: int | None = None,
+    newest_generation: int | None = None,
+    landed_promotions: frozenset[str] = frozenset(),
 ) -> CommitDecision:
+    """`generation`: the Flow's, as this writer sees it; `newest_generation`: the highest any
+    existing version was committed from; `landed_promotions`: uids of Promotions that have
+    a version already. Another writer (a second replica) may have committed a newer view
+    of the Flow than this one: then this view is stale and commits nothing."""
+    if generation is not None and newest_generation is not None and generation < newest_generation:
+        return CommitDecision(commit=False, reason="Stale")
     if latest is not None and latest.content_hash == content_hash:
         return CommitDecision(commit=False, reason="UpToDate")
     promotion = promotion_provenance(promotion_annotation, content_hash)
     if promotion is not None:
         # A promotion always commits, whatever the target's mode: it is the only writer there.
-        if latest is not None and latest.promotion_uid == promotion["uid"]:
+        if (latest is not None and latest.promotion_uid == promotion["uid"]) or promotion["uid"] in landed_promotions:
             return CommitDecision(commit=False, reason="UpToDate")
         return CommitDecision(
             commit=True, origin="Promotion", message=str(promotion.get("comment") or ""), promotion=promotion,

@@ -152,7 +152,7 @@ def _materialise(
             and not values.touched(held.rendered_with, env_values)):
         return held
     namespace = client["metadata"]["namespace"]
-    raw, transition = reads.document(namespace, flow, record.id)
+    raw, transition = reads.document(namespace, flow, record)
     document_json, used = raw.decode("utf-8"), dict[str, str]()
     if values.has_references(raw):
         env_name = ((env or {}).get("metadata") or {}).get("name") or "(none: no Environment manages this namespace)"

@@ -73,10 +73,10 @@ class Reads:
     def application(self, namespace: str, name: str) -> Mapping[str, Any] | None:
         return self._get(("app", namespace, name), lambda: self.kube.get_or_none(APPLICATIONS, name, namespace))
 
-    def document(self, namespace: str, flow: str, version_id: str) -> tuple[bytes, str]:
+    def document(self, namespace: str, flow: str, record: VersionRecord) -> tuple[bytes, str]:
         """Canonical JSON and transition of a version (immutable, so safe to share)."""
         def load() -> tuple[bytes, str]:
-            version = self.kube.get(FLOWVERSIONS, versions.version_name(flow, version_id), namespace)
+            version = self.kube.get(FLOWVERSIONS, record.name, namespace)
             document = versions.decode(self.kube, namespace, flow, version)
             return canonical_json(document), (version.get("spec") or {}).get("transition") or "RestartInProgress"
-        return self._get(("doc", namespace, flow, version_id), load)
+        return self._get(("doc", namespace, flow, record.id), load)

@@ -56,13 +56,13 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
                      created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None,
                      later: list[Callable[[], None]] | None = None) -> Outcome:
     """reconcile() for a caller holding the flow's lock. `records` are its versions listed
-    under that lock (no other writer can have added one since); `created_status` gives
+    under that lock (no other thread here can have added one since; another process can,
+    and then the API server refuses the number); `created_status` gives
     fields published in the same status write as a version this call creates; detail
     writes nobody waits on go to `later`, for the caller to run when it is done."""
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
-    annotations = meta.get("annotations") or {}
     env_spec = (env or {}).get("spec")
     document = spec.get("content") or {}
     raw = canonical_json(document)
@@ -70,35 +70,44 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     if records is None:
         records = versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
     latest = commits.latest_of(records)
-    promotion_annotation = annotations.get(names.ANN_PROMOTION)
+    promotion_annotation = (meta.get("annotations") or {}).get(names.ANN_PROMOTION)
     if promotion_annotation and (latest is None or latest.content_hash != digest):
         promotion_annotation = provenance.verified(kube, flow, promotion_annotation, digest, post)
-    decision = commits.decide(
-        content_hash=digest,
-        mode=(spec.get("versioning") or {}).get("mode", "Auto"),
-        latest=latest,
-        change_cause=annotations.get(names.ANN_CHANGE_CAUSE),
-        commit_annotation=annotations.get(names.ANN_COMMIT),
-        promotion_annotation=promotion_annotation,
-    )
     rules = guardrailcache.compiled(policy.guardrails_of(env))
     problem: str | None = None
     problem_reason = "Stalled"
     created: VersionRecord | None = None
     deferred: list[Callable[[], None]] = [] if later is None else later
+    decision = commits.CommitDecision(commit=False)
+    next_free = 0  # numbers below are taken by objects outside `records`
+    for _ in range(_COMMIT_ATTEMPTS):
+        decision = _decide(flow, digest, records)
+        if decision.reason == "Stale":
+            # Another writer has committed a newer view of this Flow: the event carrying it
+            # reaches this process too; writing status from this view would only regress it.
+            return Outcome(dict(flow.get("status") or {}), None)
+        latest = commits.latest_of(records)
+        if decision.commit and policy.protected(env_spec) and decision.origin != "Promotion" and latest is not None:
+            from . import tamper  # late import: only protected environments need it
 
-    if decision.commit and policy.protected(env_spec) and decision.origin != "Promotion" and latest is not None:
-        from . import tamper  # late import: only protected environments need it
-
-        return tamper.restore(rt, flow, env, records, document, digest, post)
-
-    if decision.commit:
+            return tamper.restore(rt, flow, env, records, document, digest, post)
+        if not decision.commit:
+            break
+        number = max(next_free, max((r.number for r in records), default=0) + 1)
         try:
-            created = _commit(rt, flow, document, raw, digest, decision, records, rules, post, deferred)
+            created = _commit(rt, flow, document, raw, digest, decision, records, number, rules, post, deferred)
             records.append(created)
+            break
+        except NumberTaken:
+            # Another writer took this number: decide again from what exists now.
+            records[:], highest = versions.list_history(kube, namespace, name, owner_uid=meta.get("uid"))
+            next_free = highest + 1
         except storage.DocumentTooLarge as exc:
             problem, problem_reason = str(exc), "DocumentTooLarge"
             post(flow, "Warning", "DocumentTooLarge", f"{exc}; the previous versions are intact")
+            break
+    else:
+        raise RuntimeError(f"flow {namespace}/{name}: version numbers kept being taken by other writers; retrying")
     _evaluate_pending(kube, namespace, name, records, rules)
     _apply_retention(rt, flow, env, records)
 
@@ -129,6 +138,30 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     return Outcome(status, created)
 
 
+# A number is taken only when another writer committed meanwhile; a few rounds settle it.
+_COMMIT_ATTEMPTS = 8
+
+
+class NumberTaken(Exception):
+    """The FlowVersion for this number exists already (another writer made it)."""
+
+
+def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord]) -> commits.CommitDecision:
+    meta, spec = flow["metadata"], flow.get("spec") or {}
+    annotations = meta.get("annotations") or {}
+    return commits.decide(
+        content_hash=digest,
+        mode=(spec.get("versioning") or {}).get("mode", "Auto"),
+        latest=commits.latest_of(records),
+        change_cause=annotations.get(names.ANN_CHANGE_CAUSE),
+        commit_annotation=annotations.get(names.ANN_COMMIT),
+        promotion_annotation=promotion_annotation,
+        generation=meta.get("generation"),
+        newest_generation=max((r.generation for r in records if r.generation is not None), default=None),
+        landed_promotions=frozenset(r.promotion_uid for r in records if r.promotion_uid),
+    )
+
+
 def _same_status(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
     """No write when nothing changed: a restart with thousands of flows issues no writes."""
     previous = previous or {}
@@ -143,40 +176,37 @@ def _commit(
     digest: str,
     decision: commits.CommitDecision,
     records: list[VersionRecord],
+    number: int,
     rules: guardrails.CompiledRules,
     post: Poster,
     deferred: list[Callable[[], None]],
 ) -> VersionRecord:
+    """Create version `number`; NumberTaken if its object exists (the API server decides)."""
     kube = rt.kube
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     latest = commits.latest_of(records)
-    stored = storage.encode(document, versions.keyframe_for(kube, namespace, name, latest), raw=raw)
+    stored, base_number = versions.encode(document, versions.keyframe_for(kube, namespace, name, latest, records), raw=raw)
     results = guardrailcache.evaluate(rules, document, digest)
     ready, summary = guardrails.summarize(results)
-    previous_id = max((r.id for r in records), default=None)
-    number = max((r.number for r in records), default=0) + 1
-    for _ in range(5):
-        version_id = next_version_id(rt.clock(), previous_id)
-        body = versions.build(
-            flow=flow, version_id=version_id, number=number, content_hash=digest, stored=stored,
-            message=decision.message, origin=decision.origin, parent=latest.id if latest else None,
-            commit_request=decision.commit_request, promotion=decision.promotion,
-        )
-        verdict = versions.verdict_metadata(ready, summary, rules.digest)
-        body["metadata"]["labels"].update(verdict["labels"])
-        body["metadata"]["annotations"].update(verdict["annotations"])
-        try:
-            kube.create(FLOWVERSIONS, body, namespace)
-            crash_point("after-version-created")
-            break
-        except AlreadyExists:
-            previous_id = version_id  # same microsecond as an existing id: take the next one
-    else:
-        raise RuntimeError(f"could not allocate a version id for flow {namespace}/{name}")
+    # Ids keep increasing per flow: the previous number's id is in `records` (listed after it was made).
+    version_id = next_version_id(rt.clock(), max((r.id for r in records), default=None))
+    body = versions.build(
+        flow=flow, version_id=version_id, number=number, content_hash=digest, stored=stored,
+        message=decision.message, origin=decision.origin, parent=latest.id if latest else None,
+        commit_request=decision.commit_request, promotion=decision.promotion, base_number=base_number,
+    )
+    verdict = versions.verdict_metadata(ready, summary, rules.digest)
+    body["metadata"]["labels"].update(verdict["labels"])
+    body["metadata"]["annotations"].update(verdict["annotations"])
+    try:
+        kube.create(FLOWVERSIONS, body, namespace)
+    except AlreadyExists:
+        raise NumberTaken(body["metadata"]["name"]) from None
+    crash_point("after-version-created")
     if stored.encoding == "Full":
         # The next commit deltas against this one: keep it decoded instead of reading it back.
-        versions.keyframes.put((namespace, body["metadata"]["name"]), document, stored.bytes)
+        versions.keyframes.put((namespace, name, version_id), document, stored.bytes)
     # Per-rule results are detail (labels and annotations already hold the verdict): they
     # are written after the Flow's status, off the path a user waits on.
     deferred.append(lambda: versions.set_guardrail_result(
@@ -205,7 +235,7 @@ def _evaluate_pending(kube: Kube, namespace: str, flow: str, records: list[Versi
             if record.ready:
                 break
             continue
-        document = versions.read_document(kube, namespace, flow, record.id)
+        document = versions.read_version(kube, namespace, flow, record)
         results = guardrails.evaluate(rules, document)
         ready, summary = guardrails.summarize(results)
         versions.set_guardrail_result(kube, namespace, record.name, ready, summary, [r.to_status() for r in results], rules.digest)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import diff, flowstatus, values
+from ..domain.commit import VersionRecord
 from ..kube import FLOWS, Kube, NotFound
 from . import versions
 
@@ -18,11 +19,11 @@ _counts: "OrderedDict[tuple[str, str], int]" = OrderedDict()
 _guard = threading.Lock()
 
 
-def _count(kube: Kube, a: tuple[str, str, str], b: tuple[str, str, str], key: tuple[str, str]) -> int:
+def _count(kube: Kube, a: tuple[str, str, VersionRecord], b: tuple[str, str, VersionRecord], key: tuple[str, str]) -> int:
     with _guard:
         if key in _counts:
             return _counts[key]
-    count = diff.changed_paths_count(versions.read_document(kube, *a), versions.read_document(kube, *b))
+    count = diff.changed_paths_count(versions.read_version(kube, *a), versions.read_version(kube, *b))
     with _guard:
         _counts[key] = count
         while len(_counts) > 1024:
@@ -33,11 +34,11 @@ def _count(kube: Kube, a: tuple[str, str, str], b: tuple[str, str, str], key: tu
 _preserved: "OrderedDict[tuple[str, ...], tuple[int, int]]" = OrderedDict()
 
 
-def _preserved_count(kube: Kube, up: tuple[str, str, str], own: tuple[str, str, str], key: tuple[str, ...]) -> tuple[int, int]:
+def _preserved_count(kube: Kube, up: tuple[str, str, VersionRecord], own: tuple[str, str, VersionRecord], key: tuple[str, ...]) -> tuple[int, int]:
     with _guard:
         if key in _preserved:
             return _preserved[key]
-    result = values.sync_view(versions.read_document(kube, *own), versions.read_document(kube, *up), key[2:])
+    result = values.sync_view(versions.read_version(kube, *own), versions.read_version(kube, *up), key[2:])
     with _guard:
         _preserved[key] = result
         while len(_preserved) > 1024:
@@ -64,10 +65,10 @@ def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None
         return {**base, "state": "OutOfSync", "differingPaths": 0}
     patterns = values.preserved_paths(env)
     if patterns:  # parts this environment owns do not make it out of sync
-        differing, kept = _preserved_count(kube, (up_ns, flow, theirs.id), (namespace, flow, own.id),
+        differing, kept = _preserved_count(kube, (up_ns, flow, theirs), (namespace, flow, own),
                                            (theirs.content_hash, own.content_hash, *patterns))
         return {**base, "state": "OutOfSync" if differing else "InSync", "differingPaths": differing, "preservedPaths": kept}
-    count = _count(kube, (up_ns, flow, theirs.id), (namespace, flow, own.id), (theirs.content_hash, own.content_hash))
+    count = _count(kube, (up_ns, flow, theirs), (namespace, flow, own), (theirs.content_hash, own.content_hash))
     return {**base, "state": "OutOfSync", "differingPaths": count}
 
 

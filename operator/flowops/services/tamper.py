@@ -31,7 +31,7 @@ def restore(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None,
     latest = commits.latest_of(records)
     assert latest is not None
     quarantine = _quarantine(rt, flow, document, digest, records, latest)
-    restored = versions.read_document(kube, namespace, name, latest.id)
+    restored = versions.read_version(kube, namespace, name, latest)
     env_name = ((env or {}).get("metadata") or {}).get("name", "?")
     message = (
         f"direct edit of protected flow reverted to version {latest.number} ({latest.id}); the edited content is kept "
@@ -60,16 +60,17 @@ def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     try:
-        stored = storage.encode(document, versions.keyframe_for(kube, namespace, name, latest))
+        stored, base_number = versions.encode(document, versions.keyframe_for(kube, namespace, name, latest, records))
     except storage.DocumentTooLarge:
-        stored = storage.encode({"note": "the edited document was too large to keep"})
-    previous_id = max(r.id for r in records)
-    number = max(r.number for r in records) + 1
-    while True:
-        version_id = next_version_id(rt.clock(), previous_id)
+        stored, base_number = storage.encode({"note": "the edited document was too large to keep"}), None
+    next_free = 0
+    for _ in range(8):
+        number = max(next_free, max(r.number for r in records) + 1)
+        version_id = next_version_id(rt.clock(), max(r.id for r in records))
         body = versions.build(
             flow=flow, version_id=version_id, number=number, content_hash=digest, stored=stored,
             message="direct edit of a protected flow, reverted by the operator", origin="Quarantine", parent=latest.id,
+            base_number=base_number,
         )
         body["metadata"]["labels"][names.LABEL_READY] = "false"
         try:
@@ -79,4 +80,10 @@ def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str
             records.append(record)
             return dataclasses.replace(record, ready=False)
         except AlreadyExists:
-            previous_id = version_id
+            # Another writer took the number; it may have quarantined this very edit.
+            records[:], highest = versions.list_history(kube, namespace, name, owner_uid=meta.get("uid"))
+            next_free = highest + 1
+            same = next((r for r in reversed(records) if r.origin == "Quarantine" and r.content_hash == digest and r.number > latest.number), None)
+            if same is not None:
+                return same
+    raise RuntimeError(f"flow {namespace}/{name}: version numbers kept being taken by other writers; retrying")

@@ -12,7 +12,7 @@ from typing import Any
 from .. import names
 from ..domain import storage
 from ..domain.commit import VersionRecord
-from ..kube import FLOWVERSIONS, Kube
+from ..kube import FLOWVERSIONS, Kube, NotFound
 
 
 def record_of(obj: Mapping[str, Any]) -> VersionRecord:
@@ -33,17 +33,31 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
         promotion_spec_hash=annotations.get(names.ANN_PROMOTION_SPEC_HASH),
         rules_digest=annotations.get(names.ANN_RULES_DIGEST),
         guardrails=annotations.get(names.ANN_GUARDRAILS, ""),
+        generation=_int_or_none(annotations.get(names.ANN_GENERATION)),
     )
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None
 
 
 def list_records(kube: Kube, namespace: str, flow: str, owner_uid: str | None = None) -> list[VersionRecord]:
     """With owner_uid, only that Flow object's versions: a deleted namesake's versions
-    linger until garbage collection and must not be numbered after or used as keyframes."""
+    linger until garbage collection and must not be used as HEAD or keyframes."""
+    return list_history(kube, namespace, flow, owner_uid)[0]
+
+
+def list_history(kube: Kube, namespace: str, flow: str, owner_uid: str | None = None) -> tuple[list[VersionRecord], int]:
+    """list_records, and the highest number any FlowVersion of this flow name holds (a
+    deleted namesake's too): its object name is taken, so the next number comes after it."""
     items = kube.list(FLOWVERSIONS, namespace, label_selector=f"{names.LABEL_FLOW}={flow}", metadata_only=True)
-    return sorted(
-        (record_of(i) for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {}) and _owned_by(i, owner_uid)),
-        key=lambda r: r.number,
-    )
+    numbered = [i for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})]
+    highest = max((int(i["metadata"]["labels"][names.LABEL_NUMBER]) for i in numbered), default=0)
+    records = sorted((record_of(i) for i in numbered if _owned_by(i, owner_uid)), key=lambda r: r.number)
+    return records, highest
 
 
 def _owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
@@ -52,41 +66,59 @@ def _owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
     return any(o.get("uid") == owner_uid for o in obj["metadata"].get("ownerReferences") or [])
 
 
-def version_name(flow: str, version_id: str) -> str:
-    return f"{flow}-{version_id}"
+def version_name(flow: str, number: int) -> str:
+    """The object name holds the number, so the API server refuses a second version with
+    the same number (AlreadyExists) whichever process writes it. Zero-padded so names sort."""
+    return f"{flow}-{number:05d}"
+
+
+def read_version(kube: Kube, namespace: str, flow: str, record: VersionRecord) -> Any:
+    """The document of a listed version."""
+    return decode(kube, namespace, flow, kube.get(FLOWVERSIONS, record.name, namespace))
+
+
+def get_by_id(kube: Kube, namespace: str, flow: str, version_id: str) -> Mapping[str, Any]:
+    """The FlowVersion with this id (ids are labels; names hold numbers)."""
+    items = kube.list(FLOWVERSIONS, namespace, label_selector=f"{names.LABEL_FLOW}={flow},{names.LABEL_VERSION}={version_id}")
+    if not items:
+        raise NotFound(404, "NotFound", f"flow {flow} has no version with id {version_id} in namespace {namespace}")
+    return items[0]
 
 
 def read_document(kube: Kube, namespace: str, flow: str, version_id: str) -> Any:
-    obj = kube.get(FLOWVERSIONS, version_name(flow, version_id), namespace)
-    return decode(kube, namespace, flow, obj)
+    return decode(kube, namespace, flow, get_by_id(kube, namespace, flow, version_id))
 
 
 def decode(kube: Kube, namespace: str, flow: str, obj: Mapping[str, Any]) -> Any:
     """The version's document. A Delta's keyframe comes from the keyframe cache when it is
     there (read, unpacked and cached otherwise); the result shares parts with it: never mutate."""
-    stored = storage.StoredContent.from_spec(obj["spec"]["storage"])
+    spec = obj["spec"]["storage"]
+    stored = storage.StoredContent.from_spec(spec)
     if stored.encoding == "Full":
         return storage.decode(stored)
-    key = (namespace, version_name(flow, stored.base or ""))
+    key = (namespace, flow, stored.base or "")
     keyframe = keyframes.get(key)
     if keyframe is None:
-        keyframe_stored = storage.StoredContent.from_spec(kube.get(FLOWVERSIONS, key[1], namespace)["spec"]["storage"])
+        base = kube.get(FLOWVERSIONS, version_name(flow, spec["baseNumber"]), namespace) if spec.get("baseNumber") \
+            else get_by_id(kube, namespace, flow, stored.base or "")
+        keyframe_stored = storage.StoredContent.from_spec(base["spec"]["storage"])
         keyframe = storage.decode(keyframe_stored)
         keyframes.put(key, keyframe, keyframe_stored.bytes)
     return storage.decode(stored, keyframe)
 
 
 class _KeyframeCache:
-    """Recently used keyframes, decoded. Versions never change, so an entry is never stale;
+    """Recently used keyframes by (namespace, flow, version id), decoded. Versions never
+    change, so an entry is never stale;
     the budget (canonical JSON bytes) keeps memory flat however many flows there are."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
-        self._entries: OrderedDict[tuple[str, str], tuple[Any, int]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str], tuple[Any, int]] = OrderedDict()
         self._size = 0
         self._guard = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> Any | None:
+    def get(self, key: tuple[str, str, str]) -> Any | None:
         with self._guard:
             entry = self._entries.get(key)
             if entry is None:
@@ -94,7 +126,7 @@ class _KeyframeCache:
             self._entries.move_to_end(key)
             return entry[0]
 
-    def put(self, key: tuple[str, str], document: Any, size: int) -> None:
+    def put(self, key: tuple[str, str, str], document: Any, size: int) -> None:
         if size > self.budget // 4:
             return  # one large flow must not evict everything else
         with self._guard:
@@ -110,22 +142,32 @@ class _KeyframeCache:
 keyframes = _KeyframeCache(budget=int(os.environ.get("FLOWOPS_KEYFRAME_CACHE_BYTES", str(2 << 20))))
 
 
-def keyframe_for(kube: Kube, namespace: str, flow: str, latest: VersionRecord | None) -> tuple[str, Any] | None:
+def keyframe_for(kube: Kube, namespace: str, flow: str, latest: VersionRecord | None,
+                 records: list[VersionRecord]) -> tuple[VersionRecord, Any] | None:
     """The Full version the next Delta should be against: the newest version's keyframe."""
     if latest is None:
         return None
     keyframe_id = latest.base or latest.id
-    key = (namespace, version_name(flow, keyframe_id))
+    record = next((r for r in records if r.id == keyframe_id), None)
+    if record is None:
+        return None
+    key = (namespace, flow, keyframe_id)
     cached = keyframes.get(key)
     if cached is not None:
-        return keyframe_id, cached
-    obj = kube.get_or_none(FLOWVERSIONS, version_name(flow, keyframe_id), namespace)
+        return record, cached
+    obj = kube.get_or_none(FLOWVERSIONS, record.name, namespace)
     if obj is None or obj["spec"]["storage"]["encoding"] != "Full":
         return None
     stored = storage.StoredContent.from_spec(obj["spec"]["storage"])
     document = storage.decode(stored)
     keyframes.put(key, document, stored.bytes)
-    return keyframe_id, document
+    return record, document
+
+
+def encode(document: Any, keyframe: tuple[VersionRecord, Any] | None, raw: bytes | None = None) -> tuple[storage.StoredContent, int | None]:
+    """The stored form, and the keyframe's number when it is a Delta (names its object)."""
+    stored = storage.encode(document, (keyframe[0].id, keyframe[1]) if keyframe else None, raw=raw)
+    return stored, keyframe[0].number if keyframe and stored.base else None
 
 
 PROVENANCE_KEYS = ("requestedBy", "approvedBy", "comment", "name", "namespace", "uid", "specHash", "plan")
@@ -143,6 +185,7 @@ def build(
     parent: str | None,
     commit_request: str | None = None,
     promotion: Mapping[str, Any] | None = None,
+    base_number: int | None = None,
 ) -> dict[str, Any]:
     meta = flow["metadata"]
     spec: dict[str, Any] = {
@@ -153,11 +196,13 @@ def build(
         "message": message[:4096],
         "transition": (flow.get("spec") or {}).get("transition", "RestartInProgress"),
         "origin": origin,
-        "storage": stored.to_spec(),
+        "storage": {**stored.to_spec(), **({"baseNumber": base_number} if base_number else {})},
     }
     if parent:
         spec["parent"] = parent
     annotations = {names.ANN_CONTENT_HASH: content_hash, names.ANN_ORIGIN: origin}
+    if meta.get("generation"):
+        annotations[names.ANN_GENERATION] = str(meta["generation"])
     if stored.base:
         annotations[names.ANN_BASE] = stored.base
     if commit_request:
@@ -178,7 +223,7 @@ def build(
         "apiVersion": FLOWVERSIONS.api_version,
         "kind": FLOWVERSIONS.kind,
         "metadata": {
-            "name": version_name(meta["name"], version_id),
+            "name": version_name(meta["name"], number),
             "namespace": meta["namespace"],
             "labels": {
                 names.LABEL_FLOW: meta["name"],

@@ -35,7 +35,7 @@ class OperatorProcess:
 
     def start(self, timeout: float = 60.0) -> "OperatorProcess":
         if self.alive():
-            return self  # never two unpeered operators on one cluster
+            return self  # one process per instance; a second writer is explicit: alongside()
         self.port, self.metrics_port = free_port(), free_port()
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
@@ -88,6 +88,11 @@ class OperatorProcess:
             self.process.kill()
             self.process.wait()
             return None
+
+    def alongside(self, log_path: Path) -> "OperatorProcess":
+        """A second, unpeered operator against the same cluster: two writers at once, as a
+        rolling update without peering makes them. Only tests of that situation want one."""
+        return OperatorProcess(self.kubeconfig, self.context, log_path, extra_args=self.extra_args, env=dict(self.env), verbose=False)
 
     def restart(self) -> "OperatorProcess":
         self.stop()
