@@ -70,10 +70,8 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
         status = wait_for_phase(kube, staging_ns, name, timeout=120)
         assert status["phase"] == "Succeeded", (name, status)
     for name in names:
-        # Every last edit is committed and described by the Flow's status (both writers converge).
         final = content_hash(kube.get(FLOWS, name, dev_ns)["spec"]["content"])
-        wait_for(lambda: _latest_hash(kube, dev_ns, name) == final and _status_settled(kube, dev_ns, name),
-                 timeout=120, message=f"{name}: the last edit committed and its status published")
+        wait_for(lambda: _latest_hash(kube, dev_ns, name) == final, timeout=120, message=f"{name}: the last edit committed")
     for namespace in (dev_ns, staging_ns):
         for name in names:
             found = _versions(kube, namespace, name)
@@ -97,6 +95,9 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
         else:
             assert not landed and "nothing to promote" in status["message"], (name, status)
     assert any(v["metadata"]["annotations"].get("flowops.io/origin") == "Promotion" for v in staged)
+    for name in names:
+        # Both writers' status writes converge on what exists.
+        wait_for(lambda: _status_settled(kube, dev_ns, name), timeout=60, message=f"{name}: its status describes its versions")
 
 
 def _versions(kube: Kube, namespace: str, name: str) -> list[dict]:
@@ -124,15 +125,23 @@ def test_two_unpeered_operators_commit_and_promote_exactly_once(kube, make_envir
 
 
 class Chaos:
-    """SIGKILLs one of the operators at random (seeded) moments and starts it again."""
+    """SIGKILLs one of the operators at random (seeded) moments, `budget` times, and starts
+    it again in the background while the other keeps working.
 
-    def __init__(self, processes: list[OperatorProcess], seed: int) -> None:
-        self.processes, self.random = processes, random.Random(seed)
+    A process started from a thread dies with that thread (the operator's parent-death
+    signal follows the thread that forked it), so restarter threads live until the end,
+    and the processes they started are started again from the test's thread then."""
+
+    def __init__(self, processes: list[OperatorProcess], seed: int, budget: int = 8) -> None:
+        self.processes, self.random, self.budget = processes, random.Random(seed), budget
         self.kills: list[str] = []
+        self.error: BaseException | None = None
         self._stop = threading.Event()
         self._began = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="chaos", daemon=True)
-        self.error: BaseException | None = None
+        self._restarters: list[threading.Thread] = []
+        self._starting: set[int] = set()
+        self._restarted: set[int] = set()
 
     def __enter__(self) -> "Chaos":
         self._thread.start()
@@ -141,25 +150,45 @@ class Chaos:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=120)
-        for process in self.processes:
-            if not process.alive():
+        for restarter in self._restarters:
+            restarter.join(timeout=120)
+        for which, process in enumerate(self.processes):
+            if which in self._restarted or not process.alive():
+                process.kill()
                 process.start()
 
     def _run(self) -> None:
         try:
-            while not self._stop.wait(self.random.uniform(0.2, 1.5)):
+            while len(self.kills) < self.budget and not self._stop.wait(self.random.uniform(0.3, 1.5)):
+                # A process that is up and working: killing one still starting would only stall both.
                 which = self.random.randrange(len(self.processes))
                 process = self.processes[which]
-                if not process.alive():
+                if not process.alive() or which in self._starting:
                     continue
                 process.kill()
                 moment = f"killed operator {which} at {time.monotonic() - self._began:.2f}s"
                 self.kills.append(moment)
                 log.warning(moment)
-                if not self._stop.wait(self.random.uniform(0.0, 1.0)):
-                    process.start()
+                self._starting.add(which)
+                restarter = threading.Thread(target=self._start, args=(which, self.random.uniform(0.0, 1.0)), daemon=True)
+                self._restarters.append(restarter)
+                restarter.start()
         except BaseException as exc:  # reported by the test, not lost in the thread
             self.error = exc
+
+    def _start(self, which: int, delay: float) -> None:
+        process = self.processes[which]
+        self._restarted.add(which)
+        if not self._stop.wait(delay):
+            while not self._stop.is_set():
+                try:
+                    process.start()
+                    break
+                except Exception as exc:  # e.g. not healthy in time on a busy machine: try again
+                    log.warning("restarting operator %d failed: %s", which, str(exc)[:300])
+                    self._stop.wait(0.2)
+        self._starting.discard(which)
+        self._stop.wait()  # keeps the process alive (see the class docstring)
 
 
 def test_two_operators_killed_at_random_still_exactly_once(kube, make_environment, two_operators):
@@ -168,9 +197,9 @@ def test_two_operators_killed_at_random_still_exactly_once(kube, make_environmen
     with Chaos(two_operators, seed) as chaos:
         dev_ns, staging_ns, names, promoted = run_edits(kube, make_environment, step=lambda i: time.sleep(0.05))
         # Keep killing while the promotions and the last commits run, not only while edits arrive.
-        more = len(chaos.kills) + 2
-        wait_for(lambda: len(chaos.kills) >= more or chaos.error, timeout=30, message="two more kills")
+        wait_for(lambda: len(chaos.kills) >= 4 or chaos.error, timeout=60, message="at least four kills")
+        for name in promoted:
+            wait_for_phase(kube, staging_ns, name, timeout=150)
     print("kills:", chaos.kills)
     assert chaos.error is None, chaos.error
-    assert chaos.kills, "the chaos thread killed nothing: the test proves nothing"
     assert_exactly_once(kube, dev_ns, staging_ns, names, promoted)
