@@ -32,6 +32,8 @@ class VersionRecord:
     rules_digest: str | None = None
     guardrails: str = ""
     generation: int | None = None  # the Flow's generation it was committed from
+    field_manager: str | None = None  # Quarantine: who wrote the reverted edit
+    reapplied: int = 0  # Quarantine: how often that edit came back after being reverted
 
     @property
     def can_be_head(self) -> bool:
@@ -47,6 +49,8 @@ class CommitDecision:
     promotion: Mapping[str, Any] | None = None
     uncommitted: bool = False
     reason: str = ""
+    # A protected flow changed without a Promotion: keep the edit aside and restore HEAD.
+    revert: bool = False
 
 
 def promotion_provenance(annotation: str | None, content_hash: str) -> Mapping[str, Any] | None:
@@ -68,6 +72,31 @@ def latest_of(versions: list[VersionRecord]) -> VersionRecord | None:
     return max(committed, key=lambda v: v.number, default=None)
 
 
+def _since_latest(versions: list[VersionRecord]) -> list[VersionRecord]:
+    latest = latest_of(versions)
+    return [v for v in versions if v.origin == "Quarantine" and (latest is None or v.number > latest.number)]
+
+
+def open_quarantine(versions: list[VersionRecord]) -> VersionRecord | None:
+    """The newest quarantined edit made since the newest committed version, if any."""
+    return max(_since_latest(versions), key=lambda v: v.number, default=None)
+
+
+def tamper_loop(versions: list[VersionRecord]) -> str | None:
+    """Why the flow is stalled by a writer that re-applies a reverted edit (None if it is not).
+    It lasts until a newer version is committed (a Promotion): only a person can stop the writer."""
+    looping = [v for v in _since_latest(versions) if v.reapplied >= 1]
+    if not looping:
+        return None
+    edit = max(looping, key=lambda v: v.number)
+    who = edit.field_manager or "an unknown writer"
+    return (
+        f"{who} keeps re-applying a direct edit of this protected flow ({edit.reapplied + 1} times; kept once as "
+        f"version {edit.number}, origin Quarantine) and the operator keeps reverting it: stop that writer (e.g. remove "
+        "the Flow from what it applies) and change this environment through Promotions; the next promoted version clears this"
+    )
+
+
 def decide(
     *,
     content_hash: str,
@@ -79,10 +108,11 @@ def decide(
     generation: int | None = None,
     newest_generation: int | None = None,
     landed_promotions: frozenset[str] = frozenset(),
+    protected: bool = False,
 ) -> CommitDecision:
     """`generation`: the Flow's, as this writer sees it; `newest_generation`: the highest any
     existing version was committed from; `landed_promotions`: uids of Promotions that have
-    a version already. Another writer (a second replica) may have committed a newer view
+    a version already; `protected`: only Promotions may change the content. Another writer (a second replica) may have committed a newer view
     of the Flow than this one: then this view is stale and commits nothing."""
     if generation is not None and newest_generation is not None and generation < newest_generation:
         return CommitDecision(commit=False, reason="Stale")
@@ -97,6 +127,9 @@ def decide(
             commit=True, origin="Promotion", message=str(promotion.get("comment") or ""), promotion=promotion,
             reason="Promoted",
         )
+    if protected and latest is not None:
+        # Only Promotions write a protected flow; its first version is made by one too.
+        return CommitDecision(commit=False, origin="Quarantine", revert=True, reason="DirectEdit")
     if mode == "Manual" and latest is not None:
         # A new flow always gets version 1, so it has a HEAD to bind to.
         request = (commit_annotation or "").strip()

@@ -19,7 +19,7 @@ from .bindings_applications import reconcile_application
 from .bindings_clients import ClientOutcome, reconcile_client
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, no_events
-from .flows import rfc3339
+from .common import rfc3339
 
 # From this many clients on, a fan-out lists clients and ConfigMaps instead of GETting each.
 SNAPSHOT_MIN_CLIENTS = 4

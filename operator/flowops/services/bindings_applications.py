@@ -13,7 +13,7 @@ from ..runtime import Runtime
 from . import bindings_concurrency as concurrency
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, condition_changed, no_events, target
-from .flows import rfc3339
+from .common import rfc3339
 
 
 def reconcile_application(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int,

@@ -26,7 +26,7 @@ from ..runtime import Runtime
 from . import bindings_concurrency as concurrency
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
-from .flows import rfc3339
+from .common import rfc3339
 
 
 @dataclass(frozen=True)

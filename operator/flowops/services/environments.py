@@ -10,7 +10,7 @@ from ..domain import conditions, environmentstatus, policy, values
 from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES
 from ..runtime import Runtime
 from . import flows, guardrailcache, sync
-from .flows import Poster, rfc3339
+from .common import Poster, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 

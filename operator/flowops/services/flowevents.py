@@ -15,7 +15,7 @@ from ..domain.canonical import content_hash
 from ..kube import FLOWS
 from ..runtime import Runtime
 from . import environments, flows, sync, versions
-from .flows import Poster
+from .common import Poster
 from .flowregistry import registry
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]

@@ -7,10 +7,8 @@ hashes, so a restart (or a crash between any two writes) converges without dupli
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .. import metrics, names
@@ -22,27 +20,11 @@ from ..domain.versionid import next_version_id
 from ..faults import crash_point
 from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube
 from ..runtime import Runtime
-from . import guardrailcache, pins, provenance, versions
+from . import guardrailcache, pins, provenance, tamper, versions
+from .common import Outcome, Poster, rfc3339
+from .common import no_events as _no_events
 
 log = logging.getLogger(__name__)
-
-# post(body, type, reason, message): how Events reach the object (Kopf's poster in handlers).
-Poster = Callable[[Mapping[str, Any], str, str, str], None]
-
-
-def _no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
-    log.info("%s %s: %s", type_, reason, message)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: dict[str, Any]
-    created: VersionRecord | None
-
-
-def rfc3339(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> Outcome:
     meta = flow["metadata"]
@@ -81,15 +63,12 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     decision = commits.CommitDecision(commit=False)
     next_free = 0  # numbers below are taken by objects outside `records`
     for _ in range(_COMMIT_ATTEMPTS):
-        decision = _decide(flow, digest, records)
+        decision = _decide(flow, digest, records, policy.protected(env_spec))
         if decision.reason == "Stale":
             # Another writer has committed a newer view of this Flow: the event carrying it
             # reaches this process too; writing status from this view would only regress it.
             return Outcome(dict(flow.get("status") or {}), None)
-        latest = commits.latest_of(records)
-        if decision.commit and policy.protected(env_spec) and decision.origin != "Promotion" and latest is not None:
-            from . import tamper  # late import: only protected environments need it
-
+        if decision.revert:
             return tamper.restore(rt, flow, env, records, document, digest, post)
         if not decision.commit:
             break
@@ -108,6 +87,9 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
             break
     else:
         raise RuntimeError(f"flow {namespace}/{name}: version numbers kept being taken by other writers; retrying")
+    loop = commits.tamper_loop(records)
+    if loop and problem is None:
+        problem, problem_reason = loop, "TamperLoop"
     _evaluate_pending(kube, namespace, name, records, rules)
     _apply_retention(rt, flow, env, records)
 
@@ -146,7 +128,7 @@ class NumberTaken(Exception):
     """The FlowVersion for this number exists already (another writer made it)."""
 
 
-def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord]) -> commits.CommitDecision:
+def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord], protected: bool) -> commits.CommitDecision:
     meta, spec = flow["metadata"], flow.get("spec") or {}
     annotations = meta.get("annotations") or {}
     return commits.decide(
@@ -159,6 +141,7 @@ def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord]) 
         generation=meta.get("generation"),
         newest_generation=max((r.generation for r in records if r.generation is not None), default=None),
         landed_promotions=frozenset(r.promotion_uid for r in records if r.promotion_uid),
+        protected=protected,
     )
 
 

@@ -2,13 +2,15 @@
 
 If a protected Flow's content changes without a Promotion (the admission policy was
 removed, or someone exempt edited it), the edit is kept as a Quarantine version (never
-HEAD, retrievable) and the last committed content is written back.
+HEAD, retrievable) and the last committed content is written back. The same edit coming
+back (a GitOps tool re-applying it every interval) makes no new version: it is counted
+on the quarantined one and stalls the flow, naming the writer.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .. import metrics, names
@@ -19,33 +21,51 @@ from ..domain.versionid import next_version_id
 from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists
 from ..runtime import Runtime
 from . import versions
+from .common import Outcome, Poster, rfc3339
+
+# Rounds of "number taken by another writer" before giving up (the handler retries).
+_ATTEMPTS = 8
 
 
 def restore(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, records: list[VersionRecord],
-            document: Any, digest: str, post: Callable[[Mapping[str, Any], str, str, str], None]) -> Any:
-    from .flows import Outcome, rfc3339  # shared helpers; flows imports this module lazily
-
+            document: Any, digest: str, post: Poster) -> Outcome:
     kube = rt.kube
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     latest = commits.latest_of(records)
     assert latest is not None
-    quarantine = _quarantine(rt, flow, document, digest, records, latest)
+    writer = field_manager(rt, flow)
+    previous_edit = commits.open_quarantine(records)
+    if previous_edit is not None and previous_edit.content_hash == digest:
+        # Back after its revert (a newer generation), or this very edit once more (a retry
+        # after a crash or a failed write): only the first counts as re-applied.
+        again = (meta.get("generation") or 0) > (previous_edit.generation or 0)
+        quarantine = _count_again(rt, flow, previous_edit, writer, records) if again else previous_edit
+    else:
+        quarantine = _quarantine(rt, flow, document, digest, records, latest, writer)
     restored = versions.read_version(kube, namespace, name, latest)
     env_name = ((env or {}).get("metadata") or {}).get("name", "?")
     message = (
-        f"direct edit of protected flow reverted to version {latest.number} ({latest.id}); the edited content is kept "
-        f"as version {quarantine.number} ({quarantine.id}, origin Quarantine). Environment {env_name} accepts changes "
-        "only through Promotions."
+        f"direct edit of protected flow by {writer or 'an unknown writer'} reverted to version {latest.number} ({latest.id}); "
+        f"the edited content is kept as version {quarantine.number} ({quarantine.id}, origin Quarantine). "
+        f"Environment {env_name} accepts changes only through Promotions."
     )
     post(flow, "Warning", "Tampered", message)
     now = rfc3339(rt.clock())
+    generation = meta.get("generation")
     previous = flow.get("status") or {}
-    tampered = conditions.condition("Tampered", True, "DirectEditReverted", message, meta.get("generation"))
+    desired = [conditions.condition("Tampered", True, "DirectEditReverted", message, generation)]
+    drop: list[str] = []
+    loop = commits.tamper_loop(records)
+    if loop:
+        post(flow, "Warning", "TamperLoop", loop)
+        summary, drop = conditions.summary(False, "TamperLoop", loop, generation, stalled=loop)
+        desired += summary
     status = {
-        "tampered": {"time": now, "quarantinedVersion": quarantine.id, "restoredVersion": latest.id},
-        "conditions": conditions.merge(previous.get("conditions"), [tampered], now),
-        "versionCount": len(records) + 1,
+        "tampered": {"time": now, "quarantinedVersion": quarantine.id, "restoredVersion": latest.id,
+                     "fieldManager": writer or "", "reapplied": quarantine.reapplied},
+        "conditions": conditions.merge(previous.get("conditions"), desired, now, drop=drop),
+        "versionCount": len(records),
     }
     kube.patch_status(FLOWS, name, status, namespace)
     # Content last: the reconcile of the restored generation sees Tampered and clears it.
@@ -54,8 +74,41 @@ def restore(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None,
     return Outcome({**previous, **status}, None)
 
 
+def field_manager(rt: Runtime, flow: Mapping[str, Any]) -> str | None:
+    """Who last wrote spec.content, other than the operator: read from managedFields."""
+    meta = flow["metadata"]
+    entries = meta.get("managedFields")
+    if entries is None:  # a body without them (some clients strip them): read the object
+        current = rt.kube.get_or_none(FLOWS, meta["name"], meta["namespace"])
+        entries = ((current or {}).get("metadata") or {}).get("managedFields") or []
+    writers = [
+        e for e in entries
+        if e.get("manager") != names.FIELD_MANAGER and "f:content" in ((e.get("fieldsV1") or {}).get("f:spec") or {})
+    ]
+    newest = max(writers, key=lambda e: e.get("time") or "", default=None)
+    if newest is None:
+        return None
+    return f"{newest.get('manager') or 'unnamed'} ({newest.get('operation') or 'Update'})"
+
+
+def _count_again(rt: Runtime, flow: Mapping[str, Any], edit: VersionRecord, writer: str | None,
+                 records: list[VersionRecord]) -> VersionRecord:
+    """The same edit is back after it was reverted: no new version, one more on its count
+    and the generation it came back in."""
+    meta = flow["metadata"]
+    namespace = meta["namespace"]
+    again = dataclasses.replace(edit, reapplied=edit.reapplied + 1, field_manager=writer or edit.field_manager,
+                                generation=meta.get("generation"))
+    annotations = {names.ANN_REAPPLIED: str(again.reapplied), names.ANN_GENERATION: str(again.generation or "")}
+    if again.field_manager:
+        annotations[names.ANN_FIELD_MANAGER] = again.field_manager
+    rt.kube.merge_patch(FLOWVERSIONS, edit.name, {"metadata": {"annotations": annotations}}, namespace)
+    records[:] = [again if r.name == edit.name else r for r in records]
+    return again
+
+
 def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str, records: list[VersionRecord],
-                latest: VersionRecord) -> VersionRecord:
+                latest: VersionRecord, writer: str | None) -> VersionRecord:
     kube = rt.kube
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -64,7 +117,7 @@ def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str
     except storage.DocumentTooLarge:
         stored, base_number = storage.encode({"note": "the edited document was too large to keep"}), None
     next_free = 0
-    for _ in range(8):
+    for _ in range(_ATTEMPTS):
         number = max(next_free, max(r.number for r in records) + 1)
         version_id = next_version_id(rt.clock(), max(r.id for r in records))
         body = versions.build(
@@ -73,17 +126,19 @@ def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str
             base_number=base_number,
         )
         body["metadata"]["labels"][names.LABEL_READY] = "false"
+        if writer:
+            body["metadata"]["annotations"][names.ANN_FIELD_MANAGER] = writer
         try:
             kube.create(FLOWVERSIONS, body, namespace)
             metrics.version_created(namespace, "Quarantine", head=False)
-            record = versions.record_of(body)
+            record = dataclasses.replace(versions.record_of(body), ready=False)
             records.append(record)
-            return dataclasses.replace(record, ready=False)
+            return record
         except AlreadyExists:
             # Another writer took the number; it may have quarantined this very edit.
             records[:], highest = versions.list_history(kube, namespace, name, owner_uid=meta.get("uid"))
             next_free = highest + 1
-            same = next((r for r in reversed(records) if r.origin == "Quarantine" and r.content_hash == digest and r.number > latest.number), None)
-            if same is not None:
+            same = commits.open_quarantine(records)
+            if same is not None and same.content_hash == digest:
                 return same
     raise RuntimeError(f"flow {namespace}/{name}: version numbers kept being taken by other writers; retrying")

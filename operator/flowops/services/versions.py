@@ -34,6 +34,8 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
         rules_digest=annotations.get(names.ANN_RULES_DIGEST),
         guardrails=annotations.get(names.ANN_GUARDRAILS, ""),
         generation=_int_or_none(annotations.get(names.ANN_GENERATION)),
+        field_manager=annotations.get(names.ANN_FIELD_MANAGER),
+        reapplied=_int_or_none(annotations.get(names.ANN_REAPPLIED)) or 0,
     )
 
 

@@ -1,0 +1,30 @@
+"""Types and helpers every service shares: how Events are posted, a reconcile's outcome, time format."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.commit import VersionRecord
+
+log = logging.getLogger(__name__)
+
+# post(body, type, reason, message): how Events reach the object (Kopf's poster in handlers).
+Poster = Callable[[Mapping[str, Any], str, str, str], None]
+
+
+def no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    log.info("%s %s: %s", type_, reason, message)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: dict[str, Any]
+    created: VersionRecord | None
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
