@@ -71,7 +71,8 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
         assert status["phase"] == "Succeeded", (name, status)
     for name in names:
         final = content_hash(kube.get(FLOWS, name, dev_ns)["spec"]["content"])
-        wait_for(lambda: _latest_hash(kube, dev_ns, name) == final, timeout=120, message=f"{name}: the last edit committed")
+        wait_for(lambda name=name, final=final: _latest_hash(kube, dev_ns, name) == final, timeout=120,
+                 message=f"{name}: the last edit committed")
     for namespace in (dev_ns, staging_ns):
         for name in names:
             found = _versions(kube, namespace, name)
@@ -97,7 +98,7 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
     assert any(v["metadata"]["annotations"].get("flowops.io/origin") == "Promotion" for v in staged)
     for name in names:
         # Both writers' status writes converge on what exists.
-        wait_for(lambda: _status_settled(kube, dev_ns, name), timeout=60, message=f"{name}: its status describes its versions")
+        wait_for(lambda name=name: _status_settled(kube, dev_ns, name), timeout=60, message=f"{name}: its status describes its versions")
 
 
 def _versions(kube: Kube, namespace: str, name: str) -> list[dict]:
