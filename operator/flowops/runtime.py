@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import defaultdict
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from .keyedlocks import KeyedLocks
 from .kube import Kube
 
 
@@ -23,12 +23,12 @@ class Runtime:
     # Kopf's in-memory indexes by name, captured at start-up (live views; empty outside the operator).
     indexes: Mapping[str, Any] = field(default_factory=dict)
     # One writer per flow inside this process: the Flow and Promotion handlers both commit.
-    _locks: defaultdict[tuple[str, str], threading.Lock] = field(default_factory=lambda: defaultdict(threading.Lock))
-    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    # (Across processes the API server decides: see services/flows.) Entries go with their
+    # last user, so the map does not grow with every flow ever seen.
+    flow_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
-    def flow_lock(self, namespace: str, name: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks[(namespace, name)]
+    def flow_lock(self, namespace: str, name: str) -> AbstractContextManager[None]:
+        return self.flow_locks.hold((namespace, name))
 
 
 _current: Runtime | None = None

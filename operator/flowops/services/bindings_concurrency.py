@@ -10,40 +10,56 @@ import itertools
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from concurrent.futures import ThreadPoolExecutor
+
+from ..keyedlocks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
 FAN_OUT_THREADS = 8
 
 # One reconcile per object at a time: a client's own handler and a fan-out from its
-# Flow or Application may run together in the handler thread pool.
-_locks: defaultdict[tuple[str, str, str], threading.Lock] = defaultdict(threading.Lock)
-_locks_guard = threading.Lock()
+# Flow or Application may run together in the handler thread pool. An entry lives only
+# while its lock is used.
+_locks = KeyedLocks()
 
 # When each client's last reconcile ended, on a process-wide sequence: a snapshot listed
-# before that may not show what the reconcile wrote.
+# before that may not show what the reconcile wrote. Oldest first; an entry older than any
+# snapshot can be (fan-outs last seconds) says nothing any more and is dropped, so deleted
+# clients do not stay here for good.
 _sequence = itertools.count()
-_reconciled: dict[tuple[str, str], int] = {}
+_reconciled: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
+_reconciled_guard = threading.Lock()
+RECONCILED_TTL = 600.0
 
 
-def lock(kind: str, namespace: str, name: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks[(kind, namespace, name)]
+def lock(kind: str, namespace: str, name: str) -> AbstractContextManager[None]:
+    return _locks.hold((kind, namespace, name))
 
 
 def next_sequence() -> int:
     return next(_sequence)
 
 
-def mark_reconciled(namespace: str, client: str) -> None:
-    _reconciled[(namespace, client)] = next(_sequence)
+def mark_reconciled(namespace: str, client: str, now: Callable[[], float] = time.monotonic) -> None:
+    moment = now()
+    with _reconciled_guard:
+        _reconciled.pop((namespace, client), None)
+        _reconciled[(namespace, client)] = (next(_sequence), moment)
+        while _reconciled:
+            key, (_, when) = next(iter(_reconciled.items()))
+            if moment - when <= RECONCILED_TTL:
+                break
+            del _reconciled[key]
 
 
 def last_reconciled(namespace: str, client: str) -> int | None:
-    return _reconciled.get((namespace, client))
+    with _reconciled_guard:
+        entry = _reconciled.get((namespace, client))
+    return entry[0] if entry else None
 
 
 def with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay: float = 0.5) -> None:
