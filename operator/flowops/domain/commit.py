@@ -34,6 +34,7 @@ class VersionRecord:
     generation: int | None = None  # the Flow's generation it was committed from
     field_manager: str | None = None  # Quarantine: who wrote the reverted edit
     reapplied: int = 0  # Quarantine: how often that edit came back after being reverted
+    results_pending: bool = False  # per-rule results not written to status yet
 
     @property
     def can_be_head(self) -> bool:

@@ -3,13 +3,17 @@ its flows when its guardrails change."""
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..domain import conditions, environmentstatus, policy, values
-from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES
+from .. import names
+from ..domain import conditions, environmentstatus, guardrails, policy, values
+from ..kube import ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES
 from ..runtime import Runtime
-from . import flows, guardrailcache, sync
+from . import flows, guardrailcache, sync, versions
 from .common import Poster, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -60,17 +64,21 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
         problems.append(claim)
 
     if previous.get("guardrailsDigest") not in (None, rules.digest) and not claim:
-        # New rules: HEAD candidates of every flow here are judged again.
-        for flow in kube.iterate(FLOWS, spec["namespace"], page_size=50):
-            flows.reconcile(rt, flow, env, post)
+        # New rules: HEAD candidates of every flow here are judged again. The digest is
+        # recorded below only once all were, so a crash or a failure resumes the work.
+        count = reevaluate_flows(rt, env, rules.digest, post)
         post(env, "Normal", "GuardrailsChanged", "guardrails (or the names spec.values defines) changed: "
-                                                  "flows in this environment were re-evaluated")
+                                                  f"the {count} flow(s) in this environment were re-evaluated")
+
+    if rules.valid and not claim:
+        complete_results(rt, env, rules)
 
     preserved = values.preserved_paths(env)
     if (previous.get("preservedPaths") or []) != preserved:
         # The parts this environment owns changed: its flows' sync reports are compared again.
         for flow in kube.iterate(FLOWS, spec["namespace"], page_size=50):
-            sync.publish(kube, spec["namespace"], flow["metadata"]["name"], env, env_by_name, (flow.get("status") or {}).get("sync"))
+            sync.publish(kube, spec["namespace"], flow["metadata"]["name"], env, env_by_name, (flow.get("status") or {}).get("sync"),
+                         uid=flow["metadata"].get("uid"))
 
     message = "; ".join(problems) if problems else "policy valid; upstream chain valid"
     status = {
@@ -104,3 +112,66 @@ def _previous_problems(previous: Mapping[str, Any]) -> list[str]:
 
 def publish_counts(rt: Runtime, name: str, counts: tuple[int, int]) -> None:
     rt.kube.patch_status(ENVIRONMENTS, name, {"flows": counts[0], "outOfSync": counts[1]})
+
+
+REEVALUATE_THREADS = 4
+
+# Flows re-evaluated under a rule digest, per environment: a retry after a failure goes on
+# where it stopped instead of starting over. One digest per environment is kept.
+_reevaluated: dict[str, tuple[str, set[str]]] = {}
+_reevaluated_guard = threading.Lock()
+
+
+class ReevaluationIncomplete(Exception):
+    """Some flows could not be re-evaluated; the others are done and are not redone."""
+
+
+def reevaluate_flows(rt: Runtime, env: Mapping[str, Any], digest: str, post: Poster) -> int:
+    """Reconcile every flow of the environment under new rules, several at a time; one
+    failing flow does not stop the others. Returns how many flows there are; raises
+    ReevaluationIncomplete naming the failed ones (the handler retries only those)."""
+    name, namespace = env["metadata"]["name"], env["spec"]["namespace"]
+    with _reevaluated_guard:
+        known_digest, done = _reevaluated.get(name, ("", set()))
+        if known_digest != digest:
+            done = set()
+            _reevaluated[name] = (digest, done)
+    all_flows = list(rt.kube.iterate(FLOWS, namespace, page_size=50))
+    todo = [f for f in all_flows if f["metadata"]["name"] not in done]
+    failed: dict[str, str] = {}
+
+    def one(flow: Mapping[str, Any]) -> None:
+        flow_name = flow["metadata"]["name"]
+        try:
+            flows.reconcile(rt, flow, env, post)
+        except Exception as exc:  # noqa: BLE001 - one flow must not stop the others
+            failed[flow_name] = str(exc)[:200]
+            return
+        with _reevaluated_guard:
+            done.add(flow_name)
+
+    # Kopf's poster reads its queue from context variables: each worker runs in a copy.
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=REEVALUATE_THREADS, thread_name_prefix="reevaluate") as pool:
+        list(pool.map(lambda flow: context.copy().run(one, flow), todo))
+    if failed:
+        names = ", ".join(sorted(failed)[:10]) + (" …" if len(failed) > 10 else "")
+        message = (f"{len(failed)} of {len(all_flows)} flow(s) in environment {name} could not be re-evaluated under the new "
+                   f"guardrails yet ({names}); retrying those. First error: {next(iter(failed.values()))}")
+        post(env, "Warning", "ReevaluationIncomplete", message)
+        raise ReevaluationIncomplete(message)
+    with _reevaluated_guard:
+        _reevaluated.pop(name, None)  # complete: the recorded digest says so from now on
+    return len(all_flows)
+
+
+def complete_results(rt: Runtime, env: Mapping[str, Any], rules: guardrails.CompiledRules) -> None:
+    """Versions whose per-rule results a crash kept from being written (they carry the
+    results-pending label): found with one list, on every reconcile of the environment
+    (its resume after a restart among them), since their flow may never be reconciled again."""
+    namespace = env["spec"]["namespace"]
+    selector = f"{names.LABEL_RESULTS}={names.RESULTS_PENDING}"
+    for item in rt.kube.list(FLOWVERSIONS, namespace, label_selector=selector, metadata_only=True):
+        record = versions.record_of(item)
+        if record.origin != "Quarantine" and names.LABEL_FLOW in (item["metadata"].get("labels") or {}):
+            flows.complete_results(rt.kube, namespace, item["metadata"]["labels"][names.LABEL_FLOW], record, rules)

@@ -34,7 +34,7 @@ def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | Non
         return
     meta = flow["metadata"]
     current = (flow.get("status") or {}).get("sync")
-    sync.publish(rt.kube, meta["namespace"], meta["name"], env, env_by_name, current)
+    sync.publish(rt.kube, meta["namespace"], meta["name"], env, env_by_name, current, uid=meta.get("uid"))
     publish_downstream(rt, meta["name"], env, env_by_name, all_environments)
 
 

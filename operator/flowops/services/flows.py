@@ -91,6 +91,7 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     if loop and problem is None:
         problem, problem_reason = loop, "TamperLoop"
     _evaluate_pending(kube, namespace, name, records, rules)
+    _complete_results(kube, namespace, name, [r for r in records if r is not created], rules)
     _apply_retention(rt, flow, env, records)
 
     newest = commits.latest_of(records)
@@ -115,6 +116,7 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     if not _same_status(flow.get("status"), status):
         kube.patch_status(FLOWS, name, status, namespace)
     if later is None:
+        crash_point("before-version-results")
         for write in deferred:
             write()
     return Outcome(status, created)
@@ -194,6 +196,7 @@ def _commit(
     # are written after the Flow's status, off the path a user waits on.
     deferred.append(lambda: versions.set_guardrail_result(
         kube, namespace, body["metadata"]["name"], ready, summary, [r.to_status() for r in results], rules.digest, relabel=False,
+        pending=True,
     ))
     record = versions.record_of(body)
     metrics.version_created(namespace, decision.origin, ready, results)
@@ -221,10 +224,28 @@ def _evaluate_pending(kube: Kube, namespace: str, flow: str, records: list[Versi
         document = versions.read_version(kube, namespace, flow, record)
         results = guardrails.evaluate(rules, document)
         ready, summary = guardrails.summarize(results)
-        versions.set_guardrail_result(kube, namespace, record.name, ready, summary, [r.to_status() for r in results], rules.digest)
-        records[index] = dataclasses.replace(record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT])
+        versions.set_guardrail_result(kube, namespace, record.name, ready, summary, [r.to_status() for r in results], rules.digest,
+                                      pending=record.results_pending)
+        records[index] = dataclasses.replace(record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT],
+                                             results_pending=False)
         if ready:
             break
+
+
+def _complete_results(kube: Kube, namespace: str, flow: str, records: list[VersionRecord], rules: guardrails.CompiledRules) -> None:
+    """Per-rule results a crash kept from being written (the version still says pending)."""
+    for record in records:
+        if record.results_pending and record.origin != "Quarantine":
+            complete_results(kube, namespace, flow, record, rules)
+
+
+def complete_results(kube: Kube, namespace: str, flow: str, record: VersionRecord, rules: guardrails.CompiledRules) -> None:
+    document = versions.read_version(kube, namespace, flow, record)
+    results = guardrailcache.evaluate(rules, document, record.content_hash)
+    ready, summary = guardrails.summarize(results)
+    # Under other rules the verdict labels are redone too (as _evaluate_pending would).
+    versions.set_guardrail_result(kube, namespace, record.name, ready, summary, [r.to_status() for r in results], rules.digest,
+                                  relabel=record.rules_digest != rules.digest, pending=True)
 
 
 def _apply_retention(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, records: list[VersionRecord]) -> None:

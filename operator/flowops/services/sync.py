@@ -46,16 +46,29 @@ def _preserved_count(kube: Kube, up: tuple[str, str, VersionRecord], own: tuple[
     return result
 
 
-def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> dict[str, Any] | None:
+def _head(kube: Kube, namespace: str, flow: str, uid: str | None) -> VersionRecord | None:
+    """HEAD of the flow that exists now: a deleted namesake's versions linger until garbage
+    collection (or for good, when retained) and must not stand for it."""
+    if uid is None:
+        found = kube.get_metadata(FLOWS, flow, namespace)
+        if found is None:
+            return None
+        uid = found["metadata"]["uid"]
+    return flowstatus.head_of(versions.list_records(kube, namespace, flow, owner_uid=uid))
+
+
+def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup,
+            uid: str | None = None) -> dict[str, Any] | None:
+    """`uid`: the flow's own uid when the caller has its body (else it is read)."""
     upstream = ((env or {}).get("spec") or {}).get("upstream")
     if not upstream:
         return None
-    own = flowstatus.head_of(versions.list_records(kube, namespace, flow))
+    own = _head(kube, namespace, flow, uid)
     up_env = env_by_name(upstream)
     if up_env is None:
         return {"upstream": upstream, "state": "UpstreamMissing", "differingPaths": 0, "version": own.id if own else None, "upstreamVersion": None}
     up_ns = up_env["spec"]["namespace"]
-    theirs = flowstatus.head_of(versions.list_records(kube, up_ns, flow))
+    theirs = _head(kube, up_ns, flow, None)
     base = {"upstream": upstream, "version": own.id if own else None, "upstreamVersion": theirs.id if theirs else None}
     if theirs is None:
         return {**base, "state": "UpstreamMissing", "differingPaths": 0}
@@ -73,9 +86,9 @@ def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None
 
 
 def publish(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup,
-            current: Mapping[str, Any] | None) -> None:
+            current: Mapping[str, Any] | None, uid: str | None = None) -> None:
     """Writes status.sync only when it differs from `current` (what the flow shows now)."""
-    desired = compute(kube, namespace, flow, env, env_by_name)
+    desired = compute(kube, namespace, flow, env, env_by_name, uid)
     if desired is not None and desired != current:
         patch = dict(desired)
         if "preservedPaths" in (current or {}) and "preservedPaths" not in desired:

@@ -126,6 +126,7 @@ def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str
             base_number=base_number,
         )
         body["metadata"]["labels"][names.LABEL_READY] = "false"
+        del body["metadata"]["labels"][names.LABEL_RESULTS]  # never evaluated: nothing to complete
         if writer:
             body["metadata"]["annotations"][names.ANN_FIELD_MANAGER] = writer
         try:

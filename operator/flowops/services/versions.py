@@ -36,6 +36,7 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
         generation=_int_or_none(annotations.get(names.ANN_GENERATION)),
         field_manager=annotations.get(names.ANN_FIELD_MANAGER),
         reapplied=_int_or_none(annotations.get(names.ANN_REAPPLIED)) or 0,
+        results_pending=labels.get(names.LABEL_RESULTS) == names.RESULTS_PENDING,
     )
 
 
@@ -232,6 +233,7 @@ def build(
                 names.LABEL_VERSION: version_id,
                 names.LABEL_NUMBER: str(number),
                 names.LABEL_READY: "unknown",
+                names.LABEL_RESULTS: names.RESULTS_PENDING,
             },
             "annotations": annotations,
             # Deleting the Flow deletes its history (garbage collection).
@@ -259,10 +261,16 @@ def verdict_metadata(ready: bool, summary: str, rules_digest: str) -> dict[str, 
 
 def set_guardrail_result(
     kube: Kube, namespace: str, name: str, ready: bool, summary: str, results: list[dict], rules_digest: str, relabel: bool = True,
+    pending: bool = False,
 ) -> None:
-    if relabel:
-        kube.merge_patch(FLOWVERSIONS, name, {"metadata": verdict_metadata(ready, summary, rules_digest)}, namespace)
+    """Status first, then the labels: a crash between leaves the verdict to redo (old rules
+    digest) or the results-pending label, so the write is found and made again."""
     kube.patch_status(FLOWVERSIONS, name, {"ready": ready, "guardrails": results, "rulesHash": rules_digest}, namespace)
+    metadata: dict[str, Any] = verdict_metadata(ready, summary, rules_digest) if relabel else {"labels": {}}
+    if pending:
+        metadata["labels"][names.LABEL_RESULTS] = None
+    if relabel or pending:
+        kube.merge_patch(FLOWVERSIONS, name, {"metadata": metadata}, namespace)
 
 
 def provenance_annotation(record: Mapping[str, Any]) -> str:
