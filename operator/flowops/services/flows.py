@@ -63,7 +63,7 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     decision = commits.CommitDecision(commit=False)
     next_free = 0  # numbers below are taken by objects outside `records`
     for _ in range(_COMMIT_ATTEMPTS):
-        decision = _decide(flow, digest, records, policy.protected(env_spec))
+        decision = _decide(flow, digest, records, policy.protected(env_spec), promotion_annotation)
         if decision.reason == "Stale":
             # Another writer has committed a newer view of this Flow: the event carrying it
             # reaches this process too; writing status from this view would only regress it.
@@ -130,7 +130,9 @@ class NumberTaken(Exception):
     """The FlowVersion for this number exists already (another writer made it)."""
 
 
-def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord], protected: bool) -> commits.CommitDecision:
+def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord], protected: bool,
+            promotion_annotation: str | None) -> commits.CommitDecision:
+    """`promotion_annotation`: the landing Promotion's record, once verified (None if forged)."""
     meta, spec = flow["metadata"], flow.get("spec") or {}
     annotations = meta.get("annotations") or {}
     return commits.decide(
