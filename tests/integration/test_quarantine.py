@@ -8,7 +8,7 @@ import pytest
 
 from flowops.devcluster import install
 from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Kube
-from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import PROMOTE_NOW, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 WRITER = "kustomize-controller"
@@ -23,7 +23,7 @@ def unguarded_prod(kube, cluster, running_operator, make_environment):
     """A production flow with version 1, and the protection policy out of the way (as if
     the writer were an identity it trusts)."""
     dev = make_environment("Development")
-    prod = make_environment("Production", upstream=dev["metadata"]["name"])
+    prod = make_environment("Production", upstream=dev["metadata"]["name"], policy={"promotion": PROMOTE_NOW})
     kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
     wait_for_number(kube, ns(dev), "standard", 1)
     kube.create(PROMOTIONS, promotion("seed", dev["metadata"]["name"], "standard"), ns(prod))

@@ -208,11 +208,16 @@ class Kube:
             "PATCH", resource.path(namespace, name, subresource), body=ops, content_type="application/json-patch+json"
         )
 
-    def patch_status(self, resource: Resource, name: str, status: JSON, namespace: str | None = None) -> JSON:
+    def patch_status(self, resource: Resource, name: str, status: JSON, namespace: str | None = None,
+                     resource_version: str | None = None) -> JSON:
         """Returns the object's metadata only: the API server need not encode, nor we parse,
-        a document of hundreds of KB that no caller reads back."""
+        a document of hundreds of KB that no caller reads back. With `resource_version`, only
+        if the object is still at that version (Conflict otherwise)."""
+        body: JSON = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
         return self.request(
-            "PATCH", resource.path(namespace, name, "status"), body={"status": status},
+            "PATCH", resource.path(namespace, name, "status"), body=body,
             content_type="application/merge-patch+json", accept=METADATA_ACCEPT,
         )
 

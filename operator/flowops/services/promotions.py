@@ -17,7 +17,7 @@ from ..domain import promotion as promotions
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
 from ..faults import crash_point
-from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, Invalid, NotFound
+from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, Conflict, Invalid, NotFound
 from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
 from . import flows, guardrailcache, versions
@@ -57,13 +57,17 @@ def read(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
         return state
     rules = guardrailcache.compiled(policy.guardrails_of(target_env))
     source_ns = source_env["spec"]["namespace"]
+    selector = source.get("version")
+    recorded = promotion.get("status") or {}
+    if recorded.get("phase") == "Running" and recorded.get("sourceVersion") not in (None, "", "uncommitted"):
+        selector = recorded["sourceVersion"]  # an attempt claimed it with this source: every attempt writes the same
     may_read = _may_read(rt, spec.get("requestedBy"), source_ns, source.get("flow", ""))
     if may_read is False:  # nothing of the source is read for someone who may not read it
         return replace(state, requester_may_read=False)
     # The target's reads do not depend on the source's: both sides at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
         target = pool.submit(_target_side, rt, meta["namespace"], promotions.target_flow_name(spec))
-        source_side = _source_side(rt, source_ns, source.get("flow", ""), source.get("version"))
+        source_side = _source_side(rt, source_ns, source.get("flow", ""), selector)
         target_side = target.result()
     clients: tuple[Mapping[str, Any], ...] = ()
     applications: tuple[Mapping[str, Any], ...] = ()
@@ -158,8 +162,17 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     assert state.target_env is not None
     progress = {**decision.status, "startedAt": (promotion.get("status") or {}).get("startedAt") or rfc3339(rt.clock())}
     # The source version goes on record before anything is written: retention spares it from now on.
-    _patch_status(rt, promotion, {**progress, "phase": "Running", "message": decision.message,
-                                  "conditions": _conditions(promotion, "Running", decision.message, rt)})
+    # It is also the claim: made only if the Promotion is unchanged since it was read, so of two
+    # operator processes (or a retry racing a stale event) one executes, and every later attempt
+    # follows the recorded source version (see read) rather than a HEAD that has moved on.
+    try:
+        rt.kube.patch_status(PROMOTIONS, promotion["metadata"]["name"], {
+            **progress, "phase": "Running", "message": decision.message,
+            "conditions": _conditions(promotion, "Running", decision.message, rt),
+            "observedGeneration": promotion["metadata"].get("generation"),
+        }, namespace, resource_version=promotion["metadata"].get("resourceVersion"))
+    except Conflict:
+        raise RetryLater(f"promotion {promotion['metadata']['name']} changed since it was read (another attempt runs it)") from None
     written = _write_target(rt, namespace, write)
     crash_point("after-promotion-target-written")
     # lastPromotion goes out in the commit's own status write: one write of the target's status.
