@@ -173,6 +173,8 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
         }, namespace, resource_version=promotion["metadata"].get("resourceVersion"))
     except Conflict:
         raise RetryLater(f"promotion {promotion['metadata']['name']} changed since it was read (another attempt runs it)") from None
+    except NotFound:
+        return  # deleted meanwhile: nothing to execute
     written = _write_target(rt, namespace, write)
     crash_point("after-promotion-target-written")
     # lastPromotion goes out in the commit's own status write: one write of the target's status.
