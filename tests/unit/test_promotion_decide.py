@@ -125,6 +125,9 @@ CASES = [
         "prod", "Production", upstream="staging", promotion={"gitopsApprovers": [FLUX]})), "Running", "Writing", "", True),
     ("gitops-approval-from-unlisted", state(approved({"username": "mallory", "via": "GitOps"}), target_env=PROD),
      "Failed", "ApproverNotAllowed", "gitopsApprovers", False),
+    ("gitops-approval-of-a-promotion-made-in-the-cluster", state(approved({"username": FLUX, "via": "GitOps"}), target_env=env(
+        "prod", "Production", upstream="staging", promotion={"gitopsApprovers": [FLUX]})),
+     "Failed", "ApproverNotAllowed", "a Promotion alice created in the cluster", False),
     # pinned source, committed source
     ("head-into-protected", state(promotion(review=True), target_env=PROD), "Failed", "HeadSourceNotAllowed",
      "not HEAD", False),

@@ -417,14 +417,21 @@ def _approval(spec: Mapping[str, Any], target_spec: Mapping[str, Any], target_en
             "spec.approved is true but spec.approvedBy is missing: an approval counts only when the API server "
             f"records the approver (environment {target_env_name} requires review); approve with kubectl flowops approve"
         ))
+    requester = (spec.get("requestedBy") or {}).get("username")
     if approver.get("via") == "GitOps":
-        if username not in policy.gitops_approvers(target_spec):
+        listed = policy.gitops_approvers(target_spec)
+        if username not in listed:
             return _refuse("ApproverNotAllowed", (
                 f"{username} approved via GitOps but is not in spec.policy.promotion.gitopsApprovers of environment "
                 f"{target_env_name}; nothing was written"
             ))
+        if requester not in listed:  # a pull request reviewed what git holds, not a Promotion made in the cluster
+            return _refuse("ApproverNotAllowed", (
+                f"{username} approved via GitOps a Promotion {requester or 'somebody'} created in the cluster: a GitOps "
+                "approval counts only for a Promotion applied from git; a person with the approve permission must "
+                "approve this one; nothing was written"
+            ))
         return None  # the review happened in the pull request
-    requester = (spec.get("requestedBy") or {}).get("username")
     if policy.separation_of_duties(target_spec) and requester and requester == username:
         return _refuse("SelfApproval", (
             f"{username} requested this Promotion and cannot approve it (separation of duties in environment "

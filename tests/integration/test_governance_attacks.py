@@ -1,0 +1,253 @@
+"""Attacks on governance by every shipped role, through every way of writing an object
+(merge patch, JSON patch, update, server-side apply, subresources, delete collections):
+each is refused by the API server with words that name the rule, and a read proves nothing
+was written. No operator runs here: the rules hold without it.
+
+One chain (development → staging → production, the sample defaults) is shared by the module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from flowops.kube import (
+    CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES, PROMOTIONS, ApiError, Kube, Resource,
+)
+from flowops.testing.admission import ROLEBINDINGS, bind, wait_until_admitted, wait_until_governed
+from flowops.testing.objects import API_VERSION, flow, promotion
+
+FLUX = "system:serviceaccount:flux-system:kustomize-controller"
+ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
+
+
+def ns(env: dict) -> str:
+    return env["spec"]["namespace"]
+
+
+def name(env: dict) -> str:
+    return env["metadata"]["name"]
+
+
+def refused(call: Callable[[], Any], *words: str) -> str:
+    with pytest.raises(ApiError) as denied:
+        call()
+    message = denied.value.message
+    assert denied.value.status in (403, 422), message
+    for word in words:
+        assert word in message, message
+    return message
+
+
+def environment(kube: Kube, tier: str, **spec: Any) -> dict:
+    env_name = f"atk-{tier.lower()[:4]}-{uuid.uuid4().hex[:6]}"
+    namespace = f"ns-{env_name}"
+    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": namespace, "labels": {"flowops.io/environment": env_name}}})
+    env = kube.create(ENVIRONMENTS, {"apiVersion": API_VERSION, "kind": "Environment", "metadata": {"name": env_name},
+                                     "spec": {"namespace": namespace, "tier": tier, **spec}})
+    wait_until_governed(kube, env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def chain(kube: Kube, kube_as: Callable[[str], Kube]) -> Iterator[tuple[dict, dict, dict]]:
+    dev = environment(kube, "Development")
+    staging = environment(kube, "Staging", upstream=name(dev), policy={"promotion": {"requireReview": False}})
+    prod = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"gitopsApprovers": [FLUX]}})
+    kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
+    # What the operator would have written in production: a flow and an ApiClient's ConfigMap.
+    kube_as("operator").create(FLOWS, flow("served", {"title": "v1"}), ns(prod))
+    kube_as("operator").create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "shop-flow", "labels": {"flowops.io/materialised": "true"}}, "data": {"flow.json": '{"title":"v1"}'}}, ns(prod))
+    kube_as("operator").create(FLOWVERSIONS, {
+        "apiVersion": API_VERSION, "kind": "FlowVersion", "metadata": {"name": "served-00001"},
+        "spec": {"flow": "served", "id": "20260101000000000001", "number": 1, "origin": "Commit",
+                 "contentHash": "sha256:" + "0" * 64, "storage": {"encoding": "Full", "data": "", "bytes": 0}}}, ns(prod))
+    bind(kube, ns(prod), "flowops-promoter", FLUX)
+    bind(kube, ns(staging), "flowops-viewer", FLUX)
+    yield dev, staging, prod
+
+
+def reviewed(pname: str, source: dict, **spec: Any) -> dict:
+    return promotion(pname, name(source), "standard", "1", review=True, **spec)
+
+
+def applied(body: dict, namespace: str) -> dict:
+    return {**body, "metadata": {**body["metadata"], "namespace": namespace}}
+
+
+# -- holes that were open --------------------------------------------------------------------
+
+
+def test_approving_where_no_environment_governs_still_needs_the_permission_and_true_groups(kube, kube_as, chain):
+    """Nothing stamps an approval in a namespace no Environment manages; a hand-written one
+    (forged groups, or no approve permission) would wait there for an Environment to claim it."""
+    _, staging, _ = chain
+    loose = f"atk-loose-{uuid.uuid4().hex[:6]}"
+    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": loose}})
+    bob = kube_as("promoter")
+    true_groups = ["flowops:promoters", "system:authenticated"]
+    for pname, approved_by, words in (
+        ("forged-groups", {"username": "bob-promoter", "groups": ["flowops:sre"], "via": "Cluster"},
+         "spec.approvedBy is recorded by the API server"),
+        ("no-permission", {"username": "bob-promoter", "groups": true_groups, "via": "Cluster"},
+         "bob-promoter may not approve Promotions in namespace " + loose),
+    ):
+        refused(lambda p=pname, a=approved_by: bob.create(PROMOTIONS, reviewed(p, staging, approved=True, approvedBy=a), loose), words)
+        assert kube.get_or_none(PROMOTIONS, pname, loose) is None
+    bob.create(PROMOTIONS, reviewed("later", staging), loose)
+    refused(lambda: bob.merge_patch(PROMOTIONS, "later", {"spec": {"approved": True, "approvedBy": {
+        "username": "bob-promoter", "groups": true_groups, "via": "Cluster"}}}, loose), "bob-promoter may not approve Promotions")
+    assert "approvedBy" not in kube.get(PROMOTIONS, "later", loose)["spec"]
+
+
+def test_a_gitops_approval_counts_only_for_a_promotion_applied_from_git(kube, kube_as, chain):
+    """Somebody creates, in the cluster, the Promotion a pull request names, with a spec the
+    pull request never had; the controller's apply of the merged PR must not approve it."""
+    _, staging, prod = chain
+    kube_as("promoter").create(PROMOTIONS, reviewed("release-9", staging, changes={"exclude": ["/title"]}, comment="PR #42"), ns(prod))
+    from_git = applied(reviewed("release-9", staging, approved=True), ns(prod))
+    refused(lambda: kube_as("gitops").apply(PROMOTIONS, "release-9", from_git, ns(prod), field_manager="kustomize-controller"),
+            f"{FLUX} may not approve Promotions", "approve permission")
+    spec = kube.get(PROMOTIONS, "release-9", ns(prod))["spec"]
+    assert spec["approved"] is False and "approvedBy" not in spec
+
+    # The controller's own Promotion, approved in a later commit, stays a GitOps approval.
+    kube_as("gitops").apply(PROMOTIONS, "release-10", applied(reviewed("release-10", staging), ns(prod)), ns(prod),
+                            field_manager="kustomize-controller")
+    approved = kube_as("gitops").apply(PROMOTIONS, "release-10", applied(reviewed("release-10", staging, approved=True), ns(prod)),
+                                       ns(prod), field_manager="kustomize-controller")["spec"]
+    assert (approved["approvedBy"]["username"], approved["approvedBy"]["via"]) == (FLUX, "GitOps")
+
+
+def test_the_configmaps_production_workloads_mount_are_the_operators(kube, kube_as, chain):
+    """ConfigMap rights in a namespace (the built-in edit role grants them) must not change
+    what production's workloads mount as a promoted flow."""
+    _, _, prod = chain
+    kube.create(ROLES, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "configmaps"},
+                        "rules": [{"apiGroups": [""], "resources": ["configmaps"],
+                                   "verbs": ["get", "list", "create", "update", "patch", "delete"]}]}, ns(prod))
+    kube.create(ROLEBINDINGS, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "erin-cm"},
+                               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmaps"},
+                               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "erin-scoped"}]}, ns(prod))
+    erin = kube_as("scoped")
+    # An unrelated ConfigMap is erin's to write (and proves RBAC grants it by now).
+    settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {}}
+    wait_until_admitted(lambda: erin.create(CONFIGMAPS, settings, ns(prod), dry_run=True))
+    erin.create(CONFIGMAPS, settings, ns(prod))
+    words = (f"environment {name(prod)} is protected: ConfigMap", "written only by the flowops operator", "Promotion")
+    gone = {"apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": "00000000-0000-0000-0000-000000000000"}
+    for attack in (
+        lambda: erin.merge_patch(CONFIGMAPS, "shop-flow", {"data": {"flow.json": '{"title":"never promoted"}'}}, ns(prod)),
+        lambda: erin.json_patch(CONFIGMAPS, "shop-flow", [{"op": "add", "path": "/metadata/ownerReferences", "value": [gone]}], ns(prod)),
+        lambda: erin.delete(CONFIGMAPS, "shop-flow", ns(prod)),
+        # Squatting the name an ApiClient's ConfigMap will have.
+        lambda: erin.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-flow"},
+                                         "data": {"flow.json": "{}"}}, ns(prod)),
+    ):
+        refused(attack, *words)
+    cm = kube.get(CONFIGMAPS, "shop-flow", ns(prod))
+    assert cm["data"] == {"flow.json": '{"title":"v1"}'} and not cm["metadata"].get("ownerReferences")
+    assert kube.get_or_none(CONFIGMAPS, "web-flow", ns(prod)) is None
+
+
+# -- already refused: every way of writing ------------------------------------------------------
+
+
+def test_approving_without_the_permission_is_refused_whatever_the_kind_of_write(kube, kube_as, chain):
+    _, staging, prod = chain
+    bob = kube_as("promoter")
+    bob.create(PROMOTIONS, reviewed("writes", staging), ns(prod))
+
+    def put() -> dict:
+        current = bob.get(PROMOTIONS, "writes", ns(prod))
+        return bob.replace(PROMOTIONS, "writes", {**current, "spec": {**current["spec"], "approved": True}}, ns(prod))
+
+    for attack in (
+        lambda: bob.merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}}, ns(prod)),
+        lambda: bob.json_patch(PROMOTIONS, "writes", [{"op": "replace", "path": "/spec/approved", "value": True}], ns(prod)),
+        put,
+        lambda: bob.apply(PROMOTIONS, "writes", applied(reviewed("writes", staging, approved=True), ns(prod)), ns(prod), field_manager="bob"),
+    ):
+        refused(attack, "bob-promoter may not approve Promotions", "flowops-approver")
+    # The status subresource is the operator's: neither the promoter nor the approver writes it.
+    for user in ("promoter", "approver"):
+        refused(lambda u=user: kube_as(u).merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}, "status": {"phase": "Succeeded"}},
+                                                      ns(prod), subresource="status"), "promotions/status")
+    after = kube.get(PROMOTIONS, "writes", ns(prod))
+    assert after["spec"]["approved"] is False and "approvedBy" not in after["spec"] and "phase" not in after["status"]
+
+
+def test_a_promotion_cannot_be_changed_after_its_review_began(kube, kube_as, chain):
+    _, staging, prod = chain
+    bob = kube_as("promoter")
+    bob.create(PROMOTIONS, {**reviewed("fixed", staging, comment="as reviewed"), "status": {"phase": "Succeeded", "message": "forged"}},
+               ns(prod))
+    assert kube.get(PROMOTIONS, "fixed", ns(prod))["status"] == {"observedGeneration": 0}  # status sent on create is dropped
+    for ops, words in (
+        ([{"op": "replace", "path": "/spec/source/version", "value": "2"}], "spec.source is immutable"),
+        ([{"op": "add", "path": "/spec/target", "value": {"flow": "other"}}], "spec.target is immutable"),
+        ([{"op": "add", "path": "/spec/changes", "value": {"exclude": ["/title"]}}], "spec.changes is immutable"),
+        ([{"op": "replace", "path": "/spec/review", "value": False}], "spec.review are immutable"),
+        ([{"op": "replace", "path": "/spec/comment", "value": "something else"}], "spec.comment is immutable"),
+        ([{"op": "replace", "path": "/spec/requestedBy/username", "value": "dave-approver"}], "spec.requestedBy is recorded"),
+        ([{"op": "remove", "path": "/spec/requestedBy"}], "spec.requestedBy is recorded"),
+    ):
+        refused(lambda o=ops: bob.json_patch(PROMOTIONS, "fixed", o, ns(prod)), words)
+    spec = kube.get(PROMOTIONS, "fixed", ns(prod))["spec"]
+    assert (spec["source"]["version"], spec["review"], spec["comment"], spec["requestedBy"]["username"]) == \
+        ("1", True, "as reviewed", "bob-promoter") and "target" not in spec and "changes" not in spec
+
+
+def test_a_copy_within_production_needs_review_and_a_second_person(kube, kube_as, chain):
+    _, _, prod = chain
+    bob = kube_as("promoter")
+    copy = promotion("copy", name(prod), "served", "1", target={"flow": "standard"})
+    refused(lambda: bob.create(PROMOTIONS, copy, ns(prod)), f"environment {name(prod)} requires review")
+    assert kube.get_or_none(PROMOTIONS, "copy", ns(prod)) is None
+    bob.create(PROMOTIONS, {**copy, "spec": {**copy["spec"], "review": True}}, ns(prod))
+    refused(lambda: bob.merge_patch(PROMOTIONS, "copy", {"spec": {"approved": True}}, ns(prod)), "may not approve Promotions")
+    assert kube.get(PROMOTIONS, "copy", ns(prod))["spec"]["approved"] is False
+
+
+def test_protected_flows_and_versions_resist_every_write(kube, kube_as, chain):
+    _, _, prod = chain
+    admin = kube  # cluster admin: RBAC allows everything, only the policies refuse
+    protected = f"environment {name(prod)} is protected"
+    for attack in (
+        lambda: admin.merge_patch(FLOWS, "served", {"metadata": {"finalizers": ["example.com/hold"]}}, ns(prod)),
+        lambda: admin.merge_patch(FLOWS, "served", {"metadata": {"ownerReferences": [{
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": "00000000-0000-0000-0000-000000000000"}]}}, ns(prod)),
+        lambda: admin.json_patch(FLOWS, "served", [{"op": "replace", "path": "/spec/content", "value": {"title": "hot"}}], ns(prod)),
+        lambda: admin.apply(FLOWS, "served", applied(flow("served", {"title": "hot"}), ns(prod)), ns(prod), field_manager="hotfix"),
+    ):
+        refused(attack, protected)
+    # A delete collection is judged object by object.
+    refused(lambda: admin.request("DELETE", FLOWS.path(ns(prod))), "flowops-protected-flows")
+    served = kube.get(FLOWS, "served", ns(prod))
+    assert served["spec"]["content"] == {"title": "v1"} and not served["metadata"].get("finalizers")
+    assert not served["metadata"].get("ownerReferences")
+    refused(lambda: admin.request("DELETE", FLOWVERSIONS.path(ns(prod))), "FlowVersions are immutable history")
+    refused(lambda: admin.merge_patch(FLOWVERSIONS, "served-00001", {"status": {"ready": True}}, ns(prod), subresource="status"),
+            "FlowVersions are immutable history")
+    assert kube.get(FLOWVERSIONS, "served-00001", ns(prod))["metadata"].get("deletionTimestamp") is None
+
+
+def test_protection_is_not_dropped_in_one_request(kube, chain):
+    _, staging, _ = chain
+    prod = environment(kube, "Production", upstream=name(staging))
+    allow = {"flowops.io/deletion-allowed": "true"}
+    for patch in ({"metadata": {"annotations": allow}, "spec": {"tier": "Staging", "upstream": None}},
+                  {"metadata": {"annotations": allow}, "spec": {"tier": "Development", "upstream": None}}):
+        refused(lambda p=patch: kube.merge_patch(ENVIRONMENTS, name(prod), p), f"Environment {name(prod)} is protected: this change")
+    after = kube.get(ENVIRONMENTS, name(prod))
+    assert after["spec"]["tier"] == "Production" and "flowops.io/deletion-allowed" not in (after["metadata"].get("annotations") or {})
+    labelled = kube.merge_patch(ENVIRONMENTS, name(prod), {"metadata": {"labels": {"attack": name(prod)}}})
+    assert labelled["metadata"]["labels"]["attack"] == name(prod)
+    refused(lambda: kube.request("DELETE", ENVIRONMENTS.path(), query={"labelSelector": f"attack={name(prod)}"}),
+            f"Environment {name(prod)} is protected")
+    assert kube.get(ENVIRONMENTS, name(prod))["metadata"].get("deletionTimestamp") is None
