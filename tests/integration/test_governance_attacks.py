@@ -150,12 +150,22 @@ def test_the_configmaps_production_workloads_mount_are_the_operators(kube, kube_
                                          "data": {"flow.json": "{}"}}, ns(prod)),
     ):
         refused(attack, *words)
+    refused(lambda: kube.request("DELETE", CONFIGMAPS.path(ns(prod)), query={"labelSelector": "flowops.io/materialised=true"}),
+            *words)
     cm = kube.get(CONFIGMAPS, "shop-flow", ns(prod))
     assert cm["data"] == {"flow.json": '{"title":"v1"}'} and not cm["metadata"].get("ownerReferences")
     assert kube.get_or_none(CONFIGMAPS, "web-flow", ns(prod)) is None
 
 
 # -- already refused: every way of writing ------------------------------------------------------
+
+
+def test_configmaps_outside_protected_environments_stay_deletable_by_collection(kube, chain):
+    dev, _, _ = chain
+    for cm_name in ("a-flow", "settings"):
+        kube.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": cm_name, "labels": {"batch": "1"}}}, ns(dev))
+    kube.request("DELETE", CONFIGMAPS.path(ns(dev)), query={"labelSelector": "batch=1"})
+    assert not kube.list(CONFIGMAPS, ns(dev), label_selector="batch=1")
 
 
 def test_approving_without_the_permission_is_refused_whatever_the_kind_of_write(kube, kube_as, chain):
@@ -226,8 +236,8 @@ def test_protected_flows_and_versions_resist_every_write(kube, kube_as, chain):
         lambda: admin.apply(FLOWS, "served", applied(flow("served", {"title": "hot"}), ns(prod)), ns(prod), field_manager="hotfix"),
     ):
         refused(attack, protected)
-    # A delete collection is judged object by object.
-    refused(lambda: admin.request("DELETE", FLOWS.path(ns(prod))), "flowops-protected-flows")
+    # A delete collection is judged object by object, and named.
+    refused(lambda: admin.request("DELETE", FLOWS.path(ns(prod))), protected, "kubectl flowops promote served")
     served = kube.get(FLOWS, "served", ns(prod))
     assert served["spec"]["content"] == {"title": "v1"} and not served["metadata"].get("finalizers")
     assert not served["metadata"].get("ownerReferences")
