@@ -17,8 +17,9 @@ import pytest
 from flowops.kube import (
     CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES, PROMOTIONS, ApiError, Kube, Resource,
 )
-from flowops.testing.admission import ROLEBINDINGS, bind, wait_until_admitted, wait_until_governed
-from flowops.testing.objects import API_VERSION, flow, promotion
+from flowops.devcluster import install
+from flowops.testing.admission import ROLEBINDINGS, bind, wait_until_admitted, wait_until_governed, wait_until_refused
+from flowops.testing.objects import API_VERSION, flow, promotion, wait_for_number, wait_for_phase
 
 FLUX = "system:serviceaccount:flux-system:kustomize-controller"
 ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
@@ -261,3 +262,36 @@ def test_protection_is_not_dropped_in_one_request(kube, chain):
     refused(lambda: kube.request("DELETE", ENVIRONMENTS.path(), query={"labelSelector": f"attack={name(prod)}"}),
             f"Environment {name(prod)} is protected")
     assert kube.get(ENVIRONMENTS, name(prod))["metadata"].get("deletionTimestamp") is None
+
+
+# -- the operator's own check, should admission be bypassed ----------------------------------------
+
+
+def test_the_operator_refuses_an_approval_without_the_approve_permission(kube, kube_as, cluster, running_operator, make_environment):
+    """The approval policies removed (a bad upgrade, a race): somebody who may update
+    Promotions but not approve them approves, and the operator still writes nothing."""
+    dev = make_environment("Development")
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": {"requireReview": False}})
+    prod = make_environment("Production", upstream=name(staging))
+    kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 1)
+    kube.create(PROMOTIONS, promotion("to-staging", name(dev), "standard", "1"), ns(staging))
+    assert wait_for_phase(kube, ns(staging), "to-staging")["phase"] == "Succeeded"
+    kube_as("promoter").create(PROMOTIONS, reviewed("to-prod", staging), ns(prod))
+    wait_for_phase(kube, ns(prod), "to-prod", ("AwaitingApproval",))
+    bind(kube, ns(prod), "flowops-promoter", "erin-scoped")  # may update Promotions there, not approve them
+    erin = kube_as("scoped")
+    probe = lambda: erin.create(PROMOTIONS, reviewed("probe", staging, approved=True), ns(prod), dry_run=True)  # noqa: E731
+    bindings = ("flowops-promotion-rules", "flowops-promotion-identity")
+    cluster.kubectl("delete", "validatingadmissionpolicybinding", *bindings)
+    try:
+        wait_until_admitted(probe)
+        erin.merge_patch(PROMOTIONS, "to-prod", {"spec": {"approved": True}}, ns(prod))
+    finally:
+        cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "promotions.yaml"))
+        wait_until_refused(probe, "may not approve")
+    assert kube.get(PROMOTIONS, "to-prod", ns(prod))["spec"]["approvedBy"]["username"] == "erin-scoped"
+    failed = wait_for_phase(kube, ns(prod), "to-prod")
+    assert failed["phase"] == "Failed", failed
+    assert "erin-scoped may not approve Promotions in environment " + name(prod) in failed["message"], failed
+    assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None

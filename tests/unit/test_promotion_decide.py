@@ -115,6 +115,9 @@ CASES = [
     ("self-approval", state(approved({"username": "alice", "groups": []}), target_env=PROD), "Failed", "SelfApproval",
      "alice requested this Promotion and cannot approve it", False),
     ("second-person-approves", state(approved(), target_env=PROD), "Running", "Writing", "", True),
+    ("approver-without-the-approve-permission", state(approved(), target_env=PROD, approver_may_approve=False), "Failed",
+     "ApproverNotAllowed", "bob may not approve Promotions in environment prod", False),
+    ("approver-with-the-approve-permission", state(approved(), target_env=PROD, approver_may_approve=True), "Running", "Writing", "", True),
     ("self-approval-where-duties-not-separated", state(approved({"username": "alice"}), target_env=env(
         "prod", "Production", upstream="staging", promotion={"separationOfDuties": False})), "Running", "Writing", "", True),
     ("approver-outside-groups", state(approved(), target_env=env("prod", "Production", upstream="staging", promotion={

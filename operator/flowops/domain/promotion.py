@@ -160,6 +160,8 @@ class PromotionState:
     check: Check = _no_rules
     # Whether spec.requestedBy may read the source flow (a SubjectAccessReview); None: not asked.
     requester_may_read: bool | None = None
+    # Whether spec.approvedBy (as the API server stamped it) holds the approve permission here; None: not asked.
+    approver_may_approve: bool | None = None
     # The target namespace's ApiClients and Applications, read for a review's impact.
     clients: tuple[Mapping[str, Any], ...] = ()
     applications: tuple[Mapping[str, Any], ...] = ()
@@ -347,7 +349,7 @@ def decide(state: PromotionState) -> Decision:
                    f"approve with spec.approved: true (kubectl flowops approve {meta['name']} -n {target_env_name}){_requested_by(spec)}")
         return Decision("AwaitingApproval", "AwaitingApproval", message, progress)
     if spec.get("review"):
-        refusal = _approval(spec, target_spec, target_env_name)
+        refusal = _approval(spec, target_spec, target_env_name, state.approver_may_approve)
         if refusal is not None:
             return refusal
         stale = stale_reason(current, source_version, target_head, plan.result_hash)
@@ -406,7 +408,8 @@ def _governance(state: PromotionState, spec: Mapping[str, Any], source_env_name:
     return None
 
 
-def _approval(spec: Mapping[str, Any], target_spec: Mapping[str, Any], target_env_name: str) -> Decision | None:
+def _approval(spec: Mapping[str, Any], target_spec: Mapping[str, Any], target_env_name: str,
+              may_approve: bool | None = None) -> Decision | None:
     """An approval counts when the API server signed it and policy accepts the approver."""
     if not policy.require_review(target_spec):
         return None
@@ -436,6 +439,11 @@ def _approval(spec: Mapping[str, Any], target_spec: Mapping[str, Any], target_en
         return _refuse("SelfApproval", (
             f"{username} requested this Promotion and cannot approve it (separation of duties in environment "
             f"{target_env_name}): another person with the approve permission must approve; nothing was written"
+        ))
+    if may_approve is False:  # admission checks it first; this holds when its policies were removed or bypassed
+        return _refuse("ApproverNotAllowed", (
+            f"{username} may not approve Promotions in environment {target_env_name} (the approve permission on "
+            "promotions, ClusterRole flowops-approver): the approval does not count; nothing was written"
         ))
     groups = policy.approver_groups(target_spec)
     if groups is not None and not set(groups) & set(approver.get("groups") or ()):

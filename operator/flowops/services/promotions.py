@@ -78,7 +78,27 @@ def read(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
         promotion, target_env, source_env, state.known_environments, source_side, target_side,
         check=lambda document, digest: metrics.promotion_checked(meta["namespace"], guardrailcache.evaluate(rules, document, digest)),
         requester_may_read=may_read, clients=clients, applications=applications,
+        approver_may_approve=_may_approve(rt, spec, meta),
     )
+
+
+def _may_approve(rt: Runtime, spec: Mapping[str, Any], meta: Mapping[str, Any]) -> bool | None:
+    """Whether the approver (as the API server stamped it) holds the approve permission on
+    this Promotion, asked again before writing. None: not approved in the cluster."""
+    approver = spec.get("approvedBy") or {}
+    if not spec.get("approved") or not approver.get("username") or approver.get("via") == "GitOps":
+        return None
+    return _allowed(rt, approver, {"namespace": meta["namespace"], "verb": "approve", "group": PROMOTIONS.group,
+                                   "resource": PROMOTIONS.plural, "name": meta["name"]})
+
+
+def _allowed(rt: Runtime, who: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
+    review = {
+        "apiVersion": SUBJECTACCESSREVIEWS.api_version, "kind": SUBJECTACCESSREVIEWS.kind,
+        "spec": {"user": who["username"], "groups": list(who.get("groups") or []),
+                 **({"uid": who["uid"]} if who.get("uid") else {}), "resourceAttributes": dict(attributes)},
+    }
+    return bool((rt.kube.create(SUBJECTACCESSREVIEWS, review).get("status") or {}).get("allowed"))
 
 
 def _may_read(rt: Runtime, requester: Mapping[str, Any] | None, namespace: str, flow: str) -> bool | None:
@@ -87,17 +107,8 @@ def _may_read(rt: Runtime, requester: Mapping[str, Any] | None, namespace: str, 
     requester recorded (created before the admission policy stamped one)."""
     if not requester or not requester.get("username"):
         return None
-    review = {
-        "apiVersion": SUBJECTACCESSREVIEWS.api_version, "kind": SUBJECTACCESSREVIEWS.kind,
-        "spec": {
-            "user": requester["username"], "groups": list(requester.get("groups") or []),
-            **({"uid": requester["uid"]} if requester.get("uid") else {}),
-            "resourceAttributes": {"namespace": namespace, "verb": "get", "group": FLOWS.group,
-                                   "resource": FLOWS.plural, "name": flow},
-        },
-    }
-    answer = rt.kube.create(SUBJECTACCESSREVIEWS, review)
-    return bool((answer.get("status") or {}).get("allowed"))
+    return _allowed(rt, requester, {"namespace": namespace, "verb": "get", "group": FLOWS.group,
+                                    "resource": FLOWS.plural, "name": flow})
 
 
 def _source_side(rt: Runtime, namespace: str, name: str, selector: Any) -> SourceSide:
