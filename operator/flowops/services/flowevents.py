@@ -69,8 +69,14 @@ def publish_downstream(rt: Runtime, name: str, env: Mapping[str, Any] | None, en
     for down in sync.downstream_of(env["metadata"]["name"], all_environments()):
         down_ns = down["spec"]["namespace"]
         known, state = registry.sync_of(down_ns, name)
-        if known:
-            sync.publish(rt.kube, down_ns, name, down, env_by_name, state)
+        if not known:
+            # Its watch event is not in yet (a restart lists every namespace at once): read
+            # its report rather than leave it describing the HEAD this flow just replaced.
+            found = rt.kube.get_or_none(FLOWS, name, down_ns)
+            if found is None:
+                continue
+            state = (found.get("status") or {}).get("sync")
+        sync.publish(rt.kube, down_ns, name, down, env_by_name, state)
 
 
 def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
