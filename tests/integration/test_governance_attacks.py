@@ -185,6 +185,12 @@ def test_approving_without_the_permission_is_refused_whatever_the_kind_of_write(
         lambda: bob.apply(PROMOTIONS, "writes", applied(reviewed("writes", staging, approved=True), ns(prod)), ns(prod), field_manager="bob"),
     ):
         refused(attack, "bob-promoter may not approve Promotions", "flowops-approver")
+    # The approve permission counts in its own namespace only: erin may promote into production
+    # and approve in staging, which does not make her an approver of production.
+    bind(kube, ns(prod), "flowops-promoter", "erin-scoped")
+    bind(kube, ns(staging), "flowops-approver", "erin-scoped")
+    refused(lambda: kube_as("scoped").merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}}, ns(prod)),
+            f"erin-scoped may not approve Promotions in namespace {ns(prod)}")
     # The status subresource is the operator's: neither the promoter nor the approver writes it.
     for user in ("promoter", "approver"):
         refused(lambda u=user: kube_as(u).merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}, "status": {"phase": "Succeeded"}},
