@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit integration control-plane kstatus bench venv clean-cache lint argocd
+.PHONY: run test unit integration control-plane kstatus flux bench venv clean-cache lint argocd
 
 venv: $(STAMP)
 
@@ -22,10 +22,15 @@ control-plane:
 kstatus:
 	@hack/kstatus/build.sh >/dev/null
 
+# Flux source-controller and kustomize-controller for the GitOps tests (cached like the
+# control plane; the first build takes about 14 minutes on 2 cores).
+flux:
+	@hack/flux/build.sh >/dev/null
+
 run: venv control-plane
 	$(PY) -m flowops.devcluster run
 
-test: lint control-plane kstatus
+test: lint control-plane kstatus flux
 	$(PY) -m pytest tests
 
 # Selected by marker: tests/integration/conftest.py marks every test that needs the control plane.
@@ -33,7 +38,7 @@ test: lint control-plane kstatus
 unit: venv
 	$(PY) -m pytest tests/unit -m "not integration" -q
 
-integration: venv control-plane kstatus
+integration: venv control-plane kstatus flux
 	$(PY) -m pytest tests/integration -m integration
 
 # The Argo CD health checks in both forms Argo CD reads, from manifests/argocd/health/*.lua.

@@ -16,8 +16,11 @@ import pytest
 from flowops.devcluster import install as installer
 from flowops.devcluster.controlplane import ControlPlane
 from flowops.devcluster.existing import ExistingCluster
+from flowops.devcluster.flux import Flux
+from flowops.devcluster.gitserver import GitServer
 from flowops.kube import ENVIRONMENTS, NAMESPACES, Kube
 from flowops.testing.admission import wait_until_governed
+from flowops.testing.gitops import FluxSync
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for  # noqa: F401  (re-exported for tests)
 
@@ -140,3 +143,35 @@ def crashing_operator(operator: OperatorProcess, cluster: ControlPlane) -> Itera
     for process in started:
         process.kill()
     operator.start()
+
+
+@pytest.fixture(scope="session")
+def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
+    """One smart-HTTP git server on loopback for the session; each test makes its own repository."""
+    with GitServer(tmp_path_factory.mktemp("git")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def flux(cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flux]:
+    """Flux source-controller and kustomize-controller, one pair for the session."""
+    controllers = Flux(cluster, tmp_path_factory.mktemp("flux"))
+    controllers.start()  # fails with the controller's log when it cannot start: never skips
+    yield controllers
+    controllers.stop()
+
+
+@pytest.fixture
+def flux_sync(kube: Kube, git_server: GitServer, flux: Flux, tmp_path: Path) -> Iterator[Callable[..., FluxSync]]:
+    """Makes git repositories that Flux syncs, applied as the named ServiceAccount; their
+    Kustomizations are deleted after the test."""
+    made: list[FluxSync] = []
+
+    def make(service_account: str, **options) -> FluxSync:
+        sync = FluxSync(kube, git_server, tmp_path, service_account, **options)
+        made.append(sync)
+        return sync
+
+    yield make
+    for sync in made:
+        sync.delete()

@@ -99,6 +99,7 @@ class Component:
     args: list[str]
     log_path: Path
     process: subprocess.Popen | None = None
+    env: dict[str, str] | None = None  # added to this process's environment
 
     def start(self) -> None:
         log = self.log_path.open("ab")
@@ -107,6 +108,7 @@ class Component:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env} if self.env else None,
             preexec_fn=_die_with_parent,
         )
         log.close()
