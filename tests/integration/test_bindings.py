@@ -371,7 +371,8 @@ def test_deleted_flow_keeps_the_last_config_until_it_is_back(kube, running_opera
     assert status["version"] == v1
     assert wait_event(kube, n, "web", "FlowNotFound")[0]["type"] == "Warning"
 
-    recreated = commit(kube, n, "login", {"title": "again"}, 1)["latestReadyVersion"]
+    # The re-created flow continues the retained history (spec.deletionPolicy Retain).
+    recreated = commit(kube, n, "login", {"title": "again"}, 2)["latestReadyVersion"]
     wait_bound(kube, n, "web", recreated)
     assert json.loads(kube.get(CONFIGMAPS, "web-flow", n)["data"]["flow.json"]) == {"title": "again"}
 

@@ -137,9 +137,9 @@ def test_flowversion_spec_is_immutable_even_for_the_operator(kube_as, running_op
     assert "only by the flowops operator" in denied.value.message
 
 
-def test_deleting_a_flow_deletes_its_versions(kube, running_operator, make_environment):
+def test_deleting_a_flow_with_deletion_policy_delete_deletes_its_versions(kube, running_operator, make_environment):
     env = make_environment()
-    kube.create(FLOWS, flow("gone", {"a": 1}), ns(env))
+    kube.create(FLOWS, flow("gone", {"a": 1}, deletionPolicy="Delete"), ns(env))
     wait_for_number(kube, ns(env), "gone", 1)
     kube.merge_patch(FLOWS, "gone", {"spec": {"content": {"a": 2}}}, ns(env))
     wait_for_number(kube, ns(env), "gone", 2)

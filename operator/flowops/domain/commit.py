@@ -35,6 +35,7 @@ class VersionRecord:
     field_manager: str | None = None  # Quarantine: who wrote the reverted edit
     reapplied: int = 0  # Quarantine: how often that edit came back after being reverted
     results_pending: bool = False  # per-rule results not written to status yet
+    change_cause: str | None = None  # the Flow's flowops.io/change-cause when it was committed
 
     @property
     def can_be_head(self) -> bool:

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain import flowstatus, policy, values
+from ..domain import flowstatus, history, policy, values
 from ..domain.canonical import content_hash
 from ..kube import FLOWS
 from ..runtime import Runtime
@@ -106,6 +106,8 @@ def _settled(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
     # A restart resumes every flow: those whose status already describes their spec cost
     # no API call. Rule changes made meanwhile are re-evaluated by the Environment's resume.
     spec = flow.get("spec") or {}
+    if (flow.get("status") or {}).get("deletionPolicy") != history.policy_of(spec):
+        return False  # its versions do not follow spec.deletionPolicy yet
     limit = policy.history_limit((env or {}).get("spec"), spec)
     return flowstatus.settled(flow, content_hash(spec.get("content") or {}), limit, has_environment=env is not None)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import metrics, names
 from ..domain import commit as commits
-from ..domain import flowstatus, guardrails, policy, retention, storage
+from ..domain import changemessage, flowstatus, guardrails, history, policy, retention, storage
 from ..domain.canonical import canonical_json, hash_of_canonical
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
@@ -23,6 +23,7 @@ from ..runtime import Runtime
 from . import guardrailcache, pins, provenance, tamper, versions
 from .common import Outcome, Poster, rfc3339
 from .common import no_events as _no_events
+from .history import follow_policy as follow_history_policy
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any
     status = flowstatus.compute(records, facts, flow.get("status"), rfc3339(rt.clock()))
     if created and created_status:
         status.update(created_status(created))
+    if (flow.get("status") or {}).get("deletionPolicy") != history.policy_of(spec):
+        status["deletionPolicy"] = follow_history_policy(kube, flow)
     if not _same_status(flow.get("status"), status):
         kube.patch_status(FLOWS, name, status, namespace)
     if later is None:
@@ -178,10 +181,14 @@ def _commit(
     ready, summary = guardrails.summarize(results)
     # Ids keep increasing per flow: the previous number's id is in `records` (listed after it was made).
     version_id = next_version_id(rt.clock(), max((r.id for r in records), default=None))
+    cause = (meta.get("annotations") or {}).get(names.ANN_CHANGE_CAUSE, "").strip() or None
+    message = changemessage.message(cause, records) if decision.reason == "ContentChanged" else decision.message
+    applier = changemessage.applied_by(meta) if decision.origin == "Commit" else None
     body = versions.build(
         flow=flow, version_id=version_id, number=number, content_hash=digest, stored=stored,
-        message=decision.message, origin=decision.origin, parent=latest.id if latest else None,
+        message=message, origin=decision.origin, parent=latest.id if latest else None,
         commit_request=decision.commit_request, promotion=decision.promotion, base_number=base_number,
+        change_cause=cause if decision.origin == "Commit" else None, applied_by=applier,
     )
     verdict = versions.verdict_metadata(ready, summary, rules.digest)
     body["metadata"]["labels"].update(verdict["labels"])
@@ -205,8 +212,10 @@ def _commit(
     what = f"version {number} ({version_id})"
     if decision.origin == "Promotion" and decision.promotion:
         what += f" promoted from {decision.promotion.get('sourceEnvironment')}/{decision.promotion.get('sourceFlow')}"
+    if applier:
+        what += f", {changemessage.describe(applier)}"
     if ready:
-        post(flow, "Normal", "VersionCreated", f"{what} created and is HEAD" + (f": {decision.message}" if decision.message else ""))
+        post(flow, "Normal", "VersionCreated", f"{what} created and is HEAD" + (f": {message}" if message else ""))
     else:
         post(flow, "Warning", "GuardrailsFailed", f"{what} created but not ready, HEAD unchanged: {summary}")
     return record

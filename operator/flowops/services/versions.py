@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import names
-from ..domain import storage
+from ..domain import history, storage
 from ..domain.commit import VersionRecord
 from ..kube import FLOWVERSIONS, Kube, NotFound
 
@@ -37,6 +37,7 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
         field_manager=annotations.get(names.ANN_FIELD_MANAGER),
         reapplied=_int_or_none(annotations.get(names.ANN_REAPPLIED)) or 0,
         results_pending=labels.get(names.LABEL_RESULTS) == names.RESULTS_PENDING,
+        change_cause=annotations.get(names.ANN_CHANGE_CAUSE),
     )
 
 
@@ -66,7 +67,9 @@ def list_history(kube: Kube, namespace: str, flow: str, owner_uid: str | None = 
 def _owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
     if owner_uid is None:
         return True
-    return any(o.get("uid") == owner_uid for o in obj["metadata"].get("ownerReferences") or [])
+    owners = [o for o in obj["metadata"].get("ownerReferences") or [] if o.get("kind") == "Flow"]
+    # Retained history (no owner, spec.deletionPolicy Retain) belongs to whichever Flow has the name now.
+    return not owners or any(o.get("uid") == owner_uid for o in owners)
 
 
 def version_name(flow: str, number: int) -> str:
@@ -189,6 +192,8 @@ def build(
     commit_request: str | None = None,
     promotion: Mapping[str, Any] | None = None,
     base_number: int | None = None,
+    change_cause: str | None = None,
+    applied_by: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     meta = flow["metadata"]
     spec: dict[str, Any] = {
@@ -210,6 +215,10 @@ def build(
         annotations[names.ANN_BASE] = stored.base
     if commit_request:
         annotations[names.ANN_COMMIT_REQUEST] = commit_request
+    if change_cause:
+        annotations[names.ANN_CHANGE_CAUSE] = change_cause[:1024]
+    if applied_by:
+        spec["appliedBy"] = dict(applied_by)
     if promotion:
         annotations[names.ANN_PROMOTION_UID] = str(promotion["uid"])
         spec["source"] = {
@@ -236,14 +245,8 @@ def build(
                 names.LABEL_RESULTS: names.RESULTS_PENDING,
             },
             "annotations": annotations,
-            # Deleting the Flow deletes its history (garbage collection).
-            "ownerReferences": [{
-                "apiVersion": flow.get("apiVersion", "flowops.io/v1alpha1"),
-                "kind": "Flow",
-                "name": meta["name"],
-                "uid": meta["uid"],
-                "controller": True,
-            }],
+            # Owned (deleted with the Flow) only under spec.deletionPolicy Delete.
+            "ownerReferences": history.owner_references(history.policy_of(flow.get("spec")), flow),
         },
         "spec": spec,
     }

@@ -1,0 +1,52 @@
+"""The message and the applier a new version records, from the Flow's metadata.
+
+In git the `flowops.io/change-cause` annotation is written once and rarely touched again,
+so it repeats on every later edit. A cause that did not change since the previous version
+describes that version, not this edit: the new version says so instead of repeating it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .commit import VersionRecord
+
+FLUX_NAME = "kustomize.toolkit.fluxcd.io/name"
+FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/namespace"
+ARGOCD_TRACKING = "argocd.argoproj.io/tracking-id"
+ARGOCD_INSTANCE = "argocd.argoproj.io/instance"
+
+
+def message(change_cause: str | None, versions: Sequence[VersionRecord]) -> str:
+    """The message of a new Commit version. `versions` are the flow's versions so far."""
+    cause = (change_cause or "").strip()
+    history = sorted((v for v in versions if v.origin != "Quarantine"), key=lambda v: v.number)
+    if not cause or not history or history[-1].change_cause != cause:
+        return cause
+    since = history[-1].number
+    for version in reversed(history):
+        if version.change_cause != cause:
+            break
+        since = version.number
+    return f"content changed; change-cause unchanged since version {since}"
+
+
+def applied_by(metadata: Mapping[str, Any]) -> dict[str, str] | None:
+    """Which GitOps tool applied the object, from the tracking metadata it stamps."""
+    labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
+    if name := labels.get(FLUX_NAME):
+        namespace = labels.get(FLUX_NAMESPACE)
+        return {"tool": "Flux", "source": f"Kustomization {namespace}/{name}" if namespace else f"Kustomization {name}"}
+    tracking = annotations.get(ARGOCD_TRACKING)
+    if tracking:
+        # "<application>:<group>/<kind>:<namespace>/<name>"; the application may be "<namespace>_<name>".
+        application = tracking.split(":", 1)[0].replace("_", "/", 1)
+        return {"tool": "ArgoCD", "source": f"Application {application}"}
+    if labels.get(ARGOCD_INSTANCE):
+        return {"tool": "ArgoCD", "source": f"Application {labels[ARGOCD_INSTANCE]}"}
+    return None
+
+
+def describe(applier: Mapping[str, str] | None) -> str:
+    return f"applied by {applier['tool']} ({applier['source']})" if applier else ""

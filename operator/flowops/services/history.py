@@ -1,0 +1,24 @@
+"""Make a Flow's stored versions follow its spec.deletionPolicy (see domain/history.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import names
+from ..domain import history
+from ..kube import FLOWVERSIONS, Kube
+
+
+def follow_policy(kube: Kube, flow: Mapping[str, Any]) -> history.Policy:
+    """Adopts (Delete) or releases (Retain) the flow's versions; returns the policy now in force.
+    Runs only when the policy differs from the one the Flow's status says its versions follow."""
+    meta = flow["metadata"]
+    policy = history.policy_of(flow.get("spec"))
+    items = kube.list(FLOWVERSIONS, meta["namespace"], label_selector=f"{names.LABEL_FLOW}={meta['name']}", metadata_only=True)
+    for item in items:
+        wanted = history.reconciled_owners(policy, flow, item["metadata"].get("ownerReferences"))
+        if wanted is not None:
+            # A merge patch replaces the whole list; null clears it.
+            kube.merge_patch(FLOWVERSIONS, item["metadata"]["name"], {"metadata": {"ownerReferences": wanted or None}}, meta["namespace"])
+    return policy
