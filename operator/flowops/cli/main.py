@@ -12,14 +12,14 @@ import urllib3
 
 from ..kube import ApiError, Forbidden, Invalid, NotFound
 from . import errors
-from .commands import clients, diff, edit, history, promote, show, status
+from .commands import check, clients, diff, edit, history, promote, show, status
 from .errors import CliError
 from .output import Output
 from .parser import build
 from .session import Session
 
 COMMANDS = [status.register, history.register, show.register, diff.register, promote.register, edit.register,
-            clients.register]
+            clients.register, check.register]
 
 
 def connection_problem(exc: Exception) -> str:
