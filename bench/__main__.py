@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .harness import Bench
 from .report import Report, not_run
-from .scenarios import NAMES, Params, runner
+from .scenarios import NAMES, OPTIONAL, Params, runner
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
@@ -33,8 +33,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--large-bytes", type=int, default=defaults.large_bytes, help="size of the large flow (promotion, storage, memory)")
     parser.add_argument("--chain-clients", type=int, default=defaults.chain_clients,
                         help="ApiClients following HEAD in each environment of the restart chain")
+    parser.add_argument("--pushes", type=int, default=defaults.pushes, help="git pushes timed for gitops (run with --only gitops)")
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds any single wait may take")
-    parser.add_argument("--only", nargs="+", choices=NAMES, metavar="SCENARIO", help=f"run only these ({', '.join(NAMES)})")
+    parser.add_argument("--only", nargs="+", choices=NAMES + OPTIONAL, metavar="SCENARIO",
+                        help=f"run only these ({', '.join(NAMES)}; and, never by default, {', '.join(OPTIONAL)})")
     parser.add_argument("--profile", action="store_true", help="run the operator under pyinstrument (slower; writes OUT/profile)")
     parser.add_argument("--profile-targets", metavar="MODULE:FUNCTION,...",
                         help="functions profiled per call in the handler threads (default: each controller's service)")
@@ -53,7 +55,7 @@ def log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params = params_of(args)
-    selected = [n for n in NAMES if not args.only or n in args.only]
+    selected = [n for n in NAMES + OPTIONAL if n in (args.only or NAMES)]
     report = Report(parameters={**asdict(params), "scenarios": selected})
     failed = False
     with Bench(args.out, log) as bench:

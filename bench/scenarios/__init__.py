@@ -24,6 +24,7 @@ class Params:
     promotions: int = 20
     propagations: int = 5
     storage_versions: int = 100
+    pushes: int = 20
     large_bytes: int = 250_000
     # ApiClients following HEAD in each environment of the restart chain (the scale run: 200).
     chain_clients: int = 0
@@ -35,6 +36,8 @@ Runner = Callable[[Bench, Params], Result]
 
 
 NAMES = ("guardrails", "diff", "fanout", "commit", "memory", "restart", "storage", "promotion", "propagation")
+# Run only when named with --only: they need more than the control plane (gitops: `make flux`).
+OPTIONAL = ("gitops",)
 
 
 def runner(name: str) -> Runner:
