@@ -24,6 +24,8 @@ ANN_GUARDRAILS = f"{PREFIX}/guardrails"
 # The Flow's metadata.generation the version was committed from: a writer holding an older
 # view of the Flow than an existing version must not commit it.
 ANN_GENERATION = f"{PREFIX}/flow-generation"
+# The Flow object (uid) a version was committed from: generations compare only within one object.
+ANN_FLOW_UID = f"{PREFIX}/flow-uid"
 # On Quarantine versions: the field manager that wrote the edit, and how often it came back.
 ANN_FIELD_MANAGER = f"{PREFIX}/field-manager"
 ANN_REAPPLIED = f"{PREFIX}/reapplied"

@@ -146,7 +146,9 @@ def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord], 
         commit_annotation=annotations.get(names.ANN_COMMIT),
         promotion_annotation=promotion_annotation,
         generation=meta.get("generation"),
-        newest_generation=max((r.generation for r in records if r.generation is not None), default=None),
+        # Generations count per Flow object: retained versions of a deleted namesake do not make this one stale.
+        newest_generation=max((r.generation for r in records if r.generation is not None and r.flow_uid in (None, meta.get("uid"))),
+                              default=None),
         landed_promotions=frozenset(r.promotion_uid for r in records if r.promotion_uid),
         protected=protected,
     )

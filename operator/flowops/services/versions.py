@@ -38,6 +38,7 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
         reapplied=_int_or_none(annotations.get(names.ANN_REAPPLIED)) or 0,
         results_pending=labels.get(names.LABEL_RESULTS) == names.RESULTS_PENDING,
         change_cause=annotations.get(names.ANN_CHANGE_CAUSE),
+        flow_uid=annotations.get(names.ANN_FLOW_UID),
     )
 
 
@@ -67,7 +68,7 @@ def list_history(kube: Kube, namespace: str, flow: str, owner_uid: str | None = 
 def _owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
     if owner_uid is None:
         return True
-    owners = [o for o in obj["metadata"].get("ownerReferences") or [] if o.get("kind") == "Flow"]
+    owners = [o for o in obj["metadata"].get("ownerReferences") or [] if o.get("kind", "Flow") == "Flow"]
     # Retained history (no owner, spec.deletionPolicy Retain) belongs to whichever Flow has the name now.
     return not owners or any(o.get("uid") == owner_uid for o in owners)
 
@@ -211,6 +212,8 @@ def build(
     annotations = {names.ANN_CONTENT_HASH: content_hash, names.ANN_ORIGIN: origin}
     if meta.get("generation"):
         annotations[names.ANN_GENERATION] = str(meta["generation"])
+        if meta.get("uid"):
+            annotations[names.ANN_FLOW_UID] = str(meta["uid"])
     if stored.base:
         annotations[names.ANN_BASE] = stored.base
     if commit_request:
