@@ -13,7 +13,7 @@ import pytest
 
 from flowops import names
 from flowops.kube import FLOWS, FLOWVERSIONS
-from flowops.testing.gitops import condition, ensure_service_account, grant
+from flowops.testing.gitops import applier_username, condition, ensure_service_account, grant
 from flowops.testing.objects import flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
 
@@ -169,4 +169,32 @@ def test_idle_kustomization_reapplied_for_two_minutes_creates_no_version_and_no_
     repo.wait_ready()
     assert wait_for_number(kube, n, "login", 2)["versionCount"] == 2
 
+
+def test_production_flow_in_git_is_denied_and_the_kustomization_names_the_promotion(kube, running_operator, flux_sync, make_environment, applier):
+    prod = make_environment("Production")
+    applier(prod, "flowops-editor")  # RBAC would allow it: the protection is what refuses
+    repo = flux_sync(APPLIER)
+    repo.write("prod/login.yaml", flow_manifest("login", ns(prod), document("straight to prod")))
+    repo.push("edit production directly")
+    ready, message = repo.wait_outcome(timeout=90)
+    assert ready == "False"
+    assert "is protected" in message and "Promotion" in message, message
+    assert kube.get_or_none(FLOWS, "login", ns(prod)) is None
+
+
+
+def test_flowversion_in_git_is_refused_to_the_least_privileged_applier(kube, running_operator, flux_sync, dev):
+    repo = flux_sync(APPLIER)
+    forged = {
+        "apiVersion": "flowops.io/v1alpha1", "kind": "FlowVersion",
+        "metadata": {"name": "login-20260101000000000001", "namespace": ns(dev)},
+        "spec": {"flow": "login", "id": "20260101000000000001", "number": 1, "origin": "Commit",
+                 "contentHash": "sha256:" + "0" * 64, "storage": {"encoding": "Full", "data": "", "bytes": 0}},
+    }
+    repo.write("dev/forged.yaml", forged)
+    repo.push("forge history")
+    ready, message = repo.wait_outcome(timeout=90)
+    assert ready == "False"
+    assert "forbidden" in message.lower() and applier_username(APPLIER) in message, message
+    assert kube.get_or_none(FLOWVERSIONS, "login-20260101000000000001", ns(dev)) is None
 

@@ -132,18 +132,22 @@ class FluxSync:
         return bool(revision) and str(revision).endswith(sha)
 
     def outcome(self, sha: str | None = None) -> tuple[str, str] | None:
-        """(Ready status, message) once Flux finished with commit `sha`, else None."""
+        """(Ready status, message) once Flux finished with commit `sha`, else None. A failed
+        attempt keeps Reconciling=True with reason ProgressingWithRetry (Flux retries it),
+        so that counts as finished too."""
         sha = sha or self.last_commit
         obj = self.kube.get_or_none(KUSTOMIZATIONS, self.name, self.namespace)
         status = (obj or {}).get("status") or {}
-        if not self._revision_matches(status.get("lastAttemptedRevision"), sha):
+        ready, reconciling = condition(obj, "Ready"), condition(obj, "Reconciling")
+        if ready.get("status") == "True":
+            if reconciling.get("status") == "True" or not self._revision_matches(status.get("lastAppliedRevision"), sha):
+                return None
+            return "True", ready.get("message", "")
+        if ready.get("status") != "False":
             return None
-        if condition(obj, "Reconciling").get("status") == "True":
-            return None
-        ready = condition(obj, "Ready")
-        if ready.get("status") not in ("True", "False"):
-            return None
-        return ready["status"], ready.get("message", "")
+        attempted = self._revision_matches(status.get("lastAttemptedRevision"), sha) or sha in reconciling.get("message", "")
+        retrying = reconciling.get("status") != "True" or reconciling.get("reason") == "ProgressingWithRetry"
+        return ("False", ready.get("message", "")) if attempted and retrying else None
 
     def wait_outcome(self, sha: str | None = None, timeout: float = 90.0) -> tuple[str, str]:
         return wait_for(lambda: self.outcome(sha), timeout=timeout, interval=0.2,
