@@ -1,4 +1,5 @@
-"""Process-wide dependencies of the handlers: the API client, the clock, locks."""
+"""Process-wide dependencies of the handlers: the API client, the clock, and every piece
+of state this process keeps between events (locks, the flow registry, binding marks)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from .keyedlocks import KeyedLocks
 from .kube import Kube
+from .services.bindings_concurrency import BindingState
+from .services.flowregistry import FlowRegistry
 
 
 def utc_now() -> dt.datetime:
@@ -26,6 +29,10 @@ class Runtime:
     # (Across processes the API server decides: see services/flows.) Entries go with their
     # last user, so the map does not grow with every flow ever seen.
     flow_locks: KeyedLocks = field(default_factory=KeyedLocks)
+    # Each namespace's flows and sync states as the watch last showed them (Environment counts).
+    flows: FlowRegistry = field(default_factory=FlowRegistry)
+    # Binding reconciles: per-object locks and the snapshot sequence.
+    bindings: BindingState = field(default_factory=BindingState)
 
     def flow_lock(self, namespace: str, name: str) -> AbstractContextManager[None]:
         return self.flow_locks.hold((namespace, name))

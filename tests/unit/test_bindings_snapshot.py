@@ -6,6 +6,7 @@ import pytest
 from flowops.kube import Conflict
 from flowops.runtime import Runtime
 from flowops.services import bindings, bindings_clients, bindings_concurrency
+from flowops.services.bindings_concurrency import BindingState
 from flowops.services.bindings_reads import Reads, Snapshot
 
 NS = "apps"
@@ -44,11 +45,6 @@ class FakeKube:
         return [c for c in self.calls if c[0] != "list"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_process(monkeypatch):
-    monkeypatch.setattr(bindings_concurrency, "_reconciled", {})
-
-
 @pytest.fixture
 def seen(monkeypatch):
     """Stands in for the resolution: records the client and ConfigMap metadata it was given;
@@ -77,7 +73,7 @@ def test_snapshot_usable_only_for_clients_not_reconciled_since_it_was_taken():
 
 def test_snapshot_lists_clients_and_only_flowops_configmaps_metadata():
     kube = FakeKube(["a", "b"])
-    reads = Reads(kube)
+    reads = Reads(kube, BindingState())
     reads.take_snapshot(NS)
     assert kube.calls == [
         ("list", "apiclients", {}),
@@ -89,28 +85,31 @@ def test_snapshot_lists_clients_and_only_flowops_configmaps_metadata():
 
 def test_fan_out_reads_nothing_per_client(seen):
     kube = FakeKube(["a", "b"])
-    reads = Reads(kube)
+    rt = Runtime(kube)  # a fresh process: its own locks and reconcile marks
+    reads = Reads(kube, rt.bindings)
     reads.take_snapshot(NS)
-    bindings_clients.reconcile_client(Runtime(kube), NS, "a", None, reads=reads)
+    bindings_clients.reconcile_client(rt, NS, "a", None, reads=reads)
     assert kube.gets() == []
     assert seen["calls"] == [(client("a"), configmap_metadata("a"))]
 
 
 def test_names_missing_from_the_snapshot_are_read_fresh(seen):
     kube = FakeKube(["a"])
-    reads = Reads(kube)
+    rt = Runtime(kube)  # a fresh process: its own locks and reconcile marks
+    reads = Reads(kube, rt.bindings)
     reads.take_snapshot(NS)
     kube.names = ["a", "new"]
-    bindings_clients.reconcile_client(Runtime(kube), NS, "new", None, reads=reads)
+    bindings_clients.reconcile_client(rt, NS, "new", None, reads=reads)
     assert kube.gets() == [("get", "apiclients", "new"), ("get_metadata", "configmaps", "new-flow")]
 
 
 def test_retry_after_a_failed_write_reads_fresh(seen):
     kube = FakeKube(["a"])
-    reads = Reads(kube)
+    rt = Runtime(kube)  # a fresh process: its own locks and reconcile marks
+    reads = Reads(kube, rt.bindings)
     reads.take_snapshot(NS)
     seen["fail"] = 1
-    bindings_concurrency.with_retries(lambda: bindings_clients.reconcile_client(Runtime(kube), NS, "a", None, reads=reads), "test", delay=0)
+    bindings_concurrency.with_retries(lambda: bindings_clients.reconcile_client(rt, NS, "a", None, reads=reads), "test", delay=0)
     (first, first_cm), (second, second_cm) = seen["calls"]
     assert "fresh" not in first and first_cm["resourceVersion"] == "1"
     assert second["fresh"] and second_cm["resourceVersion"] == "2"
@@ -118,11 +117,12 @@ def test_retry_after_a_failed_write_reads_fresh(seen):
 
 def test_a_client_reconciled_by_its_own_handler_since_the_snapshot_is_read_fresh(seen):
     kube = FakeKube(["a", "b"])
-    reads = Reads(kube)
+    rt = Runtime(kube)  # a fresh process: its own locks and reconcile marks
+    reads = Reads(kube, rt.bindings)
     reads.take_snapshot(NS)
-    bindings_clients.reconcile_client(Runtime(kube), NS, "a", None)  # its own handler: always fresh
-    bindings_clients.reconcile_client(Runtime(kube), NS, "a", None, reads=reads)
-    bindings_clients.reconcile_client(Runtime(kube), NS, "b", None, reads=reads)
+    bindings_clients.reconcile_client(rt, NS, "a", None)  # its own handler: always fresh
+    bindings_clients.reconcile_client(rt, NS, "a", None, reads=reads)
+    bindings_clients.reconcile_client(rt, NS, "b", None, reads=reads)
     assert [c for c in kube.gets() if c[0] == "get"] == [("get", "apiclients", "a"), ("get", "apiclients", "a")]
 
 

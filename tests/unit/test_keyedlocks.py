@@ -53,10 +53,11 @@ def test_runtime_flow_locks_do_not_grow_with_flows() -> None:
 
 def test_reconcile_marks_older_than_any_snapshot_are_dropped() -> None:
     clock = [0.0]
+    state = concurrency.BindingState()
     for n in range(100):
-        concurrency.mark_reconciled("gone", f"client-{n}", now=lambda: clock[0])
-    assert concurrency.last_reconciled("gone", "client-0") is not None
+        state.mark_reconciled("gone", f"client-{n}", now=lambda: clock[0])
+    assert state.last_reconciled("gone", "client-0") is not None
     clock[0] = concurrency.RECONCILED_TTL + 1
-    concurrency.mark_reconciled("live", "client", now=lambda: clock[0])
-    assert concurrency.last_reconciled("gone", "client-0") is None, "deleted clients' marks expire"
-    assert concurrency.last_reconciled("live", "client") is not None
+    state.mark_reconciled("live", "client", now=lambda: clock[0])
+    assert state.last_reconciled("gone", "client-0") is None, "deleted clients' marks expire"
+    assert state.last_reconciled("live", "client") is not None

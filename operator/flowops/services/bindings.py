@@ -30,7 +30,7 @@ def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Ma
     """Re-resolve each named client, several at a time, sharing the reads; one failing
     client does not stop the others (its own handler, or the next event, retries it).
     Returns the outcome of each client that was reconciled."""
-    reads = Reads(rt.kube)
+    reads = Reads(rt.kube, rt.bindings)
     todo = sorted(set(names))
     if len(todo) >= SNAPSHOT_MIN_CLIENTS:
         reads.take_snapshot(namespace)

@@ -10,7 +10,6 @@ from ..domain import bindingstatus
 from ..domain.bindingtarget import Problem, is_head_selector
 from ..kube import APPLICATIONS
 from ..runtime import Runtime
-from . import bindings_concurrency as concurrency
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
@@ -18,7 +17,7 @@ from .common import rfc3339
 
 def reconcile_application(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int,
                           post: Poster = no_events) -> dict[str, Any] | None:
-    with concurrency.lock("Application", namespace, name):
+    with rt.bindings.lock("Application", namespace, name):
         app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
         if app is None or app["metadata"].get("deletionTimestamp"):
             return None
@@ -36,7 +35,7 @@ def _reconcile_application(rt: Runtime, app: Mapping[str, Any], env: Mapping[str
     if not flow:
         message = "no default flow name: each client sets its own spec.defaultFlow.name"
     else:
-        resolved = target(Reads(kube), namespace, flow, selector_text, env)
+        resolved = target(Reads(kube, rt.bindings), namespace, flow, selector_text, env)
         if isinstance(resolved, Problem):
             problem, message = resolved, resolved.message
         elif is_head_selector(selector_text):

@@ -23,7 +23,6 @@ from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
 from ..kube import APICLIENTS, CONFIGMAPS, Forbidden, Kube, NotFound
 from ..runtime import Runtime
-from . import bindings_concurrency as concurrency
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
@@ -39,8 +38,8 @@ def reconcile_client(rt: Runtime, namespace: str, name: str, env: Mapping[str, A
                      reads: Reads | None = None) -> ClientOutcome | None:
     """Read inside the lock, fresh or from a fan-out's snapshot if still valid: an event's
     body may predate a fan-out's status write."""
-    reads = reads or Reads(rt.kube)
-    with concurrency.lock("ApiClient", namespace, name):
+    reads = reads or Reads(rt.kube, rt.bindings)
+    with rt.bindings.lock("ApiClient", namespace, name):
         snapshot = reads.snapshot_for(namespace, name)
         try:
             if snapshot is not None and name in snapshot.clients:
@@ -51,7 +50,7 @@ def reconcile_client(rt: Runtime, namespace: str, name: str, env: Mapping[str, A
                 return None
             return _reconcile_client(rt, client, env, post, reads, snapshot)
         finally:
-            concurrency.mark_reconciled(namespace, name)
+            rt.bindings.mark_reconciled(namespace, name)
 
 
 def _request(reads: Reads, client: Mapping[str, Any]) -> Resolution:

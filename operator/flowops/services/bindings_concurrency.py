@@ -21,45 +21,46 @@ log = logging.getLogger(__name__)
 
 FAN_OUT_THREADS = 8
 
-# One reconcile per object at a time: a client's own handler and a fan-out from its
-# Flow or Application may run together in the handler thread pool. An entry lives only
-# while its lock is used.
-_locks = KeyedLocks()
+class BindingState:
+    """This process's coordination of binding reconciles; one per Runtime.
 
-# When each client's last reconcile ended, on a process-wide sequence: a snapshot listed
-# before that may not show what the reconcile wrote. Oldest first; an entry older than any
-# snapshot can be (fan-outs last seconds) says nothing any more and is dropped, so deleted
-# clients do not stay here for good.
-_sequence = itertools.count()
-_reconciled: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
-_reconciled_guard = threading.Lock()
+    One reconcile per object at a time: a client's own handler and a fan-out from its
+    Flow or Application may run together in the handler thread pool (an entry lives only
+    while its lock is used). And when each client's last reconcile ended, on a sequence:
+    a snapshot listed before that may not show what the reconcile wrote. Oldest first; an
+    entry older than any snapshot can be (fan-outs last seconds) says nothing any more and
+    is dropped, so deleted clients do not stay here for good."""
+
+    def __init__(self) -> None:
+        self._locks = KeyedLocks()
+        self._sequence = itertools.count()
+        self._reconciled: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
+        self._reconciled_guard = threading.Lock()
+
+    def lock(self, kind: str, namespace: str, name: str) -> AbstractContextManager[None]:
+        return self._locks.hold((kind, namespace, name))
+
+    def next_sequence(self) -> int:
+        return next(self._sequence)
+
+    def mark_reconciled(self, namespace: str, client: str, now: Callable[[], float] = time.monotonic) -> None:
+        moment = now()
+        with self._reconciled_guard:
+            self._reconciled.pop((namespace, client), None)
+            self._reconciled[(namespace, client)] = (next(self._sequence), moment)
+            while self._reconciled:
+                key, (_, when) = next(iter(self._reconciled.items()))
+                if moment - when <= RECONCILED_TTL:
+                    break
+                del self._reconciled[key]
+
+    def last_reconciled(self, namespace: str, client: str) -> int | None:
+        with self._reconciled_guard:
+            entry = self._reconciled.get((namespace, client))
+        return entry[0] if entry else None
+
+
 RECONCILED_TTL = 600.0
-
-
-def lock(kind: str, namespace: str, name: str) -> AbstractContextManager[None]:
-    return _locks.hold((kind, namespace, name))
-
-
-def next_sequence() -> int:
-    return next(_sequence)
-
-
-def mark_reconciled(namespace: str, client: str, now: Callable[[], float] = time.monotonic) -> None:
-    moment = now()
-    with _reconciled_guard:
-        _reconciled.pop((namespace, client), None)
-        _reconciled[(namespace, client)] = (next(_sequence), moment)
-        while _reconciled:
-            key, (_, when) = next(iter(_reconciled.items()))
-            if moment - when <= RECONCILED_TTL:
-                break
-            del _reconciled[key]
-
-
-def last_reconciled(namespace: str, client: str) -> int | None:
-    with _reconciled_guard:
-        entry = _reconciled.get((namespace, client))
-    return entry[0] if entry else None
 
 
 def with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay: float = 0.5) -> None:

@@ -12,7 +12,7 @@ from ..domain.canonical import canonical_json
 from ..domain.commit import VersionRecord
 from ..kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, FLOWS, FLOWVERSIONS, Kube
 from ..names import LABEL_MATERIALISED
-from . import bindings_concurrency as concurrency
+from .bindings_concurrency import BindingState
 from . import versions
 
 
@@ -38,14 +38,14 @@ class Reads:
     """A fresh one per fan-out, so nothing is cached across events; benign races only
     duplicate a read."""
 
-    def __init__(self, kube: Kube) -> None:
-        self.kube = kube
+    def __init__(self, kube: Kube, state: BindingState) -> None:
+        self.kube, self.state = kube, state
         self._memo: dict[tuple[str, ...], Any] = {}
         self.snapshot: Snapshot | None = None
 
     def take_snapshot(self, namespace: str) -> None:
         """Two LISTs instead of two GETs per client (the ConfigMaps as metadata only)."""
-        taken = concurrency.next_sequence()
+        taken = self.state.next_sequence()
         clients = self.kube.list(APICLIENTS, namespace)
         maps = self.kube.list(CONFIGMAPS, namespace, label_selector=f"{LABEL_MATERIALISED}=true", metadata_only=True)
         self.snapshot = Snapshot(
@@ -55,7 +55,7 @@ class Reads:
     def snapshot_for(self, namespace: str, client: str) -> Snapshot | None:
         """The snapshot if it may stand in for fresh reads of this client (call under its lock)."""
         snapshot = self.snapshot
-        if snapshot is None or not snapshot.usable(namespace, concurrency.last_reconciled(namespace, client)):
+        if snapshot is None or not snapshot.usable(namespace, self.state.last_reconciled(namespace, client)):
             return None
         return snapshot
 

@@ -16,7 +16,6 @@ from ..kube import FLOWS
 from ..runtime import Runtime
 from . import environments, flows, sync, versions
 from .common import Poster
-from .flowregistry import registry
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 Environments = Callable[[], list[Mapping[str, Any]]]
@@ -44,22 +43,22 @@ async def observe(rt: Runtime, type_: str, name: str, namespace: str, sync_state
     """Every watch event: keep the registry current and the Environment's counts true.
     Async, and the API is called (from a thread) only when something must be written."""
     deleted = type_ == "DELETED"
-    registry.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
+    rt.flows.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
     if env is None:
         return
     if deleted:
         # Downstream flows compare against this one: tell them it is gone.
         await asyncio.to_thread(publish_downstream, rt, name, env, env_by_name, all_environments)
-    if not registry.primed(namespace):
+    if not rt.flows.primed(namespace):
         await asyncio.to_thread(prime, rt, namespace)
-    counts = registry.counts(namespace)
+    counts = rt.flows.counts(namespace)
     if counts is not None and known_counts is not None and tuple(known_counts) != counts:
         await asyncio.to_thread(environments.publish_counts, rt, env["metadata"]["name"], counts)
 
 
 def prime(rt: Runtime, namespace: str) -> None:
     """The flows that exist in `namespace` now, so counts wait until all have been seen."""
-    registry.prime(namespace, lambda: [i["metadata"]["name"] for i in rt.kube.iterate(FLOWS, namespace, metadata_only=True)])
+    rt.flows.prime(namespace, lambda: [i["metadata"]["name"] for i in rt.kube.iterate(FLOWS, namespace, metadata_only=True)])
 
 
 def publish_downstream(rt: Runtime, name: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup,
@@ -68,7 +67,7 @@ def publish_downstream(rt: Runtime, name: str, env: Mapping[str, Any] | None, en
         return
     for down in sync.downstream_of(env["metadata"]["name"], all_environments()):
         down_ns = down["spec"]["namespace"]
-        known, state = registry.sync_of(down_ns, name)
+        known, state = rt.flows.sync_of(down_ns, name)
         if not known:
             # Its watch event is not in yet (a restart lists every namespace at once): read
             # its report rather than leave it describing the HEAD this flow just replaced.
@@ -95,7 +94,7 @@ def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] |
     if up_env is None:
         return False
     up_ns, name = up_env["spec"]["namespace"], flow["metadata"]["name"]
-    known, head = registry.head_of(up_ns, name)
+    known, head = rt.flows.head_of(up_ns, name)
     if not known:  # its watch event is not in yet (the listing is not ordered by chain): one metadata list
         theirs = flowstatus.head_of(versions.list_records(rt.kube, up_ns, name))
         head = theirs.id if theirs else None
@@ -118,4 +117,4 @@ def counts(rt: Runtime, namespace: str | None) -> tuple[int, int] | None:
     if not namespace:
         return None
     prime(rt, namespace)
-    return registry.counts(namespace)
+    return rt.flows.counts(namespace)

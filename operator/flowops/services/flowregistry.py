@@ -82,5 +82,3 @@ class FlowRegistry:
             flows = self._flows.get(namespace, {})
             return len(flows), sum(1 for sync in flows.values() if (sync or {}).get("state") == "OutOfSync")
 
-
-registry = FlowRegistry()
