@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from flowops.kube import (
-    CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES, PROMOTIONS, ApiError, Kube, Resource,
+    CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES, PROMOTIONS, AlreadyExists, ApiError, Kube, Resource,
 )
 from flowops.devcluster import install
 from flowops.testing.admission import ROLEBINDINGS, bind, wait_until_admitted, wait_until_governed, wait_until_refused
@@ -64,10 +64,13 @@ def chain(kube: Kube, kube_as: Callable[[str], Kube]) -> Iterator[tuple[dict, di
     kube_as("operator").create(FLOWS, flow("served", {"title": "v1"}), ns(prod))
     kube_as("operator").create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
         "name": "shop-flow", "labels": {"flowops.io/materialised": "true"}}, "data": {"flow.json": '{"title":"v1"}'}}, ns(prod))
-    kube_as("operator").create(FLOWVERSIONS, {
-        "apiVersion": API_VERSION, "kind": "FlowVersion", "metadata": {"name": "served-00001"},
-        "spec": {"flow": "served", "id": "20260101000000000001", "number": 1, "origin": "Commit",
-                 "contentHash": "sha256:" + "0" * 64, "storage": {"encoding": "Full", "data": "", "bytes": 0}}}, ns(prod))
+    try:
+        kube_as("operator").create(FLOWVERSIONS, {
+            "apiVersion": API_VERSION, "kind": "FlowVersion", "metadata": {"name": "served-00001"},
+            "spec": {"flow": "served", "id": "20260101000000000001", "number": 1, "origin": "Commit",
+                     "contentHash": "sha256:" + "0" * 64, "storage": {"encoding": "Full", "data": "", "bytes": 0}}}, ns(prod))
+    except AlreadyExists:
+        pass  # a running operator committed the flow first: its version stands in
     bind(kube, ns(prod), "flowops-promoter", FLUX)
     bind(kube, ns(staging), "flowops-viewer", FLUX)
     yield dev, staging, prod
