@@ -7,12 +7,14 @@ bound per namespace (never as the controller itself); reconciles are requested w
 
 from __future__ import annotations
 
+import copy
 import time
 
 import pytest
 
 from flowops import names
-from flowops.kube import FLOWS, FLOWVERSIONS
+from flowops.devcluster.controlplane import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
+from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS
 from flowops.testing.gitops import applier_username, condition, ensure_service_account, grant
 from flowops.testing.objects import flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
@@ -182,7 +184,6 @@ def test_production_flow_in_git_is_denied_and_the_kustomization_names_the_promot
     assert kube.get_or_none(FLOWS, "login", ns(prod)) is None
 
 
-
 def test_flowversion_in_git_is_refused_to_the_least_privileged_applier(kube, running_operator, flux_sync, dev):
     repo = flux_sync(APPLIER)
     forged = {
@@ -197,4 +198,137 @@ def test_flowversion_in_git_is_refused_to_the_least_privileged_applier(kube, run
     assert ready == "False"
     assert "forbidden" in message.lower() and applier_username(APPLIER) in message, message
     assert kube.get_or_none(FLOWVERSIONS, "login-20260101000000000001", ns(dev)) is None
+
+
+def test_guardrail_breaking_edit_fails_the_kustomization_with_the_rule_and_a_fix_is_the_next_version(kube, running_operator, flux_sync, dev):
+    # A ten-minute timeout: the failure must come from the Flow's Stalled condition, not the timeout.
+    repo = flux_sync(APPLIER, timeout="10m")
+    n = ns(dev)
+    repo.write("dev/login.yaml", flow_manifest("login", n, document("good")))
+    repo.push("good")
+    repo.wait_ready()
+    head = wait_for_number(kube, n, "login", 1)["latestReadyVersion"]
+
+    repo.write("dev/login.yaml", flow_manifest("login", n, document("no password", password=False)))
+    repo.push("drop the password field")
+    ready, message = repo.wait_outcome(timeout=90)
+    # Flux fails at once on the stalled Flow (kstatus Failed) instead of waiting out its
+    # timeout; its message names the object, the Flow's Stalled condition names the rule.
+    assert ready == "False"
+    assert "stalled" in message and "login" in message and "timeout" not in message.lower(), message
+    status = flow_status(kube, n, "login")
+    stalled = condition({"status": status}, "Stalled")
+    assert stalled.get("status") == "True" and "sign-in-keeps-password" in stalled.get("message", ""), status
+    assert status["latestCreatedNumber"] == 2 and status["latestReadyVersion"] == head
+
+    repo.write("dev/login.yaml", flow_manifest("login", n, document("fixed")))
+    repo.push("put the password field back")
+    repo.wait_ready()
+    status = wait_for_number(kube, n, "login", 3, field="latestReadyNumber")
+    assert status["latestReadyVersion"] != head
+
+
+@pytest.fixture
+def staging(make_environment, dev, applier):
+    """Downstream of dev, protected (it has an upstream); the applier may create Promotions
+    there and read its source."""
+    env = make_environment("Staging", upstream=dev["metadata"]["name"], policy={
+        **GUARDRAILS, "promotion": {"requireReview": False, "gitopsApprovers": [applier_username(APPLIER)]},
+    })
+    applier(env, "flowops-promoter")
+    applier(dev, "flowops-viewer")
+    return env
+
+
+def _promoted_dev_flow(kube, repo, dev):
+    n = ns(dev)
+    repo.write("dev/login.yaml", flow_manifest("login", n, document("tested")))
+    repo.push("dev content")
+    repo.wait_ready()
+    wait_for_number(kube, n, "login", 1)
+    return versions_of(kube, n, "login")[-1]
+
+
+def test_pinned_promotion_in_git_promotes_once_and_a_recreated_one_writes_nothing(kube, running_operator, flux_sync, dev, staging):
+    repo = flux_sync(APPLIER)
+    tested = _promoted_dev_flow(kube, repo, dev)
+    pinned = promotion_manifest("login-to-staging", ns(staging), dev["metadata"]["name"], "login", tested["spec"]["contentHash"])
+    repo.write("staging/promotions/login.yaml", pinned)
+    repo.push("promote login, pinned by content hash")
+    repo.wait_ready()
+    landed = kube.get(PROMOTIONS, "login-to-staging", ns(staging))["status"]
+    assert landed["phase"] == "Succeeded"
+    target = kube.get(FLOWS, "login", ns(staging))
+
+    # Dev moves on; the Promotion is pruned and re-created (force, restore, rebuild).
+    repo.write("dev/login.yaml", flow_manifest("login", ns(dev), document("untested")))
+    repo.remove("staging/promotions/login.yaml")
+    repo.push("prune the promotion")
+    repo.wait_ready()
+    wait_for_number(kube, ns(dev), "login", 2)
+    repo.write("staging/promotions/login.yaml", pinned)
+    repo.push("the same promotion again")
+    repo.wait_ready()
+    again = kube.get(PROMOTIONS, "login-to-staging", ns(staging))["status"]
+    assert again["phase"] == "Succeeded" and again.get("targetVersion") == landed.get("targetVersion"), again
+    after = kube.get(FLOWS, "login", ns(staging))
+    assert after["status"].get("lastPromotion") == target["status"].get("lastPromotion")
+    assert after["metadata"].get("annotations") == target["metadata"].get("annotations")
+    assert after["spec"] == target["spec"]
+    assert len(versions_of(kube, ns(staging), "login")) == 1
+
+
+def test_promotion_with_review_in_git_keeps_the_kustomization_healthy_and_approval_in_git_promotes(kube, running_operator, flux_sync, dev, make_environment, applier):
+    prod = make_environment("Production", upstream=dev["metadata"]["name"], policy={
+        **GUARDRAILS, "promotion": {"gitopsApprovers": [applier_username(APPLIER)]},
+    })
+    applier(prod, "flowops-promoter")
+    applier(dev, "flowops-viewer")
+    repo = flux_sync(APPLIER, timeout="10m")
+    tested = _promoted_dev_flow(kube, repo, dev)
+    request = promotion_manifest("login-to-prod", ns(prod), dev["metadata"]["name"], "login", tested["spec"]["contentHash"],
+                                 review=True, comment="release 42")
+    repo.write("prod/promotions/login.yaml", request)
+    repo.push("request promotion to production")
+    repo.wait_ready(timeout=90)  # awaiting approval is not a failed sync
+    assert kube.get(PROMOTIONS, "login-to-prod", ns(prod))["status"]["phase"] == "AwaitingApproval"
+    assert kube.get_or_none(FLOWS, "login", ns(prod)) is None
+
+    approved = copy.deepcopy(request)
+    approved["spec"]["approved"] = True
+    repo.write("prod/promotions/login.yaml", approved)
+    repo.push("approved in review of pull request 42")
+    repo.wait_ready(timeout=90)
+    status = wait_for(lambda: (s := kube.get(PROMOTIONS, "login-to-prod", ns(prod)).get("status") or {}).get("phase") == "Succeeded" and s,
+                      message="promotion succeeded")
+    (version,) = versions_of(kube, ns(prod), "login")
+    assert version["spec"]["id"] == status["targetVersion"]
+    assert version["spec"]["provenance"]["approvedBy"]["via"] == "GitOps"
+
+
+def test_writer_reapplying_a_production_flow_as_the_operator_is_quarantined_once_and_stalls(kube, cluster, running_operator, flux_sync, dev, make_environment):
+    prod = make_environment("Production", upstream=dev["metadata"]["name"], policy={"promotion": {"requireReview": False}})
+    n = ns(prod)
+    kube.create(FLOWS, flow_manifest("login", ns(dev), document("released")), ns(dev))
+    wait_for_number(kube, ns(dev), "login", 1)
+    kube.create(PROMOTIONS, promotion_manifest("release", n, dev["metadata"]["name"], "login", "1"), n)
+    wait_for(lambda: (kube.get(PROMOTIONS, "release", n).get("status") or {}).get("phase") == "Succeeded", timeout=60, message="released")
+
+    # A Kustomization that impersonates the operator's own ServiceAccount: the admission
+    # policy trusts it, so only the operator's tamper defence stands in the way.
+    repo = flux_sync(OPERATOR_SERVICE_ACCOUNT, namespace=OPERATOR_NAMESPACE, timeout="30s")
+    repo.write("prod/login.yaml", flow_manifest("login", n, document("hotfix straight in prod")))
+    repo.push("hotfix")
+    for _ in range(3):
+        repo.wait_outcome(timeout=90)
+        repo.request_reconcile()
+    ready, message = repo.wait_outcome(timeout=90)
+    status = flow_status(kube, n, "login")
+    assert condition({"status": status}, "Stalled").get("status") == "True", status
+    assert condition({"status": status}, "Ready").get("status") == "False", status
+    assert ready == "False" and "login" in message, message
+    quarantined = [v for v in versions_of(kube, n, "login") if v["spec"]["origin"] == "Quarantine"]
+    assert len(quarantined) == 1, [v["metadata"]["name"] for v in quarantined]
+    assert any("kustomize-controller" in e["message"] for e in kube.list_events(n)
+               if e.get("involvedObject", {}).get("name") == "login" and e.get("type") == "Warning")
 
