@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from flowops.kube import FLOWS
-from flowops.testing.objects import flow, wait_for_number
+from flowops.testing.objects import barrier, flow, wait_for_number
 
 COMMAND = Path(sys.executable).parent / "kubectl-flowops"
 TITLE_RULE = [{"name": "title-not-empty", "expression": "content.title != ''", "message": "set /title"}]
@@ -35,6 +35,7 @@ def test_check_plans_against_head_with_the_viewer_role_and_writes_nothing(kube, 
     n = env["spec"]["namespace"]
     kube.create(FLOWS, manifest(n, {"title": "Sign in", "locale": "en"}, cause="first"), n)
     wait_for_number(kube, n, "login", 1)
+    barrier(kube, FLOWS, n, "login")  # the operator is done with it: later writes would be the check's
     before = kube.get(FLOWS, "login", n)["metadata"]["resourceVersion"]
 
     path = tmp_path / "login.yaml"

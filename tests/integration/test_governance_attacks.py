@@ -199,7 +199,10 @@ def test_approving_without_the_permission_is_refused_whatever_the_kind_of_write(
         refused(lambda u=user: kube_as(u).merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}, "status": {"phase": "Succeeded"}},
                                                       ns(prod), subresource="status"), "promotions/status")
     after = kube.get(PROMOTIONS, "writes", ns(prod))
-    assert after["spec"]["approved"] is False and "approvedBy" not in after["spec"] and "phase" not in after["status"]
+    # A running operator may have failed it on its own account (its source flow is not in
+    # staging); what the attacks wrote must be absent.
+    assert after["spec"]["approved"] is False and "approvedBy" not in after["spec"]
+    assert after["status"].get("phase") != "Succeeded"
 
 
 def test_a_promotion_cannot_be_changed_after_its_review_began(kube, kube_as, chain):
