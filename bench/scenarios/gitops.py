@@ -72,13 +72,13 @@ def run(bench: Bench, p: Params) -> Result:
     bench.environment(NAMESPACE)
     bench.namespace(RAW_NAMESPACE)
     kube = bench.kube
-    ensure_service_account(kube, APPLIER)
-    grant(kube, APPLIER, NAMESPACE, "flowops-editor")
-    grant(kube, APPLIER, RAW_NAMESPACE, "edit")
     workdir = Path(tempfile.mkdtemp(prefix="flowops-bench-gitops-"))
     flux = Flux(bench.cluster, bench.logs / "flux")
-    flux.start()
+    flux.start()  # creates flux-system, where the applier's ServiceAccount lives
     try:
+        ensure_service_account(kube, APPLIER)
+        grant(kube, APPLIER, NAMESPACE, "flowops-editor")
+        grant(kube, APPLIER, RAW_NAMESPACE, "edit")
         with GitServer(workdir / "git") as git:
             flows = FluxSync(kube, git, workdir, APPLIER, name="bench-flows")
             raw = FluxSync(kube, git, workdir, APPLIER, name="bench-raw")
