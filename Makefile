@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit integration control-plane kstatus flux bench venv clean-cache lint argocd
+.PHONY: run test unit integration control-plane kstatus flux bench venv clean-cache lint argocd format
 
 venv: $(STAMP)
 
@@ -48,11 +48,17 @@ argocd: venv
 bench: venv control-plane
 	$(PY) -m bench $(BENCH_ARGS)
 
-# Style, types (strict for the pure domain) and the layer contract (pyproject.toml).
+# Lint and format, types (strict for the pure domain) and the layer contract (pyproject.toml).
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	PYTHONPATH=operator $(VENV)/bin/lint-imports
 
 clean-cache:
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/flowops"
+
+# Apply the formatter and the safe lint fixes that `make lint` checks for.
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

@@ -25,21 +25,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=defaults.clients, help="ApiClients following HEAD for propagation")
     parser.add_argument("--versions", type=int, default=defaults.versions, help="versions per flow for the memory figure")
     parser.add_argument("--extra-flows", type=int, default=defaults.extra_flows, help="flows added to measure memory growth")
-    parser.add_argument("--large-flows", type=int, default=defaults.large_flows, help="large flows added to check memory is flat in document size")
+    parser.add_argument(
+        "--large-flows", type=int, default=defaults.large_flows, help="large flows added to check memory is flat in document size"
+    )
     parser.add_argument("--large-versions", type=int, default=defaults.large_versions, help="versions of each large flow")
     parser.add_argument("--promotions", type=int, default=defaults.promotions, help="promotions timed")
     parser.add_argument("--propagations", type=int, default=defaults.propagations, help="HEAD moves timed for propagation")
-    parser.add_argument("--storage-versions", type=int, default=defaults.storage_versions, help="versions of the large flow for storage")
-    parser.add_argument("--large-bytes", type=int, default=defaults.large_bytes, help="size of the large flow (promotion, storage, memory)")
-    parser.add_argument("--chain-clients", type=int, default=defaults.chain_clients,
-                        help="ApiClients following HEAD in each environment of the restart chain")
-    parser.add_argument("--pushes", type=int, default=defaults.pushes, help="git pushes timed for gitops (run with --only gitops)")
+    parser.add_argument(
+        "--storage-versions", type=int, default=defaults.storage_versions, help="versions of the large flow for storage"
+    )
+    parser.add_argument(
+        "--large-bytes", type=int, default=defaults.large_bytes, help="size of the large flow (promotion, storage, memory)"
+    )
+    parser.add_argument(
+        "--chain-clients",
+        type=int,
+        default=defaults.chain_clients,
+        help="ApiClients following HEAD in each environment of the restart chain",
+    )
+    parser.add_argument(
+        "--pushes", type=int, default=defaults.pushes, help="git pushes timed for gitops (run with --only gitops)"
+    )
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds any single wait may take")
-    parser.add_argument("--only", nargs="+", choices=NAMES + OPTIONAL, metavar="SCENARIO",
-                        help=f"run only these ({', '.join(NAMES)}; and, never by default, {', '.join(OPTIONAL)})")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=NAMES + OPTIONAL,
+        metavar="SCENARIO",
+        help=f"run only these ({', '.join(NAMES)}; and, never by default, {', '.join(OPTIONAL)})",
+    )
     parser.add_argument("--profile", action="store_true", help="run the operator under pyinstrument (slower; writes OUT/profile)")
-    parser.add_argument("--profile-targets", metavar="MODULE:FUNCTION,...",
-                        help="functions profiled per call in the handler threads (default: each controller's service)")
+    parser.add_argument(
+        "--profile-targets",
+        metavar="MODULE:FUNCTION,...",
+        help="functions profiled per call in the handler threads (default: each controller's service)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where report.md, report.json and logs go")
     return parser.parse_args(argv)
 

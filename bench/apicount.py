@@ -7,7 +7,7 @@ import urllib.request
 
 from .harness import Bench
 
-_SAMPLE = re.compile(r'^flowops_api_requests_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$')
+_SAMPLE = re.compile(r"^flowops_api_requests_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
 
 
 def api_requests(bench: Bench) -> dict[str, float]:

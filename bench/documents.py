@@ -13,12 +13,12 @@ from flowops.testing.documents import canonical_bytes, flow_of_size, identity_fl
 EDIT_LOCALE, EDIT_KEY = "en", "login.title"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _small() -> str:
     return json.dumps(identity_flow(["en"]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sized(target_bytes: int) -> str:
     return json.dumps(flow_of_size(target_bytes))
 

@@ -19,7 +19,6 @@ class StatusTracker(Watched):
         self.ready_at: dict[tuple[str, str], float] = {}
         self.watch = Watch(kube, FLOWS, namespace, self._on_event, field_selector=field_selector)
 
-
     def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
         name = obj["metadata"]["name"]
         status = obj.get("status") or {}

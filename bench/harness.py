@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from flowops.devcluster import install as installer
 from flowops.devcluster.controlplane import ControlPlane
@@ -48,7 +48,7 @@ class Bench:
         self.operator_env: dict[str, str] = {"PYTHONPATH": path, "FLOWOPS_BENCH_PROBES": "1"}
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "Bench":
+    def start(self) -> Bench:
         self.logs.mkdir(parents=True, exist_ok=True)
         began = time.monotonic()
         self.cluster = ControlPlane(log=self.log).start()
@@ -66,7 +66,7 @@ class Bench:
                     (self.logs / component.log_path.name).write_bytes(component.log_path.read_bytes()[-2_000_000:])
             self.cluster.stop()
 
-    def __enter__(self) -> "Bench":
+    def __enter__(self) -> Bench:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -92,8 +92,12 @@ class Bench:
             # As the Deployment runs it: JSON logs at INFO (each line names its object). The
             # tests' --verbose logs every body at DEBUG, which would dominate every figure.
             self.operator = OperatorProcess(
-                self.cluster.kubeconfig, "flowops-operator", self.operator_log,
-                extra_args=("--log-format", "json"), env=self.operator_env, verbose=False,
+                self.cluster.kubeconfig,
+                "flowops-operator",
+                self.operator_log,
+                extra_args=("--log-format", "json"),
+                env=self.operator_env,
+                verbose=False,
             )
             self.operator.start()
             if self.first_idle_memory is None:
@@ -122,7 +126,7 @@ class Bench:
     def cpu_seconds(self) -> float:
         """User + system CPU time of the operator process so far."""
         stat = Path(f"/proc/{self.pid}/stat").read_text()
-        after_name = stat[stat.rindex(")") + 2:].split()
+        after_name = stat[stat.rindex(")") + 2 :].split()
         return (int(after_name[11]) + int(after_name[12])) / CLOCK_TICKS
 
     def wait_operator_idle(self, quiet: float = 2.0, timeout: float = 300.0, threshold: float = 0.02) -> float:
@@ -154,8 +158,10 @@ class Bench:
         """An Environment over a namespace of the same name; returns the namespace."""
         try:
             # The label lets the operator write the clients' ConfigMaps there (docs/operations.md).
-            self.kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
-                                          "metadata": {"name": name, "labels": {"flowops.io/environment": name}}})
+            self.kube.create(
+                NAMESPACES,
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"flowops.io/environment": name}}},
+            )
         except AlreadyExists:
             pass
         body_spec: dict[str, Any] = {"namespace": name, "tier": tier, **spec}

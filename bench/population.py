@@ -24,7 +24,9 @@ def names(count: int, start: int = 0) -> list[str]:
     return [flow_name(i) for i in range(start, start + count)]
 
 
-def apply_flows(bench: Bench, namespace: str, flow_names: list[str], content: dict[str, Any], context: str | None = None) -> float:
+def apply_flows(
+    bench: Bench, namespace: str, flow_names: list[str], content: dict[str, Any], context: str | None = None
+) -> float:
     """One `kubectl apply --server-side` of all the flows (as `context`'s user, if given); returns its wall time."""
     items = [flow_object(n, content, namespace) for n in flow_names]
     path = Path(bench.out) / f"apply-{namespace}-{len(items)}.json"
@@ -82,7 +84,14 @@ def ensure_chain(bench: Bench, count: int, timeout: float = 900.0, clients: int 
         version = "HEAD" if namespace == NAMESPACE else "1"
         for i in range(clients):
             if f"client-{i:04d}" not in present:
-                bench.kube.create(APICLIENTS, {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient",
-                                               "metadata": {"name": f"client-{i:04d}"},
-                                               "spec": {"defaultFlow": {"name": wanted[i % len(wanted)], "version": version}}}, namespace)
+                bench.kube.create(
+                    APICLIENTS,
+                    {
+                        "apiVersion": "flowops.io/v1alpha1",
+                        "kind": "ApiClient",
+                        "metadata": {"name": f"client-{i:04d}"},
+                        "spec": {"defaultFlow": {"name": wanted[i % len(wanted)], "version": version}},
+                    },
+                    namespace,
+                )
     return {namespace: wanted for namespace in (NAMESPACE, STAGING, PRODUCTION)}

@@ -94,7 +94,7 @@ def fmt(value: float | None, unit: str) -> str:
 @dataclass
 class Report:
     parameters: dict[str, Any]
-    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     machine: dict[str, Any] = field(default_factory=machine)
     rows: list[Row] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
@@ -107,7 +107,7 @@ class Report:
             self.details[rows[0].scenario] = details
 
     def finish(self) -> None:
-        self.finished = dt.datetime.now(dt.timezone.utc)
+        self.finished = dt.datetime.now(dt.UTC)
         self.load_after = load_average()
 
     def as_dict(self) -> dict[str, Any]:

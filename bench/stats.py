@@ -24,7 +24,7 @@ class Summary:
     mean: float
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> "Summary":
+    def of(cls, values: Sequence[float]) -> Summary:
         return cls(len(values), percentile(values, 0.50), percentile(values, 0.99), sum(values) / len(values))
 
     def as_dict(self) -> dict[str, float]:

@@ -23,7 +23,6 @@ class VersionTracker(Watched):
         self.count = 0
         self.watch = Watch(kube, FLOWVERSIONS, namespace, self._on_event, metadata_only=True)
 
-
     def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
         labels = obj["metadata"].get("labels") or {}
         flow, number = labels.get(LABEL_FLOW), labels.get(LABEL_NUMBER)

@@ -45,13 +45,13 @@ class Watch:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
-    def __enter__(self) -> "Watch":
+    def __enter__(self) -> Watch:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> "Watch":
+    def start(self) -> Watch:
         """Lists first (existing objects arrive as ADDED), then streams from that point."""
         version = self._list()
         self._thread = threading.Thread(target=self._run, args=(version,), daemon=True, name=f"watch-{self.resource.plural}")
@@ -110,15 +110,27 @@ class Watch:
 
     def _stream(self, version: str) -> str:
         api = self.kube.api
-        query = {**self._query(), "watch": "true", "resourceVersion": version, "allowWatchBookmarks": "true", "timeoutSeconds": 3600}
+        query = {
+            **self._query(),
+            "watch": "true",
+            "resourceVersion": version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": 3600,
+        }
         accept = METADATA_WATCH_ACCEPT if self.metadata_only else "application/json"
         method, url, headers, _, _ = api.param_serialize(
-            "GET", self.resource.path(self.namespace),
+            "GET",
+            self.resource.path(self.namespace),
             query_params=[(k, v) for k, v in query.items() if v is not None],
-            header_params={"Accept": accept}, auth_settings=["BearerToken"],
+            header_params={"Accept": accept},
+            auth_settings=["BearerToken"],
         )
         response = api.rest_client.pool_manager.request(
-            method, url, headers=headers, preload_content=False, timeout=urllib3.Timeout(connect=10, read=None),
+            method,
+            url,
+            headers=headers,
+            preload_content=False,
+            timeout=urllib3.Timeout(connect=10, read=None),
         )
         self._response = response
         if response.status != 200:

@@ -58,11 +58,15 @@ def sample_content() -> dict:
 
 def render_clients() -> str:
     pin = content_hash(sample_content())
-    docs = [{
-        "apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient",
-        "metadata": {"name": "web-frontend", "namespace": namespace},
-        "spec": {"defaultFlow": {"name": "standard", "version": pin}},
-    } for namespace in ("flowops-staging", "flowops-production")]
+    docs = [
+        {
+            "apiVersion": "flowops.io/v1alpha1",
+            "kind": "ApiClient",
+            "metadata": {"name": "web-frontend", "namespace": namespace},
+            "spec": {"defaultFlow": {"name": "standard", "version": pin}},
+        }
+        for namespace in ("flowops-staging", "flowops-production")
+    ]
     return CLIENTS_HEADER + yaml.safe_dump_all(docs, sort_keys=False, explicit_start=False).replace("...\n", "")
 
 

@@ -42,14 +42,18 @@ def report(*_: Any) -> None:
         traced = sum(s.size for s in snapshot.statistics("filename")) / 1024 / 1024
         print(f"memory-probe traced={traced:.1f} MiB", file=sys.stderr)
         for stat in snapshot.statistics("traceback")[:12]:
-            print(f"memory-probe   {stat.size / 1024:.0f} KiB in {stat.count} blocks: " + " <- ".join(
-                f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback), file=sys.stderr)
+            print(
+                f"memory-probe   {stat.size / 1024:.0f} KiB in {stat.count} blocks: "
+                + " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback),
+                file=sys.stderr,
+            )
     print(
         f"memory-probe rss={before:.1f} after_gc={after_gc:.1f} after_trim={after_trim:.1f} MiB "
         # Live small objects (pymalloc blocks): grows if something keeps documents, whatever RSS does.
         f"live_blocks={sys.getallocatedblocks()} "
         f"large_dicts={len(large)} holders={dict(holders.most_common(8))}",
-        file=sys.stderr, flush=True,
+        file=sys.stderr,
+        flush=True,
     )
 
 

@@ -13,15 +13,18 @@ import functools
 import importlib
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pyinstrument import Profiler
 from pyinstrument.renderers import ConsoleRenderer
 from pyinstrument.session import Session
 
 # The service functions the handlers call, one per controller.
-DEFAULT_TARGETS = "flowops.services.flows:reconcile,flowops.services.promotions:reconcile,flowops.services.bindings:reresolve_clients"
+DEFAULT_TARGETS = (
+    "flowops.services.flows:reconcile,flowops.services.promotions:reconcile,flowops.services.bindings:reresolve_clients"
+)
 INTERVAL = 0.001
 
 
@@ -52,7 +55,9 @@ def install(out: str) -> None:
     atexit.register(dump)
 
 
-def _profiled(function: Callable[..., Any], target: str, sessions: dict[str, Session], lock: threading.Lock) -> Callable[..., Any]:
+def _profiled(
+    function: Callable[..., Any], target: str, sessions: dict[str, Session], lock: threading.Lock
+) -> Callable[..., Any]:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         profiler = Profiler(interval=INTERVAL, async_mode="disabled")

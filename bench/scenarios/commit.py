@@ -67,20 +67,42 @@ def run(bench: Bench, p: Params) -> Result:
     bench.kube.request("DELETE", CONFIGMAPS.path(RAW_NAMESPACE))  # one collection delete
 
     commit, base, two = Summary.of(latencies), Summary.of(raw), Summary.of(floor)
-    bench.log(f"commit: p50 {commit.p50 * 1000:.1f} ms p99 {commit.p99 * 1000:.1f} ms; raw create p50 {base.p50 * 1000:.1f} ms; "
-              f"create + patch p50 {two.p50 * 1000:.1f} ms")
+    bench.log(
+        f"commit: p50 {commit.p50 * 1000:.1f} ms p99 {commit.p99 * 1000:.1f} ms; raw create p50 {base.p50 * 1000:.1f} ms; "
+        f"create + patch p50 {two.p50 * 1000:.1f} ms"
+    )
     rows = [
-        Row(NAME, f"commit latency p50 ({p.changes} changes, {p.flows} flows present)", commit.p50, "s", base.p50,
-            "raw create p50", "≤ 3× baseline", commit.p50 <= 3 * base.p50),
+        Row(
+            NAME,
+            f"commit latency p50 ({p.changes} changes, {p.flows} flows present)",
+            commit.p50,
+            "s",
+            base.p50,
+            "raw create p50",
+            "≤ 3× baseline",
+            commit.p50 <= 3 * base.p50,
+        ),
         Row(NAME, "commit latency p99", commit.p99, "s", base.p99, "raw create p99"),
         Row(NAME, "commit latency p50 vs the two-write floor", commit.p50, "s", two.p50, "create + status-sized patch p50"),
         Row(NAME, "commit latency p99 vs the two-write floor", commit.p99, "s", two.p99, "create + status-sized patch p99"),
-        Row(NAME, "operator API requests per commit", requests["total"], "requests", target="reported (no target)",
-            note=", ".join(f"{k}: {v}" for k, v in requests.items() if k != "total")),
+        Row(
+            NAME,
+            "operator API requests per commit",
+            requests["total"],
+            "requests",
+            target="reported (no target)",
+            note=", ".join(f"{k}: {v}" for k, v in requests.items() if k != "total"),
+        ),
     ]
-    details = {"document_bytes": size_of(small_flow()), "flows_present": len(flows), "commit": commit.as_dict(),
-               "raw_create": base.as_dict(), "create_and_patch": two.as_dict(), "warmup": WARMUP,
-               "api_requests_per_commit": requests}
+    details = {
+        "document_bytes": size_of(small_flow()),
+        "flows_present": len(flows),
+        "commit": commit.as_dict(),
+        "raw_create": base.as_dict(),
+        "create_and_patch": two.as_dict(),
+        "warmup": WARMUP,
+        "api_requests_per_commit": requests,
+    }
     return rows, details
 
 

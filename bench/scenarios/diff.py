@@ -35,9 +35,17 @@ def document() -> dict[str, Any]:
     """40 locales, a journey of STEPS steps (identified by id) and URLS allowed URLs,
     trimmed to 1 MiB of canonical JSON by dropping the same texts from every locale."""
     doc = documents.identity_flow(locales=documents.available_locales()[:40])
-    doc["journey"] = {"steps": [
-        {"id": f"step-{i:04d}", "type": ("form", "email", "condition")[i % 3], "next": f"step-{i + 1:04d}", "label": f"journey.step.{i}"}
-        for i in range(STEPS)]}
+    doc["journey"] = {
+        "steps": [
+            {
+                "id": f"step-{i:04d}",
+                "type": ("form", "email", "condition")[i % 3],
+                "next": f"step-{i + 1:04d}",
+                "label": f"journey.step.{i}",
+            }
+            for i in range(STEPS)
+        ]
+    }
     doc["allowedRedirects"] = [f"https://app{i}.example.com/callback" for i in range(URLS)]
     keys = sorted(doc["translations"][doc["defaultLocale"]])
     while len(canonical_json(doc)) > TARGET_BYTES and keys:
@@ -84,13 +92,29 @@ def run(bench: Bench, p: Params) -> Result:
     p_sum = _time(lambda: json.loads(raw), REPEATS)
     lib = _time(lambda: jsonpatch.make_patch(old, new), 3)
     lib_ops = len(jsonpatch.make_patch(old, new).patch)
-    bench.log(f"diff: {len(raw):,} bytes, {len(changes)} changes: p50 {d_sum.p50 * 1000:.1f} ms "
-              f"(json.loads p50 {p_sum.p50 * 1000:.1f} ms; jsonpatch.make_patch p50 {lib.p50 * 1000:.0f} ms, {lib_ops} ops)")
+    bench.log(
+        f"diff: {len(raw):,} bytes, {len(changes)} changes: p50 {d_sum.p50 * 1000:.1f} ms "
+        f"(json.loads p50 {p_sum.p50 * 1000:.1f} ms; jsonpatch.make_patch p50 {lib.p50 * 1000:.0f} ms, {lib_ops} ops)"
+    )
     rows = [
-        Row(NAME, f"diff of a {len(raw) // 1024} KiB flow, 40 locales, {STEPS} steps, {URLS} URLs, 6 edits (p50)", d_sum.p50, "s",
-            p_sum.p50, "json.loads of the same document (p50)", f"<= {TARGET_SECONDS * 1000:.0f} ms", d_sum.p50 <= TARGET_SECONDS,
-            f"{len(changes)} changes (1 per edit); jsonpatch.make_patch: {lib.p50 * 1000:.0f} ms, {lib_ops} ops"),
+        Row(
+            NAME,
+            f"diff of a {len(raw) // 1024} KiB flow, 40 locales, {STEPS} steps, {URLS} URLs, 6 edits (p50)",
+            d_sum.p50,
+            "s",
+            p_sum.p50,
+            "json.loads of the same document (p50)",
+            f"<= {TARGET_SECONDS * 1000:.0f} ms",
+            d_sum.p50 <= TARGET_SECONDS,
+            f"{len(changes)} changes (1 per edit); jsonpatch.make_patch: {lib.p50 * 1000:.0f} ms, {lib_ops} ops",
+        ),
     ]
-    details = {"document_bytes": len(raw), "changes": [(c.op, c.path, c.source) for c in changes], "diff": d_sum.as_dict(),
-               "parse": p_sum.as_dict(), "jsonpatch_make_patch": lib.as_dict(), "jsonpatch_ops": lib_ops}
+    details = {
+        "document_bytes": len(raw),
+        "changes": [(c.op, c.path, c.source) for c in changes],
+        "diff": d_sum.as_dict(),
+        "parse": p_sum.as_dict(),
+        "jsonpatch_make_patch": lib.as_dict(),
+        "jsonpatch_ops": lib_ops,
+    }
     return rows, details

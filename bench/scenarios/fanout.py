@@ -35,8 +35,11 @@ def run(bench: Bench, p: Params) -> Result:
     began = time.monotonic()
     # One collection delete: kubectl deletes object by object, throttled on the client.
     bench.kube.request("DELETE", FLOWS.path(BASELINE_NAMESPACE))
-    wait_for(lambda: not bench.kube.list(FLOWS, BASELINE_NAMESPACE, metadata_only=True), timeout=p.timeout,
-             message="the baseline flows to be deleted")
+    wait_for(
+        lambda: not bench.kube.list(FLOWS, BASELINE_NAMESPACE, metadata_only=True),
+        timeout=p.timeout,
+        message="the baseline flows to be deleted",
+    )
     bench.kubectl("delete", "namespace", BASELINE_NAMESPACE, "--wait=false")
     bench.log(f"fan-out baseline flows deleted in {time.monotonic() - began:.1f}s")
 
@@ -51,11 +54,25 @@ def run(bench: Bench, p: Params) -> Result:
     bench.log(f"fan-out: apply {apply_seconds:.2f}s, all {p.flows} versioned after {total:.2f}s")
     met = total <= 10 * baseline
     rows = [
-        Row(NAME, f"{p.flows} flows applied → all versioned", total, "s", baseline, "the apply alone",
-            "≤ 10× baseline", met, f"the apply itself took {apply_seconds:.2f}s while the operator worked"),
+        Row(
+            NAME,
+            f"{p.flows} flows applied → all versioned",
+            total,
+            "s",
+            baseline,
+            "the apply alone",
+            "≤ 10× baseline",
+            met,
+            f"the apply itself took {apply_seconds:.2f}s while the operator worked",
+        ),
     ]
-    details = {"flows": p.flows, "document_bytes": size_of(content), "baseline_apply_s": baseline,
-               "apply_with_operator_s": apply_seconds, "all_versioned_s": total}
+    details = {
+        "flows": p.flows,
+        "document_bytes": size_of(content),
+        "baseline_apply_s": baseline,
+        "apply_with_operator_s": apply_seconds,
+        "all_versioned_s": total,
+    }
     return rows, details
 
 

@@ -38,13 +38,21 @@ POLL = 0.05
 
 
 def _flow(i: int) -> dict:
-    return {"apiVersion": "flowops.io/v1alpha1", "kind": "Flow", "metadata": {"name": "login", "namespace": NAMESPACE},
-            "spec": {"content": {"title": f"Sign in #{i}", "fields": {"email": {"type": "email"}}}}}
+    return {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Flow",
+        "metadata": {"name": "login", "namespace": NAMESPACE},
+        "spec": {"content": {"title": f"Sign in #{i}", "fields": {"email": {"type": "email"}}}},
+    }
 
 
 def _configmap(i: int) -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "login", "namespace": RAW_NAMESPACE},
-            "data": {"title": f"Sign in #{i}"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "login", "namespace": RAW_NAMESPACE},
+        "data": {"title": f"Sign in #{i}"},
+    }
 
 
 def _until(predicate: Callable[[], bool], timeout: float) -> float:
@@ -88,10 +96,15 @@ def run(bench: Bench, p: Params) -> Result:
             raw_ready: list[float] = []
             for i in range(WARMUP + p.pushes):
                 number = i + 1
+
                 # FlowVersion `number` exists: listed by label, metadata only.
                 def version_exists(number: int = number) -> bool:
-                    items = kube.list(FLOWVERSIONS, NAMESPACE, label_selector=f"{names.LABEL_FLOW}=login,{names.LABEL_NUMBER}={number}",
-                                      metadata_only=True)
+                    items = kube.list(
+                        FLOWVERSIONS,
+                        NAMESPACE,
+                        label_selector=f"{names.LABEL_FLOW}=login,{names.LABEL_NUMBER}={number}",
+                        metadata_only=True,
+                    )
                     return bool(items)
 
                 def configmap_updated(i: int = i) -> bool:
@@ -110,16 +123,29 @@ def run(bench: Bench, p: Params) -> Result:
 
     version, ready = Summary.of(version_at), Summary.of(ready_at)
     base_applied, base_ready = Summary.of(raw_applied), Summary.of(raw_ready)
-    bench.log(f"gitops: push→version p50 {version.p50:.2f}s, push→Ready p50 {ready.p50:.2f}s; "
-              f"ConfigMap push→applied p50 {base_applied.p50:.2f}s, →Ready p50 {base_ready.p50:.2f}s")
+    bench.log(
+        f"gitops: push→version p50 {version.p50:.2f}s, push→Ready p50 {ready.p50:.2f}s; "
+        f"ConfigMap push→applied p50 {base_applied.p50:.2f}s, →Ready p50 {base_ready.p50:.2f}s"
+    )
     count = len(version_at)
     rows = [
-        Row(NAME, f"git push → FlowVersion exists p50 ({count} pushes)", version.p50, "s", base_applied.p50,
-            "ConfigMap push → applied p50"),
+        Row(
+            NAME,
+            f"git push → FlowVersion exists p50 ({count} pushes)",
+            version.p50,
+            "s",
+            base_applied.p50,
+            "ConfigMap push → applied p50",
+        ),
         Row(NAME, "git push → FlowVersion exists p99", version.p99, "s", base_applied.p99, "ConfigMap push → applied p99"),
         Row(NAME, "git push → Kustomization Ready p50", ready.p50, "s", base_ready.p50, "ConfigMap push → Ready p50"),
         Row(NAME, "git push → Kustomization Ready p99", ready.p99, "s", base_ready.p99, "ConfigMap push → Ready p99"),
     ]
-    details = {"version": version.as_dict(), "ready": ready.as_dict(), "configmap_applied": base_applied.as_dict(),
-               "configmap_ready": base_ready.as_dict(), "warmup": WARMUP}
+    details = {
+        "version": version.as_dict(),
+        "ready": ready.as_dict(),
+        "configmap_applied": base_applied.as_dict(),
+        "configmap_ready": base_ready.as_dict(),
+        "warmup": WARMUP,
+    }
     return rows, details

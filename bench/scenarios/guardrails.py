@@ -18,7 +18,11 @@ from . import Params, Result
 NAME = "guardrails"
 RULES = [
     {"name": "form-fields-exist", "builtin": "formFieldsExist"},
-    {"name": "sign-in-keeps-password", "builtin": "requiredFields", "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}}},
+    {
+        "name": "sign-in-keeps-password",
+        "builtin": "requiredFields",
+        "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}},
+    },
     {"name": "translations-complete", "builtin": "translationsComplete"},
     {"name": "placeholders-match", "builtin": "placeholdersMatch"},
     {"name": "max-document-size", "builtin": "maxDocumentSize", "parameters": {"bytes": 2_000_000}},
@@ -41,7 +45,19 @@ def run(bench: Bench, p: Params) -> Result:
         guardrails.evaluate(compiled, document)
         evaluate.append(time.perf_counter() - began)
     p_sum, e_sum = Summary.of(parse), Summary.of(evaluate)
-    bench.log(f"guardrails: {len(raw):,} bytes, {len(locales)} locales: evaluate p50 {e_sum.p50 * 1000:.1f} ms, parse p50 {p_sum.p50 * 1000:.1f} ms")
-    rows = [Row(NAME, f"all built-ins, {len(raw) // 1024} KiB flow, {len(locales)} locales (p50)", e_sum.p50, "s", p_sum.p50,
-                "json.loads of the same document (p50)", "reported (no target)", None)]
+    bench.log(
+        f"guardrails: {len(raw):,} bytes, {len(locales)} locales: evaluate p50 {e_sum.p50 * 1000:.1f} ms, parse p50 {p_sum.p50 * 1000:.1f} ms"
+    )
+    rows = [
+        Row(
+            NAME,
+            f"all built-ins, {len(raw) // 1024} KiB flow, {len(locales)} locales (p50)",
+            e_sum.p50,
+            "s",
+            p_sum.p50,
+            "json.loads of the same document (p50)",
+            "reported (no target)",
+            None,
+        )
+    ]
     return rows, {"document_bytes": len(raw), "locales": len(locales), "evaluate": e_sum.as_dict(), "parse": p_sum.as_dict()}

@@ -51,8 +51,10 @@ def run(bench: Bench, p: Params) -> Result:
     after_large = _settled(bench)
     growth_large = (large_first.rss_mib - after_small.rss_mib) * 100 / max(1, p.large_flows)
     per_versions = after_large.rss_mib - large_first.rss_mib
-    bench.log(f"memory: +{growth_small:.1f} MiB per 100 small flows, +{growth_large:.1f} MiB per 100 large flows, "
-              f"{per_versions:+.1f} MiB as they went from 1 to {p.large_versions} versions")
+    bench.log(
+        f"memory: +{growth_small:.1f} MiB per 100 small flows, +{growth_large:.1f} MiB per 100 large flows, "
+        f"{per_versions:+.1f} MiB as they went from 1 to {p.large_versions} versions"
+    )
 
     # Not with document size x versions: the large flows' later versions, as documents,
     # against what RSS did meanwhile. A cache of bodies per version would cost 1x or more;
@@ -64,29 +66,68 @@ def run(bench: Bench, p: Params) -> Result:
     documents_alive = held["large_dicts"] / catalogues if held and catalogues else None
     cache_documents = KEYFRAME_CACHE_BYTES // size_of(large)
     rows = [
-        Row(NAME, f"RSS at {p.flows} flows × {p.versions} versions", at_scale.rss_mib, "MiB", idle.rss_mib,
-            "the operator idle, before any flow", f"≤ 150 MiB at {p.flows} × {p.versions}", at_scale.rss_mib <= 150,
-            f"peak (VmHWM) {at_scale.peak_mib:.0f} MiB"),
-        Row(NAME, f"growth per 100 extra flows ({size_of(small_flow()) // 1024} KB × {p.versions} versions)", growth_small, "MiB"),
-        Row(NAME, f"growth per 100 extra flows ({size_of(large) // 1024} KB, first version)", growth_large, "MiB",
-            note=f"peak (VmHWM) {large_first.peak_mib:.0f} MiB: a burst of {len(large_names)} documents in flight, kept by the allocator"),
-        Row(NAME, f"RSS change as {len(large_names)} flows of {size_of(large) // 1024} KB go from 1 to {p.large_versions} versions",
-            per_versions, "MiB", new_documents, "those versions' documents", "flat in versions: ≤ 0.5× baseline",
-            per_versions <= 0.5 * new_documents, f"peak (VmHWM) {after_large.peak_mib:.0f} MiB"),
-        Row(NAME, "large documents alive after gc (idle)", documents_alive, "", cache_documents,
-            "what the keyframe cache may hold", "no cached bodies: ≤ 1× baseline",
+        Row(
+            NAME,
+            f"RSS at {p.flows} flows × {p.versions} versions",
+            at_scale.rss_mib,
+            "MiB",
+            idle.rss_mib,
+            "the operator idle, before any flow",
+            f"≤ 150 MiB at {p.flows} × {p.versions}",
+            at_scale.rss_mib <= 150,
+            f"peak (VmHWM) {at_scale.peak_mib:.0f} MiB",
+        ),
+        Row(
+            NAME, f"growth per 100 extra flows ({size_of(small_flow()) // 1024} KB × {p.versions} versions)", growth_small, "MiB"
+        ),
+        Row(
+            NAME,
+            f"growth per 100 extra flows ({size_of(large) // 1024} KB, first version)",
+            growth_large,
+            "MiB",
+            note=f"peak (VmHWM) {large_first.peak_mib:.0f} MiB: a burst of {len(large_names)} documents in flight, kept by the allocator",
+        ),
+        Row(
+            NAME,
+            f"RSS change as {len(large_names)} flows of {size_of(large) // 1024} KB go from 1 to {p.large_versions} versions",
+            per_versions,
+            "MiB",
+            new_documents,
+            "those versions' documents",
+            "flat in versions: ≤ 0.5× baseline",
+            per_versions <= 0.5 * new_documents,
+            f"peak (VmHWM) {after_large.peak_mib:.0f} MiB",
+        ),
+        Row(
+            NAME,
+            "large documents alive after gc (idle)",
+            documents_alive,
+            "",
+            cache_documents,
+            "what the keyframe cache may hold",
+            "no cached bodies: ≤ 1× baseline",
             documents_alive is not None and documents_alive <= cache_documents,
             f"{held.get('large_dicts', '?')} catalogue-sized dicts, {catalogues} per document; "
-            f"RSS after gc and malloc_trim {held.get('after_trim', '?')} MiB (the rest is memory the allocator keeps)"),
+            f"RSS after gc and malloc_trim {held.get('after_trim', '?')} MiB (the rest is memory the allocator keeps)",
+        ),
     ]
     details = {
-        "rss_mib": {"idle": idle.rss_mib, "at_scale": at_scale.rss_mib, "after_extra_small": after_small.rss_mib,
-                    "after_extra_large_first_version": large_first.rss_mib, "after_extra_large": after_large.rss_mib},
+        "rss_mib": {
+            "idle": idle.rss_mib,
+            "at_scale": at_scale.rss_mib,
+            "after_extra_small": after_small.rss_mib,
+            "after_extra_large_first_version": large_first.rss_mib,
+            "after_extra_large": after_large.rss_mib,
+        },
         "peak_mib": after_large.peak_mib,
         "after_large_probe": held,
-        "small_document_bytes": size_of(small_flow()), "large_document_bytes": size_of(large),
-        "flows": p.flows, "versions": p.versions, "extra_flows": p.extra_flows,
-        "large_flows": p.large_flows, "large_versions": p.large_versions,
+        "small_document_bytes": size_of(small_flow()),
+        "large_document_bytes": size_of(large),
+        "flows": p.flows,
+        "versions": p.versions,
+        "extra_flows": p.extra_flows,
+        "large_flows": p.large_flows,
+        "large_versions": p.large_versions,
     }
     return rows, details
 
@@ -103,7 +144,6 @@ def _held_documents(bench: Bench) -> dict[str, float]:
     lines = bench.probe(signal.SIGUSR2, "memory-probe rss=")
     found = re.search(r"after_trim=([0-9.]+).*large_dicts=([0-9]+)", lines[-1]) if lines else None
     return {"after_trim": float(found.group(1)), "large_dicts": int(found.group(2))} if found else {}
-
 
 
 def _catalogues(document: Any) -> int:

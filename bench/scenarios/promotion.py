@@ -36,15 +36,20 @@ def run(bench: Bench, p: Params) -> Result:
     bench.start_operator()
     bench.environment(SOURCE_ENV, "Development")
     # Promote now, from HEAD: the time measured is the operator's, not a reviewer's.
-    bench.environment(TARGET_ENV, "Staging", upstream=SOURCE_ENV, policy={"promotion": {"requireReview": False, "allowHeadSource": True}})
+    bench.environment(
+        TARGET_ENV, "Staging", upstream=SOURCE_ENV, policy={"promotion": {"requireReview": False, "allowHeadSource": True}}
+    )
     document = sized_flow(p.large_bytes)
     bench.kube.apply(FLOWS, FLOW, flow_object(FLOW, document, SOURCE_ENV), SOURCE_ENV, field_manager="bench")
 
     promoted: list[float] = []
     scripted: list[float] = []
     floors: list[float] = []
-    with StatusTracker(bench.kube, SOURCE_ENV) as source, StatusTracker(bench.kube, TARGET_ENV) as target, \
-            _PhaseWatch(bench, TARGET_ENV) as phases:
+    with (
+        StatusTracker(bench.kube, SOURCE_ENV) as source,
+        StatusTracker(bench.kube, TARGET_ENV) as target,
+        _PhaseWatch(bench, TARGET_ENV) as phases,
+    ):
         source.wait_number(FLOW, 1, p.timeout)
         for i in range(p.promotions + 1):  # the first of each is a warm-up
             number = source.created.get(FLOW, 0) + 1
@@ -62,25 +67,50 @@ def run(bench: Bench, p: Params) -> Result:
                 scripted.append(script)
                 floors.append(floor)
     ours, base, least = Summary.of(promoted), Summary.of(scripted), Summary.of(floors)
-    bench.log(f"promotion: p50 {ours.p50 * 1000:.0f} ms p99 {ours.p99 * 1000:.0f} ms; kubectl script p50 {base.p50 * 1000:.0f} ms; "
-              f"GET + write floor p50 {least.p50 * 1000:.0f} ms")
+    bench.log(
+        f"promotion: p50 {ours.p50 * 1000:.0f} ms p99 {ours.p99 * 1000:.0f} ms; kubectl script p50 {base.p50 * 1000:.0f} ms; "
+        f"GET + write floor p50 {least.p50 * 1000:.0f} ms"
+    )
     rows = [
-        Row(NAME, f"promotion p50 ({size_of(document) // 1024} KB flow, {p.promotions} promotions)", ours.p50, "s", base.p50,
-            "kubectl script p50 (the peer)", "reported (the floor row has the target)"),
+        Row(
+            NAME,
+            f"promotion p50 ({size_of(document) // 1024} KB flow, {p.promotions} promotions)",
+            ours.p50,
+            "s",
+            base.p50,
+            "kubectl script p50 (the peer)",
+            "reported (the floor row has the target)",
+        ),
         Row(NAME, "promotion p99", ours.p99, "s", base.p99, "kubectl script p99"),
-        Row(NAME, "promotion p50 vs the floor", ours.p50, "s", least.p50, "GET source version + write target Flow p50",
-            "≤ 2× floor", ours.p50 <= 2 * least.p50),
+        Row(
+            NAME,
+            "promotion p50 vs the floor",
+            ours.p50,
+            "s",
+            least.p50,
+            "GET source version + write target Flow p50",
+            "≤ 2× floor",
+            ours.p50 <= 2 * least.p50,
+        ),
         Row(NAME, "promotion p99 vs the floor", ours.p99, "s", least.p99, "GET source version + write target Flow p99"),
     ]
-    details = {"document_bytes": size_of(document), "promotion": ours.as_dict(), "kubectl_script": base.as_dict(),
-               "floor": least.as_dict(),
-               "script": _script_text(bench)}
+    details = {
+        "document_bytes": size_of(document),
+        "promotion": ours.as_dict(),
+        "kubectl_script": base.as_dict(),
+        "floor": least.as_dict(),
+        "script": _script_text(bench),
+    }
     return rows, details
 
 
-def _promote(bench: Bench, phases: "_PhaseWatch", target: StatusTracker, name: str, timeout: float) -> float:
-    body = {"apiVersion": "flowops.io/v1alpha1", "kind": "Promotion", "metadata": {"name": name},
-            "spec": {"source": {"environment": SOURCE_ENV, "flow": FLOW, "version": "HEAD"}}}
+def _promote(bench: Bench, phases: _PhaseWatch, target: StatusTracker, name: str, timeout: float) -> float:
+    body = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Promotion",
+        "metadata": {"name": name},
+        "spec": {"source": {"environment": SOURCE_ENV, "flow": FLOW, "version": "HEAD"}},
+    }
     began = time.monotonic()
     bench.kube.create(PROMOTIONS, body, TARGET_ENV)
     status = phases.watch.wait(lambda: phases.terminal.get(name), timeout, f"promotion {name} finished")
@@ -95,10 +125,14 @@ def _script_text(bench: Bench) -> str:
     if shutil.which("jq"):
         transform = f"jq -c --arg ns {TARGET_ENV} --arg name {COPY} '{{apiVersion, kind, metadata: {{name: $name, namespace: $ns}}, spec}}'"
     else:
-        transform = ("python3 -c 'import json,sys; o=json.load(sys.stdin); print(json.dumps({\"apiVersion\": o[\"apiVersion\"], "
-                     f"\"kind\": o[\"kind\"], \"metadata\": {{\"name\": \"{COPY}\", \"namespace\": \"{TARGET_ENV}\"}}, \"spec\": o[\"spec\"]}}))'")
-    return (f"set -euo pipefail; {kubectl} get flow {FLOW} -n {SOURCE_ENV} -o json | {transform} "
-            f"| {kubectl} apply --server-side --field-manager=promote-script -f -")
+        transform = (
+            'python3 -c \'import json,sys; o=json.load(sys.stdin); print(json.dumps({"apiVersion": o["apiVersion"], '
+            f'"kind": o["kind"], "metadata": {{"name": "{COPY}", "namespace": "{TARGET_ENV}"}}, "spec": o["spec"]}}))\''
+        )
+    return (
+        f"set -euo pipefail; {kubectl} get flow {FLOW} -n {SOURCE_ENV} -o json | {transform} "
+        f"| {kubectl} apply --server-side --field-manager=promote-script -f -"
+    )
 
 
 def _floor(bench: Bench, head: str, document: dict[str, Any]) -> float:
@@ -116,7 +150,6 @@ def _script(bench: Bench) -> float:
     return time.monotonic() - began
 
 
-
 class _PhaseWatch(Watched):
     """Terminal phase of each Promotion in a namespace, and when it arrived."""
 
@@ -124,7 +157,6 @@ class _PhaseWatch(Watched):
         self.terminal: dict[str, dict[str, Any]] = {}
         self.finished_at: dict[str, float] = {}
         self.watch = Watch(bench.kube, PROMOTIONS, namespace, self._on_event)
-
 
     def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
         status = obj.get("status") or {}

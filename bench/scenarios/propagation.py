@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flowops.kube import APICLIENTS, CONFIGMAPS, FLOWS
+from flowops.services.bindings_concurrency import FAN_OUT_THREADS
+from flowops.testing.documents import identity_flow
 
 from ..documents import edit_patch, flow_object, size_of
 from ..flowwatch import StatusTracker
@@ -23,9 +25,6 @@ from ..report import Row
 from ..stats import Summary
 from ..watch import Watch, Watched
 from . import Params, Result
-
-from flowops.services.bindings_concurrency import FAN_OUT_THREADS
-from flowops.testing.documents import identity_flow
 
 NAME = "3 propagation"
 NAMESPACE = "bench-apps"
@@ -59,9 +58,13 @@ def run(bench: Bench, p: Params) -> Result:
             edited = time.monotonic()
             flows.wait_number(FLOW, number, p.timeout)
             previous = head
-            head = flows.watch.wait(lambda previous=previous: (h := flows.ready.get(FLOW)) != previous and h, p.timeout, "a new HEAD")
+            head = flows.watch.wait(
+                lambda previous=previous: (h := flows.ready.get(FLOW)) != previous and h, p.timeout, "a new HEAD"
+            )
             head_at = flows.ready_at[(FLOW, head)]
-            done = maps.watch.wait(lambda head=head: maps.all_at(clients, head), p.timeout, f"{p.clients} ConfigMaps at HEAD {head}")
+            done = maps.watch.wait(
+                lambda head=head: maps.all_at(clients, head), p.timeout, f"{p.clients} ConfigMaps at HEAD {head}"
+            )
             if i:
                 after_head.append(done - head_at)
                 after_edit.append(done - edited)
@@ -69,22 +72,48 @@ def run(bench: Bench, p: Params) -> Result:
     bench.kubectl("delete", "namespace", RAW_NAMESPACE, "--wait=false")
 
     ours, from_edit, base = Summary.of(after_head), Summary.of(after_edit), Summary.of(raw)
-    bench.log(f"propagation: p50 {ours.p50:.2f}s after HEAD ({from_edit.p50:.2f}s after the edit); raw writes p50 {base.p50:.2f}s")
+    bench.log(
+        f"propagation: p50 {ours.p50:.2f}s after HEAD ({from_edit.p50:.2f}s after the edit); raw writes p50 {base.p50:.2f}s"
+    )
     rows = [
-        Row(NAME, f"new HEAD → {p.clients} ConfigMaps updated, p50 ({p.propagations} HEAD moves)", ours.p50, "s", base.p50,
-            f"{p.clients} raw writes p50, {FAN_OUT_THREADS} in parallel", "≤ 2× baseline", ours.p50 <= 2 * base.p50),
+        Row(
+            NAME,
+            f"new HEAD → {p.clients} ConfigMaps updated, p50 ({p.propagations} HEAD moves)",
+            ours.p50,
+            "s",
+            base.p50,
+            f"{p.clients} raw writes p50, {FAN_OUT_THREADS} in parallel",
+            "≤ 2× baseline",
+            ours.p50 <= 2 * base.p50,
+        ),
         Row(NAME, "same, p99", ours.p99, "s", base.p99, f"{p.clients} raw writes p99, {FAN_OUT_THREADS} in parallel"),
-        Row(NAME, f"edit → {p.clients} ConfigMaps updated, p50", from_edit.p50, "s", base.p50,
-            f"{p.clients} raw writes p50, {FAN_OUT_THREADS} in parallel"),
+        Row(
+            NAME,
+            f"edit → {p.clients} ConfigMaps updated, p50",
+            from_edit.p50,
+            "s",
+            base.p50,
+            f"{p.clients} raw writes p50, {FAN_OUT_THREADS} in parallel",
+        ),
     ]
-    details = {"document_bytes": size_of(document), "clients": p.clients, "after_head": ours.as_dict(),
-               "after_edit": from_edit.as_dict(), "raw_writes": base.as_dict(), "raw_writers": FAN_OUT_THREADS}
+    details = {
+        "document_bytes": size_of(document),
+        "clients": p.clients,
+        "after_head": ours.as_dict(),
+        "after_edit": from_edit.as_dict(),
+        "raw_writes": base.as_dict(),
+        "raw_writers": FAN_OUT_THREADS,
+    }
     return rows, details
 
 
 def _client(name: str) -> dict[str, Any]:
-    return {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": name},
-            "spec": {"defaultFlow": {"name": FLOW, "version": "HEAD"}}}
+    return {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "ApiClient",
+        "metadata": {"name": name},
+        "spec": {"defaultFlow": {"name": FLOW, "version": "HEAD"}},
+    }
 
 
 def _raw_setup(bench: Bench, clients: list[str], document: dict[str, Any]) -> list[str]:
@@ -96,8 +125,12 @@ def _raw_setup(bench: Bench, clients: list[str], document: dict[str, Any]) -> li
 
 
 def _raw_map(name: str, document: dict[str, Any], i: int) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
-            "data": {"flow.json": json.dumps(document), "flow": FLOW, "version": str(i)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name},
+        "data": {"flow.json": json.dumps(document), "flow": FLOW, "version": str(i)},
+    }
 
 
 def _raw_writes(bench: Bench, names: list[str], document: dict[str, Any], i: int) -> float:
@@ -110,7 +143,6 @@ def _raw_writes(bench: Bench, names: list[str], document: dict[str, Any], i: int
     return time.monotonic() - began
 
 
-
 class _MapWatch(Watched):
     """data.version of every ConfigMap in a namespace, as it arrives."""
 
@@ -118,7 +150,6 @@ class _MapWatch(Watched):
         self.version: dict[str, str] = {}
         self.last_at = 0.0
         self.watch = Watch(bench.kube, CONFIGMAPS, namespace, self._on_event)
-
 
     def _on_event(self, kind: str, obj: dict[str, Any], now: float) -> None:
         name = obj["metadata"]["name"]

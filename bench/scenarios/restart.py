@@ -63,24 +63,60 @@ def run(bench: Bench, p: Params) -> Result:
     writes = len(changed) + len(created) + len(deleted)
     new_versions = sum(1 for k in created if k[0] == FLOWVERSIONS.plural)
     new_events = max(0, events_after - events_before)
-    bench.log(f"restart: {len(flows)} flows resumed {caught_up:.2f}s after start (healthy at {healthy:.2f}s); "
-              f"{writes} writes, {new_versions} new versions, {new_events} new events")
+    bench.log(
+        f"restart: {len(flows)} flows resumed {caught_up:.2f}s after start (healthy at {healthy:.2f}s); "
+        f"{writes} writes, {new_versions} new versions, {new_events} new events"
+    )
     rows = [
-        Row(NAME, f"caught up after restart ({len(flows)} flows in dev → staging → production, {len(before)} objects)",
-            caught_up, "s", target="≤ 10 s",
-            met=caught_up <= 10, note=f"healthy after {healthy:.2f}s"),
-        Row(NAME, "writes issued on restart", float(writes + new_events), "count", target="0 (no spurious versions)",
-            met=writes + new_events == 0, note=f"{new_versions} new versions, {len(changed)} objects changed, {new_events} events"),
-        Row(NAME, "operator CPU and API requests until caught up", cpu, "CPU s", target="reported (no target)",
-            note=f"{sum(requests.values()):,.0f} API requests: " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(requests.items()))),
-        Row(NAME, f"RSS after catch-up ({len(flows)} flows, {p.chain_clients} clients per environment)", memory.rss_mib, "MiB",
-            target="reported (no target)"),
+        Row(
+            NAME,
+            f"caught up after restart ({len(flows)} flows in dev → staging → production, {len(before)} objects)",
+            caught_up,
+            "s",
+            target="≤ 10 s",
+            met=caught_up <= 10,
+            note=f"healthy after {healthy:.2f}s",
+        ),
+        Row(
+            NAME,
+            "writes issued on restart",
+            float(writes + new_events),
+            "count",
+            target="0 (no spurious versions)",
+            met=writes + new_events == 0,
+            note=f"{new_versions} new versions, {len(changed)} objects changed, {new_events} events",
+        ),
+        Row(
+            NAME,
+            "operator CPU and API requests until caught up",
+            cpu,
+            "CPU s",
+            target="reported (no target)",
+            note=f"{sum(requests.values()):,.0f} API requests: "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(requests.items())),
+        ),
+        Row(
+            NAME,
+            f"RSS after catch-up ({len(flows)} flows, {p.chain_clients} clients per environment)",
+            memory.rss_mib,
+            "MiB",
+            target="reported (no target)",
+        ),
     ]
-    details = {"flows": len(flows), "objects": len(before), "healthy_s": healthy, "caught_up_s": caught_up,
-               "changed": [list(k) for k in changed[:20]], "created": [list(k) for k in created[:20]],
-               "deleted": [list(k) for k in deleted[:20]], "new_events": new_events,
-               "rss_mib": memory.rss_mib, "chain_clients": p.chain_clients, "cpu_seconds_to_catch_up": cpu,
-               "api_requests_to_catch_up": requests}
+    details = {
+        "flows": len(flows),
+        "objects": len(before),
+        "healthy_s": healthy,
+        "caught_up_s": caught_up,
+        "changed": [list(k) for k in changed[:20]],
+        "created": [list(k) for k in created[:20]],
+        "deleted": [list(k) for k in deleted[:20]],
+        "new_events": new_events,
+        "rss_mib": memory.rss_mib,
+        "chain_clients": p.chain_clients,
+        "cpu_seconds_to_catch_up": cpu,
+        "api_requests_to_catch_up": requests,
+    }
     return rows, details
 
 

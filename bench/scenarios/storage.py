@@ -32,9 +32,13 @@ def run(bench: Bench, p: Params) -> Result:
     bench.start_operator()
     bench.environment(NAMESPACE)
     document = sized_flow(p.large_bytes)
-    body = {"apiVersion": "flowops.io/v1alpha1", "kind": "Flow", "metadata": {"name": FLOW, "namespace": NAMESPACE},
-            # Keep every version: retention is not what this measures.
-            "spec": {"content": document, "versioning": {"historyLimit": max(100, p.storage_versions)}}}
+    body = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Flow",
+        "metadata": {"name": FLOW, "namespace": NAMESPACE},
+        # Keep every version: retention is not what this measures.
+        "spec": {"content": document, "versioning": {"historyLimit": max(100, p.storage_versions)}},
+    }
     with StatusTracker(bench.kube, NAMESPACE) as tracker:
         bench.kube.apply(FLOWS, FLOW, body, NAMESPACE, field_manager="bench")
         tracker.wait_number(FLOW, 1, p.timeout)
@@ -51,22 +55,54 @@ def run(bench: Bench, p: Params) -> Result:
     ratio = stored / baseline
     gzipped, change = _compressed_copies_and_changes(document, p.storage_versions)
     per_version = stored / max(1, len(versions))
-    bench.log(f"storage: {len(versions)} versions take {stored:,} bytes in etcd; {p.storage_versions} full copies {baseline:,}; "
-              f"gzip-compressed copies {gzipped:,}; {per_version:,.0f} bytes per version for changes of {change:,.0f} bytes")
+    bench.log(
+        f"storage: {len(versions)} versions take {stored:,} bytes in etcd; {p.storage_versions} full copies {baseline:,}; "
+        f"gzip-compressed copies {gzipped:,}; {per_version:,.0f} bytes per version for changes of {change:,.0f} bytes"
+    )
     rows = [
-        Row(NAME, f"etcd bytes, {len(versions)} versions of a {size_of(document) // 1024} KB flow", stored, "bytes", baseline,
-            f"{p.storage_versions} copies of the Flow object", "≤ 10 % of baseline", ratio <= 0.10),
-        Row(NAME, "same, against compressed copies", stored, "bytes", gzipped,
-            f"{p.storage_versions} gzip-compressed full copies (document only)", "reported (no target)"),
-        Row(NAME, "bytes per version against the change itself", per_version, "B", change,
-            "JSON Patch of one edit (mean)", "reported (no target)",
-            note="a FlowVersion's metadata, labels and keyframe share dominate a one-text change"),
+        Row(
+            NAME,
+            f"etcd bytes, {len(versions)} versions of a {size_of(document) // 1024} KB flow",
+            stored,
+            "bytes",
+            baseline,
+            f"{p.storage_versions} copies of the Flow object",
+            "≤ 10 % of baseline",
+            ratio <= 0.10,
+        ),
+        Row(
+            NAME,
+            "same, against compressed copies",
+            stored,
+            "bytes",
+            gzipped,
+            f"{p.storage_versions} gzip-compressed full copies (document only)",
+            "reported (no target)",
+        ),
+        Row(
+            NAME,
+            "bytes per version against the change itself",
+            per_version,
+            "B",
+            change,
+            "JSON Patch of one edit (mean)",
+            "reported (no target)",
+            note="a FlowVersion's metadata, labels and keyframe share dominate a one-text change",
+        ),
     ]
     largest = sorted(versions.values(), reverse=True)[:3]
-    details = {"document_bytes": size_of(document), "versions": len(versions), "etcd_bytes": stored,
-               "flow_object_bytes": flow_bytes, "baseline_bytes": baseline, "gzip_copies_bytes": gzipped,
-               "bytes_per_version": per_version, "change_bytes_mean": change, "largest_version_values": largest,
-               "median_version_value": sorted(versions.values())[len(versions) // 2] if versions else 0}
+    details = {
+        "document_bytes": size_of(document),
+        "versions": len(versions),
+        "etcd_bytes": stored,
+        "flow_object_bytes": flow_bytes,
+        "baseline_bytes": baseline,
+        "gzip_copies_bytes": gzipped,
+        "bytes_per_version": per_version,
+        "change_bytes_mean": change,
+        "largest_version_values": largest,
+        "median_version_value": sorted(versions.values())[len(versions) // 2] if versions else 0,
+    }
     return rows, details
 
 

@@ -15,14 +15,31 @@ from . import endpoints, logs, memory, metrics, metricshooks, metricsstate
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="flowops-operator", description=__doc__)
-    parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"), help="kubeconfig file (default: $KUBECONFIG, else in-cluster)")
+    parser.add_argument(
+        "--kubeconfig", default=os.environ.get("KUBECONFIG"), help="kubeconfig file (default: $KUBECONFIG, else in-cluster)"
+    )
     parser.add_argument("--context", default=os.environ.get("FLOWOPS_CONTEXT"), help="kubeconfig context to use")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--standalone", action="store_true", default=True, help="run without peering (default)")
-    mode.add_argument("--peering", metavar="NAME", help="coordinate with other replicas through the KopfPeering object NAME; one is active")
-    parser.add_argument("--priority", type=int, default=os.environ.get("FLOWOPS_PRIORITY"), help="peering priority (the highest is active; default random, since equal priorities pause every replica)")
-    parser.add_argument("--liveness", default=os.environ.get("FLOWOPS_LIVENESS", "http://0.0.0.0:8080/healthz"), help="liveness endpoint URL ('' to disable)")
-    parser.add_argument("--metrics", default=os.environ.get("FLOWOPS_METRICS", "http://0.0.0.0:8081/metrics"), help="Prometheus metrics endpoint URL ('' to disable)")
+    mode.add_argument(
+        "--peering", metavar="NAME", help="coordinate with other replicas through the KopfPeering object NAME; one is active"
+    )
+    parser.add_argument(
+        "--priority",
+        type=int,
+        default=os.environ.get("FLOWOPS_PRIORITY"),
+        help="peering priority (the highest is active; default random, since equal priorities pause every replica)",
+    )
+    parser.add_argument(
+        "--liveness",
+        default=os.environ.get("FLOWOPS_LIVENESS", "http://0.0.0.0:8080/healthz"),
+        help="liveness endpoint URL ('' to disable)",
+    )
+    parser.add_argument(
+        "--metrics",
+        default=os.environ.get("FLOWOPS_METRICS", "http://0.0.0.0:8081/metrics"),
+        help="Prometheus metrics endpoint URL ('' to disable)",
+    )
     parser.add_argument("--log-format", choices=["plain", "full", "json"], default=os.environ.get("FLOWOPS_LOG_FORMAT", "full"))
     parser.add_argument("--verbose", action="store_true", help="debug logs, and a line per handler success")
     return parser.parse_args(argv)

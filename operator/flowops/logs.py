@@ -20,8 +20,16 @@ class HandlerSuccessFilter(logging.Filter):
 # What a fresh or restarting API server answers while it comes up: the request is retried
 # and then succeeds, so it is not an error (etcd still loading a new CRD's storage, 429
 # "storage is (re)initializing", 503 while aggregated APIs register, refused connections).
-TRANSIENT = ("storage is (re)initializing", "TooManyRequests", "ServiceUnavailable", "status=503", "status=429",
-             "Connection refused", "ClientConnectorError", "ServerDisconnectedError")
+TRANSIENT = (
+    "storage is (re)initializing",
+    "TooManyRequests",
+    "ServiceUnavailable",
+    "status=503",
+    "status=429",
+    "Connection refused",
+    "ClientConnectorError",
+    "ServerDisconnectedError",
+)
 
 
 class RetriedRequestFilter(logging.Filter):
@@ -31,8 +39,12 @@ class RetriedRequestFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.msg if isinstance(record.msg, str) else ""
-        if record.levelno == logging.ERROR and record.name.startswith("kopf.") and message.startswith("Request attempt") \
-                and "; will retry:" in message:
+        if (
+            record.levelno == logging.ERROR
+            and record.name.startswith("kopf.")
+            and message.startswith("Request attempt")
+            and "; will retry:" in message
+        ):
             level = logging.INFO if any(mark in message for mark in TRANSIENT) else logging.WARNING
             record.levelno, record.levelname = level, logging.getLevelName(level)
         return True

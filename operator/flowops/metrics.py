@@ -27,48 +27,62 @@ REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 
 BUILD = Info("flowops_build", "The running operator's version.")
 VERSIONS_CREATED = Counter(
-    "flowops_versions_created", "FlowVersions created, by environment, origin and whether the version became HEAD.",
+    "flowops_versions_created",
+    "FlowVersions created, by environment, origin and whether the version became HEAD.",
     ["environment", "origin", "head"],
 )
 GUARDRAIL_FAILURES = Counter(
-    "flowops_guardrail_failures", "Guardrail rules that failed, on a new version or on a promotion's result.",
+    "flowops_guardrail_failures",
+    "Guardrail rules that failed, on a new version or on a promotion's result.",
     ["environment", "rule", "stage"],
 )
 PROMOTIONS = Counter(
-    "flowops_promotions", "Promotions that reached a terminal phase, by target environment, phase and reason.",
+    "flowops_promotions",
+    "Promotions that reached a terminal phase, by target environment, phase and reason.",
     ["environment", "phase", "reason"],
 )
 PROMOTION_DURATION = Histogram(
-    "flowops_promotion_duration_seconds", "From a Promotion's creation to its terminal phase (approval wait included).",
-    ["environment", "phase"], buckets=PROMOTION_BUCKETS,
+    "flowops_promotion_duration_seconds",
+    "From a Promotion's creation to its terminal phase (approval wait included).",
+    ["environment", "phase"],
+    buckets=PROMOTION_BUCKETS,
 )
 APPROVAL_WAITS = Counter(
-    "flowops_promotion_approval_waits", "Promotions that stopped to wait for approval, by target environment.",
+    "flowops_promotion_approval_waits",
+    "Promotions that stopped to wait for approval, by target environment.",
     ["environment"],
 )
 HANDLER_DURATION = Histogram(
-    "flowops_handler_duration_seconds", "Time in each Kopf handler call (reconcile and event handlers).",
-    ["handler"], buckets=HANDLER_BUCKETS,
+    "flowops_handler_duration_seconds",
+    "Time in each Kopf handler call (reconcile and event handlers).",
+    ["handler"],
+    buckets=HANDLER_BUCKETS,
 )
 HANDLER_ERRORS = Counter(
-    "flowops_handler_errors", "Handler calls that raised: temporary (retried soon), permanent, or unexpected (retried with backoff).",
+    "flowops_handler_errors",
+    "Handler calls that raised: temporary (retried soon), permanent, or unexpected (retried with backoff).",
     ["handler", "error"],
 )
 HANDLER_THREADS_WAITING = Gauge(
-    "flowops_handler_threads_waiting", "Synchronous handler calls waiting for a free handler thread (FLOWOPS_MAX_WORKERS).",
+    "flowops_handler_threads_waiting",
+    "Synchronous handler calls waiting for a free handler thread (FLOWOPS_MAX_WORKERS).",
 )
 HANDLER_QUEUE_WAIT = Histogram(
-    "flowops_handler_queue_wait_seconds", "How long synchronous handler calls waited for a handler thread.",
+    "flowops_handler_queue_wait_seconds",
+    "How long synchronous handler calls waited for a handler thread.",
     buckets=HANDLER_BUCKETS,
 )
 API_REQUESTS = Counter(
-    "flowops_api_requests", "Kubernetes API requests, by client (flowops or kopf), verb, resource and response code.",
+    "flowops_api_requests",
+    "Kubernetes API requests, by client (flowops or kopf), verb, resource and response code.",
     ["client", "verb", "resource", "code"],
 )
 API_REQUEST_DURATION = Histogram(
-    "flowops_api_request_duration_seconds", "Kubernetes API request latency (watches: until the response starts). "
+    "flowops_api_request_duration_seconds",
+    "Kubernetes API request latency (watches: until the response starts). "
     "Not by resource, which the request counter has: buckets times resources would be most of the scrape.",
-    ["client", "verb"], buckets=REQUEST_BUCKETS,
+    ["client", "verb"],
+    buckets=REQUEST_BUCKETS,
 )
 
 # namespace -> environment name, fed from the Environment watch (metricsstate.py).
@@ -90,6 +104,7 @@ def environment_of(namespace: str) -> str:
 
 
 # -- what the services count --------------------------------------------------------------
+
 
 def _failed_rules(results: Iterable[Any]) -> list[str]:
     """Rule names (set by whoever writes the Environment's policy: a bounded set)."""
@@ -118,7 +133,7 @@ def promotion_finished(promotion: Mapping[str, Any], phase: str, reason: str, no
     PROMOTIONS.labels(env, phase, reason or f"Promotion{phase}").inc()
     created = parse_time(meta.get("creationTimestamp"))
     if created is not None:
-        elapsed = ((now or dt.datetime.now(dt.timezone.utc)) - created).total_seconds()
+        elapsed = ((now or dt.datetime.now(dt.UTC)) - created).total_seconds()
         PROMOTION_DURATION.labels(env, phase).observe(max(elapsed, 0.0))
 
 
@@ -129,6 +144,7 @@ def promotion_phase(promotion: Mapping[str, Any], phase: str) -> None:
 
 
 # -- what the API clients count -----------------------------------------------------------
+
 
 def request_verb(method: str, path: str, query: Mapping[str, Any] | None) -> tuple[str, str]:
     """(verb, resource) as the API server names them: list/get and deletecollection/delete
@@ -154,7 +170,9 @@ def request_verb(method: str, path: str, query: Mapping[str, Any] | None) -> tup
     return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower()), resource
 
 
-def observe_request(client: str, method: str, path: str, query: Mapping[str, Any] | None, code: int | str, seconds: float) -> None:
+def observe_request(
+    client: str, method: str, path: str, query: Mapping[str, Any] | None, code: int | str, seconds: float
+) -> None:
     verb, resource = request_verb(method, path, query)
     API_REQUESTS.labels(client, verb, resource, str(code)).inc()
     API_REQUEST_DURATION.labels(client, verb).observe(seconds)
@@ -173,6 +191,7 @@ def timed_request(client: str, method: str, path: str, query: Mapping[str, Any] 
 
 
 # -- helpers ------------------------------------------------------------------------------
+
 
 def parse_time(value: Any) -> dt.datetime | None:
     if not isinstance(value, str) or not value:

@@ -39,6 +39,7 @@ def timed(handler_id: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     duration = metrics.HANDLER_DURATION.labels(handler_id)
 
     if asyncio.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def run_async(**kwargs: Any) -> Any:
             started = time.monotonic()
@@ -49,6 +50,7 @@ def timed(handler_id: str, fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             finally:
                 duration.observe(time.monotonic() - started)
+
         return run_async
 
     @functools.wraps(fn)
@@ -61,6 +63,7 @@ def timed(handler_id: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         finally:
             duration.observe(time.monotonic() - started)
+
     return run
 
 
@@ -141,6 +144,9 @@ def traced_session(info: kopf.ConnectionInfo) -> kopf.AiohttpSession:
         trace_configs=[kopf_trace()],
     )
     return kopf.AiohttpSession(
-        server=info.server, default_namespace=info.default_namespace, priority=info.priority,
-        expiration=info.expiration, aiohttp_session=session,
+        server=info.server,
+        default_namespace=info.default_namespace,
+        priority=info.priority,
+        expiration=info.expiration,
+        aiohttp_session=session,
     )

@@ -62,8 +62,9 @@ class State:
         self.clients: dict[Key, tuple[str, str]] = {}
         self.promotions: dict[Key, tuple[str, float]] = {}
         self.backlog: dict[tuple[str, str, str], float] = {}  # (kind, namespace, name) -> since
-        self.flow_info_limit = flow_info_limit if flow_info_limit is not None else int(
-            os.environ.get("FLOWOPS_METRICS_FLOW_INFO_LIMIT", "20000"))
+        self.flow_info_limit = (
+            flow_info_limit if flow_info_limit is not None else int(os.environ.get("FLOWOPS_METRICS_FLOW_INFO_LIMIT", "20000"))
+        )
 
     # -- fed by the watch handlers ----------------------------------------------------------
     def observe_environment(self, body: Mapping[str, Any], deleted: bool) -> None:
@@ -73,8 +74,9 @@ class State:
             if old is not None:
                 metrics.set_environment(old.namespace, None)
             if not deleted and spec.get("namespace"):
-                self.environments[name] = EnvState(spec["namespace"], spec.get("upstream") or "", spec.get("tier") or "",
-                                                   policy.protected(spec))
+                self.environments[name] = EnvState(
+                    spec["namespace"], spec.get("upstream") or "", spec.get("tier") or "", policy.protected(spec)
+                )
                 metrics.set_environment(spec["namespace"], name)
 
     def observe_flow(self, body: Mapping[str, Any], deleted: bool) -> None:
@@ -126,8 +128,15 @@ class State:
             self.backlog.setdefault(entry, time.time())
 
     # -- read at scrape time ----------------------------------------------------------------
-    def snapshot(self) -> tuple[dict[str, EnvState], dict[Key, FlowState], dict[Key, tuple[str, str]],
-                                dict[Key, tuple[str, float]], dict[tuple[str, str, str], float]]:
+    def snapshot(
+        self,
+    ) -> tuple[
+        dict[str, EnvState],
+        dict[Key, FlowState],
+        dict[Key, tuple[str, str]],
+        dict[Key, tuple[str, float]],
+        dict[tuple[str, str, str], float],
+    ]:
         with self._lock:
             return (dict(self.environments), dict(self.flows), dict(self.clients), dict(self.promotions), dict(self.backlog))
 
@@ -146,9 +155,11 @@ class StateCollector(Collector):
         tier_of = {e.namespace: e.tier for e in envs.values()}
 
         family = GaugeMetricFamily(
-            "flowops_environment_info", "One series per Environment: its namespace, tier, upstream and protection "
+            "flowops_environment_info",
+            "One series per Environment: its namespace, tier, upstream and protection "
             "(join on environment, e.g. to select production).",
-            labels=["environment", "namespace", "tier", "upstream", "protected"])
+            labels=["environment", "namespace", "tier", "upstream", "protected"],
+        )
         for name, env in sorted(envs.items()):
             family.add_metric([name, env.namespace, env.tier, env.upstream, "true" if env.protected else "false"], 1)
         yield family
@@ -163,23 +174,29 @@ class StateCollector(Collector):
                 missing = len(names_in.get(upstream.namespace, set()) - names_in.get(env.namespace, set()))
                 by_state[(name, "NotPromoted", "")] += missing
         family = GaugeMetricFamily(
-            "flowops_flows", "Flows per environment by sync state with the upstream (InSync, OutOfSync, UpstreamMissing, "
+            "flowops_flows",
+            "Flows per environment by sync state with the upstream (InSync, OutOfSync, UpstreamMissing, "
             "NoUpstream; NotPromoted counts upstream flows absent here) and Ready condition.",
-            labels=["environment", "sync", "ready"])
+            labels=["environment", "sync", "ready"],
+        )
         for labels, count in sorted(by_state.items()):
             family.add_metric(list(labels), count)
         yield family
 
         family = GaugeMetricFamily(
-            "flowops_apiclients", "ApiClients per environment by Resolved condition and its reason.",
-            labels=["environment", "resolved", "reason"])
+            "flowops_apiclients",
+            "ApiClients per environment by Resolved condition and its reason.",
+            labels=["environment", "resolved", "reason"],
+        )
         for client_key, count in sorted(Tally((env_of.get(ns, ""), *c) for (ns, _), c in clients.items()).items()):
             family.add_metric(list(client_key), count)
         yield family
 
         family = GaugeMetricFamily(
-            "flowops_promotions_non_terminal", "Promotions not yet Succeeded or Failed, by target environment and phase.",
-            labels=["environment", "phase"])
+            "flowops_promotions_non_terminal",
+            "Promotions not yet Succeeded or Failed, by target environment and phase.",
+            labels=["environment", "phase"],
+        )
         for promotion_key, count in sorted(Tally((env_of.get(ns, ""), p[0]) for (ns, _), p in promotions.items()).items()):
             family.add_metric(list(promotion_key), count)
         yield family
@@ -192,17 +209,23 @@ class StateCollector(Collector):
         family = GaugeMetricFamily(
             "flowops_promotions_awaiting_approval_oldest_seconds",
             "Age of the oldest Promotion awaiting approval, by target environment (absent when none waits).",
-            labels=["environment"])
+            labels=["environment"],
+        )
         for waiting_in, created in sorted(oldest.items()):
             family.add_metric([waiting_in], max(now - created, 0.0))
         yield family
 
         behind = GaugeMetricFamily(
-            "flowops_reconcile_backlog", "Objects whose latest spec the operator has not yet reported on "
-            "(status.observedGeneration behind metadata.generation), by kind.", labels=["kind"])
+            "flowops_reconcile_backlog",
+            "Objects whose latest spec the operator has not yet reported on "
+            "(status.observedGeneration behind metadata.generation), by kind.",
+            labels=["kind"],
+        )
         age = GaugeMetricFamily(
-            "flowops_reconcile_backlog_oldest_seconds", "How long the oldest object in the backlog has waited, by kind.",
-            labels=["kind"])
+            "flowops_reconcile_backlog_oldest_seconds",
+            "How long the oldest object in the backlog has waited, by kind.",
+            labels=["kind"],
+        )
         kinds = Tally(kind for kind, _, _ in backlog)
         for kind in ("Flow", "ApiClient", "Promotion"):
             since = [t for (k, _, _), t in backlog.items() if k == kind]
@@ -212,16 +235,20 @@ class StateCollector(Collector):
         yield age
 
         info = GaugeMetricFamily(
-            "flowops_flow_info", "One series per flow: its environment and HEAD (the newest ready version), sync state "
+            "flowops_flow_info",
+            "One series per flow: its environment and HEAD (the newest ready version), sync state "
             "and readiness. Capped by FLOWOPS_METRICS_FLOW_INFO_LIMIT, production flows first.",
-            labels=["environment", "namespace", "flow", "head_version", "head_number", "sync", "ready"])
+            labels=["environment", "namespace", "flow", "head_version", "head_number", "sync", "ready"],
+        )
         ordered = sorted(flows.items(), key=lambda item: (tier_of.get(item[0][0]) != "Production", item[0]))
         for (ns, name), f in ordered[: max(self.state.flow_info_limit, 0)]:
             info.add_metric([env_of.get(ns, ""), ns, name, f.head, f.number, f.sync, f.ready], 1)
         yield info
         yield GaugeMetricFamily(
-            "flowops_flow_info_omitted", "Flows left out of flowops_flow_info by its series limit.",
-            value=max(len(flows) - max(self.state.flow_info_limit, 0), 0))
+            "flowops_flow_info_omitted",
+            "Flows left out of flowops_flow_info by its series limit.",
+            value=max(len(flows) - max(self.state.flow_info_limit, 0), 0),
+        )
 
 
 state = State()

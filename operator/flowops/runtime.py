@@ -16,7 +16,7 @@ from .services.flowregistry import FlowRegistry
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

@@ -86,8 +86,13 @@ def production_operator(cluster: ControlPlane, operator: OperatorProcess) -> Ite
     """The operator as the Deployment runs it (no --verbose, JSON logs), in place of the
     session operator for one module: the production logging path runs in the suite."""
     operator.stop()
-    process = OperatorProcess(cluster.kubeconfig, "flowops-operator", operator.log_path.with_name("production.log"),
-                              ("--log-format=json",), verbose=False)
+    process = OperatorProcess(
+        cluster.kubeconfig,
+        "flowops-operator",
+        operator.log_path.with_name("production.log"),
+        ("--log-format=json",),
+        verbose=False,
+    )
     process.start()
     yield process
     process.stop()
@@ -111,8 +116,14 @@ def make_environment(kube: Kube) -> Callable[..., dict]:
         name = f"{tier.lower()[:4]}-{suffix}"
         namespace = f"ns-{name}"
         # The label says the namespace belongs to the Environment: the operator may write ConfigMaps there.
-        kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
-                                 "metadata": {"name": namespace, "labels": {"flowops.io/environment": name}}})
+        kube.create(
+            NAMESPACES,
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespace, "labels": {"flowops.io/environment": name}},
+            },
+        )
         body = {
             "apiVersion": "flowops.io/v1alpha1",
             "kind": "Environment",
@@ -134,8 +145,12 @@ def crashing_operator(operator: OperatorProcess, cluster: ControlPlane) -> Itera
     started: list[OperatorProcess] = []
 
     def start(crash_at: str) -> OperatorProcess:
-        process = OperatorProcess(cluster.kubeconfig, "flowops-operator", operator.log_path.with_name(f"crash-{crash_at}.log"),
-                                  env={"FLOWOPS_CRASH_AT": crash_at})
+        process = OperatorProcess(
+            cluster.kubeconfig,
+            "flowops-operator",
+            operator.log_path.with_name(f"crash-{crash_at}.log"),
+            env={"FLOWOPS_CRASH_AT": crash_at},
+        )
         started.append(process)
         return process.start()
 

@@ -25,7 +25,12 @@ def ns(env):
 
 def application(name, flow_name=None, version=None):
     default = {k: v for k, v in (("name", flow_name), ("version", version)) if v is not None}
-    return {"apiVersion": API_VERSION, "kind": "Application", "metadata": {"name": name}, "spec": {"defaultFlow": default} if default else {}}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Application",
+        "metadata": {"name": name},
+        "spec": {"defaultFlow": default} if default else {},
+    }
 
 
 def api_client(name, app=None, flow_name=None, version=None):
@@ -57,13 +62,15 @@ def condition(status, type_):
 
 def wait_bound(kube, namespace, client, version_id, timeout=30):
     """Until the client is resolved to `version_id` and its ConfigMap holds it."""
+
     def bound():
         status = status_of(kube, namespace, client)
         cm = kube.get_or_none(CONFIGMAPS, f"{client}-flow", namespace)
         ok = (
             status.get("version") == version_id
             and condition(status, "Ready").get("status") == "True"
-            and cm is not None and cm["data"]["version"] == version_id
+            and cm is not None
+            and cm["data"]["version"] == version_id
         )
         return ok and status
 
@@ -81,8 +88,7 @@ def wait_refused(kube, namespace, client, reason, timeout=30):
 
 def events(kube, namespace, name, reason):
     return [
-        e for e in kube.list_events(namespace)
-        if e.get("involvedObject", {}).get("name") == name and e.get("reason") == reason
+        e for e in kube.list_events(namespace) if e.get("involvedObject", {}).get("name") == name and e.get("reason") == reason
     ]
 
 
@@ -99,13 +105,23 @@ class ConfigMapWrites:
         listed = kube.request("GET", CONFIGMAPS.path(namespace), query={"fieldSelector": f"metadata.name={name}"})
         self.seen = next((i["metadata"]["resourceVersion"] for i in listed.get("items") or ()), None)
         method, url, headers, _, _ = kube.api.param_serialize(
-            "GET", CONFIGMAPS.path(namespace),
-            query_params=[("watch", "true"), ("fieldSelector", f"metadata.name={name}"),
-                          ("resourceVersion", listed["metadata"]["resourceVersion"]), ("timeoutSeconds", "600")],
-            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
+            "GET",
+            CONFIGMAPS.path(namespace),
+            query_params=[
+                ("watch", "true"),
+                ("fieldSelector", f"metadata.name={name}"),
+                ("resourceVersion", listed["metadata"]["resourceVersion"]),
+                ("timeoutSeconds", "600"),
+            ],
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
         )
         self._response = kube.api.rest_client.pool_manager.request(
-            method, url, headers=headers, preload_content=False, timeout=urllib3.Timeout(connect=10, read=None),
+            method,
+            url,
+            headers=headers,
+            preload_content=False,
+            timeout=urllib3.Timeout(connect=10, read=None),
         )
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -127,7 +143,9 @@ class ConfigMapWrites:
 
     def catch_up(self, kube: Kube) -> None:
         """Wait until this watch has delivered every write the ConfigMap has had so far."""
-        current = lambda: (kube.get_or_none(CONFIGMAPS, self.name, self.namespace) or {}).get("metadata", {}).get("resourceVersion")  # noqa: E731
+        current = lambda: (
+            (kube.get_or_none(CONFIGMAPS, self.name, self.namespace) or {}).get("metadata", {}).get("resourceVersion")
+        )  # noqa: E731
         wait_for(lambda: current() == self.seen, message=f"the watch on {self.name} to catch up")
 
     @property
@@ -166,6 +184,7 @@ def settle(kube, namespace, *objects, writes=(), as_kube=None):
 
 
 # -- resolution ---------------------------------------------------------------------------
+
 
 def test_every_resolution_case(kube, running_operator, make_environment):
     env = make_environment()
@@ -209,7 +228,10 @@ def test_every_resolution_case(kube, running_operator, make_environment):
         assert condition(status, "Ready")["status"] == "False" and condition(status, "Stalled")["status"] == "True"
         assert "flow" not in status and kube.get_or_none(CONFIGMAPS, f"{client}-flow", n) is None
 
-    web = wait_for(lambda: (s := kube.get(APPLICATIONS, "web", n).get("status") or {}).get("clients") == 3 and s, message="web counts 3 clients")
+    web = wait_for(
+        lambda: (s := kube.get(APPLICATIONS, "web", n).get("status") or {}).get("clients") == 3 and s,
+        message="web counts 3 clients",
+    )
     assert condition(web, "Ready")["status"] == "True" and condition(web, "Ready")["message"] == "default flow standard at HEAD"
 
     # Without its Application, a client keeps what it has and says why it cannot resolve.
@@ -217,8 +239,10 @@ def test_every_resolution_case(kube, running_operator, make_environment):
     status = wait_refused(kube, n, "app-only", "FlowNotSet")
     assert "Application web does not exist" in condition(status, "Resolved")["message"]
     assert status["version"] == standard_v2 and kube.get(CONFIGMAPS, "app-only-flow", n)["data"]["version"] == standard_v2
-    status = wait_for(lambda: (s := status_of(kube, n, "both")) and "does not exist" in condition(s, "Ready")["message"] and s,
-                      message="'both' notes the missing application")
+    status = wait_for(
+        lambda: (s := status_of(kube, n, "both")) and "does not exist" in condition(s, "Ready")["message"] and s,
+        message="'both' notes the missing application",
+    )
     assert condition(status, "Ready")["status"] == "True" and status["version"] == checkout_v1
 
 
@@ -247,7 +271,10 @@ def test_head_follows_new_ready_versions_but_never_a_broken_one(kube, running_op
     # Pinning the broken version is refused too; the client keeps version 2.
     kube.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": "3"}}}, n)
     status = wait_refused(kube, n, "web", "VersionNotReady")
-    assert "failed guardrails" in condition(status, "Resolved")["message"] and "add a title" in condition(status, "Resolved")["message"]
+    assert (
+        "failed guardrails" in condition(status, "Resolved")["message"]
+        and "add a title" in condition(status, "Resolved")["message"]
+    )
     assert status["version"] == v2 and writes.writes == [v2]
 
 
@@ -276,21 +303,33 @@ def test_head_refused_in_production_and_a_pinned_number_used(kube, kube_as, runn
     assert "flow" not in status and status["sources"] == {"name": "Application", "version": "Default"}
     warning = wait_event(kube, n, "web-frontend", "HeadNotAllowed")[0]
     assert warning["type"] == "Warning" and "pin a version" in warning["message"]
-    wait_for(lambda: condition(kube.get(APPLICATIONS, "web", n).get("status") or {}, "Ready").get("reason") == "HeadNotAllowed",
-             message="application reports HEAD refused")
+    wait_for(
+        lambda: condition(kube.get(APPLICATIONS, "web", n).get("status") or {}, "Ready").get("reason") == "HeadNotAllowed",
+        message="application reports HEAD refused",
+    )
 
     # The declarative fix: pin the application's default to a version number.
     kube.merge_patch(APPLICATIONS, "web", {"spec": {"defaultFlow": {"version": "1"}}}, n)
     status = wait_bound(kube, n, "web-frontend", v1)
     assert (status["number"], status["requested"]["version"], status["followsHead"]) == (1, "1", False)
-    wait_for(lambda: condition(kube.get(APPLICATIONS, "web", n).get("status") or {}, "Ready").get("status") == "True",
-             message="application Ready once pinned")
+    wait_for(
+        lambda: condition(kube.get(APPLICATIONS, "web", n).get("status") or {}, "Ready").get("status") == "True",
+        message="application Ready once pinned",
+    )
     writes = watch_writes(n, "web-frontend")
 
     # A promotion lands a new version in production: a pinned client does not move.
     commit(kube, ns(dev), "login", {"title": "v2"}, 2)
     assert promote(kube, prod, "second", dev)["latestReadyNumber"] == 2
-    settle(kube, n, (FLOWS, "login"), (APICLIENTS, "web-frontend"), (APPLICATIONS, "web"), writes=[writes], as_kube=kube_as("operator"))
+    settle(
+        kube,
+        n,
+        (FLOWS, "login"),
+        (APICLIENTS, "web-frontend"),
+        (APPLICATIONS, "web"),
+        writes=[writes],
+        as_kube=kube_as("operator"),
+    )
     assert status_of(kube, n, "web-frontend")["version"] == v1 and writes.count == 0
 
 
@@ -379,6 +418,7 @@ def test_deleted_flow_keeps_the_last_config_until_it_is_back(kube, running_opera
 
 # -- the materialised ConfigMap -------------------------------------------------------------
 
+
 def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, running_operator, make_environment, watch_writes):
     env = make_environment()
     n = ns(env)
@@ -395,12 +435,19 @@ def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, runn
     cm = kube.get(CONFIGMAPS, "web-frontend-flow", n)
     assert cm["data"]["flow.json"].encode() == canonical_json(content)
     assert {k: cm["data"][k] for k in ("flow", "version", "number", "transition")} == {
-        "flow": "login", "version": v1, "number": "1", "transition": "RestartAll",
+        "flow": "login",
+        "version": v1,
+        "number": "1",
+        "transition": "RestartAll",
     }
     assert status["transition"] == "RestartAll" and status["contentHash"] == content_hash(content)
     assert status["configMap"] == "web-frontend-flow"
     labels = cm["metadata"]["labels"]
-    assert (labels["flowops.io/apiclient"], labels["flowops.io/flow"], labels["flowops.io/materialised"]) == ("web-frontend", "login", "true")
+    assert (labels["flowops.io/apiclient"], labels["flowops.io/flow"], labels["flowops.io/materialised"]) == (
+        "web-frontend",
+        "login",
+        "true",
+    )
     selected = kube.list(CONFIGMAPS, n, label_selector="flowops.io/materialised=true,flowops.io/flow=login")
     assert sorted(c["metadata"]["name"] for c in selected) == ["web-backend-flow", "web-frontend-flow"]
     (owner,) = cm["metadata"]["ownerReferences"]
@@ -414,7 +461,16 @@ def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, runn
     commit(kube, n, "checkout", {"title": "checkout 2"}, 2)
     kube.merge_patch(FLOWS, "login", {"metadata": {"labels": {"team": "identity"}}}, n)
     kube.merge_patch(APICLIENTS, "web-backend", {"spec": {"defaultFlow": {"name": "login"}}}, n)  # same resolution, new source
-    settle(kube, n, (FLOWS, "login"), (FLOWS, "checkout"), (APICLIENTS, "web-frontend"), (APICLIENTS, "web-backend"), (APPLICATIONS, "web"), writes=[frontend, backend])
+    settle(
+        kube,
+        n,
+        (FLOWS, "login"),
+        (FLOWS, "checkout"),
+        (APICLIENTS, "web-frontend"),
+        (APICLIENTS, "web-backend"),
+        (APPLICATIONS, "web"),
+        writes=[frontend, backend],
+    )
     assert (frontend.count, backend.count) == (0, 0)
     assert status_of(kube, n, "web-backend")["sources"]["name"] == "ApiClient"
 
@@ -427,7 +483,16 @@ def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, runn
     wait_bound(kube, n, "web-frontend", checkout_v1)
     status = wait_bound(kube, n, "web-backend", v1)  # its own name (login) at the application's version 1
     assert (status["flow"], status["requested"]) == ("login", {"name": "login", "version": "1"})
-    settle(kube, n, (FLOWS, "login"), (FLOWS, "checkout"), (APICLIENTS, "web-frontend"), (APICLIENTS, "web-backend"), (APPLICATIONS, "web"), writes=[frontend, backend])
+    settle(
+        kube,
+        n,
+        (FLOWS, "login"),
+        (FLOWS, "checkout"),
+        (APICLIENTS, "web-frontend"),
+        (APICLIENTS, "web-backend"),
+        (APPLICATIONS, "web"),
+        writes=[frontend, backend],
+    )
     assert frontend.writes == [v2, checkout_v1]
     assert backend.writes == [v2, v1]
     cm = kube.get(CONFIGMAPS, "web-frontend-flow", n)
@@ -475,7 +540,15 @@ def test_operator_restart_rewrites_nothing(kube, running_operator, make_environm
     # Proof the restarted operator is handling bindings, then proof it rewrote nothing else.
     kube.create(APICLIENTS, api_client("after-restart", app="web"), n)
     wait_bound(kube, n, "after-restart", v1)
-    settle(kube, n, (FLOWS, "login"), (APICLIENTS, "web-frontend"), (APICLIENTS, "after-restart"), (APPLICATIONS, "web"), writes=[writes])
+    settle(
+        kube,
+        n,
+        (FLOWS, "login"),
+        (APICLIENTS, "web-frontend"),
+        (APICLIENTS, "after-restart"),
+        (APPLICATIONS, "web"),
+        writes=[writes],
+    )
     assert writes.count == 0
     assert status_of(kube, n, "web-frontend") == before
 
@@ -493,7 +566,9 @@ def test_a_recreated_client_takes_over_its_configmap(kube, running_operator, mak
         cm = kube.get_or_none(CONFIGMAPS, "web-flow", n)
         return cm is not None and cm["metadata"]["ownerReferences"][0]["uid"] == uid and cm
 
-    cm = wait_for(owned_by_new_client, timeout=10, message="ConfigMap owned by the new client, without waiting for garbage collection")
+    cm = wait_for(
+        owned_by_new_client, timeout=10, message="ConfigMap owned by the new client, without waiting for garbage collection"
+    )
     assert cm["data"]["version"] == v1
     wait_bound(kube, n, "web", v1)
 

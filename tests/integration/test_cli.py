@@ -19,8 +19,13 @@ from flowops.testing.waiting import wait_for
 BIN = Path(sys.executable).parent
 COMMAND = BIN / "kubectl-flowops"
 API_VERSION = "flowops.io/v1alpha1"
-NEED_PRIVACY = [{"name": "needs-privacy-url", "expression": "has(content.privacyUrl)",
-                 "message": "add /privacyUrl: production sign-in pages must link the privacy policy"}]
+NEED_PRIVACY = [
+    {
+        "name": "needs-privacy-url",
+        "expression": "has(content.privacyUrl)",
+        "message": "add /privacyUrl: production sign-in pages must link the privacy policy",
+    }
+]
 NON_EMPTY_TITLE = [{"name": "title-not-empty", "expression": "content.title != ''", "message": "set /title"}]
 
 
@@ -89,16 +94,29 @@ def test_status_shows_flows_across_environments_and_clients(cli, kube, running_o
     commit(kube, ns(dev), "login", V1, 1, "first")
     commit(kube, ns(dev), "login", V2, 2, "title and phone")
     commit(kube, ns(staging), "login", V1, 1)
-    kube.create(APPLICATIONS, {"apiVersion": API_VERSION, "kind": "Application", "metadata": {"name": "web"},
-                               "spec": {"defaultFlow": {"name": "login"}}}, ns(dev))
-    kube.create(APICLIENTS, {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "web-frontend"},
-                             "spec": {"application": "web"}}, ns(dev))
+    kube.create(
+        APPLICATIONS,
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Application",
+            "metadata": {"name": "web"},
+            "spec": {"defaultFlow": {"name": "login"}},
+        },
+        ns(dev),
+    )
+    kube.create(
+        APICLIENTS,
+        {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "web-frontend"}, "spec": {"application": "web"}},
+        ns(dev),
+    )
     dev_ids = version_ids(kube, ns(dev), "login")
 
     result = cli("status", "-o", "json")
     assert result.code == 0, result
     report = result.json()
-    mine = {r["environment"]: r for r in report["flows"] if r["flow"] == "login" and r["environment"] in (name(dev), name(staging))}
+    mine = {
+        r["environment"]: r for r in report["flows"] if r["flow"] == "login" and r["environment"] in (name(dev), name(staging))
+    }
     assert mine[name(dev)]["number"] == 2 and mine[name(dev)]["head"] == dev_ids[2] and mine[name(dev)]["ready"] == "True"
     assert mine[name(staging)]["sync"] == {"state": "OutOfSync", "upstream": name(dev), "differingPaths": 2}
     client = next(c for c in report["clients"] if c["environment"] == name(dev))
@@ -231,17 +249,22 @@ def test_viewer_is_denied_writes_with_exit_3(cli, kube, running_operator, make_e
     staging = make_environment("Staging", upstream=name(dev))
     commit(kube, ns(dev), "login", V1, 1)
     commit(kube, ns(dev), "login", V2, 2)
-    kube.create(APICLIENTS, {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "app"},
-                             "spec": {"defaultFlow": {"name": "login"}}}, ns(dev))
+    kube.create(
+        APICLIENTS,
+        {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "app"}, "spec": {"defaultFlow": {"name": "login"}}},
+        ns(dev),
+    )
 
     # Reading is what a viewer is for.
     assert cli("history", "login", "-n", name(dev), user="viewer").code == 0
     assert cli("why", "app", "-n", name(dev), user="viewer").code == 0
 
-    for args in (("restore", "login", "--to", "1", "-n", name(dev)),
-                 ("pin", "app", "--version", "1", "-n", name(dev)),
-                 ("promote", "login", "--from", name(dev), "--to", name(staging)),
-                 ("commit", "login", "-m", "x", "-n", name(dev))):
+    for args in (
+        ("restore", "login", "--to", "1", "-n", name(dev)),
+        ("pin", "app", "--version", "1", "-n", name(dev)),
+        ("promote", "login", "--from", name(dev), "--to", name(staging)),
+        ("commit", "login", "-m", "x", "-n", name(dev)),
+    ):
         denied = cli(*args, user="viewer")
         if args[0] == "commit":  # an Auto-mode flow: refused before anything is written
             assert denied.code == 2, denied
@@ -263,13 +286,43 @@ def test_kubectl_finds_the_plugin_on_path(cluster, kube, running_operator, make_
     listed = subprocess.run([kubectl, "plugin", "list"], capture_output=True, text=True, env=env)
     assert str(COMMAND) in listed.stdout
 
-    run = subprocess.run([kubectl, "flowops", "history", "login", "-n", name(dev), "--kubeconfig", str(cluster.kubeconfig),
-                          "--context", "flowops-viewer"], capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [
+            kubectl,
+            "flowops",
+            "history",
+            "login",
+            "-n",
+            name(dev),
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--context",
+            "flowops-viewer",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     assert "through kubectl" in run.stdout and "*" in run.stdout
 
-    missing = subprocess.run([kubectl, "flowops", "history", "nope", "-n", name(dev), "--kubeconfig",
-                              str(cluster.kubeconfig), "--context", "flowops-viewer"], capture_output=True, text=True, env=env)
+    missing = subprocess.run(
+        [
+            kubectl,
+            "flowops",
+            "history",
+            "nope",
+            "-n",
+            name(dev),
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--context",
+            "flowops-viewer",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert missing.returncode == 2 and "flow 'nope' not found" in missing.stderr
 
     helped = subprocess.run([kubectl, "flowops", "--help"], capture_output=True, text=True, env=env)
@@ -289,7 +342,9 @@ def test_restore_writes_old_content_as_a_new_version(cli, kube, running_operator
     ids = version_ids(kube, ns(dev), "login")
     assert f"restored to the content of version 1: version 3 ({ids[3]}) and is HEAD" in result.out
     assert cli("show", "login", "-n", name(dev)).json() == V1
-    assert cli("history", "login", "-n", name(dev), "-o", "json").json()["versions"][0]["message"] == f"restore version 1 ({ids[1]})"
+    assert (
+        cli("history", "login", "-n", name(dev), "-o", "json").json()["versions"][0]["message"] == f"restore version 1 ({ids[1]})"
+    )
 
     again = cli("restore", "login", "--to", "1", "-n", name(dev), user="editor")
     assert again.code == 0 and "nothing to restore" in again.err
@@ -342,10 +397,21 @@ def test_pin_and_why(cli, kube, running_operator, make_environment):
     commit(kube, ns(dev), "login", V1, 1)
     commit(kube, ns(dev), "login", V2, 2)
     ids = version_ids(kube, ns(dev), "login")
-    kube.create(APPLICATIONS, {"apiVersion": API_VERSION, "kind": "Application", "metadata": {"name": "web"},
-                               "spec": {"defaultFlow": {"name": "login", "version": "HEAD"}}}, ns(dev))
-    kube.create(APICLIENTS, {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "web-frontend"},
-                             "spec": {"application": "web"}}, ns(dev))
+    kube.create(
+        APPLICATIONS,
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Application",
+            "metadata": {"name": "web"},
+            "spec": {"defaultFlow": {"name": "login", "version": "HEAD"}},
+        },
+        ns(dev),
+    )
+    kube.create(
+        APICLIENTS,
+        {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "web-frontend"}, "spec": {"application": "web"}},
+        ns(dev),
+    )
 
     why = cli("why", "web-frontend", "-n", name(dev))
     assert why.code == 0, why
@@ -371,8 +437,16 @@ def test_pin_and_why(cli, kube, running_operator, make_environment):
     assert nobody.code == 2 and "apiclient 'mobile' not found" in nobody.err and "web-frontend" in nobody.err
 
     # Production's policy forbids following HEAD: refused before anything is written.
-    kube.create(APICLIENTS, {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "shop"},
-                             "spec": {"defaultFlow": {"name": "login", "version": "1"}}}, ns(prod))
+    kube.create(
+        APICLIENTS,
+        {
+            "apiVersion": API_VERSION,
+            "kind": "ApiClient",
+            "metadata": {"name": "shop"},
+            "spec": {"defaultFlow": {"name": "login", "version": "1"}},
+        },
+        ns(prod),
+    )
     head = cli("pin", "shop", "--version", "HEAD", "-n", name(prod), user="editor")
     assert head.code == 2 and "HEAD is not allowed" in head.err
 
@@ -383,8 +457,11 @@ def test_pin_and_why(cli, kube, running_operator, make_environment):
 def promotion_chain(kube, make_environment, prod_guardrails=None):
     dev = make_environment("Development")
     staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
-    prod = make_environment("Production", upstream=name(staging), policy={
-        "guardrails": prod_guardrails or [], "promotion": {**PROMOTE_NOW, "allowedSources": [name(staging), name(dev)]}})
+    prod = make_environment(
+        "Production",
+        upstream=name(staging),
+        policy={"guardrails": prod_guardrails or [], "promotion": {**PROMOTE_NOW, "allowedSources": [name(staging), name(dev)]}},
+    )
     commit(kube, ns(dev), "login", V1, 1, "first")
     commit(kube, ns(dev), "login", V2, 2, "title and phone")
     return dev, staging, prod
@@ -405,7 +482,10 @@ def test_promote_shows_the_plan_follows_it_and_prints_the_new_version(cli, kube,
     assert second.code == 0, second
     result = second.json()
     assert result["phase"] == "Succeeded" and result["targetNumber"] == 2
-    assert result["plan"]["total"] == 2 and {"op": "add", "path": "/fields/phone", "new": {"type": "tel"}} in result["plan"]["changes"]
+    assert (
+        result["plan"]["total"] == 2
+        and {"op": "add", "path": "/fields/phone", "new": {"type": "tel"}} in result["plan"]["changes"]
+    )
     assert "Succeeded" in second.err  # progress goes to stderr when stdout is JSON
 
     to_prod = cli("promote", "login", "--from", name(staging), "--to", name(prod), "--exclude", "/fields/phone", user="promoter")

@@ -18,7 +18,9 @@ def test_killed_between_version_and_status_no_duplicate_no_loss(kube, make_envir
     kube.create(FLOWS, flow("standard", {"title": "one"}), ns)
     wait_for(lambda: not crashed.alive(), timeout=30, message="the operator to kill itself after creating the version")
     assert len(versions_of(kube, ns, "standard")) == 1
-    assert not (kube.get(FLOWS, "standard", ns).get("status") or {}).get("latestCreatedVersion"), "status was not written before the crash"
+    assert not (kube.get(FLOWS, "standard", ns).get("status") or {}).get("latestCreatedVersion"), (
+        "status was not written before the crash"
+    )
 
     operator.start()
     status = wait_for_number(kube, ns, "standard", 1)

@@ -26,7 +26,10 @@ def test_control_plane_runs_the_built_version_with_rbac(cluster):
     version = json.loads(cluster.kubectl("version", "-o", "json").stdout)
     assert version["serverVersion"]["gitVersion"] == version["clientVersion"]["gitVersion"]
     assert version["serverVersion"]["gitVersion"].startswith("v1.")
-    assert cluster.kubectl("auth", "can-i", "create", "flows.flowops.io", "-n", "default", user="viewer", check=False).stdout.strip() == b"no"
+    assert (
+        cluster.kubectl("auth", "can-i", "create", "flows.flowops.io", "-n", "default", user="viewer", check=False).stdout.strip()
+        == b"no"
+    )
     assert cluster.kubectl("auth", "can-i", "create", "flows.flowops.io", "-n", "default", user="admin").stdout.strip() == b"yes"
     denied = cluster.kubectl("create", "namespace", "viewer-was-here", user="viewer", check=False)
     assert denied.returncode != 0 and b"forbidden" in denied.stderr
@@ -34,7 +37,14 @@ def test_control_plane_runs_the_built_version_with_rbac(cluster):
 
 def test_every_crd_is_established_with_category_and_docs(cluster):
     listed = cluster.kubectl("api-resources", "--categories=flowops", "-o", "name").stdout.decode().split()
-    assert {n.split(".")[0] for n in listed} == {"environments", "flows", "flowversions", "promotions", "applications", "apiclients"}
+    assert {n.split(".")[0] for n in listed} == {
+        "environments",
+        "flows",
+        "flowversions",
+        "promotions",
+        "applications",
+        "apiclients",
+    }
     explained = cluster.kubectl("explain", "flow.spec.versioning").stdout.decode()
     assert "Manual leaves changes" in explained
     assert cluster.kubectl("get", "flowops", "-A").returncode == 0
@@ -49,20 +59,99 @@ def test_samples_apply_server_side(cluster, kube):
 
 
 BAD_MANIFESTS = {
-    "wrong tier": ({"kind": "Environment", "metadata": {"name": "bad-tier"}, "spec": {"namespace": "x", "tier": "Prod"}}, "spec.tier"),
-    "negative history limit": ({"kind": "Environment", "metadata": {"name": "bad-limit"}, "spec": {"namespace": "x", "tier": "Development", "policy": {"historyLimit": -1}}}, "spec.policy.historyLimit"),
-    "unprotected production": ({"kind": "Environment", "metadata": {"name": "bad-prod"}, "spec": {"namespace": "x", "tier": "Production", "protected": False}}, "always protected"),
-    "own upstream": ({"kind": "Environment", "metadata": {"name": "loop"}, "spec": {"namespace": "x", "tier": "Staging", "upstream": "loop"}}, "spec.upstream"),
-    "rule with builtin and expression": ({"kind": "Environment", "metadata": {"name": "bad-rule"}, "spec": {"namespace": "x", "tier": "Development", "policy": {"guardrails": [{"name": "r", "builtin": "formFieldsExist", "expression": "true"}]}}}, "exactly one of builtin"),
-    "unknown transition": ({"kind": "Flow", "metadata": {"name": "f", "namespace": "default"}, "spec": {"content": {}, "transition": "Teleport"}}, "spec.transition"),
+    "wrong tier": (
+        {"kind": "Environment", "metadata": {"name": "bad-tier"}, "spec": {"namespace": "x", "tier": "Prod"}},
+        "spec.tier",
+    ),
+    "negative history limit": (
+        {
+            "kind": "Environment",
+            "metadata": {"name": "bad-limit"},
+            "spec": {"namespace": "x", "tier": "Development", "policy": {"historyLimit": -1}},
+        },
+        "spec.policy.historyLimit",
+    ),
+    "unprotected production": (
+        {
+            "kind": "Environment",
+            "metadata": {"name": "bad-prod"},
+            "spec": {"namespace": "x", "tier": "Production", "protected": False},
+        },
+        "always protected",
+    ),
+    "own upstream": (
+        {"kind": "Environment", "metadata": {"name": "loop"}, "spec": {"namespace": "x", "tier": "Staging", "upstream": "loop"}},
+        "spec.upstream",
+    ),
+    "rule with builtin and expression": (
+        {
+            "kind": "Environment",
+            "metadata": {"name": "bad-rule"},
+            "spec": {
+                "namespace": "x",
+                "tier": "Development",
+                "policy": {"guardrails": [{"name": "r", "builtin": "formFieldsExist", "expression": "true"}]},
+            },
+        },
+        "exactly one of builtin",
+    ),
+    "unknown transition": (
+        {"kind": "Flow", "metadata": {"name": "f", "namespace": "default"}, "spec": {"content": {}, "transition": "Teleport"}},
+        "spec.transition",
+    ),
     "flow without content": ({"kind": "Flow", "metadata": {"name": "f", "namespace": "default"}, "spec": {}}, "spec.content"),
-    "unknown versioning mode": ({"kind": "Flow", "metadata": {"name": "f", "namespace": "default"}, "spec": {"content": {}, "versioning": {"mode": "Sometimes"}}}, "spec.versioning.mode"),
-    "flow name too long": ({"kind": "Flow", "metadata": {"name": "f" * 64, "namespace": "default"}, "spec": {"content": {}}}, "at most 63 characters"),
-    "promotion without source flow": ({"kind": "Promotion", "metadata": {"name": "p", "namespace": "default"}, "spec": {"source": {"environment": "development"}}}, "spec.source.flow"),
-    "bad version selector": ({"kind": "Promotion", "metadata": {"name": "p", "namespace": "default"}, "spec": {"source": {"environment": "d", "flow": "f", "version": "HEAD~1"}}}, "spec.source.version"),
-    "include pointer without slash": ({"kind": "Promotion", "metadata": {"name": "p", "namespace": "default"}, "spec": {"source": {"environment": "d", "flow": "f"}, "changes": {"include": ["forms/signInForm"]}}}, "spec.changes.include"),
-    "client asks for uncommitted": ({"kind": "ApiClient", "metadata": {"name": "c", "namespace": "default"}, "spec": {"defaultFlow": {"name": "f", "version": "uncommitted"}}}, "spec.defaultFlow.version"),
-    "bad target exists policy": ({"kind": "Promotion", "metadata": {"name": "p", "namespace": "default"}, "spec": {"source": {"environment": "d", "flow": "f"}, "ifTargetExists": "Merge"}}, "spec.ifTargetExists"),
+    "unknown versioning mode": (
+        {
+            "kind": "Flow",
+            "metadata": {"name": "f", "namespace": "default"},
+            "spec": {"content": {}, "versioning": {"mode": "Sometimes"}},
+        },
+        "spec.versioning.mode",
+    ),
+    "flow name too long": (
+        {"kind": "Flow", "metadata": {"name": "f" * 64, "namespace": "default"}, "spec": {"content": {}}},
+        "at most 63 characters",
+    ),
+    "promotion without source flow": (
+        {
+            "kind": "Promotion",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"source": {"environment": "development"}},
+        },
+        "spec.source.flow",
+    ),
+    "bad version selector": (
+        {
+            "kind": "Promotion",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"source": {"environment": "d", "flow": "f", "version": "HEAD~1"}},
+        },
+        "spec.source.version",
+    ),
+    "include pointer without slash": (
+        {
+            "kind": "Promotion",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"source": {"environment": "d", "flow": "f"}, "changes": {"include": ["forms/signInForm"]}},
+        },
+        "spec.changes.include",
+    ),
+    "client asks for uncommitted": (
+        {
+            "kind": "ApiClient",
+            "metadata": {"name": "c", "namespace": "default"},
+            "spec": {"defaultFlow": {"name": "f", "version": "uncommitted"}},
+        },
+        "spec.defaultFlow.version",
+    ),
+    "bad target exists policy": (
+        {
+            "kind": "Promotion",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"source": {"environment": "d", "flow": "f"}, "ifTargetExists": "Merge"},
+        },
+        "spec.ifTargetExists",
+    ),
 }
 
 
@@ -98,7 +187,9 @@ def test_make_run_brings_everything_up_and_ctrl_c_stops_it(tmp_path):
     workdir = tmp_path / "run"
     process = subprocess.Popen(
         [sys.executable, "-m", "flowops.devcluster", "run", "--workdir", str(workdir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines = []
     try:
@@ -117,11 +208,26 @@ def test_make_run_brings_everything_up_and_ctrl_c_stops_it(tmp_path):
 
         kubectl = kubectl or str(default_bin_dir() / "kubectl")
         env = {**os.environ, "KUBECONFIG": export}
-        flows = wait_for(lambda: json.loads(subprocess.run([kubectl, "get", "flows", "-A", "-o", "json"], env=env, capture_output=True).stdout or b"{}").get("items") or None,
-                         timeout=60, message="sample flows")
+        flows = wait_for(
+            lambda: (
+                json.loads(
+                    subprocess.run([kubectl, "get", "flows", "-A", "-o", "json"], env=env, capture_output=True).stdout or b"{}"
+                ).get("items")
+                or None
+            ),
+            timeout=60,
+            message="sample flows",
+        )
         assert any(f["metadata"]["name"] == "standard" for f in flows)
-        wait_for(lambda: subprocess.run([kubectl, "get", "flow", "standard", "-n", "flowops-development", "-o", "jsonpath={.status.latestReadyVersion}"],
-                                        env=env, capture_output=True).stdout.strip(), timeout=60, message="the operator versioning the sample flow")
+        wait_for(
+            lambda: subprocess.run(
+                [kubectl, "get", "flow", "standard", "-n", "flowops-development", "-o", "jsonpath={.status.latestReadyVersion}"],
+                env=env,
+                capture_output=True,
+            ).stdout.strip(),
+            timeout=60,
+            message="the operator versioning the sample flow",
+        )
         # The sample flow is promoted to staging and production and rendered with each one's values.
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not any("flowops-production/web-frontend-flow" in line for line in lines):
@@ -130,8 +236,11 @@ def test_make_run_brings_everything_up_and_ctrl_c_stops_it(tmp_path):
                 break
             lines.append(line)
         shown = "".join(lines)
-        for namespace, url in (("development", "https://auth.dev.example.com/"), ("staging", "https://auth.staging.example.com/"),
-                               ("production", "https://auth.example.com/")):
+        for namespace, url in (
+            ("development", "https://auth.dev.example.com/"),
+            ("staging", "https://auth.staging.example.com/"),
+            ("production", "https://auth.example.com/"),
+        ):
             assert any(f"flowops-{namespace}/web-frontend-flow" in line and url in line for line in lines), shown
     finally:
         process.send_signal(signal.SIGINT)

@@ -20,8 +20,11 @@ from flowops.testing.objects import flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
 
 APPLIER = "flowops-applier"
-PASSWORD_RULE = {"name": "sign-in-keeps-password", "builtin": "requiredFields",
-                 "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}}}
+PASSWORD_RULE = {
+    "name": "sign-in-keeps-password",
+    "builtin": "requiredFields",
+    "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}},
+}
 GUARDRAILS = {"guardrails": [PASSWORD_RULE]}
 
 
@@ -31,8 +34,11 @@ def ns(env):
 
 def document(title: str, password: bool = True) -> dict:
     fields = ["identifier", "currentPassword"] if password else ["identifier"]
-    return {"title": title, "fields": {"identifier": {"type": "text"}, "currentPassword": {"type": "password"}},
-            "forms": {"signInForm": {"fields": fields}}}
+    return {
+        "title": title,
+        "fields": {"identifier": {"type": "text"}, "currentPassword": {"type": "password"}},
+        "forms": {"signInForm": {"fields": fields}},
+    }
 
 
 def flow_manifest(name: str, namespace: str, content: dict, cause: str | None = None, **spec) -> dict:
@@ -44,7 +50,9 @@ def flow_manifest(name: str, namespace: str, content: dict, cause: str | None = 
 
 def promotion_manifest(name: str, namespace: str, source_env: str, flow: str, version: str, **spec) -> dict:
     return {
-        "apiVersion": "flowops.io/v1alpha1", "kind": "Promotion", "metadata": {"name": name, "namespace": namespace},
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Promotion",
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {"source": {"environment": source_env, "flow": flow, "version": version}, **spec},
     }
 
@@ -55,8 +63,9 @@ def versions_of(kube, namespace, name):
 
 
 def flow_events(kube, namespace, name, reason):
-    return [e for e in kube.list_events(namespace)
-            if e.get("involvedObject", {}).get("name") == name and e.get("reason") == reason]
+    return [
+        e for e in kube.list_events(namespace) if e.get("involvedObject", {}).get("name") == name and e.get("reason") == reason
+    ]
 
 
 @pytest.fixture
@@ -132,8 +141,10 @@ def test_pruning_a_flow_from_git_keeps_its_history_and_bringing_it_back_continue
     repo.write("dev/login.yaml", flow_manifest("login", n, document("v2")))
     repo.push("login is back")
     repo.wait_ready()
-    status = wait_for(lambda: (s := flow_status(kube, n, "login")).get("observedGeneration") == 1 and s.get("versionCount") and s,
-                      message="the returning flow is observed")
+    status = wait_for(
+        lambda: (s := flow_status(kube, n, "login")).get("observedGeneration") == 1 and s.get("versionCount") and s,
+        message="the returning flow is observed",
+    )
     assert status["versionCount"] == 2 and status["latestReadyVersion"] == v2, status
     repo.write("dev/login.yaml", flow_manifest("login", n, document("v3")))
     repo.push("v3")
@@ -142,7 +153,9 @@ def test_pruning_a_flow_from_git_keeps_its_history_and_bringing_it_back_continue
     assert versions_of(kube, n, "login")[-1]["spec"]["parent"] == v2
 
 
-def test_idle_kustomization_reapplied_for_two_minutes_creates_no_version_and_no_status_churn(kube, running_operator, flux_sync, dev):
+def test_idle_kustomization_reapplied_for_two_minutes_creates_no_version_and_no_status_churn(
+    kube, running_operator, flux_sync, dev
+):
     repo = flux_sync(APPLIER)
     n = ns(dev)
     repo.write("dev/login.yaml", flow_manifest("login", n, document("steady"), cause="steady state"))
@@ -157,8 +170,14 @@ def test_idle_kustomization_reapplied_for_two_minutes_creates_no_version_and_no_
     deadline, rounds = time.monotonic() + 120, 0
     while time.monotonic() < deadline:
         token = repo.request_reconcile()
-        wait_for(lambda token=token: (repo.kustomization().get("status") or {}).get("lastHandledReconcileAt") == token
-                 and condition(repo.kustomization(), "Ready").get("status") == "True", timeout=60, message="reconcile handled")
+        wait_for(
+            lambda token=token: (
+                (repo.kustomization().get("status") or {}).get("lastHandledReconcileAt") == token
+                and condition(repo.kustomization(), "Ready").get("status") == "True"
+            ),
+            timeout=60,
+            message="reconcile handled",
+        )
         rounds += 1
         time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))  # pacing between rounds, not a wait for absence
     assert rounds >= 10
@@ -172,7 +191,9 @@ def test_idle_kustomization_reapplied_for_two_minutes_creates_no_version_and_no_
     assert wait_for_number(kube, n, "login", 2)["versionCount"] == 2
 
 
-def test_production_flow_in_git_is_denied_and_the_kustomization_names_the_promotion(kube, running_operator, flux_sync, make_environment, applier):
+def test_production_flow_in_git_is_denied_and_the_kustomization_names_the_promotion(
+    kube, running_operator, flux_sync, make_environment, applier
+):
     prod = make_environment("Production")
     applier(prod, "flowops-editor")  # RBAC would allow it: the protection is what refuses
     repo = flux_sync(APPLIER)
@@ -187,10 +208,17 @@ def test_production_flow_in_git_is_denied_and_the_kustomization_names_the_promot
 def test_flowversion_in_git_is_refused_to_the_least_privileged_applier(kube, running_operator, flux_sync, dev):
     repo = flux_sync(APPLIER)
     forged = {
-        "apiVersion": "flowops.io/v1alpha1", "kind": "FlowVersion",
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "FlowVersion",
         "metadata": {"name": "login-20260101000000000001", "namespace": ns(dev)},
-        "spec": {"flow": "login", "id": "20260101000000000001", "number": 1, "origin": "Commit",
-                 "contentHash": "sha256:" + "0" * 64, "storage": {"encoding": "Full", "data": "", "bytes": 0}},
+        "spec": {
+            "flow": "login",
+            "id": "20260101000000000001",
+            "number": 1,
+            "origin": "Commit",
+            "contentHash": "sha256:" + "0" * 64,
+            "storage": {"encoding": "Full", "data": "", "bytes": 0},
+        },
     }
     repo.write("dev/forged.yaml", forged)
     repo.push("forge history")
@@ -200,7 +228,9 @@ def test_flowversion_in_git_is_refused_to_the_least_privileged_applier(kube, run
     assert kube.get_or_none(FLOWVERSIONS, "login-20260101000000000001", ns(dev)) is None
 
 
-def test_guardrail_breaking_edit_fails_the_kustomization_with_the_rule_and_a_fix_is_the_next_version(kube, running_operator, flux_sync, dev):
+def test_guardrail_breaking_edit_fails_the_kustomization_with_the_rule_and_a_fix_is_the_next_version(
+    kube, running_operator, flux_sync, dev
+):
     # A ten-minute timeout: the failure must come from the Flow's Stalled condition, not the timeout.
     repo = flux_sync(APPLIER, timeout="10m")
     n = ns(dev)
@@ -232,9 +262,14 @@ def test_guardrail_breaking_edit_fails_the_kustomization_with_the_rule_and_a_fix
 def staging(make_environment, dev, applier):
     """Downstream of dev, protected (it has an upstream); the applier may create Promotions
     there and read its source."""
-    env = make_environment("Staging", upstream=dev["metadata"]["name"], policy={
-        **GUARDRAILS, "promotion": {"requireReview": False, "gitopsApprovers": [applier_username(APPLIER)]},
-    })
+    env = make_environment(
+        "Staging",
+        upstream=dev["metadata"]["name"],
+        policy={
+            **GUARDRAILS,
+            "promotion": {"requireReview": False, "gitopsApprovers": [applier_username(APPLIER)]},
+        },
+    )
     applier(env, "flowops-promoter")
     applier(dev, "flowops-viewer")
     return env
@@ -249,7 +284,9 @@ def _promoted_dev_flow(kube, repo, dev):
     return versions_of(kube, n, "login")[-1]
 
 
-def test_pinned_promotion_in_git_promotes_once_and_a_recreated_one_writes_nothing(kube, running_operator, flux_sync, dev, staging):
+def test_pinned_promotion_in_git_promotes_once_and_a_recreated_one_writes_nothing(
+    kube, running_operator, flux_sync, dev, staging
+):
     repo = flux_sync(APPLIER)
     tested = _promoted_dev_flow(kube, repo, dev)
     pinned = promotion_manifest("login-to-staging", ns(staging), dev["metadata"]["name"], "login", tested["spec"]["contentHash"])
@@ -278,16 +315,30 @@ def test_pinned_promotion_in_git_promotes_once_and_a_recreated_one_writes_nothin
     assert len(versions_of(kube, ns(staging), "login")) == 1
 
 
-def test_promotion_with_review_in_git_keeps_the_kustomization_healthy_and_approval_in_git_promotes(kube, running_operator, flux_sync, dev, make_environment, applier):
-    prod = make_environment("Production", upstream=dev["metadata"]["name"], policy={
-        **GUARDRAILS, "promotion": {"gitopsApprovers": [applier_username(APPLIER)]},
-    })
+def test_promotion_with_review_in_git_keeps_the_kustomization_healthy_and_approval_in_git_promotes(
+    kube, running_operator, flux_sync, dev, make_environment, applier
+):
+    prod = make_environment(
+        "Production",
+        upstream=dev["metadata"]["name"],
+        policy={
+            **GUARDRAILS,
+            "promotion": {"gitopsApprovers": [applier_username(APPLIER)]},
+        },
+    )
     applier(prod, "flowops-promoter")
     applier(dev, "flowops-viewer")
     repo = flux_sync(APPLIER, timeout="10m")
     tested = _promoted_dev_flow(kube, repo, dev)
-    request = promotion_manifest("login-to-prod", ns(prod), dev["metadata"]["name"], "login", tested["spec"]["contentHash"],
-                                 review=True, comment="release 42")
+    request = promotion_manifest(
+        "login-to-prod",
+        ns(prod),
+        dev["metadata"]["name"],
+        "login",
+        tested["spec"]["contentHash"],
+        review=True,
+        comment="release 42",
+    )
     repo.write("prod/promotions/login.yaml", request)
     repo.push("request promotion to production")
     repo.wait_ready(timeout=90)  # awaiting approval is not a failed sync
@@ -299,20 +350,28 @@ def test_promotion_with_review_in_git_keeps_the_kustomization_healthy_and_approv
     repo.write("prod/promotions/login.yaml", approved)
     repo.push("approved in review of pull request 42")
     repo.wait_ready(timeout=90)
-    status = wait_for(lambda: (s := kube.get(PROMOTIONS, "login-to-prod", ns(prod)).get("status") or {}).get("phase") == "Succeeded" and s,
-                      message="promotion succeeded")
+    status = wait_for(
+        lambda: (s := kube.get(PROMOTIONS, "login-to-prod", ns(prod)).get("status") or {}).get("phase") == "Succeeded" and s,
+        message="promotion succeeded",
+    )
     (version,) = versions_of(kube, ns(prod), "login")
     assert version["spec"]["id"] == status["targetVersion"]
     assert version["spec"]["provenance"]["approvedBy"]["via"] == "GitOps"
 
 
-def test_writer_reapplying_a_production_flow_as_the_operator_is_quarantined_once_and_stalls(kube, cluster, running_operator, flux_sync, dev, make_environment):
+def test_writer_reapplying_a_production_flow_as_the_operator_is_quarantined_once_and_stalls(
+    kube, cluster, running_operator, flux_sync, dev, make_environment
+):
     prod = make_environment("Production", upstream=dev["metadata"]["name"], policy={"promotion": {"requireReview": False}})
     n = ns(prod)
     kube.create(FLOWS, flow_manifest("login", ns(dev), document("released")), ns(dev))
     wait_for_number(kube, ns(dev), "login", 1)
     kube.create(PROMOTIONS, promotion_manifest("release", n, dev["metadata"]["name"], "login", "1"), n)
-    wait_for(lambda: (kube.get(PROMOTIONS, "release", n).get("status") or {}).get("phase") == "Succeeded", timeout=60, message="released")
+    wait_for(
+        lambda: (kube.get(PROMOTIONS, "release", n).get("status") or {}).get("phase") == "Succeeded",
+        timeout=60,
+        message="released",
+    )
 
     # A Kustomization that impersonates the operator's own ServiceAccount: the admission
     # policy trusts it, so only the operator's tamper defence stands in the way.
@@ -329,6 +388,8 @@ def test_writer_reapplying_a_production_flow_as_the_operator_is_quarantined_once
     assert ready == "False" and "login" in message, message
     quarantined = [v for v in versions_of(kube, n, "login") if v["spec"]["origin"] == "Quarantine"]
     assert len(quarantined) == 1, [v["metadata"]["name"] for v in quarantined]
-    assert any("kustomize-controller" in e["message"] for e in kube.list_events(n)
-               if e.get("involvedObject", {}).get("name") == "login" and e.get("type") == "Warning")
-
+    assert any(
+        "kustomize-controller" in e["message"]
+        for e in kube.list_events(n)
+        if e.get("involvedObject", {}).get("name") == "login" and e.get("type") == "Warning"
+    )

@@ -30,7 +30,9 @@ def manifest(namespace, content, cause=None):
     return body
 
 
-def test_check_plans_against_head_with_the_viewer_role_and_writes_nothing(kube, cluster, running_operator, make_environment, tmp_path):
+def test_check_plans_against_head_with_the_viewer_role_and_writes_nothing(
+    kube, cluster, running_operator, make_environment, tmp_path
+):
     env = make_environment(policy={"guardrails": TITLE_RULE})
     n = env["spec"]["namespace"]
     kube.create(FLOWS, manifest(n, {"title": "Sign in", "locale": "en"}, cause="first"), n)

@@ -39,8 +39,9 @@ def test_deleted_flow_keeps_its_versions_and_a_recreated_one_continues_them(kube
 
     # Back (a re-applied manifest, a cluster rebuilt from git): same content, no new version.
     kube.create(FLOWS, flow("kept", {"a": 2}), n)
-    status = wait_for(lambda: (s := flow_status(kube, n, "kept")).get("observedGeneration") == 1 and s,
-                      message="the recreated flow is observed")
+    status = wait_for(
+        lambda: (s := flow_status(kube, n, "kept")).get("observedGeneration") == 1 and s, message="the recreated flow is observed"
+    )
     assert status["versionCount"] == 2, status
     assert status["latestReadyVersion"] == v2 and status["latestCreatedNumber"] == 2
     kube.merge_patch(FLOWS, "kept", {"spec": {"content": {"a": 3}}}, n)

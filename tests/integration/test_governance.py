@@ -15,11 +15,17 @@ from typing import Any
 import pytest
 
 from flowops.kube import (
-    APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, NAMESPACES, PROMOTIONS, ApiError, Kube,
+    APICLIENTS,
+    CONFIGMAPS,
+    ENVIRONMENTS,
+    FLOWS,
+    NAMESPACES,
+    PROMOTIONS,
+    ApiError,
+    Kube,
 )
 from flowops.testing.admission import bind, wait_until_admitted, wait_until_governed, wait_until_refused
 from flowops.testing.objects import API_VERSION, flow, promotion
-
 
 
 def ns(env: dict) -> str:
@@ -44,10 +50,23 @@ def refused(call: Callable[[], Any], *words: str) -> str:
 def environment(kube: Kube, tier: str, **spec: Any) -> dict:
     env_name = f"gov-{tier.lower()[:4]}-{uuid.uuid4().hex[:6]}"
     namespace = f"ns-{env_name}"
-    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
-                             "metadata": {"name": namespace, "labels": {"flowops.io/environment": env_name}}})
-    env = kube.create(ENVIRONMENTS, {"apiVersion": API_VERSION, "kind": "Environment", "metadata": {"name": env_name},
-                                     "spec": {"namespace": namespace, "tier": tier, **spec}})
+    kube.create(
+        NAMESPACES,
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {"flowops.io/environment": env_name}},
+        },
+    )
+    env = kube.create(
+        ENVIRONMENTS,
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Environment",
+            "metadata": {"name": env_name},
+            "spec": {"namespace": namespace, "tier": tier, **spec},
+        },
+    )
     wait_until_governed(kube, env)
     return env
 
@@ -74,26 +93,34 @@ def nothing_written(kube: Kube, namespace: str, pname: str) -> None:
 
 def test_skipping_a_stage_is_refused_naming_the_allowed_sources(kube, kube_as, chain):
     dev, staging, prod = chain
-    refused(lambda: kube_as("promoter").create(PROMOTIONS, reviewed("skip", dev), ns(prod)),
-            f"environment {name(prod)} accepts promotions only from {name(staging)}, {name(prod)}",
-            f"not from {name(dev)}", "spec.policy.promotion.allowedSources")
+    refused(
+        lambda: kube_as("promoter").create(PROMOTIONS, reviewed("skip", dev), ns(prod)),
+        f"environment {name(prod)} accepts promotions only from {name(staging)}, {name(prod)}",
+        f"not from {name(dev)}",
+        "spec.policy.promotion.allowedSources",
+    )
     nothing_written(kube, ns(prod), "skip")
 
 
 def test_never_committed_content_is_refused(kube, kube_as, chain):
     dev, staging, _ = chain
     for version in ("uncommitted", "0"):
-        refused(lambda v=version: kube_as("promoter").create(PROMOTIONS, promotion("raw", name(dev), "standard", v), ns(staging)),
-                f"spec.source.version {version} is content that was never committed",
-                "only ever promoted into a Development environment whose policy allows it")
+        refused(
+            lambda v=version: kube_as("promoter").create(PROMOTIONS, promotion("raw", name(dev), "standard", v), ns(staging)),
+            f"spec.source.version {version} is content that was never committed",
+            "only ever promoted into a Development environment whose policy allows it",
+        )
         nothing_written(kube, ns(staging), "raw")
 
 
 def test_uncommitted_source_is_an_opt_in_of_development_targets(kube, kube_as, chain):
     dev, _, _ = chain
     sandbox = environment(kube, "Development", upstream=name(dev))  # protected by its upstream
-    refused(lambda: kube.create(PROMOTIONS, reviewed("raw", dev, "uncommitted"), ns(sandbox)),
-            "never committed", "allowUncommittedSource: true")
+    refused(
+        lambda: kube.create(PROMOTIONS, reviewed("raw", dev, "uncommitted"), ns(sandbox)),
+        "never committed",
+        "allowUncommittedSource: true",
+    )
     kube.merge_patch(ENVIRONMENTS, name(sandbox), {"spec": {"policy": {"promotion": {"allowUncommittedSource": True}}}})
     wait_until_admitted(lambda: kube.create(PROMOTIONS, reviewed("raw", dev, "uncommitted"), ns(sandbox), dry_run=True))
     kube.create(PROMOTIONS, reviewed("raw", dev, "uncommitted"), ns(sandbox))
@@ -102,17 +129,24 @@ def test_uncommitted_source_is_an_opt_in_of_development_targets(kube, kube_as, c
 def test_head_into_a_protected_environment_must_be_pinned(kube, kube_as, chain):
     _, staging, prod = chain
     for version in ("HEAD", "latest"):
-        refused(lambda v=version: kube_as("promoter").create(PROMOTIONS, reviewed("moving", staging, v), ns(prod)),
-                f"environment {name(prod)} is protected: pin spec.source.version", f"instead of {version}",
-                "spec.policy.promotion.allowHeadSource: true")
+        refused(
+            lambda v=version: kube_as("promoter").create(PROMOTIONS, reviewed("moving", staging, v), ns(prod)),
+            f"environment {name(prod)} is protected: pin spec.source.version",
+            f"instead of {version}",
+            "spec.policy.promotion.allowHeadSource: true",
+        )
         nothing_written(kube, ns(prod), "moving")
 
 
 def test_unreviewed_promotion_into_production_is_refused_naming_promote_now(kube, kube_as, chain):
     _, staging, prod = chain
-    refused(lambda: kube_as("promoter").create(PROMOTIONS, promotion("now", name(staging), "standard", "1"), ns(prod)),
-            f"environment {name(prod)} requires review", "spec.review: true", "kubectl flowops approve",
-            "spec.policy.promotion.requireReview: false")
+    refused(
+        lambda: kube_as("promoter").create(PROMOTIONS, promotion("now", name(staging), "standard", "1"), ns(prod)),
+        f"environment {name(prod)} requires review",
+        "spec.review: true",
+        "kubectl flowops approve",
+        "spec.policy.promotion.requireReview: false",
+    )
     nothing_written(kube, ns(prod), "now")
 
 
@@ -126,8 +160,11 @@ def test_editing_staging_directly_is_refused(kube, kube_as, chain):
     _, staging, _ = chain
     # A flow of its own: with an operator running, the promotion above lands `standard` here.
     for user in ("editor", "admin"):
-        refused(lambda u=user: kube_as(u).create(FLOWS, flow("hotfix", {"title": "hotfix"}), ns(staging)),
-                f"environment {name(staging)} is protected", "Create a Promotion")
+        refused(
+            lambda u=user: kube_as(u).create(FLOWS, flow("hotfix", {"title": "hotfix"}), ns(staging)),
+            f"environment {name(staging)} is protected",
+            "Create a Promotion",
+        )
     assert kube.get_or_none(FLOWS, "hotfix", ns(staging)) is None
 
 
@@ -139,9 +176,12 @@ def test_a_source_the_requester_cannot_read_is_refused(kube, kube_as, chain):
     # erin may promote into production (a RoleBinding there) but may not read staging.
     bind(kube, ns(prod), "flowops-promoter", "erin-scoped")
     erin = kube_as("scoped")
-    refused(lambda: erin.create(PROMOTIONS, reviewed("unread", staging), ns(prod)),
-            f"erin-scoped cannot read the flows of source environment {name(staging)}",
-            "get and list on flows and flowversions", "flowops-viewer")
+    refused(
+        lambda: erin.create(PROMOTIONS, reviewed("unread", staging), ns(prod)),
+        f"erin-scoped cannot read the flows of source environment {name(staging)}",
+        "get and list on flows and flowversions",
+        "flowops-viewer",
+    )
     nothing_written(kube, ns(prod), "unread")
     # Reading staging is exactly what was missing.
     bind(kube, ns(staging), "flowops-viewer", "erin-scoped")
@@ -154,10 +194,16 @@ def test_approval_without_the_approve_permission_is_refused(kube, kube_as, chain
     promoter = kube_as("promoter")
     promoter.create(PROMOTIONS, reviewed("needs-ok", staging), ns(prod))
     # The promoter may update Promotions (RBAC), but approving is a verb of its own.
-    refused(lambda: promoter.merge_patch(PROMOTIONS, "needs-ok", {"spec": {"approved": True}}, ns(prod)),
-            "bob-promoter may not approve Promotions", "approve permission", "flowops-approver")
-    refused(lambda: promoter.create(PROMOTIONS, reviewed("pre-ok", staging, approved=True), ns(prod)),
-            "bob-promoter may not approve Promotions")
+    refused(
+        lambda: promoter.merge_patch(PROMOTIONS, "needs-ok", {"spec": {"approved": True}}, ns(prod)),
+        "bob-promoter may not approve Promotions",
+        "approve permission",
+        "flowops-approver",
+    )
+    refused(
+        lambda: promoter.create(PROMOTIONS, reviewed("pre-ok", staging, approved=True), ns(prod)),
+        "bob-promoter may not approve Promotions",
+    )
     spec = kube.get(PROMOTIONS, "needs-ok", ns(prod))["spec"]
     assert spec["approved"] is False and "approvedBy" not in spec
     nothing_written(kube, ns(prod), "pre-ok")
@@ -169,10 +215,12 @@ def test_self_approval_is_refused(kube, kube_as, chain):
     bind(kube, ns(prod), "flowops-promoter", "dave-approver")
     dave = kube_as("approver")
     dave.create(PROMOTIONS, reviewed("own", staging), ns(prod))
-    refused(lambda: dave.merge_patch(PROMOTIONS, "own", {"spec": {"approved": True}}, ns(prod)),
-            f"separation of duties in environment {name(prod)}", "dave-approver requested this Promotion and cannot approve it")
-    refused(lambda: dave.create(PROMOTIONS, reviewed("own-at-once", staging, approved=True), ns(prod)),
-            "separation of duties")
+    refused(
+        lambda: dave.merge_patch(PROMOTIONS, "own", {"spec": {"approved": True}}, ns(prod)),
+        f"separation of duties in environment {name(prod)}",
+        "dave-approver requested this Promotion and cannot approve it",
+    )
+    refused(lambda: dave.create(PROMOTIONS, reviewed("own-at-once", staging, approved=True), ns(prod)), "separation of duties")
     assert kube.get(PROMOTIONS, "own", ns(prod))["spec"]["approved"] is False
     nothing_written(kube, ns(prod), "own-at-once")
 
@@ -182,17 +230,23 @@ def test_a_second_person_approves_and_the_api_server_records_both(kube, kube_as,
     kube_as("promoter").create(PROMOTIONS, reviewed("four-eyes", staging), ns(prod))
     approved = kube_as("approver").merge_patch(PROMOTIONS, "four-eyes", {"spec": {"approved": True}}, ns(prod))["spec"]
     assert approved["requestedBy"]["username"] == "bob-promoter" and "flowops:promoters" in approved["requestedBy"]["groups"]
-    assert approved["approvedBy"] == {"username": "dave-approver", "groups": ["flowops:approvers", "system:authenticated"],
-                                      "via": "Cluster"}
+    assert approved["approvedBy"] == {
+        "username": "dave-approver",
+        "groups": ["flowops:approvers", "system:authenticated"],
+        "via": "Cluster",
+    }
 
 
 def test_approver_groups_narrow_who_may_approve(kube, kube_as, chain):
     _, staging, _ = chain
     sre_only = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"approverGroups": ["flowops:sre"]}})
     kube_as("admin").create(PROMOTIONS, reviewed("sre", staging), ns(sre_only))
-    refused(lambda: kube_as("approver").merge_patch(PROMOTIONS, "sre", {"spec": {"approved": True}}, ns(sre_only)),
-            f"approvals in environment {name(sre_only)} are reserved to the groups flowops:sre",
-            "spec.policy.promotion.approverGroups", "dave-approver is in none of them")
+    refused(
+        lambda: kube_as("approver").merge_patch(PROMOTIONS, "sre", {"spec": {"approved": True}}, ns(sre_only)),
+        f"approvals in environment {name(sre_only)} are reserved to the groups flowops:sre",
+        "spec.policy.promotion.approverGroups",
+        "dave-approver is in none of them",
+    )
     assert kube.get(PROMOTIONS, "sre", ns(sre_only))["spec"]["approved"] is False
 
 
@@ -202,17 +256,30 @@ def test_requester_and_approver_cannot_be_forged(kube, kube_as, chain):
     forged = reviewed("forged", staging, requestedBy={"username": "dave-approver", "groups": ["flowops:approvers"]})
     assert promoter.create(PROMOTIONS, forged, ns(prod))["spec"]["requestedBy"]["username"] == "bob-promoter"  # overwritten
 
-    refused(lambda: promoter.create(PROMOTIONS, reviewed("pre-signed", staging, approvedBy={"username": "dave-approver", "via": "Cluster"}), ns(prod)),
-            "spec.approvedBy is recorded by the API server", "remove it from your manifest")
+    refused(
+        lambda: promoter.create(
+            PROMOTIONS, reviewed("pre-signed", staging, approvedBy={"username": "dave-approver", "via": "Cluster"}), ns(prod)
+        ),
+        "spec.approvedBy is recorded by the API server",
+        "remove it from your manifest",
+    )
     nothing_written(kube, ns(prod), "pre-signed")
-    refused(lambda: kube.merge_patch(PROMOTIONS, "forged", {"spec": {"approvedBy": {"username": "dave-approver", "via": "Cluster"}}}, ns(prod)),
-            "spec.approvedBy is recorded by the API server")
-    refused(lambda: kube.merge_patch(PROMOTIONS, "forged", {"spec": {"requestedBy": {"username": "dave-approver"}}}, ns(prod)),
-            "spec.requestedBy is recorded by the API server when the Promotion is created and cannot be changed")
+    refused(
+        lambda: kube.merge_patch(
+            PROMOTIONS, "forged", {"spec": {"approvedBy": {"username": "dave-approver", "via": "Cluster"}}}, ns(prod)
+        ),
+        "spec.approvedBy is recorded by the API server",
+    )
+    refused(
+        lambda: kube.merge_patch(PROMOTIONS, "forged", {"spec": {"requestedBy": {"username": "dave-approver"}}}, ns(prod)),
+        "spec.requestedBy is recorded by the API server when the Promotion is created and cannot be changed",
+    )
 
     kube_as("approver").merge_patch(PROMOTIONS, "forged", {"spec": {"approved": True}}, ns(prod))
-    refused(lambda: kube.merge_patch(PROMOTIONS, "forged", {"spec": {"approvedBy": {"username": "flowops-admin"}}}, ns(prod)),
-            "spec.approvedBy is recorded by the API server when the Promotion is approved and cannot be changed")
+    refused(
+        lambda: kube.merge_patch(PROMOTIONS, "forged", {"spec": {"approvedBy": {"username": "flowops-admin"}}}, ns(prod)),
+        "spec.approvedBy is recorded by the API server when the Promotion is approved and cannot be changed",
+    )
     spec = kube.get(PROMOTIONS, "forged", ns(prod))["spec"]
     assert (spec["requestedBy"]["username"], spec["approvedBy"]["username"]) == ("bob-promoter", "dave-approver")
 
@@ -226,8 +293,10 @@ def test_only_a_gitops_approver_may_create_a_promotion_already_approved(kube, ku
     from_git = kube_as("gitops").create(PROMOTIONS, reviewed("from-git", staging, approved=True), ns(prod))["spec"]
     assert from_git["approvedBy"]["via"] == "GitOps" and from_git["approvedBy"]["username"] == flux
     assert from_git["requestedBy"]["username"] == flux
-    refused(lambda: kube_as("promoter").create(PROMOTIONS, reviewed("not-git", staging, approved=True), ns(prod)),
-            "may not approve Promotions")
+    refused(
+        lambda: kube_as("promoter").create(PROMOTIONS, reviewed("not-git", staging, approved=True), ns(prod)),
+        "may not approve Promotions",
+    )
     nothing_written(kube, ns(prod), "not-git")
 
 
@@ -241,18 +310,28 @@ def test_a_frozen_environment_refuses_promotions_but_not_rollbacks(kube, kube_as
     kube.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"freeze": {"reason": "release night, ask #sre"}}})
     wait_until_refused(lambda: kube.create(PROMOTIONS, reviewed("probe", staging), ns(prod), dry_run=True), "is frozen")
     # One that waited from before the freeze is not approved into it either.
-    refused(lambda: kube_as("approver").merge_patch(PROMOTIONS, "waiting", {"spec": {"approved": True}}, ns(prod)),
-            f"environment {name(prod)} is frozen: release night, ask #sre", "(and approvals of waiting ones) are refused")
+    refused(
+        lambda: kube_as("approver").merge_patch(PROMOTIONS, "waiting", {"spec": {"approved": True}}, ns(prod)),
+        f"environment {name(prod)} is frozen: release night, ask #sre",
+        "(and approvals of waiting ones) are refused",
+    )
     assert kube.get(PROMOTIONS, "waiting", ns(prod))["spec"]["approved"] is False
-    refused(lambda: kube_as("promoter").create(PROMOTIONS, reviewed("frozen", staging), ns(prod)),
-            f"environment {name(prod)} is frozen: release night, ask #sre", "a rollback", "removing spec.freeze")
+    refused(
+        lambda: kube_as("promoter").create(PROMOTIONS, reviewed("frozen", staging), ns(prod)),
+        f"environment {name(prod)} is frozen: release night, ask #sre",
+        "a rollback",
+        "removing spec.freeze",
+    )
     nothing_written(kube, ns(prod), "frozen")
     kube_as("promoter").create(PROMOTIONS, reviewed("rollback", prod), ns(prod))
 
     kube.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"freeze": {"allowRollback": False}}})
     wait_until_refused(lambda: kube.create(PROMOTIONS, reviewed("rollback-too", prod), ns(prod), dry_run=True), "rollbacks too")
-    refused(lambda: kube_as("promoter").create(PROMOTIONS, reviewed("rollback-too", prod), ns(prod)),
-            "is frozen: release night", "rollbacks too (spec.freeze.allowRollback is false)")
+    refused(
+        lambda: kube_as("promoter").create(PROMOTIONS, reviewed("rollback-too", prod), ns(prod)),
+        "is frozen: release night",
+        "rollbacks too (spec.freeze.allowRollback is false)",
+    )
     nothing_written(kube, ns(prod), "rollback-too")
 
 
@@ -262,18 +341,28 @@ def test_a_frozen_environment_refuses_promotions_but_not_rollbacks(kube, kube_as
 def test_an_editor_cannot_repin_or_delete_a_production_apiclient(kube, kube_as, chain):
     _, staging, _ = chain
     prod = environment(kube, "Production", upstream=name(staging))
-    client = {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "shop"},
-              "spec": {"defaultFlow": {"name": "standard", "version": "1"}}}
+    client = {
+        "apiVersion": API_VERSION,
+        "kind": "ApiClient",
+        "metadata": {"name": "shop"},
+        "spec": {"defaultFlow": {"name": "standard", "version": "1"}},
+    }
     created = kube_as("promoter").create(APICLIENTS, client, ns(prod))
     assert created["metadata"]["annotations"]["flowops.io/changed-by"] == "bob-promoter"  # who, by the API server
     # The editor role cluster-wide, and a namespace-scoped editor binding: neither is enough.
     bind(kube, ns(prod), "flowops-editor", "erin-scoped")
     for user, username in (("editor", "alice-editor"), ("scoped", "erin-scoped")):
         editor = kube_as(user)
-        refused(lambda e=editor: e.merge_patch(APICLIENTS, "shop", {"spec": {"defaultFlow": {"version": "2"}}}, ns(prod)),
-                f"environment {name(prod)} is protected", "is a production change", f"{username} may not promote")
+        refused(
+            lambda e=editor: e.merge_patch(APICLIENTS, "shop", {"spec": {"defaultFlow": {"version": "2"}}}, ns(prod)),
+            f"environment {name(prod)} is protected",
+            "is a production change",
+            f"{username} may not promote",
+        )
         refused(lambda e=editor: e.delete(APICLIENTS, "shop", ns(prod)), "is a production change")
-        refused(lambda e=editor: e.create(APICLIENTS, {**client, "metadata": {"name": "sneaky"}}, ns(prod)), "is a production change")
+        refused(
+            lambda e=editor: e.create(APICLIENTS, {**client, "metadata": {"name": "sneaky"}}, ns(prod)), "is a production change"
+        )
     after = kube.get(APICLIENTS, "shop", ns(prod))
     assert after["spec"]["defaultFlow"] == {"name": "standard", "version": "1"}
     assert after["metadata"]["annotations"]["flowops.io/changed-by"] == "bob-promoter"
@@ -282,9 +371,16 @@ def test_an_editor_cannot_repin_or_delete_a_production_apiclient(kube, kube_as, 
 
 def test_the_recorded_changer_cannot_be_typed(kube, kube_as, cluster, chain):
     dev, _, _ = chain
-    client = {"apiVersion": API_VERSION, "kind": "ApiClient",
-              "metadata": {"name": "typed", "annotations": {"flowops.io/changed-by": "dave-approver"}}, "spec": {}}
-    assert kube_as("editor").create(APICLIENTS, client, ns(dev))["metadata"]["annotations"]["flowops.io/changed-by"] == "alice-editor"
+    client = {
+        "apiVersion": API_VERSION,
+        "kind": "ApiClient",
+        "metadata": {"name": "typed", "annotations": {"flowops.io/changed-by": "dave-approver"}},
+        "spec": {},
+    }
+    assert (
+        kube_as("editor").create(APICLIENTS, client, ns(dev))["metadata"]["annotations"]["flowops.io/changed-by"]
+        == "alice-editor"
+    )
     wide = cluster.kubectl("get", "apiclient", "typed", "-n", ns(dev), "-o", "wide").stdout.decode().splitlines()
     assert wide[0].split()[-1] == "CHANGED-BY" and wide[1].split()[-1] == "alice-editor"
 
@@ -296,11 +392,16 @@ def test_operator_annotations_and_labels_are_the_operators(kube, kube_as, chain)
     dev, _, _ = chain
     editor = kube_as("editor")
     provenance = {"flowops.io/promotion": '{"uid": "x", "contentHash": "sha256:00"}'}
-    refused(lambda: editor.create(FLOWS, flow("posing", {"title": "x"}, annotations=provenance), ns(dev)),
-            "only the flowops operator may set, change or remove flowops.io/promotion")
+    refused(
+        lambda: editor.create(FLOWS, flow("posing", {"title": "x"}, annotations=provenance), ns(dev)),
+        "only the flowops operator may set, change or remove flowops.io/promotion",
+    )
     assert kube.get_or_none(FLOWS, "posing", ns(dev)) is None
-    for patch in ({"metadata": {"annotations": provenance}}, {"metadata": {"labels": {"flowops.io/ready": "true"}}},
-                  {"metadata": {"annotations": {"kopf.flowops.io/last-handled": "{}"}}}):
+    for patch in (
+        {"metadata": {"annotations": provenance}},
+        {"metadata": {"labels": {"flowops.io/ready": "true"}}},
+        {"metadata": {"annotations": {"kopf.flowops.io/last-handled": "{}"}}},
+    ):
         refused(lambda p=patch: editor.merge_patch(FLOWS, "standard", p, ns(dev)), "only the flowops operator may set")
     meta = kube.get(FLOWS, "standard", ns(dev))["metadata"]
     # The operator, when a session runs one, writes its own kopf.flowops.io/ record: only
@@ -316,8 +417,10 @@ def test_flow_status_in_a_protected_namespace_is_the_operators(kube, kube_as, ch
     _, _, prod = chain
     kube_as("operator").create(FLOWS, flow("served", {"title": "v1"}), ns(prod))
     kube_as("operator").patch_status(FLOWS, "served", {"latestReadyNumber": 1}, ns(prod))
-    refused(lambda: kube.patch_status(FLOWS, "served", {"latestReadyNumber": 7}, ns(prod)),
-            f"environment {name(prod)} is protected: the status of flow served is written only by the flowops operator")
+    refused(
+        lambda: kube.patch_status(FLOWS, "served", {"latestReadyNumber": 7}, ns(prod)),
+        f"environment {name(prod)} is protected: the status of flow served is written only by the flowops operator",
+    )
     assert kube.get(FLOWS, "served", ns(prod))["status"]["latestReadyNumber"] == 1
 
 
@@ -326,9 +429,11 @@ def test_the_operator_writes_configmaps_only_in_environment_namespaces(kube, kub
     operator = kube_as("operator")
     configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe-flow"}, "data": {}}
     for namespace in ("kube-system", "default"):
-        refused(lambda n=namespace: operator.create(CONFIGMAPS, configmap, n),
-                "the flowops operator writes ConfigMaps only in namespaces of an Environment",
-                f"label namespace {namespace} with flowops.io/environment=<its Environment>")
+        refused(
+            lambda n=namespace: operator.create(CONFIGMAPS, configmap, n),
+            "the flowops operator writes ConfigMaps only in namespaces of an Environment",
+            f"label namespace {namespace} with flowops.io/environment=<its Environment>",
+        )
         assert kube.get_or_none(CONFIGMAPS, "probe-flow", namespace) is None
     operator.create(CONFIGMAPS, configmap, ns(dev))
     operator.delete(CONFIGMAPS, "probe-flow", ns(dev))
@@ -339,31 +444,48 @@ def test_the_operator_writes_configmaps_only_in_environment_namespaces(kube, kub
 
 def test_a_second_environment_on_a_claimed_namespace_is_refused(kube, chain):
     _, _, prod = chain
-    rival = {"apiVersion": API_VERSION, "kind": "Environment", "metadata": {"name": f"rival-{uuid.uuid4().hex[:6]}"},
-             "spec": {"namespace": ns(prod), "tier": "Development"}}
-    refused(lambda: kube.create(ENVIRONMENTS, rival),
-            f"namespace {ns(prod)} already belongs to Environment {name(prod)}", "one Environment per namespace")
+    rival = {
+        "apiVersion": API_VERSION,
+        "kind": "Environment",
+        "metadata": {"name": f"rival-{uuid.uuid4().hex[:6]}"},
+        "spec": {"namespace": ns(prod), "tier": "Development"},
+    }
+    refused(
+        lambda: kube.create(ENVIRONMENTS, rival),
+        f"namespace {ns(prod)} already belongs to Environment {name(prod)}",
+        "one Environment per namespace",
+    )
     assert kube.get_or_none(ENVIRONMENTS, rival["metadata"]["name"]) is None
 
 
 def test_a_protected_environment_is_not_deleted_in_one_step(kube, kube_as, chain):
     _, staging, _ = chain
     prod = environment(kube, "Production", upstream=name(staging))
-    refused(lambda: kube.delete(ENVIRONMENTS, name(prod)), f"Environment {name(prod)} is protected",
-            f"kubectl annotate environment {name(prod)} flowops.io/deletion-allowed=true")
+    refused(
+        lambda: kube.delete(ENVIRONMENTS, name(prod)),
+        f"Environment {name(prod)} is protected",
+        f"kubectl annotate environment {name(prod)} flowops.io/deletion-allowed=true",
+    )
     refused(lambda: kube.delete(NAMESPACES, ns(prod)), f"namespace {ns(prod)} holds protected Environment {name(prod)}")
     assert kube.get(ENVIRONMENTS, name(prod))["metadata"].get("deletionTimestamp") is None
     assert kube.get(NAMESPACES, ns(prod))["metadata"].get("deletionTimestamp") is None
     # Nor is a protected staging made editable in one step.
     staged = environment(kube, "Staging", upstream=name(staging))
     for change in ({"spec": {"protected": False}}, {"spec": {"upstream": None}}):
-        refused(lambda c=change: kube.merge_patch(ENVIRONMENTS, name(staged), c),
-                f"Environment {name(staged)} is protected: this change", "unprotected at once", "flowops.io/deletion-allowed=true")
+        refused(
+            lambda c=change: kube.merge_patch(ENVIRONMENTS, name(staged), c),
+            f"Environment {name(staged)} is protected: this change",
+            "unprotected at once",
+            "flowops.io/deletion-allowed=true",
+        )
     assert kube.get(ENVIRONMENTS, name(staged))["spec"]["upstream"] == name(staging)
 
     # The opt-in is recorded with the name of whoever set it, whatever they typed.
-    opted = kube.merge_patch(ENVIRONMENTS, name(prod), {"metadata": {"annotations": {
-        "flowops.io/deletion-allowed": "true", "flowops.io/deletion-allowed-by": "somebody-else"}}})
+    opted = kube.merge_patch(
+        ENVIRONMENTS,
+        name(prod),
+        {"metadata": {"annotations": {"flowops.io/deletion-allowed": "true", "flowops.io/deletion-allowed-by": "somebody-else"}}},
+    )
     assert opted["metadata"]["annotations"]["flowops.io/deletion-allowed-by"] == "flowops-admin"
     kube.delete(ENVIRONMENTS, name(prod))
     assert kube.get_or_none(ENVIRONMENTS, name(prod)) is None

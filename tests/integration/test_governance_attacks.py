@@ -14,10 +14,19 @@ from typing import Any
 
 import pytest
 
-from flowops.kube import (
-    CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES, PROMOTIONS, AlreadyExists, ApiError, Kube, Resource,
-)
 from flowops.devcluster import install
+from flowops.kube import (
+    CONFIGMAPS,
+    ENVIRONMENTS,
+    FLOWS,
+    FLOWVERSIONS,
+    NAMESPACES,
+    PROMOTIONS,
+    AlreadyExists,
+    ApiError,
+    Kube,
+    Resource,
+)
 from flowops.testing.admission import ROLEBINDINGS, bind, wait_until_admitted, wait_until_governed, wait_until_refused
 from flowops.testing.objects import API_VERSION, flow, promotion, wait_for_number, wait_for_phase
 
@@ -46,10 +55,23 @@ def refused(call: Callable[[], Any], *words: str) -> str:
 def environment(kube: Kube, tier: str, **spec: Any) -> dict:
     env_name = f"atk-{tier.lower()[:4]}-{uuid.uuid4().hex[:6]}"
     namespace = f"ns-{env_name}"
-    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
-                             "metadata": {"name": namespace, "labels": {"flowops.io/environment": env_name}}})
-    env = kube.create(ENVIRONMENTS, {"apiVersion": API_VERSION, "kind": "Environment", "metadata": {"name": env_name},
-                                     "spec": {"namespace": namespace, "tier": tier, **spec}})
+    kube.create(
+        NAMESPACES,
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {"flowops.io/environment": env_name}},
+        },
+    )
+    env = kube.create(
+        ENVIRONMENTS,
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Environment",
+            "metadata": {"name": env_name},
+            "spec": {"namespace": namespace, "tier": tier, **spec},
+        },
+    )
     wait_until_governed(kube, env)
     return env
 
@@ -62,13 +84,34 @@ def chain(kube: Kube, kube_as: Callable[[str], Kube]) -> Iterator[tuple[dict, di
     kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
     # What the operator would have written in production: a flow and an ApiClient's ConfigMap.
     kube_as("operator").create(FLOWS, flow("served", {"title": "v1"}), ns(prod))
-    kube_as("operator").create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
-        "name": "shop-flow", "labels": {"flowops.io/materialised": "true"}}, "data": {"flow.json": '{"title":"v1"}'}}, ns(prod))
+    kube_as("operator").create(
+        CONFIGMAPS,
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "shop-flow", "labels": {"flowops.io/materialised": "true"}},
+            "data": {"flow.json": '{"title":"v1"}'},
+        },
+        ns(prod),
+    )
     try:
-        kube_as("operator").create(FLOWVERSIONS, {
-            "apiVersion": API_VERSION, "kind": "FlowVersion", "metadata": {"name": "served-00001"},
-            "spec": {"flow": "served", "id": "20260101000000000001", "number": 1, "origin": "Commit",
-                     "contentHash": "sha256:" + "0" * 64, "storage": {"encoding": "Full", "data": "", "bytes": 0}}}, ns(prod))
+        kube_as("operator").create(
+            FLOWVERSIONS,
+            {
+                "apiVersion": API_VERSION,
+                "kind": "FlowVersion",
+                "metadata": {"name": "served-00001"},
+                "spec": {
+                    "flow": "served",
+                    "id": "20260101000000000001",
+                    "number": 1,
+                    "origin": "Commit",
+                    "contentHash": "sha256:" + "0" * 64,
+                    "storage": {"encoding": "Full", "data": "", "bytes": 0},
+                },
+            },
+            ns(prod),
+        )
     except AlreadyExists:
         pass  # a running operator committed the flow first: its version stands in
     bind(kube, ns(prod), "flowops-promoter", FLUX)
@@ -96,16 +139,31 @@ def test_approving_where_no_environment_governs_still_needs_the_permission_and_t
     bob = kube_as("promoter")
     true_groups = ["flowops:promoters", "system:authenticated"]
     for pname, approved_by, words in (
-        ("forged-groups", {"username": "bob-promoter", "groups": ["flowops:sre"], "via": "Cluster"},
-         "spec.approvedBy is recorded by the API server"),
-        ("no-permission", {"username": "bob-promoter", "groups": true_groups, "via": "Cluster"},
-         "bob-promoter may not approve Promotions in namespace " + loose),
+        (
+            "forged-groups",
+            {"username": "bob-promoter", "groups": ["flowops:sre"], "via": "Cluster"},
+            "spec.approvedBy is recorded by the API server",
+        ),
+        (
+            "no-permission",
+            {"username": "bob-promoter", "groups": true_groups, "via": "Cluster"},
+            "bob-promoter may not approve Promotions in namespace " + loose,
+        ),
     ):
-        refused(lambda p=pname, a=approved_by: bob.create(PROMOTIONS, reviewed(p, staging, approved=True, approvedBy=a), loose), words)
+        refused(
+            lambda p=pname, a=approved_by: bob.create(PROMOTIONS, reviewed(p, staging, approved=True, approvedBy=a), loose), words
+        )
         assert kube.get_or_none(PROMOTIONS, pname, loose) is None
     bob.create(PROMOTIONS, reviewed("later", staging), loose)
-    refused(lambda: bob.merge_patch(PROMOTIONS, "later", {"spec": {"approved": True, "approvedBy": {
-        "username": "bob-promoter", "groups": true_groups, "via": "Cluster"}}}, loose), "bob-promoter may not approve Promotions")
+    refused(
+        lambda: bob.merge_patch(
+            PROMOTIONS,
+            "later",
+            {"spec": {"approved": True, "approvedBy": {"username": "bob-promoter", "groups": true_groups, "via": "Cluster"}}},
+            loose,
+        ),
+        "bob-promoter may not approve Promotions",
+    )
     assert "approvedBy" not in kube.get(PROMOTIONS, "later", loose)["spec"]
 
 
@@ -113,18 +171,33 @@ def test_a_gitops_approval_counts_only_for_a_promotion_applied_from_git(kube, ku
     """Somebody creates, in the cluster, the Promotion a pull request names, with a spec the
     pull request never had; the controller's apply of the merged PR must not approve it."""
     _, staging, prod = chain
-    kube_as("promoter").create(PROMOTIONS, reviewed("release-9", staging, changes={"exclude": ["/title"]}, comment="PR #42"), ns(prod))
+    kube_as("promoter").create(
+        PROMOTIONS, reviewed("release-9", staging, changes={"exclude": ["/title"]}, comment="PR #42"), ns(prod)
+    )
     from_git = applied(reviewed("release-9", staging, approved=True), ns(prod))
-    refused(lambda: kube_as("gitops").apply(PROMOTIONS, "release-9", from_git, ns(prod), field_manager="kustomize-controller"),
-            f"{FLUX} may not approve Promotions", "approve permission")
+    refused(
+        lambda: kube_as("gitops").apply(PROMOTIONS, "release-9", from_git, ns(prod), field_manager="kustomize-controller"),
+        f"{FLUX} may not approve Promotions",
+        "approve permission",
+    )
     spec = kube.get(PROMOTIONS, "release-9", ns(prod))["spec"]
     assert spec["approved"] is False and "approvedBy" not in spec
 
     # The controller's own Promotion, approved in a later commit, stays a GitOps approval.
-    kube_as("gitops").apply(PROMOTIONS, "release-10", applied(reviewed("release-10", staging), ns(prod)), ns(prod),
-                            field_manager="kustomize-controller")
-    approved = kube_as("gitops").apply(PROMOTIONS, "release-10", applied(reviewed("release-10", staging, approved=True), ns(prod)),
-                                       ns(prod), field_manager="kustomize-controller")["spec"]
+    kube_as("gitops").apply(
+        PROMOTIONS,
+        "release-10",
+        applied(reviewed("release-10", staging), ns(prod)),
+        ns(prod),
+        field_manager="kustomize-controller",
+    )
+    approved = kube_as("gitops").apply(
+        PROMOTIONS,
+        "release-10",
+        applied(reviewed("release-10", staging, approved=True), ns(prod)),
+        ns(prod),
+        field_manager="kustomize-controller",
+    )["spec"]
     assert (approved["approvedBy"]["username"], approved["approvedBy"]["via"]) == (FLUX, "GitOps")
 
 
@@ -132,12 +205,29 @@ def test_the_configmaps_production_workloads_mount_are_the_operators(kube, kube_
     """ConfigMap rights in a namespace (the built-in edit role grants them) must not change
     what production's workloads mount as a promoted flow."""
     _, _, prod = chain
-    kube.create(ROLES, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "configmaps"},
-                        "rules": [{"apiGroups": [""], "resources": ["configmaps"],
-                                   "verbs": ["get", "list", "create", "update", "patch", "delete"]}]}, ns(prod))
-    kube.create(ROLEBINDINGS, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "erin-cm"},
-                               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmaps"},
-                               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "erin-scoped"}]}, ns(prod))
+    kube.create(
+        ROLES,
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": "configmaps"},
+            "rules": [
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "create", "update", "patch", "delete"]}
+            ],
+        },
+        ns(prod),
+    )
+    kube.create(
+        ROLEBINDINGS,
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "erin-cm"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmaps"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "erin-scoped"}],
+        },
+        ns(prod),
+    )
     erin = kube_as("scoped")
     # An unrelated ConfigMap is erin's to write (and proves RBAC grants it by now).
     settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {}}
@@ -147,15 +237,21 @@ def test_the_configmaps_production_workloads_mount_are_the_operators(kube, kube_
     gone = {"apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": "00000000-0000-0000-0000-000000000000"}
     for attack in (
         lambda: erin.merge_patch(CONFIGMAPS, "shop-flow", {"data": {"flow.json": '{"title":"never promoted"}'}}, ns(prod)),
-        lambda: erin.json_patch(CONFIGMAPS, "shop-flow", [{"op": "add", "path": "/metadata/ownerReferences", "value": [gone]}], ns(prod)),
+        lambda: erin.json_patch(
+            CONFIGMAPS, "shop-flow", [{"op": "add", "path": "/metadata/ownerReferences", "value": [gone]}], ns(prod)
+        ),
         lambda: erin.delete(CONFIGMAPS, "shop-flow", ns(prod)),
         # Squatting the name an ApiClient's ConfigMap will have.
-        lambda: erin.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-flow"},
-                                         "data": {"flow.json": "{}"}}, ns(prod)),
+        lambda: erin.create(
+            CONFIGMAPS,
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-flow"}, "data": {"flow.json": "{}"}},
+            ns(prod),
+        ),
     ):
         refused(attack, *words)
-    refused(lambda: kube.request("DELETE", CONFIGMAPS.path(ns(prod)), query={"labelSelector": "flowops.io/materialised=true"}),
-            *words)
+    refused(
+        lambda: kube.request("DELETE", CONFIGMAPS.path(ns(prod)), query={"labelSelector": "flowops.io/materialised=true"}), *words
+    )
     cm = kube.get(CONFIGMAPS, "shop-flow", ns(prod))
     assert cm["data"] == {"flow.json": '{"title":"v1"}'} and not cm["metadata"].get("ownerReferences")
     assert kube.get_or_none(CONFIGMAPS, "web-flow", ns(prod)) is None
@@ -167,7 +263,11 @@ def test_the_configmaps_production_workloads_mount_are_the_operators(kube, kube_
 def test_configmaps_outside_protected_environments_stay_deletable_by_collection(kube, chain):
     dev, _, _ = chain
     for cm_name in ("a-flow", "settings"):
-        kube.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": cm_name, "labels": {"batch": "1"}}}, ns(dev))
+        kube.create(
+            CONFIGMAPS,
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": cm_name, "labels": {"batch": "1"}}},
+            ns(dev),
+        )
     kube.request("DELETE", CONFIGMAPS.path(ns(dev)), query={"labelSelector": "batch=1"})
     assert not kube.list(CONFIGMAPS, ns(dev), label_selector="batch=1")
 
@@ -185,19 +285,31 @@ def test_approving_without_the_permission_is_refused_whatever_the_kind_of_write(
         lambda: bob.merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}}, ns(prod)),
         lambda: bob.json_patch(PROMOTIONS, "writes", [{"op": "replace", "path": "/spec/approved", "value": True}], ns(prod)),
         put,
-        lambda: bob.apply(PROMOTIONS, "writes", applied(reviewed("writes", staging, approved=True), ns(prod)), ns(prod), field_manager="bob"),
+        lambda: bob.apply(
+            PROMOTIONS, "writes", applied(reviewed("writes", staging, approved=True), ns(prod)), ns(prod), field_manager="bob"
+        ),
     ):
         refused(attack, "bob-promoter may not approve Promotions", "flowops-approver")
     # The approve permission counts in its own namespace only: erin may promote into production
     # and approve in staging, which does not make her an approver of production.
     bind(kube, ns(prod), "flowops-promoter", "erin-scoped")
     bind(kube, ns(staging), "flowops-approver", "erin-scoped")
-    refused(lambda: kube_as("scoped").merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}}, ns(prod)),
-            f"erin-scoped may not approve Promotions in namespace {ns(prod)}")
+    refused(
+        lambda: kube_as("scoped").merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}}, ns(prod)),
+        f"erin-scoped may not approve Promotions in namespace {ns(prod)}",
+    )
     # The status subresource is the operator's: neither the promoter nor the approver writes it.
     for user in ("promoter", "approver"):
-        refused(lambda u=user: kube_as(u).merge_patch(PROMOTIONS, "writes", {"spec": {"approved": True}, "status": {"phase": "Succeeded"}},
-                                                      ns(prod), subresource="status"), "promotions/status")
+        refused(
+            lambda u=user: kube_as(u).merge_patch(
+                PROMOTIONS,
+                "writes",
+                {"spec": {"approved": True}, "status": {"phase": "Succeeded"}},
+                ns(prod),
+                subresource="status",
+            ),
+            "promotions/status",
+        )
     after = kube.get(PROMOTIONS, "writes", ns(prod))
     # A running operator may have failed it on its own account (its source flow is not in
     # staging); what the attacks wrote must be absent.
@@ -208,8 +320,11 @@ def test_approving_without_the_permission_is_refused_whatever_the_kind_of_write(
 def test_a_promotion_cannot_be_changed_after_its_review_began(kube, kube_as, chain):
     _, staging, prod = chain
     bob = kube_as("promoter")
-    bob.create(PROMOTIONS, {**reviewed("fixed", staging, comment="as reviewed"), "status": {"phase": "Succeeded", "message": "forged"}},
-               ns(prod))
+    bob.create(
+        PROMOTIONS,
+        {**reviewed("fixed", staging, comment="as reviewed"), "status": {"phase": "Succeeded", "message": "forged"}},
+        ns(prod),
+    )
     assert kube.get(PROMOTIONS, "fixed", ns(prod))["status"] == {"observedGeneration": 0}  # status sent on create is dropped
     for ops, words in (
         ([{"op": "replace", "path": "/spec/source/version", "value": "2"}], "spec.source is immutable"),
@@ -222,8 +337,12 @@ def test_a_promotion_cannot_be_changed_after_its_review_began(kube, kube_as, cha
     ):
         refused(lambda o=ops: bob.json_patch(PROMOTIONS, "fixed", o, ns(prod)), words)
     spec = kube.get(PROMOTIONS, "fixed", ns(prod))["spec"]
-    assert (spec["source"]["version"], spec["review"], spec["comment"], spec["requestedBy"]["username"]) == \
-        ("1", True, "as reviewed", "bob-promoter") and "target" not in spec and "changes" not in spec
+    assert (
+        (spec["source"]["version"], spec["review"], spec["comment"], spec["requestedBy"]["username"])
+        == ("1", True, "as reviewed", "bob-promoter")
+        and "target" not in spec
+        and "changes" not in spec
+    )
 
 
 def test_a_copy_within_production_needs_review_and_a_second_person(kube, kube_as, chain):
@@ -243,10 +362,24 @@ def test_protected_flows_and_versions_resist_every_write(kube, kube_as, chain):
     protected = f"environment {name(prod)} is protected"
     for attack in (
         lambda: admin.merge_patch(FLOWS, "served", {"metadata": {"finalizers": ["example.com/hold"]}}, ns(prod)),
-        lambda: admin.merge_patch(FLOWS, "served", {"metadata": {"ownerReferences": [{
-            "apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": "00000000-0000-0000-0000-000000000000"}]}}, ns(prod)),
-        lambda: admin.json_patch(FLOWS, "served", [{"op": "replace", "path": "/spec/content", "value": {"title": "hot"}}], ns(prod)),
-        lambda: admin.apply(FLOWS, "served", applied(flow("served", {"title": "hot"}), ns(prod)), ns(prod), field_manager="hotfix"),
+        lambda: admin.merge_patch(
+            FLOWS,
+            "served",
+            {
+                "metadata": {
+                    "ownerReferences": [
+                        {"apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": "00000000-0000-0000-0000-000000000000"}
+                    ]
+                }
+            },
+            ns(prod),
+        ),
+        lambda: admin.json_patch(
+            FLOWS, "served", [{"op": "replace", "path": "/spec/content", "value": {"title": "hot"}}], ns(prod)
+        ),
+        lambda: admin.apply(
+            FLOWS, "served", applied(flow("served", {"title": "hot"}), ns(prod)), ns(prod), field_manager="hotfix"
+        ),
     ):
         refused(attack, protected)
     # A delete collection is judged object by object, and named.
@@ -255,8 +388,10 @@ def test_protected_flows_and_versions_resist_every_write(kube, kube_as, chain):
     assert served["spec"]["content"] == {"title": "v1"} and not served["metadata"].get("finalizers")
     assert not served["metadata"].get("ownerReferences")
     refused(lambda: admin.request("DELETE", FLOWVERSIONS.path(ns(prod))), "FlowVersions are immutable history")
-    refused(lambda: admin.merge_patch(FLOWVERSIONS, "served-00001", {"status": {"ready": True}}, ns(prod), subresource="status"),
-            "FlowVersions are immutable history")
+    refused(
+        lambda: admin.merge_patch(FLOWVERSIONS, "served-00001", {"status": {"ready": True}}, ns(prod), subresource="status"),
+        "FlowVersions are immutable history",
+    )
     assert kube.get(FLOWVERSIONS, "served-00001", ns(prod))["metadata"].get("deletionTimestamp") is None
 
 
@@ -264,22 +399,32 @@ def test_protection_is_not_dropped_in_one_request(kube, chain):
     _, staging, _ = chain
     prod = environment(kube, "Production", upstream=name(staging))
     allow = {"flowops.io/deletion-allowed": "true"}
-    for patch in ({"metadata": {"annotations": allow}, "spec": {"tier": "Staging", "upstream": None}},
-                  {"metadata": {"annotations": allow}, "spec": {"tier": "Development", "upstream": None}}):
-        refused(lambda p=patch: kube.merge_patch(ENVIRONMENTS, name(prod), p), f"Environment {name(prod)} is protected: this change")
+    for patch in (
+        {"metadata": {"annotations": allow}, "spec": {"tier": "Staging", "upstream": None}},
+        {"metadata": {"annotations": allow}, "spec": {"tier": "Development", "upstream": None}},
+    ):
+        refused(
+            lambda p=patch: kube.merge_patch(ENVIRONMENTS, name(prod), p), f"Environment {name(prod)} is protected: this change"
+        )
     after = kube.get(ENVIRONMENTS, name(prod))
-    assert after["spec"]["tier"] == "Production" and "flowops.io/deletion-allowed" not in (after["metadata"].get("annotations") or {})
+    assert after["spec"]["tier"] == "Production" and "flowops.io/deletion-allowed" not in (
+        after["metadata"].get("annotations") or {}
+    )
     labelled = kube.merge_patch(ENVIRONMENTS, name(prod), {"metadata": {"labels": {"attack": name(prod)}}})
     assert labelled["metadata"]["labels"]["attack"] == name(prod)
-    refused(lambda: kube.request("DELETE", ENVIRONMENTS.path(), query={"labelSelector": f"attack={name(prod)}"}),
-            f"Environment {name(prod)} is protected")
+    refused(
+        lambda: kube.request("DELETE", ENVIRONMENTS.path(), query={"labelSelector": f"attack={name(prod)}"}),
+        f"Environment {name(prod)} is protected",
+    )
     assert kube.get(ENVIRONMENTS, name(prod))["metadata"].get("deletionTimestamp") is None
 
 
 # -- the operator's own check, should admission be bypassed ----------------------------------------
 
 
-def test_the_operator_refuses_an_approval_without_the_approve_permission(kube, kube_as, cluster, running_operator, make_environment):
+def test_the_operator_refuses_an_approval_without_the_approve_permission(
+    kube, kube_as, cluster, running_operator, make_environment
+):
     """The approval policies removed (a bad upgrade, a race): somebody who may update
     Promotions but not approve them approves, and the operator still writes nothing."""
     dev = make_environment("Development")

@@ -34,7 +34,9 @@ def chain(make_environment: Callable[..., dict], **prod_policy: Any) -> tuple[di
     staging, reviewed and approved by a second person, pinned versions."""
     dev = make_environment("Development")
     staging = make_environment("Staging", upstream=name(dev), policy={"promotion": {"requireReview": False}})
-    prod = make_environment("Production", upstream=name(staging), **({"policy": {"promotion": prod_policy}} if prod_policy else {}))
+    prod = make_environment(
+        "Production", upstream=name(staging), **({"policy": {"promotion": prod_policy}} if prod_policy else {})
+    )
     return dev, staging, prod
 
 
@@ -60,8 +62,11 @@ def test_production_changes_by_review_and_a_second_persons_approval(kube, kube_a
     first = landed(kube, prod, "to-prod")
     assert kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "v1"}
     spec = kube.get(PROMOTIONS, "to-prod", ns(prod))["spec"]
-    assert (spec["requestedBy"]["username"], spec["approvedBy"]["username"], spec["approvedBy"]["via"]) == \
-        ("bob-promoter", "dave-approver", "Cluster")
+    assert (spec["requestedBy"]["username"], spec["approvedBy"]["username"], spec["approvedBy"]["via"]) == (
+        "bob-promoter",
+        "dave-approver",
+        "Cluster",
+    )
 
     editor.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
     wait_for_number(kube, ns(dev), "standard", 2)
@@ -75,8 +80,11 @@ def test_production_changes_by_review_and_a_second_persons_approval(kube, kube_a
 
     # Rollback in production, and a copy under a new name: from production itself, reviewed too.
     promoter.create(PROMOTIONS, promotion("rollback", name(prod), "standard", first["targetVersion"], review=True), ns(prod))
-    promoter.create(PROMOTIONS, promotion("copy", name(prod), "standard", first["targetVersion"], review=True,
-                                          target={"flow": "standard-v1"}), ns(prod))
+    promoter.create(
+        PROMOTIONS,
+        promotion("copy", name(prod), "standard", first["targetVersion"], review=True, target={"flow": "standard-v1"}),
+        ns(prod),
+    )
     for pname in ("rollback", "copy"):
         wait_for_phase(kube, ns(prod), pname, ("AwaitingApproval",))
         approver.merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod))
@@ -87,8 +95,10 @@ def test_production_changes_by_review_and_a_second_persons_approval(kube, kube_a
     # With the operator stopped, the API server still refuses: skipping a stage, promote-now.
     operator.stop()
     try:
-        for body, words in ((promotion("skip", name(dev), "standard", "2", review=True), "accepts promotions only from"),
-                            (promotion("now", name(staging), "standard", "2"), "requires review")):
+        for body, words in (
+            (promotion("skip", name(dev), "standard", "2", review=True), "accepts promotions only from"),
+            (promotion("now", name(staging), "standard", "2"), "requires review"),
+        ):
             with pytest.raises(ApiError) as denied:
                 promoter.create(PROMOTIONS, body, ns(prod))
             assert words in denied.value.message
@@ -107,10 +117,22 @@ def test_a_gitops_approval_lands_and_is_recorded_as_such(kube, kube_as, running_
     staged = landed(kube, staging, "to-staging")
 
     # The Promotion as merged in git, applied by the controller: reviewed in the pull request.
-    body = promotion("release-1", name(staging), "standard", f"sha256:{staged_hash(kube, staging)}", review=True, approved=True,
-                     comment="PR #42")
-    kube_as("gitops").apply(PROMOTIONS, "release-1", {**body, "metadata": {"name": "release-1", "namespace": ns(prod)}}, ns(prod),
-                            field_manager="kustomize-controller")
+    body = promotion(
+        "release-1",
+        name(staging),
+        "standard",
+        f"sha256:{staged_hash(kube, staging)}",
+        review=True,
+        approved=True,
+        comment="PR #42",
+    )
+    kube_as("gitops").apply(
+        PROMOTIONS,
+        "release-1",
+        {**body, "metadata": {"name": "release-1", "namespace": ns(prod)}},
+        ns(prod),
+        field_manager="kustomize-controller",
+    )
     release = landed(kube, prod, "release-1")
     approved_by = kube.get(PROMOTIONS, "release-1", ns(prod))["spec"]["approvedBy"]
     assert (approved_by["username"], approved_by["via"]) == (FLUX, "GitOps")
@@ -131,8 +153,12 @@ def test_a_rival_environment_never_takes_over_a_namespace(kube, cluster, running
     created = datetime.datetime.fromisoformat(first["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
     # Creation times have a resolution of one second: the rival must be younger, and its name sorts first.
     wait_for(lambda: datetime.datetime.now(datetime.UTC) >= created + datetime.timedelta(seconds=1), message="the next second")
-    rival = {"apiVersion": "flowops.io/v1alpha1", "kind": "Environment", "metadata": {"name": f"a-rival-{name(first)}"},
-             "spec": {"namespace": ns(first), "tier": "Development"}}
+    rival = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Environment",
+        "metadata": {"name": f"a-rival-{name(first)}"},
+        "spec": {"namespace": ns(first), "tier": "Development"},
+    }
     # Only a race (or a removed policy) lets a second claim in: remove the policy for a moment.
     cluster.kubectl("delete", "validatingadmissionpolicybinding", "flowops-environment-namespace")
     try:
@@ -146,8 +172,12 @@ def test_a_rival_environment_never_takes_over_a_namespace(kube, cluster, running
         if restart:
             operator.stop()
             operator.start()
-        stalled = wait_for(lambda: (c := _condition(kube.get(ENVIRONMENTS, rival["metadata"]["name"]), "Stalled")) and
-                           c["status"] == "True" and c, message="the rival reported Stalled")
+        stalled = wait_for(
+            lambda: (
+                (c := _condition(kube.get(ENVIRONMENTS, rival["metadata"]["name"]), "Stalled")) and c["status"] == "True" and c
+            ),
+            message="the rival reported Stalled",
+        )
         assert f"namespace {ns(first)} already belongs to Environment {name(first)}" in stalled["message"]
         assert "this Environment is ignored" in stalled["message"]
         assert (_condition(kube.get(ENVIRONMENTS, name(first)), "Ready") or {}).get("status") == "True"
@@ -155,8 +185,14 @@ def test_a_rival_environment_never_takes_over_a_namespace(kube, cluster, running
         # a new flow after the restart too.
         flow_name = f"no-title-{int(restart)}"
         kube.create(FLOWS, flow(flow_name, {"no": "title"}), ns(first))
-        ready = wait_for(lambda n=flow_name: (c := _condition({"status": flow_status(kube, ns(first), n)}, "Ready")) and
-                         c.get("reason") == "GuardrailsFailed" and c, message=f"{flow_name} failing the first Environment's guardrail")
+        ready = wait_for(
+            lambda n=flow_name: (
+                (c := _condition({"status": flow_status(kube, ns(first), n)}, "Ready"))
+                and c.get("reason") == "GuardrailsFailed"
+                and c
+            ),
+            message=f"{flow_name} failing the first Environment's guardrail",
+        )
         assert ready["status"] == "False" and "needs-title" in ready["message"], json.dumps(ready)
 
 

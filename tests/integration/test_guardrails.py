@@ -12,8 +12,11 @@ from flowops.testing import documents
 from flowops.testing.objects import flow, flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
 
-SAMPLE_RULES = next(d for d in yaml.safe_load_all((install.SAMPLES / "environments.yaml").read_text())
-                    if d and d["kind"] == "Environment" and d["metadata"]["name"] == "development")["spec"]["policy"]["guardrails"]
+SAMPLE_RULES = next(
+    d
+    for d in yaml.safe_load_all((install.SAMPLES / "environments.yaml").read_text())
+    if d and d["kind"] == "Environment" and d["metadata"]["name"] == "development"
+)["spec"]["policy"]["guardrails"]
 
 
 def ns(env):
@@ -70,7 +73,11 @@ def test_missing_norwegian_translation_when_no_is_declared(kube, running_operato
 def test_placeholder_dropped_in_one_locale(kube, running_operator, make_environment):
     env = make_environment(policy={"guardrails": SAMPLE_RULES})
     document, _ = start_identity_flow(kube, env)
-    key = next(k for k, text in document["translations"]["en"].items() if "{provider}" in text and "{provider}" in document["translations"]["de"].get(k, ""))
+    key = next(
+        k
+        for k, text in document["translations"]["en"].items()
+        if "{provider}" in text and "{provider}" in document["translations"]["de"].get(k, "")
+    )
     german = re.sub(r"\{provider\}", "Anbieter", document["translations"]["de"][key])
     status = edit(kube, env, "standard", [{"op": "replace", "path": f"/spec/content/translations/de/{key}", "value": german}], 2)
     ready = condition(status, "Ready")
@@ -78,7 +85,11 @@ def test_placeholder_dropped_in_one_locale(kube, running_operator, make_environm
 
 
 def test_custom_cel_rule_passes_and_fails(kube, running_operator, make_environment):
-    rule = {"name": "two-locales", "expression": "size(content.locales) >= 2", "message": "declare at least two locales in /locales"}
+    rule = {
+        "name": "two-locales",
+        "expression": "size(content.locales) >= 2",
+        "message": "declare at least two locales in /locales",
+    }
     env = make_environment(policy={"guardrails": [rule]})
     start_identity_flow(kube, env, locales=("en", "de"))
     status = edit(kube, env, "standard", [{"op": "replace", "path": "/spec/content/locales", "value": ["en"]}], 2)
@@ -89,11 +100,18 @@ def test_custom_cel_rule_passes_and_fails(kube, running_operator, make_environme
 
 
 def test_cel_syntax_error_and_unknown_builtin_are_reported_on_the_environment(kube, running_operator, make_environment):
-    env = make_environment(policy={"guardrails": [
-        {"name": "broken", "expression": "content.forms.exists(f, ", "message": "x"},
-        {"name": "mystery", "builtin": "noSuchRule"},
-    ]})
-    status = wait_for(lambda: condition(kube.get(ENVIRONMENTS, env["metadata"]["name"]).get("status") or {}, "GuardrailsValid"), message="environment status")
+    env = make_environment(
+        policy={
+            "guardrails": [
+                {"name": "broken", "expression": "content.forms.exists(f, ", "message": "x"},
+                {"name": "mystery", "builtin": "noSuchRule"},
+            ]
+        }
+    )
+    status = wait_for(
+        lambda: condition(kube.get(ENVIRONMENTS, env["metadata"]["name"]).get("status") or {}, "GuardrailsValid"),
+        message="environment status",
+    )
     assert status["status"] == "False"
     env_status = kube.get(ENVIRONMENTS, env["metadata"]["name"])["status"]
     invalid = {g["name"]: g for g in env_status["guardrails"] if not g["valid"]}
@@ -114,13 +132,21 @@ def test_non_identity_document_versions_fine_under_identity_rules(kube, running_
 
 
 def test_changing_rules_re_evaluates_head_candidates(kube, running_operator, make_environment):
-    env = make_environment(policy={"guardrails": [{"name": "needs-title", "expression": "has(content.title)", "message": "add /title"}]})
+    env = make_environment(
+        policy={"guardrails": [{"name": "needs-title", "expression": "has(content.title)", "message": "add /title"}]}
+    )
     kube.create(FLOWS, flow("page", {"title": "t", "n": 1}), ns(env))
     wait_for_number(kube, ns(env), "page", 1)
     status = edit(kube, env, "page", [{"op": "replace", "path": "/spec/content", "value": {"n": 2}}], 2)
     assert status["latestReadyNumber"] == 1
-    kube.merge_patch(ENVIRONMENTS, env["metadata"]["name"], {"spec": {"policy": {"guardrails": [
-        {"name": "needs-n", "expression": "has(content.n)", "message": "add /n"}]}}})
-    moved = wait_for(lambda: (s := flow_status(kube, ns(env), "page")).get("latestReadyNumber") == 2 and s, timeout=30,
-                     message="HEAD to move to version 2 under the new rules")
+    kube.merge_patch(
+        ENVIRONMENTS,
+        env["metadata"]["name"],
+        {"spec": {"policy": {"guardrails": [{"name": "needs-n", "expression": "has(content.n)", "message": "add /n"}]}}},
+    )
+    moved = wait_for(
+        lambda: (s := flow_status(kube, ns(env), "page")).get("latestReadyNumber") == 2 and s,
+        timeout=30,
+        message="HEAD to move to version 2 under the new rules",
+    )
     assert condition(moved, "Ready")["status"] == "True"

@@ -28,6 +28,7 @@ def observed(kube, resource, name, namespace=None, timeout=30):
     def seen():
         obj = kube.get(resource, name, namespace)
         return obj if (obj.get("status") or {}).get("observedGeneration") == obj["metadata"]["generation"] else None
+
     return wait_for(seen, timeout=timeout, message=f"{name} observed")
 
 
@@ -42,10 +43,32 @@ def test_new_objects_are_in_progress_until_the_operator_observes_them(kube, clus
     try:
         created = {
             "Flow": (FLOWS, kube.create(FLOWS, flow("fresh", {"title": "t"}), ns(env))),
-            "Application": (APPLICATIONS, kube.create(APPLICATIONS, {"apiVersion": "flowops.io/v1alpha1", "kind": "Application",
-                                                                      "metadata": {"name": "web"}, "spec": {"defaultFlow": {"name": "fresh"}}}, ns(env))),
-            "ApiClient": (APICLIENTS, kube.create(APICLIENTS, {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient",
-                                                                "metadata": {"name": "web-a"}, "spec": {"application": "web"}}, ns(env))),
+            "Application": (
+                APPLICATIONS,
+                kube.create(
+                    APPLICATIONS,
+                    {
+                        "apiVersion": "flowops.io/v1alpha1",
+                        "kind": "Application",
+                        "metadata": {"name": "web"},
+                        "spec": {"defaultFlow": {"name": "fresh"}},
+                    },
+                    ns(env),
+                ),
+            ),
+            "ApiClient": (
+                APICLIENTS,
+                kube.create(
+                    APICLIENTS,
+                    {
+                        "apiVersion": "flowops.io/v1alpha1",
+                        "kind": "ApiClient",
+                        "metadata": {"name": "web-a"},
+                        "spec": {"application": "web"},
+                    },
+                    ns(env),
+                ),
+            ),
             "Promotion": (PROMOTIONS, kube.create(PROMOTIONS, promotion("fresh", env["metadata"]["name"], "fresh"), ns(env))),
         }
         for kind, (resource, obj) in created.items():
@@ -60,8 +83,10 @@ def test_new_objects_are_in_progress_until_the_operator_observes_them(kube, clus
         assert json.loads(raw)["status"]["observedGeneration"] == 0
     finally:
         operator_proc.start()
-    flow_obj = wait_for(lambda: (f := kube.get(FLOWS, "fresh", ns(env))).get("status", {}).get("latestReadyNumber") == 1 and f,
-                        message="fresh flow versioned")
+    flow_obj = wait_for(
+        lambda: (f := kube.get(FLOWS, "fresh", ns(env))).get("status", {}).get("latestReadyNumber") == 1 and f,
+        message="fresh flow versioned",
+    )
     assert health("Flow", flow_obj) == ("Current", "Healthy")
 
 
@@ -76,12 +101,22 @@ def test_flow_healthy_then_degraded_with_the_rule_then_healthy_again(kube, opera
     broken = kube.get(FLOWS, "login", ns(env))
     assert health("Flow", broken) == ("Failed", "Degraded")
     assert "has-title" in kstatus.compute(broken)[1] and "add a title" in argocd.health("Flow", broken)[1]
-    failed_version = wait_for(lambda: (v := kube.get(FLOWVERSIONS, f"login-{status['latestCreatedNumber']:05d}", ns(env)))
-                              .get("status", {}).get("ready") is False and v, message="failed version's results written")
+    failed_version = wait_for(
+        lambda: (
+            (v := kube.get(FLOWVERSIONS, f"login-{status['latestCreatedNumber']:05d}", ns(env))).get("status", {}).get("ready")
+            is False
+            and v
+        ),
+        message="failed version's results written",
+    )
     assert argocd.health("FlowVersion", failed_version) == ("Degraded", "Failed guardrails (never HEAD): has-title")
     good_version = kube.get(FLOWVERSIONS, f"login-{status['latestReadyNumber']:05d}", ns(env))
-    wait_for(lambda: kube.get(FLOWVERSIONS, f"login-{status['latestReadyNumber']:05d}", ns(env)).get("status", {}).get("ready") is True,
-             message="good version's results written")
+    wait_for(
+        lambda: (
+            kube.get(FLOWVERSIONS, f"login-{status['latestReadyNumber']:05d}", ns(env)).get("status", {}).get("ready") is True
+        ),
+        message="good version's results written",
+    )
     assert argocd.health("FlowVersion", kube.get(FLOWVERSIONS, good_version["metadata"]["name"], ns(env)))[0] == "Healthy"
 
     kube.merge_patch(FLOWS, "login", {"spec": {"content": {"title": "v3"}}}, ns(env))
@@ -96,7 +131,9 @@ def test_manual_flow_with_uncommitted_changes_stays_healthy(kube, operator_proc,
     kube.create(FLOWS, flow("draft", {"title": "t"}, versioning={"mode": "Manual"}), ns(env))
     wait_for_number(kube, ns(env), "draft", 1)
     kube.merge_patch(FLOWS, "draft", {"spec": {"content": {"title": "edited"}}}, ns(env))
-    draft = wait_for(lambda: (f := observed(kube, FLOWS, "draft", ns(env)))["status"].get("uncommitted") and f, message="uncommitted")
+    draft = wait_for(
+        lambda: (f := observed(kube, FLOWS, "draft", ns(env)))["status"].get("uncommitted") and f, message="uncommitted"
+    )
     assert health("Flow", draft) == ("Current", "Healthy")
 
 
@@ -133,13 +170,34 @@ def test_bindings_healthy_and_degraded(kube, operator_proc, make_environment):
     env = make_environment()
     kube.create(FLOWS, flow("login", {"title": "v1"}), ns(env))
     wait_for_number(kube, ns(env), "login", 1)
-    kube.create(APPLICATIONS, {"apiVersion": "flowops.io/v1alpha1", "kind": "Application", "metadata": {"name": "web"},
-                               "spec": {"defaultFlow": {"name": "login"}}}, ns(env))
-    kube.create(APICLIENTS, {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "good"},
-                             "spec": {"application": "web"}}, ns(env))
-    kube.create(APICLIENTS, {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "bad"},
-                             "spec": {"defaultFlow": {"name": "logn"}}}, ns(env))
-    good = wait_for(lambda: (c := observed(kube, APICLIENTS, "good", ns(env))).get("status", {}).get("version") and c, message="good bound")
+    kube.create(
+        APPLICATIONS,
+        {
+            "apiVersion": "flowops.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "web"},
+            "spec": {"defaultFlow": {"name": "login"}},
+        },
+        ns(env),
+    )
+    kube.create(
+        APICLIENTS,
+        {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "good"}, "spec": {"application": "web"}},
+        ns(env),
+    )
+    kube.create(
+        APICLIENTS,
+        {
+            "apiVersion": "flowops.io/v1alpha1",
+            "kind": "ApiClient",
+            "metadata": {"name": "bad"},
+            "spec": {"defaultFlow": {"name": "logn"}},
+        },
+        ns(env),
+    )
+    good = wait_for(
+        lambda: (c := observed(kube, APICLIENTS, "good", ns(env))).get("status", {}).get("version") and c, message="good bound"
+    )
     assert health("ApiClient", good) == ("Current", "Healthy")
     assert health("Application", observed(kube, APPLICATIONS, "web", ns(env))) == ("Current", "Healthy")
     bad = observed(kube, APICLIENTS, "bad", ns(env))
@@ -151,7 +209,9 @@ def test_environment_healthy_then_degraded_by_a_rule_that_does_not_compile(kube,
     env = make_environment()
     name = env["metadata"]["name"]
     assert health("Environment", observed(kube, ENVIRONMENTS, name)) == ("Current", "Healthy")
-    kube.merge_patch(ENVIRONMENTS, name, {"spec": {"policy": {"guardrails": [{"name": "broken", "expression": "content.(", "message": "m"}]}}})
+    kube.merge_patch(
+        ENVIRONMENTS, name, {"spec": {"policy": {"guardrails": [{"name": "broken", "expression": "content.(", "message": "m"}]}}}
+    )
     broken = observed(kube, ENVIRONMENTS, name)
     assert health("Environment", broken) == ("Failed", "Degraded")
     assert "broken" in argocd.health("Environment", broken)[1]

@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 
 import yaml
-
 from prometheus_client.parser import text_string_to_metric_families
 
 from flowops.kube import FLOWS, PROMOTIONS, Kube
@@ -56,7 +55,8 @@ def name(env: dict) -> str:
 
 
 def test_counters_and_gauges_follow_versions_guardrails_promotions_and_approvals(
-        kube: Kube, running_operator: OperatorProcess, make_environment) -> None:
+    kube: Kube, running_operator: OperatorProcess, make_environment
+) -> None:
     needs_title = {"name": "needs-title", "expression": "has(content.title)", "message": "add /title"}
     needs_owner = {"name": "needs-owner", "expression": "has(content.owner)", "message": "add /owner"}
     dev = make_environment("Development", policy={"guardrails": [needs_title]})
@@ -79,38 +79,57 @@ def test_counters_and_gauges_follow_versions_guardrails_promotions_and_approvals
     kube.create(PROMOTIONS, promotion("reviewed", name(dev), "signin", review=True), ns(staging))
     wait_for_phase(kube, ns(staging), "reviewed", ("AwaitingApproval",))
     samples = metric_is(running_operator, 1, "flowops_promotion_approval_waits_total", environment=name(staging))
-    samples = metric_is(running_operator, 1, "flowops_promotions_non_terminal", environment=name(staging), phase="AwaitingApproval")
+    samples = metric_is(
+        running_operator, 1, "flowops_promotions_non_terminal", environment=name(staging), phase="AwaitingApproval"
+    )
     assert value(samples, "flowops_promotions_awaiting_approval_oldest_seconds", environment=name(staging)) >= 0
-    assert any(n == "flowops_promotions_awaiting_approval_oldest_seconds" and lb == {"environment": name(staging)}
-               for n, lb, _ in samples)
+    assert any(
+        n == "flowops_promotions_awaiting_approval_oldest_seconds" and lb == {"environment": name(staging)}
+        for n, lb, _ in samples
+    )
     assert value(samples, "flowops_promotions_total", environment=name(staging)) == 0
 
     # Approved: it succeeds, stops waiting, and the duration is observed.
     kube.merge_patch(PROMOTIONS, "reviewed", {"spec": {"approved": True}}, ns(staging))
     assert wait_for_phase(kube, ns(staging), "reviewed")["phase"] == "Succeeded"
-    samples = metric_is(running_operator, 1, "flowops_promotions_total", environment=name(staging), phase="Succeeded",
-                        reason="PromotionSucceeded")
+    samples = metric_is(
+        running_operator, 1, "flowops_promotions_total", environment=name(staging), phase="Succeeded", reason="PromotionSucceeded"
+    )
     assert value(samples, "flowops_promotion_duration_seconds_count", environment=name(staging), phase="Succeeded") == 1
     # The gauges follow the watch stream, a moment after the counter.
     samples = metric_is(running_operator, 0, "flowops_promotions_non_terminal", environment=name(staging))
-    assert not any(n == "flowops_promotions_awaiting_approval_oldest_seconds" and lb.get("environment") == name(staging)
-                   for n, lb, _ in samples)
+    assert not any(
+        n == "flowops_promotions_awaiting_approval_oldest_seconds" and lb.get("environment") == name(staging)
+        for n, lb, _ in samples
+    )
     assert value(samples, "flowops_versions_created_total", environment=name(staging), origin="Promotion", head="true") == 1
 
     # Where the guardrails refuse it: a Failed promotion, by reason and by rule.
     kube.create(PROMOTIONS, promotion("to-strict", name(dev), "signin"), ns(strict))
     assert wait_for_phase(kube, ns(strict), "to-strict")["phase"] == "Failed"
-    samples = metric_is(running_operator, 1, "flowops_promotions_total", environment=name(strict), phase="Failed",
-                        reason="GuardrailsFailed")
-    assert value(samples, "flowops_guardrail_failures_total", environment=name(strict), rule="needs-owner", stage="promotion") == 1
+    samples = metric_is(
+        running_operator, 1, "flowops_promotions_total", environment=name(strict), phase="Failed", reason="GuardrailsFailed"
+    )
+    assert (
+        value(samples, "flowops_guardrail_failures_total", environment=name(strict), rule="needs-owner", stage="promotion") == 1
+    )
     assert value(samples, "flowops_promotions_total", environment=name(strict), phase="Succeeded") == 0
 
     # State: what is where. One staging holds the promoted flow in sync; the other lacks it.
     samples = metric_is(running_operator, 1, "flowops_flows", environment=name(staging), sync="InSync", ready="True")
     assert value(samples, "flowops_flows", environment=name(strict), sync="NotPromoted") == 1
     info = [lb for n, lb, _ in samples if n == "flowops_flow_info" and lb["environment"] == name(dev)]
-    assert info == [{"environment": name(dev), "namespace": ns(dev), "flow": "signin", "head_version": head,
-                     "head_number": "3", "sync": "NoUpstream", "ready": "True"}]
+    assert info == [
+        {
+            "environment": name(dev),
+            "namespace": ns(dev),
+            "flow": "signin",
+            "head_version": head,
+            "head_number": "3",
+            "sync": "NoUpstream",
+            "ready": "True",
+        }
+    ]
 
     assert [lb for n, lb, _ in samples if n == "flowops_build_info"] == [{"version": importlib.metadata.version("flowops")}]
     # Handler and API request metrics, from flowops' client and from Kopf's.
@@ -142,8 +161,10 @@ def test_events_come_from_flowops(kube: Kube, running_operator: OperatorProcess,
     dev = make_environment("Development")
     kube.create(FLOWS, flow("events", {"title": "x"}), ns(dev))
     wait_for_number(kube, ns(dev), "events", 1)
-    event = wait_for(lambda: next((e for e in kube.list_events(ns(dev)) if e.get("reason") == "VersionCreated"), None),
-                     message="a VersionCreated event")
+    event = wait_for(
+        lambda: next((e for e in kube.list_events(ns(dev)) if e.get("reason") == "VersionCreated"), None),
+        message="a VersionCreated event",
+    )
     assert event["source"]["component"] == "flowops-operator"
     assert event["reportingComponent"] == "flowops-operator"
     assert event["reportingInstance"]
@@ -155,7 +176,9 @@ def test_series_stay_bounded_with_200_flows(kube: Kube, running_operator: Operat
     # needs; from there on, more flows must add info series only.
     for i in range(10):
         kube.create(FLOWS, flow(f"f{i:03d}", {"title": f"flow {i}"}), ns(env))
-    wait_for(lambda: value(scrape(running_operator), "flowops_flows", environment=name(env)) == 10, timeout=60, message="10 flows")
+    wait_for(
+        lambda: value(scrape(running_operator), "flowops_flows", environment=name(env)) == 10, timeout=60, message="10 flows"
+    )
     before = Counter(n for n, _, _ in scrape(running_operator))
     for i in range(10, 200):
         kube.create(FLOWS, flow(f"f{i:03d}", {"title": f"flow {i}"}), ns(env))
@@ -177,7 +200,8 @@ def test_monitoring_component_builds_on_top_of_the_install(cluster, tmp_path) ->
     relative = os.path.relpath(manifests, tmp_path)
     (tmp_path / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        f"resources:\n  - {relative}\ncomponents:\n  - {relative}/monitoring\n")
+        f"resources:\n  - {relative}\ncomponents:\n  - {relative}/monitoring\n"
+    )
     built = list(yaml.safe_load_all(cluster.kubectl("kustomize", str(tmp_path)).stdout))
     kinds = Counter(doc["kind"] for doc in built)
     assert kinds["PodMonitor"] == kinds["PrometheusRule"] == kinds["Deployment"] == 1

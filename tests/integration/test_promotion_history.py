@@ -3,7 +3,7 @@ restart leaves history (and reports nothing changed) alone."""
 
 from __future__ import annotations
 
-from flowops.kube import FLOWS, PROMOTIONS, ENVIRONMENTS
+from flowops.kube import ENVIRONMENTS, FLOWS, PROMOTIONS
 from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
@@ -27,8 +27,9 @@ def promote_and_finish(kube, dev, staging, pname, labels=None, source_flow="stan
 
 
 def gone(kube, namespace, name):
-    return wait_for(lambda: kube.get_or_none(PROMOTIONS, name, namespace) is None, timeout=30,
-                    message=f"Promotion {namespace}/{name} deleted")
+    return wait_for(
+        lambda: kube.get_or_none(PROMOTIONS, name, namespace) is None, timeout=30, message=f"Promotion {namespace}/{name} deleted"
+    )
 
 
 def test_finished_promotions_beyond_the_limit_are_deleted_but_gitops_tracked_ones_stay(kube, running_operator, make_environment):
@@ -60,8 +61,11 @@ def test_a_restart_prunes_the_backlog_and_leaves_finished_promotions_untouched(k
     kube.create(FLOWS, flow("still", {"title": "same"}), dev_ns)
     wait_for_number(kube, dev_ns, "still", 1)
     promote_and_finish(kube, dev, staging, "q-still", labels=FLUX_LABELS, source_flow="still")
-    wait_for(lambda: (kube.get(FLOWS, "still", ns).get("status") or {}).get("sync", {}).get("state") == "InSync",
-             timeout=30, message="staging/still InSync")
+    wait_for(
+        lambda: (kube.get(FLOWS, "still", ns).get("status") or {}).get("sync", {}).get("state") == "InSync",
+        timeout=30,
+        message="staging/still InSync",
+    )
     quiet = kube.get(FLOWS, "still", ns)["metadata"]["resourceVersion"]
     running_operator.stop()
     kube.merge_patch(ENVIRONMENTS, staging["metadata"]["name"], {"spec": {"policy": {"promotionHistoryLimit": 1}}})
@@ -69,8 +73,14 @@ def test_a_restart_prunes_the_backlog_and_leaves_finished_promotions_untouched(k
     before = kube.get(PROMOTIONS, "q3", ns)["metadata"]["resourceVersion"]
     running_operator.start()
     moved = wait_for_number(kube, dev_ns, "standard", 2)
-    wait_for(lambda: (s := (kube.get(FLOWS, "standard", ns).get("status") or {}).get("sync", {})).get("state") == "OutOfSync"
-             and s.get("upstreamVersion") == moved["latestReadyVersion"], timeout=30, message="staging/standard OutOfSync with v2")
+    wait_for(
+        lambda: (
+            (s := (kube.get(FLOWS, "standard", ns).get("status") or {}).get("sync", {})).get("state") == "OutOfSync"
+            and s.get("upstreamVersion") == moved["latestReadyVersion"]
+        ),
+        timeout=30,
+        message="staging/standard OutOfSync with v2",
+    )
     gone(kube, ns, "q1")
     gone(kube, ns, "q2")
     # Barrier: a new Promotion finishes, and only then q3 goes (limit 1); q3 was not

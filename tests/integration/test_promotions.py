@@ -21,10 +21,16 @@ def chain(make_environment):
     # Promotion mechanics, not governance (tests/integration/test_governance*.py): promote now,
     # and sources beyond the upstream so the operator's own checks are reached.
     dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=dev["metadata"]["name"],
-                               policy={"promotion": {**PROMOTE_NOW, "allowedSources": [dev["metadata"]["name"], "nowhere"]}})
-    prod = make_environment("Production", upstream=staging["metadata"]["name"],
-                            policy={"promotion": {**PROMOTE_NOW, "allowedSources": [staging["metadata"]["name"], dev["metadata"]["name"]]}})
+    staging = make_environment(
+        "Staging",
+        upstream=dev["metadata"]["name"],
+        policy={"promotion": {**PROMOTE_NOW, "allowedSources": [dev["metadata"]["name"], "nowhere"]}},
+    )
+    prod = make_environment(
+        "Production",
+        upstream=staging["metadata"]["name"],
+        policy={"promotion": {**PROMOTE_NOW, "allowedSources": [staging["metadata"]["name"], dev["metadata"]["name"]]}},
+    )
     return dev, staging, prod
 
 
@@ -51,7 +57,12 @@ def test_promote_dev_to_staging_to_production_creates_new_versions_with_provenan
     assert result["targetVersion"] != result["sourceVersion"], "history is not copied: the target gets a new id"
     version = kube.get(FLOWVERSIONS, f"standard-{result['targetNumber']:05d}", ns(staging))
     assert version["spec"]["origin"] == "Promotion"
-    assert version["spec"]["source"] == {"environment": name(dev), "flow": "standard", "version": result["sourceVersion"], "promotion": "to-staging"}
+    assert version["spec"]["source"] == {
+        "environment": name(dev),
+        "flow": "standard",
+        "version": result["sourceVersion"],
+        "promotion": "to-staging",
+    }
     assert version["spec"]["message"] == "ship v2"
 
     kube.create(PROMOTIONS, promotion("to-prod", name(staging), "standard"), ns(prod))
@@ -81,10 +92,14 @@ def versions_of(kube, env, flow_name):
 
 def test_target_created_with_content_only_no_gitops_metadata(kube, running_operator, make_environment):
     dev, staging, _ = chain(make_environment)
-    tracked = flow("standard", {"a": 1}, annotations={
-        "argocd.argoproj.io/tracking-id": "app:flowops.io/Flow:dev/standard",
-        "kubectl.kubernetes.io/last-applied-configuration": "{}",
-    })
+    tracked = flow(
+        "standard",
+        {"a": 1},
+        annotations={
+            "argocd.argoproj.io/tracking-id": "app:flowops.io/Flow:dev/standard",
+            "kubectl.kubernetes.io/last-applied-configuration": "{}",
+        },
+    )
     tracked["metadata"]["labels"] = {"app.kubernetes.io/instance": "flows", "kustomize.toolkit.fluxcd.io/name": "flows"}
     kube.create(FLOWS, tracked, ns(dev))
     wait_for_number(kube, ns(dev), "standard", 1)
@@ -102,10 +117,20 @@ def test_rename_copy_and_if_target_exists_fail(kube, running_operator, make_envi
     assert result["phase"] == "Succeeded", result
     assert kube.get(FLOWS, "standard-v2", ns(staging))["spec"]["content"] == {"a": 1}
     # A copy within one environment: a promotion from the environment into itself under a new name.
-    result = promote(kube, staging, "copy", environment=name(staging), source_flow="standard-v2", target={"flow": "standard-copy"})
+    result = promote(
+        kube, staging, "copy", environment=name(staging), source_flow="standard-v2", target={"flow": "standard-copy"}
+    )
     assert result["phase"] == "Succeeded", result
     assert kube.get(FLOWS, "standard-copy", ns(staging))["spec"]["content"] == {"a": 1}
-    result = promote(kube, staging, "fail", environment=name(dev), source_flow="standard", target={"flow": "standard-v2"}, ifTargetExists="Fail")
+    result = promote(
+        kube,
+        staging,
+        "fail",
+        environment=name(dev),
+        source_flow="standard",
+        target={"flow": "standard-v2"},
+        ifTargetExists="Fail",
+    )
     assert result["phase"] == "Failed"
     assert "already exists" in result["message"] and "ifTargetExists" in result["message"]
     assert len(versions_of(kube, staging, "standard-v2")) == 1, "a failed promotion writes nothing"
@@ -131,10 +156,17 @@ def test_partial_promotion_of_one_form(kube, running_operator, make_environment)
     base = {"forms": {"signInForm": {"fields": ["identifier", "currentPassword"]}, "registrationForm": {"fields": ["email"]}}}
     dev_flow(kube, dev, base)
     assert promote(kube, staging, "first", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
-    edited = {"forms": {"signInForm": {"fields": ["identifier", "currentPassword", "code"]}, "registrationForm": {"fields": ["email", "phone"]}}}
+    edited = {
+        "forms": {
+            "signInForm": {"fields": ["identifier", "currentPassword", "code"]},
+            "registrationForm": {"fields": ["email", "phone"]},
+        }
+    }
     kube.merge_patch(FLOWS, "standard", {"spec": {"content": edited}}, ns(dev))
     wait_for_number(kube, ns(dev), "standard", 2)
-    result = promote(kube, staging, "partial", environment=name(dev), source_flow="standard", changes={"include": ["/forms/signInForm"]})
+    result = promote(
+        kube, staging, "partial", environment=name(dev), source_flow="standard", changes={"include": ["/forms/signInForm"]}
+    )
     assert result["phase"] == "Succeeded", result
     content = kube.get(FLOWS, "standard", ns(staging))["spec"]["content"]
     assert content["forms"]["signInForm"]["fields"] == ["identifier", "currentPassword", "code"]
@@ -201,9 +233,20 @@ def test_review_fails_when_source_moved_after_the_plan(kube, running_operator, m
 
 def test_guardrail_failure_stops_promotion_before_anything_is_written(kube, running_operator, make_environment):
     dev = make_environment("Development")
-    prod = make_environment("Production", upstream=name(dev), policy={"promotion": PROMOTE_NOW, "guardrails": [
-        {"name": "sign-in-keeps-password", "builtin": "requiredFields", "parameters": {"forms": {"signInForm": ["currentPassword"]}}},
-    ]})
+    prod = make_environment(
+        "Production",
+        upstream=name(dev),
+        policy={
+            "promotion": PROMOTE_NOW,
+            "guardrails": [
+                {
+                    "name": "sign-in-keeps-password",
+                    "builtin": "requiredFields",
+                    "parameters": {"forms": {"signInForm": ["currentPassword"]}},
+                },
+            ],
+        },
+    )
     dev_flow(kube, dev, {"forms": {"signInForm": {"fields": ["identifier"]}}, "fields": {"identifier": {"type": "email"}}})
     result = promote(kube, prod, "bad", environment=name(dev), source_flow="standard")
     assert result["phase"] == "Failed"
@@ -267,16 +310,21 @@ def test_out_of_sync_report_counts_differing_paths(kube, running_operator, make_
     wait_for(lambda: flow_status(kube, ns(staging), "standard").get("sync", {}).get("state") == "InSync", message="in sync")
     kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"a": 10, "b": 20, "c": 3}}}, ns(dev))
     wait_for_number(kube, ns(dev), "standard", 2)
-    sync = wait_for(lambda: (s := flow_status(kube, ns(staging), "standard").get("sync", {})).get("state") == "OutOfSync" and s,
-                    message="out of sync after the upstream edit")
+    sync = wait_for(
+        lambda: (s := flow_status(kube, ns(staging), "standard").get("sync", {})).get("state") == "OutOfSync" and s,
+        message="out of sync after the upstream edit",
+    )
     assert sync["differingPaths"] == 2
     assert sync["upstream"] == name(dev)
-    wait_for(lambda: kube.get(ENVIRONMENTS, name(staging)).get("status", {}).get("outOfSync") == 1, message="environment counts it")
+    wait_for(
+        lambda: kube.get(ENVIRONMENTS, name(staging)).get("status", {}).get("outOfSync") == 1, message="environment counts it"
+    )
 
 
 def test_promotion_spec_is_immutable_except_approval(kube, running_operator, make_environment, cluster):
-    from flowops.kube import Invalid
     import pytest
+
+    from flowops.kube import Invalid
 
     dev, staging, _ = chain(make_environment)
     dev_flow(kube, dev, {"x": 1})
@@ -286,7 +334,9 @@ def test_promotion_spec_is_immutable_except_approval(kube, running_operator, mak
     assert "spec.source is immutable" in refused.value.message
 
 
-def test_killed_after_the_target_version_resumes_and_still_records_last_promotion(kube, make_environment, crashing_operator, operator):
+def test_killed_after_the_target_version_resumes_and_still_records_last_promotion(
+    kube, make_environment, crashing_operator, operator
+):
     dev, staging, _ = chain(make_environment)
     first = crashing_operator("after-version-created")  # dies on the dev commit, before its status
     kube.create(FLOWS, flow("standard", {"title": "ship"}), ns(dev))
@@ -302,8 +352,11 @@ def test_killed_after_the_target_version_resumes_and_still_records_last_promotio
     result = wait_for_phase(kube, ns(staging), "ship")
     assert result["phase"] == "Succeeded", result
     assert len(versions_of(kube, staging, "standard")) == 1
-    last = wait_for(lambda: (kube.get(FLOWS, "standard", ns(staging)).get("status") or {}).get("lastPromotion"),
-                    timeout=10, message="lastPromotion on the target")
+    last = wait_for(
+        lambda: (kube.get(FLOWS, "standard", ns(staging)).get("status") or {}).get("lastPromotion"),
+        timeout=10,
+        message="lastPromotion on the target",
+    )
     assert last["name"] == "ship" and last["version"] == result["targetVersion"]
 
 
@@ -333,10 +386,13 @@ def binding(kind, obj_name, flow_name=None, version=None, application=None):
 
 
 def test_reviewed_promotion_shows_impact_and_records_requester_approver_and_comment_on_the_version(
-        cli, kube, running_operator, make_environment):
+    cli, kube, running_operator, make_environment
+):
     dev = make_environment("Development")
     # Protected (it has an upstream): review and a second person by default.
-    staging = make_environment("Staging", upstream=name(dev), policy={"allowHeadBindings": True, "promotion": {"allowHeadSource": True}})
+    staging = make_environment(
+        "Staging", upstream=name(dev), policy={"allowHeadBindings": True, "promotion": {"allowHeadSource": True}}
+    )
     kube.create(APPLICATIONS, binding("Application", "web", "login"), ns(staging))
     kube.create(APICLIENTS, binding("ApiClient", "web-frontend", application="web"), ns(staging))
     kube.create(APICLIENTS, binding("ApiClient", "mobile", "login", "1"), ns(staging))
@@ -376,15 +432,29 @@ def test_reviewed_promotion_shows_impact_and_records_requester_approver_and_comm
     assert "bob-promoter, approved by dave-approver" in table.stdout, table.stdout
 
 
-def test_a_pinned_promotion_from_dry_run_lands_once_and_a_recreated_copy_writes_nothing(cli, kube, running_operator, make_environment):
+def test_a_pinned_promotion_from_dry_run_lands_once_and_a_recreated_copy_writes_nothing(
+    cli, kube, running_operator, make_environment
+):
     dev = make_environment("Development")
     staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
     dev_flow(kube, dev, {"title": "one"})
     kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "two"}}}, ns(dev))
     wait_for_number(kube, ns(dev), "standard", 2)
 
-    printed = cli("promote", "standard", "--from", name(dev), "--to", name(staging), "--version", "1",
-                  "--dry-run=client", "-o", "yaml", user="promoter")
+    printed = cli(
+        "promote",
+        "standard",
+        "--from",
+        name(dev),
+        "--to",
+        name(staging),
+        "--version",
+        "1",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+        user="promoter",
+    )
     assert printed.returncode == 0, printed
     manifest = yaml.safe_load(printed.stdout)
     assert manifest["metadata"] == {"name": f"standard-from-{name(dev)}-v1", "namespace": ns(staging)}
@@ -415,20 +485,30 @@ def test_a_forged_promotion_annotation_is_an_ordinary_edit(kube, kube_as, runnin
     dev = make_environment("Development")
     kube.create(FLOWS, flow("manual", {"title": "one"}, versioning={"mode": "Manual"}), ns(dev))
     wait_for_number(kube, ns(dev), "manual", 1)
-    forged = json.dumps({"uid": "no-such-uid", "name": "ship", "namespace": ns(dev), "contentHash": content_hash({"title": "two"})})
+    forged = json.dumps(
+        {"uid": "no-such-uid", "name": "ship", "namespace": ns(dev), "contentHash": content_hash({"title": "two"})}
+    )
     # Even written with the operator's own rights (admission keeps everyone else off the key).
-    kube_as("operator").merge_patch(FLOWS, "manual", {"metadata": {"annotations": {"flowops.io/promotion": forged}},
-                                                      "spec": {"content": {"title": "two"}}}, ns(dev))
-    status = wait_for(lambda: (s := flow_status(kube, ns(dev), "manual")).get("uncommitted") and s,
-                      message="the forged edit to stay uncommitted (Manual mode), not commit as a promotion")
+    kube_as("operator").merge_patch(
+        FLOWS,
+        "manual",
+        {"metadata": {"annotations": {"flowops.io/promotion": forged}}, "spec": {"content": {"title": "two"}}},
+        ns(dev),
+    )
+    status = wait_for(
+        lambda: (s := flow_status(kube, ns(dev), "manual")).get("uncommitted") and s,
+        message="the forged edit to stay uncommitted (Manual mode), not commit as a promotion",
+    )
     assert status["versionCount"] == 1
     events = [e["message"] for e in kube.list_events(ns(dev)) if e.get("reason") == "ProvenanceRejected"]
     assert any("Promotion ship does not exist" in m for m in events), events
 
 
 def test_promoting_a_version_that_failed_its_guardrails_names_the_rules(kube, running_operator, make_environment):
-    dev = make_environment("Development", policy={"guardrails": [
-        {"name": "title-not-empty", "expression": "content.title != ''", "message": "set /title"}]})
+    dev = make_environment(
+        "Development",
+        policy={"guardrails": [{"name": "title-not-empty", "expression": "content.title != ''", "message": "set /title"}]},
+    )
     staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
     dev_flow(kube, dev, {"title": "ok"})
     kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": ""}}}, ns(dev))
@@ -438,7 +518,9 @@ def test_promoting_a_version_that_failed_its_guardrails_names_the_rules(kube, ru
     assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None
 
 
-def test_a_forged_promotion_record_in_a_protected_environment_is_restored_as_tampering(kube, kube_as, running_operator, make_environment):
+def test_a_forged_promotion_record_in_a_protected_environment_is_restored_as_tampering(
+    kube, kube_as, running_operator, make_environment
+):
     dev = make_environment("Development")
     prod = make_environment("Production", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
     dev_flow(kube, dev, {"title": "one"})
@@ -447,10 +529,16 @@ def test_a_forged_promotion_record_in_a_protected_environment_is_restored_as_tam
     real = kube.get(PROMOTIONS, "ship", ns(prod))["metadata"]["uid"]
     # The real Promotion's name and uid, but content it never planned.
     forged = json.dumps({"uid": real, "name": "ship", "namespace": ns(prod), "contentHash": content_hash({"title": "forged"})})
-    kube_as("operator").merge_patch(FLOWS, "standard", {"metadata": {"annotations": {"flowops.io/promotion": forged}},
-                                                        "spec": {"content": {"title": "forged"}}}, ns(prod))
-    wait_for(lambda: kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "one"},
-             message="the forged content to be restored")
+    kube_as("operator").merge_patch(
+        FLOWS,
+        "standard",
+        {"metadata": {"annotations": {"flowops.io/promotion": forged}}, "spec": {"content": {"title": "forged"}}},
+        ns(prod),
+    )
+    wait_for(
+        lambda: kube.get(FLOWS, "standard", ns(prod))["spec"]["content"] == {"title": "one"},
+        message="the forged content to be restored",
+    )
     promoted = [v for v in versions_of(kube, prod, "standard") if v["spec"]["origin"] == "Promotion"]
     assert len(promoted) == 1, "nothing was committed as promoted"
     events = [e["message"] for e in kube.list_events(ns(prod)) if e.get("reason") == "ProvenanceRejected"]

@@ -71,7 +71,9 @@ def test_viewer_reads_but_writes_nothing(kube_as, dev_and_prod):
         lambda: viewer.merge_patch(FLOWS, "standard", {"spec": {"content": {}}}, ns(dev)),
         lambda: viewer.create(FLOWS, flow("v", {}), ns(dev)),
         lambda: viewer.create(PROMOTIONS, promotion("v", name(dev), "standard"), ns(prod)),
-        lambda: viewer.create(APICLIENTS, {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "v"}, "spec": {}}, ns(dev)),
+        lambda: viewer.create(
+            APICLIENTS, {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "v"}, "spec": {}}, ns(dev)
+        ),
     ):
         with pytest.raises(Forbidden):
             attempt()
@@ -80,8 +82,12 @@ def test_viewer_reads_but_writes_nothing(kube_as, dev_and_prod):
 def test_nobody_but_the_operator_writes_flowversions(kube, kube_as, dev_and_prod):
     dev, _ = dev_and_prod
     existing = kube.list(FLOWVERSIONS, ns(dev))[0]
-    forged = {"apiVersion": "flowops.io/v1alpha1", "kind": "FlowVersion", "metadata": {"name": "standard-20990101000000000000"},
-              "spec": {**existing["spec"], "id": "20990101000000000000", "number": 99}}
+    forged = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "FlowVersion",
+        "metadata": {"name": "standard-20990101000000000000"},
+        "spec": {**existing["spec"], "id": "20990101000000000000", "number": 99},
+    }
     for user in ("admin", "editor", "promoter"):
         with pytest.raises(ApiError) as denied:
             kube_as(user).create(FLOWVERSIONS, forged, ns(dev))
@@ -117,9 +123,16 @@ def test_tampering_is_restored_reported_and_the_edit_kept(kube, cluster, dev_and
         cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "protection.yaml"))
     # Restored, and the restored generation observed: the Tampered condition is gone (it is
     # no longer true); status.tampered and the Event keep the record.
-    restored = wait_for(lambda: (flow := kube.get(FLOWS, "standard", ns(prod)))["spec"]["content"] == {"title": "v1"}
-                        and (s := flow.get("status") or {}).get("observedGeneration") == flow["metadata"]["generation"]
-                        and "tampered" in s and s, timeout=30, message="content restored and observed")
+    restored = wait_for(
+        lambda: (
+            (flow := kube.get(FLOWS, "standard", ns(prod)))["spec"]["content"] == {"title": "v1"}
+            and (s := flow.get("status") or {}).get("observedGeneration") == flow["metadata"]["generation"]
+            and "tampered" in s
+            and s
+        ),
+        timeout=30,
+        message="content restored and observed",
+    )
     assert all(c["type"] != "Tampered" for c in restored["conditions"])
     assert next(c for c in restored["conditions"] if c["type"] == "Ready")["status"] == "True"
     quarantined = restored["tampered"]["quarantinedVersion"]
@@ -141,16 +154,25 @@ def test_two_peered_operators_one_acts_and_the_other_takes_over(kube, cluster, o
     operator.stop()
     log_dir = operator.log_path.parent
     env = {"FLOWOPS_PEERING_LIFETIME": "10"}
-    active = OperatorProcess(cluster.kubeconfig, "flowops-operator", log_dir / "peer-a.log", ("--peering", "flowops-ha", "--priority", "200"), env)
-    standby = OperatorProcess(cluster.kubeconfig, "flowops-operator", log_dir / "peer-b.log", ("--peering", "flowops-ha", "--priority", "100"), env)
+    active = OperatorProcess(
+        cluster.kubeconfig, "flowops-operator", log_dir / "peer-a.log", ("--peering", "flowops-ha", "--priority", "200"), env
+    )
+    standby = OperatorProcess(
+        cluster.kubeconfig, "flowops-operator", log_dir / "peer-b.log", ("--peering", "flowops-ha", "--priority", "100"), env
+    )
     try:
         active.start()
         standby.start()
         # Barrier instead of a sleep: the active peer has resumed and the standby (which starts
         # paused and stays so silently) has registered itself, before any work arrives.
-        wait_for(lambda: "Resuming operations after the pause" in active.log_path.read_text(errors="replace")
-                 and "Keep-alive in 'flowops-ha' cluster-wide: ok." in standby.log_path.read_text(errors="replace"),
-                 timeout=30, message="both peers registered")
+        wait_for(
+            lambda: (
+                "Resuming operations after the pause" in active.log_path.read_text(errors="replace")
+                and "Keep-alive in 'flowops-ha' cluster-wide: ok." in standby.log_path.read_text(errors="replace")
+            ),
+            timeout=30,
+            message="both peers registered",
+        )
         dev = make_environment()
         for n in range(1, 4):
             if n == 1:

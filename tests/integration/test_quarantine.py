@@ -47,8 +47,13 @@ def _reverted(kube: Kube, namespace: str, reapplied: int) -> dict:
     def check():
         body = kube.get(FLOWS, "standard", namespace)
         status = body.get("status") or {}
-        return (body["spec"]["content"] == {"title": "v1"} and (status.get("tampered") or {}).get("reapplied") == reapplied
-                and status.get("observedGeneration") == body["metadata"]["generation"] and status)
+        return (
+            body["spec"]["content"] == {"title": "v1"}
+            and (status.get("tampered") or {}).get("reapplied") == reapplied
+            and status.get("observedGeneration") == body["metadata"]["generation"]
+            and status
+        )
+
     return wait_for(check, timeout=30, message=f"the edit reverted (reapplied {reapplied}) and the revert observed")
 
 
@@ -97,6 +102,13 @@ def test_a_reapplied_edit_makes_one_quarantine_version_and_stalls_naming_the_wri
     kube.create(PROMOTIONS, promotion("fix", dev["metadata"]["name"], "standard"), ns(prod))
     landed = wait_for_phase(kube, ns(prod), "fix")
     assert landed["phase"] == "Succeeded", landed
-    cleared = wait_for(lambda: (s := flow_status(kube, ns(prod), "standard")).get("latestReadyNumber") == landed["targetNumber"]
-                       and _condition(s, "Stalled") is None and s, timeout=30, message="the promoted version clears the stall")
+    cleared = wait_for(
+        lambda: (
+            (s := flow_status(kube, ns(prod), "standard")).get("latestReadyNumber") == landed["targetNumber"]
+            and _condition(s, "Stalled") is None
+            and s
+        ),
+        timeout=30,
+        message="the promoted version clears the stall",
+    )
     assert _condition(cleared, "Ready")["status"] == "True"

@@ -28,7 +28,13 @@ def test_results_a_crash_kept_from_a_version_are_written_after_restart(kube, mak
 
     operator.start()  # the flow's status is settled: only the pending label leads back to the version
     # The results (status) and the end of the pending mark (a label) are two writes, in that order.
-    done = wait_for(lambda: (v := _version(kube, ns(env), "standard", 1)).get("status", {}).get("guardrails")
-                    and "flowops.io/results" not in v["metadata"]["labels"] and v,
-                    timeout=60, message="the version's per-rule results, and its pending mark gone")
+    done = wait_for(
+        lambda: (
+            (v := _version(kube, ns(env), "standard", 1)).get("status", {}).get("guardrails")
+            and "flowops.io/results" not in v["metadata"]["labels"]
+            and v
+        ),
+        timeout=60,
+        message="the version's per-rule results, and its pending mark gone",
+    )
     assert "needs-title" in [r["rule"] for r in done["status"]["guardrails"]] and done["status"]["ready"] is True

@@ -71,20 +71,27 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
         assert status["phase"] == "Succeeded", (name, status)
     for name in names:
         final = content_hash(kube.get(FLOWS, name, dev_ns)["spec"]["content"])
-        wait_for(lambda name=name, final=final: _latest_hash(kube, dev_ns, name) == final, timeout=120,
-                 message=f"{name}: the last edit committed")
+        wait_for(
+            lambda name=name, final=final: _latest_hash(kube, dev_ns, name) == final,
+            timeout=120,
+            message=f"{name}: the last edit committed",
+        )
     for namespace in (dev_ns, staging_ns):
         for name in names:
             found = _versions(kube, namespace, name)
             numbers = [int(v["metadata"]["labels"]["flowops.io/number"]) for v in found]
             assert len(numbers) == len(set(numbers)), f"{namespace}/{name}: duplicate numbers {sorted(numbers)}"
             hashes = Counter(v["metadata"]["annotations"]["flowops.io/content-hash"] for v in found)
-            assert max(hashes.values(), default=1) == 1, f"{namespace}/{name}: one content in several versions: {hashes.most_common(2)}"
+            assert max(hashes.values(), default=1) == 1, (
+                f"{namespace}/{name}: one content in several versions: {hashes.most_common(2)}"
+            )
             origins = {v["metadata"]["annotations"].get("flowops.io/origin") for v in found}
             assert "Quarantine" not in origins, f"{namespace}/{name}: nothing here is protected, yet a version was quarantined"
             ordered = sorted(found, key=lambda v: int(v["metadata"]["labels"]["flowops.io/number"]))
             ids = [v["metadata"]["labels"]["flowops.io/version"] for v in ordered]
-            assert ids == sorted(ids) and len(set(ids)) == len(ids), f"{namespace}/{name}: ids do not increase with numbers: {ids}"
+            assert ids == sorted(ids) and len(set(ids)) == len(ids), (
+                f"{namespace}/{name}: ids do not increase with numbers: {ids}"
+            )
     staged = [v for name in names for v in _versions(kube, staging_ns, name)]
     for name in promoted:
         promo = kube.get(PROMOTIONS, name, staging_ns)
@@ -98,7 +105,11 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
     assert any(v["metadata"]["annotations"].get("flowops.io/origin") == "Promotion" for v in staged)
     for name in names:
         # Both writers' status writes converge on what exists.
-        wait_for(lambda name=name: _status_settled(kube, dev_ns, name), timeout=60, message=f"{name}: its status describes its versions")
+        wait_for(
+            lambda name=name: _status_settled(kube, dev_ns, name),
+            timeout=60,
+            message=f"{name}: its status describes its versions",
+        )
 
 
 def _versions(kube: Kube, namespace: str, name: str) -> list[dict]:
@@ -115,9 +126,12 @@ def _status_settled(kube: Kube, namespace: str, name: str) -> bool:
     body = kube.get(FLOWS, name, namespace)
     status = body.get("status") or {}
     numbers = [int(v["metadata"]["labels"]["flowops.io/number"]) for v in _versions(kube, namespace, name)]
-    return (status.get("observedGeneration") == body["metadata"]["generation"]
-            and status.get("contentHash") == content_hash(body["spec"]["content"])
-            and status.get("latestCreatedNumber") == max(numbers) and status.get("versionCount") == len(numbers))
+    return (
+        status.get("observedGeneration") == body["metadata"]["generation"]
+        and status.get("contentHash") == content_hash(body["spec"]["content"])
+        and status.get("latestCreatedNumber") == max(numbers)
+        and status.get("versionCount") == len(numbers)
+    )
 
 
 def test_two_unpeered_operators_commit_and_promote_exactly_once(kube, make_environment, two_operators):
@@ -144,7 +158,7 @@ class Chaos:
         self._starting: set[int] = set()
         self._restarted: set[int] = set()
 
-    def __enter__(self) -> "Chaos":
+    def __enter__(self) -> Chaos:
         self._thread.start()
         return self
 

@@ -49,8 +49,12 @@ def name(env):
 
 
 def api_client(client, flow_name, version="HEAD"):
-    return {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": client},
-            "spec": {"defaultFlow": {"name": flow_name, "version": version}}}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ApiClient",
+        "metadata": {"name": client},
+        "spec": {"defaultFlow": {"name": flow_name, "version": version}},
+    }
 
 
 def condition(status, type_):
@@ -59,18 +63,30 @@ def condition(status, type_):
 
 def rendered_configmap(kube, namespace, client, version_id, timeout=30):
     """The client's ConfigMap once it holds `version_id` and the client says so."""
+
     def ready():
         cm = kube.get_or_none(CONFIGMAPS, f"{client}-flow", namespace)
         status = kube.get(APICLIENTS, client, namespace).get("status") or {}
-        return (cm is not None and cm["data"]["version"] == version_id and status.get("version") == version_id
-                and condition(status, "Ready").get("status") == "True" and cm)
+        return (
+            cm is not None
+            and cm["data"]["version"] == version_id
+            and status.get("version") == version_id
+            and condition(status, "Ready").get("status") == "True"
+            and cm
+        )
+
     return wait_for(ready, timeout=timeout, message=f"{namespace}/{client}-flow holds {version_id}")
 
 
 def wait_event(kube, namespace, involved, reason):
-    return wait_for(lambda: [e for e in kube.list_events(namespace)
-                             if e.get("involvedObject", {}).get("name") == involved and e.get("reason") == reason],
-                    message=f"event {reason} on {involved}")
+    return wait_for(
+        lambda: [
+            e
+            for e in kube.list_events(namespace)
+            if e.get("involvedObject", {}).get("name") == involved and e.get("reason") == reason
+        ],
+        message=f"event {reason} on {involved}",
+    )
 
 
 def promote_pinned(kube, target_env, source_env, flow_name, version_id, pname, **spec):
@@ -105,6 +121,7 @@ def show(cluster, *args):
 
 # -- rendering per environment ------------------------------------------------------------
 
+
 def test_one_document_promoted_unchanged_renders_each_environments_values(kube, cluster, running_operator, make_environment):
     dev = make_environment("Development", values=ENVIRONMENT_VALUES["Development"])
     staging = make_environment("Staging", upstream=name(dev), values=ENVIRONMENT_VALUES["Staging"], policy=PROMOTE_NOW)
@@ -136,21 +153,31 @@ def test_one_document_promoted_unchanged_renders_each_environments_values(kube, 
         assert set(kube.get(APICLIENTS, "web", ns(env))["status"]["values"]) == {"baseUrl", "sender"}
 
     # "In sync" means the same flow, not the same URLs.
-    sync = wait_for(lambda: (flow_status(kube, ns(prod), "standard").get("sync") or {}).get("state") == "InSync"
-                    and flow_status(kube, ns(prod), "standard")["sync"], message="production in sync with staging")
+    sync = wait_for(
+        lambda: (
+            (flow_status(kube, ns(prod), "standard").get("sync") or {}).get("state") == "InSync"
+            and flow_status(kube, ns(prod), "standard")["sync"]
+        ),
+        message="production in sync with staging",
+    )
     assert sync["differingPaths"] == 0
 
     rendered = show(cluster, "standard", "/links/login", "-n", name(prod), "--rendered", "-o", "json")
-    assert rendered.returncode == 0 and json.loads(rendered.stdout) == "https://auth.example.com/self-service/login", rendered.stderr
+    assert rendered.returncode == 0 and json.loads(rendered.stdout) == "https://auth.example.com/self-service/login", (
+        rendered.stderr
+    )
     stored = show(cluster, "standard", "/links/login", "-n", name(prod), "-o", "json")
     assert json.loads(stored.stdout) == "$(values.baseUrl)/self-service/login"
 
 
 # -- a missing value blocks HEAD and promotion ---------------------------------------------
 
+
 def test_missing_value_blocks_head_and_promotion_and_nothing_is_written(kube, cluster, running_operator, make_environment, watch):
     dev = make_environment("Development", values={"baseUrl": "https://dev.example.com"})
-    staging = make_environment("Staging", upstream=name(dev), values={"baseUrl": "https://staging.example.com"}, policy=PROMOTE_NOW)
+    staging = make_environment(
+        "Staging", upstream=name(dev), values={"baseUrl": "https://staging.example.com"}, policy=PROMOTE_NOW
+    )
     v1_doc = {"title": "v1", "login": "$(values.baseUrl)/login"}
     kube.create(FLOWS, flow("standard", v1_doc), ns(dev))
     v1 = wait_for_number(kube, ns(dev), "standard", 1)["latestReadyVersion"]
@@ -190,7 +217,9 @@ def test_missing_value_blocks_head_and_promotion_and_nothing_is_written(kube, cl
     assert version_count(kube, ns(staging)) == 0
 
     # A malformed reference is named with the fix, and does not become HEAD either.
-    kube.json_patch(FLOWS, "standard", [{"op": "replace", "path": "/spec/content/login", "value": "$(values.base url)/login"}], ns(dev))
+    kube.json_patch(
+        FLOWS, "standard", [{"op": "replace", "path": "/spec/content/login", "value": "$(values.base url)/login"}], ns(dev)
+    )
     status = wait_for_number(kube, ns(dev), "standard", 3)
     assert status["latestReadyVersion"] == v2
     assert "malformed reference '$(values.base url)/login'" in condition(status, "Ready")["message"]
@@ -198,23 +227,38 @@ def test_missing_value_blocks_head_and_promotion_and_nothing_is_written(kube, cl
 
 # -- environment-owned parts -----------------------------------------------------------------
 
+
 def test_preserved_paths_survive_review_and_promotion(kube, running_operator, make_environment):
     dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=name(dev), protected=False,
-                               preservedPaths=["/emailTemplates/*/from", "/theme"], policy=PROMOTE_NOW)
-    doc = {"title": "v1", "emailTemplates": {"recovery": {"from": "dev@example.com", "subject": "s1"}}, "theme": {"color": "grey"}}
+    staging = make_environment(
+        "Staging", upstream=name(dev), protected=False, preservedPaths=["/emailTemplates/*/from", "/theme"], policy=PROMOTE_NOW
+    )
+    doc = {
+        "title": "v1",
+        "emailTemplates": {"recovery": {"from": "dev@example.com", "subject": "s1"}},
+        "theme": {"color": "grey"},
+    }
     kube.create(FLOWS, flow("standard", doc), ns(dev))
     v1 = wait_for_number(kube, ns(dev), "standard", 1)["latestReadyVersion"]
     first = promote_pinned(kube, staging, dev, "standard", v1, "seed")
     assert first["phase"] == "Succeeded" and "preserved" not in first["plan"], "a new flow takes the source's parts"
 
     # Staging owns its sender and theme.
-    kube.json_patch(FLOWS, "standard", [
-        {"op": "replace", "path": "/spec/content/emailTemplates/recovery/from", "value": "staging@example.com"},
-        {"op": "replace", "path": "/spec/content/theme", "value": {"color": "green"}},
-    ], ns(staging))
+    kube.json_patch(
+        FLOWS,
+        "standard",
+        [
+            {"op": "replace", "path": "/spec/content/emailTemplates/recovery/from", "value": "staging@example.com"},
+            {"op": "replace", "path": "/spec/content/theme", "value": {"color": "green"}},
+        ],
+        ns(staging),
+    )
     wait_for_number(kube, ns(staging), "standard", 2)
-    changed = {"title": "v2", "emailTemplates": {"recovery": {"from": "dev2@example.com", "subject": "s2"}}, "theme": {"color": "blue"}}
+    changed = {
+        "title": "v2",
+        "emailTemplates": {"recovery": {"from": "dev2@example.com", "subject": "s2"}},
+        "theme": {"color": "blue"},
+    }
     kube.json_patch(FLOWS, "standard", [{"op": "replace", "path": "/spec/content", "value": changed}], ns(dev))
     v2 = wait_for_number(kube, ns(dev), "standard", 2)["latestReadyVersion"]
 
@@ -224,19 +268,30 @@ def test_preserved_paths_survive_review_and_promotion(kube, running_operator, ma
     assert [c["path"] for c in waiting["plan"]["changes"]] == ["/emailTemplates/recovery/subject", "/title"]
     assert waiting["plan"]["preserved"] == [
         {"path": "/theme", "preservedPath": "/theme", "value": {"color": "green"}, "offered": {"color": "blue"}},
-        {"path": "/emailTemplates/recovery/from", "preservedPath": "/emailTemplates/*/from",
-         "value": "staging@example.com", "offered": "dev2@example.com"},
+        {
+            "path": "/emailTemplates/recovery/from",
+            "preservedPath": "/emailTemplates/*/from",
+            "value": "staging@example.com",
+            "offered": "dev2@example.com",
+        },
     ]
     kube.merge_patch(PROMOTIONS, "reviewed", {"spec": {"approved": True}}, ns(staging))
     landed = wait_for_phase(kube, ns(staging), "reviewed")
     assert landed["phase"] == "Succeeded", landed
     content = kube.get(FLOWS, "standard", ns(staging))["spec"]["content"]
-    assert content == {"title": "v2", "emailTemplates": {"recovery": {"from": "staging@example.com", "subject": "s2"}},
-                       "theme": {"color": "green"}}
+    assert content == {
+        "title": "v2",
+        "emailTemplates": {"recovery": {"from": "staging@example.com", "subject": "s2"}},
+        "theme": {"color": "green"},
+    }
 
     # Differences only where staging owns the content do not make it out of sync.
-    sync = wait_for(lambda: (s := flow_status(kube, ns(staging), "standard").get("sync") or {}).get("version") == landed["targetVersion"]
-                    and s, message="staging sync compares the promoted version")
+    sync = wait_for(
+        lambda: (
+            (s := flow_status(kube, ns(staging), "standard").get("sync") or {}).get("version") == landed["targetVersion"] and s
+        ),
+        message="staging sync compares the promoted version",
+    )
     assert (sync["state"], sync["differingPaths"], sync["preservedPaths"]) == ("InSync", 0, 2)
 
     # Promoting only an owned part is refused, naming it; nothing is written.
@@ -249,16 +304,21 @@ def test_preserved_paths_survive_review_and_promotion(kube, running_operator, ma
 
     # Giving the theme back to the flow makes the difference count again, without any flow event.
     kube.merge_patch(ENVIRONMENTS, name(staging), {"spec": {"preservedPaths": ["/emailTemplates/*/from"]}})
-    sync = wait_for(lambda: (s := flow_status(kube, ns(staging), "standard")["sync"]).get("preservedPaths") == 1 and s,
-                    message="staging sync compared again")
+    sync = wait_for(
+        lambda: (s := flow_status(kube, ns(staging), "standard")["sync"]).get("preservedPaths") == 1 and s,
+        message="staging sync compared again",
+    )
     assert (sync["state"], sync["differingPaths"]) == ("OutOfSync", 1)
     kube.merge_patch(ENVIRONMENTS, name(staging), {"spec": {"preservedPaths": None}})
-    sync = wait_for(lambda: "preservedPaths" not in (s := flow_status(kube, ns(staging), "standard")["sync"]) and s,
-                    message="staging sync without owned parts")
+    sync = wait_for(
+        lambda: "preservedPaths" not in (s := flow_status(kube, ns(staging), "standard")["sync"]) and s,
+        message="staging sync without owned parts",
+    )
     assert (sync["state"], sync["differingPaths"]) == ("OutOfSync", 2)
 
 
 # -- a value change re-renders exactly the clients that use it --------------------------------
+
 
 def test_value_change_rerenders_only_the_clients_using_it_and_creates_no_version(kube, running_operator, make_environment, watch):
     env = make_environment("Development", values={"baseUrl": "https://a.example.com", "sender": "a@example.com", "unused": "u1"})
@@ -282,32 +342,49 @@ def test_value_change_rerenders_only_the_clients_using_it_and_creates_no_version
     for client in ("a", "b"):
         wait_for(lambda watcher=writes[client]: watcher.count >= 1, message=f"{client}-flow re-rendered")
         assert json.loads(writes[client].writes[-1]["flow.json"]) == {"login": "https://b.example.com/login"}
-    record = wait_for(lambda: (s := kube.get(ENVIRONMENTS, name(env)).get("status") or {}).get("valuesRendered", {}).get("values") == ["baseUrl"]
-                      and s["valuesRendered"], message="the Environment records the re-rendering")
+    record = wait_for(
+        lambda: (
+            (s := kube.get(ENVIRONMENTS, name(env)).get("status") or {}).get("valuesRendered", {}).get("values") == ["baseUrl"]
+            and s["valuesRendered"]
+        ),
+        message="the Environment records the re-rendering",
+    )
     assert (record["flows"], record["clients"]) == (["login"], ["a", "b"])
 
     # Barrier: a second change, to the value only c uses.
     kube.merge_patch(ENVIRONMENTS, name(env), {"spec": {"values": {"sender": "b@example.com"}}})
     wait_for(lambda: writes["c"].count >= 1, message="c-flow re-rendered")
     assert json.loads(writes["c"].writes[-1]["flow.json"]) == {"from": "b@example.com"}
-    record = wait_for(lambda: (s := kube.get(ENVIRONMENTS, name(env)).get("status") or {}).get("valuesRendered", {}).get("values") == ["sender"]
-                      and s["valuesRendered"], message="the second re-rendering recorded")
+    record = wait_for(
+        lambda: (
+            (s := kube.get(ENVIRONMENTS, name(env)).get("status") or {}).get("valuesRendered", {}).get("values") == ["sender"]
+            and s["valuesRendered"]
+        ),
+        message="the second re-rendering recorded",
+    )
     assert (record["flows"], record["clients"]) == (["mail"], ["c"])
     assert {client: w.count for client, w in writes.items()} == {"a": 1, "b": 1, "c": 1, "d": 0}
 
     assert version_count(kube, n) == versions_before, "a value change creates no FlowVersion"
     assert all(flow_status(kube, n, f)["latestCreatedNumber"] == 1 for f in documents)
-    events = [e for e in kube.list_events("default")
-              if e.get("involvedObject", {}).get("name") == name(env) and e.get("reason") == "ValuesRendered"]
+    events = [
+        e
+        for e in kube.list_events("default")
+        if e.get("involvedObject", {}).get("name") == name(env) and e.get("reason") == "ValuesRendered"
+    ]
     messages = " | ".join(e["message"] for e in events)
     assert "value(s) baseUrl changed: re-rendered flow(s) login" in messages and "ApiClient(s) a, b" in messages, messages
 
     # Removing a value in use: the client says so and keeps what it has; nothing half-rendered.
     kube.merge_patch(ENVIRONMENTS, name(env), {"spec": {"values": {"sender": None}}})
-    wait_for(lambda: condition(kube.get(APICLIENTS, "c", n).get("status") or {}, "Ready").get("status") == "False",
-             message="c reports it cannot be served")
-    wait_for(lambda: "$(values.sender) at /from is not defined" in condition(flow_status(kube, n, "mail"), "Ready").get("message", ""),
-             message="the mail flow judged again without sender")
+    wait_for(
+        lambda: condition(kube.get(APICLIENTS, "c", n).get("status") or {}, "Ready").get("status") == "False",
+        message="c reports it cannot be served",
+    )
+    wait_for(
+        lambda: "$(values.sender) at /from is not defined" in condition(flow_status(kube, n, "mail"), "Ready").get("message", ""),
+        message="the mail flow judged again without sender",
+    )
     assert writes["c"].count == 1
     # Barrier: defined again (with a new text), the flow is HEAD again and c is re-rendered once.
     kube.merge_patch(ENVIRONMENTS, name(env), {"spec": {"values": {"sender": "c@example.com"}}})
@@ -319,18 +396,26 @@ def test_value_change_rerenders_only_the_clients_using_it_and_creates_no_version
 
 # -- bad input at admission ------------------------------------------------------------------
 
-@pytest.mark.parametrize("spec_extra, words", [
-    ({"values": {f"v{i}": "x" for i in range(129)}}, ["spec.values", "128"]),
-    ({"values": {"port": 8080}}, ["spec.values.port", "string"]),
-    ({"values": {"base url": "x"}}, ["spec.values", "start with a letter and use only letters, digits, - or _"]),
-    ({"values": {"baseUrl": "x" * 2049}}, ["spec.values.baseUrl", "2048"]),
-    ({"preservedPaths": ["emailTemplates/*/from"]}, ["spec.preservedPaths[0]", "JSON Pointer", "starts with /"]),
-    ({"preservedPaths": ["/a/~2b"]}, ["spec.preservedPaths[0]", "~0", "~1"]),
-])
+
+@pytest.mark.parametrize(
+    "spec_extra, words",
+    [
+        ({"values": {f"v{i}": "x" for i in range(129)}}, ["spec.values", "128"]),
+        ({"values": {"port": 8080}}, ["spec.values.port", "string"]),
+        ({"values": {"base url": "x"}}, ["spec.values", "start with a letter and use only letters, digits, - or _"]),
+        ({"values": {"baseUrl": "x" * 2049}}, ["spec.values.baseUrl", "2048"]),
+        ({"preservedPaths": ["emailTemplates/*/from"]}, ["spec.preservedPaths[0]", "JSON Pointer", "starts with /"]),
+        ({"preservedPaths": ["/a/~2b"]}, ["spec.preservedPaths[0]", "~0", "~1"]),
+    ],
+)
 def test_bad_values_and_preserved_paths_are_refused_at_admission(kube, cluster, spec_extra, words):
     env_name = f"bad-{uuid.uuid4().hex[:6]}"
-    body = {"apiVersion": API_VERSION, "kind": "Environment", "metadata": {"name": env_name},
-            "spec": {"namespace": f"ns-{env_name}", "tier": "Development", **spec_extra}}
+    body = {
+        "apiVersion": API_VERSION,
+        "kind": "Environment",
+        "metadata": {"name": env_name},
+        "spec": {"namespace": f"ns-{env_name}", "tier": "Development", **spec_extra},
+    }
     with pytest.raises(Invalid) as denied:
         kube.create(ENVIRONMENTS, body)
     for word in words:
@@ -341,8 +426,15 @@ def test_bad_values_and_preserved_paths_are_refused_at_admission(kube, cluster, 
 def test_a_bad_change_to_an_existing_environment_is_refused_and_nothing_changes(kube, cluster):
     env_name = f"vals-{uuid.uuid4().hex[:6]}"
     kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"ns-{env_name}"}})
-    kube.create(ENVIRONMENTS, {"apiVersion": API_VERSION, "kind": "Environment", "metadata": {"name": env_name},
-                               "spec": {"namespace": f"ns-{env_name}", "tier": "Development", "values": {"baseUrl": "https://ok"}}})
+    kube.create(
+        ENVIRONMENTS,
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Environment",
+            "metadata": {"name": env_name},
+            "spec": {"namespace": f"ns-{env_name}", "tier": "Development", "values": {"baseUrl": "https://ok"}},
+        },
+    )
     with pytest.raises(Invalid) as denied:
         kube.merge_patch(ENVIRONMENTS, env_name, {"spec": {"values": {"sender": 42}, "preservedPaths": ["/ok"]}})
     assert "spec.values.sender" in denied.value.message

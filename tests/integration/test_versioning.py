@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from flowops.kube import FLOWS, FLOWVERSIONS, Invalid, ApiError
+from flowops.kube import FLOWS, FLOWVERSIONS, ApiError, Invalid
 from flowops.services import versions as version_store
 from flowops.testing import documents
 from flowops.testing.objects import BARRIER_LABEL, LAST_HANDLED, barrier, flow, flow_status, wait_for_number
@@ -32,9 +32,16 @@ def settle(kube, namespace, name, count):
 
 def test_version_record_id_number_message_transition_parent(kube, running_operator, make_environment):
     env = make_environment()
-    kube.create(FLOWS, flow("login", {"step": 1}, annotations={"flowops.io/change-cause": "first cut"}, transition="CarryOver"), ns(env))
+    kube.create(
+        FLOWS, flow("login", {"step": 1}, annotations={"flowops.io/change-cause": "first cut"}, transition="CarryOver"), ns(env)
+    )
     wait_for_number(kube, ns(env), "login", 1)
-    kube.merge_patch(FLOWS, "login", {"metadata": {"annotations": {"flowops.io/change-cause": "second"}}, "spec": {"content": {"step": 2}}}, ns(env))
+    kube.merge_patch(
+        FLOWS,
+        "login",
+        {"metadata": {"annotations": {"flowops.io/change-cause": "second"}}, "spec": {"content": {"step": 2}}},
+        ns(env),
+    )
     status = wait_for_number(kube, ns(env), "login", 2)
     first, second = version_objects(kube, ns(env), "login")
     assert first["spec"]["message"] == "first cut" and second["spec"]["message"] == "second"
@@ -45,7 +52,9 @@ def test_version_record_id_number_message_transition_parent(kube, running_operat
     assert status["latestReadyVersion"] == second["spec"]["id"] == status["latestCreatedVersion"]
     assert status["versionCount"] == 2 and status["uncommitted"] is False
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
-    assert ready["status"] == "True" and ready["observedGeneration"] == kube.get(FLOWS, "login", ns(env))["metadata"]["generation"]
+    assert (
+        ready["status"] == "True" and ready["observedGeneration"] == kube.get(FLOWS, "login", ns(env))["metadata"]["generation"]
+    )
     events = [e for e in kube.list_events(ns(env)) if e.get("reason") == "VersionCreated"]
     assert len(events) >= 2
 
@@ -86,12 +95,22 @@ def test_manual_mode_commits_once_per_request_and_survives_restart(kube, running
 
 
 def test_retention_spares_head_and_pinned_versions(kube, running_operator, make_environment):
-    env = make_environment(policy={"historyLimit": 3, "guardrails": [{"name": "has-ok", "expression": "content.ok", "message": "set ok"}]})
+    env = make_environment(
+        policy={"historyLimit": 3, "guardrails": [{"name": "has-ok", "expression": "content.ok", "message": "set ok"}]}
+    )
     kube.create(FLOWS, flow("kept", {"ok": True, "n": 1}), ns(env))
     wait_for_number(kube, ns(env), "kept", 1)
     pinned_id = version_objects(kube, ns(env), "kept")[0]["spec"]["id"]
-    kube.create(version_store_apiclient(), {"apiVersion": "flowops.io/v1alpha1", "kind": "Application", "metadata": {"name": "legacy"},
-                                         "spec": {"defaultFlow": {"name": "kept", "version": pinned_id}}}, ns(env))
+    kube.create(
+        version_store_apiclient(),
+        {
+            "apiVersion": "flowops.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "legacy"},
+            "spec": {"defaultFlow": {"name": "kept", "version": pinned_id}},
+        },
+        ns(env),
+    )
     for n in range(2, 5):
         kube.merge_patch(FLOWS, "kept", {"spec": {"content": {"ok": True, "n": n}}}, ns(env))
         wait_for_number(kube, ns(env), "kept", n)
@@ -147,7 +166,9 @@ def test_deleting_a_flow_with_deletion_policy_delete_deletes_its_versions(kube, 
     wait_for(lambda: not version_objects(kube, ns(env), "gone"), timeout=60, message="garbage collection of the versions")
 
 
-def test_one_mebibyte_flow_via_server_side_apply_is_versioned_without_copies_in_annotations(kube, cluster, running_operator, make_environment):
+def test_one_mebibyte_flow_via_server_side_apply_is_versioned_without_copies_in_annotations(
+    kube, cluster, running_operator, make_environment
+):
     env = make_environment()
     document = documents.flow_of_size(1 << 20)
     manifest = flow("big", document)
@@ -174,13 +195,26 @@ def test_hundred_small_edits_of_a_250kb_flow_cost_a_fraction_of_full_copies(kube
     edits = {}
     for n in range(2, 101):
         text = f"Sign in ({n})"
-        kube.json_patch(FLOWS, "hundred", [{"op": "replace", "path": f"/spec/content/translations/en/{key.replace('~', '~0').replace('/', '~1')}", "value": text}], ns(env))
+        kube.json_patch(
+            FLOWS,
+            "hundred",
+            [
+                {
+                    "op": "replace",
+                    "path": f"/spec/content/translations/en/{key.replace('~', '~0').replace('/', '~1')}",
+                    "value": text,
+                }
+            ],
+            ns(env),
+        )
         edits[n] = text
         wait_for_number(kube, ns(env), "hundred", n, timeout=60)
     stored = cluster.etcd_value_sizes(f"/registry/flowops.io/flowversions/{ns(env)}/")
     full_copy = len(json.dumps(document, separators=(",", ":")).encode())
     ratio = sum(stored.values()) / (100 * full_copy)
-    print(f"\n100 versions of a {full_copy:,}-byte flow: {sum(stored.values()):,} bytes in etcd, {sum(stored.values()) / 100:,.0f} per version, {ratio:.1%} of full copies")
+    print(
+        f"\n100 versions of a {full_copy:,}-byte flow: {sum(stored.values()):,} bytes in etcd, {sum(stored.values()) / 100:,.0f} per version, {ratio:.1%} of full copies"
+    )
     assert len(stored) == 100
     assert ratio < 0.10
     versions = version_objects(kube, ns(env), "hundred")
@@ -212,9 +246,17 @@ def test_document_that_cannot_be_stored_as_a_version_stalls_with_a_clear_message
     # Incompressible content: fits in the Flow object, but not as a compressed version.
     blob = base64.b64encode(os.urandom(900_000)).decode()
     kube.merge_patch(FLOWS, "noise", {"spec": {"content": {"blob": blob}}}, ns(env))
-    ready = wait_for(lambda: next((c for c in flow_status(kube, ns(env), "noise").get("conditions", [])
-                                   if c["type"] == "Ready" and c["reason"] == "DocumentTooLarge"), None),
-                     message="Ready=False DocumentTooLarge")
+    ready = wait_for(
+        lambda: next(
+            (
+                c
+                for c in flow_status(kube, ns(env), "noise").get("conditions", [])
+                if c["type"] == "Ready" and c["reason"] == "DocumentTooLarge"
+            ),
+            None,
+        ),
+        message="Ready=False DocumentTooLarge",
+    )
     assert ready["status"] == "False"
     assert "too large to store" in ready["message"] and "split the flow" in ready["message"]
     status = flow_status(kube, ns(env), "noise")
@@ -235,10 +277,15 @@ def _all_handled(kube, namespace):
     for name in names:
         kube.merge_patch(FLOWS, name, {"metadata": {"labels": {BARRIER_LABEL: token}}}, namespace)
     handled = lambda f: token in ((f["metadata"].get("annotations") or {}).get(LAST_HANDLED) or "")  # noqa: E731
-    flows = wait_for(lambda: (items := kube.list(FLOWS, namespace)) and all(handled(f) for f in items) and items,
-                     timeout=120, message="the operator to handle a barrier on every flow")
+    flows = wait_for(
+        lambda: (items := kube.list(FLOWS, namespace)) and all(handled(f) for f in items) and items,
+        timeout=120,
+        message="the operator to handle a barrier on every flow",
+    )
     state = {f["metadata"]["name"]: (f["metadata"]["generation"], f["spec"], f.get("status")) for f in flows}
-    versions = {v["metadata"]["name"]: v["metadata"]["resourceVersion"] for v in kube.list(FLOWVERSIONS, namespace, metadata_only=True)}
+    versions = {
+        v["metadata"]["name"]: v["metadata"]["resourceVersion"] for v in kube.list(FLOWVERSIONS, namespace, metadata_only=True)
+    }
     return state, versions
 
 
@@ -247,8 +294,11 @@ def test_restart_with_many_flows_writes_nothing_and_keeps_working(kube, running_
     count = 90  # more objects than any worker or batch limit, so start-up cannot starve
     for n in range(count):
         kube.create(FLOWS, flow(f"many-{n}", {"n": n}), ns(env))
-    wait_for(lambda: sum(1 for f in kube.list(FLOWS, ns(env)) if (f.get("status") or {}).get("latestReadyNumber") == 1) == count,
-             timeout=120, message="all flows versioned")
+    wait_for(
+        lambda: sum(1 for f in kube.list(FLOWS, ns(env)) if (f.get("status") or {}).get("latestReadyNumber") == 1) == count,
+        timeout=120,
+        message="all flows versioned",
+    )
     before, versions_before = _all_handled(kube, ns(env))
     running_operator.restart()
     # Every flow resumed and then handled a later change: only then is "nothing rewritten" proven.

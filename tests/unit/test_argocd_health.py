@@ -32,8 +32,16 @@ def test_argocd_cm_holds_one_check_per_kind_equal_to_the_directory_layout():
 
 
 def test_every_kind_with_a_condition_set_has_a_check():
-    declared = {s.kind for s in (flowstatus.FLOW, promotionstatus.PROMOTION, environmentstatus.ENVIRONMENT,
-                                 bindingstatus.APICLIENT, bindingstatus.APPLICATION)}
+    declared = {
+        s.kind
+        for s in (
+            flowstatus.FLOW,
+            promotionstatus.PROMOTION,
+            environmentstatus.ENVIRONMENT,
+            bindingstatus.APICLIENT,
+            bindingstatus.APPLICATION,
+        )
+    }
     assert declared | {"FlowVersion"} == set(KINDS) == set(render.SOURCES)
 
 
@@ -48,26 +56,34 @@ def obj(generation=2, observed=2, conditions=()):
     return {"metadata": {"name": "x", "generation": generation}, "status": status}
 
 
-@pytest.mark.parametrize("name, thing, expected", [
-    ("no status", {"metadata": {"generation": 1}}, "Progressing"),
-    ("CRD default, not observed", obj(1, 0), "Progressing"),
-    ("older generation observed", obj(3, 2, [cond("Ready", "True")]), "Progressing"),
-    ("no conditions yet", obj(), "Progressing"),
-    ("ready", obj(conditions=[cond("Ready", "True")]), "Healthy"),
-    ("stalled", obj(conditions=[cond("Ready", "False"), cond("Stalled", "True", "GuardrailsFailed", "rule r")]), "Degraded"),
-    ("reconciling", obj(conditions=[cond("Ready", "Unknown"), cond("Reconciling", "True")]), "Progressing"),
-    ("ready unknown", obj(conditions=[cond("Ready", "Unknown")]), "Progressing"),
-    ("not ready, no other sign", obj(conditions=[cond("Ready", "False", "NoVersion")]), "Progressing"),  # kstatus: InProgress
-    ("waiting for a person", obj(conditions=[cond("Approved", "False", "AwaitingApproval")]), "Suspended"),
-])
+@pytest.mark.parametrize(
+    "name, thing, expected",
+    [
+        ("no status", {"metadata": {"generation": 1}}, "Progressing"),
+        ("CRD default, not observed", obj(1, 0), "Progressing"),
+        ("older generation observed", obj(3, 2, [cond("Ready", "True")]), "Progressing"),
+        ("no conditions yet", obj(), "Progressing"),
+        ("ready", obj(conditions=[cond("Ready", "True")]), "Healthy"),
+        ("stalled", obj(conditions=[cond("Ready", "False"), cond("Stalled", "True", "GuardrailsFailed", "rule r")]), "Degraded"),
+        ("reconciling", obj(conditions=[cond("Ready", "Unknown"), cond("Reconciling", "True")]), "Progressing"),
+        ("ready unknown", obj(conditions=[cond("Ready", "Unknown")]), "Progressing"),
+        ("not ready, no other sign", obj(conditions=[cond("Ready", "False", "NoVersion")]), "Progressing"),  # kstatus: InProgress
+        ("waiting for a person", obj(conditions=[cond("Approved", "False", "AwaitingApproval")]), "Suspended"),
+    ],
+)
 def test_condition_rule(name, thing, expected):
     for kind in ("Environment", "Flow", "Promotion", "Application", "ApiClient"):
         assert health(kind, thing)[0] == expected, kind
 
 
 def test_the_rule_follows_what_each_condition_set_publishes():
-    waiting = promotionstatus.promotion_conditions("AwaitingApproval", "plan ready: approve with spec.approved: true", 1, None, "t")
-    assert health("Promotion", obj(1, 1, waiting)) == ("Suspended", "AwaitingApproval: plan ready: approve with spec.approved: true")
+    waiting = promotionstatus.promotion_conditions(
+        "AwaitingApproval", "plan ready: approve with spec.approved: true", 1, None, "t"
+    )
+    assert health("Promotion", obj(1, 1, waiting)) == (
+        "Suspended",
+        "AwaitingApproval: plan ready: approve with spec.approved: true",
+    )
     failed = promotionstatus.promotion_conditions("Failed", "source moved", 1, None, "t", "PlanStale")
     assert health("Promotion", obj(1, 1, failed))[0] == "Degraded"
     running = promotionstatus.promotion_conditions("Running", "writing", 1, None, "t")
@@ -79,11 +95,14 @@ def test_degraded_message_carries_reason_and_message():
     assert (status, message) == ("Degraded", "GuardrailsFailed: rule password-kept failed")
 
 
-@pytest.mark.parametrize("version, expected", [
-    ({"spec": {"origin": "Commit"}}, "Progressing"),
-    ({"spec": {"origin": "Commit"}, "status": {"ready": True}}, "Healthy"),
-    ({"spec": {"origin": "Commit"}, "status": {"ready": False, "guardrails": [{"rule": "a", "passed": False}]}}, "Degraded"),
-    ({"spec": {"origin": "Quarantine"}}, "Healthy"),
-])
+@pytest.mark.parametrize(
+    "version, expected",
+    [
+        ({"spec": {"origin": "Commit"}}, "Progressing"),
+        ({"spec": {"origin": "Commit"}, "status": {"ready": True}}, "Healthy"),
+        ({"spec": {"origin": "Commit"}, "status": {"ready": False, "guardrails": [{"rule": "a", "passed": False}]}}, "Degraded"),
+        ({"spec": {"origin": "Quarantine"}}, "Healthy"),
+    ],
+)
 def test_flowversion_rule(version, expected):
     assert health("FlowVersion", {"metadata": {"name": "v", "generation": 1}, **version})[0] == expected

@@ -91,7 +91,9 @@ def _mutate(rng, value, depth=0):
     if isinstance(value, list) and value:
         roll = rng.random()
         if roll < 0.25:
-            value.insert(rng.randint(0, len(value)), copy.deepcopy(rng.choice(value)) if rng.random() < 0.3 else _random_value(rng, depth))
+            value.insert(
+                rng.randint(0, len(value)), copy.deepcopy(rng.choice(value)) if rng.random() < 0.3 else _random_value(rng, depth)
+            )
         elif roll < 0.5:
             del value[rng.randrange(len(value))]
         elif roll < 0.7:

@@ -24,8 +24,7 @@ def application(name=None, version=None):
         (client("web"), application("login", "3"), ("login", "3", "Application", "Application")),
         (client("web"), application("login"), ("login", "HEAD", "Application", "Default")),
         # client only
-        (client(name="login", version="20261121093012123456"), None,
-         ("login", "20261121093012123456", "ApiClient", "ApiClient")),
+        (client(name="login", version="20261121093012123456"), None, ("login", "20261121093012123456", "ApiClient", "ApiClient")),
         (client(name="login"), None, ("login", "HEAD", "ApiClient", "Default")),
         # both: the client wins setting by setting
         (client("web", "checkout", "7"), application("login", "3"), ("checkout", "7", "ApiClient", "ApiClient")),

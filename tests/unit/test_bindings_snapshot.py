@@ -13,7 +13,10 @@ NS = "apps"
 
 
 def client(name, spec_version="HEAD"):
-    return {"metadata": {"name": name, "namespace": NS, "uid": f"uid-{name}"}, "spec": {"defaultFlow": {"name": "f", "version": spec_version}}}
+    return {
+        "metadata": {"name": name, "namespace": NS, "uid": f"uid-{name}"},
+        "spec": {"defaultFlow": {"name": "f", "version": spec_version}},
+    }
 
 
 def configmap_metadata(name):

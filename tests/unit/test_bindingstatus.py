@@ -12,7 +12,10 @@ def facts(problem=None, held=HELD, head=True, request=None):
     return bindingstatus.ClientFacts(
         generation=4,
         request=request or resolve_request({"application": "web"}, {"defaultFlow": {"name": "login"}}),
-        materialised=held, config_map="web-frontend-flow", follows_head=head and problem is None, problem=problem,
+        materialised=held,
+        config_map="web-frontend-flow",
+        follows_head=head and problem is None,
+        problem=problem,
     )
 
 
@@ -36,7 +39,10 @@ def test_problem_keeps_reporting_what_the_configmap_holds():
     assert status["followsHead"] is False
     resolved = conditions.find(status["conditions"], "Resolved")
     assert resolved["status"] == "False" and resolved["reason"] == "FlowNotFound"
-    assert resolved["message"] == f"flow logn does not exist; ConfigMap web-frontend-flow keeps flow login version 2 ({HELD.version})"
+    assert (
+        resolved["message"]
+        == f"flow logn does not exist; ConfigMap web-frontend-flow keeps flow login version 2 ({HELD.version})"
+    )
     assert conditions.find(status["conditions"], "Stalled")["status"] == "True"
     assert conditions.find(status["conditions"], "Ready")["status"] == "False"
 
@@ -79,7 +85,9 @@ def test_application_status():
 
 def resolved_status(version="v2", head=True, requested_version="HEAD", reason="Resolved"):
     return {
-        "flow": "login", "version": version, "followsHead": head,
+        "flow": "login",
+        "version": version,
+        "followsHead": head,
         "requested": {"name": "login", "version": requested_version},
         "conditions": [{"type": "Resolved", "status": "True" if reason == "Resolved" else "False", "reason": reason}],
     }

@@ -8,8 +8,15 @@ IDS = ["20261121093012000001", "20261121093012000002", "20261121093012000003"]
 
 
 def record(number, ready=True, origin="Commit", guardrails=""):
-    return VersionRecord(name=f"login-{IDS[number - 1]}", id=IDS[number - 1], number=number, content_hash=f"sha256:{number}",
-                         ready=ready, origin=origin, guardrails=guardrails)
+    return VersionRecord(
+        name=f"login-{IDS[number - 1]}",
+        id=IDS[number - 1],
+        number=number,
+        content_hash=f"sha256:{number}",
+        ready=ready,
+        origin=origin,
+        guardrails=guardrails,
+    )
 
 
 RECORDS = [record(1), record(2), record(3, ready=False, guardrails="need-title: add a title")]

@@ -13,12 +13,23 @@ from flowops.domain import check
 from flowops.domain.canonical import content_hash
 from flowops.domain.commit import VersionRecord
 
-RULE = {"name": "sign-in-keeps-password", "builtin": "requiredFields",
-        "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}}}
-DEV = {"apiVersion": "flowops.io/v1alpha1", "kind": "Environment", "metadata": {"name": "development"},
-       "spec": {"namespace": "flowops-development", "tier": "Development", "policy": {"guardrails": [RULE]}}}
-PROD = {"apiVersion": "flowops.io/v1alpha1", "kind": "Environment", "metadata": {"name": "production"},
-        "spec": {"namespace": "flowops-production", "tier": "Production", "upstream": "staging"}}
+RULE = {
+    "name": "sign-in-keeps-password",
+    "builtin": "requiredFields",
+    "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}},
+}
+DEV = {
+    "apiVersion": "flowops.io/v1alpha1",
+    "kind": "Environment",
+    "metadata": {"name": "development"},
+    "spec": {"namespace": "flowops-development", "tier": "Development", "policy": {"guardrails": [RULE]}},
+}
+PROD = {
+    "apiVersion": "flowops.io/v1alpha1",
+    "kind": "Environment",
+    "metadata": {"name": "production"},
+    "spec": {"namespace": "flowops-production", "tier": "Production", "upstream": "staging"},
+}
 FIELDS = {"identifier": {"type": "text"}, "currentPassword": {"type": "password"}}
 GOOD = {"title": "Sign in", "fields": FIELDS, "forms": {"signInForm": {"fields": ["identifier", "currentPassword"]}}}
 BROKEN = {"title": "Sign in", "fields": FIELDS, "forms": {"signInForm": {"fields": ["identifier"]}}}
@@ -36,15 +47,18 @@ def head(document, cause="first"):
     return check.Head([record], document)
 
 
-@pytest.mark.parametrize("manifest,env,cluster_head,consulted,verdict,plan", [
-    (flow(GOOD), DEV, None, True, "Pass", "NewFlow"),
-    (flow(BROKEN), DEV, None, True, "GuardrailsFailed", "NewFlow"),
-    (flow(GOOD), DEV, head(GOOD), True, "Pass", "NoChange"),
-    (flow(BROKEN), DEV, head(GOOD), True, "GuardrailsFailed", "NewVersion"),
-    (flow(GOOD), DEV, None, False, "Pass", None),
-    (flow(GOOD, "flowops-production"), PROD, None, True, "Protected", "NewFlow"),
-    (flow(GOOD, "elsewhere"), None, None, False, "NoEnvironment", None),
-])
+@pytest.mark.parametrize(
+    "manifest,env,cluster_head,consulted,verdict,plan",
+    [
+        (flow(GOOD), DEV, None, True, "Pass", "NewFlow"),
+        (flow(BROKEN), DEV, None, True, "GuardrailsFailed", "NewFlow"),
+        (flow(GOOD), DEV, head(GOOD), True, "Pass", "NoChange"),
+        (flow(BROKEN), DEV, head(GOOD), True, "GuardrailsFailed", "NewVersion"),
+        (flow(GOOD), DEV, None, False, "Pass", None),
+        (flow(GOOD, "flowops-production"), PROD, None, True, "Protected", "NewFlow"),
+        (flow(GOOD, "elsewhere"), None, None, False, "NoEnvironment", None),
+    ],
+)
 def test_verdict_and_plan(manifest, env, cluster_head, consulted, verdict, plan):
     result = check.check_flow(manifest, env, cluster_head, consulted)
     assert (result.verdict, result.plan) == (verdict, plan)

@@ -29,13 +29,16 @@ def test_bare_selector_only_where_allowed():
         parse_flow_ref("@3")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("login@", "a version selector must follow '@'"),
-    ("/login", "an environment must precede '/'"),
-    ("Login", "invalid flow name 'Login'"),
-    ("login@v2", "invalid version selector 'v2'"),
-    ("login@20261399000000000000", "not a real UTC time"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("login@", "a version selector must follow '@'"),
+        ("/login", "an environment must precede '/'"),
+        ("Login", "invalid flow name 'Login'"),
+        ("login@v2", "invalid version selector 'v2'"),
+        ("login@20261399000000000000", "not a real UTC time"),
+    ],
+)
 def test_flow_ref_errors_say_what_to_type(text, message):
     with pytest.raises(UserError, match=message):
         parse_flow_ref(text)
@@ -59,7 +62,13 @@ def test_kubectl_flags_before_or_after_the_command():
     before = parse("--kubeconfig", "/k", "--context", "c", "-n", "production", "-o", "json", "history", "standard")
     after = parse("history", "standard", "--kubeconfig", "/k", "--context", "c", "-n", "production", "-o", "json")
     for args in (before, after):
-        assert (args.kubeconfig, args.context, args.namespace, args.output, args.flow) == ("/k", "c", "production", "json", "standard")
+        assert (args.kubeconfig, args.context, args.namespace, args.output, args.flow) == (
+            "/k",
+            "c",
+            "production",
+            "json",
+            "standard",
+        )
 
 
 def test_flags_not_given_stay_unset():
@@ -69,8 +78,25 @@ def test_flags_not_given_stay_unset():
 
 
 def test_promote_options():
-    args = parse("promote", "standard", "--from", "staging", "--to", "production", "--include", "/a", "/b",
-                 "--exclude", "/c", "--review", "--comment", "why", "--no-wait", "--timeout", "2m")
+    args = parse(
+        "promote",
+        "standard",
+        "--from",
+        "staging",
+        "--to",
+        "production",
+        "--include",
+        "/a",
+        "/b",
+        "--exclude",
+        "/c",
+        "--review",
+        "--comment",
+        "why",
+        "--no-wait",
+        "--timeout",
+        "2m",
+    )
     assert (args.source, args.target, args.include, args.exclude) == ("staging", "production", ["/a", "/b"], ["/c"])
     assert args.review and args.comment == "why" and args.wait is False and args.timeout == 120
     assert parse("promote", "standard", "--to", "production").wait is None  # decided by --review
@@ -90,8 +116,20 @@ def test_help_documents_exit_codes(capsys):
     text = capsys.readouterr().out
     for line in ("0  success", "1  the operation failed", "2  usage or user error", "3  forbidden"):
         assert line in text
-    for command in ("status", "history", "show", "diff", "promote", "approve", "rollback", "restore", "commit",
-                    "copy", "pin", "why"):
+    for command in (
+        "status",
+        "history",
+        "show",
+        "diff",
+        "promote",
+        "approve",
+        "rollback",
+        "restore",
+        "commit",
+        "copy",
+        "pin",
+        "why",
+    ):
         assert f"    {command} " in text
 
 
@@ -111,8 +149,9 @@ def test_connection_failures_name_the_cause():
     from flowops.cli.main import connection_problem
 
     class MaxRetry(Exception):
-        reason = OSError("HTTPSConnection(host='127.0.0.1', port=1): Failed to establish a new connection: "
-                         "[Errno 111] Connection refused")
+        reason = OSError(
+            "HTTPSConnection(host='127.0.0.1', port=1): Failed to establish a new connection: [Errno 111] Connection refused"
+        )
 
     assert connection_problem(MaxRetry()) == "[Errno 111] Connection refused"
     assert connection_problem(ValueError("timed out")) == "timed out"

@@ -16,21 +16,31 @@ def version_object(number: int, **spec) -> dict:
 
 
 def test_history_names_who_requested_and_approved_a_promoted_version():
-    promoted = version_object(3, origin="Promotion", source={"environment": "staging", "flow": "login", "version": "7"},
-                              provenance={"requestedBy": {"username": "alice"}, "approvedBy": {"username": "bob", "via": "Cluster"},
-                                          "comment": "ship"})
+    promoted = version_object(
+        3,
+        origin="Promotion",
+        source={"environment": "staging", "flow": "login", "version": "7"},
+        provenance={"requestedBy": {"username": "alice"}, "approvedBy": {"username": "bob", "via": "Cluster"}, "comment": "ship"},
+    )
     row = history.version_row(promoted, head=None, used_by=[])
     assert history.people_cell(row) == "alice, approved by bob"
     assert row.to_json()["provenance"]["requestedBy"] == {"username": "alice"}
-    gitops = version_object(4, provenance={"requestedBy": {"username": "flux"}, "approvedBy": {"username": "flux", "via": "GitOps"}})
+    gitops = version_object(
+        4, provenance={"requestedBy": {"username": "flux"}, "approvedBy": {"username": "flux", "via": "GitOps"}}
+    )
     assert history.people_cell(history.version_row(gitops, head=None, used_by=[])) == "flux, approved by flux via GitOps"
     assert history.people_cell(history.version_row(version_object(1), head=None, used_by=[])) is None
 
 
 def test_review_plan_shows_who_switches_and_who_stays_pinned():
-    plan = {"total": 1, "changes": [{"op": "replace", "path": "/title", "old": "a", "new": "b"}],
-            "impact": {"followingHead": [{"kind": "ApiClient", "name": "web"}],
-                       "pinned": [{"kind": "Application", "name": "mobile", "version": "3"}]}}
+    plan = {
+        "total": 1,
+        "changes": [{"op": "replace", "path": "/title", "old": "a", "new": "b"}],
+        "impact": {
+            "followingHead": [{"kind": "ApiClient", "name": "web"}],
+            "pinned": [{"kind": "Application", "name": "mobile", "version": "3"}],
+        },
+    }
     text = "\n".join(str(line) for line in plan_lines(plan, "production/login"))
     assert "switch at once (follow HEAD): ApiClient/web" in text
     assert "unaffected (pinned): Application/mobile@3" in text
@@ -42,7 +52,13 @@ def test_a_dry_run_promotion_is_named_after_what_it_promotes():
     from flowops.cli.environments import Environment
     from flowops.cli.promotions import body, pinned_name
 
-    promotion = body(source=Environment("staging", "flowops-staging"), flow="standard", version="sha256:" + "a" * 64,
-                     target=Environment("production", "flowops-production"), target_flow="standard", review=True)
+    promotion = body(
+        source=Environment("staging", "flowops-staging"),
+        flow="standard",
+        version="sha256:" + "a" * 64,
+        target=Environment("production", "flowops-production"),
+        target_flow="standard",
+        review=True,
+    )
     assert pinned_name(promotion, "version 12 (20261121093012123456)") == "standard-from-staging-v12"
     assert promotion["spec"]["source"]["version"].startswith("sha256:") and promotion["spec"]["review"] is True

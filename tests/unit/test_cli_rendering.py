@@ -20,18 +20,27 @@ from flowops.cli.output import Output
 from flowops.domain.binding import resolve_request
 from flowops.domain.diff import diff
 
-NOW = dt.datetime(2026, 11, 21, 12, 0, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 12, 0, 0, tzinfo=dt.UTC)
 
 
 def ago(**delta: int) -> str:
     return (NOW - dt.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@pytest.mark.parametrize("delta, shown", [
-    ({"seconds": 5}, "5s"), ({"seconds": 150}, "2m30s"), ({"minutes": 17}, "17m"), ({"hours": 2, "minutes": 5}, "125m"),
-    ({"hours": 5, "minutes": 3}, "5h3m"), ({"hours": 30}, "30h"), ({"days": 3, "hours": 4}, "3d4h"), ({"days": 40}, "40d"),
-    ({"days": 800}, "2y"),
-])
+@pytest.mark.parametrize(
+    "delta, shown",
+    [
+        ({"seconds": 5}, "5s"),
+        ({"seconds": 150}, "2m30s"),
+        ({"minutes": 17}, "17m"),
+        ({"hours": 2, "minutes": 5}, "125m"),
+        ({"hours": 5, "minutes": 3}, "5h3m"),
+        ({"hours": 30}, "30h"),
+        ({"days": 3, "hours": 4}, "3d4h"),
+        ({"days": 40}, "40d"),
+        ({"days": 800}, "2y"),
+    ],
+)
 def test_age_reads_like_kubectl(delta, shown):
     assert fmt.age(ago(**delta), NOW) == shown
 
@@ -42,7 +51,7 @@ def test_age_of_nothing():
 
 def test_change_lines_show_old_and_new():
     changes = [fmt.change_dict(c) for c in diff({"a": 1, "b": "x", "c": True}, {"a": 2, "c": True, "d": [1]})]
-    assert [str(fmt.change_line(c)) for c in changes] == ['~ /a  1 → 2', '- /b  "x"', '+ /d  [1]']
+    assert [str(fmt.change_line(c)) for c in changes] == ["~ /a  1 → 2", '- /b  "x"', "+ /d  [1]"]
     assert changes[0] == {"op": "replace", "path": "/a", "old": 1, "new": 2}
     assert "new" not in changes[1] and "old" not in changes[2]
 
@@ -58,12 +67,17 @@ def test_operator_abbreviations_are_not_quoted():
 
 
 def test_counts_and_stat():
-    changes = [{"op": "add", "path": "/translations/de/a"}, {"op": "replace", "path": "/translations/de/b"},
-               {"op": "remove", "path": "/fields/x"}]
+    changes = [
+        {"op": "add", "path": "/translations/de/a"},
+        {"op": "replace", "path": "/translations/de/b"},
+        {"op": "remove", "path": "/fields/x"},
+    ]
     assert fmt.describe_counts(3, fmt.count_ops(changes)) == "3 paths differ: 1 added, 1 removed, 1 changed"
     assert fmt.describe_counts(0, {}) == "no differences"
-    assert fmt.stat_rows(changes) == [("/translations/de", {"add": 1, "remove": 0, "replace": 1}),
-                                      ("/fields/x", {"add": 0, "remove": 1, "replace": 0})]
+    assert fmt.stat_rows(changes) == [
+        ("/translations/de", {"add": 1, "remove": 0, "replace": 1}),
+        ("/fields/x", {"add": 0, "remove": 1, "replace": 0}),
+    ]
 
 
 def output(fmt_name: str = "table") -> tuple[Output, io.StringIO, io.StringIO]:
@@ -127,15 +141,32 @@ def test_environment_defaults_follow_the_policy():
 
 
 def test_status_cells():
-    row = status.FlowRow("login", "staging", sync=status.Sync("OutOfSync", "development", 3),
-                         last_promotion={"sourceEnvironment": "development", "sourceFlow": "login", "time": ago(minutes=5)},
-                         head="20261121093012123456", number=4, ready="True", reason="UpToDate")
+    row = status.FlowRow(
+        "login",
+        "staging",
+        sync=status.Sync("OutOfSync", "development", 3),
+        last_promotion={"sourceEnvironment": "development", "sourceFlow": "login", "time": ago(minutes=5)},
+        head="20261121093012123456",
+        number=4,
+        ready="True",
+        reason="UpToDate",
+    )
     cells = status.flow_cells([row], NOW)[0]
-    assert [str(c) for c in cells] == ["login", "staging", "20261121093012123456", "4", "True",
-                                       "3 paths differ from development", "from development/login, 5m ago"]
+    assert [str(c) for c in cells] == [
+        "login",
+        "staging",
+        "20261121093012123456",
+        "4",
+        "True",
+        "3 paths differ from development",
+        "from development/login, 5m ago",
+    ]
     one = status.FlowRow("login", "staging", sync=status.Sync("OutOfSync", "development", 1))
     assert str(status.sync_cell(one)) == "1 path differs from development"
-    assert str(status.sync_cell(status.FlowRow("l", "s", sync=status.Sync("InSync", "development", 0)))) == "in sync with development"
+    assert (
+        str(status.sync_cell(status.FlowRow("l", "s", sync=status.Sync("InSync", "development", 0))))
+        == "in sync with development"
+    )
     missing = status.FlowRow("login", "production", present=False, sync=status.Sync("NotPromoted", "staging"))
     assert str(status.sync_cell(missing)) == "not promoted from staging"
     failed = status.FlowRow("login", "dev", ready="False", reason="GuardrailsFailed")
@@ -145,8 +176,12 @@ def test_status_cells():
 def version_object(number: int, **spec) -> dict:
     vid = f"2026112109301212345{number}"
     return {
-        "metadata": {"name": f"login-{vid}", "creationTimestamp": ago(hours=number),
-                     "labels": {"flowops.io/ready": "true"}, "annotations": {"flowops.io/guardrails": "All 2 guardrails passed."}},
+        "metadata": {
+            "name": f"login-{vid}",
+            "creationTimestamp": ago(hours=number),
+            "labels": {"flowops.io/ready": "true"},
+            "annotations": {"flowops.io/guardrails": "All 2 guardrails passed."},
+        },
         "spec": {"id": vid, "number": number, "message": f"m{number}", "transition": "RestartAll", "origin": "Commit", **spec},
         "status": {},
     }
@@ -154,10 +189,17 @@ def version_object(number: int, **spec) -> dict:
 
 def test_history_rows():
     failing = version_object(2)
-    failing["status"] = {"ready": False, "guardrails": [{"rule": "keep-password", "passed": False}, {"rule": "ok", "passed": True}]}
-    promoted = version_object(3, origin="Promotion", source={"environment": "staging", "flow": "login", "version": "20261121000000000007"})
-    rows = [history.version_row(o, head="20261121093012123451", used_by=used) for o, used in
-            ((version_object(1), ["web (HEAD)"]), (failing, []), (promoted, []))]
+    failing["status"] = {
+        "ready": False,
+        "guardrails": [{"rule": "keep-password", "passed": False}, {"rule": "ok", "passed": True}],
+    }
+    promoted = version_object(
+        3, origin="Promotion", source={"environment": "staging", "flow": "login", "version": "20261121000000000007"}
+    )
+    rows = [
+        history.version_row(o, head="20261121093012123451", used_by=used)
+        for o, used in ((version_object(1), ["web (HEAD)"]), (failing, []), (promoted, []))
+    ]
     assert rows[0].head and rows[0].ready and rows[0].used_by == ("web (HEAD)",)
     assert str(history.guardrails_cell(rows[1])) == "failed: keep-password"
     assert history.source_cell(rows[2], {("staging", "login", "20261121000000000007"): 7}) == "staging/login@7"
@@ -171,21 +213,36 @@ def test_who_uses_which_version():
     from flowops.cli.bindings import ClientView
 
     request = resolve_request({"application": "web"}, {"defaultFlow": {"name": "login"}})
-    views = [ClientView("web-frontend", "dev", "web", request, flow="login", version="A", number=1, follows_head=True),
-             ClientView("mobile", "dev", None, request, flow="login", version="B", number=2),
-             ClientView("other", "dev", None, request, flow="signup", version="A", number=1)]
+    views = [
+        ClientView("web-frontend", "dev", "web", request, flow="login", version="A", number=1, follows_head=True),
+        ClientView("mobile", "dev", None, request, flow="login", version="B", number=2),
+        ClientView("other", "dev", None, request, flow="signup", version="A", number=1),
+    ]
     apps = {"web": {"spec": {"defaultFlow": {"name": "login", "version": "2"}}}}
     used = history.users_by_version("login", views, apps, {1: "A", 2: "B"})
     assert used == {"A": ["web-frontend (HEAD)"], "B": ["mobile", "application/web"]}
 
 
 def test_promotion_body_follows_the_crd():
-    body = promotions.body(source=env("staging"), flow="login", version="HEAD", target=env("production"),
-                           target_flow="login", include=["/translations"], comment="go", review=True)
+    body = promotions.body(
+        source=env("staging"),
+        flow="login",
+        version="HEAD",
+        target=env("production"),
+        target_flow="login",
+        include=["/translations"],
+        comment="go",
+        review=True,
+    )
     assert body["metadata"] == {"generateName": "login-", "namespace": "ns-production"}
-    assert body["spec"] == {"source": {"environment": "staging", "flow": "login", "version": "HEAD"},
-                            "target": {"flow": "login"}, "ifTargetExists": "Replace", "review": True,
-                            "changes": {"include": ["/translations"]}, "comment": "go"}
+    assert body["spec"] == {
+        "source": {"environment": "staging", "flow": "login", "version": "HEAD"},
+        "target": {"flow": "login"},
+        "ifTargetExists": "Replace",
+        "review": True,
+        "changes": {"include": ["/translations"]},
+        "comment": "go",
+    }
 
 
 def test_bad_pointers_are_user_errors():
@@ -199,11 +256,21 @@ def test_plan_and_outcome():
     plan = {"total": 3, "truncated": True, "changes": [{"op": "replace", "path": "/t", "old": "a", "new": "b"}]}
     lines = [str(t) for t in promotions.plan_lines(plan, "production/login")]
     assert lines == ["plan: 3 changes to production/login", '  ~ /t  "a" → "b"', "  … and 2 more (the whole plan: -o json)"]
-    done = {"metadata": {"name": "p"}, "spec": {"source": {"environment": "staging", "flow": "login"}},
-            "status": {"phase": "Succeeded", "sourceNumber": 4, "targetFlow": "login", "targetVersion": "20261121093012123456",
-                       "targetNumber": 9}}
-    assert promotions.outcome_line(done, env("production")) == \
-        "promoted staging/login@4 to production/login: version 9 (20261121093012123456)"
+    done = {
+        "metadata": {"name": "p"},
+        "spec": {"source": {"environment": "staging", "flow": "login"}},
+        "status": {
+            "phase": "Succeeded",
+            "sourceNumber": 4,
+            "targetFlow": "login",
+            "targetVersion": "20261121093012123456",
+            "targetNumber": 9,
+        },
+    }
+    assert (
+        promotions.outcome_line(done, env("production"))
+        == "promoted staging/login@4 to production/login: version 9 (20261121093012123456)"
+    )
 
 
 def test_pointer_lookup():
@@ -219,21 +286,36 @@ def test_why_names_where_each_setting_comes_from():
     client_spec = {"application": "web", "defaultFlow": {"version": "3"}}
     app_spec = {"defaultFlow": {"name": "login", "version": "HEAD"}}
     request = resolve_request(client_spec, app_spec)
-    rows = [[str(c) if c is not None else None for c in row]
-            for row in clients.settings_cells(request, client_spec, app_spec, "web-frontend")]
-    assert rows == [["name", None, "login", "login", "Application web (spec.defaultFlow.name)"],
-                    ["version", "3", "HEAD", "3", "ApiClient web-frontend (spec.defaultFlow.version)"]]
+    rows = [
+        [str(c) if c is not None else None for c in row]
+        for row in clients.settings_cells(request, client_spec, app_spec, "web-frontend")
+    ]
+    assert rows == [
+        ["name", None, "login", "login", "Application web (spec.defaultFlow.name)"],
+        ["version", "3", "HEAD", "3", "ApiClient web-frontend (spec.defaultFlow.version)"],
+    ]
     default = resolve_request({"defaultFlow": {"name": "login"}}, None)
     assert "so HEAD" in clients.explain_source(default.version_source, "version", "c", None)
 
 
 def test_plan_lists_the_parts_the_target_keeps():
-    plan = {"total": 1, "changes": [{"op": "replace", "path": "/t", "old": "a", "new": "b"}],
-            "preserved": [{"path": "/emailTemplates/a/from", "preservedPath": "/emailTemplates/*/from",
-                           "value": "prod@example.com", "offered": "dev@example.com"}]}
+    plan = {
+        "total": 1,
+        "changes": [{"op": "replace", "path": "/t", "old": "a", "new": "b"}],
+        "preserved": [
+            {
+                "path": "/emailTemplates/a/from",
+                "preservedPath": "/emailTemplates/*/from",
+                "value": "prod@example.com",
+                "offered": "dev@example.com",
+            }
+        ],
+    }
     lines = [str(t) for t in promotions.plan_lines(plan, "production/login")]
-    assert lines[2:] == ["kept: 1 part the target environment owns (spec.preservedPaths)",
-                         '  = /emailTemplates/a/from  "prod@example.com"  (source: "dev@example.com")']
+    assert lines[2:] == [
+        "kept: 1 part the target environment owns (spec.preservedPaths)",
+        '  = /emailTemplates/a/from  "prod@example.com"  (source: "dev@example.com")',
+    ]
 
 
 def test_a_moved_item_is_one_line_naming_where_it_came_from():
@@ -248,7 +330,16 @@ def test_why_says_which_values_a_client_is_rendered_with():
     from flowops.cli.commands.clients import resolution_lines
 
     request = resolve_request({"defaultFlow": {"name": "login"}}, None)
-    v = ClientView("web", "prod", None, request, flow="login", version="A", number=1, follows_head=True,
-                   status={"configMap": "web-flow", "values": {"senderAddress": "sha256:2", "baseUrl": "sha256:1"}})
+    v = ClientView(
+        "web",
+        "prod",
+        None,
+        request,
+        flow="login",
+        version="A",
+        number=1,
+        follows_head=True,
+        status={"configMap": "web-flow", "values": {"senderAddress": "sha256:2", "baseUrl": "sha256:1"}},
+    )
     lines = dict(resolution_lines(v, env("production")))
     assert lines["values"] == "rendered with baseUrl, senderAddress of environment production (kubectl flowops show --rendered)"

@@ -11,8 +11,16 @@ H1, H2 = "sha256:1", "sha256:2"
 
 
 def v(content_hash=H1, commit_request=None, promotion_uid=None, origin="Commit", number=1):
-    return VersionRecord(name=f"f-{number}", id=f"2026112100000000000{number}", number=number, content_hash=content_hash,
-                         ready=True, origin=origin, commit_request=commit_request, promotion_uid=promotion_uid)
+    return VersionRecord(
+        name=f"f-{number}",
+        id=f"2026112100000000000{number}",
+        number=number,
+        content_hash=content_hash,
+        ready=True,
+        origin=origin,
+        commit_request=commit_request,
+        promotion_uid=promotion_uid,
+    )
 
 
 def promo(uid="u1", content_hash=H2, comment="to staging"):
@@ -28,20 +36,73 @@ CASES = [
     ("new manual flow gets v1", H1, "Manual", None, None, None, None, (True, "Commit", "", "ContentChanged", False)),
     ("manual edit, no request", H2, "Manual", v(), None, None, None, (False, "Commit", "", "Uncommitted", True)),
     ("manual edit, blank request", H2, "Manual", v(), None, "  ", None, (False, "Commit", "", "Uncommitted", True)),
-    ("manual edit, new request", H2, "Manual", v(commit_request="add v1"), None, "add v2", None, (True, "Commit", "add v2", "CommitRequested", False)),
-    ("manual edit, request already used", H2, "Manual", v(commit_request="add v2"), None, "add v2", None, (False, "Commit", "", "Uncommitted", True)),
+    (
+        "manual edit, new request",
+        H2,
+        "Manual",
+        v(commit_request="add v1"),
+        None,
+        "add v2",
+        None,
+        (True, "Commit", "add v2", "CommitRequested", False),
+    ),
+    (
+        "manual edit, request already used",
+        H2,
+        "Manual",
+        v(commit_request="add v2"),
+        None,
+        "add v2",
+        None,
+        (False, "Commit", "", "Uncommitted", True),
+    ),
     ("promotion landed", H2, "Manual", v(), None, None, promo(), (True, "Promotion", "to staging", "Promoted", False)),
-    ("promotion already recorded", H2, "Auto", v(promotion_uid="u1"), None, None, promo(), (False, "Commit", "", "UpToDate", False)),
-    ("promotion record for other content", H2, "Auto", v(), "c", None, promo(content_hash="sha256:9"), (True, "Commit", "c", "ContentChanged", False)),
+    (
+        "promotion already recorded",
+        H2,
+        "Auto",
+        v(promotion_uid="u1"),
+        None,
+        None,
+        promo(),
+        (False, "Commit", "", "UpToDate", False),
+    ),
+    (
+        "promotion record for other content",
+        H2,
+        "Auto",
+        v(),
+        "c",
+        None,
+        promo(content_hash="sha256:9"),
+        (True, "Commit", "c", "ContentChanged", False),
+    ),
     ("promotion record unreadable", H2, "Auto", v(), "c", None, "{not json", (True, "Commit", "c", "ContentChanged", False)),
-    ("promotion record without uid", H2, "Auto", v(), "c", None, json.dumps({"contentHash": H2}), (True, "Commit", "c", "ContentChanged", False)),
+    (
+        "promotion record without uid",
+        H2,
+        "Auto",
+        v(),
+        "c",
+        None,
+        json.dumps({"contentHash": H2}),
+        (True, "Commit", "c", "ContentChanged", False),
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, digest, mode, latest, cause, commit_request, promotion, expected", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    "name, digest, mode, latest, cause, commit_request, promotion, expected", CASES, ids=[c[0] for c in CASES]
+)
 def test_decide(name, digest, mode, latest, cause, commit_request, promotion, expected):
-    d = commit.decide(content_hash=digest, mode=mode, latest=latest, change_cause=cause,
-                      commit_annotation=commit_request, promotion_annotation=promotion)
+    d = commit.decide(
+        content_hash=digest,
+        mode=mode,
+        latest=latest,
+        change_cause=cause,
+        commit_annotation=commit_request,
+        promotion_annotation=promotion,
+    )
     assert (d.commit, d.origin, d.message, d.reason, d.uncommitted) == expected
     assert (d.commit_request is not None) == (d.reason == "CommitRequested")
 

@@ -10,10 +10,24 @@ from flowops.services.versions import version_name
 LATEST = VersionRecord(name="f-00002", id="20261121093012000002", number=2, content_hash="sha256:b", generation=5)
 
 
-def _decide(content_hash: str, generation: int | None, newest: int | None, promotion: str | None = None,
-            landed: frozenset[str] = frozenset()):
-    return decide(content_hash=content_hash, mode="Auto", latest=LATEST, change_cause=None, commit_annotation=None,
-                  promotion_annotation=promotion, generation=generation, newest_generation=newest, landed_promotions=landed)
+def _decide(
+    content_hash: str,
+    generation: int | None,
+    newest: int | None,
+    promotion: str | None = None,
+    landed: frozenset[str] = frozenset(),
+):
+    return decide(
+        content_hash=content_hash,
+        mode="Auto",
+        latest=LATEST,
+        change_cause=None,
+        commit_annotation=None,
+        promotion_annotation=promotion,
+        generation=generation,
+        newest_generation=newest,
+        landed_promotions=landed,
+    )
 
 
 def test_a_view_older_than_a_committed_version_is_stale() -> None:
@@ -45,17 +59,38 @@ def test_version_names_hold_the_number_and_sort() -> None:
 
 
 def _q(number: int, digest: str, reapplied: int = 0) -> VersionRecord:
-    return VersionRecord(name=f"f-{number:05d}", id=f"2026112109301200000{number}", number=number, content_hash=digest,
-                         origin="Quarantine", reapplied=reapplied, field_manager="kustomize-controller (Update)")
+    return VersionRecord(
+        name=f"f-{number:05d}",
+        id=f"2026112109301200000{number}",
+        number=number,
+        content_hash=digest,
+        origin="Quarantine",
+        reapplied=reapplied,
+        field_manager="kustomize-controller (Update)",
+    )
 
 
 def test_a_protected_flow_edited_without_a_promotion_is_reverted() -> None:
-    decision = decide(content_hash="sha256:x", mode="Auto", latest=LATEST, change_cause=None, commit_annotation=None,
-                      promotion_annotation=None, protected=True)
+    decision = decide(
+        content_hash="sha256:x",
+        mode="Auto",
+        latest=LATEST,
+        change_cause=None,
+        commit_annotation=None,
+        promotion_annotation=None,
+        protected=True,
+    )
     assert (decision.commit, decision.revert, decision.reason) == (False, True, "DirectEdit")
     promoted = json.dumps({"uid": "p-2", "contentHash": "sha256:x"})
-    assert decide(content_hash="sha256:x", mode="Auto", latest=LATEST, change_cause=None, commit_annotation=None,
-                  promotion_annotation=promoted, protected=True).commit
+    assert decide(
+        content_hash="sha256:x",
+        mode="Auto",
+        latest=LATEST,
+        change_cause=None,
+        commit_annotation=None,
+        promotion_annotation=promoted,
+        protected=True,
+    ).commit
 
 
 def test_open_quarantine_is_the_newest_edit_since_the_newest_version() -> None:

@@ -13,18 +13,21 @@ def types(conds):
     return {c["type"]: c["status"] for c in conds}
 
 
-@pytest.mark.parametrize("marking, ready, reason", [
-    (lambda m: m.true("Built", "Ok").true("Checked", "Ok").ready("AllGood", "fine"), "True", "AllGood"),
-    (lambda m: m.true("Built", "Ok"), "True", "Ready"),  # unmarked dependents are not reported
-    (lambda m: m.true("Built", "Ok").false("Checked", "Broken", "rule x"), "False", "Broken"),
-    (lambda m: m.unknown("Built", "Waiting").true("Checked", "Ok"), "Unknown", "Waiting"),
-    (lambda m: m.false("Built", "First").false("Checked", "Second"), "False", "First"),  # declared order
-    (lambda m: m.true("Built", "Ok").stalled("TooLarge", "split it"), "False", "TooLarge"),
-    (lambda m: m.false("Built", "Broken").stalled("TooLarge", "split it"), "False", "TooLarge"),
-    (lambda m: m.reconciling("Working", "busy"), "Unknown", "Working"),
-    (lambda m: m.true("Built", "Ok").not_ready("NoVersion", "nothing yet"), "False", "NoVersion"),
-    (lambda m: m.true("Noted", "Seen").ready("Ok"), "True", "Ok"),  # informational types never decide Ready
-])
+@pytest.mark.parametrize(
+    "marking, ready, reason",
+    [
+        (lambda m: m.true("Built", "Ok").true("Checked", "Ok").ready("AllGood", "fine"), "True", "AllGood"),
+        (lambda m: m.true("Built", "Ok"), "True", "Ready"),  # unmarked dependents are not reported
+        (lambda m: m.true("Built", "Ok").false("Checked", "Broken", "rule x"), "False", "Broken"),
+        (lambda m: m.unknown("Built", "Waiting").true("Checked", "Ok"), "Unknown", "Waiting"),
+        (lambda m: m.false("Built", "First").false("Checked", "Second"), "False", "First"),  # declared order
+        (lambda m: m.true("Built", "Ok").stalled("TooLarge", "split it"), "False", "TooLarge"),
+        (lambda m: m.false("Built", "Broken").stalled("TooLarge", "split it"), "False", "TooLarge"),
+        (lambda m: m.reconciling("Working", "busy"), "Unknown", "Working"),
+        (lambda m: m.true("Built", "Ok").not_ready("NoVersion", "nothing yet"), "False", "NoVersion"),
+        (lambda m: m.true("Noted", "Seen").ready("Ok"), "True", "Ok"),  # informational types never decide Ready
+    ],
+)
 def test_ready_is_derived_from_the_marks(marking, ready, reason):
     result = conditions.find(marking(KIND.marks(3)).conditions(None, NOW), "Ready")
     assert (result["status"], result["reason"], result["observedGeneration"]) == (ready, reason, 3)
@@ -36,7 +39,11 @@ def test_suspended_leaves_ready_out_unless_something_else_decides():
     stalled = KIND.marks(1).suspended("Checked", "AwaitingApproval", "x").stalled("Broken", "y").conditions(None, NOW)
     assert types(stalled) == {"Checked": "False", "Stalled": "True", "Ready": "False"}
     # Ready from an earlier phase is removed while waiting
-    moved = KIND.marks(2).suspended("Checked", "AwaitingApproval", "x").conditions(KIND.marks(1).reconciling("R", "m").conditions(None, NOW), LATER)
+    moved = (
+        KIND.marks(2)
+        .suspended("Checked", "AwaitingApproval", "x")
+        .conditions(KIND.marks(1).reconciling("R", "m").conditions(None, NOW), LATER)
+    )
     assert types(moved) == {"Checked": "False"}
 
 
@@ -46,14 +53,21 @@ def test_stalled_message_is_ready_message():
     assert conditions.find(conds, "Stalled")["status"] == "True"
 
 
-@pytest.mark.parametrize("before, marking, after", [
-    # a condition that stops being marked is removed, Stalled and Reconciling included
-    ({"Built": "True", "Stalled": "True", "Ready": "False"}, lambda m: m.true("Built", "Ok"), {"Built": "True", "Ready": "True"}),
-    ({"Noted": "True", "Ready": "True"}, lambda m: m, {"Ready": "True"}),
-    ({"Reconciling": "True", "Ready": "Unknown"}, lambda m: m.true("Checked", "Ok"), {"Checked": "True", "Ready": "True"}),
-    # types this kind does not manage (an older operator's) are removed too
-    ({"Legacy": "True", "Ready": "True"}, lambda m: m, {"Ready": "True"}),
-])
+@pytest.mark.parametrize(
+    "before, marking, after",
+    [
+        # a condition that stops being marked is removed, Stalled and Reconciling included
+        (
+            {"Built": "True", "Stalled": "True", "Ready": "False"},
+            lambda m: m.true("Built", "Ok"),
+            {"Built": "True", "Ready": "True"},
+        ),
+        ({"Noted": "True", "Ready": "True"}, lambda m: m, {"Ready": "True"}),
+        ({"Reconciling": "True", "Ready": "Unknown"}, lambda m: m.true("Checked", "Ok"), {"Checked": "True", "Ready": "True"}),
+        # types this kind does not manage (an older operator's) are removed too
+        ({"Legacy": "True", "Ready": "True"}, lambda m: m, {"Ready": "True"}),
+    ],
+)
 def test_stale_conditions_are_removed(before, marking, after):
     existing = [{"type": t, "status": s, "reason": "R", "message": "", "lastTransitionTime": NOW} for t, s in before.items()]
     assert types(marking(KIND.marks(2)).conditions(existing, LATER)) == after
@@ -74,13 +88,16 @@ def test_transition_time_kept_while_status_holds():
     assert conditions.find(broken, "Ready")["lastTransitionTime"] == LATER
 
 
-@pytest.mark.parametrize("existing, desired, drop, expected", [
-    ([], [("Ready", "True")], (), {"Ready": NOW}),
-    ([("Ready", "True", "T0")], [("Ready", "True")], (), {"Ready": "T0"}),
-    ([("Ready", "False", "T0")], [("Ready", "True")], (), {"Ready": NOW}),
-    ([("Other", "True", "T0")], [("Ready", "True")], (), {"Ready": NOW, "Other": "T0"}),  # kept unless dropped
-    ([("Stalled", "True", "T0")], [("Ready", "True")], ("Stalled",), {"Ready": NOW}),
-])
+@pytest.mark.parametrize(
+    "existing, desired, drop, expected",
+    [
+        ([], [("Ready", "True")], (), {"Ready": NOW}),
+        ([("Ready", "True", "T0")], [("Ready", "True")], (), {"Ready": "T0"}),
+        ([("Ready", "False", "T0")], [("Ready", "True")], (), {"Ready": NOW}),
+        ([("Other", "True", "T0")], [("Ready", "True")], (), {"Ready": NOW, "Other": "T0"}),  # kept unless dropped
+        ([("Stalled", "True", "T0")], [("Ready", "True")], ("Stalled",), {"Ready": NOW}),
+    ],
+)
 def test_merge_keeps_transition_time_and_drops_what_it_is_told(existing, desired, drop, expected):
     before = [{"type": t, "status": s, "lastTransitionTime": at} for t, s, at in existing]
     wanted = [conditions.condition(t, s, "R") for t, s in desired]

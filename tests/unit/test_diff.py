@@ -14,6 +14,7 @@ from flowops.domain.selection import PointerMatchesNothing
 def select_changes(old, new, include=(), exclude=()):
     return selection.select(old, new, include, exclude)[0]
 
+
 # A small identity flow: forms referencing fields, translations.
 OLD = {
     "forms": {
@@ -188,8 +189,7 @@ def test_include_of_one_inserted_item_promotes_only_that_item():
     old = {"fields": [{"name": "a"}, {"name": "b"}]}
     new = {"fields": [{"name": "A"}, {"name": "b"}, {"name": "c"}]}
     # Items are identified by name: "a" went, "A" and "c" came.
-    assert [(c.op, c.path) for c in diff(old, new)] == [
-        ("remove", "/fields/0"), ("add", "/fields/0"), ("add", "/fields/2")]
+    assert [(c.op, c.path) for c in diff(old, new)] == [("remove", "/fields/0"), ("add", "/fields/0"), ("add", "/fields/2")]
     assert select_changes(old, new, include=["/fields/2"]) == [Change("add", "/fields/2", new={"name": "c"})]
     # The index of a removed item is its index in the target; of anything else, in the source.
     selected = select_changes(old, new, include=["/fields/0"])
@@ -224,11 +224,15 @@ def test_include_of_a_later_inserted_item_alone():
 def test_a_move_is_selected_by_the_items_index_in_the_source():
     old = {"steps": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}]}
     new = {"steps": [{"id": "b"}, {"id": "c"}, {"id": "a"}, {"id": "x"}, {"id": "d"}]}
-    assert [(c.op, c.source, c.path) for c in diff(old, new)] == [
-        ("move", "/steps/0", "/steps/2"), ("add", None, "/steps/3")]
+    assert [(c.op, c.source, c.path) for c in diff(old, new)] == [("move", "/steps/0", "/steps/2"), ("add", None, "/steps/3")]
     assert apply_changes(old, select_changes(old, new, include=["/steps/2"]))["steps"] == new["steps"][:3] + [{"id": "d"}]
     assert apply_changes(old, select_changes(old, new, exclude=["/steps/2"]))["steps"] == [
-        {"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "x"}, {"id": "d"}]
+        {"id": "a"},
+        {"id": "b"},
+        {"id": "c"},
+        {"id": "x"},
+        {"id": "d"},
+    ]
 
 
 def test_exclude_drops_changes_at_or_below_the_pointer():
@@ -245,8 +249,7 @@ def test_exclude_below_a_coarse_change_keeps_the_old_sub_value():
     old, new = {"l": [1, 2]}, {"l": [3, 4, 5]}
     assert select_changes(old, new, exclude=["/l/0"]) == [Change("replace", "/l/1", 2, 4), Change("add", "/l/2", new=5)]
     old, new = {"l": [[1, 2]]}, {"l": [[3, 4, 5]]}
-    assert select_changes(old, new, exclude=["/l/0/2"]) == [
-        Change("replace", "/l/0/0", 1, 3), Change("replace", "/l/0/1", 2, 4)]
+    assert select_changes(old, new, exclude=["/l/0/2"]) == [Change("replace", "/l/0/0", 1, 3), Change("replace", "/l/0/1", 2, 4)]
 
 
 def test_exclude_below_a_removal_keeps_that_part():
@@ -270,7 +273,9 @@ def test_pointer_matching_nothing_lists_the_paths_that_differ():
     assert isinstance(e, ValueError)
     assert e.pointer == "/forms/x"
     assert e.available == [c.path for c in diff(OLD, NEW)]
-    assert str(e).startswith("changes.include pointer /forms/x matches no change; paths that differ: /forms/recovery, /forms/registration")
+    assert str(e).startswith(
+        "changes.include pointer /forms/x matches no change; paths that differ: /forms/recovery, /forms/registration"
+    )
 
 
 def test_pointer_below_a_change_but_on_an_unchanged_part_matches_nothing():

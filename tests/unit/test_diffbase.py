@@ -22,18 +22,26 @@ def test_digests_change_exactly_when_the_value_changes():
 
 
 def _flow(content, resource_version="1", labels=None):
-    return kopf.Body({
-        "apiVersion": "flowops.io/v1alpha1", "kind": "Flow",
-        "metadata": {
-            "name": "signin", "namespace": "dev", "uid": "u-1", "resourceVersion": resource_version,
-            "labels": labels or {"team": "id"},
-            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": json.dumps({"spec": {"content": content}}),
-                            "flowops.io/change-cause": "typo"},
-            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
-        },
-        "spec": {"content": content, "versioning": {"mode": "Auto"}},
-        "status": {"versionCount": 3},
-    })
+    return kopf.Body(
+        {
+            "apiVersion": "flowops.io/v1alpha1",
+            "kind": "Flow",
+            "metadata": {
+                "name": "signin",
+                "namespace": "dev",
+                "uid": "u-1",
+                "resourceVersion": resource_version,
+                "labels": labels or {"team": "id"},
+                "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"spec": {"content": content}}),
+                    "flowops.io/change-cause": "typo",
+                },
+                "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+            },
+            "spec": {"content": content, "versioning": {"mode": "Auto"}},
+            "status": {"versionCount": 3},
+        }
+    )
 
 
 def test_essence_holds_a_digest_of_the_document_and_no_copy_of_it():

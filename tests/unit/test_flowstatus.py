@@ -9,13 +9,26 @@ NOW, LATER = "2026-11-21T09:30:12Z", "2026-11-21T10:00:00Z"
 
 
 def version(number, ready=True, origin="Commit", digest=None):
-    return VersionRecord(name=f"f-{number}", id=f"2026112100000000000{number}", number=number,
-                         content_hash=digest or f"sha256:{number}", ready=ready, origin=origin, guardrails="")
+    return VersionRecord(
+        name=f"f-{number}",
+        id=f"2026112100000000000{number}",
+        number=number,
+        content_hash=digest or f"sha256:{number}",
+        ready=ready,
+        origin=origin,
+        guardrails="",
+    )
 
 
 def facts(**overrides):
-    base = dict(generation=5, content_hash="sha256:2", document_bytes=10, uncommitted=False,
-                guardrails_ok=True, guardrails_message="all rules pass")
+    base = dict(
+        generation=5,
+        content_hash="sha256:2",
+        document_bytes=10,
+        uncommitted=False,
+        guardrails_ok=True,
+        guardrails_message="all rules pass",
+    )
     return flowstatus.FlowFacts(**{**base, **overrides})
 
 
@@ -27,9 +40,25 @@ CASES = [
     ("up to date", OK2, facts(), "True", "UpToDate", None, "True"),
     ("uncommitted", OK2, facts(uncommitted=True), "True", "UncommittedChanges", None, "True"),
     ("no version yet", [], facts(guardrails_ok=None), "False", "NoVersion", None, None),
-    ("guardrails failed", FAILED2, facts(guardrails_ok=False, guardrails_message="rule r broken"), "False", "GuardrailsFailed", "True", "False"),
+    (
+        "guardrails failed",
+        FAILED2,
+        facts(guardrails_ok=False, guardrails_message="rule r broken"),
+        "False",
+        "GuardrailsFailed",
+        "True",
+        "False",
+    ),
     ("first version failed", [version(1, ready=False)], facts(guardrails_ok=False), "False", "GuardrailsFailed", "True", "False"),
-    ("too large", OK2, facts(problem="document is 3 MiB", problem_reason="DocumentTooLarge"), "False", "DocumentTooLarge", "True", "True"),
+    (
+        "too large",
+        OK2,
+        facts(problem="document is 3 MiB", problem_reason="DocumentTooLarge"),
+        "False",
+        "DocumentTooLarge",
+        "True",
+        "True",
+    ),
     ("not evaluated yet", [version(1, ready=None)], facts(guardrails_ok=None), "False", "NoReadyVersion", None, None),
 ]
 
@@ -80,12 +109,24 @@ def test_the_flow_condition_set():
     assert "Tampered" in flowstatus.FLOW.owned and "Stalled" in flowstatus.FLOW.owned
 
 
-@pytest.mark.parametrize("status, settled", [
-    ({}, True),
-    ({"observedGeneration": 0}, False),  # the CRD default before the operator observed it
-])
+@pytest.mark.parametrize(
+    "status, settled",
+    [
+        ({}, True),
+        ({"observedGeneration": 0}, False),  # the CRD default before the operator observed it
+    ],
+)
 def test_settled_needs_the_generation_observed(status, settled):
-    flow = {"metadata": {"generation": 1}, "status": {
-        "observedGeneration": 1, "contentHash": "h", "uncommitted": False, "latestCreatedVersion": "v", "versionCount": 1,
-        "conditions": [{"type": "Ready", "status": "True", "message": "HEAD"}], **status}}
+    flow = {
+        "metadata": {"generation": 1},
+        "status": {
+            "observedGeneration": 1,
+            "contentHash": "h",
+            "uncommitted": False,
+            "latestCreatedVersion": "v",
+            "versionCount": 1,
+            "conditions": [{"type": "Ready", "status": "True", "message": "HEAD"}],
+            **status,
+        },
+    }
     assert flowstatus.settled(flow, "h", 10, True) is settled

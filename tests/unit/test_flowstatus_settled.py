@@ -5,8 +5,12 @@ HASH = "sha256:" + "a" * 64
 
 def _flow(**status):
     base = {
-        "observedGeneration": 3, "contentHash": HASH, "uncommitted": False, "latestCreatedVersion": "20261121-0001",
-        "versionCount": 4, "conditions": [{"type": "Ready", "status": "True", "message": "HEAD is version 4"}],
+        "observedGeneration": 3,
+        "contentHash": HASH,
+        "uncommitted": False,
+        "latestCreatedVersion": "20261121-0001",
+        "versionCount": 4,
+        "conditions": [{"type": "Ready", "status": "True", "message": "HEAD is version 4"}],
     }
     return {"metadata": {"generation": 3}, "status": {**base, **status}}
 
@@ -31,7 +35,13 @@ def test_more_versions_than_the_history_limit_is_not_settled():
 
 
 def test_an_environment_that_came_or_went_is_not_settled():
-    note = [{"type": "Ready", "status": "True", "message": f"HEAD is version 4. {flowstatus.NO_ENVIRONMENT_NOTE} dev: no guardrails apply"}]
+    note = [
+        {
+            "type": "Ready",
+            "status": "True",
+            "message": f"HEAD is version 4. {flowstatus.NO_ENVIRONMENT_NOTE} dev: no guardrails apply",
+        }
+    ]
     assert not flowstatus.settled(_flow(conditions=note), HASH, 10, has_environment=True)
     assert flowstatus.settled(_flow(conditions=note), HASH, 10, has_environment=False)
     assert not flowstatus.settled(_flow(), HASH, 10, has_environment=False)

@@ -10,8 +10,11 @@ from typing import Any
 from flowops.domain.guardrails import RuleResult, compile_rules, evaluate, summarize
 from flowops.testing.documents import available_locales, flow_of_size, identity_flow
 
-SIGN_IN = {"name": "sign-in-keeps-password", "builtin": "requiredFields",
-           "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}}}
+SIGN_IN = {
+    "name": "sign-in-keeps-password",
+    "builtin": "requiredFields",
+    "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}},
+}
 STANDARD_RULES = [
     {"name": "form-fields-exist", "builtin": "formFieldsExist"},
     SIGN_IN,
@@ -21,7 +24,7 @@ STANDARD_RULES = [
 ]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _flow(locales: tuple[str, ...]) -> dict[str, Any]:
     return identity_flow(locales)
 

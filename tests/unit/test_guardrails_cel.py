@@ -12,7 +12,7 @@ from flowops.testing.documents import identity_flow
 PASSWORD = "content.forms.signInForm.fields.exists(f, f == 'currentPassword')"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _flow(locales: tuple[str, ...]) -> dict[str, Any]:
     return identity_flow(locales)
 

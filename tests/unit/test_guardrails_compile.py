@@ -14,8 +14,11 @@ from flowops.domain.guardrails import (
     summarize,
 )
 
-SIGN_IN = {"name": "sign-in-keeps-password", "builtin": "requiredFields",
-           "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}}}
+SIGN_IN = {
+    "name": "sign-in-keeps-password",
+    "builtin": "requiredFields",
+    "parameters": {"forms": {"signInForm": ["identifier", "currentPassword"]}},
+}
 
 
 def only_error(spec: dict) -> str:
@@ -42,10 +45,11 @@ def test_unknown_builtin_lists_the_known_ones_and_fails_documents() -> None:
     ("spec", "parameter"),
     [
         ({"name": "r", "builtin": "requiredFields"}, "'forms' is required"),
-        ({"name": "r", "builtin": "requiredFields", "parameters": {"forms": {"signInForm": "currentPassword"}}},
-         "'forms.signInForm'"),
-        ({"name": "r", "builtin": "requiredFields", "parameters": {"form": {"signInForm": ["x"]}}},
-         "unknown parameter 'form'"),
+        (
+            {"name": "r", "builtin": "requiredFields", "parameters": {"forms": {"signInForm": "currentPassword"}}},
+            "'forms.signInForm'",
+        ),
+        ({"name": "r", "builtin": "requiredFields", "parameters": {"form": {"signInForm": ["x"]}}}, "unknown parameter 'form'"),
         ({"name": "r", "builtin": "maxDocumentSize"}, "'bytes' is required"),
         ({"name": "r", "builtin": "maxDocumentSize", "parameters": {"bytes": "1Mi"}}, "'bytes' must be a positive integer"),
         ({"name": "r", "builtin": "maxDocumentSize", "parameters": {"bytes": 0}}, "'bytes' must be a positive integer"),

@@ -20,7 +20,7 @@ SAMPLES = REPO / "manifests" / "samples"
 FILES = ("namespaces.yaml", "environments.yaml", "flow-standard.yaml", "web-application.yaml")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def objects(name: str) -> tuple[dict[str, Any], ...]:
     with (SAMPLES / name).open(encoding="utf-8") as fh:
         return tuple(d for d in yaml.safe_load_all(fh) if d)
@@ -34,7 +34,7 @@ def of_kind(kind: str) -> dict[str, dict[str, Any]]:
     return {o["metadata"]["name"]: o for o in all_objects() if o["kind"] == kind}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def crd_schemas() -> dict[str, dict[str, Any]]:
     schemas = {}
     for path in sorted((REPO / "crds").glob("*.yaml")):
@@ -135,8 +135,10 @@ def test_standard_flow_passes_every_environment_and_the_seed_break_does_not() ->
         compiled = compile_rules(env["spec"]["policy"]["guardrails"])
         assert all(r.passed for r in evaluate(compiled, content)), name
 
-    broken = {**content, "forms": {**content["forms"], "signInForm": {
-        **content["forms"]["signInForm"], "fields": ["identifier"]}}}
+    broken = {
+        **content,
+        "forms": {**content["forms"], "signInForm": {**content["forms"]["signInForm"], "fields": ["identifier"]}},
+    }
     dev = compile_rules(of_kind("Environment")["development"]["spec"]["policy"]["guardrails"])
     assert [r.rule for r in evaluate(dev, broken) if not r.passed] == ["sign-in-keeps-password"]
 

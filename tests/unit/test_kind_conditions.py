@@ -13,19 +13,27 @@ NOW, LATER = "2026-11-21T09:30:12Z", "2026-11-21T10:00:00Z"
 def summary(conds):
     """(Ready status, Ready reason, Reconciling?, Stalled?) — what kstatus and Argo CD read."""
     ready = conditions.find(conds, "Ready") or {}
-    return ready.get("status"), ready.get("reason"), conditions.find(conds, "Reconciling") is not None, conditions.find(conds, "Stalled") is not None
+    return (
+        ready.get("status"),
+        ready.get("reason"),
+        conditions.find(conds, "Reconciling") is not None,
+        conditions.find(conds, "Stalled") is not None,
+    )
 
 
-@pytest.mark.parametrize("phase, reason, expected", [
-    ("Pending", None, ("Unknown", "Pending", True, False)),
-    ("Running", None, ("Unknown", "Running", True, False)),
-    # no Ready, not Reconciling, not Stalled: kstatus Current (Ready=False would be InProgress),
-    # so a Flux Kustomization holding it is not held up
-    ("AwaitingApproval", None, (None, None, False, False)),
-    ("Succeeded", "", ("True", "Succeeded", False, False)),
-    ("Failed", "GuardrailsFailed", ("False", "GuardrailsFailed", False, True)),
-    ("Failed", None, ("False", "Failed", False, True)),
-])
+@pytest.mark.parametrize(
+    "phase, reason, expected",
+    [
+        ("Pending", None, ("Unknown", "Pending", True, False)),
+        ("Running", None, ("Unknown", "Running", True, False)),
+        # no Ready, not Reconciling, not Stalled: kstatus Current (Ready=False would be InProgress),
+        # so a Flux Kustomization holding it is not held up
+        ("AwaitingApproval", None, (None, None, False, False)),
+        ("Succeeded", "", ("True", "Succeeded", False, False)),
+        ("Failed", "GuardrailsFailed", ("False", "GuardrailsFailed", False, True)),
+        ("Failed", None, ("False", "Failed", False, True)),
+    ],
+)
 def test_promotion_phases(phase, reason, expected):
     conds = promotionstatus.promotion_conditions(phase, "msg", 1, None, NOW, reason)
     assert summary(conds) == expected
@@ -46,11 +54,14 @@ def test_unknown_phase_is_refused():
         promotionstatus.promotion_conditions("Done", "", 1, None, NOW)
 
 
-@pytest.mark.parametrize("valid, problems, expected, guardrails", [
-    (True, [], ("True", "Ready", False, False), "True"),
-    (False, ["invalid guardrails: r: syntax"], ("False", "InvalidSpec", False, True), "False"),
-    (True, ["upstream chain has a cycle: a -> b -> a"], ("False", "InvalidSpec", False, True), "True"),
-])
+@pytest.mark.parametrize(
+    "valid, problems, expected, guardrails",
+    [
+        (True, [], ("True", "Ready", False, False), "True"),
+        (False, ["invalid guardrails: r: syntax"], ("False", "InvalidSpec", False, True), "False"),
+        (True, ["upstream chain has a cycle: a -> b -> a"], ("False", "InvalidSpec", False, True), "True"),
+    ],
+)
 def test_environment(valid, problems, expected, guardrails):
     conds = environmentstatus.environment_conditions(4, valid, problems[0] if problems else "", problems, None, NOW)
     assert summary(conds) == expected
@@ -62,15 +73,22 @@ def test_environment(valid, problems, expected, guardrails):
 HELD = Fingerprint("login", "20261121093012000002", 2, "sha256:2", "RestartInProgress")
 
 
-@pytest.mark.parametrize("problem, held, expected", [
-    (None, HELD, ("True", "Resolved", False, False)),
-    (Problem("FlowNotFound", "flow logn does not exist"), HELD, ("False", "FlowNotFound", False, True)),
-    (Problem("NoReadyVersion", "no version yet", stalled=False), None, ("False", "NoReadyVersion", True, False)),
-])
+@pytest.mark.parametrize(
+    "problem, held, expected",
+    [
+        (None, HELD, ("True", "Resolved", False, False)),
+        (Problem("FlowNotFound", "flow logn does not exist"), HELD, ("False", "FlowNotFound", False, True)),
+        (Problem("NoReadyVersion", "no version yet", stalled=False), None, ("False", "NoReadyVersion", True, False)),
+    ],
+)
 def test_apiclient(problem, held, expected):
     facts = bindingstatus.ClientFacts(
-        generation=2, request=resolve_request({"application": "web"}, {"defaultFlow": {"name": "login"}}),
-        materialised=held, config_map="c-flow", follows_head=problem is None, problem=problem,
+        generation=2,
+        request=resolve_request({"application": "web"}, {"defaultFlow": {"name": "login"}}),
+        materialised=held,
+        config_map="c-flow",
+        follows_head=problem is None,
+        problem=problem,
     )
     conds = bindingstatus.client_status(facts, None, NOW)["conditions"]
     assert summary(conds) == expected
@@ -80,18 +98,27 @@ def test_apiclient(problem, held, expected):
 def test_apiclient_fixed_binding_clears_stalled():
     def facts(problem):
         return bindingstatus.ClientFacts(
-            generation=2, request=resolve_request({}, {"defaultFlow": {"name": "login"}}),
-            materialised=HELD, config_map="c-flow", follows_head=problem is None, problem=problem)
+            generation=2,
+            request=resolve_request({}, {"defaultFlow": {"name": "login"}}),
+            materialised=HELD,
+            config_map="c-flow",
+            follows_head=problem is None,
+            problem=problem,
+        )
+
     broken = bindingstatus.client_status(facts(Problem("FlowNotFound", "x")), None, NOW)
     fixed = bindingstatus.client_status(facts(None), broken, LATER)
     assert {c["type"] for c in fixed["conditions"]} == {"Ready", "Resolved"}
 
 
-@pytest.mark.parametrize("problem, expected", [
-    (None, ("True", "Resolved", False, False)),
-    (Problem("HeadNotAllowed", "pin a version"), ("False", "HeadNotAllowed", False, True)),
-    (Problem("NoReadyVersion", "wait", stalled=False), ("False", "NoReadyVersion", True, False)),
-])
+@pytest.mark.parametrize(
+    "problem, expected",
+    [
+        (None, ("True", "Resolved", False, False)),
+        (Problem("HeadNotAllowed", "pin a version"), ("False", "HeadNotAllowed", False, True)),
+        (Problem("NoReadyVersion", "wait", stalled=False), ("False", "NoReadyVersion", True, False)),
+    ],
+)
 def test_application(problem, expected):
     conds = bindingstatus.application_status(1, 0, problem, "default flow login", None, NOW)["conditions"]
     assert summary(conds) == expected

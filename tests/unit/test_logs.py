@@ -24,8 +24,11 @@ def _kopf(level, message):
 
 def test_retried_requests_during_start_up_are_not_errors():
     quiet = RetriedRequestFilter()
-    starting = _kopf(logging.ERROR, "Request attempt #1/9 failed; will retry: GET https://h/apis/flowops.io/v1alpha1/promotions -> "
-                     "APITooManyRequestsError('storage is (re)initializing', {}, status=429)")
+    starting = _kopf(
+        logging.ERROR,
+        "Request attempt #1/9 failed; will retry: GET https://h/apis/flowops.io/v1alpha1/promotions -> "
+        "APITooManyRequestsError('storage is (re)initializing', {}, status=429)",
+    )
     assert quiet.filter(starting) and starting.levelno == logging.INFO and starting.levelname == "INFO"
     other = _kopf(logging.ERROR, "Request attempt #2/9 failed; will retry: GET https://h/x -> APIServerError('boom', status=500)")
     assert quiet.filter(other) and other.levelno == logging.WARNING
@@ -33,7 +36,10 @@ def test_retried_requests_during_start_up_are_not_errors():
 
 def test_the_last_attempt_and_other_errors_stay_errors():
     quiet = RetriedRequestFilter()
-    last = _kopf(logging.ERROR, "Request attempt #9/9 failed; escalating: GET https://h/x -> APITooManyRequestsError('storage is (re)initializing')")
+    last = _kopf(
+        logging.ERROR,
+        "Request attempt #9/9 failed; escalating: GET https://h/x -> APITooManyRequestsError('storage is (re)initializing')",
+    )
     handler = _kopf(logging.ERROR, "Handler 'reconcile_flow' failed with an exception. Will retry.")
     for record in (last, handler):
         assert quiet.filter(record) and record.levelno == logging.ERROR

@@ -25,7 +25,17 @@ def test_fingerprint_round_trips_through_its_annotation():
     assert fp.describe() == "flow login version 3 (20261121093012123456)"
 
 
-@pytest.mark.parametrize("text", [None, "", "not json", "{}", json.dumps({"flow": "x"}), json.dumps({"flow": "x", "version": "1", "number": "n", "contentHash": "h", "transition": "t"})])
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "not json",
+        "{}",
+        json.dumps({"flow": "x"}),
+        json.dumps({"flow": "x", "version": "1", "number": "n", "contentHash": "h", "transition": "t"}),
+    ],
+)
 def test_unreadable_fingerprints_count_as_unknown(text):
     assert Fingerprint.from_annotation(text) is None
 
@@ -39,7 +49,10 @@ def test_configmap_holds_the_canonical_document_and_the_binding():
     assert json.loads(body["data"]["flow.json"]) == DOC
     assert body["data"]["flow.json"].encode() == canonical_json(DOC)
     assert {k: body["data"][k] for k in ("flow", "version", "number", "transition")} == {
-        "flow": "login", "version": "20261121093012123456", "number": "3", "transition": "RestartAll",
+        "flow": "login",
+        "version": "20261121093012123456",
+        "number": "3",
+        "transition": "RestartAll",
     }
     assert body["metadata"]["labels"] == {
         names.LABEL_APICLIENT: "web-frontend",
@@ -101,9 +114,15 @@ def test_size_counts_utf8_bytes():
 
 def test_ownership():
     assert materialise.ownership(None, "web", "uid-1") == "absent"
-    ours = {"ownerReferences": [{"kind": "ApiClient", "name": "web", "uid": "uid-1"}], "labels": {names.LABEL_MATERIALISED: "true"}}
+    ours = {
+        "ownerReferences": [{"kind": "ApiClient", "name": "web", "uid": "uid-1"}],
+        "labels": {names.LABEL_MATERIALISED: "true"},
+    }
     assert materialise.ownership(ours, "web", "uid-1") == "ours"
     assert materialise.ownership(ours, "web", "uid-2") == "stale"  # a deleted client of the same name
     assert materialise.ownership(ours, "other", "uid-2") == "foreign"
     assert materialise.ownership({"labels": {"app": "x"}}, "web", "uid-1") == "foreign"
-    assert materialise.ownership({"ownerReferences": [{"kind": "Deployment", "name": "web", "uid": "u"}]}, "web", "uid-1") == "foreign"
+    assert (
+        materialise.ownership({"ownerReferences": [{"kind": "Deployment", "name": "web", "uid": "u"}]}, "web", "uid-1")
+        == "foreign"
+    )

@@ -21,21 +21,24 @@ def value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-@pytest.mark.parametrize(("method", "path", "query", "expected"), [
-    ("GET", "/apis/flowops.io/v1alpha1/namespaces/dev/flows", None, ("list", "flows")),
-    ("GET", "/apis/flowops.io/v1alpha1/namespaces/dev/flows", {"watch": "true"}, ("watch", "flows")),
-    ("GET", "/apis/flowops.io/v1alpha1/namespaces/dev/flows/signin", None, ("get", "flows")),
-    ("PATCH", "/apis/flowops.io/v1alpha1/namespaces/dev/flows/signin/status", None, ("patch", "flows")),
-    ("GET", "/apis/flowops.io/v1alpha1/environments", {"limit": 1}, ("list", "environments")),
-    ("GET", "/apis/flowops.io/v1alpha1/environments/prod", None, ("get", "environments")),
-    ("POST", "/api/v1/namespaces/dev/events", None, ("create", "events")),
-    ("PUT", "/api/v1/namespaces/dev/configmaps/web-flow", None, ("update", "configmaps")),
-    ("DELETE", "/apis/flowops.io/v1alpha1/namespaces/dev/flowversions/a-1", None, ("delete", "flowversions")),
-    ("DELETE", "/apis/flowops.io/v1alpha1/namespaces/dev/flowversions", None, ("deletecollection", "flowversions")),
-    ("GET", "/api/v1/namespaces", None, ("list", "namespaces")),
-    ("GET", "/api/v1/namespaces/dev", None, ("get", "namespaces")),
-    ("GET", "/apis", None, ("list", "")),  # discovery
-])
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("GET", "/apis/flowops.io/v1alpha1/namespaces/dev/flows", None, ("list", "flows")),
+        ("GET", "/apis/flowops.io/v1alpha1/namespaces/dev/flows", {"watch": "true"}, ("watch", "flows")),
+        ("GET", "/apis/flowops.io/v1alpha1/namespaces/dev/flows/signin", None, ("get", "flows")),
+        ("PATCH", "/apis/flowops.io/v1alpha1/namespaces/dev/flows/signin/status", None, ("patch", "flows")),
+        ("GET", "/apis/flowops.io/v1alpha1/environments", {"limit": 1}, ("list", "environments")),
+        ("GET", "/apis/flowops.io/v1alpha1/environments/prod", None, ("get", "environments")),
+        ("POST", "/api/v1/namespaces/dev/events", None, ("create", "events")),
+        ("PUT", "/api/v1/namespaces/dev/configmaps/web-flow", None, ("update", "configmaps")),
+        ("DELETE", "/apis/flowops.io/v1alpha1/namespaces/dev/flowversions/a-1", None, ("delete", "flowversions")),
+        ("DELETE", "/apis/flowops.io/v1alpha1/namespaces/dev/flowversions", None, ("deletecollection", "flowversions")),
+        ("GET", "/api/v1/namespaces", None, ("list", "namespaces")),
+        ("GET", "/api/v1/namespaces/dev", None, ("get", "namespaces")),
+        ("GET", "/apis", None, ("list", "")),  # discovery
+    ],
+)
 def test_request_verbs(method: str, path: str, query: Any, expected: tuple[str, str]) -> None:
     assert metrics.request_verb(method, path, query) == expected
 
@@ -68,7 +71,7 @@ def test_versions_and_guardrail_failures_by_environment_and_rule() -> None:
 
 def test_promotion_outcomes_and_duration_from_creation() -> None:
     metrics.set_environment("unit-prod", "unit-production")
-    created = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     promotion = {"metadata": {"namespace": "unit-prod", "creationTimestamp": "2026-01-01T00:00:00Z"}}
     metrics.promotion_finished(promotion, "Succeeded", "PromotionSucceeded", now=created + dt.timedelta(seconds=3))
     metrics.promotion_finished(promotion, "Failed", "GuardrailsFailed", now=created + dt.timedelta(hours=2))
@@ -81,10 +84,21 @@ def test_promotion_outcomes_and_duration_from_creation() -> None:
     assert value("flowops_promotion_approval_waits_total", environment="unit-production") == 1
 
 
-def _flow(ns: str, name: str, head: str = "", sync: str | None = None, ready: str = "True", generation: int = 1,
-          observed: int | None = 1) -> dict[str, Any]:
-    status: dict[str, Any] = {"latestReadyVersion": head or None, "latestReadyNumber": 1 if head else None,
-                              "observedGeneration": observed, "conditions": [{"type": "Ready", "status": ready}]}
+def _flow(
+    ns: str,
+    name: str,
+    head: str = "",
+    sync: str | None = None,
+    ready: str = "True",
+    generation: int = 1,
+    observed: int | None = 1,
+) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "latestReadyVersion": head or None,
+        "latestReadyNumber": 1 if head else None,
+        "observedGeneration": observed,
+        "conditions": [{"type": "Ready", "status": ready}],
+    }
     if sync:
         status["sync"] = {"state": sync}
     return {"metadata": {"namespace": ns, "name": name, "generation": generation}, "status": status}
@@ -108,10 +122,20 @@ def test_state_gauges_count_flows_by_sync_and_readiness_with_not_promoted() -> N
     state.observe_flow(_flow("s-prod", "b", head="8", sync="OutOfSync", ready="False"), deleted=False)
     samples = _samples(StateCollector(state))
     flows = {(lb["environment"], lb["sync"], lb["ready"]): v for lb, v in samples["flowops_flows"]}
-    assert flows == {("dev", "NoUpstream", "True"): 3, ("prod", "InSync", "True"): 1, ("prod", "OutOfSync", "False"): 1,
-                     ("prod", "NotPromoted", ""): 1}
+    assert flows == {
+        ("dev", "NoUpstream", "True"): 3,
+        ("prod", "InSync", "True"): 1,
+        ("prod", "OutOfSync", "False"): 1,
+        ("prod", "NotPromoted", ""): 1,
+    }
     envs = {lb["environment"]: lb for lb, _ in samples["flowops_environment_info"]}
-    assert envs["prod"] == {"environment": "prod", "namespace": "s-prod", "tier": "Production", "upstream": "dev", "protected": "true"}
+    assert envs["prod"] == {
+        "environment": "prod",
+        "namespace": "s-prod",
+        "tier": "Production",
+        "upstream": "dev",
+        "protected": "true",
+    }
     assert envs["dev"]["protected"] == "false"
     info = samples["flowops_flow_info"]
     assert len(info) == 5
@@ -136,8 +160,10 @@ def test_flow_info_is_one_series_per_flow_and_capped() -> None:
 def test_promotions_waiting_and_backlog() -> None:
     state = State()
     state.observe_environment(_env("prod", "w-prod", tier="Production"), deleted=False)
-    old = {"metadata": {"namespace": "w-prod", "name": "p1", "generation": 1, "creationTimestamp": "2020-01-01T00:00:00Z"},
-           "status": {"phase": "AwaitingApproval", "observedGeneration": 1}}
+    old = {
+        "metadata": {"namespace": "w-prod", "name": "p1", "generation": 1, "creationTimestamp": "2020-01-01T00:00:00Z"},
+        "status": {"phase": "AwaitingApproval", "observedGeneration": 1},
+    }
     fresh = {"metadata": {"namespace": "w-prod", "name": "p2", "generation": 1, "creationTimestamp": "2099-01-01T00:00:00Z"}}
     state.observe_promotion(old, deleted=False)
     state.observe_promotion(fresh, deleted=False)

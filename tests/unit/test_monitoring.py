@@ -92,7 +92,7 @@ def dashboard_queries() -> list[tuple[str, str]]:
 def test_the_parser_finds_every_selector() -> None:
     expr = 'sum by (a) (rate(x_total{b="1"}[5m])) / on (a) group_left max(y) or absent(z) unless -w offset 1h'
     assert names_in(expr) == {"x_total", "y", "z", "w"}
-    assert names_in('histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))') == {"h_bucket"}
+    assert names_in("histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))") == {"h_bucket"}
     with pytest.raises(ValueError):
         promql_parser.parse("sum by (a (x)")
 
@@ -101,7 +101,8 @@ def test_every_alert_is_complete_and_names_exported_metrics() -> None:
     known = exported()
     alerts = rules()
     assert {"FlowopsProductionPromotionFailed", "FlowopsFlowOutOfSyncForADay", "FlowopsOperatorFallingBehind"} <= {
-        r["alert"] for r in alerts}
+        r["alert"] for r in alerts
+    }
     for rule in alerts:
         assert rule["labels"]["severity"] in ("critical", "warning", "info"), rule["alert"]
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], rule["alert"]

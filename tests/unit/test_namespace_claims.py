@@ -13,7 +13,11 @@ def env(name: str, created: str) -> dict:
     return {"metadata": {"name": name, "creationTimestamp": created}, "spec": {"namespace": "shared"}}
 
 
-FIRST, LATER, SAME_SECOND = env("zeta", "2026-11-30T02:00:00Z"), env("alpha", "2026-11-30T02:00:05Z"), env("beta", "2026-11-30T02:00:00Z")
+FIRST, LATER, SAME_SECOND = (
+    env("zeta", "2026-11-30T02:00:00Z"),
+    env("alpha", "2026-11-30T02:00:05Z"),
+    env("beta", "2026-11-30T02:00:00Z"),
+)
 
 
 @pytest.mark.parametrize("seen", [[FIRST, LATER], [LATER, FIRST], [LATER, SAME_SECOND, FIRST], [FIRST, SAME_SECOND]])
@@ -22,11 +26,14 @@ def test_the_oldest_then_the_first_by_name_governs_in_any_order(seen):
     assert min(seen, key=seniority)["metadata"]["name"] == expected
 
 
-@pytest.mark.parametrize(("name", "owner", "problem"), [
-    ("zeta", FIRST, None),
-    ("zeta", None, None),
-    ("alpha", FIRST, "namespace shared already belongs to Environment zeta (created first): this Environment is ignored"),
-])
+@pytest.mark.parametrize(
+    ("name", "owner", "problem"),
+    [
+        ("zeta", FIRST, None),
+        ("zeta", None, None),
+        ("alpha", FIRST, "namespace shared already belongs to Environment zeta (created first): this Environment is ignored"),
+    ],
+)
 def test_claim_problem(name, owner, problem):
     found = namespace_claim_problem(name, "shared", owner)
     assert (found is None) if problem is None else (found is not None and found.startswith(problem))

@@ -11,18 +11,27 @@ def test_client_pins_its_resolved_version_and_its_own_setting():
     entries = pins.client_pins("ns", {"defaultFlow": {"name": "signin", "version": "2"}}, {"flow": "signin", "version": ID3})
     assert entries == {("flow", "ns", "signin"): (ID3, "2")}
     # A version set without a name applies to the flow the client uses.
-    assert pins.client_pins("ns", {"defaultFlow": {"version": ID1}}, {"flow": "f", "version": ID2}) == {("flow", "ns", "f"): (ID2, ID1)}
+    assert pins.client_pins("ns", {"defaultFlow": {"version": ID1}}, {"flow": "f", "version": ID2}) == {
+        ("flow", "ns", "f"): (ID2, ID1)
+    }
     assert pins.client_pins("ns", {}, {}) == {}
 
 
 def test_application_and_running_promotion_pins():
     assert pins.application_pins("ns", {"defaultFlow": {"name": "f", "version": ID1}}) == {("flow", "ns", "f"): (ID1,)}
     assert pins.application_pins("ns", {"defaultFlow": {"name": "f"}}) == {}
-    running = pins.promotion_pins("prod", {"source": {"environment": "staging", "flow": "f"}},
-                                  {"phase": "Running", "sourceVersion": ID1, "targetBaseVersion": ID2})
+    running = pins.promotion_pins(
+        "prod",
+        {"source": {"environment": "staging", "flow": "f"}},
+        {"phase": "Running", "sourceVersion": ID1, "targetBaseVersion": ID2},
+    )
     assert running == {("source", "staging", "f"): (ID1,), ("target", "prod", "f"): (ID2,)}
-    assert pins.promotion_pins("prod", {"source": {"environment": "staging", "flow": "f"}},
-                               {"phase": "Succeeded", "sourceVersion": ID1}) == {}
+    assert (
+        pins.promotion_pins(
+            "prod", {"source": {"environment": "staging", "flow": "f"}}, {"phase": "Succeeded", "sourceVersion": ID1}
+        )
+        == {}
+    )
 
 
 class Index(dict):
@@ -30,7 +39,10 @@ class Index(dict):
 
 
 def test_pinned_versions_read_the_indexes_without_api_calls():
-    records = [VersionRecord(name="f-1", id=ID1, number=1, content_hash="a"), VersionRecord(name="f-2", id=ID2, number=2, content_hash="b")]
+    records = [
+        VersionRecord(name="f-1", id=ID1, number=1, content_hash="a"),
+        VersionRecord(name="f-2", id=ID2, number=2, content_hash="b"),
+    ]
     clients = Index({("flow", "ns", "f"): [(ID2,), ("1",)]})
     apps = Index({("flow", "ns", "other"): [(ID1,)]})
     promotions = Index({("source", "dev", "f"): [(ID3,)]})
@@ -44,9 +56,11 @@ def test_gitops_tracked_promotions_are_recognised():
     assert promotionhistory.is_tracked({"labels": {"kustomize.toolkit.fluxcd.io/name": "apps"}})
     assert promotionhistory.is_tracked({"annotations": {"argocd.argoproj.io/tracking-id": "app:flowops.io/Promotion:ns/p"}})
     assert not promotionhistory.is_tracked({"labels": {"team": "id"}})
-    body = {"metadata": {"name": "p", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
-            "spec": {"source": {"environment": "staging", "flow": "f"}, "target": {"flow": "g"}},
-            "status": {"phase": "Failed", "completedAt": "2026-01-02T00:00:00Z"}}
-    (key, entry), = promotionhistory.index_entry(body).items()
+    body = {
+        "metadata": {"name": "p", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"source": {"environment": "staging", "flow": "f"}, "target": {"flow": "g"}},
+        "status": {"phase": "Failed", "completedAt": "2026-01-02T00:00:00Z"},
+    }
+    ((key, entry),) = promotionhistory.index_entry(body).items()
     assert key == ("prod", "g") and entry.name == "p" and entry.completed == "2026-01-02T00:00:00Z" and not entry.tracked
     assert promotionhistory.index_entry({**body, "status": {"phase": "Running"}}) == {}

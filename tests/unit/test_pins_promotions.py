@@ -17,12 +17,17 @@ class FakeKube:
 
 
 def promo(version: str, status: dict | None = None, namespace: str = "ns-staging") -> dict:
-    return {"metadata": {"name": "p", "namespace": namespace},
-            "spec": {"source": {"environment": "dev", "flow": "standard", "version": version}}, "status": status or {}}
+    return {
+        "metadata": {"name": "p", "namespace": namespace},
+        "spec": {"source": {"environment": "dev", "flow": "standard", "version": version}},
+        "status": status or {},
+    }
 
 
-RECORDS = [VersionRecord(name=f"standard-{n}", id=f"2026010100000000000{n}", number=n, content_hash=f"sha256:{n:064d}")
-           for n in (1, 2, 3)]
+RECORDS = [
+    VersionRecord(name=f"standard-{n}", id=f"2026010100000000000{n}", number=n, content_hash=f"sha256:{n:064d}")
+    for n in (1, 2, 3)
+]
 
 
 def in_use(*promotions: dict) -> set[str]:

@@ -11,13 +11,17 @@ BASE = {"title": "v1", "forms": {"signIn": {"fields": ["email", "password"]}}, "
 SOURCE = {"title": "v2", "forms": {"signIn": {"fields": ["email", "password", "otp"]}}, "locale": "en"}
 
 
-@pytest.mark.parametrize("name, base, include, exclude, result", [
-    ("everything into a new flow", None, (), (), SOURCE),
-    ("everything into an existing flow", BASE, (), (), SOURCE),
-    ("only one part", BASE, ("/title",), (), {**BASE, "title": "v2"}),
-    ("all but one part", BASE, (), ("/title",), {**SOURCE, "title": "v1"}),
-    ("nothing differs", SOURCE, (), (), SOURCE),
-], ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name, base, include, exclude, result",
+    [
+        ("everything into a new flow", None, (), (), SOURCE),
+        ("everything into an existing flow", BASE, (), (), SOURCE),
+        ("only one part", BASE, ("/title",), (), {**BASE, "title": "v2"}),
+        ("all but one part", BASE, (), ("/title",), {**SOURCE, "title": "v1"}),
+        ("nothing differs", SOURCE, (), (), SOURCE),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_compute(name, base, include, exclude, result):
     plan = promotion.compute(base, SOURCE, include, exclude)
     assert plan.result == result
@@ -36,16 +40,19 @@ def test_a_pointer_matching_nothing_is_refused_by_name():
 PLANNED = {"sourceVersion": "s1", "targetBaseVersion": "t1", "plan": {"contentHash": "sha256:r"}}
 
 
-@pytest.mark.parametrize("planned, source, head, result, stale", [
-    (PLANNED, "s1", "t1", "sha256:r", None),
-    (PLANNED, "s2", "t1", "sha256:r", "the source moved since the plan was made (planned s1, now s2)"),
-    (PLANNED, "s1", "t2", "sha256:r", "the target changed since the plan was made (planned against t1, now t2)"),
-    (PLANNED, "s1", None, "sha256:r", "the target changed since the plan was made (planned against t1, now no flow)"),
-    ({**PLANNED, "targetBaseVersion": ""}, "s1", None, "sha256:r", None),  # planned against no flow, still none
-    ({**PLANNED, "targetBaseVersion": None}, "s1", "t9", "sha256:r", "planned against no flow, now t9"),
-    (PLANNED, "s1", "t1", "sha256:x", "the promoted content changed since the plan was made"),
-    ({}, "s1", None, "sha256:x", None),  # nothing planned: nothing to be stale against
-])
+@pytest.mark.parametrize(
+    "planned, source, head, result, stale",
+    [
+        (PLANNED, "s1", "t1", "sha256:r", None),
+        (PLANNED, "s2", "t1", "sha256:r", "the source moved since the plan was made (planned s1, now s2)"),
+        (PLANNED, "s1", "t2", "sha256:r", "the target changed since the plan was made (planned against t1, now t2)"),
+        (PLANNED, "s1", None, "sha256:r", "the target changed since the plan was made (planned against t1, now no flow)"),
+        ({**PLANNED, "targetBaseVersion": ""}, "s1", None, "sha256:r", None),  # planned against no flow, still none
+        ({**PLANNED, "targetBaseVersion": None}, "s1", "t9", "sha256:r", "planned against no flow, now t9"),
+        (PLANNED, "s1", "t1", "sha256:x", "the promoted content changed since the plan was made"),
+        ({}, "s1", None, "sha256:x", None),  # nothing planned: nothing to be stale against
+    ],
+)
 def test_stale_reason(planned, source, head, result, stale):
     reason = promotion.stale_reason(planned, source, head, result)
     if stale is None:

@@ -22,8 +22,9 @@ FLUX = "system:serviceaccount:flux-system:kustomize-controller"
 
 def record(number: int, doc: Any, ready: bool = True, guardrails: str = "", **extra: Any) -> VersionRecord:
     vid = f"2026010100000000000{number}"
-    return VersionRecord(name=f"standard-{vid}", id=vid, number=number, content_hash=content_hash(doc), ready=ready,
-                         guardrails=guardrails, **extra)
+    return VersionRecord(
+        name=f"standard-{vid}", id=vid, number=number, content_hash=content_hash(doc), ready=ready, guardrails=guardrails, **extra
+    )
 
 
 def env(name: str, tier: str = "Development", upstream: str | None = None, promotion: dict | None = None, **spec: Any) -> dict:
@@ -53,7 +54,12 @@ def promotion(source_env: str = "staging", version: str = "HEAD", status: dict |
 
 SOURCE = SourceSide(True, (V1, V2), DEV_DOC)
 TARGET = TargetSide(True, (V1,), V1, PROD_DOC)
-PLANNED = {"phase": "AwaitingApproval", "sourceVersion": V2.id, "targetBaseVersion": V1.id, "plan": {"contentHash": content_hash(DEV_DOC)}}
+PLANNED = {
+    "phase": "AwaitingApproval",
+    "sourceVersion": V2.id,
+    "targetBaseVersion": V1.id,
+    "plan": {"contentHash": content_hash(DEV_DOC)},
+}
 
 
 def approved(approver: dict | None = BOB, status: dict = PLANNED, **spec: Any) -> dict:
@@ -61,8 +67,14 @@ def approved(approver: dict | None = BOB, status: dict = PLANNED, **spec: Any) -
     return promotion(version="2", review=True, approved=True, status=status, **extra, **spec)
 
 
-def state(promo: dict | None = None, target_env: dict | None = OPEN, source_env: dict | None = STAGING,
-          source: SourceSide = SOURCE, target: TargetSide = TARGET, **extra: Any) -> PromotionState:
+def state(
+    promo: dict | None = None,
+    target_env: dict | None = OPEN,
+    source_env: dict | None = STAGING,
+    source: SourceSide = SOURCE,
+    target: TargetSide = TARGET,
+    **extra: Any,
+) -> PromotionState:
     return PromotionState(promo or promotion(), target_env, source_env, ("dev", "staging", "prod"), source, target, **extra)
 
 
@@ -70,8 +82,13 @@ def broken(document: Any, digest: str) -> list[RuleResult]:
     return [RuleResult("sign-in-keeps-password", False, (Violation("/forms/signInForm", "currentPassword is required"),))]
 
 
-FROZEN = env("prod", "Production", upstream="staging", promotion={"requireReview": False, "allowHeadSource": True},
-             freeze={"reason": "holiday"})
+FROZEN = env(
+    "prod",
+    "Production",
+    upstream="staging",
+    promotion={"requireReview": False, "allowHeadSource": True},
+    freeze={"reason": "holiday"},
+)
 ROLLBACK_TARGET = TargetSide(True, (V1, V2), V2, DEV_DOC)
 ROLLBACK = dict(source_env=OPEN, target=ROLLBACK_TARGET, source=replace(SOURCE, document=PROD_DOC))
 
@@ -84,72 +101,293 @@ CASES = [
     ("unknown-source-environment", state(source_env=None), "Failed", "UnknownEnvironment", "dev, prod, staging", False),
     ("unknown-flow", state(source=SourceSide()), "Failed", "UnknownFlow", "'standard' does not exist", False),
     ("unknown-version", state(promotion(version="7")), "Failed", "UnknownVersion", "no version 7", False),
-    ("unknown-hash", state(promotion(version="sha256:" + "0" * 64)), "Failed", "UnknownVersion", "no version with content", False),
+    (
+        "unknown-hash",
+        state(promotion(version="sha256:" + "0" * 64)),
+        "Failed",
+        "UnknownVersion",
+        "no version with content",
+        False,
+    ),
     ("by-hash", state(promotion(version=content_hash(DEV_DOC))), "Running", "Writing", "", True),
-    ("not-ready-names-the-rules", state(promotion(version="2"), source=replace(
-        SOURCE, records=(V1, record(2, DEV_DOC, ready=False, guardrails="1 of 1 guardrails failed: sign-in-keeps-password")))),
-     "Failed", "VersionNotReady", "sign-in-keeps-password", False),
+    (
+        "not-ready-names-the-rules",
+        state(
+            promotion(version="2"),
+            source=replace(
+                SOURCE,
+                records=(V1, record(2, DEV_DOC, ready=False, guardrails="1 of 1 guardrails failed: sign-in-keeps-password")),
+            ),
+        ),
+        "Failed",
+        "VersionNotReady",
+        "sign-in-keeps-password",
+        False,
+    ),
     ("target-exists-fail", state(promotion(ifTargetExists="Fail")), "Failed", "TargetExists", "ifTargetExists is Fail", False),
-    ("same-version", state(promotion(source_env="prod"), source_env=OPEN, source=replace(SOURCE, records=(V1,))),
-     "Failed", "SameVersion", "same version", False),
+    (
+        "same-version",
+        state(promotion(source_env="prod"), source_env=OPEN, source=replace(SOURCE, records=(V1,))),
+        "Failed",
+        "SameVersion",
+        "same version",
+        False,
+    ),
     ("rollback", state(promotion(source_env="prod", version="1"), **ROLLBACK), "Running", "Writing", "", True),
-    ("include-matches-nothing", state(promotion(changes={"include": ["/nothing"]})), "Failed", "PointerMatchesNothing", "/title", False),
+    (
+        "include-matches-nothing",
+        state(promotion(changes={"include": ["/nothing"]})),
+        "Failed",
+        "PointerMatchesNothing",
+        "/title",
+        False,
+    ),
     ("guardrails-fail", state(check=broken), "Failed", "GuardrailsFailed", "sign-in-keeps-password", False),
-    ("nothing-to-promote", state(source=replace(SOURCE, document=PROD_DOC)), "Succeeded", "NothingToPromote", "nothing to promote", False),
-    ("review-waits-naming-requester", state(promotion(review=True)), "AwaitingApproval", "AwaitingApproval", "requested by alice", False),
-    ("review-already-waiting", state(promotion(review=True, status={"phase": "AwaitingApproval"})), None, "AwaitingApproval", "", False),
-    ("approved-stale-source", state(approved(status={**PLANNED, "sourceVersion": "x"})),
-     "Failed", "PlanStale", "source moved", False),
+    (
+        "nothing-to-promote",
+        state(source=replace(SOURCE, document=PROD_DOC)),
+        "Succeeded",
+        "NothingToPromote",
+        "nothing to promote",
+        False,
+    ),
+    (
+        "review-waits-naming-requester",
+        state(promotion(review=True)),
+        "AwaitingApproval",
+        "AwaitingApproval",
+        "requested by alice",
+        False,
+    ),
+    (
+        "review-already-waiting",
+        state(promotion(review=True, status={"phase": "AwaitingApproval"})),
+        None,
+        "AwaitingApproval",
+        "",
+        False,
+    ),
+    (
+        "approved-stale-source",
+        state(approved(status={**PLANNED, "sourceVersion": "x"})),
+        "Failed",
+        "PlanStale",
+        "source moved",
+        False,
+    ),
     ("approved-fresh", state(approved()), "Running", "Writing", "", True),
     # allowed sources
-    ("skip-a-stage", state(promotion(source_env="dev"), source_env=DEV), "Failed", "SourceNotAllowed",
-     "accepts promotions only from staging, prod, not from dev", False),
-    ("listed-source", state(promotion(source_env="dev"), source_env=DEV, target_env=env(
-        "prod", "Production", promotion={"allowedSources": ["dev"], "requireReview": False, "allowHeadSource": True})),
-     "Running", "Writing", "", True),
-    ("source-not-readable", state(requester_may_read=False), "Failed", "SourceNotReadable", "alice may not read flows in environment staging", False),
+    (
+        "skip-a-stage",
+        state(promotion(source_env="dev"), source_env=DEV),
+        "Failed",
+        "SourceNotAllowed",
+        "accepts promotions only from staging, prod, not from dev",
+        False,
+    ),
+    (
+        "listed-source",
+        state(
+            promotion(source_env="dev"),
+            source_env=DEV,
+            target_env=env(
+                "prod", "Production", promotion={"allowedSources": ["dev"], "requireReview": False, "allowHeadSource": True}
+            ),
+        ),
+        "Running",
+        "Writing",
+        "",
+        True,
+    ),
+    (
+        "source-not-readable",
+        state(requester_may_read=False),
+        "Failed",
+        "SourceNotReadable",
+        "alice may not read flows in environment staging",
+        False,
+    ),
     ("source-readable", state(requester_may_read=True), "Running", "Writing", "", True),
     # review and approval (production defaults)
-    ("unreviewed-into-review-required", state(promotion(version="2"), target_env=PROD), "Failed", "ReviewRequired", "spec.review: true", False),
-    ("approval-unsigned", state(approved(None), target_env=PROD), "Failed", "ApprovalUnsigned", "spec.approvedBy is missing", False),
-    ("self-approval", state(approved({"username": "alice", "groups": []}), target_env=PROD), "Failed", "SelfApproval",
-     "alice requested this Promotion and cannot approve it", False),
+    (
+        "unreviewed-into-review-required",
+        state(promotion(version="2"), target_env=PROD),
+        "Failed",
+        "ReviewRequired",
+        "spec.review: true",
+        False,
+    ),
+    (
+        "approval-unsigned",
+        state(approved(None), target_env=PROD),
+        "Failed",
+        "ApprovalUnsigned",
+        "spec.approvedBy is missing",
+        False,
+    ),
+    (
+        "self-approval",
+        state(approved({"username": "alice", "groups": []}), target_env=PROD),
+        "Failed",
+        "SelfApproval",
+        "alice requested this Promotion and cannot approve it",
+        False,
+    ),
     ("second-person-approves", state(approved(), target_env=PROD), "Running", "Writing", "", True),
-    ("approver-without-the-approve-permission", state(approved(), target_env=PROD, approver_may_approve=False), "Failed",
-     "ApproverNotAllowed", "bob may not approve Promotions in environment prod", False),
-    ("approver-with-the-approve-permission", state(approved(), target_env=PROD, approver_may_approve=True), "Running", "Writing", "", True),
-    ("self-approval-where-duties-not-separated", state(approved({"username": "alice"}), target_env=env(
-        "prod", "Production", upstream="staging", promotion={"separationOfDuties": False})), "Running", "Writing", "", True),
-    ("approver-outside-groups", state(approved(), target_env=env("prod", "Production", upstream="staging", promotion={
-        "approverGroups": ["release-managers"]})), "Failed", "ApproverNotInGroup", "release-managers", False),
-    ("approver-in-group", state(approved({**BOB, "groups": ["release-managers"]}), target_env=env(
-        "prod", "Production", upstream="staging", promotion={"approverGroups": ["release-managers"]})), "Running", "Writing", "", True),
-    ("gitops-approval", state(approved({"username": FLUX, "via": "GitOps"}, requestedBy={"username": FLUX}), target_env=env(
-        "prod", "Production", upstream="staging", promotion={"gitopsApprovers": [FLUX]})), "Running", "Writing", "", True),
-    ("gitops-approval-from-unlisted", state(approved({"username": "mallory", "via": "GitOps"}), target_env=PROD),
-     "Failed", "ApproverNotAllowed", "gitopsApprovers", False),
-    ("gitops-approval-of-a-promotion-made-in-the-cluster", state(approved({"username": FLUX, "via": "GitOps"}), target_env=env(
-        "prod", "Production", upstream="staging", promotion={"gitopsApprovers": [FLUX]})),
-     "Failed", "ApproverNotAllowed", "a Promotion alice created in the cluster", False),
+    (
+        "approver-without-the-approve-permission",
+        state(approved(), target_env=PROD, approver_may_approve=False),
+        "Failed",
+        "ApproverNotAllowed",
+        "bob may not approve Promotions in environment prod",
+        False,
+    ),
+    (
+        "approver-with-the-approve-permission",
+        state(approved(), target_env=PROD, approver_may_approve=True),
+        "Running",
+        "Writing",
+        "",
+        True,
+    ),
+    (
+        "self-approval-where-duties-not-separated",
+        state(
+            approved({"username": "alice"}),
+            target_env=env("prod", "Production", upstream="staging", promotion={"separationOfDuties": False}),
+        ),
+        "Running",
+        "Writing",
+        "",
+        True,
+    ),
+    (
+        "approver-outside-groups",
+        state(
+            approved(),
+            target_env=env("prod", "Production", upstream="staging", promotion={"approverGroups": ["release-managers"]}),
+        ),
+        "Failed",
+        "ApproverNotInGroup",
+        "release-managers",
+        False,
+    ),
+    (
+        "approver-in-group",
+        state(
+            approved({**BOB, "groups": ["release-managers"]}),
+            target_env=env("prod", "Production", upstream="staging", promotion={"approverGroups": ["release-managers"]}),
+        ),
+        "Running",
+        "Writing",
+        "",
+        True,
+    ),
+    (
+        "gitops-approval",
+        state(
+            approved({"username": FLUX, "via": "GitOps"}, requestedBy={"username": FLUX}),
+            target_env=env("prod", "Production", upstream="staging", promotion={"gitopsApprovers": [FLUX]}),
+        ),
+        "Running",
+        "Writing",
+        "",
+        True,
+    ),
+    (
+        "gitops-approval-from-unlisted",
+        state(approved({"username": "mallory", "via": "GitOps"}), target_env=PROD),
+        "Failed",
+        "ApproverNotAllowed",
+        "gitopsApprovers",
+        False,
+    ),
+    (
+        "gitops-approval-of-a-promotion-made-in-the-cluster",
+        state(
+            approved({"username": FLUX, "via": "GitOps"}),
+            target_env=env("prod", "Production", upstream="staging", promotion={"gitopsApprovers": [FLUX]}),
+        ),
+        "Failed",
+        "ApproverNotAllowed",
+        "a Promotion alice created in the cluster",
+        False,
+    ),
     # pinned source, committed source
-    ("head-into-protected", state(promotion(review=True), target_env=PROD), "Failed", "HeadSourceNotAllowed",
-     "not HEAD", False),
-    ("pinned-into-protected", state(promotion(version="2", review=True), target_env=PROD), "AwaitingApproval", "AwaitingApproval", "", False),
-    ("uncommitted-from-protected", state(promotion(version="uncommitted"), source_env=OPEN), "Failed", "UncommittedFromProtected",
-     "protected environment prod", False),
-    ("uncommitted-into-staging", state(promotion(source_env="dev", version="uncommitted"), source_env=DEV, target_env=env(
-        "staging", "Staging", upstream="dev", promotion={"allowUncommittedSource": True, "requireReview": False, "allowHeadSource": True})),
-     "Failed", "UncommittedNotAllowed", "committed versions only", False),
-    ("uncommitted-into-development-opted-in", state(promotion(source_env="dev", version="uncommitted"), source_env=DEV, target_env=env(
-        "dev2", promotion={"allowedSources": ["dev"], "allowUncommittedSource": True})), "Running", "Writing", "", True),
+    ("head-into-protected", state(promotion(review=True), target_env=PROD), "Failed", "HeadSourceNotAllowed", "not HEAD", False),
+    (
+        "pinned-into-protected",
+        state(promotion(version="2", review=True), target_env=PROD),
+        "AwaitingApproval",
+        "AwaitingApproval",
+        "",
+        False,
+    ),
+    (
+        "uncommitted-from-protected",
+        state(promotion(version="uncommitted"), source_env=OPEN),
+        "Failed",
+        "UncommittedFromProtected",
+        "protected environment prod",
+        False,
+    ),
+    (
+        "uncommitted-into-staging",
+        state(
+            promotion(source_env="dev", version="uncommitted"),
+            source_env=DEV,
+            target_env=env(
+                "staging",
+                "Staging",
+                upstream="dev",
+                promotion={"allowUncommittedSource": True, "requireReview": False, "allowHeadSource": True},
+            ),
+        ),
+        "Failed",
+        "UncommittedNotAllowed",
+        "committed versions only",
+        False,
+    ),
+    (
+        "uncommitted-into-development-opted-in",
+        state(
+            promotion(source_env="dev", version="uncommitted"),
+            source_env=DEV,
+            target_env=env("dev2", promotion={"allowedSources": ["dev"], "allowUncommittedSource": True}),
+        ),
+        "Running",
+        "Writing",
+        "",
+        True,
+    ),
     # freeze
     ("frozen", state(target_env=FROZEN), "Failed", "Frozen", "frozen: holiday; only rollbacks are allowed", False),
-    ("frozen-rollback", state(promotion(source_env="prod", version="1"), **{**ROLLBACK, "source_env": FROZEN}, target_env=FROZEN),
-     "Running", "Writing", "", True),
-    ("frozen-no-rollback", state(promotion(source_env="prod", version="1"), **{
-        **ROLLBACK, "source_env": FROZEN}, target_env=env("prod", "Production", upstream="staging", promotion={
-            "requireReview": False}, freeze={"reason": "incident", "allowRollback": False})),
-     "Failed", "Frozen", "rollbacks too", False),
+    (
+        "frozen-rollback",
+        state(promotion(source_env="prod", version="1"), **{**ROLLBACK, "source_env": FROZEN}, target_env=FROZEN),
+        "Running",
+        "Writing",
+        "",
+        True,
+    ),
+    (
+        "frozen-no-rollback",
+        state(
+            promotion(source_env="prod", version="1"),
+            **{**ROLLBACK, "source_env": FROZEN},
+            target_env=env(
+                "prod",
+                "Production",
+                upstream="staging",
+                promotion={"requireReview": False},
+                freeze={"reason": "incident", "allowRollback": False},
+            ),
+        ),
+        "Failed",
+        "Frozen",
+        "rollbacks too",
+        False,
+    ),
 ]
 
 
@@ -166,8 +404,11 @@ def test_decide(case):
 
 def test_landed_version_is_reported_whatever_moved_since():
     landed = record(2, DEV_DOC, promotion_uid="uid-1")
-    given = state(promotion(status={"phase": "Running", "sourceVersion": "s"}), source=SourceSide(),
-                  target=TargetSide(True, (V1, landed), landed, DEV_DOC))
+    given = state(
+        promotion(status={"phase": "Running", "sourceVersion": "s"}),
+        source=SourceSide(),
+        target=TargetSide(True, (V1, landed), landed, DEV_DOC),
+    )
     decision = decide(given)
     assert decision.landed == landed and decision.write is None
     assert decision.status["sourceVersion"] == "s"
@@ -211,16 +452,27 @@ def client(name: str, flow: str | None = None, version: str | None = None, appli
 
 
 def test_impact_lists_head_followers_and_pinned_users_of_the_flow():
-    apps = [{"metadata": {"name": "web"}, "spec": {"defaultFlow": {"name": "standard"}}},
-            {"metadata": {"name": "pinned-app"}, "spec": {"defaultFlow": {"name": "standard", "version": "3"}}},
-            {"metadata": {"name": "other"}, "spec": {"defaultFlow": {"name": "other"}}}]
-    clients = [client("web-frontend", application="web"), client("canary", version="4", application="web"),
-               client("mobile", "standard", "HEAD"), client("unrelated", "other")]
+    apps = [
+        {"metadata": {"name": "web"}, "spec": {"defaultFlow": {"name": "standard"}}},
+        {"metadata": {"name": "pinned-app"}, "spec": {"defaultFlow": {"name": "standard", "version": "3"}}},
+        {"metadata": {"name": "other"}, "spec": {"defaultFlow": {"name": "other"}}},
+    ]
+    clients = [
+        client("web-frontend", application="web"),
+        client("canary", version="4", application="web"),
+        client("mobile", "standard", "HEAD"),
+        client("unrelated", "other"),
+    ]
     assert impact("standard", clients, apps) == {
-        "followingHead": [{"kind": "Application", "name": "web"}, {"kind": "ApiClient", "name": "mobile"},
-                          {"kind": "ApiClient", "name": "web-frontend"}],
-        "pinned": [{"kind": "Application", "name": "pinned-app", "version": "3"},
-                   {"kind": "ApiClient", "name": "canary", "version": "4"}],
+        "followingHead": [
+            {"kind": "Application", "name": "web"},
+            {"kind": "ApiClient", "name": "mobile"},
+            {"kind": "ApiClient", "name": "web-frontend"},
+        ],
+        "pinned": [
+            {"kind": "Application", "name": "pinned-app", "version": "3"},
+            {"kind": "ApiClient", "name": "canary", "version": "4"},
+        ],
     }
 
 
@@ -239,14 +491,21 @@ VALUES_DOC = {"title": "new", "links": {"home": "$(values.baseUrl)", "mail": "$(
 
 
 def test_promotion_into_an_environment_lacking_values_names_every_one_and_writes_nothing():
-    decision = decide(state(source=replace(SOURCE, document=VALUES_DOC), target_env=env("prod", "Production", upstream="staging", promotion=NOW, values={"x": "1"})))
+    decision = decide(
+        state(
+            source=replace(SOURCE, document=VALUES_DOC),
+            target_env=env("prod", "Production", upstream="staging", promotion=NOW, values={"x": "1"}),
+        )
+    )
     assert (decision.phase, decision.reason, decision.write) == ("Failed", "ValuesNotDefined", None)
     assert "environment prod does not define 2 value(s)" in decision.message
     assert "baseUrl (used at /links/home)" in decision.message and "sender (used at /links/mail)" in decision.message
 
 
 def test_promotion_with_every_value_defined_writes_the_references_unrendered():
-    target_env = env("prod", "Production", upstream="staging", promotion=NOW, values={"baseUrl": "https://prod", "sender": "no-reply@prod"})
+    target_env = env(
+        "prod", "Production", upstream="staging", promotion=NOW, values={"baseUrl": "https://prod", "sender": "no-reply@prod"}
+    )
     decision = decide(state(source=replace(SOURCE, document=VALUES_DOC), target_env=target_env))
     assert decision.write is not None and decision.write.document["links"]["home"] == "$(values.baseUrl)"
 
@@ -255,7 +514,9 @@ def test_preserved_parts_are_kept_and_shown_as_kept():
     target_doc = {"title": "old", "theme": "prod"}
     target = TargetSide(True, (record(1, target_doc),), record(1, target_doc), target_doc)
     target_env = env("prod", "Production", upstream="staging", promotion=NOW, preservedPaths=["/theme"])
-    decision = decide(state(source=replace(SOURCE, document={"title": "new", "theme": "dev"}), target=target, target_env=target_env))
+    decision = decide(
+        state(source=replace(SOURCE, document={"title": "new", "theme": "dev"}), target=target, target_env=target_env)
+    )
     assert decision.write is not None and decision.write.document == {"title": "new", "theme": "prod"}
     plan = decision.status["plan"]
     assert [c["path"] for c in plan["changes"]] == ["/title"]

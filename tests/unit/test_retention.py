@@ -76,11 +76,25 @@ from flowops.domain.retention import FinishedPromotion, promotions_to_delete  # 
     [
         ([], 1, []),
         ([FinishedPromotion("a", "2026-01-01T00:00:00Z")], 1, []),
-        ([FinishedPromotion("b", "2026-01-02T00:00:00Z"), FinishedPromotion("a", "2026-01-01T00:00:00Z"),
-          FinishedPromotion("c", "2026-01-03T00:00:00Z")], 1, ["a", "b"]),
+        (
+            [
+                FinishedPromotion("b", "2026-01-02T00:00:00Z"),
+                FinishedPromotion("a", "2026-01-01T00:00:00Z"),
+                FinishedPromotion("c", "2026-01-03T00:00:00Z"),
+            ],
+            1,
+            ["a", "b"],
+        ),
         # Tracked by Flux or Argo CD: never deleted, and not counted.
-        ([FinishedPromotion("git", "2026-01-01T00:00:00Z", tracked=True), FinishedPromotion("a", "2026-01-02T00:00:00Z"),
-          FinishedPromotion("b", "2026-01-03T00:00:00Z")], 1, ["a"]),
+        (
+            [
+                FinishedPromotion("git", "2026-01-01T00:00:00Z", tracked=True),
+                FinishedPromotion("a", "2026-01-02T00:00:00Z"),
+                FinishedPromotion("b", "2026-01-03T00:00:00Z"),
+            ],
+            1,
+            ["a"],
+        ),
         # Same completion second: by name, so every replica decides the same.
         ([FinishedPromotion("y", "2026-01-01T00:00:00Z"), FinishedPromotion("x", "2026-01-01T00:00:00Z")], 1, ["x"]),
     ],

@@ -56,8 +56,10 @@ def test_full_round_trip_is_exact():
 def test_encoding_is_deterministic():
     doc = {"x": list(range(100)), "y": "text"}
     assert encode(doc) == encode(json.loads(json.dumps(doc)))
-    assert encode({"x": 1}, (KEYFRAME_ID, {"x": 2}), StoragePolicy(max_delta_ratio=10)).data == \
+    assert (
         encode({"x": 1}, (KEYFRAME_ID, {"x": 2}), StoragePolicy(max_delta_ratio=10)).data
+        == encode({"x": 1}, (KEYFRAME_ID, {"x": 2}), StoragePolicy(max_delta_ratio=10)).data
+    )
 
 
 def test_encoding_with_the_callers_canonical_json_is_the_same():

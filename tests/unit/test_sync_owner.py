@@ -9,10 +9,19 @@ from flowops.services import sync
 
 
 def _version(number: int, owner: str, digest: str) -> dict:
-    return {"metadata": {"name": f"standard-{number:05d}", "ownerReferences": [{"uid": owner}],
-                         "labels": {"flowops.io/flow": "standard", "flowops.io/number": str(number), "flowops.io/ready": "true",
-                                    "flowops.io/version": f"2026112109301200000{number}"},
-                         "annotations": {"flowops.io/content-hash": digest}}}
+    return {
+        "metadata": {
+            "name": f"standard-{number:05d}",
+            "ownerReferences": [{"uid": owner}],
+            "labels": {
+                "flowops.io/flow": "standard",
+                "flowops.io/number": str(number),
+                "flowops.io/ready": "true",
+                "flowops.io/version": f"2026112109301200000{number}",
+            },
+            "annotations": {"flowops.io/content-hash": digest},
+        }
+    }
 
 
 class Kube:

@@ -28,10 +28,21 @@ class TakenKube:
         raise AlreadyExists(409, "AlreadyExists", f"{body['metadata']['name']} exists")
 
     def list(self, resource: Any, namespace: str, label_selector: str = "", metadata_only: bool = False) -> list[dict]:
-        return [{"metadata": {"name": f"standard-{n:05d}", "labels": {"flowops.io/flow": "standard", "flowops.io/number": str(n),
-                                                                       "flowops.io/version": f"2026112109301200000{n}"},
-                              "annotations": {}, "ownerReferences": [{"uid": "u-1"}]}}
-                for n in range(1, self.creates + 2)]
+        return [
+            {
+                "metadata": {
+                    "name": f"standard-{n:05d}",
+                    "labels": {
+                        "flowops.io/flow": "standard",
+                        "flowops.io/number": str(n),
+                        "flowops.io/version": f"2026112109301200000{n}",
+                    },
+                    "annotations": {},
+                    "ownerReferences": [{"uid": "u-1"}],
+                }
+            }
+            for n in range(1, self.creates + 2)
+        ]
 
     def get_or_none(self, resource: Any, name: str, namespace: str) -> None:
         return None
@@ -39,7 +50,7 @@ class TakenKube:
 
 def test_the_quarantine_create_gives_up_after_a_bounded_number_of_rounds() -> None:
     kube = TakenKube()
-    rt = Runtime(kube=kube, clock=lambda: dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc))  # type: ignore[arg-type]
+    rt = Runtime(kube=kube, clock=lambda: dt.datetime(2026, 11, 21, tzinfo=dt.UTC))  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="kept being taken"):
         tamper._quarantine(rt, FLOW, {"x": 1}, "sha256:b", [LATEST], LATEST, "kubectl (Update)")
     assert kube.creates == tamper._ATTEMPTS

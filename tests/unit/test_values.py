@@ -54,12 +54,15 @@ def test_a_document_without_references_renders_to_itself():
     assert not values.has_references(b'{"a":"$(notvalues.x)"}')
 
 
-@pytest.mark.parametrize("text, words", [
-    ("$(values.base url)", "malformed reference '$(values.base url)'"),
-    ("$(values.)", "malformed reference"),
-    ("$(values.baseUrl", "malformed reference"),
-    ("$(values.1st)", "starting with a letter"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("$(values.base url)", "malformed reference '$(values.base url)'"),
+        ("$(values.)", "malformed reference"),
+        ("$(values.baseUrl", "malformed reference"),
+        ("$(values.1st)", "starting with a letter"),
+    ],
+)
 def test_malformed_references_are_named_with_the_fix(text, words):
     found = values.scan({"forms": {"f": {"action": text}}})
     assert found.references == {} and len(found.malformed) == 1
@@ -91,7 +94,9 @@ def test_guardrail_is_always_on_and_names_reference_path_and_environment():
     ok, summary = summarize(results)
     assert not ok
     violations = {v.path: v.message for v in results[-1].violations}
-    assert violations["/forms/signInForm/action"].startswith("$(values.baseUrl) at /forms/signInForm/action is not defined in environment staging")
+    assert violations["/forms/signInForm/action"].startswith(
+        "$(values.baseUrl) at /forms/signInForm/action is not defined in environment staging"
+    )
     assert "add baseUrl to the Environment's spec.values" in violations["/forms/signInForm/action"]
     assert "/emailTemplates/recoveryCode/from" in violations
     assert summarize(evaluate(compile_rules(policy.guardrails_of(None)), {"title": "no references"}))[0]
@@ -100,6 +105,7 @@ def test_guardrail_is_always_on_and_names_reference_path_and_environment():
 def test_guardrail_digest_changes_with_the_defined_names_not_the_values():
     def digest(vals):
         return compile_rules(policy.guardrails_of({"metadata": {"name": "e"}, "spec": {"values": vals}})).digest
+
     assert digest({"a": "1"}) == digest({"a": "2"})
     assert digest({"a": "1"}) != digest({"a": "1", "b": "2"})
 
@@ -146,6 +152,7 @@ def test_sync_ignores_owned_parts():
 
 
 # -- which ConfigMaps a value change touches -------------------------------------------------
+
 
 def test_only_clients_rendered_with_a_changed_value_are_touched():
     held = values.digests({"baseUrl": "https://a"})

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -14,7 +14,7 @@ from flowops.domain.versionid import (
     resolve_selector,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_format_example_from_the_spec():
@@ -50,8 +50,15 @@ def test_parse_rejects_with_clear_message(bad):
 
 def test_ids_strictly_increase_when_the_clock_repeats_or_steps_back():
     t0 = datetime(2026, 11, 21, 9, 30, 12, 999998, tzinfo=UTC)
-    clock = [t0, t0, t0, t0 + timedelta(microseconds=1), t0 - timedelta(seconds=5),
-             t0 - timedelta(days=1), t0 + timedelta(seconds=1)]
+    clock = [
+        t0,
+        t0,
+        t0,
+        t0 + timedelta(microseconds=1),
+        t0 - timedelta(seconds=5),
+        t0 - timedelta(days=1),
+        t0 + timedelta(seconds=1),
+    ]
     ids: list[str] = []
     previous = None
     for now in clock:
@@ -94,8 +101,22 @@ def test_parse_selector_accepted_forms(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["Head", "LATEST", "", " 1", "01", "-1", "1000000000", "1.5", "v1", "Uncommitted",
-     "2026112109301212345", "20261399093012123456", None, True],
+    [
+        "Head",
+        "LATEST",
+        "",
+        " 1",
+        "01",
+        "-1",
+        "1000000000",
+        "1.5",
+        "v1",
+        "Uncommitted",
+        "2026112109301212345",
+        "20261399093012123456",
+        None,
+        True,
+    ],
 )
 def test_parse_selector_errors_name_the_accepted_forms(text):
     with pytest.raises(ValueError) as err:
@@ -113,7 +134,11 @@ def test_selector_is_frozen_and_prints_canonically():
     with pytest.raises(AttributeError):
         s.kind = "id"  # type: ignore[misc]
     assert [str(parse_selector(t)) for t in ("latest", "0", "12", "20261121093012123456")] == [
-        "HEAD", "uncommitted", "12", "20261121093012123456"]
+        "HEAD",
+        "uncommitted",
+        "12",
+        "20261121093012123456",
+    ]
 
 
 VERSIONS = [VersionRef(f"2026112109301200000{n}", n) for n in range(1, 6)]
@@ -164,8 +189,11 @@ def test_content_hash_selector_names_the_newest_version_with_that_content():
 
     digest = "sha256:" + "ab" * 32
     assert parse_selector(digest) == Selector("hash", digest)
-    versions = [VersionRef("20260101000000000001", 1, digest), VersionRef("20260101000000000002", 2, "sha256:" + "cd" * 32),
-                VersionRef("20260101000000000003", 3, digest)]
+    versions = [
+        VersionRef("20260101000000000001", 1, digest),
+        VersionRef("20260101000000000002", 2, "sha256:" + "cd" * 32),
+        VersionRef("20260101000000000003", 3, digest),
+    ]
     assert resolve_selector(parse_selector(digest), versions, None).number == 3
 
 
@@ -177,4 +205,6 @@ def test_content_hash_selector_errors_name_the_fix():
     with pytest.raises(ValueError, match="64 lowercase hex digits"):
         parse_selector("sha256:ABC")
     with pytest.raises(VersionNotFound, match="no version with content"):
-        resolve_selector(parse_selector("sha256:" + "0" * 64), [VersionRef("20260101000000000001", 1, "sha256:" + "1" * 64)], None)
+        resolve_selector(
+            parse_selector("sha256:" + "0" * 64), [VersionRef("20260101000000000001", 1, "sha256:" + "1" * 64)], None
+        )

@@ -65,24 +65,41 @@ def _status_is_current(client: Mapping[str, Any]) -> bool:
     )
 
 
-def view(session: Session, env: Environment, client: Mapping[str, Any], applications: Mapping[str, Mapping[str, Any]]) -> ClientView:
+def view(
+    session: Session, env: Environment, client: Mapping[str, Any], applications: Mapping[str, Mapping[str, Any]]
+) -> ClientView:
     meta, spec, status = client["metadata"], client.get("spec") or {}, client.get("status") or {}
     app_name = spec.get("application") or None
     app = applications.get(app_name) if app_name else None
     request = resolve_request(spec, (app or {}).get("spec") if app is not None else None)
     ready = _condition(client, "Ready")
-    base = dict(name=meta["name"], environment=env.name, application=app_name, request=request,
-                ready=ready.get("status"), status=status)
+    base = dict(
+        name=meta["name"], environment=env.name, application=app_name, request=request, ready=ready.get("status"), status=status
+    )
     if _status_is_current(client):
-        return ClientView(**base, flow=status["flow"], version=status["version"], number=status.get("number"),
-                          follows_head=bool(status.get("followsHead")), message=ready.get("message"))
+        return ClientView(
+            **base,
+            flow=status["flow"],
+            version=status["version"],
+            number=status.get("number"),
+            follows_head=bool(status.get("followsHead")),
+            message=ready.get("message"),
+        )
     _, ref, problem = local_resolution(session, env, request)
-    return ClientView(**base, flow=request.name, version=ref.id if ref else None, number=ref.number if ref else None,
-                      follows_head=ref is not None and parse_selector(request.version or "").kind == "head",
-                      message=problem or ready.get("message"), resolved_by="cli")
+    return ClientView(
+        **base,
+        flow=request.name,
+        version=ref.id if ref else None,
+        number=ref.number if ref else None,
+        follows_head=ref is not None and parse_selector(request.version or "").kind == "head",
+        message=problem or ready.get("message"),
+        resolved_by="cli",
+    )
 
 
-def local_resolution(session: Session, env: Environment, request: Resolution) -> tuple[Mapping[str, Any] | None, VersionRef | None, str | None]:
+def local_resolution(
+    session: Session, env: Environment, request: Resolution
+) -> tuple[Mapping[str, Any] | None, VersionRef | None, str | None]:
     """(flow, version, problem): the request resolved against the flow's versions."""
     if not request.resolved or request.name is None or request.version is None:
         return None, None, request.missing_message

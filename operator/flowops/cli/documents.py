@@ -53,9 +53,9 @@ def resolve_version(session: Session, env: Environment, flow: Mapping[str, Any],
         message, subject = str(exc), f"flow {name} in environment {env.label}"
         possessive = "flow's "
         if message.startswith(possessive):
-            message = f"{subject}: its {message[len(possessive):]}"
+            message = f"{subject}: its {message[len(possessive) :]}"
         elif message.startswith("flow "):
-            message = f"{subject} {message[len('flow '):]}"
+            message = f"{subject} {message[len('flow ') :]}"
         else:
             message = f"{subject}: {message}"
         raise UserError(message) from None

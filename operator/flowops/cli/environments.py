@@ -23,7 +23,7 @@ class Environment:
     review_required: bool = False  # Promotions into it need spec.review and an approval
 
     @classmethod
-    def from_object(cls, obj: Mapping[str, Any]) -> "Environment":
+    def from_object(cls, obj: Mapping[str, Any]) -> Environment:
         spec, status = obj.get("spec") or {}, obj.get("status") or {}
         # Prefer the operator's effective values; the same defaults apply before it has run.
         protected = status.get("protected")
@@ -40,7 +40,7 @@ class Environment:
         )
 
     @classmethod
-    def bare_namespace(cls, namespace: str) -> "Environment":
+    def bare_namespace(cls, namespace: str) -> Environment:
         return cls(name=namespace, namespace=namespace, managed=False)
 
     @property

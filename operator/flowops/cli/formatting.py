@@ -115,8 +115,11 @@ def count_ops(changes: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 def describe_counts(total: int, counts: Mapping[str, int]) -> str:
     if total == 0:
         return "no differences"
-    parts = [f"{counts.get(op, 0)} {word}" for op, word in (("add", "added"), ("remove", "removed"), ("replace", "changed"), ("move", "moved"))
-             if counts.get(op)]
+    parts = [
+        f"{counts.get(op, 0)} {word}"
+        for op, word in (("add", "added"), ("remove", "removed"), ("replace", "changed"), ("move", "moved"))
+        if counts.get(op)
+    ]
     noun = "path differs" if total == 1 else "paths differ"
     return f"{total} {noun}: " + ", ".join(parts)
 

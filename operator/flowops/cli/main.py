@@ -18,8 +18,16 @@ from .output import Output
 from .parser import build
 from .session import Session
 
-COMMANDS = [status.register, history.register, show.register, diff.register, promote.register, edit.register,
-            clients.register, check.register]
+COMMANDS = [
+    status.register,
+    history.register,
+    show.register,
+    diff.register,
+    promote.register,
+    edit.register,
+    clients.register,
+    check.register,
+]
 
 
 def connection_problem(exc: Exception) -> str:
@@ -38,8 +46,7 @@ def api_error_code(exc: ApiError) -> int:
 
 
 def run(args: argparse.Namespace, output: Output) -> int:
-    session = Session(getattr(args, "kubeconfig", None), getattr(args, "context", None),
-                      getattr(args, "namespace", None), output)
+    session = Session(getattr(args, "kubeconfig", None), getattr(args, "context", None), getattr(args, "namespace", None), output)
     try:
         return int(args.run(session, args) or errors.OK)
     except CliError as exc:

@@ -27,8 +27,9 @@ _TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 def _console(stream: TextIO) -> Console:
     terminal = stream.isatty()
     # Off a terminal (pipes, files, tests) nothing is wrapped or cut: the width is unlimited.
-    return Console(file=stream, highlight=False, markup=False, emoji=False,
-                   width=None if terminal else 100_000, soft_wrap=not terminal)
+    return Console(
+        file=stream, highlight=False, markup=False, emoji=False, width=None if terminal else 100_000, soft_wrap=not terminal
+    )
 
 
 def _text(cell: Cell) -> Text:
@@ -49,8 +50,9 @@ class Output:
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Cell]], wrap: Sequence[str] = ()) -> None:
         """A kubectl-like table: upper-case headers, no borders; `wrap` columns may be cut on a narrow terminal."""
-        table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0),
-                      header_style="bold" if self.out.is_terminal else "")
+        table = Table(
+            box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0), header_style="bold" if self.out.is_terminal else ""
+        )
         cells = [[_text(cell) for cell in row] for row in rows]
         needed = 3 * (len(columns) - 1)
         for i, column in enumerate(columns):

@@ -18,7 +18,9 @@ Versions are selected with HEAD (or latest), a 20-digit id, a number, sha256:<co
 or uncommitted.
 Flows are referenced as FLOW, FLOW@VERSION or ENVIRONMENT/FLOW[@VERSION]."""
 
-EPILOG = EXIT_CODES_HELP + """
+EPILOG = (
+    EXIT_CODES_HELP
+    + """
 
 examples:
   kubectl flowops status
@@ -27,6 +29,7 @@ examples:
   kubectl flowops promote standard --from staging --to production
   kubectl flowops rollback standard --to 41 -n production
   kubectl flowops why web-frontend -n development"""
+)
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -37,11 +40,17 @@ def common_options() -> argparse.ArgumentParser:
     """
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("kubectl options")
-    group.add_argument("--kubeconfig", default=argparse.SUPPRESS, metavar="PATH",
-                       help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    group.add_argument(
+        "--kubeconfig", default=argparse.SUPPRESS, metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
+    )
     group.add_argument("--context", default=argparse.SUPPRESS, metavar="NAME", help="kubeconfig context to use")
-    group.add_argument("-n", "--namespace", default=argparse.SUPPRESS, metavar="ENV",
-                       help="environment: an Environment name or its namespace (default: the context's namespace)")
+    group.add_argument(
+        "-n",
+        "--namespace",
+        default=argparse.SUPPRESS,
+        metavar="ENV",
+        help="environment: an Environment name or its namespace (default: the context's namespace)",
+    )
     group.add_argument("-o", "--output", default=argparse.SUPPRESS, choices=FORMATS, help="output format (default: table)")
     return common
 
@@ -59,10 +68,19 @@ def duration(text: str) -> float:
 
 
 def add_wait_options(parser: argparse.ArgumentParser, default_timeout: str, what: str) -> None:
-    parser.add_argument("--wait", action=argparse.BooleanOptionalAction, default=None,
-                        help=f"follow {what} to the end (--no-wait: return once it is requested)")
-    parser.add_argument("--timeout", type=duration, default=duration(default_timeout), metavar="DURATION",
-                        help=f"how long to wait (default {default_timeout})")
+    parser.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"follow {what} to the end (--no-wait: return once it is requested)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=duration,
+        default=duration(default_timeout),
+        metavar="DURATION",
+        help=f"how long to wait (default {default_timeout})",
+    )
 
 
 Register = Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]
@@ -71,7 +89,10 @@ Register = Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]
 def build(registrations: Sequence[Register]) -> argparse.ArgumentParser:
     common = common_options()
     parser = argparse.ArgumentParser(
-        prog="kubectl flowops", description=DESCRIPTION, epilog=EPILOG, parents=[common],
+        prog="kubectl flowops",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
@@ -81,9 +102,14 @@ def build(registrations: Sequence[Register]) -> argparse.ArgumentParser:
     return parser
 
 
-def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str,
-                summary: str, description: str = "") -> argparse.ArgumentParser:
+def add_command(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str, summary: str, description: str = ""
+) -> argparse.ArgumentParser:
     return commands.add_parser(
-        name, parents=[common], help=summary, description=description or summary, epilog=EXIT_CODES_HELP,
+        name,
+        parents=[common],
+        help=summary,
+        description=description or summary,
+        epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

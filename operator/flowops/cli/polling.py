@@ -9,8 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def poll(check: Callable[[], T | None], timeout: float, interval: float = 0.5,
-         sleep: Callable[[float], None] = time.sleep) -> T | None:
+def poll(
+    check: Callable[[], T | None], timeout: float, interval: float = 0.5, sleep: Callable[[float], None] = time.sleep
+) -> T | None:
     """The first truthy result of check(), or None when `timeout` seconds pass first."""
     deadline = time.monotonic() + timeout
     while True:

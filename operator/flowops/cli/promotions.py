@@ -33,9 +33,17 @@ def check_pointers(pointers: Sequence[str], flag: str) -> list[str]:
 
 
 def body(
-    *, source: Environment, flow: str, version: str, target: Environment, target_flow: str,
-    include: Sequence[str] = (), exclude: Sequence[str] = (), comment: str | None = None,
-    review: bool = False, if_target_exists: str = "Replace",
+    *,
+    source: Environment,
+    flow: str,
+    version: str,
+    target: Environment,
+    target_flow: str,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    comment: str | None = None,
+    review: bool = False,
+    if_target_exists: str = "Replace",
 ) -> dict[str, Any]:
     """A Promotion in the TARGET environment's namespace, as crds/promotion.yaml defines it."""
     spec: dict[str, Any] = {
@@ -67,7 +75,9 @@ def summary(obj: Mapping[str, Any]) -> dict[str, Any]:
         "source": spec.get("source"),
         "sourceVersion": status.get("sourceVersion"),
         "sourceNumber": status.get("sourceNumber"),
-        "targetFlow": status.get("targetFlow") or (spec.get("target") or {}).get("flow") or (spec.get("source") or {}).get("flow"),
+        "targetFlow": status.get("targetFlow")
+        or (spec.get("target") or {}).get("flow")
+        or (spec.get("source") or {}).get("flow"),
         "targetVersion": status.get("targetVersion"),
         "targetNumber": status.get("targetNumber"),
         "review": bool(spec.get("review")),
@@ -108,8 +118,11 @@ def impact_lines(impact: Mapping[str, Any] | None) -> list[Text]:
     if following:
         lines.append(Text("  switch at once (follow HEAD): " + ", ".join(f"{u['kind']}/{u['name']}" for u in following)))
     if pinned:
-        lines.append(Text("  unaffected (pinned): " + ", ".join(f"{u['kind']}/{u['name']}@{u.get('version')}" for u in pinned),
-                          style="dim"))
+        lines.append(
+            Text(
+                "  unaffected (pinned): " + ", ".join(f"{u['kind']}/{u['name']}@{u.get('version')}" for u in pinned), style="dim"
+            )
+        )
     return lines
 
 
@@ -126,8 +139,15 @@ def outcome_line(obj: Mapping[str, Any], target: Environment) -> str:
 
 
 def follow(
-    session: Session, target: Environment, name: str, timeout: float, *, until_approval: bool,
-    plan_shown: bool = False, last_phase: str = "", sleep: Callable[[float], None] = time.sleep,
+    session: Session,
+    target: Environment,
+    name: str,
+    timeout: float,
+    *,
+    until_approval: bool,
+    plan_shown: bool = False,
+    last_phase: str = "",
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Poll the Promotion, printing each new phase and the plan once known, until it ends
     (or awaits approval when `until_approval`)."""
@@ -196,8 +216,10 @@ def dry_run(session: Session, target: Environment, promotion: dict[str, Any], de
     if out.structured:
         out.data(body)
     else:
-        out.line(f"promotion.flowops.io/{body['metadata']['name']} created ({'server' if server else 'client'} dry run): "
-                 f"{described} of {promotion['spec']['source']['environment']}/{promotion['spec']['source']['flow']}")
+        out.line(
+            f"promotion.flowops.io/{body['metadata']['name']} created ({'server' if server else 'client'} dry run): "
+            f"{described} of {promotion['spec']['source']['environment']}/{promotion['spec']['source']['flow']}"
+        )
         out.note("print it with -o yaml (e.g. to commit it to git)")
     return 0
 

@@ -1,9 +1,9 @@
 """References to flows and their versions as users type them (pure parsing).
 
-    FLOW                  HEAD of FLOW in the environment given by -n
-    FLOW@SELECTOR         a version: HEAD, latest, a 20-digit id, a number, uncommitted
-    ENV/FLOW[@SELECTOR]   the same in environment ENV (a name or a namespace)
-    @SELECTOR             another version of the flow named just before (diff's B side)
+FLOW                  HEAD of FLOW in the environment given by -n
+FLOW@SELECTOR         a version: HEAD, latest, a 20-digit id, a number, uncommitted
+ENV/FLOW[@SELECTOR]   the same in environment ENV (a name or a namespace)
+@SELECTOR             another version of the flow named just before (diff's B side)
 """
 
 from __future__ import annotations

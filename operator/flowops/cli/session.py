@@ -17,7 +17,6 @@ from .environments import Environment
 from .errors import UserError
 from .output import Output
 
-
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 

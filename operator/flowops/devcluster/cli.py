@@ -18,7 +18,9 @@ from .controlplane import ControlPlane, ControlPlaneError, _die_with_parent, def
 
 
 def run_dir() -> Path:
-    cache = Path(os.environ.get("FLOWOPS_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flowops")
+    cache = Path(
+        os.environ.get("FLOWOPS_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flowops"
+    )
     return cache / "run"
 
 
@@ -48,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
         cluster.kubectl("apply", "--server-side", "-f", str(install.SAMPLES / "dev-users.yaml"))
         if not args.no_samples:
             install.install_samples(cluster)
-        print(f"flowops installed{'' if args.no_samples else ' with sample environments and flows'} "
-              f"in {time.monotonic() - began:.1f}s\n", flush=True)
+        print(
+            f"flowops installed{'' if args.no_samples else ' with sample environments and flows'} "
+            f"in {time.monotonic() - began:.1f}s\n",
+            flush=True,
+        )
         print("Use it from another terminal:\n")
         print(f"    export KUBECONFIG={cluster.kubeconfig}\n", flush=True)
         print("Contexts: flowops-admin (default), flowops-editor, flowops-promoter, flowops-approver (a second person:")
@@ -62,8 +67,19 @@ def run(args: argparse.Namespace) -> int:
         metrics = f"http://127.0.0.1:{_port_or_free(args.metrics_port)}/metrics"
         print(f"Operator liveness: {liveness}    metrics: {metrics}\n", flush=True)
         operator = subprocess.Popen(
-            [sys.executable, "-m", "flowops", "--kubeconfig", str(cluster.kubeconfig), "--context", "flowops-operator",
-             "--liveness", liveness, "--metrics", metrics],
+            [
+                sys.executable,
+                "-m",
+                "flowops",
+                "--kubeconfig",
+                str(cluster.kubeconfig),
+                "--context",
+                "flowops-operator",
+                "--liveness",
+                liveness,
+                "--metrics",
+                metrics,
+            ],
             preexec_fn=_die_with_parent,
         )
         if not args.no_samples:
@@ -95,8 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--workdir", help=f"where the cluster keeps its files (default {run_dir()})")
     run_parser.add_argument("--no-samples", action="store_true", help="install flowops without the sample environments and flows")
     run_parser.add_argument("--no-operator", action="store_true", help="do not start the operator (run it yourself)")
-    run_parser.add_argument("--liveness-port", type=int, default=8080, help="operator liveness port (default 8080, a free one if taken)")
-    run_parser.add_argument("--metrics-port", type=int, default=8081, help="operator metrics port (default 8081, a free one if taken)")
+    run_parser.add_argument(
+        "--liveness-port", type=int, default=8080, help="operator liveness port (default 8080, a free one if taken)"
+    )
+    run_parser.add_argument(
+        "--metrics-port", type=int, default=8081, help="operator metrics port (default 8081, a free one if taken)"
+    )
     args = parser.parse_args(argv)
     return run(args)
 

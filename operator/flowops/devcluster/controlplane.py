@@ -64,15 +64,25 @@ def default_users() -> list[User]:
         # No group bindings: tests grant this user namespace-scoped RoleBindings only.
         User("scoped", "erin-scoped", ("flowops:team-a",)),
         # A GitOps controller's identity (Flux's kustomize-controller applies from git).
-        User("gitops", "system:serviceaccount:flux-system:kustomize-controller",
-             ("system:serviceaccounts", "system:serviceaccounts:flux-system")),
+        User(
+            "gitops",
+            "system:serviceaccount:flux-system:kustomize-controller",
+            ("system:serviceaccounts", "system:serviceaccounts:flux-system"),
+        ),
         # Bound by the API server's bootstrap RBAC, like a real control plane's component.
         User("controller-manager", "system:kube-controller-manager"),
     ]
 
 
-def run_kubectl(binary: str, kubeconfig: Path, context: str | None, args: Sequence[str], input: str | bytes | None = None,
-                check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess:
+def run_kubectl(
+    binary: str,
+    kubeconfig: Path,
+    context: str | None,
+    args: Sequence[str],
+    input: str | bytes | None = None,
+    check: bool = True,
+    timeout: float = 120.0,
+) -> subprocess.CompletedProcess:
     cmd = [binary, "--kubeconfig", str(kubeconfig), *(["--context", context] if context else []), *args]
     data = input.encode() if isinstance(input, str) else input
     result = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout)
@@ -144,7 +154,9 @@ def default_bin_dir() -> Path:
         for line in versions.read_text().splitlines():
             if line.startswith("KUBERNETES_VERSION="):
                 version = line.split("=", 1)[1].strip()
-    cache = Path(os.environ.get("FLOWOPS_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flowops")
+    cache = Path(
+        os.environ.get("FLOWOPS_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flowops"
+    )
     return cache / version / "bin"
 
 
@@ -186,12 +198,10 @@ class ControlPlane:
     def binary(self, name: str) -> str:
         path = self.bin_dir / name
         if not path.exists():
-            raise ControlPlaneError(
-                f"{path} does not exist: build the control plane first with `make control-plane`"
-            )
+            raise ControlPlaneError(f"{path} does not exist: build the control plane first with `make control-plane`")
         return str(path)
 
-    def start(self, timeout: float = 120.0) -> "ControlPlane":
+    def start(self, timeout: float = 120.0) -> ControlPlane:
         began = time.monotonic()
         for name in ("etcd", "kube-apiserver", "kubectl"):
             self.binary(name)
@@ -218,14 +228,15 @@ class ControlPlane:
         if self._own_workdir and os.environ.get("FLOWOPS_KEEP_CLUSTER_DIR") != "1":
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "ControlPlane":
+    def __enter__(self) -> ControlPlane:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def kubectl(self, *args: str, user: str = "admin", input: str | bytes | None = None, check: bool = True,
-                timeout: float = 120.0) -> subprocess.CompletedProcess:
+    def kubectl(
+        self, *args: str, user: str = "admin", input: str | bytes | None = None, check: bool = True, timeout: float = 120.0
+    ) -> subprocess.CompletedProcess:
         return run_kubectl(self.binary("kubectl"), self.kubeconfig, f"flowops-{user}", args, input, check, timeout)
 
     def etcd_value_sizes(self, prefix: str) -> dict[str, int]:
@@ -236,7 +247,9 @@ class ControlPlane:
         while True:
             body = {"key": base64.b64encode(start).decode(), "range_end": base64.b64encode(end).decode(), "limit": 200}
             request = urllib.request.Request(
-                f"{self.etcd_endpoint}/v3/kv/range", data=json.dumps(body).encode(), method="POST",
+                f"{self.etcd_endpoint}/v3/kv/range",
+                data=json.dumps(body).encode(),
+                method="POST",
                 headers={"Content-Type": "application/json"},
             )
             with urllib.request.urlopen(request, timeout=30) as response:

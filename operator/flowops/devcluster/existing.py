@@ -39,7 +39,7 @@ class ExistingCluster:
             raise ControlPlaneError(f"{path} does not exist: build it with `make control-plane`")
         return str(path)
 
-    def start(self) -> "ExistingCluster":
+    def start(self) -> ExistingCluster:
         config = json.loads(self._kubectl_raw("config", "view", "--raw", "--flatten", "-o", "json").stdout)
         current = config["current-context"]
         context = next(c for c in config["contexts"] if c["name"] == current)["context"]
@@ -56,8 +56,14 @@ class ExistingCluster:
         tokens = {"operator": self._token(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT)}
         for user, role in ROLES.items():
             self.kubectl("create", "serviceaccount", user, "-n", USERS_NAMESPACE, check=False)
-            self.kubectl("create", "clusterrolebinding", f"flowops-test-{user}", f"--clusterrole={role}",
-                         f"--serviceaccount={USERS_NAMESPACE}:{user}", check=False)
+            self.kubectl(
+                "create",
+                "clusterrolebinding",
+                f"flowops-test-{user}",
+                f"--clusterrole={role}",
+                f"--serviceaccount={USERS_NAMESPACE}:{user}",
+                check=False,
+            )
             tokens[user] = self._token(USERS_NAMESPACE, user)
         config = json.loads(self.kubeconfig.read_text())
         cluster = next(c for c in config["contexts"] if c["name"] == "flowops-admin")["context"]["cluster"]
@@ -65,7 +71,9 @@ class ExistingCluster:
             config["users"] = [u for u in config["users"] if u["name"] != f"flowops-test-{user}"]
             config["users"].append({"name": f"flowops-test-{user}", "user": {"token": token}})
             config["contexts"] = [c for c in config["contexts"] if c["name"] != f"flowops-{user}"]
-            config["contexts"].append({"name": f"flowops-{user}", "context": {"cluster": cluster, "user": f"flowops-test-{user}"}})
+            config["contexts"].append(
+                {"name": f"flowops-{user}", "context": {"cluster": cluster, "user": f"flowops-test-{user}"}}
+            )
         self.kubeconfig.write_text(json.dumps(config))
 
     def _token(self, namespace: str, name: str) -> str:
@@ -74,12 +82,15 @@ class ExistingCluster:
     def stop(self) -> None:
         """Leaves the cluster running: it is not ours."""
 
-    def kubectl(self, *args: str, user: str = "admin", input: str | bytes | None = None, check: bool = True,
-                timeout: float = 120.0) -> subprocess.CompletedProcess:
+    def kubectl(
+        self, *args: str, user: str = "admin", input: str | bytes | None = None, check: bool = True, timeout: float = 120.0
+    ) -> subprocess.CompletedProcess:
         return run_kubectl(self.binary("kubectl"), self.kubeconfig, f"flowops-{user}", args, input, check, timeout)
 
     def _kubectl_raw(self, *args: str) -> subprocess.CompletedProcess:
         return run_kubectl(self.binary("kubectl"), self.source_kubeconfig, None, args, timeout=60)
 
     def etcd_value_sizes(self, prefix: str) -> dict[str, int]:
-        raise ControlPlaneError("etcd is not reachable on an existing cluster: storage is measured on the local control plane only")
+        raise ControlPlaneError(
+            "etcd is not reachable on an existing cluster: storage is measured on the local control plane only"
+        )

@@ -34,7 +34,9 @@ def default_flux_dir() -> Path:
         for line in versions.read_text().splitlines():
             if line.startswith("SOURCE_CONTROLLER_VERSION="):
                 version = line.split("=", 1)[1].strip()
-    cache = Path(os.environ.get("FLOWOPS_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flowops")
+    cache = Path(
+        os.environ.get("FLOWOPS_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flowops"
+    )
     return cache / f"flux-{version}"
 
 
@@ -80,7 +82,7 @@ class Flux:
             raise ControlPlaneError(f"{path} does not exist: build Flux first with `make flux`")
         return str(path)
 
-    def start(self, timeout: float = 90.0) -> "Flux":
+    def start(self, timeout: float = 90.0) -> Flux:
         for name in CONTROLLERS:
             self.binary(name)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -125,15 +127,28 @@ class Flux:
         docs: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, CONTROLLER_ROLE]
         for name in CONTROLLERS:
             docs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": NAMESPACE}})
-            docs.append({
-                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                "metadata": {"name": f"flux-{name}"},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CONTROLLER_ROLE["metadata"]["name"]},
-                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}],
-            })
+            docs.append(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": f"flux-{name}"},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": CONTROLLER_ROLE["metadata"]["name"],
+                    },
+                    "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}],
+                }
+            )
         kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(docs))
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd",
-                "gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io")
+        kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd",
+            "gitrepositories.source.toolkit.fluxcd.io",
+            "kustomizations.kustomize.toolkit.fluxcd.io",
+        )
 
     def _kubeconfig(self, controller: str) -> Path:
         token = self.cluster.kubectl("create", "token", controller, "-n", NAMESPACE, "--duration=48h").stdout.decode().strip()
@@ -141,7 +156,9 @@ class Flux:
         context = next(c for c in config["contexts"] if c["name"] == config["current-context"])
         cluster = next(c for c in config["clusters"] if c["name"] == context["context"]["cluster"])
         config = {
-            "apiVersion": "v1", "kind": "Config", "clusters": [cluster],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [cluster],
             "users": [{"name": controller, "user": {"token": token}}],
             "contexts": [{"name": controller, "context": {"cluster": cluster["name"], "user": controller}}],
             "current-context": controller,

@@ -23,7 +23,7 @@ def http_backend() -> str:
 
 
 class _CGIHandler(http.server.BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
@@ -117,7 +117,7 @@ class GitServer:
     def url(self, repository: str) -> str:
         return f"{self.base_url}/{repository}.git"
 
-    def start(self) -> "GitServer":
+    def start(self) -> GitServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self._server = _Server(self.root, http_backend())
         self._thread = threading.Thread(target=self._server.serve_forever, name="git-http", daemon=True)
@@ -136,7 +136,7 @@ class GitServer:
         subprocess.run(["git", "init", "--quiet", "--bare", f"--initial-branch={branch}", str(path)], check=True)
         return self.url(repository)
 
-    def __enter__(self) -> "GitServer":
+    def __enter__(self) -> GitServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -38,23 +38,43 @@ def _wait_for_policies(cluster: ControlPlane, timeout: float = 30.0) -> None:
     """Admission policies apply once the API server has loaded them: probe with a dry-run
     write that only the policy refuses (the admin creating a FlowVersion)."""
     probe = {
-        "apiVersion": "flowops.io/v1alpha1", "kind": "FlowVersion",
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "FlowVersion",
         "metadata": {"name": "policy-probe-00000000000000000001", "namespace": "default"},
-        "spec": {"flow": "policy-probe", "id": "20260101000000000001", "number": 1, "origin": "Commit",
-                 "contentHash": "sha256:" + "0" * 64, "storage": {"encoding": "Full", "data": "", "bytes": 0}},
+        "spec": {
+            "flow": "policy-probe",
+            "id": "20260101000000000001",
+            "number": 1,
+            "origin": "Commit",
+            "contentHash": "sha256:" + "0" * 64,
+            "storage": {"encoding": "Full", "data": "", "bytes": 0},
+        },
     }
     # Policies with Environments as params need the Environment kind resolved (503 until
     # then); a Promotion is admitted once the mutating policy stamps its requester.
-    environment = {"apiVersion": "flowops.io/v1alpha1", "kind": "Environment", "metadata": {"name": "policy-probe"},
-                   "spec": {"namespace": "policy-probe", "tier": "Development"}}
-    promotion = {"apiVersion": "flowops.io/v1alpha1", "kind": "Promotion", "metadata": {"name": "policy-probe", "namespace": "default"},
-                 "spec": {"source": {"environment": "policy-probe", "flow": "policy-probe"}}}
+    environment = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Environment",
+        "metadata": {"name": "policy-probe"},
+        "spec": {"namespace": "policy-probe", "tier": "Development"},
+    }
+    promotion = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Promotion",
+        "metadata": {"name": "policy-probe", "namespace": "default"},
+        "spec": {"source": {"environment": "policy-probe", "flow": "policy-probe"}},
+    }
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(probe), check=False)
         if result.returncode != 0 and b"flowops operator" in result.stderr:
-            if cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(environment), check=False).returncode == 0:
-                stamped = cluster.kubectl("create", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(promotion), check=False)
+            if (
+                cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(environment), check=False).returncode
+                == 0
+            ):
+                stamped = cluster.kubectl(
+                    "create", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(promotion), check=False
+                )
                 if stamped.returncode == 0 and json.loads(stamped.stdout)["spec"].get("requestedBy"):
                     return
         time.sleep(0.3)

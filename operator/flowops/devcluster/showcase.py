@@ -31,32 +31,53 @@ def _promote(promoter: Kube, approver: Kube, source: str, target: str, namespace
     """As the promoter; reviewed and approved by a second person when the target requires it."""
     name = f"standard-from-{source}"
     review = policy.require_review(promoter.get(ENVIRONMENTS, target).get("spec"))
-    body = {"apiVersion": "flowops.io/v1alpha1", "kind": "Promotion", "metadata": {"name": name},
-            "spec": {"source": {"environment": source, "flow": "standard", "version": pin},
-                     "comment": "make run: the sample flow", "review": review}}
+    body = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Promotion",
+        "metadata": {"name": name},
+        "spec": {
+            "source": {"environment": source, "flow": "standard", "version": pin},
+            "comment": "make run: the sample flow",
+            "review": review,
+        },
+    }
     promoter.create(PROMOTIONS, body, namespace)
 
     def phase() -> str | None:
-        return ((promoter.get(PROMOTIONS, name, namespace).get("status") or {}).get("phase") or None)
+        return (promoter.get(PROMOTIONS, name, namespace).get("status") or {}).get("phase") or None
 
-    seen = wait_for(lambda: phase() in ("AwaitingApproval", "Succeeded", "Failed") and phase(), timeout=TIMEOUT,
-                    message=f"Promotion {namespace}/{name}")
+    seen = wait_for(
+        lambda: phase() in ("AwaitingApproval", "Succeeded", "Failed") and phase(),
+        timeout=TIMEOUT,
+        message=f"Promotion {namespace}/{name}",
+    )
     if seen == "AwaitingApproval":
         approver.merge_patch(PROMOTIONS, name, {"spec": {"approved": True}}, namespace)
-        seen = wait_for(lambda: phase() in ("Succeeded", "Failed") and phase(), timeout=TIMEOUT, message=f"Promotion {namespace}/{name}")
+        seen = wait_for(
+            lambda: phase() in ("Succeeded", "Failed") and phase(), timeout=TIMEOUT, message=f"Promotion {namespace}/{name}"
+        )
     if seen != "Succeeded":
         status = promoter.get(PROMOTIONS, name, namespace).get("status") or {}
         raise RuntimeError(f"Promotion {namespace}/{name} {seen}: {status.get('message')}")
 
 
 def _rendered(kube: Kube, namespace: str) -> str:
-    cm = wait_for(lambda: (c := kube.get_or_none(CONFIGMAPS, "web-frontend-flow", namespace)) is not None
-                  and "values.json" in c.get("data", {}) and c, timeout=TIMEOUT, message=f"{namespace}/web-frontend-flow")
+    cm = wait_for(
+        lambda: (
+            (c := kube.get_or_none(CONFIGMAPS, "web-frontend-flow", namespace)) is not None
+            and "values.json" in c.get("data", {})
+            and c
+        ),
+        timeout=TIMEOUT,
+        message=f"{namespace}/web-frontend-flow",
+    )
     document = json.loads(cm["data"]["flow.json"])
     used = json.loads(cm["data"]["values.json"])
     status = kube.get(APICLIENTS, "web-frontend", namespace).get("status") or {}
-    return (f"  {namespace}/web-frontend-flow  version {status.get('number')}  login {document['urls']['login']}  "
-            f"sender {used.get('senderAddress')}")
+    return (
+        f"  {namespace}/web-frontend-flow  version {status.get('number')}  login {document['urls']['login']}  "
+        f"sender {used.get('senderAddress')}"
+    )
 
 
 def promote_and_show(kubeconfig: Path) -> None:
@@ -65,13 +86,19 @@ def promote_and_show(kubeconfig: Path) -> None:
         promoter = Kube.from_kubeconfig(str(kubeconfig), "flowops-promoter")
         approver = Kube.from_kubeconfig(str(kubeconfig), "flowops-approver")
         pin = sample_pin()
-        wait_for(lambda: (admin.get(FLOWS, "standard", "flowops-development").get("status") or {}).get("latestReadyVersion"),
-                 timeout=TIMEOUT, message="the sample flow's first version")
+        wait_for(
+            lambda: (admin.get(FLOWS, "standard", "flowops-development").get("status") or {}).get("latestReadyVersion"),
+            timeout=TIMEOUT,
+            message="the sample flow's first version",
+        )
         for (source, _), (target, namespace) in zip(CHAIN, CHAIN[1:]):
             _promote(promoter, approver, source, target, namespace, pin)
         lines = [_rendered(admin, namespace) for _, namespace in CHAIN]
-        print("\nThe sample flow, promoted unchanged and rendered with each environment's values "
-              "(kubectl get configmap web-frontend-flow -n NAMESPACE -o yaml):\n" + "\n".join(lines) + "\n", flush=True)
+        print(
+            "\nThe sample flow, promoted unchanged and rendered with each environment's values "
+            "(kubectl get configmap web-frontend-flow -n NAMESPACE -o yaml):\n" + "\n".join(lines) + "\n",
+            flush=True,
+        )
     except Exception as exc:  # noqa: BLE001 - a demo step; the cluster is still usable
         print(f"\nsample promotions did not complete: {exc}\n", flush=True)
 

@@ -3,8 +3,9 @@ setting by setting (name and version are inherited separately)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from .versionid import parse_selector
 
@@ -49,9 +50,7 @@ def _setting(spec: Mapping[str, Any] | None, key: str) -> str | None:
     return str(value)  # YAML may turn `version: 3` into an int
 
 
-def resolve_request(
-    client_spec: Mapping[str, Any], application_spec: Mapping[str, Any] | None
-) -> Resolution:
+def resolve_request(client_spec: Mapping[str, Any], application_spec: Mapping[str, Any] | None) -> Resolution:
     """Resolve name and version separately; a known name without any version means HEAD."""
     application = (client_spec or {}).get("application") or None
     if application is None:
@@ -68,7 +67,7 @@ def resolve_request(
     if version is None:
         version, version_source = _setting(application_spec, "version"), "Application"
     if version is None:
-        version, version_source = (("HEAD", "Default") if name is not None else (None, "Unset"))
+        version, version_source = ("HEAD", "Default") if name is not None else (None, "Unset")
 
     return Resolution(
         name=name,

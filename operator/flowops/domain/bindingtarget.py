@@ -67,9 +67,7 @@ def check_selector(selector_text: str, *, allow_head: bool, environment: str) ->
     return selector
 
 
-def choose_version(
-    flow: str, selector: Selector, records: Sequence[VersionRecord], head: str | None
-) -> VersionRecord | Problem:
+def choose_version(flow: str, selector: Selector, records: Sequence[VersionRecord], head: str | None) -> VersionRecord | Problem:
     """The version record `selector` names, or the Problem to report.
 
     `head` is the Flow's status.latestReadyVersion: HEAD never points at a broken version.

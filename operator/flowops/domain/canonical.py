@@ -15,9 +15,7 @@ def canonical_json(doc: Any) -> bytes:
     NaN and Infinity are refused (ValueError): they are not JSON and the API server
     would reject them anyway.
     """
-    return json.dumps(
-        doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def content_hash(doc: Any) -> str:

@@ -47,7 +47,9 @@ class FlowCheck:
         return self.verdict == "Pass"
 
 
-def check_flow(manifest: Mapping[str, Any], environment: Mapping[str, Any] | None, head: Head | None, consulted: bool) -> FlowCheck:
+def check_flow(
+    manifest: Mapping[str, Any], environment: Mapping[str, Any] | None, head: Head | None, consulted: bool
+) -> FlowCheck:
     meta, spec = manifest.get("metadata") or {}, manifest.get("spec") or {}
     name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
     document = spec.get("content") or {}
@@ -56,20 +58,28 @@ def check_flow(manifest: Mapping[str, Any], environment: Mapping[str, Any] | Non
     plan = _plan(meta, document, head) if consulted else {}
     base = {"flow": name, "namespace": namespace, "environment": env_name, **plan}
     if environment is None:
-        return FlowCheck(verdict="NoEnvironment", detail=f"no Environment manages namespace {namespace}: no guardrails apply", **base)
+        return FlowCheck(
+            verdict="NoEnvironment", detail=f"no Environment manages namespace {namespace}: no guardrails apply", **base
+        )
     if policy.protected(env_spec):
         source = (env_spec or {}).get("upstream") or "<environment>"
-        return FlowCheck(verdict="Protected", detail=(
-            f"environment {env_name} is protected: flows there cannot be created or changed directly; "
-            f"commit a Promotion into namespace {namespace} instead (kubectl flowops promote {name} --from {source} "
-            f"--to {env_name} --dry-run=client -o yaml)"), **base)
+        return FlowCheck(
+            verdict="Protected",
+            detail=(
+                f"environment {env_name} is protected: flows there cannot be created or changed directly; "
+                f"commit a Promotion into namespace {namespace} instead (kubectl flowops promote {name} --from {source} "
+                f"--to {env_name} --dry-run=client -o yaml)"
+            ),
+            **base,
+        )
     rules = guardrails.compile_rules(policy.guardrail_specs(env_spec))
     if not rules.valid:
-        return FlowCheck(verdict="InvalidRules", detail=f"environment {env_name} has invalid guardrails", rules=rules.status(), **base)
+        return FlowCheck(
+            verdict="InvalidRules", detail=f"environment {env_name} has invalid guardrails", rules=rules.status(), **base
+        )
     results = guardrails.evaluate(rules, document)
     ok, summary = guardrails.summarize(results)
-    return FlowCheck(verdict="Pass" if ok else "GuardrailsFailed", detail=summary,
-                     rules=[r.to_status() for r in results], **base)
+    return FlowCheck(verdict="Pass" if ok else "GuardrailsFailed", detail=summary, rules=[r.to_status() for r in results], **base)
 
 
 def _plan(meta: Mapping[str, Any], document: Any, head: Head | None) -> dict[str, Any]:
@@ -81,5 +91,9 @@ def _plan(meta: Mapping[str, Any], document: Any, head: Head | None) -> dict[str
         return {"plan": "NewFlow", "message": (cause or "").strip()}
     if latest.content_hash == content_hash(document):
         return {"plan": "NoChange", "against": latest.number}
-    return {"plan": "NewVersion", "against": latest.number, "changes": diff(head.document, document),
-            "message": changemessage.message(cause, head.records)}
+    return {
+        "plan": "NewVersion",
+        "against": latest.number,
+        "changes": diff(head.document, document),
+        "message": changemessage.message(cause, head.records),
+    }

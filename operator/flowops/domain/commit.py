@@ -8,8 +8,9 @@ nothing. Exactly-once follows from the same rule.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 Origin = Literal["Commit", "Promotion", "Quarantine"]
 
@@ -127,7 +128,10 @@ def decide(
         if (latest is not None and latest.promotion_uid == promotion["uid"]) or promotion["uid"] in landed_promotions:
             return CommitDecision(commit=False, reason="UpToDate")
         return CommitDecision(
-            commit=True, origin="Promotion", message=str(promotion.get("comment") or ""), promotion=promotion,
+            commit=True,
+            origin="Promotion",
+            message=str(promotion.get("comment") or ""),
+            promotion=promotion,
             reason="Promoted",
         )
     if protected and latest is not None:

@@ -156,7 +156,9 @@ def merge(
     return sorted(result, key=lambda c: c["type"])
 
 
-def summary(ready: bool, reason: str, message: str, generation: int | None, reconciling: str | None = None, stalled: str | None = None) -> tuple[list[Condition], list[str]]:
+def summary(
+    ready: bool, reason: str, message: str, generation: int | None, reconciling: str | None = None, stalled: str | None = None
+) -> tuple[list[Condition], list[str]]:
     """Ready plus the kstatus pair; returns (conditions to set, types to drop).
     Kept for callers not yet on a ConditionSet."""
     conditions = [condition(READY, ready, reason, message, generation)]

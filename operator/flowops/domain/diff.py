@@ -27,9 +27,9 @@ __all__ = ["MISSING", "Change", "changed_paths_count", "diff", "json_equal"]
 class _Missing:
     """Marks "no value here" (absent key, no old value of an add), distinct from JSON null."""
 
-    _instance: "_Missing | None" = None
+    _instance: _Missing | None = None
 
-    def __new__(cls) -> "_Missing":
+    def __new__(cls) -> _Missing:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -68,10 +68,13 @@ def compute(versions: Sequence[VersionRecord], facts: FlowFacts, previous: Mappi
     elif head is None:
         marks.not_ready("NoReadyVersion", "no ready version" + note)
     elif facts.uncommitted:
-        marks.ready("UncommittedChanges", (
-            f"HEAD is version {head.number}; spec.content has uncommitted changes: set the annotation "
-            "flowops.io/commit to a commit message (or `kubectl flowops commit`)" + note
-        ))
+        marks.ready(
+            "UncommittedChanges",
+            (
+                f"HEAD is version {head.number}; spec.content has uncommitted changes: set the annotation "
+                "flowops.io/commit to a commit message (or `kubectl flowops commit`)" + note
+            ),
+        )
     else:
         marks.ready("UpToDate", f"HEAD is version {head.number} ({head.id})" + note)
     status["conditions"] = marks.conditions(previous.get("conditions"), now)

@@ -35,7 +35,9 @@ def owner_references(policy: Policy, flow: Mapping[str, Any]) -> list[dict[str, 
     return [owner_reference(flow)] if policy == "Delete" else []
 
 
-def reconciled_owners(policy: Policy, flow: Mapping[str, Any], current: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+def reconciled_owners(
+    policy: Policy, flow: Mapping[str, Any], current: Sequence[Mapping[str, Any]] | None
+) -> list[dict[str, Any]] | None:
     """The ownerReferences an existing version should have, or None when it has them.
     Versions owned by another Flow object (a deleted namesake with policy Delete, waiting
     for garbage collection) are left alone: they are not this Flow's history."""

@@ -63,7 +63,7 @@ class Fingerprint:
         return dict(self.values)
 
     @classmethod
-    def from_annotation(cls, text: str | None) -> "Fingerprint | None":
+    def from_annotation(cls, text: str | None) -> Fingerprint | None:
         if not text:
             return None
         try:
@@ -174,14 +174,16 @@ def build(
         "labels": labels,
         "annotations": annotations,
         # Deleting the ApiClient deletes its ConfigMap (garbage collection).
-        "ownerReferences": [{
-            "apiVersion": client.get("apiVersion", "flowops.io/v1alpha1"),
-            "kind": "ApiClient",
-            "name": meta["name"],
-            "uid": meta["uid"],
-            "controller": True,
-            "blockOwnerDeletion": False,
-        }],
+        "ownerReferences": [
+            {
+                "apiVersion": client.get("apiVersion", "flowops.io/v1alpha1"),
+                "kind": "ApiClient",
+                "name": meta["name"],
+                "uid": meta["uid"],
+                "controller": True,
+                "blockOwnerDeletion": False,
+            }
+        ],
     }
     if existing_metadata.get("resourceVersion"):
         metadata["resourceVersion"] = existing_metadata["resourceVersion"]  # optimistic concurrency

@@ -54,8 +54,15 @@ def _index(token: str, size: int, path: str, op: str, *, for_add: bool = False) 
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 class _Copier:
@@ -150,7 +157,7 @@ def apply_changes(doc: Any, changes: Iterable[Change]) -> Any:
             continue
         if not tokens:
             if op == "remove":
-                raise ValueError("cannot remove the whole document (path \"\")")
+                raise ValueError('cannot remove the whole document (path "")')
             root = ch.new
             continue
         if not isinstance(root, (dict, list)):

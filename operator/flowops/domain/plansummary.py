@@ -11,8 +11,7 @@ from .diff import Change
 
 __all__ = ["summarise"]
 
-_JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean",
-              int: "number", float: "number", type(None): "null"}
+_JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
 
 
 def _abbreviate(value: Any, max_chars: int) -> Any:

@@ -36,7 +36,7 @@ def child(pointer: str, token: str | int) -> str:
 
 
 def split_pointer(ptr: str) -> list[str]:
-    """"" is the whole document; "/" is the key "" (not the root)."""
+    """ "" is the whole document; "/" is the key "" (not the root)."""
     if ptr == "":
         return []
     if not isinstance(ptr, str) or not ptr.startswith("/"):

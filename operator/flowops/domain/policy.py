@@ -79,7 +79,7 @@ def history_limit(env_spec: Mapping[str, Any] | None, flow_spec: Mapping[str, An
     own = ((flow_spec or {}).get("versioning") or {}).get("historyLimit")
     if own:
         return int(own)
-    inherited = (((env_spec or {}).get("policy") or {}).get("historyLimit"))
+    inherited = ((env_spec or {}).get("policy") or {}).get("historyLimit")
     return int(inherited or DEFAULT_HISTORY_LIMIT)
 
 

@@ -53,8 +53,9 @@ class Plan:
         return {**summary, "contentHash": self.result_hash}
 
 
-def compute(base: Any | None, source: Any, include: Sequence[str] = (), exclude: Sequence[str] = (),
-            preserved: Sequence[str] = ()) -> Plan:
+def compute(
+    base: Any | None, source: Any, include: Sequence[str] = (), exclude: Sequence[str] = (), preserved: Sequence[str] = ()
+) -> Plan:
     """`base` is the target's HEAD document (None when the target flow does not exist);
     `preserved` are the target environment's spec.preservedPaths."""
     start = base if base is not None else {}
@@ -92,6 +93,7 @@ def stale_reason(planned: Mapping[str, Any], source_version: str, target_head: s
 
 
 # ---- what was read -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SourceChoice:
@@ -169,6 +171,7 @@ class PromotionState:
 
 # ---- what to do ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TargetWrite:
     """Write `document` into the target flow with `provenance`, then commit it as a version."""
@@ -208,8 +211,9 @@ def target_flow_name(spec: Mapping[str, Any]) -> str:
 
 def spec_hash(spec: Mapping[str, Any]) -> str:
     """What a Promotion asks for, as one hash: a re-created copy (git, a restore) has the same."""
-    return content_hash({"source": spec.get("source") or {}, "target": spec.get("target") or {},
-                         "changes": spec.get("changes") or {}})
+    return content_hash(
+        {"source": spec.get("source") or {}, "target": spec.get("target") or {}, "changes": spec.get("changes") or {}}
+    )
 
 
 def decide(state: PromotionState) -> Decision:
@@ -223,88 +227,123 @@ def decide(state: PromotionState) -> Decision:
         return Decision(None, "Finished")
     target_env = state.target_env
     if target_env is None:
-        return _refuse("NoEnvironment", (
-            f"namespace {namespace} belongs to no Environment: create the Promotion in the namespace of the "
-            "environment you promote into (an Environment's spec.namespace)"
-        ))
+        return _refuse(
+            "NoEnvironment",
+            (
+                f"namespace {namespace} belongs to no Environment: create the Promotion in the namespace of the "
+                "environment you promote into (an Environment's spec.namespace)"
+            ),
+        )
     source_env = state.source_env
     if source_env is None:
-        return _refuse("UnknownEnvironment", (
-            f"spec.source.environment {source_spec.get('environment')!r} does not exist; environments: "
-            f"{', '.join(sorted(state.known_environments)) or 'none'}"
-        ))
+        return _refuse(
+            "UnknownEnvironment",
+            (
+                f"spec.source.environment {source_spec.get('environment')!r} does not exist; environments: "
+                f"{', '.join(sorted(state.known_environments)) or 'none'}"
+            ),
+        )
     source_env_name, target_env_name = source_env["metadata"]["name"], target_env["metadata"]["name"]
     target_spec = target_env["spec"]
 
     # Exactly once: the version this very Promotion wrote is reported, whatever moved since.
     landed = next((r for r in state.target.records if r.promotion_uid == uid), None)
     if landed is not None:
-        return Decision("Succeeded", "PromotionSucceeded", status={"sourceVersion": current.get("sourceVersion") or ""}, landed=landed)
+        return Decision(
+            "Succeeded", "PromotionSucceeded", status={"sourceVersion": current.get("sourceVersion") or ""}, landed=landed
+        )
     # Idempotent per name and spec: a re-created copy (kept in git) reports the earlier result.
     digest = spec_hash(spec)
-    earlier = next((r for r in reversed(state.target.records)
-                    if r.promotion_name == meta["name"] and r.promotion_spec_hash == digest), None)
+    earlier = next(
+        (r for r in reversed(state.target.records) if r.promotion_name == meta["name"] and r.promotion_spec_hash == digest), None
+    )
     if earlier is not None:
-        return Decision("Succeeded", "AlreadyPromoted", (
-            f"already promoted: version {earlier.number} ({earlier.id}) of {target_name} was made by a Promotion "
-            f"with this name and spec; nothing was written (to promote again, create a Promotion with a new name)"
-        ), landed=earlier)
+        return Decision(
+            "Succeeded",
+            "AlreadyPromoted",
+            (
+                f"already promoted: version {earlier.number} ({earlier.id}) of {target_name} was made by a Promotion "
+                f"with this name and spec; nothing was written (to promote again, create a Promotion with a new name)"
+            ),
+            landed=earlier,
+        )
 
     refusal = _governance(state, spec, source_env_name, target_env_name, target_name)
     if refusal is not None:
         return refusal
 
     if not state.source.flow_found:
-        return _refuse("UnknownFlow", (
-            f"spec.source.flow {source_spec.get('flow')!r} does not exist in environment {source_env_name} "
-            f"(namespace {source_env['spec']['namespace']})"
-        ))
+        return _refuse(
+            "UnknownFlow",
+            (
+                f"spec.source.flow {source_spec.get('flow')!r} does not exist in environment {source_env_name} "
+                f"(namespace {source_env['spec']['namespace']})"
+            ),
+        )
     choice = choose_source(source_spec.get("version"), state.source.records, _head_of(state.source.records))
     if choice.error:
         return _refuse("UnknownVersion", choice.error)
     if choice.uncommitted:
         if policy.protected(source_env["spec"]):
-            return _refuse("UncommittedFromProtected", (
-                f"spec.source.version uncommitted is not allowed from protected environment {source_env_name}: "
-                "name a committed version (a number, an id or sha256:<hash>)"
-            ))
+            return _refuse(
+                "UncommittedFromProtected",
+                (
+                    f"spec.source.version uncommitted is not allowed from protected environment {source_env_name}: "
+                    "name a committed version (a number, an id or sha256:<hash>)"
+                ),
+            )
         if not policy.allow_uncommitted_source(target_spec):
-            return _refuse("UncommittedNotAllowed", (
-                f"spec.source.version uncommitted: environment {target_env_name} takes committed versions only "
-                "(spec.policy.promotion.allowUncommittedSource is honoured for Development targets); commit the "
-                "change in the source and name that version"
-            ))
+            return _refuse(
+                "UncommittedNotAllowed",
+                (
+                    f"spec.source.version uncommitted: environment {target_env_name} takes committed versions only "
+                    "(spec.policy.promotion.allowUncommittedSource is honoured for Development targets); commit the "
+                    "change in the source and name that version"
+                ),
+            )
         source_version, source_number = "uncommitted", None
     else:
         assert choice.record is not None
         record = choice.record
         if _selector_kind(source_spec.get("version")) == "head" and not policy.allow_head_source(target_spec):
-            return _refuse("HeadSourceNotAllowed", (
-                f"environment {target_env_name} is protected: spec.source.version must name the version to promote "
-                f"(a number, an id or sha256:<content hash>), not HEAD, so what was tested is what lands; HEAD of "
-                f"{source_env_name}/{source_spec.get('flow')} is version {record.number} ({record.id}). "
-                "kubectl flowops promote --dry-run=client -o yaml prints a pinned Promotion"
-            ))
+            return _refuse(
+                "HeadSourceNotAllowed",
+                (
+                    f"environment {target_env_name} is protected: spec.source.version must name the version to promote "
+                    f"(a number, an id or sha256:<content hash>), not HEAD, so what was tested is what lands; HEAD of "
+                    f"{source_env_name}/{source_spec.get('flow')} is version {record.number} ({record.id}). "
+                    "kubectl flowops promote --dry-run=client -o yaml prints a pinned Promotion"
+                ),
+            )
         if not record.ready and _selector_kind(source_spec.get("version")) != "head":
             rules = f": {record.guardrails}" if record.guardrails else ""
-            return _refuse("VersionNotReady", (
-                f"version {record.number} ({record.id}) of {source_spec.get('flow')} failed its guardrails in "
-                f"{source_env_name}{rules} Fix the flow there and promote the new version, or promote a ready version"
-            ))
+            return _refuse(
+                "VersionNotReady",
+                (
+                    f"version {record.number} ({record.id}) of {source_spec.get('flow')} failed its guardrails in "
+                    f"{source_env_name}{rules} Fix the flow there and promote the new version, or promote a ready version"
+                ),
+            )
         source_version, source_number = record.id, record.number
 
     if state.target.flow_found and spec.get("ifTargetExists") == "Fail":
-        return _refuse("TargetExists", (
-            f"flow {target_name} already exists in environment {target_env_name} and "
-            "spec.ifTargetExists is Fail: set it to Replace to make this the flow's next version, or promote under another name (spec.target.flow)"
-        ))
+        return _refuse(
+            "TargetExists",
+            (
+                f"flow {target_name} already exists in environment {target_env_name} and "
+                "spec.ifTargetExists is Fail: set it to Replace to make this the flow's next version, or promote under another name (spec.target.flow)"
+            ),
+        )
     target_head = state.target.head.id if state.target.head else None
     same_flow = source_env["spec"]["namespace"] == namespace and source_spec.get("flow") == target_name
     if same_flow and source_version == target_head:
-        return _refuse("SameVersion", (
-            f"source and target are the same version ({source_version}) of flow {target_name}: "
-            "to roll back, name an older version in spec.source.version"
-        ))
+        return _refuse(
+            "SameVersion",
+            (
+                f"source and target are the same version ({source_version}) of flow {target_name}: "
+                "to roll back, name an older version in spec.source.version"
+            ),
+        )
 
     changes = spec.get("changes") or {}
     preserved = values.preserved_paths(target_env)
@@ -312,16 +351,20 @@ def decide(state: PromotionState) -> Decision:
     if owned:
         return _refuse("PreservedPath", owned, {"sourceVersion": source_version})
     try:
-        plan = compute(state.target.document, state.source.document, changes.get("include") or (), changes.get("exclude") or (),
-                       preserved)
+        plan = compute(
+            state.target.document, state.source.document, changes.get("include") or (), changes.get("exclude") or (), preserved
+        )
     except PromotionRejected as exc:
         return _refuse(exc.reason, str(exc), {"sourceVersion": source_version})
     plan_status = plan.to_status()
     if spec.get("review"):
         # Listed while it awaits approval; once approved, the impact that was reviewed stays.
         reviewed = (current.get("plan") or {}).get("impact")
-        plan_status["impact"] = reviewed if spec.get("approved") and reviewed is not None else (
-            impact(target_name, state.clients, state.applications))
+        plan_status["impact"] = (
+            reviewed
+            if spec.get("approved") and reviewed is not None
+            else (impact(target_name, state.clients, state.applications))
+        )
     progress: dict[str, Any] = {
         "sourceVersion": source_version,
         "targetFlow": target_name,
@@ -332,21 +375,32 @@ def decide(state: PromotionState) -> Decision:
         progress["sourceNumber"] = source_number
     missing = values.missing_message(plan.result, (target_env.get("spec") or {}).get("values"), target_env_name)
     if missing:
-        return _refuse("ValuesNotDefined", f"the promoted document cannot be rendered in environment {target_env_name}; "
-                                           f"nothing was written. {missing}", progress)
+        return _refuse(
+            "ValuesNotDefined",
+            f"the promoted document cannot be rendered in environment {target_env_name}; nothing was written. {missing}",
+            progress,
+        )
     ok, summary = summarize(list(state.check(plan.result, plan.result_hash)))
     if not ok:
-        return _refuse("GuardrailsFailed", (
-            f"the promoted document fails the guardrails of environment {target_env_name}; nothing was written. {summary}"
-        ), progress)
+        return _refuse(
+            "GuardrailsFailed",
+            (f"the promoted document fails the guardrails of environment {target_env_name}; nothing was written. {summary}"),
+            progress,
+        )
     if plan.empty:
-        return Decision("Succeeded", "NothingToPromote",
-                        f"nothing to promote: {target_name} HEAD already has this content; no version created", progress)
+        return Decision(
+            "Succeeded",
+            "NothingToPromote",
+            f"nothing to promote: {target_name} HEAD already has this content; no version created",
+            progress,
+        )
     if spec.get("review") and not spec.get("approved"):
         if current.get("phase") == "AwaitingApproval":
             return Decision(None, "AwaitingApproval")
-        message = (f"plan ready: {plan_status['total']} change(s) to {target_name}{_impact_note(plan_status['impact'])}; "
-                   f"approve with spec.approved: true (kubectl flowops approve {meta['name']} -n {target_env_name}){_requested_by(spec)}")
+        message = (
+            f"plan ready: {plan_status['total']} change(s) to {target_name}{_impact_note(plan_status['impact'])}; "
+            f"approve with spec.approved: true (kubectl flowops approve {meta['name']} -n {target_env_name}){_requested_by(spec)}"
+        )
         return Decision("AwaitingApproval", "AwaitingApproval", message, progress)
     if spec.get("review"):
         refusal = _approval(spec, target_spec, target_env_name, state.approver_may_approve)
@@ -357,8 +411,14 @@ def decide(state: PromotionState) -> Decision:
             return _refuse("PlanStale", stale)
 
     provenance = {
-        "uid": uid, "name": meta["name"], "namespace": namespace, "contentHash": plan.result_hash, "specHash": digest,
-        "sourceEnvironment": source_env_name, "sourceFlow": source_spec.get("flow"), "sourceVersion": source_version,
+        "uid": uid,
+        "name": meta["name"],
+        "namespace": namespace,
+        "contentHash": plan.result_hash,
+        "specHash": digest,
+        "sourceEnvironment": source_env_name,
+        "sourceFlow": source_spec.get("flow"),
+        "sourceVersion": source_version,
         "comment": spec.get("comment") or f"promoted from {source_env_name}/{source_spec.get('flow')}@{source_version}",
         "plan": {"total": plan_status["total"], "paths": [c.path[:256] for c in plan.changes[:PROVENANCE_PATHS]]},
     }
@@ -377,80 +437,111 @@ def is_rollback(spec: Mapping[str, Any], source_env_name: str, target_env_name: 
     return source_env_name == target_env_name and target_flow_name(spec) == source.get("flow")
 
 
-def _governance(state: PromotionState, spec: Mapping[str, Any], source_env_name: str, target_env_name: str,
-                target_name: str) -> Decision | None:
+def _governance(
+    state: PromotionState, spec: Mapping[str, Any], source_env_name: str, target_env_name: str, target_name: str
+) -> Decision | None:
     """The target environment's promotion policy, checked again before anything is computed
     (admission checks it first; this holds when admission was bypassed or changed)."""
     target_spec = (state.target_env or {}).get("spec") or {}
     allowed = policy.allowed_sources(target_env_name, target_spec)
     if source_env_name not in allowed:
-        return _refuse("SourceNotAllowed", (
-            f"environment {target_env_name} accepts promotions only from {', '.join(allowed)}, not from {source_env_name} "
-            "(spec.policy.promotion.allowedSources, default its upstream): promote through the chain"
-        ))
+        return _refuse(
+            "SourceNotAllowed",
+            (
+                f"environment {target_env_name} accepts promotions only from {', '.join(allowed)}, not from {source_env_name} "
+                "(spec.policy.promotion.allowedSources, default its upstream): promote through the chain"
+            ),
+        )
     if state.requester_may_read is False:
         who = (spec.get("requestedBy") or {}).get("username") or "the requester"
-        return _refuse("SourceNotReadable", (
-            f"{who} may not read flows in environment {source_env_name}: a Promotion copies only what its requester "
-            "can read; nothing was computed"
-        ))
+        return _refuse(
+            "SourceNotReadable",
+            (
+                f"{who} may not read flows in environment {source_env_name}: a Promotion copies only what its requester "
+                "can read; nothing was computed"
+            ),
+        )
     if policy.require_review(target_spec) and not spec.get("review"):
-        return _refuse("ReviewRequired", (
-            f"environment {target_env_name} requires review (spec.policy.promotion.requireReview): create the "
-            "Promotion with spec.review: true (kubectl flowops promote --review) and have a second person approve it"
-        ))
+        return _refuse(
+            "ReviewRequired",
+            (
+                f"environment {target_env_name} requires review (spec.policy.promotion.requireReview): create the "
+                "Promotion with spec.review: true (kubectl flowops promote --review) and have a second person approve it"
+            ),
+        )
     frozen = policy.freeze(target_spec)
     if frozen is not None:
         rollback = is_rollback(spec, source_env_name, target_env_name)
         if not rollback or frozen.get("allowRollback") is False:
             what = "rollbacks too (spec.freeze.allowRollback is false)" if rollback else "only rollbacks are allowed"
-            return _refuse("Frozen", f"environment {target_env_name} is frozen: {frozen.get('reason') or 'no reason given'}; {what}")
+            return _refuse(
+                "Frozen", f"environment {target_env_name} is frozen: {frozen.get('reason') or 'no reason given'}; {what}"
+            )
     return None
 
 
-def _approval(spec: Mapping[str, Any], target_spec: Mapping[str, Any], target_env_name: str,
-              may_approve: bool | None = None) -> Decision | None:
+def _approval(
+    spec: Mapping[str, Any], target_spec: Mapping[str, Any], target_env_name: str, may_approve: bool | None = None
+) -> Decision | None:
     """An approval counts when the API server signed it and policy accepts the approver."""
     if not policy.require_review(target_spec):
         return None
     approver = spec.get("approvedBy") or {}
     username = approver.get("username")
     if not username:
-        return _refuse("ApprovalUnsigned", (
-            "spec.approved is true but spec.approvedBy is missing: an approval counts only when the API server "
-            f"records the approver (environment {target_env_name} requires review); approve with kubectl flowops approve"
-        ))
+        return _refuse(
+            "ApprovalUnsigned",
+            (
+                "spec.approved is true but spec.approvedBy is missing: an approval counts only when the API server "
+                f"records the approver (environment {target_env_name} requires review); approve with kubectl flowops approve"
+            ),
+        )
     requester = (spec.get("requestedBy") or {}).get("username")
     if approver.get("via") == "GitOps":
         listed = policy.gitops_approvers(target_spec)
         if username not in listed:
-            return _refuse("ApproverNotAllowed", (
-                f"{username} approved via GitOps but is not in spec.policy.promotion.gitopsApprovers of environment "
-                f"{target_env_name}; nothing was written"
-            ))
+            return _refuse(
+                "ApproverNotAllowed",
+                (
+                    f"{username} approved via GitOps but is not in spec.policy.promotion.gitopsApprovers of environment "
+                    f"{target_env_name}; nothing was written"
+                ),
+            )
         if requester not in listed:  # a pull request reviewed what git holds, not a Promotion made in the cluster
-            return _refuse("ApproverNotAllowed", (
-                f"{username} approved via GitOps a Promotion {requester or 'somebody'} created in the cluster: a GitOps "
-                "approval counts only for a Promotion applied from git; a person with the approve permission must "
-                "approve this one; nothing was written"
-            ))
+            return _refuse(
+                "ApproverNotAllowed",
+                (
+                    f"{username} approved via GitOps a Promotion {requester or 'somebody'} created in the cluster: a GitOps "
+                    "approval counts only for a Promotion applied from git; a person with the approve permission must "
+                    "approve this one; nothing was written"
+                ),
+            )
         return None  # the review happened in the pull request
     if policy.separation_of_duties(target_spec) and requester and requester == username:
-        return _refuse("SelfApproval", (
-            f"{username} requested this Promotion and cannot approve it (separation of duties in environment "
-            f"{target_env_name}): another person with the approve permission must approve; nothing was written"
-        ))
+        return _refuse(
+            "SelfApproval",
+            (
+                f"{username} requested this Promotion and cannot approve it (separation of duties in environment "
+                f"{target_env_name}): another person with the approve permission must approve; nothing was written"
+            ),
+        )
     if may_approve is False:  # admission checks it first; this holds when its policies were removed or bypassed
-        return _refuse("ApproverNotAllowed", (
-            f"{username} may not approve Promotions in environment {target_env_name} (the approve permission on "
-            "promotions, ClusterRole flowops-approver): the approval does not count; nothing was written"
-        ))
+        return _refuse(
+            "ApproverNotAllowed",
+            (
+                f"{username} may not approve Promotions in environment {target_env_name} (the approve permission on "
+                "promotions, ClusterRole flowops-approver): the approval does not count; nothing was written"
+            ),
+        )
     groups = policy.approver_groups(target_spec)
     if groups is not None and not set(groups) & set(approver.get("groups") or ()):
-        return _refuse("ApproverNotInGroup", (
-            f"{username} is in none of the approver groups of environment {target_env_name} ({', '.join(groups)}); "
-            "nothing was written"
-        ))
+        return _refuse(
+            "ApproverNotInGroup",
+            (
+                f"{username} is in none of the approver groups of environment {target_env_name} ({', '.join(groups)}); "
+                "nothing was written"
+            ),
+        )
     return None
 
 

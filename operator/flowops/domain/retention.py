@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Collection, Sequence
 
 __all__ = ["FinishedPromotion", "VersionMeta", "promotions_to_delete", "versions_to_delete"]
 
@@ -15,9 +15,7 @@ class VersionMeta:
     base: str | None = None  # keyframe id when the version is stored as a Delta
 
 
-def versions_to_delete(
-    versions: Sequence[VersionMeta], history_limit: int, keep: Collection[str]
-) -> list[str]:
+def versions_to_delete(versions: Sequence[VersionMeta], history_limit: int, keep: Collection[str]) -> list[str]:
     """Ids to delete, oldest first.
 
     Kept: the newest `history_limit` versions by number, every id in `keep` (HEAD,

@@ -70,7 +70,7 @@ class StoredContent:
         return spec
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> "StoredContent":
+    def from_spec(cls, spec: dict[str, Any]) -> StoredContent:
         encoding = spec.get("encoding")
         if encoding not in ("Full", "Delta"):
             raise ValueError(f"storage.encoding must be Full or Delta, not {encoding!r}")
@@ -142,7 +142,5 @@ def decode(stored: StoredContent, keyframe_doc: Any = None) -> Any:
     if stored.encoding != "Delta":
         raise ValueError(f"unknown storage encoding {stored.encoding!r}")
     if keyframe_doc is None:
-        raise ValueError(
-            f"cannot decode a Delta without its keyframe: read version {stored.base} (Full) first"
-        )
+        raise ValueError(f"cannot decode a Delta without its keyframe: read version {stored.base} (Full) first")
     return apply_changes(keyframe_doc, _from_ops(payload))

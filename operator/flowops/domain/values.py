@@ -61,7 +61,7 @@ _TOKEN = re.compile(r"\$\$\(values\.|\$\(values\.(?:(" + NAME_PATTERN + r")\))?"
 
 
 def _snippet(text: str, at: int) -> str:
-    part = text[at: at + 40]
+    part = text[at : at + 40]
     return part + ("…" if len(text) > at + 40 else "")
 
 
@@ -122,17 +122,27 @@ def scan(document: Any) -> Scan:
         if MARKER not in text:
             continue
         if is_key:
-            malformed.append((path, f"member name {_snippet(text, 0)!r} contains $(values.…): "
-                                    "references are replaced only in string values, not in member names"))
+            malformed.append(
+                (
+                    path,
+                    f"member name {_snippet(text, 0)!r} contains $(values.…): "
+                    "references are replaced only in string values, not in member names",
+                )
+            )
             continue
         for match in _TOKEN.finditer(text):
             if match.group(0) == ESCAPED:
                 continue
             name = match.group(1)
             if name is None:
-                malformed.append((path, f"malformed reference {_snippet(text, match.start())!r}: write $(values.NAME) "
-                                        "with a NAME of letters, digits, - or _ (starting with a letter, at most 63), "
-                                        "or $$(values. for a literal $(values."))
+                malformed.append(
+                    (
+                        path,
+                        f"malformed reference {_snippet(text, match.start())!r}: write $(values.NAME) "
+                        "with a NAME of letters, digits, - or _ (starting with a letter, at most 63), "
+                        "or $$(values. for a literal $(values.",
+                    )
+                )
             else:
                 paths = references.setdefault(name, [])
                 if not paths or paths[-1] != path:
@@ -156,8 +166,10 @@ def _where(paths: Sequence[str], limit: int = 3) -> str:
 
 
 def undefined_problem(name: str, paths: Sequence[str], environment: str) -> str:
-    return (f"$(values.{name}) at {_where(paths)} is not defined in environment {environment}: "
-            f"add {name} to the Environment's spec.values (or remove the reference)")
+    return (
+        f"$(values.{name}) at {_where(paths)} is not defined in environment {environment}: "
+        f"add {name} to the Environment's spec.values (or remove the reference)"
+    )
 
 
 def missing_message(document: Any, values: Mapping[str, Any] | None, environment: str) -> str | None:
@@ -169,11 +181,15 @@ def missing_message(document: Any, values: Mapping[str, Any] | None, environment
     parts = []
     if missing:
         listed = "; ".join(f"{name} (used at {_where(paths)})" for name, paths in missing.items())
-        parts.append(f"environment {environment} does not define {len(missing)} value(s) the document references: "
-                     f"{listed}; add them to the Environment's spec.values")
+        parts.append(
+            f"environment {environment} does not define {len(missing)} value(s) the document references: "
+            f"{listed}; add them to the Environment's spec.values"
+        )
     if found.malformed:
-        parts.append("; ".join(f"{path}: {why}" for path, why in found.malformed[:5])
-                     + (f" and {len(found.malformed) - 5} more" if len(found.malformed) > 5 else ""))
+        parts.append(
+            "; ".join(f"{path}: {why}" for path, why in found.malformed[:5])
+            + (f" and {len(found.malformed) - 5} more" if len(found.malformed) > 5 else "")
+        )
     return "; ".join(parts)
 
 
@@ -232,7 +248,8 @@ def changed_names(rendered_with: Mapping[str, str] | None, values: Mapping[str, 
     """Names whose value differs now (or is gone) from what a ConfigMap was rendered with."""
     values = values or {}
     return sorted(
-        name for name, held in (rendered_with or {}).items()
+        name
+        for name, held in (rendered_with or {}).items()
         if not isinstance(values.get(name), str) or digest(values[name]) != held
     )
 
@@ -368,8 +385,10 @@ def preserved_include_problem(include: Sequence[str], patterns: Sequence[str], e
             continue  # the selection reports it
         for pattern in patterns:
             if _covers(split_pointer(pattern), tokens):
-                return (f"spec.changes.include {pointer} is owned by environment {environment} "
-                        f"(spec.preservedPaths {pattern}): promotions never overwrite it; remove it from spec.changes.include")
+                return (
+                    f"spec.changes.include {pointer} is owned by environment {environment} "
+                    f"(spec.preservedPaths {pattern}): promotions never overwrite it; remove it from spec.changes.include"
+                )
     return None
 
 

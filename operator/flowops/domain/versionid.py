@@ -7,9 +7,10 @@ ids sort lexically in commit order and tell a human when a version was made.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Literal, NamedTuple, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Literal, NamedTuple
 
 __all__ = [
     "VERSION_ID_PATTERN",
@@ -40,11 +41,8 @@ SELECTOR_FORMS = (
 def format_version_id(dt: datetime) -> str:
     """Return the 20-digit id of `dt`; aware datetimes are converted to UTC, naive ones are taken as UTC."""
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc)
-    return (
-        f"{dt.year:04d}{dt.month:02d}{dt.day:02d}"
-        f"{dt.hour:02d}{dt.minute:02d}{dt.second:02d}{dt.microsecond:06d}"
-    )
+        dt = dt.astimezone(UTC)
+    return f"{dt.year:04d}{dt.month:02d}{dt.day:02d}{dt.hour:02d}{dt.minute:02d}{dt.second:02d}{dt.microsecond:06d}"
 
 
 def parse_version_id(s: str) -> datetime:
@@ -56,9 +54,14 @@ def parse_version_id(s: str) -> datetime:
         )
     try:
         return datetime(
-            int(s[0:4]), int(s[4:6]), int(s[6:8]),
-            int(s[8:10]), int(s[10:12]), int(s[12:14]), int(s[14:20]),
-            tzinfo=timezone.utc,
+            int(s[0:4]),
+            int(s[4:6]),
+            int(s[6:8]),
+            int(s[8:10]),
+            int(s[10:12]),
+            int(s[12:14]),
+            int(s[14:20]),
+            tzinfo=UTC,
         )
     except ValueError as exc:
         raise ValueError(f"invalid version id {s!r}: not a real UTC time ({exc})") from None
@@ -148,9 +151,7 @@ def _what_it_has(versions: Sequence[VersionRef]) -> str:
     return "it has " + _describe_numbers([v.number for v in versions])
 
 
-def resolve_selector(
-    selector: Selector, versions: Sequence[VersionRef], head: str | None
-) -> VersionRef:
+def resolve_selector(selector: Selector, versions: Sequence[VersionRef], head: str | None) -> VersionRef:
     """Find the version a selector names; VersionNotFound with a message a user can act on.
 
     `head` is the id of the flow's newest ready version (status.latestReadyVersion).

@@ -1,5 +1,12 @@
 """Kopf handlers: thin adapters from events to the services."""
 
-from . import environments, flows, indexes, lifecycle, promotionhistory, promotions  # noqa: F401
-from . import bindings  # noqa: F401
-from . import observe  # noqa: F401
+from . import (  # noqa: F401
+    bindings,  # noqa: F401
+    environments,
+    flows,
+    indexes,
+    lifecycle,
+    observe,  # noqa: F401
+    promotionhistory,
+    promotions,
+)

@@ -24,6 +24,7 @@ ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 
 # -- indexes ----------------------------------------------------------------------------
 
+
 @kopf.index(*APICLIENT)
 def apiclients_by_application(name: str, namespace: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
     application = spec.get("application")
@@ -48,6 +49,7 @@ def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str
 
 # -- ApiClient --------------------------------------------------------------------------
 
+
 @kopf.on.resume(*APICLIENT)
 @kopf.on.create(*APICLIENT)
 @kopf.on.update(*APICLIENT)
@@ -57,8 +59,11 @@ def reconcile_apiclient(name: str, namespace: str, environments_by_namespace: ko
 
 @kopf.on.event(*APICLIENT)
 async def count_clients(
-    namespace: str, apiclients_by_application: kopf.Index, applications_by_namespace: kopf.Index,
-    environments_by_namespace: kopf.Index, **_: Any,
+    namespace: str,
+    apiclients_by_application: kopf.Index,
+    applications_by_namespace: kopf.Index,
+    environments_by_namespace: kopf.Index,
+    **_: Any,
 ) -> None:
     """Keep Application status.clients true when clients come, go or move. Async: it runs
     on every client event (a fan-out's status writes among them) and rarely calls the API."""
@@ -66,23 +71,30 @@ async def count_clients(
     for app in list(applications_by_namespace.get(namespace, ())):
         count = len(_clients_of(apiclients_by_application, namespace, app["name"]))
         if app.get("clients") != count:
-            await asyncio.to_thread(bindings_applications.reconcile_application, runtime.current(), namespace, app["name"], env, count, post=post)
+            await asyncio.to_thread(
+                bindings_applications.reconcile_application, runtime.current(), namespace, app["name"], env, count, post=post
+            )
 
 
 # -- Application ------------------------------------------------------------------------
 
+
 @kopf.on.resume(*APPLICATION)
-def resume_application(name: str, namespace: str, apiclients_by_application: kopf.Index,
-                       environments_by_namespace: kopf.Index, **_: Any) -> None:
+def resume_application(
+    name: str, namespace: str, apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+) -> None:
     # Clients resume on their own: no fan-out at start-up.
     env = first(environments_by_namespace, namespace)
-    bindings_applications.reconcile_application(runtime.current(), namespace, name, env, len(_clients_of(apiclients_by_application, namespace, name)), post=post)
+    bindings_applications.reconcile_application(
+        runtime.current(), namespace, name, env, len(_clients_of(apiclients_by_application, namespace, name)), post=post
+    )
 
 
 @kopf.on.create(*APPLICATION)
 @kopf.on.update(*APPLICATION)
-def reconcile_application(name: str, namespace: str, apiclients_by_application: kopf.Index,
-                          environments_by_namespace: kopf.Index, **_: Any) -> None:
+def reconcile_application(
+    name: str, namespace: str, apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+) -> None:
     rt, env = runtime.current(), first(environments_by_namespace, namespace)
     clients = _clients_of(apiclients_by_application, namespace, name)
     bindings_applications.reconcile_application(rt, namespace, name, env, len(clients), post=post)
@@ -90,34 +102,61 @@ def reconcile_application(name: str, namespace: str, apiclients_by_application: 
 
 
 @kopf.on.event(*APPLICATION)
-def application_deleted(type: str, name: str, namespace: str, apiclients_by_application: kopf.Index,
-                        environments_by_namespace: kopf.Index, **_: Any) -> None:
+def application_deleted(
+    type: str, name: str, namespace: str, apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+) -> None:
     """Its clients lose the inherited settings: each reports what it resolves to now."""
     if type == "DELETED":
         env = first(environments_by_namespace, namespace)
-        bindings.reresolve_clients(runtime.current(), namespace, _clients_of(apiclients_by_application, namespace, name), env, post=post)
+        bindings.reresolve_clients(
+            runtime.current(), namespace, _clients_of(apiclients_by_application, namespace, name), env, post=post
+        )
 
 
 # -- Flow and Environment ---------------------------------------------------------------
 
+
 @kopf.on.event(*FLOW)
-async def flow_changed(type: str, name: str, namespace: str, status: kopf.Status, apiclients_by_flow: kopf.Index,
-                       applications_by_namespace: kopf.Index, apiclients_by_application: kopf.Index,
-                       environments_by_namespace: kopf.Index, **_: Any) -> None:
+async def flow_changed(
+    type: str,
+    name: str,
+    namespace: str,
+    status: kopf.Status,
+    apiclients_by_flow: kopf.Index,
+    applications_by_namespace: kopf.Index,
+    apiclients_by_application: kopf.Index,
+    environments_by_namespace: kopf.Index,
+    **_: Any,
+) -> None:
     """A new HEAD, a new version, or the flow's deletion: re-resolve who it touches. Async:
     most Flow events touch no client and need no thread."""
     deleted = type == "DELETED"
     head = None if deleted else status.get("latestReadyVersion")
-    clients = [e["name"] for e in list(apiclients_by_flow.get((namespace, name), ())) if fanout.client_touched_by_flow(e, name, head, deleted)]
-    apps = [a["name"] for a in list(applications_by_namespace.get(namespace, ())) if fanout.application_touched_by_flow(a, name, deleted)]
+    clients = [
+        e["name"]
+        for e in list(apiclients_by_flow.get((namespace, name), ()))
+        if fanout.client_touched_by_flow(e, name, head, deleted)
+    ]
+    apps = [
+        a["name"]
+        for a in list(applications_by_namespace.get(namespace, ()))
+        if fanout.application_touched_by_flow(a, name, deleted)
+    ]
     if clients or apps:
         await asyncio.to_thread(_reresolve, namespace, clients, apps, apiclients_by_application, environments_by_namespace)
 
 
 @kopf.on.event(*ENVIRONMENT)
-def environment_changed(type: str, body: kopf.Body, spec: kopf.Spec, apiclients_by_flow: kopf.Index,
-                        applications_by_namespace: kopf.Index, apiclients_by_application: kopf.Index,
-                        environments_by_namespace: kopf.Index, **_: Any) -> None:
+def environment_changed(
+    type: str,
+    body: kopf.Body,
+    spec: kopf.Spec,
+    apiclients_by_flow: kopf.Index,
+    applications_by_namespace: kopf.Index,
+    apiclients_by_application: kopf.Index,
+    environments_by_namespace: kopf.Index,
+    **_: Any,
+) -> None:
     """The HEAD policy may have changed: clients and applications asking for HEAD report it.
     Values may have changed: clients whose ConfigMaps used them are re-rendered."""
     namespace = spec.get("namespace")
@@ -127,25 +166,36 @@ def environment_changed(type: str, body: kopf.Body, spec: kopf.Spec, apiclients_
     allow = policy.allow_head_bindings((env or {}).get("spec"))
     clients = [
         e["name"]
-        for key in list(apiclients_by_flow) if key[0] == namespace
-        for e in list(apiclients_by_flow.get(key, ())) if fanout.client_touched_by_policy(e, allow)
+        for key in list(apiclients_by_flow)
+        if key[0] == namespace
+        for e in list(apiclients_by_flow.get(key, ()))
+        if fanout.client_touched_by_policy(e, allow)
     ]
-    apps = [a["name"] for a in list(applications_by_namespace.get(namespace, ())) if fanout.application_touched_by_policy(a, allow)]
+    apps = [
+        a["name"] for a in list(applications_by_namespace.get(namespace, ())) if fanout.application_touched_by_policy(a, allow)
+    ]
     if clients or apps:
         _reresolve(namespace, clients, apps, apiclients_by_application, environments_by_namespace)
     if type != "DELETED":
         env_values = spec.get("values") or {}
         rendered = [
             e
-            for key in list(apiclients_by_flow) if key[0] == namespace
-            for e in list(apiclients_by_flow.get(key, ())) if e["name"] not in clients and fanout.client_touched_by_values(e, env_values)
+            for key in list(apiclients_by_flow)
+            if key[0] == namespace
+            for e in list(apiclients_by_flow.get(key, ()))
+            if e["name"] not in clients and fanout.client_touched_by_values(e, env_values)
         ]
         if rendered:
             bindings.rerender_for_values(runtime.current(), body, rendered, post=post)
 
 
-def _reresolve(namespace: str, clients: list[str], apps: list[str], apiclients_by_application: kopf.Index,
-               environments_by_namespace: kopf.Index) -> None:
+def _reresolve(
+    namespace: str,
+    clients: list[str],
+    apps: list[str],
+    apiclients_by_application: kopf.Index,
+    environments_by_namespace: kopf.Index,
+) -> None:
     rt, env = runtime.current(), first(environments_by_namespace, namespace)
     counts = {app: len(_clients_of(apiclients_by_application, namespace, app)) for app in apps}
     bindings.reresolve_applications(rt, namespace, counts, env, post=post)

@@ -18,12 +18,18 @@ ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 @kopf.on.resume(*ENVIRONMENT, backoff=2)
 @kopf.on.create(*ENVIRONMENT, backoff=2)
 @kopf.on.update(*ENVIRONMENT, backoff=2)
-def reconcile_environment(body: kopf.Body, spec: kopf.Spec, environments_by_name: kopf.Index,
-                          environments_by_namespace: kopf.Index, **_: Any) -> None:
+def reconcile_environment(
+    body: kopf.Body, spec: kopf.Spec, environments_by_name: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+) -> None:
     rt = runtime.current()
     try:
-        environments.reconcile(rt, body, lambda name: environment_named(environments_by_name, name),
-                               flowevents.counts(rt, spec.get("namespace")), post,
-                               namespace_owner=lambda namespace: environment_of_namespace(environments_by_namespace, namespace))
+        environments.reconcile(
+            rt,
+            body,
+            lambda name: environment_named(environments_by_name, name),
+            flowevents.counts(rt, spec.get("namespace")),
+            post,
+            namespace_owner=lambda namespace: environment_of_namespace(environments_by_namespace, namespace),
+        )
     except environments.ReevaluationIncomplete as exc:
         raise kopf.TemporaryError(str(exc), delay=5) from None

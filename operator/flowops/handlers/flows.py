@@ -18,25 +18,47 @@ FLOW = (API_GROUP, API_VERSION, "flows")
 @kopf.on.resume(*FLOW, backoff=2)
 @kopf.on.create(*FLOW, backoff=2)
 @kopf.on.update(*FLOW, backoff=2)
-def reconcile_flow(body: kopf.Body, namespace: str, reason: kopf.Reason,
-                   environments_by_namespace: kopf.Index, environments_by_name: kopf.Index, **_: Any) -> None:
+def reconcile_flow(
+    body: kopf.Body,
+    namespace: str,
+    reason: kopf.Reason,
+    environments_by_namespace: kopf.Index,
+    environments_by_name: kopf.Index,
+    **_: Any,
+) -> None:
     flowevents.reconcile(
-        runtime.current(), body, environment_of_namespace(environments_by_namespace, namespace),
+        runtime.current(),
+        body,
+        environment_of_namespace(environments_by_namespace, namespace),
         resumed=reason == kopf.Reason.RESUME,
         env_by_name=lambda name: environment_named(environments_by_name, name),
-        all_environments=lambda: all_values(environments_by_name), post=post,
+        all_environments=lambda: all_values(environments_by_name),
+        post=post,
     )
 
 
 @kopf.on.event(*FLOW)
-async def flow_event(type: str, name: str, namespace: str, status: kopf.Status,
-                     environments_by_namespace: kopf.Index, environments_by_name: kopf.Index, **_: Any) -> None:
+async def flow_event(
+    type: str,
+    name: str,
+    namespace: str,
+    status: kopf.Status,
+    environments_by_namespace: kopf.Index,
+    environments_by_name: kopf.Index,
+    **_: Any,
+) -> None:
     # Async: runs for every watch event, and almost always without an API call.
     env = first(environments_by_namespace, namespace)  # every event: no API fallback here
     known = (first(environments_by_name, env["metadata"]["name"]) or {}).get("counts") if env else None
     await flowevents.observe(
-        runtime.current(), type, name, namespace, status.get("sync"), env,
+        runtime.current(),
+        type,
+        name,
+        namespace,
+        status.get("sync"),
+        env,
         env_by_name=lambda env_name: environment_named(environments_by_name, env_name),
-        all_environments=lambda: all_values(environments_by_name), known_counts=known,
+        all_environments=lambda: all_values(environments_by_name),
+        known_counts=known,
         head=status.get("latestReadyVersion"),
     )

@@ -15,7 +15,12 @@ from ..services import environmentlookup, pins, promotionhistory
 @kopf.index(API_GROUP, API_VERSION, "environments")
 def environments_by_namespace(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict[Any, Any]:
     # The creation time orders rival claims on a namespace: see `first`.
-    return {spec.get("namespace"): {"metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")}, "spec": dict(spec)}}
+    return {
+        spec.get("namespace"): {
+            "metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")},
+            "spec": dict(spec),
+        }
+    }
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")

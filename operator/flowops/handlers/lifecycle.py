@@ -13,13 +13,20 @@ from ..services import pins, process
 
 
 @kopf.on.startup()
-def startup(settings: kopf.OperatorSettings, logger: kopf.Logger, apiclient_pins: kopf.Index,
-            application_pins: kopf.Index, promotion_pins: kopf.Index, **_: Any) -> None:
+def startup(
+    settings: kopf.OperatorSettings,
+    logger: kopf.Logger,
+    apiclient_pins: kopf.Index,
+    application_pins: kopf.Index,
+    promotion_pins: kopf.Index,
+    **_: Any,
+) -> None:
     operator_settings.configure(settings)
     # Live views Kopf keeps filling from the watch streams; services read them (pins).
     indexes = {pins.APICLIENT_PINS: apiclient_pins, pins.APPLICATION_PINS: application_pins, pins.PROMOTION_PINS: promotion_pins}
-    rt = process.connect(os.environ.get("KUBECONFIG"), os.environ.get("FLOWOPS_CONTEXT"), os.environ.get("FLOWOPS_PEERING_NAME"),
-                         indexes=indexes)
+    rt = process.connect(
+        os.environ.get("KUBECONFIG"), os.environ.get("FLOWOPS_CONTEXT"), os.environ.get("FLOWOPS_PEERING_NAME"), indexes=indexes
+    )
     logger.info("flowops operator connected to %s", rt.kube.configuration.host)
 
 

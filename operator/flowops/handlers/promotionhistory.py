@@ -15,8 +15,9 @@ PROMOTION = (API_GROUP, API_VERSION, "promotions")
 
 
 @kopf.on.event(*PROMOTION)
-def prune_finished_promotions(type: str | None, body: kopf.Body, finished_promotions: kopf.Index,
-                              environments_by_namespace: kopf.Index, **_: Any) -> None:
+def prune_finished_promotions(
+    type: str | None, body: kopf.Body, finished_promotions: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+) -> None:
     if type == "DELETED":
         return
     entry = promotionhistory.index_entry(body)
@@ -28,5 +29,6 @@ def prune_finished_promotions(type: str | None, body: kopf.Body, finished_promot
         return  # not indexed yet: never prune with a limit that may not be the environment's
     # At start-up (listing, type None) each Promotion decides only about itself.
     only = body["metadata"]["name"] if type is None else None
-    promotionhistory.prune(runtime.current(), namespace, list(finished_promotions.get((namespace, flow), ())),
-                           env.get("spec"), only=only)
+    promotionhistory.prune(
+        runtime.current(), namespace, list(finished_promotions.get((namespace, flow), ())), env.get("spec"), only=only
+    )

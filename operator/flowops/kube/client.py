@@ -16,7 +16,8 @@ import kubernetes
 import urllib3
 
 from .. import metrics
-from .resources import EVENTS as EVENTS_RESOURCE, Resource
+from .resources import EVENTS as EVENTS_RESOURCE
+from .resources import Resource
 
 JSON = dict[str, Any]
 METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
@@ -87,9 +88,7 @@ def load_configuration(kubeconfig: str | None = None, context: str | None = None
     if not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
         kubernetes.config.load_incluster_config(client_configuration=configuration)
     else:
-        kubernetes.config.load_kube_config(
-            config_file=kubeconfig, context=context, client_configuration=configuration
-        )
+        kubernetes.config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
     return configuration
 
 
@@ -106,7 +105,7 @@ class Kube:
         self.api.user_agent = f"{field_manager}/{_version()}"
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, field_manager: str = "flowops") -> "Kube":
+    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, field_manager: str = "flowops") -> Kube:
         return cls(load_configuration(kubeconfig, context), field_manager)
 
     # -- raw ----------------------------------------------------------------------------
@@ -138,7 +137,12 @@ class Kube:
         # REST layer rewrites some patch content types and re-encodes bodies.
         with metrics.timed_request("flowops", method, path, query) as code:
             response = self.api.rest_client.pool_manager.request(
-                method, url, body=payload, headers=headers, timeout=urllib3.Timeout(total=timeout), preload_content=True,
+                method,
+                url,
+                body=payload,
+                headers=headers,
+                timeout=urllib3.Timeout(total=timeout),
+                preload_content=True,
             )
             code.append(response.status)
         data = response.data
@@ -198,18 +202,28 @@ class Kube:
         query = {"dryRun": "All"} if dry_run else None
         return self.request("POST", resource.path(namespace), body=body, query=query)
 
-    def merge_patch(self, resource: Resource, name: str, patch: JSON, namespace: str | None = None, subresource: str | None = None) -> JSON:
+    def merge_patch(
+        self, resource: Resource, name: str, patch: JSON, namespace: str | None = None, subresource: str | None = None
+    ) -> JSON:
         return self.request(
             "PATCH", resource.path(namespace, name, subresource), body=patch, content_type="application/merge-patch+json"
         )
 
-    def json_patch(self, resource: Resource, name: str, ops: builtins.list[JSON], namespace: str | None = None, subresource: str | None = None) -> JSON:
+    def json_patch(
+        self,
+        resource: Resource,
+        name: str,
+        ops: builtins.list[JSON],
+        namespace: str | None = None,
+        subresource: str | None = None,
+    ) -> JSON:
         return self.request(
             "PATCH", resource.path(namespace, name, subresource), body=ops, content_type="application/json-patch+json"
         )
 
-    def patch_status(self, resource: Resource, name: str, status: JSON, namespace: str | None = None,
-                     resource_version: str | None = None) -> JSON:
+    def patch_status(
+        self, resource: Resource, name: str, status: JSON, namespace: str | None = None, resource_version: str | None = None
+    ) -> JSON:
         """Returns the object's metadata only: the API server need not encode, nor we parse,
         a document of hundreds of KB that no caller reads back. With `resource_version`, only
         if the object is still at that version (Conflict otherwise)."""
@@ -217,14 +231,25 @@ class Kube:
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
         return self.request(
-            "PATCH", resource.path(namespace, name, "status"), body=body,
-            content_type="application/merge-patch+json", accept=METADATA_ACCEPT,
+            "PATCH",
+            resource.path(namespace, name, "status"),
+            body=body,
+            content_type="application/merge-patch+json",
+            accept=METADATA_ACCEPT,
         )
 
     def replace(self, resource: Resource, name: str, body: JSON, namespace: str | None = None) -> JSON:
         return self.request("PUT", resource.path(namespace, name), body=body)
 
-    def apply(self, resource: Resource, name: str, body: JSON, namespace: str | None = None, field_manager: str | None = None, force: bool = True) -> JSON:
+    def apply(
+        self,
+        resource: Resource,
+        name: str,
+        body: JSON,
+        namespace: str | None = None,
+        field_manager: str | None = None,
+        force: bool = True,
+    ) -> JSON:
         """Server-side apply: the API server merges by field ownership."""
         return self.request(
             "PATCH",

@@ -25,8 +25,9 @@ from .common import rfc3339
 SNAPSHOT_MIN_CLIENTS = 4
 
 
-def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Mapping[str, Any] | None,
-                      post: Poster = no_events) -> dict[str, ClientOutcome]:
+def reresolve_clients(
+    rt: Runtime, namespace: str, names: Iterable[str], env: Mapping[str, Any] | None, post: Poster = no_events
+) -> dict[str, ClientOutcome]:
     """Re-resolve each named client, several at a time, sharing the reads; one failing
     client does not stop the others (its own handler, or the next event, retries it).
     Returns the outcome of each client that was reconciled."""
@@ -48,7 +49,9 @@ def reresolve_clients(rt: Runtime, namespace: str, names: Iterable[str], env: Ma
     return outcomes
 
 
-def rerender_for_values(rt: Runtime, env: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], post: Poster = no_events) -> None:
+def rerender_for_values(
+    rt: Runtime, env: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], post: Poster = no_events
+) -> None:
     """A change of the Environment's values: re-render the clients (index entries) whose
     ConfigMaps used a changed value, then say on the Environment what was re-rendered."""
     meta, spec = env["metadata"], env.get("spec") or {}
@@ -62,14 +65,23 @@ def rerender_for_values(rt: Runtime, env: Mapping[str, Any], entries: Sequence[M
     record = {"time": rfc3339(rt.clock()), "values": changed, "flows": flows, "clients": rewritten}
     rt.kube.patch_status(ENVIRONMENTS, meta["name"], {"valuesRendered": record})
     what = f"value(s) {', '.join(changed)} changed" if changed else "values changed"
-    post(env, "Normal", "ValuesRendered", (
-        f"{what}: re-rendered flow(s) {', '.join(flows)} in namespace {spec['namespace']} "
-        f"for ApiClient(s) {', '.join(rewritten)}; no FlowVersion was created"
-    ))
+    post(
+        env,
+        "Normal",
+        "ValuesRendered",
+        (
+            f"{what}: re-rendered flow(s) {', '.join(flows)} in namespace {spec['namespace']} "
+            f"for ApiClient(s) {', '.join(rewritten)}; no FlowVersion was created"
+        ),
+    )
 
 
-def reresolve_applications(rt: Runtime, namespace: str, clients: Mapping[str, int], env: Mapping[str, Any] | None,
-                           post: Poster = no_events) -> None:
+def reresolve_applications(
+    rt: Runtime, namespace: str, clients: Mapping[str, int], env: Mapping[str, Any] | None, post: Poster = no_events
+) -> None:
     """Refresh the status of each named Application (name → its number of clients)."""
     for name, count in sorted(clients.items()):
-        concurrency.with_retries(functools.partial(reconcile_application, rt, namespace, name, env, count, post), f"refreshing Application {namespace}/{name}")
+        concurrency.with_retries(
+            functools.partial(reconcile_application, rt, namespace, name, env, count, post),
+            f"refreshing Application {namespace}/{name}",
+        )

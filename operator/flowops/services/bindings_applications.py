@@ -15,8 +15,9 @@ from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
 
 
-def reconcile_application(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int,
-                          post: Poster = no_events) -> dict[str, Any] | None:
+def reconcile_application(
+    rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int, post: Poster = no_events
+) -> dict[str, Any] | None:
     with rt.bindings.lock("Application", namespace, name):
         app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
         if app is None or app["metadata"].get("deletionTimestamp"):
@@ -24,7 +25,9 @@ def reconcile_application(rt: Runtime, namespace: str, name: str, env: Mapping[s
         return _reconcile_application(rt, app, env, clients, post)
 
 
-def _reconcile_application(rt: Runtime, app: Mapping[str, Any], env: Mapping[str, Any] | None, clients: int, post: Poster) -> dict[str, Any]:
+def _reconcile_application(
+    rt: Runtime, app: Mapping[str, Any], env: Mapping[str, Any] | None, clients: int, post: Poster
+) -> dict[str, Any]:
     kube = rt.kube
     meta = app["metadata"]
     namespace, name = meta["namespace"], meta["name"]

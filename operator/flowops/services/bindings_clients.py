@@ -34,8 +34,9 @@ class ClientOutcome:
     rewritten: bool
 
 
-def reconcile_client(rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = no_events,
-                     reads: Reads | None = None) -> ClientOutcome | None:
+def reconcile_client(
+    rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = no_events, reads: Reads | None = None
+) -> ClientOutcome | None:
     """Read inside the lock, fresh or from a fan-out's snapshot if still valid: an event's
     body may predate a fan-out's status write."""
     reads = reads or Reads(rt.kube, rt.bindings)
@@ -68,8 +69,9 @@ def _configmap_metadata(kube: Kube, namespace: str, name: str, snapshot: Snapsho
     return found.get("metadata") if found else None
 
 
-def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster, reads: Reads,
-                      snapshot: Snapshot | None) -> ClientOutcome:
+def _reconcile_client(
+    rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster, reads: Reads, snapshot: Snapshot | None
+) -> ClientOutcome:
     kube = rt.kube
     meta = client["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -107,14 +109,23 @@ def _reconcile_client(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, 
             if rewritten:
                 # Who last changed the client: recorded by the API server (admission policy), not typed.
                 who = (meta.get("annotations") or {}).get("flowops.io/changed-by")
-                post(client, "Normal", "BindingChanged", f"{held.describe() if held else 'nothing'} → {written.describe()}"
-                     + (f" (ApiClient last changed by {who})" if who else ""))
+                post(
+                    client,
+                    "Normal",
+                    "BindingChanged",
+                    f"{held.describe() if held else 'nothing'} → {written.describe()}"
+                    + (f" (ApiClient last changed by {who})" if who else ""),
+                )
             held = written
 
     follows_head = problem is None and request.version is not None and is_head_selector(request.version)
     facts = bindingstatus.ClientFacts(
-        generation=meta.get("generation"), request=request, materialised=held, config_map=cm_name,
-        follows_head=follows_head, problem=problem,
+        generation=meta.get("generation"),
+        request=request,
+        materialised=held,
+        config_map=cm_name,
+        follows_head=follows_head,
+        problem=problem,
     )
     status = bindingstatus.client_status(facts, previous, rfc3339(rt.clock()))
     if not bindingstatus.same_status(previous, status):
@@ -147,8 +158,11 @@ def _materialise(
     """Write the ConfigMap when it does not hold this version rendered with the
     environment's current values yet; returns what it holds."""
     env_values = ((env or {}).get("spec") or {}).get("values") or {}
-    if (held is not None and materialise.up_to_date(held, flow, record.id, record.content_hash)
-            and not values.touched(held.rendered_with, env_values)):
+    if (
+        held is not None
+        and materialise.up_to_date(held, flow, record.id, record.content_hash)
+        and not values.touched(held.rendered_with, env_values)
+    ):
         return held
     namespace = client["metadata"]["namespace"]
     raw, transition = reads.document(namespace, flow, record)
@@ -181,5 +195,7 @@ def _materialise(
         else:
             kube.replace(CONFIGMAPS, body["metadata"]["name"], body, namespace)
     except Forbidden as refused:  # e.g. the namespace is not labelled for its Environment (docs/operations.md)
-        return Problem("ConfigMapRefused", f"the API server refused writing ConfigMap {body['metadata']['name']}: {refused.message}")
+        return Problem(
+            "ConfigMapRefused", f"the API server refused writing ConfigMap {body['metadata']['name']}: {refused.message}"
+        )
     return fingerprint

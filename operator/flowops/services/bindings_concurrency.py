@@ -12,14 +12,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 
 from ..keyedlocks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
 FAN_OUT_THREADS = 8
+
 
 class BindingState:
     """This process's coordination of binding reconciles; one per Runtime.

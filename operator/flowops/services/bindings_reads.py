@@ -12,8 +12,8 @@ from ..domain.canonical import canonical_json
 from ..domain.commit import VersionRecord
 from ..kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, FLOWS, FLOWVERSIONS, Kube
 from ..names import LABEL_MATERIALISED
-from .bindings_concurrency import BindingState
 from . import versions
+from .bindings_concurrency import BindingState
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,10 @@ class Reads:
         clients = self.kube.list(APICLIENTS, namespace)
         maps = self.kube.list(CONFIGMAPS, namespace, label_selector=f"{LABEL_MATERIALISED}=true", metadata_only=True)
         self.snapshot = Snapshot(
-            namespace, taken, {c["metadata"]["name"]: c for c in clients}, {m["metadata"]["name"]: m["metadata"] for m in maps},
+            namespace,
+            taken,
+            {c["metadata"]["name"]: c for c in clients},
+            {m["metadata"]["name"]: m["metadata"] for m in maps},
         )
 
     def snapshot_for(self, namespace: str, client: str) -> Snapshot | None:
@@ -68,15 +71,19 @@ class Reads:
         return self._get(("flow", namespace, name), lambda: self.kube.get_or_none(FLOWS, name, namespace))
 
     def records(self, namespace: str, flow: str, uid: str) -> list[VersionRecord]:
-        return self._get(("records", namespace, flow, uid), lambda: versions.list_records(self.kube, namespace, flow, owner_uid=uid))
+        return self._get(
+            ("records", namespace, flow, uid), lambda: versions.list_records(self.kube, namespace, flow, owner_uid=uid)
+        )
 
     def application(self, namespace: str, name: str) -> Mapping[str, Any] | None:
         return self._get(("app", namespace, name), lambda: self.kube.get_or_none(APPLICATIONS, name, namespace))
 
     def document(self, namespace: str, flow: str, record: VersionRecord) -> tuple[bytes, str]:
         """Canonical JSON and transition of a version (immutable, so safe to share)."""
+
         def load() -> tuple[bytes, str]:
             version = self.kube.get(FLOWVERSIONS, record.name, namespace)
             document = versions.decode(self.kube, namespace, flow, version)
             return canonical_json(document), (version.get("spec") or {}).get("transition") or "RestartInProgress"
+
         return self._get(("doc", namespace, flow, record.id), load)

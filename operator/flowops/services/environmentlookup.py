@@ -12,9 +12,14 @@ from ..runtime import Runtime
 def environment_of_namespace(rt: Runtime, namespace: str) -> dict[str, Any] | None:
     """The API server's answer when the index has none yet: watch streams are not ordered
     across kinds, so an Environment applied a moment before its flows may not be indexed."""
-    claims = [{"metadata": {"name": env["metadata"]["name"], "creationTimestamp": env["metadata"].get("creationTimestamp")},
-               "spec": env["spec"]}
-              for env in rt.kube.list(ENVIRONMENTS) if (env.get("spec") or {}).get("namespace") == namespace]
+    claims = [
+        {
+            "metadata": {"name": env["metadata"]["name"], "creationTimestamp": env["metadata"].get("creationTimestamp")},
+            "spec": env["spec"],
+        }
+        for env in rt.kube.list(ENVIRONMENTS)
+        if (env.get("spec") or {}).get("namespace") == namespace
+    ]
     if not claims:
         return None
     owner = min(claims, key=seniority)

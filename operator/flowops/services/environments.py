@@ -40,21 +40,34 @@ def namespace_claim_problem(name: str, namespace: str, owner: Mapping[str, Any] 
     """Another (older) Environment governs the namespace: this one is ignored."""
     if owner is None or owner["metadata"]["name"] == name:
         return None
-    return (f"namespace {namespace} already belongs to Environment {owner['metadata']['name']} (created first): this "
-            f"Environment is ignored; give it a namespace of its own (delete and re-create it: spec.namespace is immutable)")
+    return (
+        f"namespace {namespace} already belongs to Environment {owner['metadata']['name']} (created first): this "
+        f"Environment is ignored; give it a namespace of its own (delete and re-create it: spec.namespace is immutable)"
+    )
 
 
-def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, counts: tuple[int, int] | None, post: Poster,
-              namespace_owner: EnvLookup | None = None) -> None:
+def reconcile(
+    rt: Runtime,
+    env: Mapping[str, Any],
+    env_by_name: EnvLookup,
+    counts: tuple[int, int] | None,
+    post: Poster,
+    namespace_owner: EnvLookup | None = None,
+) -> None:
     kube = rt.kube
     meta, spec = env["metadata"], env.get("spec") or {}
     previous = env.get("status") or {}
-    claim = namespace_claim_problem(meta["name"], spec["namespace"], namespace_owner(spec["namespace"]) if namespace_owner else None)
+    claim = namespace_claim_problem(
+        meta["name"], spec["namespace"], namespace_owner(spec["namespace"]) if namespace_owner else None
+    )
     rules = guardrailcache.compiled(policy.guardrails_of(env))
     problems = []
     if not rules.valid:
-        problems.append("invalid guardrails: " + "; ".join(f"{e.rule}: {e.message}" for e in rules.errors)
-                        + " (flows fail these rules until they are fixed)")
+        problems.append(
+            "invalid guardrails: "
+            + "; ".join(f"{e.rule}: {e.message}" for e in rules.errors)
+            + " (flows fail these rules until they are fixed)"
+        )
     chain = chain_problem(meta["name"], spec, env_by_name)
     if chain:
         problems.append(chain)
@@ -67,8 +80,12 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
         # New rules: HEAD candidates of every flow here are judged again. The digest is
         # recorded below only once all were, so a crash or a failure resumes the work.
         count = reevaluate_flows(rt, env, rules.digest, post)
-        post(env, "Normal", "GuardrailsChanged", "guardrails (or the names spec.values defines) changed: "
-                                                  f"the {count} flow(s) in this environment were re-evaluated")
+        post(
+            env,
+            "Normal",
+            "GuardrailsChanged",
+            f"guardrails (or the names spec.values defines) changed: the {count} flow(s) in this environment were re-evaluated",
+        )
 
     if rules.valid and not claim:
         complete_results(rt, env, rules)
@@ -77,8 +94,15 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
     if (previous.get("preservedPaths") or []) != preserved:
         # The parts this environment owns changed: its flows' sync reports are compared again.
         for flow in kube.iterate(FLOWS, spec["namespace"], page_size=50):
-            sync.publish(kube, spec["namespace"], flow["metadata"]["name"], env, env_by_name, (flow.get("status") or {}).get("sync"),
-                         uid=flow["metadata"].get("uid"))
+            sync.publish(
+                kube,
+                spec["namespace"],
+                flow["metadata"]["name"],
+                env,
+                env_by_name,
+                (flow.get("status") or {}).get("sync"),
+                uid=flow["metadata"].get("uid"),
+            )
 
     message = "; ".join(problems) if problems else "policy valid; upstream chain valid"
     status = {
@@ -93,8 +117,16 @@ def reconcile(rt: Runtime, env: Mapping[str, Any], env_by_name: EnvLookup, count
     if preserved or previous.get("preservedPaths"):
         status["preservedPaths"] = preserved or None  # what the sync reports were last compared with
     status["conditions"] = environmentstatus.environment_conditions(
-        meta.get("generation"), rules.valid, problems[0] if problems else "", problems, previous.get("conditions"), rfc3339(rt.clock()))
-    if any(previous.get(k) != v for k, v in status.items() if k != "conditions") or _conditions_changed(previous.get("conditions"), status["conditions"]):
+        meta.get("generation"),
+        rules.valid,
+        problems[0] if problems else "",
+        problems,
+        previous.get("conditions"),
+        rfc3339(rt.clock()),
+    )
+    if any(previous.get(k) != v for k, v in status.items() if k != "conditions") or _conditions_changed(
+        previous.get("conditions"), status["conditions"]
+    ):
         kube.patch_status(ENVIRONMENTS, meta["name"], status)
     if problems and problems != _previous_problems(previous):
         post(env, "Warning", "InvalidSpec", message)
@@ -156,8 +188,10 @@ def reevaluate_flows(rt: Runtime, env: Mapping[str, Any], digest: str, post: Pos
         list(pool.map(lambda flow: context.copy().run(one, flow), todo))
     if failed:
         names = ", ".join(sorted(failed)[:10]) + (" …" if len(failed) > 10 else "")
-        message = (f"{len(failed)} of {len(all_flows)} flow(s) in environment {name} could not be re-evaluated under the new "
-                   f"guardrails yet ({names}); retrying those. First error: {next(iter(failed.values()))}")
+        message = (
+            f"{len(failed)} of {len(all_flows)} flow(s) in environment {name} could not be re-evaluated under the new "
+            f"guardrails yet ({names}); retrying those. First error: {next(iter(failed.values()))}"
+        )
         post(env, "Warning", "ReevaluationIncomplete", message)
         raise ReevaluationIncomplete(message)
     with _reevaluated_guard:

@@ -21,8 +21,15 @@ EnvLookup = Callable[[str], Mapping[str, Any] | None]
 Environments = Callable[[], list[Mapping[str, Any]]]
 
 
-def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, resumed: bool,
-              env_by_name: EnvLookup, all_environments: Environments, post: Poster) -> None:
+def reconcile(
+    rt: Runtime,
+    flow: Mapping[str, Any],
+    env: Mapping[str, Any] | None,
+    resumed: bool,
+    env_by_name: EnvLookup,
+    all_environments: Environments,
+    post: Poster,
+) -> None:
     """Commit and publish the flow, then its sync report and its downstream namesakes'."""
     settled = resumed and _settled(flow, env)
     if not settled:
@@ -37,9 +44,18 @@ def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | Non
     publish_downstream(rt, meta["name"], env, env_by_name, all_environments)
 
 
-async def observe(rt: Runtime, type_: str, name: str, namespace: str, sync_state: Mapping[str, Any] | None,
-                  env: Mapping[str, Any] | None, env_by_name: EnvLookup, all_environments: Environments,
-                  known_counts: tuple[int, int] | None, head: str | None = None) -> None:
+async def observe(
+    rt: Runtime,
+    type_: str,
+    name: str,
+    namespace: str,
+    sync_state: Mapping[str, Any] | None,
+    env: Mapping[str, Any] | None,
+    env_by_name: EnvLookup,
+    all_environments: Environments,
+    known_counts: tuple[int, int] | None,
+    head: str | None = None,
+) -> None:
     """Every watch event: keep the registry current and the Environment's counts true.
     Async, and the API is called (from a thread) only when something must be written."""
     deleted = type_ == "DELETED"
@@ -61,8 +77,9 @@ def prime(rt: Runtime, namespace: str) -> None:
     rt.flows.prime(namespace, lambda: [i["metadata"]["name"] for i in rt.kube.iterate(FLOWS, namespace, metadata_only=True)])
 
 
-def publish_downstream(rt: Runtime, name: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup,
-                       all_environments: Environments) -> None:
+def publish_downstream(
+    rt: Runtime, name: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup, all_environments: Environments
+) -> None:
     if env is None:
         return
     for down in sync.downstream_of(env["metadata"]["name"], all_environments()):

@@ -81,4 +81,3 @@ class FlowRegistry:
                 return None
             flows = self._flows.get(namespace, {})
             return len(flows), sum(1 for sync in flows.values() if (sync or {}).get("state") == "OutOfSync")
-

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import metrics, names
-from ..domain import commit as commits
 from ..domain import changemessage, flowstatus, guardrails, history, policy, retention, storage
+from ..domain import commit as commits
 from ..domain.canonical import canonical_json, hash_of_canonical
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
@@ -27,6 +27,7 @@ from .history import follow_policy as follow_history_policy
 
 log = logging.getLogger(__name__)
 
+
 def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> Outcome:
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -34,10 +35,15 @@ def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | Non
         return reconcile_locked(rt, flow, env, post)
 
 
-def reconcile_locked(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events,
-                     records: list[VersionRecord] | None = None,
-                     created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None,
-                     later: list[Callable[[], None]] | None = None) -> Outcome:
+def reconcile_locked(
+    rt: Runtime,
+    flow: Mapping[str, Any],
+    env: Mapping[str, Any] | None,
+    post: Poster = _no_events,
+    records: list[VersionRecord] | None = None,
+    created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None,
+    later: list[Callable[[], None]] | None = None,
+) -> Outcome:
     """reconcile() for a caller holding the flow's lock. `records` are its versions listed
     under that lock (no other thread here can have added one since; another process can,
     and then the API server refuses the number); `created_status` gives
@@ -134,8 +140,9 @@ class NumberTaken(Exception):
     """The FlowVersion for this number exists already (another writer made it)."""
 
 
-def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord], protected: bool,
-            promotion_annotation: str | None) -> commits.CommitDecision:
+def _decide(
+    flow: Mapping[str, Any], digest: str, records: list[VersionRecord], protected: bool, promotion_annotation: str | None
+) -> commits.CommitDecision:
     """`promotion_annotation`: the landing Promotion's record, once verified (None if forged)."""
     meta, spec = flow["metadata"], flow.get("spec") or {}
     annotations = meta.get("annotations") or {}
@@ -148,8 +155,9 @@ def _decide(flow: Mapping[str, Any], digest: str, records: list[VersionRecord], 
         promotion_annotation=promotion_annotation,
         generation=meta.get("generation"),
         # Generations count per Flow object: retained versions of a deleted namesake do not make this one stale.
-        newest_generation=max((r.generation for r in records if r.generation is not None and r.flow_uid in (None, meta.get("uid"))),
-                              default=None),
+        newest_generation=max(
+            (r.generation for r in records if r.generation is not None and r.flow_uid in (None, meta.get("uid"))), default=None
+        ),
         landed_promotions=frozenset(r.promotion_uid for r in records if r.promotion_uid),
         protected=protected,
     )
@@ -188,10 +196,19 @@ def _commit(
     message = changemessage.message(cause, records) if decision.reason == "ContentChanged" else decision.message
     applier = changemessage.applied_by(meta) if decision.origin == "Commit" else None
     body = versions.build(
-        flow=flow, version_id=version_id, number=number, content_hash=digest, stored=stored,
-        message=message, origin=decision.origin, parent=latest.id if latest else None,
-        commit_request=decision.commit_request, promotion=decision.promotion, base_number=base_number,
-        change_cause=cause if decision.origin == "Commit" else None, applied_by=applier,
+        flow=flow,
+        version_id=version_id,
+        number=number,
+        content_hash=digest,
+        stored=stored,
+        message=message,
+        origin=decision.origin,
+        parent=latest.id if latest else None,
+        commit_request=decision.commit_request,
+        promotion=decision.promotion,
+        base_number=base_number,
+        change_cause=cause if decision.origin == "Commit" else None,
+        applied_by=applier,
     )
     verdict = versions.verdict_metadata(ready, summary, rules.digest)
     body["metadata"]["labels"].update(verdict["labels"])
@@ -206,10 +223,19 @@ def _commit(
         versions.keyframes.put((namespace, name, version_id), document, stored.bytes)
     # Per-rule results are detail (labels and annotations already hold the verdict): they
     # are written after the Flow's status, off the path a user waits on.
-    deferred.append(lambda: versions.set_guardrail_result(
-        kube, namespace, body["metadata"]["name"], ready, summary, [r.to_status() for r in results], rules.digest, relabel=False,
-        pending=True,
-    ))
+    deferred.append(
+        lambda: versions.set_guardrail_result(
+            kube,
+            namespace,
+            body["metadata"]["name"],
+            ready,
+            summary,
+            [r.to_status() for r in results],
+            rules.digest,
+            relabel=False,
+            pending=True,
+        )
+    )
     record = versions.record_of(body)
     metrics.version_created(namespace, decision.origin, ready, results)
     what = f"version {number} ({version_id})"
@@ -224,7 +250,9 @@ def _commit(
     return record
 
 
-def _evaluate_pending(kube: Kube, namespace: str, flow: str, records: list[VersionRecord], rules: guardrails.CompiledRules) -> None:
+def _evaluate_pending(
+    kube: Kube, namespace: str, flow: str, records: list[VersionRecord], rules: guardrails.CompiledRules
+) -> None:
     """Versions whose verdict is unknown or was made under other rules: re-evaluate the
     newest ones until a passing one is found (that is the HEAD candidate)."""
     for index in range(len(records) - 1, max(-1, len(records) - 21), -1):
@@ -238,15 +266,26 @@ def _evaluate_pending(kube: Kube, namespace: str, flow: str, records: list[Versi
         document = versions.read_version(kube, namespace, flow, record)
         results = guardrails.evaluate(rules, document)
         ready, summary = guardrails.summarize(results)
-        versions.set_guardrail_result(kube, namespace, record.name, ready, summary, [r.to_status() for r in results], rules.digest,
-                                      pending=record.results_pending)
-        records[index] = dataclasses.replace(record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT],
-                                             results_pending=False)
+        versions.set_guardrail_result(
+            kube,
+            namespace,
+            record.name,
+            ready,
+            summary,
+            [r.to_status() for r in results],
+            rules.digest,
+            pending=record.results_pending,
+        )
+        records[index] = dataclasses.replace(
+            record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT], results_pending=False
+        )
         if ready:
             break
 
 
-def _complete_results(kube: Kube, namespace: str, flow: str, records: list[VersionRecord], rules: guardrails.CompiledRules) -> None:
+def _complete_results(
+    kube: Kube, namespace: str, flow: str, records: list[VersionRecord], rules: guardrails.CompiledRules
+) -> None:
     """Per-rule results a crash kept from being written (the version still says pending)."""
     for record in records:
         if record.results_pending and record.origin != "Quarantine":
@@ -258,8 +297,17 @@ def complete_results(kube: Kube, namespace: str, flow: str, record: VersionRecor
     results = guardrailcache.evaluate(rules, document, record.content_hash)
     ready, summary = guardrails.summarize(results)
     # Under other rules the verdict labels are redone too (as _evaluate_pending would).
-    versions.set_guardrail_result(kube, namespace, record.name, ready, summary, [r.to_status() for r in results], rules.digest,
-                                  relabel=record.rules_digest != rules.digest, pending=True)
+    versions.set_guardrail_result(
+        kube,
+        namespace,
+        record.name,
+        ready,
+        summary,
+        [r.to_status() for r in results],
+        rules.digest,
+        relabel=record.rules_digest != rules.digest,
+        pending=True,
+    )
 
 
 def _apply_retention(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, records: list[VersionRecord]) -> None:

@@ -11,12 +11,12 @@ from typing import Any
 
 from ..domain import guardrails
 
-_cache: "OrderedDict[str, guardrails.CompiledRules]" = OrderedDict()
+_cache: OrderedDict[str, guardrails.CompiledRules] = OrderedDict()
 _guard = threading.Lock()
 _SIZE = 64
 
 # (rules digest, content hash) -> results. Results are immutable; a few entries suffice.
-_results: "OrderedDict[tuple[str, str], tuple[guardrails.RuleResult, ...]]" = OrderedDict()
+_results: OrderedDict[tuple[str, str], tuple[guardrails.RuleResult, ...]] = OrderedDict()
 _RESULTS_SIZE = 8
 
 

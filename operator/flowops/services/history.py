@@ -20,5 +20,7 @@ def follow_policy(kube: Kube, flow: Mapping[str, Any]) -> history.Policy:
         wanted = history.reconciled_owners(policy, flow, item["metadata"].get("ownerReferences"))
         if wanted is not None:
             # A merge patch replaces the whole list; null clears it.
-            kube.merge_patch(FLOWVERSIONS, item["metadata"]["name"], {"metadata": {"ownerReferences": wanted or None}}, meta["namespace"])
+            kube.merge_patch(
+                FLOWVERSIONS, item["metadata"]["name"], {"metadata": {"ownerReferences": wanted or None}}, meta["namespace"]
+            )
     return policy

@@ -58,7 +58,11 @@ def promotion_pins(namespace: str, spec: Mapping[str, Any], status: Mapping[str,
         return entries
     source = spec.get("source") or {}
     if source.get("environment"):
-        _add(entries, ("source", source["environment"], source.get("flow") or ""), status.get("sourceVersion") or source.get("version"))
+        _add(
+            entries,
+            ("source", source["environment"], source.get("flow") or ""),
+            status.get("sourceVersion") or source.get("version"),
+        )
     target = (spec.get("target") or {}).get("flow") or source.get("flow") or ""
     _add(entries, ("target", namespace, target), status.get("targetBaseVersion"))
     return entries
@@ -94,21 +98,26 @@ def pinned_versions(rt: Runtime, namespace: str, flow: str, records: Sequence[Ve
     if clients is not None and apps is not None:
         selectors = _indexed(clients, key) + _indexed(apps, key)
     else:
-        selectors = _listed((client_pins(namespace, c.get("spec") or {}, c.get("status") or {})
-                             for c in rt.kube.list(APICLIENTS, namespace)), key)
-        selectors += _listed((application_pins(namespace, a.get("spec") or {})
-                              for a in rt.kube.list(APPLICATIONS, namespace)), key)
+        selectors = _listed(
+            (client_pins(namespace, c.get("spec") or {}, c.get("status") or {}) for c in rt.kube.list(APICLIENTS, namespace)), key
+        )
+        selectors += _listed(
+            (application_pins(namespace, a.get("spec") or {}) for a in rt.kube.list(APPLICATIONS, namespace)), key
+        )
     return {vid for selector in selectors for vid in _selected_ids(selector, records)}
 
 
-def versions_in_use_by_promotions(rt: Runtime, environment: str | None, namespace: str, flow: str,
-                                  records: Sequence[VersionRecord] = ()) -> set[str]:
+def versions_in_use_by_promotions(
+    rt: Runtime, environment: str | None, namespace: str, flow: str, records: Sequence[VersionRecord] = ()
+) -> set[str]:
     keys: list[Key] = [("target", namespace, flow)] + ([("source", environment, flow)] if environment else [])
     index = rt.indexes.get(PROMOTION_PINS)
     if index is not None:
         selectors = [v for key in keys for v in _indexed(index, key)]
     else:
-        entries = [promotion_pins(p["metadata"]["namespace"], p.get("spec") or {}, p.get("status") or {})
-                   for p in rt.kube.list(PROMOTIONS)]
+        entries = [
+            promotion_pins(p["metadata"]["namespace"], p.get("spec") or {}, p.get("status") or {})
+            for p in rt.kube.list(PROMOTIONS)
+        ]
         selectors = [v for key in keys for v in _listed(entries, key)]
     return {vid for selector in selectors for vid in _selected_ids(selector, records)}

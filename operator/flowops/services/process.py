@@ -12,8 +12,9 @@ from ..names import FIELD_MANAGER
 PEERINGS = Resource("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering", namespaced=False)
 
 
-def connect(kubeconfig: str | None, context: str | None, peering: str | None,
-            indexes: Mapping[str, Any] | None = None) -> runtime.Runtime:
+def connect(
+    kubeconfig: str | None, context: str | None, peering: str | None, indexes: Mapping[str, Any] | None = None
+) -> runtime.Runtime:
     """The process's client (in-cluster, else the kubeconfig); installs it as the runtime,
     with Kopf's `indexes` (live views) for the services that read them."""
     kube = Kube.from_kubeconfig(kubeconfig, context, field_manager=FIELD_MANAGER)

@@ -47,8 +47,13 @@ def index_entry(body: Mapping[str, Any]) -> dict[tuple[str, str], FinishedPromot
     return {(meta.get("namespace", ""), flow): FinishedPromotion(meta.get("name", ""), completed, is_tracked(meta))}
 
 
-def prune(rt: Runtime, namespace: str, finished: Iterable[FinishedPromotion], env_spec: Mapping[str, Any] | None,
-          only: str | None = None) -> list[str]:
+def prune(
+    rt: Runtime,
+    namespace: str,
+    finished: Iterable[FinishedPromotion],
+    env_spec: Mapping[str, Any] | None,
+    only: str | None = None,
+) -> list[str]:
     """Delete the finished Promotions of one target flow beyond the environment's limit
     (only `only`, if given: at start-up each one is judged on its own listing event, so
     none is deleted twice). Returns the names deleted."""

@@ -30,8 +30,14 @@ class RetryLater(Exception):
     """A transient condition: the handler retries shortly."""
 
 
-def reconcile(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_by_namespace: EnvLookup,
-              known_environments: Callable[[], list[str]], post: Poster) -> None:
+def reconcile(
+    rt: Runtime,
+    promotion: Mapping[str, Any],
+    env_by_name: EnvLookup,
+    env_by_namespace: EnvLookup,
+    known_environments: Callable[[], list[str]],
+    post: Poster,
+) -> None:
     if (promotion.get("status") or {}).get("phase") in promotions.TERMINAL:
         return
     target_name = promotions.target_flow_name(promotion.get("spec") or {})
@@ -45,8 +51,14 @@ def reconcile(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup,
 
 # ---- read ------------------------------------------------------------------------------
 
-def read(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_by_namespace: EnvLookup,
-         known_environments: Callable[[], list[str]]) -> PromotionState:
+
+def read(
+    rt: Runtime,
+    promotion: Mapping[str, Any],
+    env_by_name: EnvLookup,
+    env_by_namespace: EnvLookup,
+    known_environments: Callable[[], list[str]],
+) -> PromotionState:
     """Everything decide() looks at. Reads stop where a missing piece makes the rest moot."""
     meta, spec = promotion["metadata"], promotion.get("spec") or {}
     source = spec.get("source") or {}
@@ -75,9 +87,18 @@ def read(rt: Runtime, promotion: Mapping[str, Any], env_by_name: EnvLookup, env_
         clients = tuple(rt.kube.list(APICLIENTS, meta["namespace"]))
         applications = tuple(rt.kube.list(APPLICATIONS, meta["namespace"]))
     return PromotionState(
-        promotion, target_env, source_env, state.known_environments, source_side, target_side,
-        check=lambda document, digest: metrics.promotion_checked(meta["namespace"], guardrailcache.evaluate(rules, document, digest)),
-        requester_may_read=may_read, clients=clients, applications=applications,
+        promotion,
+        target_env,
+        source_env,
+        state.known_environments,
+        source_side,
+        target_side,
+        check=lambda document, digest: metrics.promotion_checked(
+            meta["namespace"], guardrailcache.evaluate(rules, document, digest)
+        ),
+        requester_may_read=may_read,
+        clients=clients,
+        applications=applications,
         approver_may_approve=_may_approve(rt, spec, meta),
     )
 
@@ -88,15 +109,29 @@ def _may_approve(rt: Runtime, spec: Mapping[str, Any], meta: Mapping[str, Any]) 
     approver = spec.get("approvedBy") or {}
     if not spec.get("approved") or not approver.get("username") or approver.get("via") == "GitOps":
         return None
-    return _allowed(rt, approver, {"namespace": meta["namespace"], "verb": "approve", "group": PROMOTIONS.group,
-                                   "resource": PROMOTIONS.plural, "name": meta["name"]})
+    return _allowed(
+        rt,
+        approver,
+        {
+            "namespace": meta["namespace"],
+            "verb": "approve",
+            "group": PROMOTIONS.group,
+            "resource": PROMOTIONS.plural,
+            "name": meta["name"],
+        },
+    )
 
 
 def _allowed(rt: Runtime, who: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
     review = {
-        "apiVersion": SUBJECTACCESSREVIEWS.api_version, "kind": SUBJECTACCESSREVIEWS.kind,
-        "spec": {"user": who["username"], "groups": list(who.get("groups") or []),
-                 **({"uid": who["uid"]} if who.get("uid") else {}), "resourceAttributes": dict(attributes)},
+        "apiVersion": SUBJECTACCESSREVIEWS.api_version,
+        "kind": SUBJECTACCESSREVIEWS.kind,
+        "spec": {
+            "user": who["username"],
+            "groups": list(who.get("groups") or []),
+            **({"uid": who["uid"]} if who.get("uid") else {}),
+            "resourceAttributes": dict(attributes),
+        },
     }
     return bool((rt.kube.create(SUBJECTACCESSREVIEWS, review).get("status") or {}).get("allowed"))
 
@@ -107,8 +142,9 @@ def _may_read(rt: Runtime, requester: Mapping[str, Any] | None, namespace: str, 
     requester recorded (created before the admission policy stamped one)."""
     if not requester or not requester.get("username"):
         return None
-    return _allowed(rt, requester, {"namespace": namespace, "verb": "get", "group": FLOWS.group,
-                                    "resource": FLOWS.plural, "name": flow})
+    return _allowed(
+        rt, requester, {"namespace": namespace, "verb": "get", "group": FLOWS.group, "resource": FLOWS.plural, "name": flow}
+    )
 
 
 def _source_side(rt: Runtime, namespace: str, name: str, selector: Any) -> SourceSide:
@@ -117,8 +153,9 @@ def _source_side(rt: Runtime, namespace: str, name: str, selector: Any) -> Sourc
     flow = rt.kube.get_metadata(FLOWS, name, namespace)
     if flow is None:
         return SourceSide()
-    records = tuple(r for r in versions.list_records(rt.kube, namespace, name, owner_uid=flow["metadata"]["uid"])
-                    if r.origin != "Quarantine")
+    records = tuple(
+        r for r in versions.list_records(rt.kube, namespace, name, owner_uid=flow["metadata"]["uid"]) if r.origin != "Quarantine"
+    )
     choice = promotions.choose_source(selector, records, flowstatus.head_of(records))
     if choice.uncommitted:
         spec = rt.kube.get(FLOWS, name, namespace).get("spec") or {}
@@ -147,13 +184,24 @@ def _target_side(rt: Runtime, namespace: str, name: str) -> TargetSide:
 
 # ---- write -----------------------------------------------------------------------------
 
+
 def perform(rt: Runtime, state: PromotionState, decision: Decision, post: Poster) -> None:
     promotion = state.promotion
     if decision.landed is not None and decision.reason == "AlreadyPromoted":
         landed = decision.landed
-        _finish(rt, promotion, "Succeeded", decision.reason, decision.message, post, {
-            "targetFlow": promotions.target_flow_name(promotion.get("spec") or {}),
-            "targetVersion": landed.id, "targetNumber": landed.number})
+        _finish(
+            rt,
+            promotion,
+            "Succeeded",
+            decision.reason,
+            decision.message,
+            post,
+            {
+                "targetFlow": promotions.target_flow_name(promotion.get("spec") or {}),
+                "targetVersion": landed.id,
+                "targetNumber": landed.number,
+            },
+        )
     elif decision.landed is not None:
         _succeed(rt, state, decision.landed, post, decision.status)
     elif decision.write is not None:
@@ -161,8 +209,16 @@ def perform(rt: Runtime, state: PromotionState, decision: Decision, post: Poster
     elif decision.phase in promotions.TERMINAL:
         _finish(rt, promotion, decision.phase, decision.reason, decision.message, post, decision.status)
     elif decision.phase is not None:
-        _patch_status(rt, promotion, {**decision.status, "phase": decision.phase, "message": decision.message,
-                                      "conditions": _conditions(promotion, decision.phase, decision.message, rt)})
+        _patch_status(
+            rt,
+            promotion,
+            {
+                **decision.status,
+                "phase": decision.phase,
+                "message": decision.message,
+                "conditions": _conditions(promotion, decision.phase, decision.message, rt),
+            },
+        )
         post(promotion, "Normal", decision.reason, decision.message)
         metrics.promotion_phase(promotion, decision.phase)
 
@@ -177,13 +233,23 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     # operator processes (or a retry racing a stale event) one executes, and every later attempt
     # follows the recorded source version (see read) rather than a HEAD that has moved on.
     try:
-        rt.kube.patch_status(PROMOTIONS, promotion["metadata"]["name"], {
-            **progress, "phase": "Running", "message": decision.message,
-            "conditions": _conditions(promotion, "Running", decision.message, rt),
-            "observedGeneration": promotion["metadata"].get("generation"),
-        }, namespace, resource_version=promotion["metadata"].get("resourceVersion"))
+        rt.kube.patch_status(
+            PROMOTIONS,
+            promotion["metadata"]["name"],
+            {
+                **progress,
+                "phase": "Running",
+                "message": decision.message,
+                "conditions": _conditions(promotion, "Running", decision.message, rt),
+                "observedGeneration": promotion["metadata"].get("generation"),
+            },
+            namespace,
+            resource_version=promotion["metadata"].get("resourceVersion"),
+        )
     except Conflict:
-        raise RetryLater(f"promotion {promotion['metadata']['name']} changed since it was read (another attempt runs it)") from None
+        raise RetryLater(
+            f"promotion {promotion['metadata']['name']} changed since it was read (another attempt runs it)"
+        ) from None
     except NotFound:
         return  # deleted meanwhile: nothing to execute
     written = _write_target(rt, namespace, write)
@@ -191,11 +257,20 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     # lastPromotion goes out in the commit's own status write: one write of the target's status.
     later: list[Callable[[], None]] = []
     outcome = flows.reconcile_locked(
-        rt, written, state.target_env, post, records=list(state.target.records), later=later,
-        created_status=lambda created: {"lastPromotion": _last_promotion(rt, state, decision.status["sourceVersion"], created.id)},
+        rt,
+        written,
+        state.target_env,
+        post,
+        records=list(state.target.records),
+        later=later,
+        created_status=lambda created: {
+            "lastPromotion": _last_promotion(rt, state, decision.status["sourceVersion"], created.id)
+        },
     )
     uid = promotion["metadata"]["uid"]
-    record = outcome.created or next((r for r in versions.list_records(rt.kube, namespace, write.flow) if r.promotion_uid == uid), None)
+    record = outcome.created or next(
+        (r for r in versions.list_records(rt.kube, namespace, write.flow) if r.promotion_uid == uid), None
+    )
     if record is None:
         raise RetryLater(f"target flow {write.flow} has no version for this promotion yet")
     crash_point("after-promotion-version-created")
@@ -210,7 +285,8 @@ def _write_target(rt: Runtime, namespace: str, write: TargetWrite) -> Mapping[st
     existing: Mapping[str, Any] | None = None
     if not write.exists:
         body = {
-            "apiVersion": FLOWS.api_version, "kind": FLOWS.kind,
+            "apiVersion": FLOWS.api_version,
+            "kind": FLOWS.kind,
             # Content only: the source's labels and annotations (GitOps tracking among them) stay behind.
             "metadata": {"name": write.flow, "namespace": namespace, "annotations": {names.ANN_PROMOTION: record}},
             "spec": {"content": write.document, "transition": write.transition},
@@ -228,9 +304,17 @@ def _write_target(rt: Runtime, namespace: str, write: TargetWrite) -> Mapping[st
     return rt.kube.json_patch(FLOWS, write.flow, ops, namespace)
 
 
-def _conditions(promotion: Mapping[str, Any], phase: str, message: str, rt: Runtime, reason: str | None = None) -> list[dict[str, Any]]:
-    return promotionstatus.promotion_conditions(phase, message, promotion["metadata"].get("generation"),
-                                                (promotion.get("status") or {}).get("conditions"), rfc3339(rt.clock()), reason)
+def _conditions(
+    promotion: Mapping[str, Any], phase: str, message: str, rt: Runtime, reason: str | None = None
+) -> list[dict[str, Any]]:
+    return promotionstatus.promotion_conditions(
+        phase,
+        message,
+        promotion["metadata"].get("generation"),
+        (promotion.get("status") or {}).get("conditions"),
+        rfc3339(rt.clock()),
+        reason,
+    )
 
 
 def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str, Any]) -> None:
@@ -252,50 +336,88 @@ def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str
         rt.kube.patch_status(PROMOTIONS, meta["name"], fields, meta["namespace"])
 
 
-def _finish(rt: Runtime, promotion: Mapping[str, Any], phase: str, reason: str, message: str, post: Poster,
-            extra: Mapping[str, Any] | None = None) -> None:
+def _finish(
+    rt: Runtime,
+    promotion: Mapping[str, Any],
+    phase: str,
+    reason: str,
+    message: str,
+    post: Poster,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
     now = rfc3339(rt.clock())
     status = {
         "startedAt": (promotion.get("status") or {}).get("startedAt") or now,
-        **(extra or {}), "phase": phase, "message": message, "completedAt": now,
+        **(extra or {}),
+        "phase": phase,
+        "message": message,
+        "completedAt": now,
         "conditions": _conditions(promotion, phase, message, rt, reason),
     }
     _patch_status(rt, promotion, status)
     metrics.promotion_finished(promotion, phase, "" if reason == phase else reason)
-    post(promotion, "Normal" if phase == "Succeeded" else "Warning", f"Promotion{phase}" if reason in ("", phase) else reason, message)
+    post(
+        promotion,
+        "Normal" if phase == "Succeeded" else "Warning",
+        f"Promotion{phase}" if reason in ("", phase) else reason,
+        message,
+    )
 
 
 def _last_promotion(rt: Runtime, state: PromotionState, source_version: str, version_id: str) -> dict[str, Any]:
     """The target Flow's status.lastPromotion."""
     promotion = state.promotion
     assert state.source_env is not None
-    return {"name": promotion["metadata"]["name"], "sourceEnvironment": state.source_env["metadata"]["name"],
-            "sourceFlow": promotion["spec"]["source"]["flow"], "sourceVersion": source_version, "version": version_id,
-            "time": rfc3339(rt.clock())}
+    return {
+        "name": promotion["metadata"]["name"],
+        "sourceEnvironment": state.source_env["metadata"]["name"],
+        "sourceFlow": promotion["spec"]["source"]["flow"],
+        "sourceVersion": source_version,
+        "version": version_id,
+        "time": rfc3339(rt.clock()),
+    }
 
 
-def _succeed(rt: Runtime, state: PromotionState, record: VersionRecord, post: Poster, extra: Mapping[str, Any],
-             published: bool = False, target_flow: Mapping[str, Any] | None = None) -> None:
+def _succeed(
+    rt: Runtime,
+    state: PromotionState,
+    record: VersionRecord,
+    post: Poster,
+    extra: Mapping[str, Any],
+    published: bool = False,
+    target_flow: Mapping[str, Any] | None = None,
+) -> None:
     """`published`: the commit's status write already set lastPromotion (not so on resume)."""
     promotion = state.promotion
     meta, spec = promotion["metadata"], promotion.get("spec") or {}
     assert state.source_env is not None
     target_name = promotions.target_flow_name(spec)
     source_version = extra.get("sourceVersion") or ""
-    message = (f"promoted {state.source_env['metadata']['name']}/{spec['source']['flow']}@{source_version} to "
-               f"{target_name} as version {record.number} ({record.id}){_people(spec)}")
+    message = (
+        f"promoted {state.source_env['metadata']['name']}/{spec['source']['flow']}@{source_version} to "
+        f"{target_name} as version {record.number} ({record.id}){_people(spec)}"
+    )
     if not published:
         last = _last_promotion(rt, state, source_version, record.id)
         rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
-    flow_meta = (target_flow or {}).get("metadata") or state.target.metadata or {"name": target_name, "namespace": meta["namespace"]}
+    flow_meta = (
+        (target_flow or {}).get("metadata") or state.target.metadata or {"name": target_name, "namespace": meta["namespace"]}
+    )
     event_body = {"apiVersion": FLOWS.api_version, "kind": FLOWS.kind, "metadata": flow_meta}
     post(event_body, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
-    _finish(rt, promotion, "Succeeded", "PromotionSucceeded", message, post,
-            {**extra, "targetFlow": target_name, "targetVersion": record.id, "targetNumber": record.number})
+    _finish(
+        rt,
+        promotion,
+        "Succeeded",
+        "PromotionSucceeded",
+        message,
+        post,
+        {**extra, "targetFlow": target_name, "targetVersion": record.id, "targetNumber": record.number},
+    )
 
 
 def _people(spec: Mapping[str, Any]) -> str:
-    """", requested by alice, approved by bob (via GitOps)": who, for the audit trail in Events."""
+    """ ", requested by alice, approved by bob (via GitOps)": who, for the audit trail in Events."""
     requester, approver = spec.get("requestedBy") or {}, spec.get("approvedBy") or {}
     parts = []
     if requester.get("username"):

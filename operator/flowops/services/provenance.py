@@ -42,6 +42,10 @@ def verified(kube: Kube, flow: Mapping[str, Any], annotation: str | None, conten
     problem = mismatch(kube, meta["namespace"], meta["name"], record)
     if problem is None:
         return annotation
-    post(flow, "Warning", "ProvenanceRejected",
-         f"the flowops.io/promotion annotation is not a real promotion ({problem}): the content is treated as an ordinary edit")
+    post(
+        flow,
+        "Warning",
+        "ProvenanceRejected",
+        f"the flowops.io/promotion annotation is not a real promotion ({problem}): the content is treated as an ordinary edit",
+    )
     return None

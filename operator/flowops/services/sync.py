@@ -15,7 +15,7 @@ from . import versions
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 
 # Differing-path counts by (hash, hash): both documents are immutable versions.
-_counts: "OrderedDict[tuple[str, str], int]" = OrderedDict()
+_counts: OrderedDict[tuple[str, str], int] = OrderedDict()
 _guard = threading.Lock()
 
 
@@ -31,10 +31,12 @@ def _count(kube: Kube, a: tuple[str, str, VersionRecord], b: tuple[str, str, Ver
     return count
 
 
-_preserved: "OrderedDict[tuple[str, ...], tuple[int, int]]" = OrderedDict()
+_preserved: OrderedDict[tuple[str, ...], tuple[int, int]] = OrderedDict()
 
 
-def _preserved_count(kube: Kube, up: tuple[str, str, VersionRecord], own: tuple[str, str, VersionRecord], key: tuple[str, ...]) -> tuple[int, int]:
+def _preserved_count(
+    kube: Kube, up: tuple[str, str, VersionRecord], own: tuple[str, str, VersionRecord], key: tuple[str, ...]
+) -> tuple[int, int]:
     with _guard:
         if key in _preserved:
             return _preserved[key]
@@ -57,8 +59,9 @@ def _head(kube: Kube, namespace: str, flow: str, uid: str | None) -> VersionReco
     return flowstatus.head_of(versions.list_records(kube, namespace, flow, owner_uid=uid))
 
 
-def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup,
-            uid: str | None = None) -> dict[str, Any] | None:
+def compute(
+    kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup, uid: str | None = None
+) -> dict[str, Any] | None:
     """`uid`: the flow's own uid when the caller has its body (else it is read)."""
     upstream = ((env or {}).get("spec") or {}).get("upstream")
     if not upstream:
@@ -66,7 +69,13 @@ def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None
     own = _head(kube, namespace, flow, uid)
     up_env = env_by_name(upstream)
     if up_env is None:
-        return {"upstream": upstream, "state": "UpstreamMissing", "differingPaths": 0, "version": own.id if own else None, "upstreamVersion": None}
+        return {
+            "upstream": upstream,
+            "state": "UpstreamMissing",
+            "differingPaths": 0,
+            "version": own.id if own else None,
+            "upstreamVersion": None,
+        }
     up_ns = up_env["spec"]["namespace"]
     theirs = _head(kube, up_ns, flow, None)
     base = {"upstream": upstream, "version": own.id if own else None, "upstreamVersion": theirs.id if theirs else None}
@@ -78,15 +87,23 @@ def compute(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None
         return {**base, "state": "OutOfSync", "differingPaths": 0}
     patterns = values.preserved_paths(env)
     if patterns:  # parts this environment owns do not make it out of sync
-        differing, kept = _preserved_count(kube, (up_ns, flow, theirs), (namespace, flow, own),
-                                           (theirs.content_hash, own.content_hash, *patterns))
+        differing, kept = _preserved_count(
+            kube, (up_ns, flow, theirs), (namespace, flow, own), (theirs.content_hash, own.content_hash, *patterns)
+        )
         return {**base, "state": "OutOfSync" if differing else "InSync", "differingPaths": differing, "preservedPaths": kept}
     count = _count(kube, (up_ns, flow, theirs), (namespace, flow, own), (theirs.content_hash, own.content_hash))
     return {**base, "state": "OutOfSync", "differingPaths": count}
 
 
-def publish(kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup,
-            current: Mapping[str, Any] | None, uid: str | None = None) -> None:
+def publish(
+    kube: Kube,
+    namespace: str,
+    flow: str,
+    env: Mapping[str, Any] | None,
+    env_by_name: EnvLookup,
+    current: Mapping[str, Any] | None,
+    uid: str | None = None,
+) -> None:
     """Writes status.sync only when it differs from `current` (what the flow shows now)."""
     desired = compute(kube, namespace, flow, env, env_by_name, uid)
     if desired is not None and desired != current:

@@ -27,8 +27,15 @@ from .common import Outcome, Poster, rfc3339
 _ATTEMPTS = 8
 
 
-def restore(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, records: list[VersionRecord],
-            document: Any, digest: str, post: Poster) -> Outcome:
+def restore(
+    rt: Runtime,
+    flow: Mapping[str, Any],
+    env: Mapping[str, Any] | None,
+    records: list[VersionRecord],
+    document: Any,
+    digest: str,
+    post: Poster,
+) -> Outcome:
     kube = rt.kube
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -62,8 +69,13 @@ def restore(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None,
         summary, drop = conditions.summary(False, "TamperLoop", loop, generation, stalled=loop)
         desired += summary
     status = {
-        "tampered": {"time": now, "quarantinedVersion": quarantine.id, "restoredVersion": latest.id,
-                     "fieldManager": writer or "", "reapplied": quarantine.reapplied},
+        "tampered": {
+            "time": now,
+            "quarantinedVersion": quarantine.id,
+            "restoredVersion": latest.id,
+            "fieldManager": writer or "",
+            "reapplied": quarantine.reapplied,
+        },
         "conditions": conditions.merge(previous.get("conditions"), desired, now, drop=drop),
         "versionCount": len(records),
     }
@@ -82,7 +94,8 @@ def field_manager(rt: Runtime, flow: Mapping[str, Any]) -> str | None:
         current = rt.kube.get_or_none(FLOWS, meta["name"], meta["namespace"])
         entries = ((current or {}).get("metadata") or {}).get("managedFields") or []
     writers = [
-        e for e in entries
+        e
+        for e in entries
         if e.get("manager") != names.FIELD_MANAGER and "f:content" in ((e.get("fieldsV1") or {}).get("f:spec") or {})
     ]
     newest = max(writers, key=lambda e: e.get("time") or "", default=None)
@@ -91,14 +104,16 @@ def field_manager(rt: Runtime, flow: Mapping[str, Any]) -> str | None:
     return f"{newest.get('manager') or 'unnamed'} ({newest.get('operation') or 'Update'})"
 
 
-def _count_again(rt: Runtime, flow: Mapping[str, Any], edit: VersionRecord, writer: str | None,
-                 records: list[VersionRecord]) -> VersionRecord:
+def _count_again(
+    rt: Runtime, flow: Mapping[str, Any], edit: VersionRecord, writer: str | None, records: list[VersionRecord]
+) -> VersionRecord:
     """The same edit is back after it was reverted: no new version, one more on its count
     and the generation it came back in."""
     meta = flow["metadata"]
     namespace = meta["namespace"]
-    again = dataclasses.replace(edit, reapplied=edit.reapplied + 1, field_manager=writer or edit.field_manager,
-                                generation=meta.get("generation"))
+    again = dataclasses.replace(
+        edit, reapplied=edit.reapplied + 1, field_manager=writer or edit.field_manager, generation=meta.get("generation")
+    )
     annotations = {names.ANN_REAPPLIED: str(again.reapplied), names.ANN_GENERATION: str(again.generation or "")}
     if again.field_manager:
         annotations[names.ANN_FIELD_MANAGER] = again.field_manager
@@ -107,8 +122,15 @@ def _count_again(rt: Runtime, flow: Mapping[str, Any], edit: VersionRecord, writ
     return again
 
 
-def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str, records: list[VersionRecord],
-                latest: VersionRecord, writer: str | None) -> VersionRecord:
+def _quarantine(
+    rt: Runtime,
+    flow: Mapping[str, Any],
+    document: Any,
+    digest: str,
+    records: list[VersionRecord],
+    latest: VersionRecord,
+    writer: str | None,
+) -> VersionRecord:
     kube = rt.kube
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -121,8 +143,14 @@ def _quarantine(rt: Runtime, flow: Mapping[str, Any], document: Any, digest: str
         number = max(next_free, max(r.number for r in records) + 1)
         version_id = next_version_id(rt.clock(), max(r.id for r in records))
         body = versions.build(
-            flow=flow, version_id=version_id, number=number, content_hash=digest, stored=stored,
-            message="direct edit of a protected flow, reverted by the operator", origin="Quarantine", parent=latest.id,
+            flow=flow,
+            version_id=version_id,
+            number=number,
+            content_hash=digest,
+            stored=stored,
+            message="direct edit of a protected flow, reverted by the operator",
+            origin="Quarantine",
+            parent=latest.id,
             base_number=base_number,
         )
         body["metadata"]["labels"][names.LABEL_READY] = "false"

@@ -106,8 +106,11 @@ def decode(kube: Kube, namespace: str, flow: str, obj: Mapping[str, Any]) -> Any
     key = (namespace, flow, stored.base or "")
     keyframe = keyframes.get(key)
     if keyframe is None:
-        base = kube.get(FLOWVERSIONS, version_name(flow, spec["baseNumber"]), namespace) if spec.get("baseNumber") \
+        base = (
+            kube.get(FLOWVERSIONS, version_name(flow, spec["baseNumber"]), namespace)
+            if spec.get("baseNumber")
             else get_by_id(kube, namespace, flow, stored.base or "")
+        )
         keyframe_stored = storage.StoredContent.from_spec(base["spec"]["storage"])
         keyframe = storage.decode(keyframe_stored)
         keyframes.put(key, keyframe, keyframe_stored.bytes)
@@ -149,8 +152,9 @@ class _KeyframeCache:
 keyframes = _KeyframeCache(budget=int(os.environ.get("FLOWOPS_KEYFRAME_CACHE_BYTES", str(2 << 20))))
 
 
-def keyframe_for(kube: Kube, namespace: str, flow: str, latest: VersionRecord | None,
-                 records: list[VersionRecord]) -> tuple[VersionRecord, Any] | None:
+def keyframe_for(
+    kube: Kube, namespace: str, flow: str, latest: VersionRecord | None, records: list[VersionRecord]
+) -> tuple[VersionRecord, Any] | None:
     """The Full version the next Delta should be against: the newest version's keyframe."""
     if latest is None:
         return None
@@ -171,7 +175,9 @@ def keyframe_for(kube: Kube, namespace: str, flow: str, latest: VersionRecord | 
     return record, document
 
 
-def encode(document: Any, keyframe: tuple[VersionRecord, Any] | None, raw: bytes | None = None) -> tuple[storage.StoredContent, int | None]:
+def encode(
+    document: Any, keyframe: tuple[VersionRecord, Any] | None, raw: bytes | None = None
+) -> tuple[storage.StoredContent, int | None]:
     """The stored form, and the keyframe's number when it is a Delta (names its object)."""
     stored = storage.encode(document, (keyframe[0].id, keyframe[1]) if keyframe else None, raw=raw)
     return stored, keyframe[0].number if keyframe and stored.base else None
@@ -225,9 +231,14 @@ def build(
     if promotion:
         annotations[names.ANN_PROMOTION_UID] = str(promotion["uid"])
         spec["source"] = {
-            key: str(promotion[src]) for key, src in (
-                ("environment", "sourceEnvironment"), ("flow", "sourceFlow"), ("version", "sourceVersion"), ("promotion", "name"),
-            ) if promotion.get(src)
+            key: str(promotion[src])
+            for key, src in (
+                ("environment", "sourceEnvironment"),
+                ("flow", "sourceFlow"),
+                ("version", "sourceVersion"),
+                ("promotion", "name"),
+            )
+            if promotion.get(src)
         }
         if promotion.get("specHash"):
             annotations[names.ANN_PROMOTION_NAME] = str(promotion.get("name") or "")
@@ -266,7 +277,14 @@ def verdict_metadata(ready: bool, summary: str, rules_digest: str) -> dict[str, 
 
 
 def set_guardrail_result(
-    kube: Kube, namespace: str, name: str, ready: bool, summary: str, results: list[dict], rules_digest: str, relabel: bool = True,
+    kube: Kube,
+    namespace: str,
+    name: str,
+    ready: bool,
+    summary: str,
+    results: list[dict],
+    rules_digest: str,
+    relabel: bool = True,
     pending: bool = False,
 ) -> None:
     """Status first, then the labels: a crash between leaves the verdict to redo (old rules

@@ -24,16 +24,24 @@ def refusal(call: Callable[[], Any]) -> str | None:
 def wait_until_governed(kube: Kube, env: Mapping[str, Any], timeout: float = 30) -> None:
     """Until admission knows the Environment: a rival claim on its namespace is refused
     (a dry run: nothing is written)."""
-    rival = {"apiVersion": env["apiVersion"], "kind": "Environment", "metadata": {"name": env["metadata"]["name"] + "-probe"},
-             "spec": {"namespace": env["spec"]["namespace"], "tier": "Development"}}
-    wait_for(lambda: "already belongs" in (refusal(lambda: kube.create(ENVIRONMENTS, rival, dry_run=True)) or ""),
-             timeout=timeout, message=f"admission policies to see Environment {env['metadata']['name']}")
+    rival = {
+        "apiVersion": env["apiVersion"],
+        "kind": "Environment",
+        "metadata": {"name": env["metadata"]["name"] + "-probe"},
+        "spec": {"namespace": env["spec"]["namespace"], "tier": "Development"},
+    }
+    wait_for(
+        lambda: "already belongs" in (refusal(lambda: kube.create(ENVIRONMENTS, rival, dry_run=True)) or ""),
+        timeout=timeout,
+        message=f"admission policies to see Environment {env['metadata']['name']}",
+    )
 
 
 def wait_until_refused(call: Callable[[], Any], words: str, timeout: float = 30) -> str:
     """Until a (dry-run) request is refused with `words` in the message: a policy change took effect."""
-    return wait_for(lambda: (m := refusal(call)) is not None and words in m and m, timeout=timeout,
-                    message=f"a refusal saying {words!r}")
+    return wait_for(
+        lambda: (m := refusal(call)) is not None and words in m and m, timeout=timeout, message=f"a refusal saying {words!r}"
+    )
 
 
 def wait_until_admitted(call: Callable[[], Any], timeout: float = 30) -> None:
@@ -43,21 +51,39 @@ def wait_until_admitted(call: Callable[[], Any], timeout: float = 30) -> None:
 ROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
 SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", namespaced=False)
 # What each shipped role grants, as a question to ask the authorizer.
-ROLE_PROBES = {"flowops-viewer": ("get", "flows"), "flowops-editor": ("create", "apiclients"),
-               "flowops-promoter": ("create", "promotions"), "flowops-approver": ("approve", "promotions")}
+ROLE_PROBES = {
+    "flowops-viewer": ("get", "flows"),
+    "flowops-editor": ("create", "apiclients"),
+    "flowops-promoter": ("create", "promotions"),
+    "flowops-approver": ("approve", "promotions"),
+}
 
 
 def bind(kube: Kube, namespace: str, role: str, user: str, timeout: float = 30) -> None:
     """A namespace-scoped grant of a shipped ClusterRole, as a team would get it; returns once
     the authorizer (RBAC's cache, which admission policies ask too) applies it."""
-    kube.create(ROLEBINDINGS, {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": f"{role}-{user.split(':')[-1]}"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-    }, namespace)
+    kube.create(
+        ROLEBINDINGS,
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": f"{role}-{user.split(':')[-1]}"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        },
+        namespace,
+    )
     verb, resource = ROLE_PROBES[role]
-    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-              "spec": {"user": user, "resourceAttributes": {"group": "flowops.io", "resource": resource, "verb": verb,
-                                                            "namespace": namespace}}}
-    wait_for(lambda: (kube.create(SUBJECT_ACCESS_REVIEWS, review).get("status") or {}).get("allowed"),
-             timeout=timeout, message=f"RBAC to grant {user} {role} in {namespace}")
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": user,
+            "resourceAttributes": {"group": "flowops.io", "resource": resource, "verb": verb, "namespace": namespace},
+        },
+    }
+    wait_for(
+        lambda: (kube.create(SUBJECT_ACCESS_REVIEWS, review).get("status") or {}).get("allowed"),
+        timeout=timeout,
+        message=f"RBAC to grant {user} {role} in {namespace}",
+    )

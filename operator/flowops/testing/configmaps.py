@@ -18,13 +18,23 @@ class ConfigMapWrites:
         self.writes: list[dict[str, str]] = []
         listed = kube.request("GET", CONFIGMAPS.path(namespace), query={"fieldSelector": f"metadata.name={name}"})
         method, url, headers, _, _ = kube.api.param_serialize(
-            "GET", CONFIGMAPS.path(namespace),
-            query_params=[("watch", "true"), ("fieldSelector", f"metadata.name={name}"),
-                          ("resourceVersion", listed["metadata"]["resourceVersion"]), ("timeoutSeconds", "600")],
-            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
+            "GET",
+            CONFIGMAPS.path(namespace),
+            query_params=[
+                ("watch", "true"),
+                ("fieldSelector", f"metadata.name={name}"),
+                ("resourceVersion", listed["metadata"]["resourceVersion"]),
+                ("timeoutSeconds", "600"),
+            ],
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
         )
         self._response = kube.api.rest_client.pool_manager.request(
-            method, url, headers=headers, preload_content=False, timeout=urllib3.Timeout(connect=10, read=None),
+            method,
+            url,
+            headers=headers,
+            preload_content=False,
+            timeout=urllib3.Timeout(connect=10, read=None),
         )
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

@@ -128,7 +128,7 @@ def testdata_dir() -> Path:
 testdata_dir.__test__ = False  # type: ignore[attr-defined]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_catalogue(path: Path) -> dict[str, str]:
     with path.open(encoding="utf-8") as fh:
         data = json.load(fh)
@@ -142,8 +142,7 @@ def load_catalogue(locale: str) -> dict[str, str]:
     path = testdata_dir() / f"{locale}.json"
     if not path.is_file():
         raise FileNotFoundError(
-            f"no catalogue for locale {locale!r} in {path.parent}; "
-            f"available: {', '.join(available_locales())}"
+            f"no catalogue for locale {locale!r} in {path.parent}; available: {', '.join(available_locales())}"
         )
     return dict(_read_catalogue(path))
 
@@ -211,7 +210,5 @@ def flow_of_size(target_bytes: int) -> dict[str, Any]:
     doc = identity_flow(order[:count])
     actual = len(canonical_bytes(doc))
     if actual < target_bytes:
-        raise ValueError(
-            f"cannot build a flow of {target_bytes} bytes: all {count} locales make {actual} bytes"
-        )
+        raise ValueError(f"cannot build a flow of {target_bytes} bytes: all {count} locales make {actual} bytes")
     return doc

@@ -46,7 +46,8 @@ def grant(kube: Kube, service_account: str, namespace: str, cluster_role: str, s
     """A namespace-scoped RoleBinding of a shipped ClusterRole, as a platform team grants it."""
     name = f"{service_account}-{cluster_role}"
     body = {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
         "metadata": {"name": name, "namespace": namespace},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
         "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": sa_namespace}],
@@ -60,8 +61,18 @@ def ensure_service_account(kube: Kube, name: str, namespace: str = NAMESPACE) ->
 
 
 class FluxSync:
-    def __init__(self, kube: Kube, git: GitServer, workdir: Path, service_account: str, name: str | None = None,
-                 namespace: str = NAMESPACE, interval: str = "10m", timeout: str = "10m", wait: bool = True) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        git: GitServer,
+        workdir: Path,
+        service_account: str,
+        name: str | None = None,
+        namespace: str = NAMESPACE,
+        interval: str = "10m",
+        timeout: str = "10m",
+        wait: bool = True,
+    ) -> None:
         self.kube, self.namespace, self.service_account = kube, namespace, service_account
         self.name = name or f"fleet-{uuid.uuid4().hex[:6]}"
         self.url = git.create(self.name)
@@ -95,15 +106,21 @@ class FluxSync:
 
     def _install(self) -> None:
         repository = {
-            "apiVersion": GITREPOSITORIES.api_version, "kind": GITREPOSITORIES.kind,
+            "apiVersion": GITREPOSITORIES.api_version,
+            "kind": GITREPOSITORIES.kind,
             "metadata": {"name": self.name, "namespace": self.namespace},
             "spec": {"interval": self.interval, "url": self.url, "ref": {"branch": self.checkout.branch}},
         }
         kustomization = {
-            "apiVersion": KUSTOMIZATIONS.api_version, "kind": KUSTOMIZATIONS.kind,
+            "apiVersion": KUSTOMIZATIONS.api_version,
+            "kind": KUSTOMIZATIONS.kind,
             "metadata": {"name": self.name, "namespace": self.namespace},
             "spec": {
-                "interval": self.interval, "timeout": self.timeout, "path": "./", "prune": True, "wait": self.wait,
+                "interval": self.interval,
+                "timeout": self.timeout,
+                "path": "./",
+                "prune": True,
+                "wait": self.wait,
                 "sourceRef": {"kind": "GitRepository", "name": self.name},
                 "serviceAccountName": self.service_account,
             },
@@ -114,7 +131,7 @@ class FluxSync:
     def request_reconcile(self) -> str:
         """Asks both objects to reconcile now; returns the token Flux echoes in
         status.lastHandledReconcileAt once it has."""
-        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        now = dt.datetime.now(dt.UTC).isoformat()
         for resource in (GITREPOSITORIES, KUSTOMIZATIONS):
             self.kube.merge_patch(resource, self.name, {"metadata": {"annotations": {REQUESTED_AT: now}}}, self.namespace)
         return now
@@ -150,8 +167,12 @@ class FluxSync:
         return ("False", ready.get("message", "")) if attempted and retrying else None
 
     def wait_outcome(self, sha: str | None = None, timeout: float = 90.0) -> tuple[str, str]:
-        return wait_for(lambda: self.outcome(sha), timeout=timeout, interval=0.2,
-                        message=f"Flux to finish {self.name} at {sha or self.last_commit}: {json.dumps(self._brief())}")
+        return wait_for(
+            lambda: self.outcome(sha),
+            timeout=timeout,
+            interval=0.2,
+            message=f"Flux to finish {self.name} at {sha or self.last_commit}: {json.dumps(self._brief())}",
+        )
 
     def wait_ready(self, sha: str | None = None, timeout: float = 90.0) -> str:
         status, message = self.wait_outcome(sha, timeout)

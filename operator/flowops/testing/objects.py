@@ -24,7 +24,9 @@ def flow(name: str, content: Any, annotations: dict | None = None, **spec: Any) 
 
 def promotion(name: str, environment: str, source_flow: str, version: str = "HEAD", **spec: Any) -> dict:
     return {
-        "apiVersion": API_VERSION, "kind": "Promotion", "metadata": {"name": name},
+        "apiVersion": API_VERSION,
+        "kind": "Promotion",
+        "metadata": {"name": name},
         "spec": {"source": {"environment": environment, "flow": source_flow, "version": version}, **spec},
     }
 
@@ -33,17 +35,27 @@ def flow_status(kube: Kube, namespace: str, name: str) -> dict:
     return kube.get(FLOWS, name, namespace).get("status") or {}
 
 
-def wait_for_number(kube: Kube, namespace: str, name: str, number: int, field: str = "latestCreatedNumber", timeout: float = 30) -> dict:
+def wait_for_number(
+    kube: Kube, namespace: str, name: str, number: int, field: str = "latestCreatedNumber", timeout: float = 30
+) -> dict:
     return wait_for(
-        lambda: (s := flow_status(kube, namespace, name)).get(field) == number and s.get("observedGeneration") == kube.get(FLOWS, name, namespace)["metadata"]["generation"] and s,
-        timeout=timeout, message=f"{namespace}/{name} {field} == {number}",
+        lambda: (
+            (s := flow_status(kube, namespace, name)).get(field) == number
+            and s.get("observedGeneration") == kube.get(FLOWS, name, namespace)["metadata"]["generation"]
+            and s
+        ),
+        timeout=timeout,
+        message=f"{namespace}/{name} {field} == {number}",
     )
 
 
-def wait_for_phase(kube: Kube, namespace: str, name: str, phases: tuple[str, ...] = ("Succeeded", "Failed"), timeout: float = 60) -> dict:
+def wait_for_phase(
+    kube: Kube, namespace: str, name: str, phases: tuple[str, ...] = ("Succeeded", "Failed"), timeout: float = 60
+) -> dict:
     return wait_for(
         lambda: (s := kube.get(PROMOTIONS, name, namespace).get("status") or {}).get("phase") in phases and s,
-        timeout=timeout, message=f"promotion {namespace}/{name} in {phases}",
+        timeout=timeout,
+        message=f"promotion {namespace}/{name} in {phases}",
     )
 
 
@@ -60,5 +72,8 @@ def barrier(kube: Kube, resource: Any, namespace: str | None, name: str, timeout
 
     token = uuid.uuid4().hex[:12]
     kube.merge_patch(resource, name, {"metadata": {"labels": {BARRIER_LABEL: token}}}, namespace)
-    wait_for(lambda: token in ((kube.get(resource, name, namespace)["metadata"].get("annotations") or {}).get(LAST_HANDLED) or ""),
-             timeout=timeout, message=f"the operator to handle the barrier on {name}")
+    wait_for(
+        lambda: token in ((kube.get(resource, name, namespace)["metadata"].get("annotations") or {}).get(LAST_HANDLED) or ""),
+        timeout=timeout,
+        message=f"the operator to handle the barrier on {name}",
+    )

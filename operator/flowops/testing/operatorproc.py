@@ -10,14 +10,21 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ..devcluster.controlplane import free_port, _die_with_parent
+from ..devcluster.controlplane import _die_with_parent, free_port
 
 
 class OperatorProcess:
     """verbose=True (tests): debug logs to read when a test fails. The Deployment runs without."""
 
-    def __init__(self, kubeconfig: Path, context: str, log_path: Path, extra_args: tuple[str, ...] = (), env: dict | None = None,
-                 verbose: bool = True) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        context: str,
+        log_path: Path,
+        extra_args: tuple[str, ...] = (),
+        env: dict | None = None,
+        verbose: bool = True,
+    ) -> None:
         self.kubeconfig, self.context, self.log_path = kubeconfig, context, log_path
         self.extra_args = (*(("--verbose",) if verbose else ()), *extra_args)
         self.env = env or {}
@@ -33,16 +40,32 @@ class OperatorProcess:
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
-    def start(self, timeout: float = 60.0) -> "OperatorProcess":
+    def start(self, timeout: float = 60.0) -> OperatorProcess:
         if self.alive():
             return self  # one process per instance; a second writer is explicit: alongside()
         self.port, self.metrics_port = free_port(), free_port()
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flowops", "--kubeconfig", str(self.kubeconfig), "--context", self.context,
-             "--liveness", self.health_url, "--metrics", self.metrics_url, *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent,
+            [
+                sys.executable,
+                "-m",
+                "flowops",
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--context",
+                self.context,
+                "--liveness",
+                self.health_url,
+                "--metrics",
+                self.metrics_url,
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -89,11 +112,13 @@ class OperatorProcess:
             self.process.wait()
             return None
 
-    def alongside(self, log_path: Path) -> "OperatorProcess":
+    def alongside(self, log_path: Path) -> OperatorProcess:
         """A second, unpeered operator against the same cluster: two writers at once, as a
         rolling update without peering makes them. Only tests of that situation want one."""
-        return OperatorProcess(self.kubeconfig, self.context, log_path, extra_args=self.extra_args, env=dict(self.env), verbose=False)
+        return OperatorProcess(
+            self.kubeconfig, self.context, log_path, extra_args=self.extra_args, env=dict(self.env), verbose=False
+        )
 
-    def restart(self) -> "OperatorProcess":
+    def restart(self) -> OperatorProcess:
         self.stop()
         return self.start()

@@ -9,7 +9,9 @@ from typing import Literal, TypeVar
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T | Literal[False] | None], timeout: float = 30.0, interval: float = 0.1, message: str = "") -> T:
+def wait_for(
+    predicate: Callable[[], T | Literal[False] | None], timeout: float = 30.0, interval: float = 0.1, message: str = ""
+) -> T:
     """Returns the first truthy value of predicate(); fails with the last value seen."""
     deadline = time.monotonic() + timeout
     last: T | Literal[False] | None = None

@@ -29,7 +29,10 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        commands, common, "check", "check Flow manifests before they are merged (for CI)",
+        commands,
+        common,
+        "check",
+        "check Flow manifests before they are merged (for CI)",
         "Evaluate the Flow manifests in FILES (files or directories, recursively) against the\n"
         "guardrails and protection of their environment, and print what merging them would change\n"
         "against the cluster's newest version of each flow. Environment manifests among the files\n"
@@ -38,10 +41,19 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "  kubectl flowops check -f flows/\n"
         "  kubectl flowops check -f environments/ -f flows/ --offline",
     )
-    parser.add_argument("-f", "--filename", action="append", required=True, metavar="PATH",
-                        help="a manifest file or a directory of them (repeatable)")
-    parser.add_argument("--offline", action="store_true",
-                        help="do not contact the cluster: Environments must be among the files; no plan is computed")
+    parser.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="a manifest file or a directory of them (repeatable)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not contact the cluster: Environments must be among the files; no plan is computed",
+    )
     parser.add_argument("--max-width", type=int, default=100, metavar="CHARS", help="cut values longer than this (default 100)")
     parser.set_defaults(run=run)
 
@@ -102,7 +114,9 @@ def run(session: Session, args: argparse.Namespace) -> int:
         meta = manifest.setdefault("metadata", {})
         if not meta.get("namespace"):
             if not default_ns:
-                raise UserError(f"{path}: Flow {meta.get('name')} has no metadata.namespace", hint="set it, or pass -n ENVIRONMENT")
+                raise UserError(
+                    f"{path}: Flow {meta.get('name')} has no metadata.namespace", hint="set it, or pass -n ENVIRONMENT"
+                )
             meta["namespace"] = default_ns
         namespace, name = meta["namespace"], str(meta.get("name"))
         head = None if args.offline else _head(session, namespace, name)
@@ -124,14 +138,31 @@ def _plan_text(result: checks.FlowCheck) -> str:
 def report(session: Session, results: list[tuple[Path, checks.FlowCheck]], width: int) -> None:
     out = session.output
     if out.structured:
-        out.data({"flows": [{
-            "file": str(path), "flow": r.flow, "namespace": r.namespace, "environment": r.environment,
-            "verdict": r.verdict, "detail": r.detail, "guardrails": r.rules, "plan": r.plan, "against": r.against,
-            "message": r.message, "changes": [change_dict(c) for c in r.changes],
-        } for path, r in results]})
+        out.data(
+            {
+                "flows": [
+                    {
+                        "file": str(path),
+                        "flow": r.flow,
+                        "namespace": r.namespace,
+                        "environment": r.environment,
+                        "verdict": r.verdict,
+                        "detail": r.detail,
+                        "guardrails": r.rules,
+                        "plan": r.plan,
+                        "against": r.against,
+                        "message": r.message,
+                        "changes": [change_dict(c) for c in r.changes],
+                    }
+                    for path, r in results
+                ]
+            }
+        )
         return
-    out.table(["flow", "environment", "verdict", "plan", "file"],
-              [[f"{r.namespace}/{r.flow}", r.environment, r.verdict, _plan_text(r), str(path)] for path, r in results])
+    out.table(
+        ["flow", "environment", "verdict", "plan", "file"],
+        [[f"{r.namespace}/{r.flow}", r.environment, r.verdict, _plan_text(r), str(path)] for path, r in results],
+    )
     for path, r in results:
         if r.ok and not r.changes and r.message is None:
             continue

@@ -22,7 +22,10 @@ from ..session import Session
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     pin = add_command(
-        commands, common, "pin", "set the version an API client uses",
+        commands,
+        common,
+        "pin",
+        "set the version an API client uses",
         "Set spec.defaultFlow.version of the ApiClient CLIENT (in -n's environment): a version id or\n"
         "number pins it; HEAD makes it follow the newest good version (where the policy allows).\n"
         "The setting on the client wins over its Application's.",
@@ -33,7 +36,10 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     pin.set_defaults(run=run_pin)
 
     why = add_command(
-        commands, common, "why", "explain which flow and version an API client uses, and why",
+        commands,
+        common,
+        "why",
+        "explain which flow and version an API client uses, and why",
         "Show each setting of CLIENT (flow name, version) on the client and on its Application, which\n"
         "one wins, and the version it resolves to.",
     )
@@ -85,11 +91,22 @@ def run_pin(session: Session, args: argparse.Namespace) -> int:
     following = selector.kind == "head"
     out = session.output
     if out.structured:
-        out.data({"name": args.client, "environment": env.name, "flow": request.name, "requested": str(selector),
-                  "version": ref.id, "number": ref.number, "followsHead": following})
+        out.data(
+            {
+                "name": args.client,
+                "environment": env.name,
+                "flow": request.name,
+                "requested": str(selector),
+                "version": ref.id,
+                "number": ref.number,
+                "followsHead": following,
+            }
+        )
     elif following:
-        out.line(f"apiclient {args.client} in environment {env.name} follows HEAD of {request.name} "
-                 f"(now version {ref.number}, {ref.id})")
+        out.line(
+            f"apiclient {args.client} in environment {env.name} follows HEAD of {request.name} "
+            f"(now version {ref.number}, {ref.id})"
+        )
     else:
         out.line(f"apiclient {args.client} in environment {env.name} pinned to {request.name} version {ref.number} ({ref.id})")
     return 0
@@ -109,11 +126,15 @@ def explain_source(kind: str, setting: str, client: str, app: str | None) -> str
 SETTINGS_COLUMNS = ["setting", "apiclient", "application", "used", "from"]
 
 
-def settings_cells(request: Resolution, client_spec: Mapping[str, Any], app_spec: Mapping[str, Any] | None,
-                   client: str) -> list[list[Cell]]:
+def settings_cells(
+    request: Resolution, client_spec: Mapping[str, Any], app_spec: Mapping[str, Any] | None, client: str
+) -> list[list[Cell]]:
     """One row per setting: its value on the client, on the application, and which one is used."""
     rows: list[list[Cell]] = []
-    for setting, value, source in (("name", request.name, request.name_source), ("version", request.version, request.version_source)):
+    for setting, value, source in (
+        ("name", request.name, request.name_source),
+        ("version", request.version, request.version_source),
+    ):
         own = ((client_spec or {}).get("defaultFlow") or {}).get(setting)
         inherited = ((app_spec or {}).get("defaultFlow") or {}).get(setting) if app_spec is not None else None
         used = Text(str(value), style="bold") if value is not None else Text("-", style="red")
@@ -127,8 +148,11 @@ def resolution_lines(v: ClientView, env: Environment) -> list[tuple[str, Cell]]:
         resolved: Cell = Text(f"{v.flow} version {v.number} ({v.version}){follows}", style="green")
     else:
         resolved = Text(f"nothing: {v.message or 'not resolved'}", style="red")
-    by = ("the operator (status)" if v.resolved_by == "operator"
-          else "computed here from the specs (the operator has not resolved this client's current spec)")
+    by = (
+        "the operator (status)"
+        if v.resolved_by == "operator"
+        else "computed here from the specs (the operator has not resolved this client's current spec)"
+    )
     lines: list[tuple[str, Cell]] = [("resolves to", resolved), ("resolved by", by)]
     if v.status.get("configMap"):
         lines.append(("configmap", str(v.status["configMap"])))
@@ -153,10 +177,16 @@ def run_why(session: Session, args: argparse.Namespace) -> int:
     app_spec = app.get("spec") if app else None
     out = session.output
     if out.structured:
-        out.data({**v.to_json(), "explanation": {
-            s: explain_source(k, s, args.client, request.application)
-            for s, k in (("name", request.name_source), ("version", request.version_source))
-        }, "applicationExists": app is not None if request.application else None})
+        out.data(
+            {
+                **v.to_json(),
+                "explanation": {
+                    s: explain_source(k, s, args.client, request.application)
+                    for s, k in (("name", request.name_source), ("version", request.version_source))
+                },
+                "applicationExists": app is not None if request.application else None,
+            }
+        )
         return 0
     header = f"apiclient {args.client} in environment {env.label} (namespace {env.namespace})"
     if request.application:

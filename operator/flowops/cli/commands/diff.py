@@ -20,7 +20,10 @@ from ..session import Session
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        commands, common, "diff", "changes between two versions or two environments",
+        commands,
+        common,
+        "diff",
+        "changes between two versions or two environments",
         "Show what changes from A to B as JSON Pointer changes with old and new values.\n"
         "A and B are FLOW[@VERSION] (in -n ENV) or ENVIRONMENT/FLOW[@VERSION]; B may be just @VERSION\n"
         "for another version of A's flow.\n\n"
@@ -32,8 +35,13 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     parser.add_argument("b", metavar="B")
     parser.add_argument("--stat", action="store_true", help="only count the changes, per part of the document")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences (like git diff)")
-    parser.add_argument("--max-width", type=int, default=100, metavar="CHARS",
-                        help="cut values longer than this in the text output (default 100; -o json is never cut)")
+    parser.add_argument(
+        "--max-width",
+        type=int,
+        default=100,
+        metavar="CHARS",
+        help="cut values longer than this in the text output (default 100; -o json is never cut)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -73,9 +81,17 @@ def run(session: Session, args: argparse.Namespace) -> int:
     out = session.output
     if out.structured:
         counts = count_ops(changes)
-        out.data({"from": a.describe(), "to": b.describe(), "total": len(changes),
-                  "added": counts["add"], "removed": counts["remove"], "replaced": counts["replace"],
-                  **({} if args.stat else {"changes": changes})})
+        out.data(
+            {
+                "from": a.describe(),
+                "to": b.describe(),
+                "total": len(changes),
+                "added": counts["add"],
+                "removed": counts["remove"],
+                "replaced": counts["replace"],
+                **({} if args.stat else {"changes": changes}),
+            }
+        )
     else:
         render(out, a.label, b.label, changes, args.stat, args.max_width)
     return FAILED if args.exit_code and changes else 0

@@ -23,7 +23,10 @@ from ..session import Session
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     restore = add_command(
-        commands, common, "restore", "write an old version's content back into the flow",
+        commands,
+        common,
+        "restore",
+        "write an old version's content back into the flow",
         "Replace FLOW's spec.content with the content of VERSION, as you (your RBAC applies), so it\n"
         "becomes the next version (Auto mode) or uncommitted changes (Manual mode). Only in\n"
         "unprotected environments; in protected ones use `kubectl flowops rollback`.",
@@ -35,7 +38,10 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     restore.set_defaults(run=run_restore)
 
     commit = add_command(
-        commands, common, "commit", "commit a Manual-mode flow's uncommitted changes as a version",
+        commands,
+        common,
+        "commit",
+        "commit a Manual-mode flow's uncommitted changes as a version",
         "Set the flowops.io/commit annotation of FLOW to MESSAGE: the operator commits the current\n"
         "spec.content once as a new version with that message.",
     )
@@ -56,13 +62,16 @@ def _denied(exc: Forbidden, env: Environment, flow: str, version: str | None = N
     return Denied(exc.message, hint=hint)
 
 
-def _wait_for_version(session: Session, env: Environment, flow: str, wanted: Callable[[VersionRecord], bool],
-                      timeout: float) -> VersionRecord | None:
+def _wait_for_version(
+    session: Session, env: Environment, flow: str, wanted: Callable[[VersionRecord], bool], timeout: float
+) -> VersionRecord | None:
     """The newest version matching `wanted` once its guardrail verdict is in."""
+
     def check() -> VersionRecord | None:
         found = [r for r in versions.list_records(session.kube, env.namespace, flow) if wanted(r)]
         newest = max(found, key=lambda r: r.number, default=None)
         return newest if newest is not None and newest.ready is not None else None
+
     return poll(check, timeout)
 
 
@@ -90,10 +99,12 @@ def run_restore(session: Session, args: argparse.Namespace) -> int:
     document = versions.read_document(session.kube, env.namespace, flow_name, ref.id)
     digest = content_hash(document)
     if digest == content_hash((flow.get("spec") or {}).get("content") or {}):
-        session.output.note(f"flow {flow_name} in environment {env.label} already has the content of version {ref.number}: nothing to restore")
+        session.output.note(
+            f"flow {flow_name} in environment {env.label} already has the content of version {ref.number}: nothing to restore"
+        )
         return 0
     message = args.message or f"restore version {ref.number} ({ref.id})"
-    annotations = (flow["metadata"].get("annotations") or {})
+    annotations = flow["metadata"].get("annotations") or {}
     ops: list[dict[str, Any]] = [{"op": "replace", "path": "/spec/content", "value": document}]
     if annotations:
         ops.append({"op": "add", "path": child("/metadata/annotations", names.ANN_CHANGE_CAUSE), "value": message})
@@ -114,7 +125,9 @@ def run_restore(session: Session, args: argparse.Namespace) -> int:
         return 0
     record = _wait_for_version(session, env, flow_name, lambda r: r.number > before and r.content_hash == digest, args.timeout)
     if record is None:
-        raise OperationFailed(f"{what}, but no new version appeared within {int(args.timeout)}s: is the flowops operator running?")
+        raise OperationFailed(
+            f"{what}, but no new version appeared within {int(args.timeout)}s: is the flowops operator running?"
+        )
     return _report(session, env, flow_name, record, what)
 
 
@@ -132,7 +145,9 @@ def run_commit(session: Session, args: argparse.Namespace) -> int:
         )
     latest = latest_of(session.records(env, flow_name))
     if latest is not None and latest.content_hash == content_hash((flow.get("spec") or {}).get("content") or {}):
-        session.output.line(f"nothing to commit: flow {flow_name} in environment {env.label} is version {latest.number} ({latest.id})")
+        session.output.line(
+            f"nothing to commit: flow {flow_name} in environment {env.label} is version {latest.number} ({latest.id})"
+        )
         return 0
     if latest is not None and latest.commit_request == message:
         raise UserError(f"version {latest.number} was committed with this message: use a different message")
@@ -147,5 +162,7 @@ def run_commit(session: Session, args: argparse.Namespace) -> int:
     before = latest.number if latest else 0
     record = _wait_for_version(session, env, flow_name, lambda r: r.number > before and r.commit_request == message, args.timeout)
     if record is None:
-        raise OperationFailed(f"commit requested, but no version appeared within {int(args.timeout)}s: is the flowops operator running?")
+        raise OperationFailed(
+            f"commit requested, but no version appeared within {int(args.timeout)}s: is the flowops operator running?"
+        )
     return _report(session, env, flow_name, record, what)

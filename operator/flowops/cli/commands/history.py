@@ -39,17 +39,28 @@ class VersionRow:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "number": self.number, "created": self.created, "message": self.message,
-            "transition": self.transition, "origin": self.origin, "source": dict(self.source) if self.source else None,
-            "ready": self.ready, "failedRules": list(self.failed_rules), "guardrails": self.guardrails,
-            "head": self.head, "usedBy": list(self.used_by),
+            "id": self.id,
+            "number": self.number,
+            "created": self.created,
+            "message": self.message,
+            "transition": self.transition,
+            "origin": self.origin,
+            "source": dict(self.source) if self.source else None,
+            "ready": self.ready,
+            "failedRules": list(self.failed_rules),
+            "guardrails": self.guardrails,
+            "head": self.head,
+            "usedBy": list(self.used_by),
             "provenance": dict(self.provenance) if self.provenance else None,
         }
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        commands, common, "history", "versions of a flow, newest first",
+        commands,
+        common,
+        "history",
+        "versions of a flow, newest first",
         "Versions of FLOW in the environment (-n), newest first: id, number, age, message, transition,\n"
         "where a promoted version came from and who requested and approved it (as the API server\n"
         "recorded them), its guardrail verdict and which API clients and applications use it.\n"
@@ -68,15 +79,25 @@ def version_row(obj: Mapping[str, Any], head: str | None, used_by: Sequence[str]
     failed = tuple(r.get("rule", "?") for r in status.get("guardrails") or [] if r.get("passed") is False)
     summary = (meta.get("annotations") or {}).get(names.ANN_GUARDRAILS, "")
     return VersionRow(
-        id=spec["id"], number=int(spec["number"]), created=meta.get("creationTimestamp"),
-        message=spec.get("message") or "", transition=spec.get("transition"), origin=spec.get("origin") or "Commit",
-        source=spec.get("source") or None, ready=ready, failed_rules=failed, guardrails=summary,
-        head=spec["id"] == head, used_by=tuple(used_by), provenance=spec.get("provenance") or None,
+        id=spec["id"],
+        number=int(spec["number"]),
+        created=meta.get("creationTimestamp"),
+        message=spec.get("message") or "",
+        transition=spec.get("transition"),
+        origin=spec.get("origin") or "Commit",
+        source=spec.get("source") or None,
+        ready=ready,
+        failed_rules=failed,
+        guardrails=summary,
+        head=spec["id"] == head,
+        used_by=tuple(used_by),
+        provenance=spec.get("provenance") or None,
     )
 
 
-def users_by_version(flow: str, clients: Sequence[ClientView], apps: Mapping[str, Mapping[str, Any]],
-                     numbers: Mapping[int, str]) -> dict[str, list[str]]:
+def users_by_version(
+    flow: str, clients: Sequence[ClientView], apps: Mapping[str, Mapping[str, Any]], numbers: Mapping[int, str]
+) -> dict[str, list[str]]:
     """version id → who uses it: clients as resolved (HEAD followers marked), apps that pin it."""
     used: dict[str, list[str]] = {}
     for view in clients:
@@ -147,18 +168,40 @@ def guardrails_cell(row: VersionRow) -> Text:
 COLUMNS = ["head", "number", "version", "age", "message", "transition", "source", "by", "guardrails", "used by"]
 
 
-def cells(rows: Sequence[VersionRow], now: dt.datetime, uncommitted: bool,
-          numbers: Mapping[tuple[str, str, str], int] | None = None) -> list[list[Cell]]:
+def cells(
+    rows: Sequence[VersionRow], now: dt.datetime, uncommitted: bool, numbers: Mapping[tuple[str, str, str], int] | None = None
+) -> list[list[Cell]]:
     out: list[list[Cell]] = []
     if uncommitted:
-        out.append([Text(""), "-", "uncommitted", "-", Text("spec.content has changes not committed yet", style="yellow"),
-                    None, None, None, None, None])
+        out.append(
+            [
+                Text(""),
+                "-",
+                "uncommitted",
+                "-",
+                Text("spec.content has changes not committed yet", style="yellow"),
+                None,
+                None,
+                None,
+                None,
+                None,
+            ]
+        )
     for row in rows:
-        out.append([
-            Text("*", style="bold green") if row.head else Text(""), row.number, row.id, age(row.created, now),
-            row.message or None, row.transition, source_cell(row, numbers or {}), people_cell(row), guardrails_cell(row),
-            ", ".join(row.used_by) or None,
-        ])
+        out.append(
+            [
+                Text("*", style="bold green") if row.head else Text(""),
+                row.number,
+                row.id,
+                age(row.created, now),
+                row.message or None,
+                row.transition,
+                source_cell(row, numbers or {}),
+                people_cell(row),
+                guardrails_cell(row),
+                ", ".join(row.used_by) or None,
+            ]
+        )
     return out
 
 
@@ -175,12 +218,22 @@ def run(session: Session, args: argparse.Namespace) -> int:
     uncommitted = bool(status.get("uncommitted"))
     out = session.output
     if out.structured:
-        out.data({"flow": flow_name, "environment": env.name, "namespace": env.namespace, "head": head,
-                  "uncommitted": uncommitted, "versions": [r.to_json() for r in rows]})
+        out.data(
+            {
+                "flow": flow_name,
+                "environment": env.name,
+                "namespace": env.namespace,
+                "head": head,
+                "uncommitted": uncommitted,
+                "versions": [r.to_json() for r in rows],
+            }
+        )
         return 0
     if not rows and not uncommitted:
         out.note(f"flow {flow_name} in environment {env.label} has no versions yet.")
         return 0
-    now = dt.datetime.now(dt.timezone.utc)
-    out.table(COLUMNS, cells(rows, now, uncommitted, source_numbers(session, rows)), wrap=["message", "by", "guardrails", "used by"])
+    now = dt.datetime.now(dt.UTC)
+    out.table(
+        COLUMNS, cells(rows, now, uncommitted, source_numbers(session, rows)), wrap=["message", "by", "guardrails", "used by"]
+    )
     return 0

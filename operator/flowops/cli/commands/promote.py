@@ -18,7 +18,10 @@ from ..session import Session
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     promote = add_command(
-        commands, common, "promote", "copy a flow version into another environment",
+        commands,
+        common,
+        "promote",
+        "copy a flow version into another environment",
         "Create a Promotion in the target environment, show its plan (the JSON Pointer changes it\n"
         "applies) and follow it to the end; prints the version it created. With --review the plan\n"
         "waits for `kubectl flowops approve`. The target's guardrails must pass, else nothing is\n"
@@ -33,27 +36,52 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "every cluster), ready to commit: applying it again promotes nothing twice.",
     )
     promote.add_argument("flow", metavar="FLOW")
-    promote.add_argument("--from", dest="source", metavar="ENV", help="environment to promote from (default: the target's upstream)")
+    promote.add_argument(
+        "--from", dest="source", metavar="ENV", help="environment to promote from (default: the target's upstream)"
+    )
     promote.add_argument("--to", dest="target", metavar="ENV", help="environment to promote to (default: -n)")
     promote.add_argument("--as", dest="target_flow", metavar="NAME", help="name of the flow in the target (default: FLOW)")
     promote.add_argument("--version", default="HEAD", metavar="SEL", help="version to promote (default HEAD)")
-    promote.add_argument("--include", action="extend", nargs="+", default=[], metavar="PTR",
-                         help="promote only the changes at or below these JSON Pointers")
-    promote.add_argument("--exclude", action="extend", nargs="+", default=[], metavar="PTR",
-                         help="leave the changes at or below these JSON Pointers out")
+    promote.add_argument(
+        "--include",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PTR",
+        help="promote only the changes at or below these JSON Pointers",
+    )
+    promote.add_argument(
+        "--exclude",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PTR",
+        help="leave the changes at or below these JSON Pointers out",
+    )
     promote.add_argument("--review", action="store_true", help="compute the plan and wait for approval before writing")
     promote.add_argument("--comment", metavar="TEXT", help="audit note, recorded as the new version's message")
-    promote.add_argument("--dry-run", dest="dry_run", choices=("none", "client", "server"), default="none",
-                         help="client: print the Promotion instead of creating it; server: also have the API server "
-                              "check it (admission included) without creating it")
-    promote.add_argument("--pin", choices=("hash", "id"), default="hash",
-                         help="how --dry-run names the source version: content hash (default, the same in every "
-                              "cluster) or version id")
+    promote.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        choices=("none", "client", "server"),
+        default="none",
+        help="client: print the Promotion instead of creating it; server: also have the API server "
+        "check it (admission included) without creating it",
+    )
+    promote.add_argument(
+        "--pin",
+        choices=("hash", "id"),
+        default="hash",
+        help="how --dry-run names the source version: content hash (default, the same in every cluster) or version id",
+    )
     add_wait_options(promote, "5m", "the promotion")
     promote.set_defaults(run=run_promote)
 
     rollback = add_command(
-        commands, common, "rollback", "make an older version HEAD again (a Promotion within the environment)",
+        commands,
+        common,
+        "rollback",
+        "make an older version HEAD again (a Promotion within the environment)",
         "Promote an older version of FLOW within its environment (-n): the old content becomes a new\n"
         "version and HEAD. Works in protected environments, where flows cannot be edited directly.",
     )
@@ -65,7 +93,10 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     rollback.set_defaults(run=run_rollback)
 
     copy = add_command(
-        commands, common, "copy", "copy a flow to a new name in the same environment",
+        commands,
+        common,
+        "copy",
+        "copy a flow to a new name in the same environment",
         "Flows cannot be renamed: copy one to NEW (a Promotion within the environment that fails if\n"
         "NEW exists). History is not copied; NEW starts at version 1 with the copy's provenance.",
     )
@@ -77,7 +108,10 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     copy.set_defaults(run=run_copy)
 
     approve = add_command(
-        commands, common, "approve", "approve a reviewed Promotion and follow it to the end",
+        commands,
+        common,
+        "approve",
+        "approve a reviewed Promotion and follow it to the end",
         "Approve PROMOTION (in the environment -n) after showing its plan; it then writes the target.",
     )
     approve.add_argument("promotion", metavar="PROMOTION")
@@ -127,10 +161,15 @@ def run_promote(session: Session, args: argparse.Namespace) -> int:
     if review and not args.review and not dry_run:
         session.output.note(f"environment {target.name} requires review: the promotion waits for approval")
     body = promotions.body(
-        source=source, flow=flow, version=version, target=target, target_flow=target_flow,
+        source=source,
+        flow=flow,
+        version=version,
+        target=target,
+        target_flow=target_flow,
         include=promotions.check_pointers(args.include, "--include"),
         exclude=promotions.check_pointers(args.exclude, "--exclude"),
-        comment=args.comment, review=review,
+        comment=args.comment,
+        review=review,
     )
     if dry_run:
         return promotions.dry_run(session, target, body, described, server=args.dry_run == "server")
@@ -147,11 +186,18 @@ def run_rollback(session: Session, args: argparse.Namespace) -> int:
     ref = resolve_version(session, env, flow, selector)
     assert ref is not None
     if ref.id == (flow.get("status") or {}).get("latestReadyVersion"):
-        session.output.note(f"flow {flow_name} in environment {env.name} is already at version {ref.number} ({ref.id}): nothing to roll back")
+        session.output.note(
+            f"flow {flow_name} in environment {env.name} is already at version {ref.number} ({ref.id}): nothing to roll back"
+        )
         return 0
     body = promotions.body(
-        source=env, flow=flow_name, version=ref.id, target=env, target_flow=flow_name,
-        comment=args.comment or f"rollback to version {ref.number} ({ref.id})", review=args.review or env.review_required,
+        source=env,
+        flow=flow_name,
+        version=ref.id,
+        target=env,
+        target_flow=flow_name,
+        comment=args.comment or f"rollback to version {ref.number} ({ref.id})",
+        review=args.review or env.review_required,
     )
     return promotions.run(session, env, body, args.wait, args.timeout)
 
@@ -165,7 +211,12 @@ def run_copy(session: Session, args: argparse.Namespace) -> int:
     if session.kube.get_or_none(FLOWS, new, env.namespace) is not None:
         raise UserError(f"flow {new} already exists in environment {env.name}: pick another name (or promote into it)")
     body = promotions.body(
-        source=env, flow=flow_name, version=version, target=env, target_flow=new, if_target_exists="Fail",
+        source=env,
+        flow=flow_name,
+        version=version,
+        target=env,
+        target_flow=new,
+        if_target_exists="Fail",
         review=env.review_required,
         comment=args.comment or f"copy of {flow_name} {described}",
     )
@@ -203,6 +254,5 @@ def run_approve(session: Session, args: argparse.Namespace) -> int:
         out.progress(f"promotion {args.promotion} approved")
     if args.wait is False:
         return 0
-    final = promotions.follow(session, env, args.promotion, args.timeout, until_approval=False,
-                               plan_shown=True, last_phase=phase)
+    final = promotions.follow(session, env, args.promotion, args.timeout, until_approval=False, plan_shown=True, last_phase=phase)
     return promotions.finish(session, env, final)

@@ -15,7 +15,10 @@ from ..session import Session
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        commands, common, "show", "print a version's document (or a part of it)",
+        commands,
+        common,
+        "show",
+        "print a version's document (or a part of it)",
         "Print the document of FLOW at a version (default HEAD) as JSON (-o yaml for YAML).\n"
         "FLOW may be ENVIRONMENT/FLOW; VERSION is HEAD, latest, an id, a number or uncommitted.\n"
         "POINTER is a JSON Pointer (RFC 6901) such as /forms/signInForm/fields.\n"
@@ -24,8 +27,11 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     parser.add_argument("ref", metavar="FLOW[@VERSION]")
     parser.add_argument("pointer", nargs="?", default="", metavar="POINTER", help="JSON Pointer inside the document")
-    parser.add_argument("--rendered", action="store_true",
-                        help="replace $(values.NAME) references with the environment's values (what clients get)")
+    parser.add_argument(
+        "--rendered",
+        action="store_true",
+        help="replace $(values.NAME) references with the environment's values (what clients get)",
+    )
     parser.set_defaults(run=run)
 
 

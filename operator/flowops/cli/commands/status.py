@@ -44,9 +44,15 @@ class FlowRow:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "flow": self.flow, "environment": self.environment, "present": self.present,
-            "head": self.head, "number": self.number, "versions": self.versions,
-            "ready": self.ready, "reason": self.reason, "uncommitted": self.uncommitted,
+            "flow": self.flow,
+            "environment": self.environment,
+            "present": self.present,
+            "head": self.head,
+            "number": self.number,
+            "versions": self.versions,
+            "ready": self.ready,
+            "reason": self.reason,
+            "uncommitted": self.uncommitted,
             "sync": {"state": self.sync.state, "upstream": self.sync.upstream, "differingPaths": self.sync.paths},
             "lastPromotion": dict(self.last_promotion) if self.last_promotion else None,
         }
@@ -54,7 +60,10 @@ class FlowRow:
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = add_command(
-        commands, common, "status", "flows × environments and the API clients using them",
+        commands,
+        common,
+        "status",
+        "flows × environments and the API clients using them",
         "For every flow in every environment (or only -n ENV): HEAD version and number, whether it is\n"
         "ready, whether it matches the same flow upstream (or how many JSON paths differ), and the last\n"
         "promotion; then every API client with the flow and version it resolves to.",
@@ -74,9 +83,16 @@ def flow_row(env: Environment, flow: Mapping[str, Any], sync: Sync) -> FlowRow:
     status = flow.get("status") or {}
     ready, reason = _ready(flow)
     return FlowRow(
-        flow=flow["metadata"]["name"], environment=env.name, head=status.get("latestReadyVersion"),
-        number=status.get("latestReadyNumber"), versions=status.get("versionCount"), ready=ready, reason=reason,
-        uncommitted=bool(status.get("uncommitted")), sync=sync, last_promotion=status.get("lastPromotion") or None,
+        flow=flow["metadata"]["name"],
+        environment=env.name,
+        head=status.get("latestReadyVersion"),
+        number=status.get("latestReadyNumber"),
+        versions=status.get("versionCount"),
+        ready=ready,
+        reason=reason,
+        uncommitted=bool(status.get("uncommitted")),
+        sync=sync,
+        last_promotion=status.get("lastPromotion") or None,
     )
 
 
@@ -87,7 +103,9 @@ def sync_cell(row: FlowRow) -> Text:
     if sync.state == "InSync":
         return Text(f"in sync with {sync.upstream}", style="green")
     if sync.state == "OutOfSync":
-        howmany = plural(sync.paths, "path") + (" differs" if sync.paths == 1 else " differ") if sync.paths is not None else "differs"
+        howmany = (
+            plural(sync.paths, "path") + (" differs" if sync.paths == 1 else " differ") if sync.paths is not None else "differs"
+        )
         return Text(f"{howmany} from {sync.upstream}", style="yellow")
     if sync.state == "UpstreamMissing":
         return Text(f"not in {sync.upstream}")
@@ -119,8 +137,15 @@ CLIENT_COLUMNS = ["environment", "client", "application", "flow", "version", "nu
 
 def flow_cells(rows: Sequence[FlowRow], now: dt.datetime) -> list[list[Cell]]:
     return [
-        [row.flow, row.environment, row.head, row.number, ready_cell(row), sync_cell(row),
-         promotion_cell(row.last_promotion, now)]
+        [
+            row.flow,
+            row.environment,
+            row.head,
+            row.number,
+            ready_cell(row),
+            sync_cell(row),
+            promotion_cell(row.last_promotion, now),
+        ]
         for row in rows
     ]
 
@@ -133,8 +158,17 @@ def mode_cell(view: ClientView) -> Text:
 
 def client_cells(views: Sequence[ClientView]) -> list[list[Cell]]:
     return [
-        [v.environment, v.name, v.application, v.flow, v.version, v.number, mode_cell(v), v.ready,
-         v.message if v.version is None else None]
+        [
+            v.environment,
+            v.name,
+            v.application,
+            v.flow,
+            v.version,
+            v.number,
+            mode_cell(v),
+            v.ready,
+            v.message if v.version is None else None,
+        ]
         for v in views
     ]
 
@@ -145,8 +179,13 @@ def _same_head_content(session: Session, env: Environment, flow: str, head: str,
     return ours is not None and ours == theirs
 
 
-def compute_sync(session: Session, env: Environment, flow: Mapping[str, Any], upstream: Environment | None,
-                 upstream_flows: Mapping[str, Mapping[str, Any]]) -> Sync:
+def compute_sync(
+    session: Session,
+    env: Environment,
+    flow: Mapping[str, Any],
+    upstream: Environment | None,
+    upstream_flows: Mapping[str, Mapping[str, Any]],
+) -> Sync:
     """The operator's comparison when it is about the current HEADs, else computed here."""
     if upstream is None:
         return Sync()
@@ -188,7 +227,11 @@ def collect(session: Session, shown: Sequence[Environment], wanted: set[str]) ->
         for flow in here.values():
             rows.append(flow_row(env, flow, compute_sync(session, env, flow, upstream, up_flows)))
         for name in up_flows.keys() - here.keys():  # upstream has it, this environment not yet
-            rows.append(FlowRow(flow=name, environment=env.name, present=False, sync=Sync("NotPromoted", upstream.name if upstream else None)))
+            rows.append(
+                FlowRow(
+                    flow=name, environment=env.name, present=False, sync=Sync("NotPromoted", upstream.name if upstream else None)
+                )
+            )
     position = {e.name: i for i, e in enumerate(shown)}
     return sorted(rows, key=lambda r: (r.flow, position[r.environment]))
 
@@ -200,18 +243,22 @@ def run(session: Session, args: argparse.Namespace) -> int:
     views = [v for env in shown for v in client_views(session, env) if not wanted or v.flow in wanted]
     out = session.output
     if out.structured:
-        out.data({
-            "environments": [{"name": e.name, "namespace": e.namespace, "tier": e.tier, "upstream": e.upstream,
-                              "protected": e.protected} for e in shown],
-            "flows": [r.to_json() for r in rows],
-            "clients": [v.to_json() for v in views],
-        })
+        out.data(
+            {
+                "environments": [
+                    {"name": e.name, "namespace": e.namespace, "tier": e.tier, "upstream": e.upstream, "protected": e.protected}
+                    for e in shown
+                ],
+                "flows": [r.to_json() for r in rows],
+                "clients": [v.to_json() for v in views],
+            }
+        )
         return 0
     if not rows and not views:
         where = f"in environment {shown[0].label}" if session.namespace else "in any environment"
         out.note(f"No flows found {where}." if shown else "No environments found.")
         return 0
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if rows:
         out.table(FLOW_COLUMNS, flow_cells(rows, now), wrap=["last promotion"])
     if views:

@@ -104,9 +104,18 @@ def evaluate(compiled: CompiledRules, doc: Mapping[str, Any]) -> list[RuleResult
             violations = [Violation("", f"rule {rule.name} could not be evaluated: {type(exc).__name__}: {exc}")]
         results.append(RuleResult(rule.name, not violations, tuple(violations)))
     for error in compiled.errors:
-        results.append(RuleResult(error.rule, False, (Violation(
-            "", f"rule {error.rule} is invalid: {error.message}; fix it in the Environment's spec.policy.guardrails",
-        ),)))
+        results.append(
+            RuleResult(
+                error.rule,
+                False,
+                (
+                    Violation(
+                        "",
+                        f"rule {error.rule} is invalid: {error.message}; fix it in the Environment's spec.policy.guardrails",
+                    ),
+                ),
+            )
+        )
     return results
 
 
@@ -138,8 +147,9 @@ def rules_digest(specs: Sequence[Mapping[str, Any]]) -> str:
         ({k: _plain(spec[k]) for k in _SPEC_KEYS if isinstance(spec, Mapping) and k in spec} for spec in specs),
         key=lambda s: json.dumps(s, sort_keys=True, default=str),
     )
-    payload = json.dumps({"engine": ENGINE_VERSION, "rules": normal}, sort_keys=True,
-                         separators=(",", ":"), ensure_ascii=False, default=str)
+    payload = json.dumps(
+        {"engine": ENGINE_VERSION, "rules": normal}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return "sha256:" + hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -142,22 +142,26 @@ def form_fields_exist(doc: Doc, params: Params, *, rule: str = "formFieldsExist"
     for form_name, form in forms.items():
         listed = form.get("fields") if isinstance(form, Mapping) else None
         if not isinstance(listed, list):
-            out.append(Violation(
-                pointer("forms", form_name, "fields"),
-                f"form {form_name} has no list of fields at {pointer('forms', form_name, 'fields')}: "
-                "add one with the names of the fields it shows",
-            ))
+            out.append(
+                Violation(
+                    pointer("forms", form_name, "fields"),
+                    f"form {form_name} has no list of fields at {pointer('forms', form_name, 'fields')}: "
+                    "add one with the names of the fields it shows",
+                )
+            )
             continue
         for index, field in enumerate(listed):
             at = pointer("forms", form_name, "fields", index)
             if not isinstance(field, str):
                 out.append(Violation(at, f"form {form_name} lists {json.dumps(field)} at {at}: list field names (strings)"))
             elif field not in defined:
-                out.append(Violation(
-                    at,
-                    f"form {form_name} lists field {field}, which is not defined: "
-                    f"add it to {pointer('fields', field)} or remove it from {pointer('forms', form_name, 'fields')}",
-                ))
+                out.append(
+                    Violation(
+                        at,
+                        f"form {form_name} lists field {field}, which is not defined: "
+                        f"add it to {pointer('fields', field)} or remove it from {pointer('forms', form_name, 'fields')}",
+                    )
+                )
     return out
 
 
@@ -173,26 +177,32 @@ def required_fields(doc: Doc, params: Params, *, rule: str = "requiredFields") -
     for form_name, required in params["forms"].items():
         form = forms.get(form_name)
         if not isinstance(form, Mapping):
-            out.append(Violation(
-                pointer("forms", form_name),
-                f"form {form_name} is missing (rule {rule}): add {pointer('forms', form_name)} "
-                f"with fields {json.dumps(list(required))}",
-            ))
+            out.append(
+                Violation(
+                    pointer("forms", form_name),
+                    f"form {form_name} is missing (rule {rule}): add {pointer('forms', form_name)} "
+                    f"with fields {json.dumps(list(required))}",
+                )
+            )
             continue
         listed = _form_field_names(form)
         for field in required:
             if field not in listed:
-                out.append(Violation(
-                    pointer("forms", form_name, "fields"),
-                    f"form {form_name} must keep field {field} (rule {rule}): "
-                    f"add {json.dumps(field)} to {pointer('forms', form_name, 'fields')}",
-                ))
+                out.append(
+                    Violation(
+                        pointer("forms", form_name, "fields"),
+                        f"form {form_name} must keep field {field} (rule {rule}): "
+                        f"add {json.dumps(field)} to {pointer('forms', form_name, 'fields')}",
+                    )
+                )
             elif field not in defined:
-                out.append(Violation(
-                    pointer("fields", field),
-                    f"form {form_name} must keep field {field} (rule {rule}): "
-                    f"its definition {pointer('fields', field)} is missing; restore it",
-                ))
+                out.append(
+                    Violation(
+                        pointer("fields", field),
+                        f"form {form_name} must keep field {field} (rule {rule}): "
+                        f"its definition {pointer('fields', field)} is missing; restore it",
+                    )
+                )
     return out
 
 
@@ -202,14 +212,16 @@ def translations_complete(doc: Doc, params: Params, *, rule: str = "translations
         return []
     out: list[Violation] = []
     if "locales" in doc and not isinstance(doc["locales"], list):
-        out.append(Violation("/locales", "/locales must be a list of locale codes such as [\"en\", \"de\"]: fix it"))
+        out.append(Violation("/locales", '/locales must be a list of locale codes such as ["en", "de"]: fix it'))
     declared = _declared_locales(doc)
     default = _default_locale(doc, declared)
     if default is not None and default not in declared:
-        out.append(Violation(
-            "/defaultLocale",
-            f"default locale {default} is not declared in /locales: add it there or change /defaultLocale",
-        ))
+        out.append(
+            Violation(
+                "/defaultLocale",
+                f"default locale {default} is not declared in /locales: add it there or change /defaultLocale",
+            )
+        )
     tables = _tables(doc)
     reference = tables.get(default) if default is not None else None
     reference = reference if isinstance(reference, Mapping) else {}
@@ -226,11 +238,13 @@ def translations_complete(doc: Doc, params: Params, *, rule: str = "translations
         table = tables.get(loc)
         if not isinstance(table, Mapping):
             hint = f" (copy {pointer('translations', default)} and translate it)" if default and default != loc else ""
-            out.append(Violation(
-                pointer("translations", loc),
-                f"locale {loc} is declared in /locales but has no translations at "
-                f"{pointer('translations', loc)}: add them{hint} or remove {loc} from /locales",
-            ))
+            out.append(
+                Violation(
+                    pointer("translations", loc),
+                    f"locale {loc} is declared in /locales but has no translations at "
+                    f"{pointer('translations', loc)}: add them{hint} or remove {loc} from /locales",
+                )
+            )
             continue
         for key, used_at in used.items():
             text = table.get(key)
@@ -276,11 +290,13 @@ def placeholders_match(doc: Doc, params: Params, *, rule: str = "placeholdersMat
                 diff.append("missing " + ", ".join("{%s}" % p for p in sorted(want - got)))
             if got - want:
                 diff.append("unexpected " + ", ".join("{%s}" % p for p in sorted(got - want)))
-            out.append(Violation(
-                at,
-                f"placeholders differ for key {key} in locale {loc} at {at}: {' and '.join(diff)}: "
-                f"use exactly the placeholders of the {default} text {_quote(reference[key])}",
-            ))
+            out.append(
+                Violation(
+                    at,
+                    f"placeholders differ for key {key} in locale {loc} at {at}: {' and '.join(diff)}: "
+                    f"use exactly the placeholders of the {default} text {_quote(reference[key])}",
+                )
+            )
     return out
 
 
@@ -290,11 +306,13 @@ def max_document_size(doc: Doc, params: Params, *, rule: str = "maxDocumentSize"
     size = canonical_size(doc)
     if size <= limit:
         return []
-    return [Violation(
-        "",
-        f"document is {size} bytes of canonical JSON, over the limit of {limit} (rule {rule}): "
-        "remove locales or content you do not need, or raise the rule's parameters.bytes",
-    )]
+    return [
+        Violation(
+            "",
+            f"document is {size} bytes of canonical JSON, over the limit of {limit} (rule {rule}): "
+            "remove locales or content you do not need, or raise the rule's parameters.bytes",
+        )
+    ]
 
 
 def values_defined(doc: Doc, params: Params, *, rule: str = "valuesDefined") -> list[Violation]:
@@ -360,8 +378,10 @@ def _validate_max_size(params: Params) -> list[str]:
 def _validate_values_defined(params: Params) -> list[str]:
     defined, environment = params.get("defined"), params.get("environment")
     if not isinstance(defined, list) or not isinstance(environment, str):
-        return ["valuesDefined is always on (it checks every $(values.NAME) against the Environment's "
-                "spec.values): remove this rule from spec.policy.guardrails"]
+        return [
+            "valuesDefined is always on (it checks every $(values.NAME) against the Environment's "
+            "spec.values): remove this rule from spec.policy.guardrails"
+        ]
     return _unknown(params, ("defined", "environment"), "valuesDefined")
 
 
@@ -376,17 +396,28 @@ class Builtin:
 BUILTINS: dict[str, Builtin] = {
     b.name: b
     for b in (
-        Builtin("formFieldsExist", form_fields_exist, _no_params("formFieldsExist"),
-                "every field a form lists is defined in /fields"),
-        Builtin("requiredFields", required_fields, _validate_required_fields,
-                "the named forms exist and keep the named fields"),
-        Builtin("translationsComplete", translations_complete, _locales_param("translationsComplete"),
-                "every key used by a field, form or e-mail template has text in every declared locale"),
-        Builtin("placeholdersMatch", placeholders_match, _locales_param("placeholdersMatch"),
-                "every translation uses the placeholders of the default locale"),
-        Builtin("maxDocumentSize", max_document_size, _validate_max_size,
-                "the canonical JSON is at most parameters.bytes long"),
-        Builtin("valuesDefined", values_defined, _validate_values_defined,
-                "every $(values.NAME) names a value of the environment (always on)"),
+        Builtin(
+            "formFieldsExist", form_fields_exist, _no_params("formFieldsExist"), "every field a form lists is defined in /fields"
+        ),
+        Builtin("requiredFields", required_fields, _validate_required_fields, "the named forms exist and keep the named fields"),
+        Builtin(
+            "translationsComplete",
+            translations_complete,
+            _locales_param("translationsComplete"),
+            "every key used by a field, form or e-mail template has text in every declared locale",
+        ),
+        Builtin(
+            "placeholdersMatch",
+            placeholders_match,
+            _locales_param("placeholdersMatch"),
+            "every translation uses the placeholders of the default locale",
+        ),
+        Builtin("maxDocumentSize", max_document_size, _validate_max_size, "the canonical JSON is at most parameters.bytes long"),
+        Builtin(
+            "valuesDefined",
+            values_defined,
+            _validate_values_defined,
+            "every $(values.NAME) names a value of the environment (always on)",
+        ),
     )
 }

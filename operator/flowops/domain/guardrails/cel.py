@@ -19,8 +19,7 @@ import lark
 from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError
-from celpy.evaluation import base_functions
+from celpy.evaluation import CELEvalError, base_functions
 
 from .model import RuleError, Violation
 
@@ -88,11 +87,12 @@ def evaluate_cel(rule: CelRule, variables: Mapping[str, Any]) -> list[Violation]
         message = rule.message or f"CEL rule {rule.name} is false: change the flow so that `{rule.expression}` holds"
         return [Violation("", message)]
     kind = type(result).__name__.replace("Type", "").lower() if result is not None else "null"
-    return [Violation(
-        "",
-        f"CEL rule {rule.name} evaluated to a {kind}, not a boolean: "
-        "make the expression return true or false",
-    )]
+    return [
+        Violation(
+            "",
+            f"CEL rule {rule.name} evaluated to a {kind}, not a boolean: make the expression return true or false",
+        )
+    ]
 
 
 def _eval_failure(rule: CelRule, exc: CELEvalError) -> Violation:
@@ -146,8 +146,10 @@ def _check_names(ast: lark.Tree[Any]) -> str | None:
         if node.data == "ident":
             token = node.children[0]
             if str(token) not in _IDENTIFIERS and str(token) not in bound:
-                return (f"unknown variable {str(token)!r}{_at(token)}: the flow document is the variable "
-                        f"{VARIABLE}, e.g. {VARIABLE}.forms.signInForm")
+                return (
+                    f"unknown variable {str(token)!r}{_at(token)}: the flow document is the variable "
+                    f"{VARIABLE}, e.g. {VARIABLE}.forms.signInForm"
+                )
         elif node.data == "ident_arg":
             token = node.children[0]
             if str(token) not in _GLOBAL_FUNCTIONS:
