@@ -21,7 +21,8 @@ from pathlib import Path
 from flowops import names
 from flowops.devcluster.flux import Flux
 from flowops.devcluster.gitserver import GitServer
-from flowops.kube import CONFIGMAPS, FLOWVERSIONS
+from flowops.kube import CONFIGMAPS, FLOWVERSIONS, Kube, Resource
+from flowops.testing.admission import SUBJECT_ACCESS_REVIEWS
 from flowops.testing.gitops import FluxSync, ensure_service_account, grant
 
 from ..harness import Bench
@@ -33,6 +34,8 @@ NAME = "gitops"
 NAMESPACE = "bench-gitops"
 RAW_NAMESPACE = "bench-gitops-raw"
 APPLIER = "bench-applier"
+RAW_WRITER = "bench-configmap-writer"
+CLUSTERROLES = Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False)
 WARMUP = 2
 POLL = 0.05
 
@@ -64,6 +67,19 @@ def _until(predicate: Callable[[], bool], timeout: float) -> float:
     return time.monotonic()
 
 
+def _allowed(kube: Kube, namespace: str, group: str, resource: str) -> bool:
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": f"system:serviceaccount:flux-system:{APPLIER}",
+            "groups": ["system:serviceaccounts", "system:serviceaccounts:flux-system", "system:authenticated"],
+            "resourceAttributes": {"group": group, "resource": resource, "verb": "patch", "namespace": namespace},
+        },
+    }
+    return bool(kube.create(SUBJECT_ACCESS_REVIEWS, review).get("status", {}).get("allowed"))
+
+
 def _push(repo: FluxSync, path: str, body: dict, timeout: float, applied: Callable[[], bool]) -> tuple[float, float]:
     """(seconds to the object applied, seconds to the Kustomization Ready at this commit)."""
     repo.write(path, body)
@@ -86,7 +102,29 @@ def run(bench: Bench, p: Params) -> Result:
     try:
         ensure_service_account(kube, APPLIER)
         grant(kube, APPLIER, NAMESPACE, "flowops-editor")
-        grant(kube, APPLIER, RAW_NAMESPACE, "edit")
+        # The baseline's writer: ConfigMaps only (the built-in edit role is aggregated by a
+        # controller this control plane does not run).
+        kube.apply(
+            CLUSTERROLES,
+            RAW_WRITER,
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": RAW_WRITER},
+                "rules": [
+                    {
+                        "apiGroups": [""],
+                        "resources": ["configmaps"],
+                        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                    }
+                ],
+            },
+        )
+        grant(kube, APPLIER, RAW_NAMESPACE, RAW_WRITER)
+        # RBAC applies a new binding (and the aggregated edit role) a moment later; a first
+        # apply refused meanwhile would wait out Flux's interval.
+        for namespace, group, resource in ((NAMESPACE, "flowops.io", "flows"), (RAW_NAMESPACE, "", "configmaps")):
+            _until(lambda n=namespace, g=group, r=resource: _allowed(kube, n, g, r), p.timeout)
         with GitServer(workdir / "git") as git:
             flows = FluxSync(kube, git, workdir, APPLIER, name="bench-flows")
             raw = FluxSync(kube, git, workdir, APPLIER, name="bench-raw")
