@@ -5,13 +5,12 @@ HEAD and its policy, pins, missing flows and versions, and the materialised Conf
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
-import urllib3
 
 from flowops.domain.canonical import canonical_json, content_hash
-from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, PROMOTIONS, Kube
+from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, PROMOTIONS
+from flowops.testing.configmaps import ConfigMapWrites
 from flowops.testing.objects import PROMOTE_NOW, barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
@@ -94,69 +93,6 @@ def events(kube, namespace, name, reason):
 
 def wait_event(kube, namespace, name, reason, timeout=30):
     return wait_for(lambda: events(kube, namespace, name, reason), timeout=timeout, message=f"event {reason} on {name}")
-
-
-class ConfigMapWrites:
-    """Counts writes to one ConfigMap as a workload watching it would see them."""
-
-    def __init__(self, kube: Kube, namespace: str, name: str) -> None:
-        self.writes: list[str] = []
-        self.namespace, self.name = namespace, name
-        listed = kube.request("GET", CONFIGMAPS.path(namespace), query={"fieldSelector": f"metadata.name={name}"})
-        self.seen = next((i["metadata"]["resourceVersion"] for i in listed.get("items") or ()), None)
-        method, url, headers, _, _ = kube.api.param_serialize(
-            "GET",
-            CONFIGMAPS.path(namespace),
-            query_params=[
-                ("watch", "true"),
-                ("fieldSelector", f"metadata.name={name}"),
-                ("resourceVersion", listed["metadata"]["resourceVersion"]),
-                ("timeoutSeconds", "600"),
-            ],
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
-        self._response = kube.api.rest_client.pool_manager.request(
-            method,
-            url,
-            headers=headers,
-            preload_content=False,
-            timeout=urllib3.Timeout(connect=10, read=None),
-        )
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        pending = b""
-        try:
-            for chunk in self._response.stream(65536):
-                pending += chunk
-                while b"\n" in pending:
-                    line, pending = pending.split(b"\n", 1)
-                    event = json.loads(line)
-                    if event["type"] in ("ADDED", "MODIFIED"):
-                        self.writes.append(event["object"]["data"]["version"])
-                    if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
-                        self.seen = event["object"]["metadata"]["resourceVersion"]
-        except Exception:  # noqa: BLE001 - the connection is closed when the test ends
-            pass
-
-    def catch_up(self, kube: Kube) -> None:
-        """Wait until this watch has delivered every write the ConfigMap has had so far."""
-        current = lambda: (
-            (kube.get_or_none(CONFIGMAPS, self.name, self.namespace) or {}).get("metadata", {}).get("resourceVersion")
-        )  # noqa: E731
-        wait_for(lambda: current() == self.seen, message=f"the watch on {self.name} to catch up")
-
-    @property
-    def count(self) -> int:
-        return len(self.writes)
-
-    def close(self) -> None:
-        # Close the connection, never return it to the shared pool mid-stream.
-        self._response.shutdown()
-        self._response.close()
-        self._thread.join(5)
 
 
 @pytest.fixture
@@ -266,7 +202,7 @@ def test_head_follows_new_ready_versions_but_never_a_broken_one(kube, running_op
     status = status_of(kube, n, "web")
     assert status["version"] == v2 and condition(status, "Ready")["status"] == "True"
     assert json.loads(kube.get(CONFIGMAPS, "web-flow", n)["data"]["flow.json"]) == {"title": "v2"}
-    assert writes.writes == [v2]
+    assert writes.versions == [v2]
 
     # Pinning the broken version is refused too; the client keeps version 2.
     kube.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": "3"}}}, n)
@@ -275,7 +211,7 @@ def test_head_follows_new_ready_versions_but_never_a_broken_one(kube, running_op
         "failed guardrails" in condition(status, "Resolved")["message"]
         and "add a title" in condition(status, "Resolved")["message"]
     )
-    assert status["version"] == v2 and writes.writes == [v2]
+    assert status["version"] == v2 and writes.versions == [v2]
 
 
 def promote(kube, target_env, pname, source_env, flow_name="login", version="HEAD"):
@@ -347,7 +283,7 @@ def test_a_landing_promotion_moves_head_followers_once(kube, kube_as, running_op
     wait_bound(kube, ns(staging), "web", v2)
     assert json.loads(kube.get(CONFIGMAPS, "web-flow", ns(staging))["data"]["flow.json"]) == {"title": "v2"}
     settle(kube, ns(staging), (FLOWS, "login"), (APICLIENTS, "web"), writes=[writes], as_kube=kube_as("operator"))
-    assert writes.writes == [v2]
+    assert writes.versions == [v2]
 
 
 def test_policy_change_is_reported_by_head_clients_that_keep_their_config(kube, running_operator, make_environment, watch_writes):
@@ -391,7 +327,7 @@ def test_pin_to_a_version_number_and_a_typo_keeps_the_last_config(kube, running_
     assert status["version"] == ids[2] and kube.get(CONFIGMAPS, "web-flow", n)["data"]["version"] == ids[2]
     assert wait_event(kube, n, "web", "VersionNotFound")[0]["type"] == "Warning"
     settle(kube, n, (FLOWS, "login"), (APICLIENTS, "web"), writes=[writes])
-    assert writes.writes == [ids[2]]
+    assert writes.versions == [ids[2]]
 
 
 def test_deleted_flow_keeps_the_last_config_until_it_is_back(kube, running_operator, make_environment):
@@ -493,8 +429,8 @@ def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, runn
         (APPLICATIONS, "web"),
         writes=[frontend, backend],
     )
-    assert frontend.writes == [v2, checkout_v1]
-    assert backend.writes == [v2, v1]
+    assert frontend.versions == [v2, checkout_v1]
+    assert backend.versions == [v2, v1]
     cm = kube.get(CONFIGMAPS, "web-frontend-flow", n)
     assert (cm["data"]["flow"], cm["metadata"]["labels"]["flowops.io/flow"]) == ("checkout", "checkout")
 

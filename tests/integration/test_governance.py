@@ -9,7 +9,7 @@ module; tests that change an Environment's policy make their own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,10 +21,15 @@ from flowops.kube import (
     FLOWS,
     NAMESPACES,
     PROMOTIONS,
-    ApiError,
     Kube,
 )
-from flowops.testing.admission import bind, wait_until_admitted, wait_until_governed, wait_until_refused
+from flowops.testing.admission import (
+    bind,
+    governed_environment,
+    refused,
+    wait_until_admitted,
+    wait_until_refused,
+)
 from flowops.testing.objects import API_VERSION, flow, promotion
 
 
@@ -36,39 +41,8 @@ def name(env: dict) -> str:
     return env["metadata"]["name"]
 
 
-def refused(call: Callable[[], Any], *words: str) -> str:
-    """The API server's denial; every word must be in its message."""
-    with pytest.raises(ApiError) as denied:
-        call()
-    message = denied.value.message
-    assert denied.value.status in (403, 422), message
-    for word in words:
-        assert word in message, message
-    return message
-
-
 def environment(kube: Kube, tier: str, **spec: Any) -> dict:
-    env_name = f"gov-{tier.lower()[:4]}-{uuid.uuid4().hex[:6]}"
-    namespace = f"ns-{env_name}"
-    kube.create(
-        NAMESPACES,
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": {"flowops.io/environment": env_name}},
-        },
-    )
-    env = kube.create(
-        ENVIRONMENTS,
-        {
-            "apiVersion": API_VERSION,
-            "kind": "Environment",
-            "metadata": {"name": env_name},
-            "spec": {"namespace": namespace, "tier": tier, **spec},
-        },
-    )
-    wait_until_governed(kube, env)
-    return env
+    return governed_environment(kube, "gov", tier, **spec)
 
 
 @pytest.fixture(scope="module")

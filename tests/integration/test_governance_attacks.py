@@ -23,11 +23,17 @@ from flowops.kube import (
     NAMESPACES,
     PROMOTIONS,
     AlreadyExists,
-    ApiError,
     Kube,
     Resource,
 )
-from flowops.testing.admission import ROLEBINDINGS, bind, wait_until_admitted, wait_until_governed, wait_until_refused
+from flowops.testing.admission import (
+    ROLEBINDINGS,
+    bind,
+    governed_environment,
+    refused,
+    wait_until_admitted,
+    wait_until_refused,
+)
 from flowops.testing.objects import API_VERSION, flow, promotion, wait_for_number, wait_for_phase
 
 FLUX = "system:serviceaccount:flux-system:kustomize-controller"
@@ -42,38 +48,8 @@ def name(env: dict) -> str:
     return env["metadata"]["name"]
 
 
-def refused(call: Callable[[], Any], *words: str) -> str:
-    with pytest.raises(ApiError) as denied:
-        call()
-    message = denied.value.message
-    assert denied.value.status in (403, 422), message
-    for word in words:
-        assert word in message, message
-    return message
-
-
 def environment(kube: Kube, tier: str, **spec: Any) -> dict:
-    env_name = f"atk-{tier.lower()[:4]}-{uuid.uuid4().hex[:6]}"
-    namespace = f"ns-{env_name}"
-    kube.create(
-        NAMESPACES,
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": {"flowops.io/environment": env_name}},
-        },
-    )
-    env = kube.create(
-        ENVIRONMENTS,
-        {
-            "apiVersion": API_VERSION,
-            "kind": "Environment",
-            "metadata": {"name": env_name},
-            "spec": {"namespace": namespace, "tier": tier, **spec},
-        },
-    )
-    wait_until_governed(kube, env)
-    return env
+    return governed_environment(kube, "atk", tier, **spec)
 
 
 @pytest.fixture(scope="module")

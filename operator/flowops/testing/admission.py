@@ -5,10 +5,11 @@ Environment governs admission a moment later. Tests wait for that instead of sle
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..kube import ENVIRONMENTS, ApiError, Kube, Resource
+from ..kube import ENVIRONMENTS, NAMESPACES, ApiError, Kube, Resource
 from .waiting import wait_for
 
 
@@ -87,3 +88,34 @@ def bind(kube: Kube, namespace: str, role: str, user: str, timeout: float = 30) 
         timeout=timeout,
         message=f"RBAC to grant {user} {role} in {namespace}",
     )
+
+
+def refused(call: Callable[[], Any], *words: str) -> str:
+    """The API server's denial (403 or 422); every word must be in its message."""
+    try:
+        call()
+    except ApiError as denied:
+        message = denied.message
+        assert denied.status in (403, 422), message
+        for word in words:
+            assert word in message, message
+        return message
+    raise AssertionError(f"the API server accepted what it must refuse (expected: {', '.join(words)})")
+
+
+def governed_environment(kube: Kube, prefix: str, tier: str, **spec: Any) -> dict[str, Any]:
+    """A fresh namespace (labelled as the Environment's) and its Environment, returned once
+    admission governs by it."""
+    env_name = f"{prefix}-{tier.lower()[:4]}-{uuid.uuid4().hex[:6]}"
+    namespace = f"ns-{env_name}"
+    labels = {"flowops.io/environment": env_name}
+    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}})
+    body = {
+        "apiVersion": ENVIRONMENTS.api_version,
+        "kind": "Environment",
+        "metadata": {"name": env_name},
+        "spec": {"namespace": namespace, "tier": tier, **spec},
+    }
+    env = kube.create(ENVIRONMENTS, body)
+    wait_until_governed(kube, env)
+    return env

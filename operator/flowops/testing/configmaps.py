@@ -8,6 +8,7 @@ import threading
 import urllib3
 
 from ..kube import CONFIGMAPS, Kube
+from .waiting import wait_for
 
 
 class ConfigMapWrites:
@@ -16,7 +17,9 @@ class ConfigMapWrites:
 
     def __init__(self, kube: Kube, namespace: str, name: str) -> None:
         self.writes: list[dict[str, str]] = []
+        self.namespace, self.name = namespace, name
         listed = kube.request("GET", CONFIGMAPS.path(namespace), query={"fieldSelector": f"metadata.name={name}"})
+        self.seen = next((i["metadata"]["resourceVersion"] for i in listed.get("items") or ()), None)
         method, url, headers, _, _ = kube.api.param_serialize(
             "GET",
             CONFIGMAPS.path(namespace),
@@ -49,8 +52,24 @@ class ConfigMapWrites:
                     event = json.loads(line)
                     if event["type"] in ("ADDED", "MODIFIED"):
                         self.writes.append(event["object"].get("data") or {})
+                    if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                        self.seen = event["object"]["metadata"]["resourceVersion"]
         except Exception:  # noqa: BLE001 - the connection is closed when the test ends
             pass
+
+    @property
+    def versions(self) -> list[str | None]:
+        """The flow version each write carried."""
+        return [data.get("version") for data in self.writes]
+
+    def catch_up(self, kube: Kube) -> None:
+        """Wait until this watch has delivered every write the ConfigMap has had so far."""
+
+        def current() -> str | None:
+            found = kube.get_or_none(CONFIGMAPS, self.name, self.namespace) or {}
+            return found.get("metadata", {}).get("resourceVersion")
+
+        wait_for(lambda: current() == self.seen, message=f"the watch on {self.name} to catch up")
 
     @property
     def count(self) -> int:
