@@ -4,7 +4,7 @@ restart leaves history (and reports nothing changed) alone."""
 from __future__ import annotations
 
 from flowops.kube import ENVIRONMENTS, FLOWS, PROMOTIONS
-from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import barrier, flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 FLUX_LABELS = {"kustomize.toolkit.fluxcd.io/name": "flows", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}
@@ -66,6 +66,7 @@ def test_a_restart_prunes_the_backlog_and_leaves_finished_promotions_untouched(k
         timeout=30,
         message="staging/still InSync",
     )
+    barrier(kube, FLOWS, ns, "still")  # the landing's last status writes are in before the snapshot
     quiet = kube.get(FLOWS, "still", ns)["metadata"]["resourceVersion"]
     running_operator.stop()
     kube.merge_patch(ENVIRONMENTS, staging["metadata"]["name"], {"spec": {"policy": {"promotionHistoryLimit": 1}}})

@@ -53,6 +53,8 @@ def reconcile_locked(
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
     env_spec = (env or {}).get("spec")
+    if env is not None:  # the metrics' own view of Environments may lag the index this came from
+        metrics.set_environment(namespace, env["metadata"]["name"])
     document = spec.get("content") or {}
     raw = canonical_json(document)
     digest = hash_of_canonical(raw)
