@@ -4,6 +4,7 @@ of state this process keeps between events (locks, the flow registry, binding ma
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from .keyedlocks import KeyedLocks
 from .kube import Kube
 from .services.bindings_concurrency import BindingState
 from .services.flowregistry import FlowRegistry
+from .services.recordcache import RecordCache
 
 
 def utc_now() -> dt.datetime:
@@ -31,6 +33,8 @@ class Runtime:
     flow_locks: KeyedLocks = field(default_factory=KeyedLocks)
     # Each namespace's flows and sync states as the watch last showed them (Environment counts).
     flows: FlowRegistry = field(default_factory=FlowRegistry)
+    # Recently reconciled flows' versions: a commit need not list them first.
+    records: RecordCache = field(default_factory=lambda: RecordCache(int(os.environ.get("FLOWOPS_RECORD_CACHE", "50000"))))
     # Binding reconciles: per-object locks and the snapshot sequence.
     bindings: BindingState = field(default_factory=BindingState)
 

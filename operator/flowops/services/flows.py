@@ -58,8 +58,11 @@ def reconcile_locked(
     document = spec.get("content") or {}
     raw = canonical_json(document)
     digest = hash_of_canonical(raw)
+    # Held from this process's last reconcile, else listed; dropped until this one finishes.
+    cached = rt.records.get(flow) if records is None else None
+    rt.records.forget(namespace, name)
     if records is None:
-        records = versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
+        records = cached if cached is not None else versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
     latest = commits.latest_of(records)
     promotion_annotation = (meta.get("annotations") or {}).get(names.ANN_PROMOTION)
     if promotion_annotation and (latest is None or latest.content_hash != digest):
@@ -131,6 +134,9 @@ def reconcile_locked(
             crash_point("before-version-results")
         for write in deferred:
             write()
+        if created is not None:  # its per-rule results are written now
+            records[:] = [dataclasses.replace(r, results_pending=False) if r.name == created.name else r for r in records]
+        rt.records.put(flow, records)
     return Outcome(status, created)
 
 
@@ -222,7 +228,7 @@ def _commit(
     crash_point("after-version-created")
     if stored.encoding == "Full":
         # The next commit deltas against this one: keep it decoded instead of reading it back.
-        versions.keyframes.put((namespace, name, version_id), document, stored.bytes)
+        versions.keyframes.put((namespace, name, version_id), document, stored)
     # Per-rule results are detail (labels and annotations already hold the verdict): they
     # are written after the Flow's status, off the path a user waits on.
     deferred.append(
@@ -245,10 +251,15 @@ def _commit(
         what += f" promoted from {decision.promotion.get('sourceEnvironment')}/{decision.promotion.get('sourceFlow')}"
     if applier:
         what += f", {changemessage.describe(applier)}"
+    # The Event goes out after the status write: the two would compete for the API server.
     if ready:
-        post(flow, "Normal", "VersionCreated", f"{what} created and is HEAD" + (f": {message}" if message else ""))
+        deferred.insert(
+            0, lambda: post(flow, "Normal", "VersionCreated", f"{what} created and is HEAD" + (f": {message}" if message else ""))
+        )
     else:
-        post(flow, "Warning", "GuardrailsFailed", f"{what} created but not ready, HEAD unchanged: {summary}")
+        deferred.insert(
+            0, lambda: post(flow, "Warning", "GuardrailsFailed", f"{what} created but not ready, HEAD unchanged: {summary}")
+        )
     return record
 
 

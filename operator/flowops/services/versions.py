@@ -113,30 +113,54 @@ def decode(kube: Kube, namespace: str, flow: str, obj: Mapping[str, Any]) -> Any
         )
         keyframe_stored = storage.StoredContent.from_spec(base["spec"]["storage"])
         keyframe = storage.decode(keyframe_stored)
-        keyframes.put(key, keyframe, keyframe_stored.bytes)
+        keyframes.put(key, keyframe, keyframe_stored)
     return storage.decode(stored, keyframe)
 
 
 class _KeyframeCache:
-    """Recently used keyframes by (namespace, flow, version id), decoded. Versions never
-    change, so an entry is never stale;
-    the budget (canonical JSON bytes) keeps memory flat however many flows there are."""
+    """Recently used keyframes by (namespace, flow, version id). Versions never change, so
+    an entry is never stale. Two budgets keep memory flat however many flows there are:
+    decoded documents (canonical JSON bytes) for the flows in use, and their stored,
+    compressed form (a few times smaller) for many more, so a flow's next commit or read
+    unpacks its keyframe instead of reading it from the API server."""
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, packed_budget: int) -> None:
         self.budget = budget
+        self.packed_budget = packed_budget
         self._entries: OrderedDict[tuple[str, str, str], tuple[Any, int]] = OrderedDict()
+        self._packed: OrderedDict[tuple[str, str, str], storage.StoredContent] = OrderedDict()
         self._size = 0
+        self._packed_size = 0
         self._guard = threading.Lock()
 
     def get(self, key: tuple[str, str, str]) -> Any | None:
         with self._guard:
             entry = self._entries.get(key)
-            if entry is None:
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry[0]
+            packed = self._packed.get(key)
+            if packed is None:
                 return None
-            self._entries.move_to_end(key)
-            return entry[0]
+            self._packed.move_to_end(key)
+        document = storage.decode(packed)  # outside the lock: CPU only
+        self._keep_decoded(key, document, packed.bytes)
+        return document
 
-    def put(self, key: tuple[str, str, str], document: Any, size: int) -> None:
+    def put(self, key: tuple[str, str, str], document: Any, stored: storage.StoredContent) -> None:
+        self._keep_decoded(key, document, stored.bytes)
+        if len(stored.data) > self.packed_budget // 4:
+            return
+        with self._guard:
+            if key in self._packed:
+                return
+            self._packed[key] = stored
+            self._packed_size += len(stored.data)
+            while self._packed_size > self.packed_budget:
+                _, dropped = self._packed.popitem(last=False)
+                self._packed_size -= len(dropped.data)
+
+    def _keep_decoded(self, key: tuple[str, str, str], document: Any, size: int) -> None:
         if size > self.budget // 4:
             return  # one large flow must not evict everything else
         with self._guard:
@@ -149,7 +173,10 @@ class _KeyframeCache:
                 self._size -= dropped
 
 
-keyframes = _KeyframeCache(budget=int(os.environ.get("FLOWOPS_KEYFRAME_CACHE_BYTES", str(2 << 20))))
+keyframes = _KeyframeCache(
+    budget=int(os.environ.get("FLOWOPS_KEYFRAME_CACHE_BYTES", str(2 << 20))),
+    packed_budget=int(os.environ.get("FLOWOPS_PACKED_KEYFRAME_CACHE_BYTES", str(16 << 20))),
+)
 
 
 def keyframe_for(
@@ -171,7 +198,7 @@ def keyframe_for(
         return None
     stored = storage.StoredContent.from_spec(obj["spec"]["storage"])
     document = storage.decode(stored)
-    keyframes.put(key, document, stored.bytes)
+    keyframes.put(key, document, stored)
     return record, document
 
 
