@@ -28,6 +28,9 @@ from . import Params, Result
 
 NAME = "2 promotion"
 SOURCE_ENV, TARGET_ENV = "bench-dev", "bench-staging"
+# The peer and the floor write a Flow directly, which the protected target refuses: they
+# write into an unprotected environment on the same control plane instead.
+COPY_ENV = "bench-copies"
 FLOW, COPY, FLOOR = "signin", "signin-copy", "signin-floor"
 EDIT_BASE = 2_000_000
 
@@ -39,6 +42,7 @@ def run(bench: Bench, p: Params) -> Result:
     bench.environment(
         TARGET_ENV, "Staging", upstream=SOURCE_ENV, policy={"promotion": {"requireReview": False, "allowHeadSource": True}}
     )
+    bench.environment(COPY_ENV, "Development")
     document = sized_flow(p.large_bytes)
     bench.kube.apply(FLOWS, FLOW, flow_object(FLOW, document, SOURCE_ENV), SOURCE_ENV, field_manager="bench")
 
@@ -123,11 +127,13 @@ def _promote(bench: Bench, phases: _PhaseWatch, target: StatusTracker, name: str
 def _script_text(bench: Bench) -> str:
     kubectl = shlex.join(bench.kubectl_command())
     if shutil.which("jq"):
-        transform = f"jq -c --arg ns {TARGET_ENV} --arg name {COPY} '{{apiVersion, kind, metadata: {{name: $name, namespace: $ns}}, spec}}'"
+        transform = (
+            f"jq -c --arg ns {COPY_ENV} --arg name {COPY} '{{apiVersion, kind, metadata: {{name: $name, namespace: $ns}}, spec}}'"
+        )
     else:
         transform = (
             'python3 -c \'import json,sys; o=json.load(sys.stdin); print(json.dumps({"apiVersion": o["apiVersion"], '
-            f'"kind": o["kind"], "metadata": {{"name": "{COPY}", "namespace": "{TARGET_ENV}"}}, "spec": o["spec"]}}))\''
+            f'"kind": o["kind"], "metadata": {{"name": "{COPY}", "namespace": "{COPY_ENV}"}}, "spec": o["spec"]}}))\''
         )
     return (
         f"set -euo pipefail; {kubectl} get flow {FLOW} -n {SOURCE_ENV} -o json | {transform} "
@@ -137,10 +143,10 @@ def _script_text(bench: Bench) -> str:
 
 def _floor(bench: Bench, head: str, document: dict[str, Any]) -> float:
     """The least a promotion must do: read the source version, write the target Flow."""
-    body = flow_object(FLOOR, document, TARGET_ENV)
+    body = flow_object(FLOOR, document, COPY_ENV)
     began = time.monotonic()
     versions.get_by_id(bench.kube, SOURCE_ENV, FLOW, head)  # FlowVersion names hold numbers; the id is a label
-    bench.kube.apply(FLOWS, FLOOR, body, TARGET_ENV, field_manager="bench")
+    bench.kube.apply(FLOWS, FLOOR, body, COPY_ENV, field_manager="bench")
     return time.monotonic() - began
 
 
