@@ -47,6 +47,7 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._memo: OrderedDict[tuple[Any, ...], kopf.BodyEssence] = OrderedDict()
+        self._specs: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
         self._guard = threading.Lock()
 
     def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
@@ -74,7 +75,26 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         if extra_fields:
             view["status"] = body.get("status", {})  # handlers watching status fields
         essence = super().build(body=kopf.Body(view), extra_fields=extra_fields)  # type: ignore[arg-type]  # a plain dict is a raw body
-        shrunk = {key: _shrink(value) for key, value in body.get("spec", {}).items()}
+        shrunk = self._shrunk_spec(body)
         if shrunk:
             essence["spec"] = shrunk
         return essence
+
+    def _shrunk_spec(self, body: kopf.Body) -> dict[str, Any]:
+        """The spec's essence, once per generation: the spec changes only with it (status
+        and metadata writes do not), and serialising a large document is the costly part."""
+        meta = body.get("metadata", {})
+        key = (meta.get("uid"), meta.get("generation")) if meta.get("uid") and meta.get("generation") else None
+        if key is not None:
+            with self._guard:
+                cached = self._specs.get(key)
+                if cached is not None:
+                    self._specs.move_to_end(key)
+                    return copy.deepcopy(cached)
+        shrunk = {name: _shrink(value) for name, value in body.get("spec", {}).items()}
+        if key is not None:
+            with self._guard:
+                self._specs[key] = copy.deepcopy(shrunk)
+                while len(self._specs) > MEMO_ENTRIES:
+                    self._specs.popitem(last=False)
+        return shrunk

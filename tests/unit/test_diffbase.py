@@ -71,3 +71,34 @@ def test_a_memoised_essence_cannot_be_changed_through_a_returned_copy():
     body = _flow({"fields": ["x" * 100] * 200})
     storage.build(body=body)["spec"]["versioning"]["mode"] = "Manual"
     assert storage.build(body=body)["spec"]["versioning"] == {"mode": "Auto"}
+
+
+def test_the_spec_is_serialised_once_per_generation(monkeypatch):
+    import flowops.diffbase as diffbase
+
+    calls: list[int] = []
+    real = diffbase._shrink
+    monkeypatch.setattr(diffbase, "_shrink", lambda value: calls.append(1) or real(value))
+    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    content = {"text": "x" * 5000}
+
+    def body(resource_version: str, generation: int, content: dict) -> kopf.Body:
+        return kopf.Body(
+            {
+                "metadata": {
+                    "name": "f",
+                    "namespace": "dev",
+                    "uid": "u-1",
+                    "resourceVersion": resource_version,
+                    "generation": generation,
+                },
+                "spec": {"content": content},
+                "status": {"versionCount": int(resource_version)},
+            }
+        )
+
+    first = storage.build(body=body("1", 1, content))
+    status_write = storage.build(body=body("2", 1, content))  # a status write: same generation
+    assert first == status_write and len(calls) == 1
+    edited = storage.build(body=body("3", 2, {"text": "y" * 5000}))  # a spec change bumps the generation
+    assert edited["spec"] != first["spec"] and len(calls) == 2
