@@ -59,3 +59,14 @@ def test_stale_reason(planned, source, head, result, stale):
         assert reason is None
     else:
         assert stale in reason and "nothing was written" in reason
+
+
+def test_recorded_hashes_are_used_only_where_they_describe_the_result():
+    base_hash, source_hash = content_hash(BASE), content_hash(SOURCE)
+    whole = promotion.compute(BASE, SOURCE, base_hash=base_hash, source_hash=source_hash)
+    assert whole == promotion.compute(BASE, SOURCE)
+    # A partial promotion makes a document of its own: the source's hash does not describe it.
+    part = promotion.compute(BASE, SOURCE, ("/title",), base_hash=base_hash, source_hash=source_hash)
+    assert part.result_hash == content_hash({**BASE, "title": "v2"}) != source_hash
+    # And a recorded hash is trusted as given (it is the version's own record).
+    assert promotion.compute(BASE, SOURCE, base_hash="sha256:recorded").base_hash == "sha256:recorded"

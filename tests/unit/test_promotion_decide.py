@@ -145,7 +145,7 @@ CASES = [
     ("guardrails-fail", state(check=broken), "Failed", "GuardrailsFailed", "sign-in-keeps-password", False),
     (
         "nothing-to-promote",
-        state(source=replace(SOURCE, document=PROD_DOC)),
+        state(source=replace(SOURCE, records=(V1, record(2, PROD_DOC)), document=PROD_DOC)),
         "Succeeded",
         "NothingToPromote",
         "nothing to promote",

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from flowops.domain import storage
 from flowops.domain.canonical import canonical_json
 from flowops.domain.storage import (
     MAX_STORED_DATA_BYTES,
@@ -197,3 +198,25 @@ def test_delta_is_standard_json_patch(big_doc):
     stored = encode(doc, (KEYFRAME_ID, big_doc))
     assert stored.encoding == "Delta"
     assert jsonpatch.apply_patch(big_doc, payload(stored)) == doc
+
+
+def test_a_small_delta_against_a_keyframe_of_known_size_skips_compressing_the_whole_document(monkeypatch):
+    base = {"steps": [{"id": f"s{i}", "label": f"Step {i} " * 20} for i in range(200)]}
+    changed = {"steps": [*base["steps"][:100], {"id": "new", "label": "Inserted"}, *base["steps"][100:]]}
+    keyframe_size = len(storage.encode(base).data)
+    packed: list[int] = []
+    real_pack = storage._pack
+    monkeypatch.setattr(storage, "_pack", lambda payload: packed.append(len(payload)) or real_pack(payload))
+    stored = storage.encode(changed, ("k1", base), keyframe_data_bytes=keyframe_size)
+    assert stored.encoding == "Delta" and stored.base == "k1"
+    assert storage.decode(stored, base) == changed
+    assert len(packed) == 1, "only the delta was compressed"
+    # Without the keyframe's size the whole document is compressed to compare: same result.
+    assert storage.encode(changed, ("k1", base)) == stored
+
+
+def test_a_delta_large_against_the_keyframe_still_falls_back_to_a_full_version():
+    base = {"items": list(range(10))}
+    rewritten = {"other": [f"value {i}" for i in range(2000)]}
+    stored = storage.encode(rewritten, ("k1", base), keyframe_data_bytes=len(storage.encode(base).data))
+    assert stored.encoding == "Full" and storage.decode(stored) == rewritten

@@ -54,10 +54,18 @@ class Plan:
 
 
 def compute(
-    base: Any | None, source: Any, include: Sequence[str] = (), exclude: Sequence[str] = (), preserved: Sequence[str] = ()
+    base: Any | None,
+    source: Any,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    preserved: Sequence[str] = (),
+    base_hash: str | None = None,
+    source_hash: str | None = None,
 ) -> Plan:
     """`base` is the target's HEAD document (None when the target flow does not exist);
-    `preserved` are the target environment's spec.preservedPaths."""
+    `preserved` are the target environment's spec.preservedPaths. `base_hash` and
+    `source_hash`: the two documents' content hashes when their versions record them
+    (hashing a large document means serialising it)."""
     start = base if base is not None else {}
     try:
         selected, result = selection.select(start, source, include, exclude)
@@ -68,7 +76,10 @@ def compute(
     owned = values.preserve(base, result, preserved)
     if owned.kept:
         result, selected = owned.document, diffs.diff(start, owned.document)
-    return Plan(tuple(selected), result, content_hash(result), content_hash(base) if base is not None else None, owned.kept)
+    result_hash = source_hash if source_hash and result is source else content_hash(result)
+    if base is None:
+        return Plan(tuple(selected), result, result_hash, None, owned.kept)
+    return Plan(tuple(selected), result, result_hash, base_hash or content_hash(base), owned.kept)
 
 
 def stale_reason(planned: Mapping[str, Any], source_version: str, target_head: str | None, result_hash: str) -> str | None:
@@ -352,7 +363,13 @@ def decide(state: PromotionState) -> Decision:
         return _refuse("PreservedPath", owned, {"sourceVersion": source_version})
     try:
         plan = compute(
-            state.target.document, state.source.document, changes.get("include") or (), changes.get("exclude") or (), preserved
+            state.target.document,
+            state.source.document,
+            changes.get("include") or (),
+            changes.get("exclude") or (),
+            preserved,
+            base_hash=state.target.head.content_hash if state.target.head else None,
+            source_hash=next((r.content_hash for r in state.source.records if r.id == source_version), None),
         )
     except PromotionRejected as exc:
         return _refuse(exc.reason, str(exc), {"sourceVersion": source_version})

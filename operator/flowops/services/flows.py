@@ -43,12 +43,15 @@ def reconcile_locked(
     records: list[VersionRecord] | None = None,
     created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None,
     later: list[Callable[[], None]] | None = None,
+    own_promotion: bool = False,
 ) -> Outcome:
     """reconcile() for a caller holding the flow's lock. `records` are its versions listed
     under that lock (no other thread here can have added one since; another process can,
     and then the API server refuses the number); `created_status` gives
     fields published in the same status write as a version this call creates; detail
-    writes nobody waits on go to `later`, for the caller to run when it is done."""
+    writes nobody waits on go to `later`, for the caller to run when it is done;
+    `own_promotion`: the caller is the Promotion that wrote the flow's provenance annotation
+    (no need to read it back to verify it)."""
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
@@ -65,7 +68,7 @@ def reconcile_locked(
         records = cached if cached is not None else versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
     latest = commits.latest_of(records)
     promotion_annotation = (meta.get("annotations") or {}).get(names.ANN_PROMOTION)
-    if promotion_annotation and (latest is None or latest.content_hash != digest):
+    if promotion_annotation and not own_promotion and (latest is None or latest.content_hash != digest):
         promotion_annotation = provenance.verified(kube, flow, promotion_annotation, digest, post)
     rules = guardrailcache.compiled(policy.guardrails_of(env))
     problem: str | None = None

@@ -150,12 +150,10 @@ def _may_read(rt: Runtime, requester: Mapping[str, Any] | None, namespace: str, 
 def _source_side(rt: Runtime, namespace: str, name: str, selector: Any) -> SourceSide:
     """The source flow's versions and the document the selector names (quarantined copies
     of reverted edits are no source)."""
-    flow = rt.kube.get_metadata(FLOWS, name, namespace)
+    flow, items = _flow_and_versions(rt, namespace, name)
     if flow is None:
         return SourceSide()
-    records = tuple(
-        r for r in versions.list_records(rt.kube, namespace, name, owner_uid=flow["metadata"]["uid"]) if r.origin != "Quarantine"
-    )
+    records = tuple(r for r in versions.history_of(items, flow["metadata"]["uid"])[0] if r.origin != "Quarantine")
     choice = promotions.choose_source(selector, records, flowstatus.head_of(records))
     if choice.uncommitted:
         spec = rt.kube.get(FLOWS, name, namespace).get("spec") or {}
@@ -171,15 +169,24 @@ def _target_side(rt: Runtime, namespace: str, name: str) -> TargetSide:
     """The target flow's versions, HEAD and HEAD's document: what it serves now. Not its
     spec, which may hold content written by an interrupted attempt of this very Promotion
     and not yet committed."""
-    flow = rt.kube.get_metadata(FLOWS, name, namespace)
+    flow, items = _flow_and_versions(rt, namespace, name)
     if flow is None:
         return TargetSide()
-    records = tuple(versions.list_records(rt.kube, namespace, name, owner_uid=flow["metadata"]["uid"]))
+    records = tuple(versions.history_of(items, flow["metadata"]["uid"])[0])
     head = flowstatus.head_of(records)
     if head is None:
         return TargetSide(True, records, metadata=flow["metadata"])
     document = versions.decode(rt.kube, namespace, name, rt.kube.get(FLOWVERSIONS, head.name, namespace))
     return TargetSide(True, records, head, document, flow["metadata"])
+
+
+def _flow_and_versions(rt: Runtime, namespace: str, name: str) -> tuple[Mapping[str, Any] | None, list[dict[str, Any]]]:
+    """The Flow's metadata and its name's versions, read at once: the uid that tells which
+    versions are this Flow's is applied once both are in."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        flow = pool.submit(rt.kube.get_metadata, FLOWS, name, namespace)
+        items = versions.list_items(rt.kube, namespace, name)
+        return flow.result(), items
 
 
 # ---- write -----------------------------------------------------------------------------
@@ -263,6 +270,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
         post,
         records=list(state.target.records),
         later=later,
+        own_promotion=True,
         created_status=lambda created: {
             "lastPromotion": _last_promotion(rt, state, decision.status["sourceVersion"], created.id)
         },
@@ -295,13 +303,21 @@ def _write_target(rt: Runtime, namespace: str, write: TargetWrite) -> Mapping[st
             return rt.kube.create(FLOWS, body, namespace)
         except AlreadyExists:  # created by an attempt that crashed before recording it
             pass
-    existing = rt.kube.get(FLOWS, write.flow, namespace)
     key = pointer.child("/metadata/annotations", names.ANN_PROMOTION)
-    ops: list[dict[str, Any]] = []
-    if not (existing.get("metadata") or {}).get("annotations"):
-        ops.append({"op": "add", "path": "/metadata/annotations", "value": {}})
-    ops += [{"op": "add", "path": key, "value": record}, {"op": "replace", "path": "/spec/content", "value": write.document}]
-    return rt.kube.json_patch(FLOWS, write.flow, ops, namespace)
+    ops: list[dict[str, Any]] = [
+        {"op": "add", "path": key, "value": record},
+        {"op": "replace", "path": "/spec/content", "value": write.document},
+    ]
+    try:
+        # A Flow the operator has handled carries annotations (its own bookkeeping): no read first.
+        return rt.kube.json_patch(FLOWS, write.flow, ops, namespace)
+    except Invalid:
+        existing = rt.kube.get(FLOWS, write.flow, namespace)
+        if (existing.get("metadata") or {}).get("annotations"):
+            raise
+        return rt.kube.json_patch(
+            FLOWS, write.flow, [{"op": "add", "path": "/metadata/annotations", "value": {}}, *ops], namespace
+        )
 
 
 def _conditions(

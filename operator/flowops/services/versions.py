@@ -7,6 +7,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .. import names
@@ -58,7 +59,16 @@ def list_records(kube: Kube, namespace: str, flow: str, owner_uid: str | None = 
 def list_history(kube: Kube, namespace: str, flow: str, owner_uid: str | None = None) -> tuple[list[VersionRecord], int]:
     """list_records, and the highest number any FlowVersion of this flow name holds (a
     deleted namesake's too): its object name is taken, so the next number comes after it."""
-    items = kube.list(FLOWVERSIONS, namespace, label_selector=f"{names.LABEL_FLOW}={flow}", metadata_only=True)
+    return history_of(list_items(kube, namespace, flow), owner_uid)
+
+
+def list_items(kube: Kube, namespace: str, flow: str) -> list[dict[str, Any]]:
+    """The metadata of every FlowVersion of this flow name (a deleted namesake's too)."""
+    return kube.list(FLOWVERSIONS, namespace, label_selector=f"{names.LABEL_FLOW}={flow}", metadata_only=True)
+
+
+def history_of(items: list[dict[str, Any]], owner_uid: str | None) -> tuple[list[VersionRecord], int]:
+    """list_history of items listed before the owner's uid was known (read at the same time)."""
     numbered = [i for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})]
     highest = max((int(i["metadata"]["labels"][names.LABEL_NUMBER]) for i in numbered), default=0)
     records = sorted((record_of(i) for i in numbered if _owned_by(i, owner_uid)), key=lambda r: r.number)
@@ -127,28 +137,34 @@ class _KeyframeCache:
     def __init__(self, budget: int, packed_budget: int) -> None:
         self.budget = budget
         self.packed_budget = packed_budget
-        self._entries: OrderedDict[tuple[str, str, str], tuple[Any, int]] = OrderedDict()
+        # key -> (document, canonical JSON bytes, stored data bytes)
+        self._entries: OrderedDict[tuple[str, str, str], tuple[Any, int, int | None]] = OrderedDict()
         self._packed: OrderedDict[tuple[str, str, str], storage.StoredContent] = OrderedDict()
         self._size = 0
         self._packed_size = 0
         self._guard = threading.Lock()
 
     def get(self, key: tuple[str, str, str]) -> Any | None:
+        found = self.get_sized(key)
+        return found[0] if found is not None else None
+
+    def get_sized(self, key: tuple[str, str, str]) -> tuple[Any, int | None] | None:
+        """(document, size of its stored data when known)."""
         with self._guard:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
-                return entry[0]
+                return entry[0], entry[2]
             packed = self._packed.get(key)
             if packed is None:
                 return None
             self._packed.move_to_end(key)
         document = storage.decode(packed)  # outside the lock: CPU only
-        self._keep_decoded(key, document, packed.bytes)
-        return document
+        self._keep_decoded(key, document, packed.bytes, len(packed.data))
+        return document, len(packed.data)
 
     def put(self, key: tuple[str, str, str], document: Any, stored: storage.StoredContent) -> None:
-        self._keep_decoded(key, document, stored.bytes)
+        self._keep_decoded(key, document, stored.bytes, len(stored.data))
         if len(stored.data) > self.packed_budget // 4:
             return
         with self._guard:
@@ -160,16 +176,16 @@ class _KeyframeCache:
                 _, dropped = self._packed.popitem(last=False)
                 self._packed_size -= len(dropped.data)
 
-    def _keep_decoded(self, key: tuple[str, str, str], document: Any, size: int) -> None:
+    def _keep_decoded(self, key: tuple[str, str, str], document: Any, size: int, data_bytes: int | None) -> None:
         if size > self.budget // 4:
             return  # one large flow must not evict everything else
         with self._guard:
             if key in self._entries:
                 return
-            self._entries[key] = (document, size)
+            self._entries[key] = (document, size, data_bytes)
             self._size += size
             while self._size > self.budget:
-                _, (_, dropped) = self._entries.popitem(last=False)
+                _, (_, dropped, _) = self._entries.popitem(last=False)
                 self._size -= dropped
 
 
@@ -179,9 +195,16 @@ keyframes = _KeyframeCache(
 )
 
 
+@dataclass(frozen=True)
+class Keyframe:
+    record: VersionRecord
+    document: Any
+    data_bytes: int | None  # its stored (compressed) size, when known
+
+
 def keyframe_for(
     kube: Kube, namespace: str, flow: str, latest: VersionRecord | None, records: list[VersionRecord]
-) -> tuple[VersionRecord, Any] | None:
+) -> Keyframe | None:
     """The Full version the next Delta should be against: the newest version's keyframe."""
     if latest is None:
         return None
@@ -190,24 +213,27 @@ def keyframe_for(
     if record is None:
         return None
     key = (namespace, flow, keyframe_id)
-    cached = keyframes.get(key)
+    cached = keyframes.get_sized(key)
     if cached is not None:
-        return record, cached
+        return Keyframe(record, *cached)
     obj = kube.get_or_none(FLOWVERSIONS, record.name, namespace)
     if obj is None or obj["spec"]["storage"]["encoding"] != "Full":
         return None
     stored = storage.StoredContent.from_spec(obj["spec"]["storage"])
     document = storage.decode(stored)
     keyframes.put(key, document, stored)
-    return record, document
+    return Keyframe(record, document, len(stored.data))
 
 
-def encode(
-    document: Any, keyframe: tuple[VersionRecord, Any] | None, raw: bytes | None = None
-) -> tuple[storage.StoredContent, int | None]:
+def encode(document: Any, keyframe: Keyframe | None, raw: bytes | None = None) -> tuple[storage.StoredContent, int | None]:
     """The stored form, and the keyframe's number when it is a Delta (names its object)."""
-    stored = storage.encode(document, (keyframe[0].id, keyframe[1]) if keyframe else None, raw=raw)
-    return stored, keyframe[0].number if keyframe and stored.base else None
+    stored = storage.encode(
+        document,
+        (keyframe.record.id, keyframe.document) if keyframe else None,
+        raw=raw,
+        keyframe_data_bytes=keyframe.data_bytes if keyframe else None,
+    )
+    return stored, keyframe.record.number if keyframe and stored.base else None
 
 
 PROVENANCE_KEYS = ("requestedBy", "approvedBy", "comment", "name", "namespace", "uid", "specHash", "plan")
