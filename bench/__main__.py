@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 import traceback
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from . import tracing
 from .harness import Bench
 from .report import Report, not_run
 from .scenarios import NAMES, OPTIONAL, Params, runner
@@ -60,6 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="MODULE:FUNCTION,...",
         help="functions profiled per call in the handler threads (default: each controller's service)",
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="record each API request the operator makes, with the timed operations (OUT/trace.txt; python -m bench.tracing)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where report.md, report.json and logs go")
     return parser.parse_args(argv)
 
@@ -83,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             bench.operator_env["FLOWOPS_BENCH_PROFILE"] = str(args.out / "profile")
             if args.profile_targets:
                 bench.operator_env["FLOWOPS_BENCH_PROFILE_TARGETS"] = args.profile_targets
+        if args.trace:
+            args.out.mkdir(parents=True, exist_ok=True)
+            trace = str((args.out / "trace.txt").resolve())
+            bench.operator_env[tracing.ENV] = os.environ[tracing.ENV] = trace
         for name in selected:
             log(f"scenario {name}")
             began = time.monotonic()

@@ -11,3 +11,8 @@ if os.environ.get("FLOWOPS_BENCH_PROBES"):
     import memory_probe
 
     memory_probe.install()
+
+if os.environ.get("FLOWOPS_BENCH_TRACE"):
+    import request_trace
+
+    request_trace.install(os.environ["FLOWOPS_BENCH_TRACE"])

@@ -16,7 +16,7 @@ import time
 from flowops.domain.canonical import canonical_json
 from flowops.kube import CONFIGMAPS, FLOWS
 
-from .. import population
+from .. import population, tracing
 from ..apicount import api_requests, per_operation
 from ..documents import edit_patch, size_of, small_flow
 from ..flowwatch import StatusTracker
@@ -55,6 +55,7 @@ def run(bench: Bench, p: Params) -> Result:
             bench.kube.merge_patch(FLOWS, flow, edit_patch(EDIT_BASE + i), namespace)
             applied = time.monotonic()
             seen = tracker.wait_number(flow, expected, p.timeout)
+            tracing.mark("commit", f"{flow}-{expected}", applied, seen)
             if i >= WARMUP:
                 latencies.append(max(0.0, seen - applied))
                 raw.append(raw_seconds)

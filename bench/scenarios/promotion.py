@@ -18,6 +18,7 @@ from typing import Any
 from flowops.kube import FLOWS, PROMOTIONS
 from flowops.services import versions
 
+from .. import tracing
 from ..documents import edit_patch, edited, flow_object, size_of, sized_flow
 from ..flowwatch import StatusTracker
 from ..harness import Bench
@@ -121,6 +122,7 @@ def _promote(bench: Bench, phases: _PhaseWatch, target: StatusTracker, name: str
     if status.get("phase") != "Succeeded":
         raise RuntimeError(f"promotion {name} {status.get('phase')}: {status.get('message')}")
     head_at = target.wait_head(FLOW, status["targetVersion"], timeout)
+    tracing.mark("promotion", name, began, max(phases.finished_at[name], head_at))
     return max(phases.finished_at[name], head_at) - began
 
 
