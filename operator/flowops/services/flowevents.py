@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain import flowstatus, history, policy, values
+from ..domain import flowstatus, history, policy, syncreport, values
 from ..domain.canonical import content_hash
 from ..kube import FLOWS
 from ..runtime import Runtime
-from . import environments, flows, sync, versions
+from . import environments, flows, sync
 from .common import Poster
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -36,7 +36,8 @@ def reconcile(
         flows.reconcile(rt, flow, env, post=post)
     elif _sync_current(rt, flow, env, env_by_name):
         # A restart: nothing moved here, and the report names the HEADs both sides still
-        # have. Downstream flows resume on their own and check theirs the same way.
+        # have (or the upstream's first event checks it). Downstream flows resume on their
+        # own and check theirs the same way.
         return
     meta = flow["metadata"]
     current = (flow.get("status") or {}).get("sync")
@@ -59,12 +60,14 @@ async def observe(
     """Every watch event: keep the registry current and the Environment's counts true.
     Async, and the API is called (from a thread) only when something must be written."""
     deleted = type_ == "DELETED"
-    rt.flows.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
+    waiting = rt.flows.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
     if env is None:
         return
     if deleted:
         # Downstream flows compare against this one: tell them it is gone.
         await asyncio.to_thread(publish_downstream, rt, name, env, env_by_name, all_environments)
+    elif waiting:
+        await asyncio.to_thread(_check_waiting, rt, name, head, waiting, env, env_by_name, all_environments)
     if not rt.flows.primed(namespace):
         await asyncio.to_thread(prime, rt, namespace)
     counts = rt.flows.counts(namespace)
@@ -96,26 +99,40 @@ def publish_downstream(
 
 
 def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
-    """Whether status.sync still describes this flow's HEAD (its status) against its
-    upstream's HEAD (as the Flow watch last saw it, else from one metadata list)."""
+    """Whether status.sync may stay as it is for now: it describes this flow's HEAD against
+    its upstream's HEAD as the Flow watch showed it, or the upstream's event is still to
+    come and will check it then (`_check_waiting`). No version is listed either way."""
     upstream = ((env or {}).get("spec") or {}).get("upstream")
-    if not upstream:
-        return True  # no report to make
     status = flow.get("status") or {}
-    report = status.get("sync") or {}
-    if report.get("upstream") != upstream or report.get("version") != status.get("latestReadyVersion"):
-        return False
-    if bool(values.preserved_paths(env)) != ("preservedPaths" in report):
-        return False
-    up_env = env_by_name(upstream)
-    if up_env is None:
-        return False
-    up_ns, name = up_env["spec"]["namespace"], flow["metadata"]["name"]
-    known, head = rt.flows.head_of(up_ns, name)
-    if not known:  # its watch event is not in yet (the listing is not ordered by chain): one metadata list
-        theirs = flowstatus.head_of(versions.list_records(rt.kube, up_ns, name))
-        head = theirs.id if theirs else None
-    return head is not None and head == report.get("upstreamVersion")
+    preserved = bool(values.preserved_paths(env))
+    up_env = env_by_name(upstream) if upstream else None
+    known: syncreport.Upstream = "unlisted"
+    head = None
+    if upstream and up_env is not None and syncreport.own_side_current(status, upstream, preserved):
+        up_ns = up_env["spec"]["namespace"]
+        prime(rt, up_ns)  # once per namespace: tells a flow still to be seen from one that is not there
+        known, head = rt.flows.upstream_head(up_ns, flow["metadata"]["name"], waiter=flow["metadata"]["namespace"])
+    return syncreport.on_resume(status, upstream, preserved, up_env is not None, known, head) != "stale"
+
+
+def _check_waiting(
+    rt: Runtime,
+    name: str,
+    head: str | None,
+    waiting: list[str],
+    env: Mapping[str, Any],
+    env_by_name: EnvLookup,
+    all_environments: Environments,
+) -> None:
+    """The downstream namesakes that resumed before this flow's first event: re-publish
+    the reports that name another upstream HEAD than the one this event carries."""
+    for down in sync.downstream_of(env["metadata"]["name"], all_environments()):
+        down_ns = down["spec"]["namespace"]
+        if down_ns not in waiting:
+            continue
+        known, state = rt.flows.sync_of(down_ns, name)
+        if known and syncreport.on_upstream_event(state, head) == "stale":
+            sync.publish(rt.kube, down_ns, name, down, env_by_name, state)
 
 
 def _settled(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:

@@ -5,6 +5,10 @@ for every other at start-up (one readiness toggle per object, re-checked on each
 quadratic in flows). Counts are trusted only once a namespace is complete: every flow a
 metadata-only list found there has been seen since, so a restart publishes no partial
 counts.
+
+It also holds the resumed flows waiting for their upstream namesake's first event (see
+domain/syncreport): registering a waiter and recording a HEAD happen under one lock, so
+whichever of the two flows is seen first, the report is checked exactly once.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from ..domain.syncreport import Upstream
 
 SyncState = dict[str, Any] | None
 
@@ -24,9 +30,12 @@ class FlowRegistry:
         self._gone: dict[str, set[str]] = {}  # deleted before the namespace was primed
         self._guard = threading.Lock()
         self._priming: dict[str, threading.Lock] = {}
+        self._waiting: dict[tuple[str, str], set[str]] = {}  # upstream flow -> downstream namespaces
 
-    def observe(self, namespace: str, name: str, sync: SyncState, deleted: bool = False, head: str | None = None) -> None:
+    def observe(self, namespace: str, name: str, sync: SyncState, deleted: bool = False, head: str | None = None) -> list[str]:
+        """Records the event; returns the downstream namespaces whose namesake waited for it."""
         with self._guard:
+            waiting = sorted(self._waiting.pop((namespace, name), ()))
             flows = self._flows.setdefault(namespace, {})
             if deleted:
                 flows.pop(name, None)
@@ -37,6 +46,7 @@ class FlowRegistry:
                 flows[name] = dict(sync) if sync else None
                 self._heads[(namespace, name)] = head
             self._awaited.get(namespace, set()).discard(name)
+            return waiting
 
     def prime(self, namespace: str, list_names: Callable[[], Iterable[str]]) -> None:
         """Once per namespace: the flows that exist now, to know when all have been seen."""
@@ -68,11 +78,20 @@ class FlowRegistry:
             flows = self._flows.get(namespace, {})
             return name in flows, flows.get(name)
 
-    def head_of(self, namespace: str, name: str) -> tuple[bool, str | None]:
-        """(known, HEAD version id) of one flow, as its status last said."""
+    def upstream_head(self, namespace: str, name: str, waiter: str) -> tuple[Upstream, str | None]:
+        """What is known of flow `name` in `namespace` (an upstream) and its HEAD. While it is
+        listed but not seen yet, `waiter` (the downstream namespace) is handed back by the
+        event that makes it known."""
         with self._guard:
             key = (namespace, name)
-            return key in self._heads, self._heads.get(key)
+            if key in self._heads:
+                return "known", self._heads[key]
+            if namespace not in self._awaited:
+                return "unlisted", None
+            if name not in self._awaited[namespace]:
+                return "absent", None  # not listed, or deleted since
+            self._waiting.setdefault(key, set()).add(waiter)
+            return "awaited", None
 
     def counts(self, namespace: str) -> tuple[int, int] | None:
         """(flows, out of sync), or None while the namespace is not complete."""
