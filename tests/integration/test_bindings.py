@@ -489,6 +489,35 @@ def test_operator_restart_rewrites_nothing(kube, running_operator, make_environm
     assert status_of(kube, n, "web-frontend") == before
 
 
+def test_a_restart_re_resolves_exactly_the_clients_whose_binding_moved_while_down(
+    kube, running_operator, make_environment, watch_writes
+):
+    env = make_environment()
+    n = ns(env)
+    login = commit(kube, n, "login", {"title": "login"}, 1)["latestReadyVersion"]
+    signup = commit(kube, n, "signup", {"title": "signup"}, 1)["latestReadyVersion"]
+    kube.create(APPLICATIONS, application("web", "login"), n)
+    kube.create(APPLICATIONS, application("mobile", "login"), n)
+    kube.create(APICLIENTS, api_client("steady", app="web"), n)
+    kube.create(APICLIENTS, api_client("pinned", flow_name="login", version="1"), n)
+    kube.create(APICLIENTS, api_client("moved", app="mobile"), n)
+    kube.create(APICLIENTS, api_client("lost", flow_name="login"), n)
+    for client in ("steady", "pinned", "moved", "lost"):
+        wait_bound(kube, n, client, login)
+    before = {c: status_of(kube, n, c) for c in ("steady", "pinned")}
+    writes = [watch_writes(n, "steady"), watch_writes(n, "pinned")]
+
+    running_operator.stop()
+    kube.merge_patch(APPLICATIONS, "mobile", {"spec": {"defaultFlow": {"name": "signup"}}}, n)
+    kube.delete(CONFIGMAPS, "lost-flow", n)
+    running_operator.start()
+    wait_bound(kube, n, "moved", signup)  # its Application changed: the client resolves again
+    wait_bound(kube, n, "lost", login)  # its ConfigMap went: written again
+    settle(kube, n, (APICLIENTS, "steady"), (APICLIENTS, "pinned"), (FLOWS, "login"), writes=writes)
+    assert [w.count for w in writes] == [0, 0]
+    assert {c: status_of(kube, n, c) for c in ("steady", "pinned")} == before
+
+
 def test_a_recreated_client_takes_over_its_configmap(kube, running_operator, make_environment):
     env = make_environment()
     n = ns(env)

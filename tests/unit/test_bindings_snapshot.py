@@ -54,7 +54,7 @@ def seen(monkeypatch):
     fails the first attempts listed in `fail`."""
     record = {"calls": [], "fail": 0}
 
-    def fake(rt, client_obj, env, post, reads, snapshot):
+    def fake(rt, client_obj, env, post, reads, snapshot, resuming=False):
         cm = bindings_clients._configmap_metadata(rt.kube, NS, f"{client_obj['metadata']['name']}-flow", snapshot)
         record["calls"].append((client_obj, cm))
         if record["fail"]:
@@ -136,3 +136,15 @@ def test_only_larger_fan_outs_take_a_snapshot(seen, count, lists):
     bindings.reresolve_clients(Runtime(kube), NS, names, None)
     assert sum(c[0] == "list" for c in kube.calls) == lists
     assert len(kube.gets()) == (0 if lists else 2 * count)
+
+
+def test_a_resumed_client_is_taken_from_its_resume_body_until_this_process_reconciles_it(seen):
+    kube = FakeKube(["a"])
+    rt = Runtime(kube)  # a fresh process: nothing reconciled yet
+    resumed = {**client("a"), "resumed": True}
+    bindings_clients.reconcile_client(rt, NS, "a", None, resumed=resumed)
+    assert seen["calls"][-1][0] is resumed
+    assert [c for c in kube.gets() if c[0] == "get"] == []
+    # Reconciled since (a fan-out may have written its status): the body is too old now.
+    bindings_clients.reconcile_client(rt, NS, "a", None, resumed=resumed)
+    assert seen["calls"][-1][0]["fresh"]

@@ -55,3 +55,12 @@ def test_a_flow_deleted_before_the_list_returns_is_not_awaited():
     registry.observe("dev", "gone", None, deleted=True)  # its DELETED event overtook the list
     registry.prime("dev", lambda: ["gone"])
     assert registry.counts("dev") == (0, 0)
+
+
+def test_head_of_each_flow_as_its_status_last_said():
+    reg = FlowRegistry()
+    assert reg.head_of("dev", "a") == (False, None)
+    reg.observe("dev", "a", None, head="20260101000000000001")
+    assert reg.head_of("dev", "a") == (True, "20260101000000000001")
+    reg.observe("dev", "a", None, deleted=True)
+    assert reg.head_of("dev", "a") == (False, None)

@@ -53,8 +53,12 @@ def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str
 @kopf.on.resume(*APICLIENT)
 @kopf.on.create(*APICLIENT)
 @kopf.on.update(*APICLIENT)
-def reconcile_apiclient(name: str, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
-    bindings_clients.reconcile_client(runtime.current(), namespace, name, first(environments_by_namespace, namespace), post=post)
+def reconcile_apiclient(
+    body: kopf.Body, name: str, namespace: str, reason: kopf.Reason, environments_by_namespace: kopf.Index, **_: Any
+) -> None:
+    env = first(environments_by_namespace, namespace)
+    resumed = body if reason == kopf.Reason.RESUME else None
+    bindings_clients.reconcile_client(runtime.current(), namespace, name, env, post=post, resumed=resumed)
 
 
 @kopf.on.event(*APICLIENT)

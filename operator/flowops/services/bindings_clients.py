@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain import bindingstatus, materialise, values
+from ..domain import bindingstatus, clientresume, materialise, policy, values
 from ..domain.binding import Resolution, resolve_request
-from ..domain.bindingtarget import Problem, is_head_selector
+from ..domain.bindingtarget import Problem, check_selector, is_head_selector
 from ..domain.canonical import canonical_json
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
@@ -35,21 +35,30 @@ class ClientOutcome:
 
 
 def reconcile_client(
-    rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, post: Poster = no_events, reads: Reads | None = None
+    rt: Runtime,
+    namespace: str,
+    name: str,
+    env: Mapping[str, Any] | None,
+    post: Poster = no_events,
+    reads: Reads | None = None,
+    resumed: Mapping[str, Any] | None = None,
 ) -> ClientOutcome | None:
     """Read inside the lock, fresh or from a fan-out's snapshot if still valid: an event's
-    body may predate a fan-out's status write."""
+    body may predate a fan-out's status write. `resumed`: the body a restart resumes,
+    as fresh as a read while this process has not reconciled the client yet."""
     reads = reads or Reads(rt.kube, rt.bindings)
     with rt.bindings.lock("ApiClient", namespace, name):
         snapshot = reads.snapshot_for(namespace, name)
         try:
-            if snapshot is not None and name in snapshot.clients:
-                client: Mapping[str, Any] | None = snapshot.clients[name]
+            if resumed is not None and rt.bindings.last_reconciled(namespace, name) is None:
+                client: Mapping[str, Any] | None = resumed
+            elif snapshot is not None and name in snapshot.clients:
+                client = snapshot.clients[name]
             else:
                 client = rt.kube.get_or_none(APICLIENTS, name, namespace)
             if client is None or client["metadata"].get("deletionTimestamp"):
                 return None
-            return _reconcile_client(rt, client, env, post, reads, snapshot)
+            return _reconcile_client(rt, client, env, post, reads, snapshot, resuming=resumed is not None)
         finally:
             rt.bindings.mark_reconciled(namespace, name)
 
@@ -70,7 +79,13 @@ def _configmap_metadata(kube: Kube, namespace: str, name: str, snapshot: Snapsho
 
 
 def _reconcile_client(
-    rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster, reads: Reads, snapshot: Snapshot | None
+    rt: Runtime,
+    client: Mapping[str, Any],
+    env: Mapping[str, Any] | None,
+    post: Poster,
+    reads: Reads,
+    snapshot: Snapshot | None,
+    resuming: bool = False,
 ) -> ClientOutcome:
     kube = rt.kube
     meta = client["metadata"]
@@ -85,7 +100,7 @@ def _reconcile_client(
         owner, cm_meta = "absent", None
     held = materialise.fingerprint_of(cm_meta) if owner == "ours" else None
 
-    resolved: VersionRecord | Problem
+    resolved: VersionRecord | Problem | None = None  # None: it keeps what it holds
     if not request.resolved:
         resolved = Problem("FlowNotSet", request.missing_message or "no flow name set")
     elif owner == "foreign":
@@ -93,7 +108,7 @@ def _reconcile_client(
             "ConfigMapConflict",
             f"ConfigMap {cm_name} exists and is not managed by flowops for this ApiClient: rename or delete it",
         )
-    else:
+    elif not (resuming and _holds_head(rt, client, request, held, env)):
         assert request.name is not None and request.version is not None
         resolved = target(reads, namespace, request.name, request.version, env)
 
@@ -133,6 +148,26 @@ def _reconcile_client(
     if problem is not None and condition_changed(previous, status, "Resolved"):
         post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
     return ClientOutcome(status, rewritten)
+
+
+def _holds_head(
+    rt: Runtime, client: Mapping[str, Any], request: Resolution, held: Fingerprint | None, env: Mapping[str, Any] | None
+) -> bool:
+    """A restart: its status and ConfigMap name the flow's HEAD as the Flow watch showed it
+    (an unseen flow is read as before; a later HEAD reaches it through the Flow's event)."""
+    if request.name is None or request.version is None:
+        return False
+    known, head = rt.flows.head_of(client["metadata"]["namespace"], request.name)
+    if not known:
+        return False
+    env_name = ((env or {}).get("metadata") or {}).get("name") or "(none)"
+    selector = check_selector(
+        request.version, allow_head=policy.allow_head_bindings((env or {}).get("spec")), environment=env_name
+    )
+    env_values = ((env or {}).get("spec") or {}).get("values") or {}
+    return clientresume.holds_head(
+        client.get("status"), client["metadata"].get("generation"), request, selector, head, held, env_values
+    )
 
 
 def _delete_stale(kube: Kube, namespace: str, name: str, cm_meta: Mapping[str, Any] | None) -> None:

@@ -78,6 +78,12 @@ class FlowRegistry:
             flows = self._flows.get(namespace, {})
             return name in flows, flows.get(name)
 
+    def head_of(self, namespace: str, name: str) -> tuple[bool, str | None]:
+        """(known, HEAD version id) of one flow, as its status last said."""
+        with self._guard:
+            key = (namespace, name)
+            return key in self._heads, self._heads.get(key)
+
     def upstream_head(self, namespace: str, name: str, waiter: str) -> tuple[Upstream, str | None]:
         """What is known of flow `name` in `namespace` (an upstream) and its HEAD. While it is
         listed but not seen yet, `waiter` (the downstream namespace) is handed back by the
