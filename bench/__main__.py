@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="ApiClients following HEAD in each environment of the restart chain",
     )
     parser.add_argument(
+        "--restarts", type=int, default=defaults.restarts, help="restarts measured on one population (median reported)"
+    )
+    parser.add_argument(
         "--pushes", type=int, default=defaults.pushes, help="git pushes timed for gitops (run with --only gitops)"
     )
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds any single wait may take")

@@ -55,7 +55,7 @@ def ensure(bench: Bench, count: int, timeout: float = 900.0) -> list[str]:
     with VersionTracker(bench.kube, NAMESPACE) as tracker:
         if missing:
             bench.log(f"creating {len(missing)} flows in {NAMESPACE}")
-            apply_flows(bench, NAMESPACE, missing, small_flow())
+            bench.log(f"applied in {apply_flows(bench, NAMESPACE, missing, small_flow()):.1f}s")
         tracker.wait_all(wanted, 1, timeout)
     return wanted
 
@@ -68,16 +68,21 @@ def ensure_chain(bench: Bench, count: int, timeout: float = 900.0, clients: int 
     each environment the upstream of the next: every resumed flow has a sync report to make.
     Staging and production are protected; their flows are applied as the operator's own
     user (a promotion per flow would only make the set-up slower), so each has one version."""
+    began = time.monotonic()
     wanted = ensure(bench, count, timeout)
+    bench.log(f"chain: {count} flows in {NAMESPACE} after {time.monotonic() - began:.1f}s")
     bench.environment(STAGING, "Staging", upstream=NAMESPACE)
     bench.environment(PRODUCTION, "Production", upstream=STAGING)
+    bench.log(f"chain: environments {STAGING} and {PRODUCTION} after {time.monotonic() - began:.1f}s")
     for namespace in (STAGING, PRODUCTION):
         missing = [n for n in wanted if n not in existing(bench, namespace)]
         with VersionTracker(bench.kube, namespace) as tracker:
             if missing:
                 bench.log(f"creating {len(missing)} flows in {namespace}")
-                apply_flows(bench, namespace, missing, small_flow(), context="flowops-operator")
+                applied = apply_flows(bench, namespace, missing, small_flow(), context="flowops-operator")
+                bench.log(f"chain: applied in {applied:.1f}s")
             tracker.wait_all(wanted, 1, timeout)
+        bench.log(f"chain: {count} flows versioned in {namespace} after {time.monotonic() - began:.1f}s")
     for namespace in (NAMESPACE, STAGING, PRODUCTION):
         present = {c["metadata"]["name"] for c in bench.kube.list(APICLIENTS, namespace, metadata_only=True)}
         # Protected environments refuse HEAD bindings: their clients pin version 1.

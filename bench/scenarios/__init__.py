@@ -28,6 +28,8 @@ class Params:
     large_bytes: int = 250_000
     # ApiClients following HEAD in each environment of the restart chain (the scale run: 200).
     chain_clients: int = 0
+    # Restarts measured on one population (the median is reported): the set-up dominates a run.
+    restarts: int = 1
     timeout: float = 900.0
 
 
