@@ -496,8 +496,11 @@ def test_a_restart_re_resolves_exactly_the_clients_whose_binding_moved_while_dow
     n = ns(env)
     login = commit(kube, n, "login", {"title": "login"}, 1)["latestReadyVersion"]
     signup = commit(kube, n, "signup", {"title": "signup"}, 1)["latestReadyVersion"]
+    retired = commit(kube, n, "retired", {"title": "retired"}, 1)["latestReadyVersion"]
     kube.create(APPLICATIONS, application("web", "login"), n)
     kube.create(APPLICATIONS, application("mobile", "login"), n)
+    kube.create(APICLIENTS, api_client("orphaned", flow_name="retired"), n)
+    wait_bound(kube, n, "orphaned", retired)
     kube.create(APICLIENTS, api_client("steady", app="web"), n)
     kube.create(APICLIENTS, api_client("pinned", flow_name="login", version="1"), n)
     kube.create(APICLIENTS, api_client("moved", app="mobile"), n)
@@ -510,7 +513,9 @@ def test_a_restart_re_resolves_exactly_the_clients_whose_binding_moved_while_dow
     running_operator.stop()
     kube.merge_patch(APPLICATIONS, "mobile", {"spec": {"defaultFlow": {"name": "signup"}}}, n)
     kube.delete(CONFIGMAPS, "lost-flow", n)
+    kube.delete(FLOWS, "retired", n)
     running_operator.start()
+    wait_refused(kube, n, "orphaned", "FlowNotFound")  # no event of its flow will come
     wait_bound(kube, n, "moved", signup)  # its Application changed: the client resolves again
     wait_bound(kube, n, "lost", login)  # its ConfigMap went: written again
     settle(kube, n, (APICLIENTS, "steady"), (APICLIENTS, "pinned"), (FLOWS, "login"), writes=writes)

@@ -67,3 +67,11 @@ def test_a_client_that_was_not_resolved_is_resolved_again():
     status = bindingstatus.client_status(facts, None, NOW)
     status["conditions"] = [c | {"status": "False"} if c["type"] == "Resolved" else c for c in status["conditions"]]
     assert not _holds(status, request, _selector("HEAD"))
+
+
+@pytest.mark.parametrize(
+    ("head", "still"),
+    [(HEAD, True), ("20261130060000000003", False), (None, False)],
+)
+def test_a_client_waiting_for_its_flows_first_event_is_checked_against_the_head_it_brings(head, still):
+    assert clientresume.still_head(HEAD, head) is still

@@ -1,4 +1,6 @@
-from flowops.services.flowregistry import FlowRegistry
+from flowops.services.flowregistry import ClientWaiter, FlowRegistry
+
+UP, MOVED = "20261130-0002", "20261130-0003"
 
 OUT = {"state": "OutOfSync", "differingPaths": 3}
 IN = {"state": "InSync", "differingPaths": 0}
@@ -64,3 +66,48 @@ def test_head_of_each_flow_as_its_status_last_said():
     assert reg.head_of("dev", "a") == (True, "20260101000000000001")
     reg.observe("dev", "a", None, deleted=True)
     assert reg.head_of("dev", "a") == (False, None)
+
+
+def _primed(*names):
+    registry = FlowRegistry()
+    registry.prime("dev", lambda: list(names))
+    return registry
+
+
+def test_downstream_seen_first_waits_and_the_upstreams_event_hands_it_back_once():
+    registry = _primed("signin")
+    assert registry.head_or_wait("dev", "signin", waiter="staging") == ("awaited", None)
+    assert registry.head_or_wait("dev", "signin", waiter="production") == ("awaited", None)
+    assert registry.observe("dev", "other", None, head=UP) == []
+    assert registry.observe("dev", "signin", None, head=MOVED) == ["staging", "production"]
+    assert registry.observe("dev", "signin", None, head=MOVED) == [], "checked once"
+    assert registry.head_or_wait("dev", "signin", waiter="staging") == ("known", MOVED)
+
+
+def test_upstream_seen_first_is_known_and_nobody_waits():
+    registry = _primed("signin")
+    assert registry.observe("dev", "signin", None, head=UP) == []
+    assert registry.head_or_wait("dev", "signin", waiter="staging") == ("known", UP)
+    assert registry.observe("dev", "signin", None, head=MOVED) == []
+
+
+def test_an_upstream_not_listed_or_deleted_is_absent_and_an_unlisted_namespace_unknown():
+    registry = _primed("signin")
+    assert registry.head_or_wait("dev", "missing", waiter="staging") == ("absent", None)
+    registry.observe("dev", "signin", None, head=UP)
+    registry.observe("dev", "signin", None, deleted=True)
+    assert registry.head_or_wait("dev", "signin", waiter="staging") == ("absent", None)
+    assert registry.head_or_wait("qa", "signin", waiter="staging") == ("unlisted", None)
+
+
+def test_a_deleted_upstream_hands_back_its_waiters():
+    registry = _primed("signin")
+    registry.head_or_wait("dev", "signin", waiter="staging")
+    assert registry.observe("dev", "signin", None, deleted=True) == ["staging"]
+
+
+def test_clients_and_downstream_flows_wait_on_the_same_event():
+    registry = _primed("signin")
+    assert registry.head_or_wait("dev", "signin", waiter=ClientWaiter("web", UP)) == ("awaited", None)
+    assert registry.head_or_wait("dev", "signin", waiter="staging") == ("awaited", None)
+    assert registry.observe("dev", "signin", None, head=UP) == [ClientWaiter("web", UP), "staging"]

@@ -55,3 +55,8 @@ def holds_head(
         and _names_held(selector, held)
         and not values.touched(held.rendered_with, env_values or {})
     )
+
+
+def still_head(holds: str, head: str | None) -> bool:
+    """A client that resumed before its flow was seen, when the flow's event brings `head`."""
+    return head is not None and head == holds

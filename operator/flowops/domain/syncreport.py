@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-# What the operator knows of the upstream namesake:
+# What the operator knows of a flow (here: the upstream namesake):
 #   known   - its event was seen; head is its status.latestReadyVersion (None: no ready version)
 #   absent  - the upstream namespace was listed and the flow is not there (or was deleted since)
 #   awaited - listed, its event not seen yet: it will come
 #   unlisted - the upstream namespace was never listed: nothing to go by
-Upstream = Literal["known", "absent", "awaited", "unlisted"]
+Known = Literal["known", "absent", "awaited", "unlisted"]
 Decision = Literal["current", "stale", "await"]
 
 
@@ -42,7 +42,7 @@ def on_resume(
     upstream: str | None,
     preserved: bool,
     upstream_environment_exists: bool,
-    known: Upstream,
+    known: Known,
     head: str | None,
 ) -> Decision:
     """`current`: nothing to write; `stale`: recompute and publish the report now;

@@ -61,4 +61,5 @@ async def flow_event(
         all_environments=lambda: all_values(environments_by_name),
         known_counts=known,
         head=status.get("latestReadyVersion"),
+        post=post,
     )

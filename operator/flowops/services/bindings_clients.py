@@ -23,9 +23,11 @@ from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
 from ..kube import APICLIENTS, CONFIGMAPS, Forbidden, Kube, NotFound
 from ..runtime import Runtime
+from . import flowregistry
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
+from .flowregistry import ClientWaiter
 
 
 @dataclass(frozen=True)
@@ -153,21 +155,40 @@ def _reconcile_client(
 def _holds_head(
     rt: Runtime, client: Mapping[str, Any], request: Resolution, held: Fingerprint | None, env: Mapping[str, Any] | None
 ) -> bool:
-    """A restart: its status and ConfigMap name the flow's HEAD as the Flow watch showed it
-    (an unseen flow is read as before; a later HEAD reaches it through the Flow's event)."""
-    if request.name is None or request.version is None:
-        return False
-    known, head = rt.flows.head_of(client["metadata"]["namespace"], request.name)
-    if not known:
+    """A restart: its status and ConfigMap name the flow's HEAD as the Flow watch showed it.
+    A flow listed but not seen yet is left to its first event (`recheck_waiting`); one not
+    there is read as before."""
+    if request.name is None or request.version is None or held is None:
         return False
     env_name = ((env or {}).get("metadata") or {}).get("name") or "(none)"
     selector = check_selector(
         request.version, allow_head=policy.allow_head_bindings((env or {}).get("spec")), environment=env_name
     )
     env_values = ((env or {}).get("spec") or {}).get("values") or {}
-    return clientresume.holds_head(
-        client.get("status"), client["metadata"].get("generation"), request, selector, head, held, env_values
+    status, generation = client.get("status"), client["metadata"].get("generation")
+    if not clientresume.holds_head(status, generation, request, selector, held.version, held, env_values):
+        return False  # even if what it holds were HEAD
+    namespace = client["metadata"]["namespace"]
+    flowregistry.prime(rt.flows, rt.kube, namespace)  # once per namespace
+    known, head = rt.flows.head_or_wait(namespace, request.name, ClientWaiter(client["metadata"]["name"], held.version))
+    return known == "awaited" or (
+        known == "known" and clientresume.holds_head(status, generation, request, selector, head, held, env_values)
     )
+
+
+def recheck_waiting(
+    rt: Runtime,
+    namespace: str,
+    head: str | None,
+    waiting: list[ClientWaiter],
+    env: Mapping[str, Any] | None,
+    post: Poster | None = None,
+) -> None:
+    """The clients that resumed before their flow's first event, now that its HEAD is
+    known: those that hold another version are resolved again."""
+    for waiter in waiting:
+        if not clientresume.still_head(waiter.holds, head):
+            reconcile_client(rt, namespace, waiter.name, env, post=post or no_events)
 
 
 def _delete_stale(kube: Kube, namespace: str, name: str, cm_meta: Mapping[str, Any] | None) -> None:

@@ -14,8 +14,9 @@ from ..domain import flowstatus, history, policy, syncreport, values
 from ..domain.canonical import content_hash
 from ..kube import FLOWS
 from ..runtime import Runtime
-from . import environments, flows, sync
+from . import bindings_clients, environments, flowregistry, flows, sync
 from .common import Poster
+from .flowregistry import ClientWaiter
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 Environments = Callable[[], list[Mapping[str, Any]]]
@@ -56,18 +57,23 @@ async def observe(
     all_environments: Environments,
     known_counts: tuple[int, int] | None,
     head: str | None = None,
+    post: Poster | None = None,
 ) -> None:
     """Every watch event: keep the registry current and the Environment's counts true.
     Async, and the API is called (from a thread) only when something must be written."""
     deleted = type_ == "DELETED"
     waiting = rt.flows.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
+    clients = [w for w in waiting if isinstance(w, ClientWaiter)]
+    if clients:
+        await asyncio.to_thread(bindings_clients.recheck_waiting, rt, namespace, head, clients, env, post)
     if env is None:
         return
+    downstream = [w for w in waiting if isinstance(w, str)]
     if deleted:
         # Downstream flows compare against this one: tell them it is gone.
         await asyncio.to_thread(publish_downstream, rt, name, env, env_by_name, all_environments)
-    elif waiting:
-        await asyncio.to_thread(_check_waiting, rt, name, head, waiting, env, env_by_name, all_environments)
+    elif downstream:
+        await asyncio.to_thread(_check_waiting, rt, name, head, downstream, env, env_by_name, all_environments)
     if not rt.flows.primed(namespace):
         await asyncio.to_thread(prime, rt, namespace)
     counts = rt.flows.counts(namespace)
@@ -77,7 +83,7 @@ async def observe(
 
 def prime(rt: Runtime, namespace: str) -> None:
     """The flows that exist in `namespace` now, so counts wait until all have been seen."""
-    rt.flows.prime(namespace, lambda: [i["metadata"]["name"] for i in rt.kube.iterate(FLOWS, namespace, metadata_only=True)])
+    flowregistry.prime(rt.flows, rt.kube, namespace)
 
 
 def publish_downstream(
@@ -106,12 +112,12 @@ def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] |
     status = flow.get("status") or {}
     preserved = bool(values.preserved_paths(env))
     up_env = env_by_name(upstream) if upstream else None
-    known: syncreport.Upstream = "unlisted"
+    known: syncreport.Known = "unlisted"
     head = None
     if upstream and up_env is not None and syncreport.own_side_current(status, upstream, preserved):
         up_ns = up_env["spec"]["namespace"]
         prime(rt, up_ns)  # once per namespace: tells a flow still to be seen from one that is not there
-        known, head = rt.flows.upstream_head(up_ns, flow["metadata"]["name"], waiter=flow["metadata"]["namespace"])
+        known, head = rt.flows.head_or_wait(up_ns, flow["metadata"]["name"], waiter=flow["metadata"]["namespace"])
     return syncreport.on_resume(status, upstream, preserved, up_env is not None, known, head) != "stale"
 
 

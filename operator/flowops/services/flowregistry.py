@@ -6,20 +6,33 @@ quadratic in flows). Counts are trusted only once a namespace is complete: every
 metadata-only list found there has been seen since, so a restart publishes no partial
 counts.
 
-It also holds the resumed flows waiting for their upstream namesake's first event (see
-domain/syncreport): registering a waiter and recording a HEAD happen under one lock, so
-whichever of the two flows is seen first, the report is checked exactly once.
+It also holds what resumed before a flow's first event and needs its HEAD: downstream
+namesakes with a sync report (domain/syncreport) and ApiClients (domain/clientresume).
+Registering a waiter and recording a HEAD happen under one lock, so whichever is seen
+first, each is checked exactly once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from ..domain.syncreport import Upstream
+from ..domain.syncreport import Known
+from ..kube import FLOWS, Kube
 
 SyncState = dict[str, Any] | None
+
+
+class ClientWaiter(NamedTuple):
+    """An ApiClient (in the flow's namespace) holding `holds`, current if that is the HEAD."""
+
+    name: str
+    holds: str
+
+
+# A downstream namespace whose namesake flow waits, or an ApiClient.
+Waiter = str | ClientWaiter
 
 
 class FlowRegistry:
@@ -30,12 +43,12 @@ class FlowRegistry:
         self._gone: dict[str, set[str]] = {}  # deleted before the namespace was primed
         self._guard = threading.Lock()
         self._priming: dict[str, threading.Lock] = {}
-        self._waiting: dict[tuple[str, str], set[str]] = {}  # upstream flow -> downstream namespaces
+        self._waiting: dict[tuple[str, str], dict[Waiter, None]] = {}  # flow -> who waits, in order
 
-    def observe(self, namespace: str, name: str, sync: SyncState, deleted: bool = False, head: str | None = None) -> list[str]:
-        """Records the event; returns the downstream namespaces whose namesake waited for it."""
+    def observe(self, namespace: str, name: str, sync: SyncState, deleted: bool = False, head: str | None = None) -> list[Waiter]:
+        """Records the event; returns who waited for it (see `head_or_wait`)."""
         with self._guard:
-            waiting = sorted(self._waiting.pop((namespace, name), ()))
+            waiting = list(self._waiting.pop((namespace, name), {}))
             flows = self._flows.setdefault(namespace, {})
             if deleted:
                 flows.pop(name, None)
@@ -84,10 +97,9 @@ class FlowRegistry:
             key = (namespace, name)
             return key in self._heads, self._heads.get(key)
 
-    def upstream_head(self, namespace: str, name: str, waiter: str) -> tuple[Upstream, str | None]:
-        """What is known of flow `name` in `namespace` (an upstream) and its HEAD. While it is
-        listed but not seen yet, `waiter` (the downstream namespace) is handed back by the
-        event that makes it known."""
+    def head_or_wait(self, namespace: str, name: str, waiter: Waiter) -> tuple[Known, str | None]:
+        """What is known of flow `name` in `namespace` and its HEAD. While it is listed but
+        not seen yet, `waiter` is handed back by the event that makes it known."""
         with self._guard:
             key = (namespace, name)
             if key in self._heads:
@@ -96,7 +108,7 @@ class FlowRegistry:
                 return "unlisted", None
             if name not in self._awaited[namespace]:
                 return "absent", None  # not listed, or deleted since
-            self._waiting.setdefault(key, set()).add(waiter)
+            self._waiting.setdefault(key, {})[waiter] = None
             return "awaited", None
 
     def counts(self, namespace: str) -> tuple[int, int] | None:
@@ -106,3 +118,8 @@ class FlowRegistry:
                 return None
             flows = self._flows.get(namespace, {})
             return len(flows), sum(1 for sync in flows.values() if (sync or {}).get("state") == "OutOfSync")
+
+
+def prime(registry: FlowRegistry, kube: Kube, namespace: str) -> None:
+    """The flows that exist in `namespace` now (one metadata list, once per namespace)."""
+    registry.prime(namespace, lambda: [i["metadata"]["name"] for i in kube.iterate(FLOWS, namespace, metadata_only=True)])
