@@ -51,7 +51,8 @@ def ensure(bench: Bench, count: int, timeout: float = 900.0) -> list[str]:
     bench.environment(NAMESPACE)
     bench.start_operator()
     wanted = names(count)
-    missing = [n for n in wanted if n not in existing(bench)]
+    present = existing(bench)  # one list: per name it would be quadratic in flows
+    missing = [n for n in wanted if n not in present]
     with VersionTracker(bench.kube, NAMESPACE) as tracker:
         if missing:
             bench.log(f"creating {len(missing)} flows in {NAMESPACE}")
@@ -75,7 +76,8 @@ def ensure_chain(bench: Bench, count: int, timeout: float = 900.0, clients: int 
     bench.environment(PRODUCTION, "Production", upstream=STAGING)
     bench.log(f"chain: environments {STAGING} and {PRODUCTION} after {time.monotonic() - began:.1f}s")
     for namespace in (STAGING, PRODUCTION):
-        missing = [n for n in wanted if n not in existing(bench, namespace)]
+        present = existing(bench, namespace)
+        missing = [n for n in wanted if n not in present]
         with VersionTracker(bench.kube, namespace) as tracker:
             if missing:
                 bench.log(f"creating {len(missing)} flows in {namespace}")
