@@ -148,3 +148,33 @@ def test_a_resumed_client_is_taken_from_its_resume_body_until_this_process_recon
     # Reconciled since (a fan-out may have written its status): the body is too old now.
     bindings_clients.reconcile_client(rt, NS, "a", None, resumed=resumed)
     assert seen["calls"][-1][0]["fresh"]
+
+
+def test_resumed_clients_share_one_configmap_list_until_one_is_reconciled_again(seen):
+    kube = FakeKube(["a", "b"])
+    rt = Runtime(kube)  # a fresh process: a restart resumes every client
+    for name in ("a", "b"):
+        bindings_clients.reconcile_client(rt, NS, name, None, resumed=client(name))
+    assert [c for c in kube.calls if c[0] == "list"] == [
+        ("list", "configmaps", {"label_selector": "flowops.io/materialised=true", "metadata_only": True})
+    ]
+    assert kube.gets() == []
+    assert [cm for _, cm in seen["calls"]] == [configmap_metadata("a"), configmap_metadata("b")]
+    # Reconciled since the list (it may have written its ConfigMap): read fresh.
+    bindings_clients.reconcile_client(rt, NS, "a", None, resumed=client("a"))
+    assert kube.gets() == [("get", "apiclients", "a"), ("get_metadata", "configmaps", "a-flow")]
+
+
+def test_the_resume_snapshot_is_taken_once_per_namespace_and_again_when_old():
+    state, taken, clock = BindingState(), [], [0.0]
+
+    def take(namespace):
+        return lambda sequence: taken.append((namespace, sequence)) or len(taken)
+
+    now = lambda: clock[0]  # noqa: E731
+    assert state.resume_snapshot("a", take("a"), now) == 1
+    assert state.resume_snapshot("a", take("a"), now) == 1
+    assert state.resume_snapshot("b", take("b"), now) == 2
+    clock[0] = bindings_concurrency.RESUME_SNAPSHOT_TTL + 1
+    assert state.resume_snapshot("a", take("a"), now) == 3
+    assert [n for n, _ in taken] == ["a", "b", "a"]

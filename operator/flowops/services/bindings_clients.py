@@ -48,7 +48,10 @@ def reconcile_client(
     """Read inside the lock, fresh or from a fan-out's snapshot if still valid: an event's
     body may predate a fan-out's status write. `resumed`: the body a restart resumes,
     as fresh as a read while this process has not reconciled the client yet."""
-    reads = reads or Reads(rt.kube, rt.bindings)
+    if reads is None:
+        reads = Reads(rt.kube, rt.bindings)
+        if resumed is not None:
+            reads.take_resume_snapshot(namespace)
     with rt.bindings.lock("ApiClient", namespace, name):
         snapshot = reads.snapshot_for(namespace, name)
         try:

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from typing import Any
 
 from ..keyedlocks import KeyedLocks
 
@@ -37,6 +38,19 @@ class BindingState:
         self._sequence = itertools.count()
         self._reconciled: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
         self._reconciled_guard = threading.Lock()
+        self._resume: dict[str, tuple[float, Any]] = {}
+        self._resume_guard = threading.Lock()
+
+    def resume_snapshot(self, namespace: str, take: Callable[[int], Any], now: Callable[[], float] = time.monotonic) -> Any:
+        """One snapshot per namespace for the clients a restart resumes together, taken by
+        the first (the others wait for it rather than list too) and retaken once older than
+        RESUME_SNAPSHOT_TTL. `take(sequence)` lists after that sequence number."""
+        with self._resume_guard:
+            entry = self._resume.get(namespace)
+            if entry is None or now() - entry[0] > RESUME_SNAPSHOT_TTL:
+                entry = (now(), take(self.next_sequence()))
+                self._resume[namespace] = entry
+            return entry[1]
 
     def lock(self, kind: str, namespace: str, name: str) -> AbstractContextManager[None]:
         return self._locks.hold((kind, namespace, name))
@@ -62,6 +76,7 @@ class BindingState:
 
 
 RECONCILED_TTL = 600.0
+RESUME_SNAPSHOT_TTL = 30.0
 
 
 def with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay: float = 0.5) -> None:
