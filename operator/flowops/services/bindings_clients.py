@@ -8,6 +8,7 @@ document is read only when the ConfigMap must be rewritten.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from ..domain.materialise import Fingerprint
 from ..kube import APICLIENTS, CONFIGMAPS, Forbidden, Kube, NotFound
 from ..runtime import Runtime
 from . import flowregistry
+from .bindings_concurrency import with_retries
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
@@ -191,7 +193,11 @@ def recheck_waiting(
     known: those that hold another version are resolved again."""
     for waiter in waiting:
         if not clientresume.still_head(waiter.holds, head):
-            reconcile_client(rt, namespace, waiter.name, env, post=post or no_events)
+            # From an event handler, which Kopf does not retry: retry here, then log.
+            with_retries(
+                functools.partial(reconcile_client, rt, namespace, waiter.name, env, post=post or no_events),
+                f"re-resolving ApiClient {namespace}/{waiter.name}",
+            )
 
 
 def _delete_stale(kube: Kube, namespace: str, name: str, cm_meta: Mapping[str, Any] | None) -> None:

@@ -7,6 +7,7 @@ Handlers call one function here per event; the Flow itself is reconciled by `flo
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..domain.canonical import content_hash
 from ..kube import FLOWS
 from ..runtime import Runtime
 from . import bindings_clients, environments, flowregistry, flows, sync
+from .bindings_concurrency import with_retries
 from .common import Poster
 from .flowregistry import ClientWaiter
 
@@ -138,7 +140,11 @@ def _check_waiting(
             continue
         known, state = rt.flows.sync_of(down_ns, name)
         if known and syncreport.on_upstream_event(state, head) == "stale":
-            sync.publish(rt.kube, down_ns, name, down, env_by_name, state)
+            # From an event handler, which Kopf does not retry: retry here, then log.
+            with_retries(
+                functools.partial(sync.publish, rt.kube, down_ns, name, down, env_by_name, state),
+                f"re-publishing the sync report of Flow {down_ns}/{name}",
+            )
 
 
 def _settled(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
