@@ -44,7 +44,6 @@ def reconcile_locked(
     created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None,
     later: list[Callable[[], None]] | None = None,
     own_promotion: bool = False,
-    content_raw: bytes | None = None,
 ) -> Outcome:
     """reconcile() for a caller holding the flow's lock. `records` are its versions listed
     under that lock (no other thread here can have added one since; another process can,
@@ -52,8 +51,7 @@ def reconcile_locked(
     fields published in the same status write as a version this call creates; detail
     writes nobody waits on go to `later`, for the caller to run when it is done;
     `own_promotion`: the caller is the Promotion that wrote the flow's provenance annotation
-    (no need to read it back to verify it); `content_raw`: the canonical JSON of
-    spec.content, when the caller has it."""
+    (no need to read it back to verify it)."""
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
@@ -61,7 +59,7 @@ def reconcile_locked(
     if env is not None:  # the metrics' own view of Environments may lag the index this came from
         metrics.set_environment(namespace, env["metadata"]["name"])
     document = spec.get("content") or {}
-    raw = canonical_json(document) if content_raw is None else content_raw
+    raw = canonical_json(document)
     digest = hash_of_canonical(raw)
     # Held from this process's last reconcile, else listed; dropped until this one finishes.
     cached = rt.records.get(flow) if records is None else None

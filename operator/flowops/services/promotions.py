@@ -14,7 +14,6 @@ from typing import Any
 from .. import metrics, names
 from ..domain import flowstatus, pointer, policy, promotionstatus
 from ..domain import promotion as promotions
-from ..domain.canonical import canonical_json
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
 from ..faults import crash_point
@@ -260,11 +259,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
         ) from None
     except NotFound:
         return  # deleted meanwhile: nothing to execute
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Serialised while the write is in flight (this thread waits on the network meanwhile).
-        raw = pool.submit(canonical_json, write.document)
-        written = _write_target(rt, namespace, write)
-        content_raw = raw.result() if (written.get("spec") or {}).get("content") == write.document else None
+    written = _write_target(rt, namespace, write)
     crash_point("after-promotion-target-written")
     # lastPromotion goes out in the commit's own status write: one write of the target's status.
     later: list[Callable[[], None]] = []
@@ -276,7 +271,6 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
         records=list(state.target.records),
         later=later,
         own_promotion=True,
-        content_raw=content_raw,
         created_status=lambda created: {
             "lastPromotion": _last_promotion(rt, state, decision.status["sourceVersion"], created.id)
         },
