@@ -15,7 +15,7 @@ PROMOTION = (API_GROUP, API_VERSION, "promotions")
 
 
 @kopf.on.event(*PROMOTION)
-def prune_finished_promotions(
+async def prune_finished_promotions(
     type: str | None, body: kopf.Body, finished_promotions: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
 ) -> None:
     if type == "DELETED":
@@ -29,6 +29,6 @@ def prune_finished_promotions(
         return  # not indexed yet: never prune with a limit that may not be the environment's
     # At start-up (listing, type None) each Promotion decides only about itself.
     only = body["metadata"]["name"] if type is None else None
-    promotionhistory.prune(
+    await promotionhistory.prune(
         runtime.current(), namespace, list(finished_promotions.get((namespace, flow), ())), env.get("spec"), only=only
     )

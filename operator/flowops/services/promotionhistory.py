@@ -8,6 +8,7 @@ deleting one would only make the GitOps tool create it again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -47,7 +48,7 @@ def index_entry(body: Mapping[str, Any]) -> dict[tuple[str, str], FinishedPromot
     return {(meta.get("namespace", ""), flow): FinishedPromotion(meta.get("name", ""), completed, is_tracked(meta))}
 
 
-def prune(
+async def prune(
     rt: Runtime,
     namespace: str,
     finished: Iterable[FinishedPromotion],
@@ -56,10 +57,17 @@ def prune(
 ) -> list[str]:
     """Delete the finished Promotions of one target flow beyond the environment's limit
     (only `only`, if given: at start-up each one is judged on its own listing event, so
-    none is deleted twice). Returns the names deleted."""
+    none is deleted twice). Returns the names deleted. Deciding costs no API call, so
+    a thread is taken only to delete: most events (a new Promotion's among them) need none."""
     doomed = retention.promotions_to_delete(list(finished), policy.promotion_history_limit(env_spec))
     if only is not None:
         doomed = [name for name in doomed if name == only]
+    if not doomed:
+        return []
+    return await asyncio.to_thread(_delete, rt, namespace, doomed)
+
+
+def _delete(rt: Runtime, namespace: str, doomed: list[str]) -> list[str]:
     deleted = []
     for name in doomed:
         try:
