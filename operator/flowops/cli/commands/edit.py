@@ -75,8 +75,14 @@ def _wait_for_version(
     return poll(check, timeout)
 
 
-def _report(session: Session, env: Environment, flow: str, record: VersionRecord, what: str) -> int:
-    current = session.kube.get(FLOWS, flow, env.namespace)
+def _report(session: Session, env: Environment, flow: str, record: VersionRecord, what: str, timeout: float) -> int:
+    # The version exists before the Flow's status names it (two writes): report HEAD from a
+    # status that has caught up, else from the newest one seen.
+    def caught_up() -> Mapping[str, Any] | None:
+        found = session.kube.get(FLOWS, flow, env.namespace)
+        return found if ((found.get("status") or {}).get("latestCreatedNumber") or 0) >= record.number else None
+
+    current = poll(caught_up, timeout) or session.kube.get(FLOWS, flow, env.namespace)
     head_id = (current.get("status") or {}).get("latestReadyVersion")
     if not record.ready:
         head_number = (current.get("status") or {}).get("latestReadyNumber")
@@ -128,7 +134,7 @@ def run_restore(session: Session, args: argparse.Namespace) -> int:
         raise OperationFailed(
             f"{what}, but no new version appeared within {int(args.timeout)}s: is the flowops operator running?"
         )
-    return _report(session, env, flow_name, record, what)
+    return _report(session, env, flow_name, record, what, args.timeout)
 
 
 def run_commit(session: Session, args: argparse.Namespace) -> int:
@@ -165,4 +171,4 @@ def run_commit(session: Session, args: argparse.Namespace) -> int:
         raise OperationFailed(
             f"commit requested, but no version appeared within {int(args.timeout)}s: is the flowops operator running?"
         )
-    return _report(session, env, flow_name, record, what)
+    return _report(session, env, flow_name, record, what, args.timeout)
