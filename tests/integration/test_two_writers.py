@@ -210,7 +210,13 @@ def test_two_operators_killed_at_random_still_exactly_once(kube, make_environmen
     seed = int(os.environ.get("FLOWOPS_CHAOS_SEED") or time.time_ns() % 1_000_000)
     print(f"chaos seed {seed} (rerun with FLOWOPS_CHAOS_SEED={seed})")
     with Chaos(two_operators, seed) as chaos:
-        dev_ns, staging_ns, names, promoted = run_edits(kube, make_environment, step=lambda i: time.sleep(0.05))
+
+        def between_edits(i: int) -> None:
+            # Kills land among the edits, not only after them: every 12 edits, one more kill first.
+            if i % 12 == 11:
+                wait_for(lambda: len(chaos.kills) > i // 12 or chaos.error, timeout=60, message=f"kill {i // 12 + 1}")
+
+        dev_ns, staging_ns, names, promoted = run_edits(kube, make_environment, step=between_edits)
         # Keep killing while the promotions and the last commits run, not only while edits arrive.
         wait_for(lambda: len(chaos.kills) >= 4 or chaos.error, timeout=60, message="at least four kills")
         for name in promoted:
