@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 import kopf
+
+from .lru import BoundedLRU
 
 # Spec values larger than this (as JSON) are kept as a digest only.
 DIGEST_THRESHOLD_BYTES = 1024
@@ -46,24 +46,21 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._memo: OrderedDict[tuple[Any, ...], kopf.BodyEssence] = OrderedDict()
-        self._specs: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-        self._guard = threading.Lock()
+        # Essences by resourceVersion, first in first out (looked up with peek); spec essences by
+        # generation, least recently used.
+        self._memo: BoundedLRU[tuple[Any, ...], kopf.BodyEssence] = BoundedLRU(MEMO_ENTRIES)
+        self._specs: BoundedLRU[tuple[Any, ...], dict[str, Any]] = BoundedLRU(MEMO_ENTRIES)
 
     def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
         extra = tuple(str(f) for f in extra_fields or ())
         meta = body.get("metadata", {})
         key = (meta.get("uid"), meta.get("resourceVersion"), extra) if meta.get("resourceVersion") else None
-        with self._guard:
-            cached = self._memo.get(key) if key else None
+        cached = self._memo.peek(key) if key else None
         if cached is not None:
             return copy.deepcopy(cached)  # small: digests, labels and annotations
         essence = self._build(body, extra_fields)
         if key:
-            with self._guard:
-                self._memo[key] = copy.deepcopy(essence)
-                while len(self._memo) > MEMO_ENTRIES:
-                    self._memo.popitem(last=False)
+            self._memo.add(key, copy.deepcopy(essence))
         return essence
 
     def _build(self, body: kopf.Body, extra_fields: Iterable[Any] | None) -> kopf.BodyEssence:
@@ -86,15 +83,10 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         meta = body.get("metadata", {})
         key = (meta.get("uid"), meta.get("generation")) if meta.get("uid") and meta.get("generation") else None
         if key is not None:
-            with self._guard:
-                cached = self._specs.get(key)
-                if cached is not None:
-                    self._specs.move_to_end(key)
-                    return copy.deepcopy(cached)
+            cached = self._specs.get(key)
+            if cached is not None:
+                return copy.deepcopy(cached)
         shrunk = {name: _shrink(value) for name, value in body.get("spec", {}).items()}
         if key is not None:
-            with self._guard:
-                self._specs[key] = copy.deepcopy(shrunk)
-                while len(self._specs) > MEMO_ENTRIES:
-                    self._specs.popitem(last=False)
+            self._specs.add(key, copy.deepcopy(shrunk))
         return shrunk

@@ -4,46 +4,36 @@ the target's commit checks the same content)."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..domain import guardrails
+from ..lru import BoundedLRU
 
-_cache: OrderedDict[str, guardrails.CompiledRules] = OrderedDict()
-_guard = threading.Lock()
 _SIZE = 64
+_cache: BoundedLRU[str, guardrails.CompiledRules] = BoundedLRU(_SIZE)
 
 # (rules digest, content hash) -> results. Results are immutable; a few entries suffice.
-_results: OrderedDict[tuple[str, str], tuple[guardrails.RuleResult, ...]] = OrderedDict()
 _RESULTS_SIZE = 8
+_results: BoundedLRU[tuple[str, str], tuple[guardrails.RuleResult, ...]] = BoundedLRU(_RESULTS_SIZE)
 
 
 def compiled(specs: Sequence[Mapping[str, Any]]) -> guardrails.CompiledRules:
     key = guardrails.rules_digest(specs)
-    with _guard:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+    held = _cache.get(key)
+    if held is not None:
+        return held
     rules = guardrails.compile_rules(specs)
-    with _guard:
-        _cache[key] = rules
-        while len(_cache) > _SIZE:
-            _cache.popitem(last=False)
+    _cache.add(key, rules)
     return rules
 
 
 def evaluate(rules: guardrails.CompiledRules, document: Any, content_hash: str) -> list[guardrails.RuleResult]:
     """guardrails.evaluate, memoised: `content_hash` must be the canonical hash of `document`."""
     key = (rules.digest, content_hash)
-    with _guard:
-        if key in _results:
-            _results.move_to_end(key)
-            return list(_results[key])
+    held = _results.get(key)
+    if held is not None:
+        return list(held)
     results = guardrails.evaluate(rules, document)
-    with _guard:
-        _results[key] = tuple(results)
-        while len(_results) > _RESULTS_SIZE:
-            _results.popitem(last=False)
+    _results.add(key, tuple(results))
     return results

@@ -2,49 +2,42 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import diff, flowstatus, values
 from ..domain.commit import VersionRecord
 from ..kube import FLOWS, Kube, NotFound
+from ..lru import BoundedLRU
 from . import versions
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 
-# Differing-path counts by (hash, hash): both documents are immutable versions.
-_counts: OrderedDict[tuple[str, str], int] = OrderedDict()
-_guard = threading.Lock()
+# Differing-path counts by (hash, hash): both documents are immutable versions. First in,
+# first out (a hit is no use): read with peek.
+_counts: BoundedLRU[tuple[str, str], int] = BoundedLRU(1024)
 
 
 def _count(kube: Kube, a: tuple[str, str, VersionRecord], b: tuple[str, str, VersionRecord], key: tuple[str, str]) -> int:
-    with _guard:
-        if key in _counts:
-            return _counts[key]
+    held = _counts.peek(key)
+    if held is not None:
+        return held
     count = diff.changed_paths_count(versions.read_version(kube, *a), versions.read_version(kube, *b))
-    with _guard:
-        _counts[key] = count
-        while len(_counts) > 1024:
-            _counts.popitem(last=False)
+    _counts.add(key, count)
     return count
 
 
-_preserved: OrderedDict[tuple[str, ...], tuple[int, int]] = OrderedDict()
+_preserved: BoundedLRU[tuple[str, ...], tuple[int, int]] = BoundedLRU(1024)
 
 
 def _preserved_count(
     kube: Kube, up: tuple[str, str, VersionRecord], own: tuple[str, str, VersionRecord], key: tuple[str, ...]
 ) -> tuple[int, int]:
-    with _guard:
-        if key in _preserved:
-            return _preserved[key]
+    held = _preserved.peek(key)
+    if held is not None:
+        return held
     result = values.sync_view(versions.read_version(kube, *own), versions.read_version(kube, *up), key[2:])
-    with _guard:
-        _preserved[key] = result
-        while len(_preserved) > 1024:
-            _preserved.popitem(last=False)
+    _preserved.add(key, result)
     return result
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +12,7 @@ from .. import names
 from ..domain import history, storage
 from ..domain.commit import VersionRecord
 from ..kube import FLOWVERSIONS, Kube, NotFound
+from ..lru import BoundedLRU
 
 
 def record_of(obj: Mapping[str, Any]) -> VersionRecord:
@@ -138,11 +137,12 @@ class _KeyframeCache:
         self.budget = budget
         self.packed_budget = packed_budget
         # key -> (document, canonical JSON bytes, stored data bytes)
-        self._entries: OrderedDict[tuple[str, str, str], tuple[Any, int, int | None]] = OrderedDict()
-        self._packed: OrderedDict[tuple[str, str, str], storage.StoredContent] = OrderedDict()
-        self._size = 0
-        self._packed_size = 0
-        self._guard = threading.Lock()
+        self._decoded: BoundedLRU[tuple[str, str, str], tuple[Any, int, int | None]] = BoundedLRU(
+            max_cost=budget, cost=lambda entry: entry[1]
+        )
+        self._packed: BoundedLRU[tuple[str, str, str], storage.StoredContent] = BoundedLRU(
+            max_cost=packed_budget, cost=lambda stored: len(stored.data)
+        )
 
     def get(self, key: tuple[str, str, str]) -> Any | None:
         found = self.get_sized(key)
@@ -150,43 +150,24 @@ class _KeyframeCache:
 
     def get_sized(self, key: tuple[str, str, str]) -> tuple[Any, int | None] | None:
         """(document, size of its stored data when known)."""
-        with self._guard:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-                return entry[0], entry[2]
-            packed = self._packed.get(key)
-            if packed is None:
-                return None
-            self._packed.move_to_end(key)
-        document = storage.decode(packed)  # outside the lock: CPU only
+        entry = self._decoded.get(key)
+        if entry is not None:
+            return entry[0], entry[2]
+        packed = self._packed.get(key)
+        if packed is None:
+            return None
+        document = storage.decode(packed)
         self._keep_decoded(key, document, packed.bytes, len(packed.data))
         return document, len(packed.data)
 
     def put(self, key: tuple[str, str, str], document: Any, stored: storage.StoredContent) -> None:
         self._keep_decoded(key, document, stored.bytes, len(stored.data))
-        if len(stored.data) > self.packed_budget // 4:
-            return
-        with self._guard:
-            if key in self._packed:
-                return
-            self._packed[key] = stored
-            self._packed_size += len(stored.data)
-            while self._packed_size > self.packed_budget:
-                _, dropped = self._packed.popitem(last=False)
-                self._packed_size -= len(dropped.data)
+        if len(stored.data) <= self.packed_budget // 4:
+            self._packed.add(key, stored)
 
     def _keep_decoded(self, key: tuple[str, str, str], document: Any, size: int, data_bytes: int | None) -> None:
-        if size > self.budget // 4:
-            return  # one large flow must not evict everything else
-        with self._guard:
-            if key in self._entries:
-                return
-            self._entries[key] = (document, size, data_bytes)
-            self._size += size
-            while self._size > self.budget:
-                _, (_, dropped, _) = self._entries.popitem(last=False)
-                self._size -= dropped
+        if size <= self.budget // 4:  # one large flow must not evict everything else
+            self._decoded.add(key, (document, size, data_bytes))
 
 
 keyframes = _KeyframeCache(
