@@ -37,6 +37,11 @@ def edit(doc: dict, locale: str, key: str, text: str) -> dict:
     return {**doc, "translations": {**tr, locale: {**tr[locale], key: text}}}
 
 
+def keyframe_of(doc: dict, keyframe_id: str = KEYFRAME_ID) -> tuple[str, dict, int]:
+    """What a caller passes for a keyframe: its id, its document and its stored size."""
+    return keyframe_id, doc, len(encode(doc).data)
+
+
 def payload(stored: StoredContent):
     return json.loads(gzip.decompress(base64.b64decode(stored.data)))
 
@@ -58,13 +63,13 @@ def test_encoding_is_deterministic():
     doc = {"x": list(range(100)), "y": "text"}
     assert encode(doc) == encode(json.loads(json.dumps(doc)))
     assert (
-        encode({"x": 1}, (KEYFRAME_ID, {"x": 2}), StoragePolicy(max_delta_ratio=10)).data
-        == encode({"x": 1}, (KEYFRAME_ID, {"x": 2}), StoragePolicy(max_delta_ratio=10)).data
+        encode({"x": 1}, keyframe_of({"x": 2}), StoragePolicy(max_delta_ratio=10)).data
+        == encode({"x": 1}, keyframe_of({"x": 2}), StoragePolicy(max_delta_ratio=10)).data
     )
 
 
 def test_encoding_with_the_callers_canonical_json_is_the_same():
-    doc, keyframe = {"x": list(range(100)), "y": "text"}, (KEYFRAME_ID, {"x": list(range(99))})
+    doc, keyframe = {"x": list(range(100)), "y": "text"}, keyframe_of({"x": list(range(99))})
     assert encode(doc, raw=canonical_json(doc)) == encode(doc)
     assert encode(doc, keyframe, raw=canonical_json(doc)) == encode(doc, keyframe)
 
@@ -94,7 +99,7 @@ def test_from_spec_refuses_invalid_specs(spec, fragment):
 def test_delta_is_a_json_patch_against_the_keyframe():
     keyframe = {"a": 1, "b": {"c": "x"}, "gone": 1}
     doc = {"a": 1, "b": {"c": "y", "d": [1]}}
-    stored = encode(doc, (KEYFRAME_ID, keyframe), StoragePolicy(max_delta_ratio=10))
+    stored = encode(doc, keyframe_of(keyframe), StoragePolicy(max_delta_ratio=10))
     assert stored.encoding == "Delta" and stored.base == KEYFRAME_ID
     assert stored.bytes == len(canonical_json(doc))
     assert payload(stored) == [
@@ -107,7 +112,7 @@ def test_delta_is_a_json_patch_against_the_keyframe():
 
 
 def test_delta_without_its_keyframe_is_refused():
-    stored = encode({"a": 2}, (KEYFRAME_ID, {"a": 1}), StoragePolicy(max_delta_ratio=10))
+    stored = encode({"a": 2}, keyframe_of({"a": 1}), StoragePolicy(max_delta_ratio=10))
     with pytest.raises(ValueError, match=f"without its keyframe.*{KEYFRAME_ID}"):
         decode(stored)
 
@@ -115,7 +120,7 @@ def test_delta_without_its_keyframe_is_refused():
 def test_large_delta_falls_back_to_full():
     keyframe = {f"k{i}": f"value {i}" for i in range(200)}
     doc = {f"k{i}": f"other {i * 7}" for i in range(200)}
-    assert encode(doc, (KEYFRAME_ID, keyframe)).encoding == "Full"
+    assert encode(doc, keyframe_of(keyframe)).encoding == "Full"
 
 
 def test_corrupt_data_is_reported():
@@ -143,7 +148,7 @@ def test_delta_is_used_when_only_it_fits():
     keyframe = {"blob": [rng.randbytes(64).hex() for _ in range(200)]}
     doc = {**keyframe, "extra": [rng.randbytes(64).hex() for _ in range(40)]}
     policy = StoragePolicy(max_data_bytes=len(encode(keyframe).data) + 100)
-    stored = encode(doc, (KEYFRAME_ID, keyframe), policy)
+    stored = encode(doc, keyframe_of(keyframe), policy)
     assert stored.encoding == "Delta" and decode(stored, keyframe) == doc
     with pytest.raises(DocumentTooLarge):
         encode(doc, None, policy)
@@ -156,7 +161,7 @@ def test_one_string_edit_of_a_250kb_flow_is_a_small_delta(big_doc):
     keyframe = encode(big_doc)
     assert keyframe.encoding == "Full"
     doc = edit(big_doc, "de", "identities.messages.1010001", "Jetzt anmelden")
-    stored = encode(doc, (KEYFRAME_ID, big_doc))
+    stored = encode(doc, (KEYFRAME_ID, big_doc, len(keyframe.data)))
     assert stored.encoding == "Delta"
     assert len(stored.data) < 400, len(stored.data)
     assert len(stored.data) < len(keyframe.data) / 100
@@ -167,7 +172,7 @@ def test_one_string_edit_of_a_250kb_flow_is_a_small_delta(big_doc):
 
 def test_100_edits_as_keyframe_plus_deltas_cost_under_10_percent_of_full_copies(big_doc):
     keys = sorted(big_doc["translations"]["en"])
-    keyframe: tuple[str, dict] | None = None
+    keyframe: tuple[str, dict, int] | None = None
     doc, stored_total, full_total, encodings = big_doc, 0, 0, []
     for i in range(100):
         if i:  # version 1 is the original document, then 99 small edits
@@ -176,7 +181,7 @@ def test_100_edits_as_keyframe_plus_deltas_cost_under_10_percent_of_full_copies(
         stored = encode(doc, keyframe)
         full_size = len(stored.data) if stored.encoding == "Full" else len(encode(doc).data)
         if stored.encoding == "Full":
-            keyframe = (f"{i + 1:020d}", doc)
+            keyframe = (f"{i + 1:020d}", doc, len(stored.data))
         else:
             assert stored.base == keyframe[0]  # type: ignore[index]
         if i % 10 == 9 or stored.encoding == "Full":  # round trips are tested in depth above; sample them here
@@ -195,7 +200,7 @@ def test_delta_is_standard_json_patch(big_doc):
 
     doc = edit(edit(big_doc, "fr", "identities.messages.1010001", "Se connecter"), "ja", "identities.messages.1010002", "x")
     doc = {**doc, "forms": {"signIn": {"fields": [{"name": "identifier"}]}}}
-    stored = encode(doc, (KEYFRAME_ID, big_doc))
+    stored = encode(doc, keyframe_of(big_doc))
     assert stored.encoding == "Delta"
     assert jsonpatch.apply_patch(big_doc, payload(stored)) == doc
 
@@ -207,16 +212,16 @@ def test_a_small_delta_against_a_keyframe_of_known_size_skips_compressing_the_wh
     packed: list[int] = []
     real_pack = storage._pack
     monkeypatch.setattr(storage, "_pack", lambda payload: packed.append(len(payload)) or real_pack(payload))
-    stored = storage.encode(changed, ("k1", base), keyframe_data_bytes=keyframe_size)
+    stored = storage.encode(changed, ("k1", base, keyframe_size))
     assert stored.encoding == "Delta" and stored.base == "k1"
     assert storage.decode(stored, base) == changed
     assert len(packed) == 1, "only the delta was compressed"
-    # Without the keyframe's size the whole document is compressed to compare: same result.
-    assert storage.encode(changed, ("k1", base)) == stored
+    # Against a keyframe too small for the shortcut the whole document is compressed to compare: same result.
+    assert storage.encode(changed, ("k1", base, 1)) == stored
 
 
 def test_a_delta_large_against_the_keyframe_still_falls_back_to_a_full_version():
     base = {"items": list(range(10))}
     rewritten = {"other": [f"value {i}" for i in range(2000)]}
-    stored = storage.encode(rewritten, ("k1", base), keyframe_data_bytes=len(storage.encode(base).data))
+    stored = storage.encode(rewritten, ("k1", base, len(storage.encode(base).data)))
     assert stored.encoding == "Full" and storage.decode(stored) == rewritten

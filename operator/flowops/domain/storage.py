@@ -111,27 +111,25 @@ def _too_large(doc_bytes: int, stored: int, limit: int) -> DocumentTooLarge:
 
 def encode(
     doc: Any,
-    keyframe: tuple[str, Any] | None = None,
+    keyframe: tuple[str, Any, int] | None = None,
     policy: StoragePolicy = StoragePolicy(),
     raw: bytes | None = None,
-    keyframe_data_bytes: int | None = None,
 ) -> StoredContent:
-    """Store `doc` as a Delta against `keyframe` (id, document) when that is small enough, else Full.
+    """Store `doc` as a Delta against `keyframe` (id, document, size of its stored data)
+    when that is small enough, else Full.
 
     A Full result is the next keyframe for the caller. DocumentTooLarge if neither form
     fits in `policy.max_data_bytes`. `raw`: the canonical JSON of `doc`, if the caller has it.
-    `keyframe_data_bytes`: the size of the keyframe's stored data; a delta small against it
-    is stored without compressing the whole document only to measure it (the costliest
-    step of a commit of a large document).
+    A delta small against the keyframe's stored size is stored without compressing the
+    whole document only to measure it (the costliest step of a commit of a large document).
     """
     raw = canonical_json(doc) if raw is None else raw
     delta: str | None = None
     if keyframe is not None:
-        base_id, base_doc = keyframe
+        base_id, base_doc, base_data_bytes = keyframe
         delta = _pack(canonical_json(to_ops(diff(base_doc, doc))))
-        if keyframe_data_bytes is not None and len(delta) <= policy.max_delta_ratio * keyframe_data_bytes:
-            if len(delta) <= policy.max_data_bytes:
-                return StoredContent("Delta", delta, len(raw), base_id)
+        if len(delta) <= policy.max_delta_ratio * base_data_bytes and len(delta) <= policy.max_data_bytes:
+            return StoredContent("Delta", delta, len(raw), base_id)
     full = _pack(raw)
     if keyframe is not None and delta is not None:
         small = len(delta) <= policy.max_delta_ratio * len(full)

@@ -137,7 +137,7 @@ class _KeyframeCache:
         self.budget = budget
         self.packed_budget = packed_budget
         # key -> (document, canonical JSON bytes, stored data bytes)
-        self._decoded: BoundedLRU[tuple[str, str, str], tuple[Any, int, int | None]] = BoundedLRU(
+        self._decoded: BoundedLRU[tuple[str, str, str], tuple[Any, int, int]] = BoundedLRU(
             max_cost=budget, cost=lambda entry: entry[1]
         )
         self._packed: BoundedLRU[tuple[str, str, str], storage.StoredContent] = BoundedLRU(
@@ -148,8 +148,8 @@ class _KeyframeCache:
         found = self.get_sized(key)
         return found[0] if found is not None else None
 
-    def get_sized(self, key: tuple[str, str, str]) -> tuple[Any, int | None] | None:
-        """(document, size of its stored data when known)."""
+    def get_sized(self, key: tuple[str, str, str]) -> tuple[Any, int] | None:
+        """(document, size of its stored data)."""
         entry = self._decoded.get(key)
         if entry is not None:
             return entry[0], entry[2]
@@ -165,7 +165,7 @@ class _KeyframeCache:
         if len(stored.data) <= self.packed_budget // 4:
             self._packed.add(key, stored)
 
-    def _keep_decoded(self, key: tuple[str, str, str], document: Any, size: int, data_bytes: int | None) -> None:
+    def _keep_decoded(self, key: tuple[str, str, str], document: Any, size: int, data_bytes: int) -> None:
         if size <= self.budget // 4:  # one large flow must not evict everything else
             self._decoded.add(key, (document, size, data_bytes))
 
@@ -180,7 +180,7 @@ keyframes = _KeyframeCache(
 class Keyframe:
     record: VersionRecord
     document: Any
-    data_bytes: int | None  # its stored (compressed) size, when known
+    data_bytes: int  # its stored (compressed) size
 
 
 def keyframe_for(
@@ -208,12 +208,7 @@ def keyframe_for(
 
 def encode(document: Any, keyframe: Keyframe | None, raw: bytes | None = None) -> tuple[storage.StoredContent, int | None]:
     """The stored form, and the keyframe's number when it is a Delta (names its object)."""
-    stored = storage.encode(
-        document,
-        (keyframe.record.id, keyframe.document) if keyframe else None,
-        raw=raw,
-        keyframe_data_bytes=keyframe.data_bytes if keyframe else None,
-    )
+    stored = storage.encode(document, (keyframe.record.id, keyframe.document, keyframe.data_bytes) if keyframe else None, raw=raw)
     return stored, keyframe.record.number if keyframe and stored.base else None
 
 
