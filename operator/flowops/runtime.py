@@ -13,6 +13,7 @@ from typing import Any
 from .keyedlocks import KeyedLocks
 from .kube import Kube
 from .services.bindings_concurrency import BindingState
+from .services.environmentcounts import CountPublisher
 from .services.flowregistry import FlowRegistry
 from .services.recordcache import RecordCache
 
@@ -33,6 +34,8 @@ class Runtime:
     flow_locks: KeyedLocks = field(default_factory=KeyedLocks)
     # Each namespace's flows and sync states as the watch last showed them (Environment counts).
     flows: FlowRegistry = field(default_factory=FlowRegistry)
+    # Environment counts: written at most once a second per environment, the last ones last.
+    counts: CountPublisher = field(default_factory=CountPublisher)
     # Recently reconciled flows' versions: a commit need not list them first.
     records: RecordCache = field(default_factory=lambda: RecordCache(int(os.environ.get("FLOWOPS_RECORD_CACHE", "50000"))))
     # Binding reconciles: per-object locks and the snapshot sequence.

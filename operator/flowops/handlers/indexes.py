@@ -17,7 +17,7 @@ def environments_by_namespace(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: 
     # The creation time orders rival claims on a namespace: see `first`.
     return {
         spec.get("namespace"): {
-            "metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")},
+            "metadata": {"name": name, "uid": meta.get("uid"), "creationTimestamp": meta.get("creationTimestamp")},
             "spec": dict(spec),
         }
     }

@@ -79,8 +79,14 @@ async def observe(
     if not rt.flows.primed(namespace):
         await asyncio.to_thread(prime, rt, namespace)
     counts = rt.flows.counts(namespace)
-    if counts is not None and known_counts is not None and tuple(known_counts) != counts:
-        await asyncio.to_thread(environments.publish_counts, rt, env["metadata"]["name"], counts)
+    if counts is not None and known_counts is not None:
+        known = None if None in known_counts else (int(known_counts[0]), int(known_counts[1]))
+        meta = env["metadata"]
+        rt.counts.offer(meta.get("uid") or meta["name"], meta["name"], counts, known, functools.partial(_publish_counts, rt))
+
+
+async def _publish_counts(rt: Runtime, environment: str, counts: tuple[int, int]) -> None:
+    await asyncio.to_thread(environments.publish_counts, rt, environment, counts)
 
 
 def prime(rt: Runtime, namespace: str) -> None:

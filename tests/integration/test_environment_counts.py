@@ -1,0 +1,85 @@
+"""`kubectl get environments` counts stay true while many flows come and go, without a
+status write of the Environment for every Flow event."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import kubernetes
+
+from flowops.kube import ENVIRONMENTS, FLOWS
+from flowops.services.environmentcounts import INTERVAL_SECONDS
+from flowops.testing.objects import flow
+from flowops.testing.waiting import wait_for
+
+FLOWS_CREATED, FLOWS_DELETED = 40, 8
+
+
+class CountChanges:
+    """Every change of (flows, outOfSync) on one Environment, as its watch delivers them."""
+
+    def __init__(self, kube, env: dict) -> None:
+        self.seen: list[tuple] = []
+        self._watch = kubernetes.watch.Watch()
+        self._api = kubernetes.client.CustomObjectsApi(kube.api)
+        self._name, self._version = env["metadata"]["name"], env["metadata"]["resourceVersion"]
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CountChanges:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._watch.stop()
+
+    def _run(self) -> None:
+        try:
+            self._stream()
+        except Exception:
+            if not self._stopped.is_set():
+                raise
+
+    def _stream(self) -> None:
+        stream = self._watch.stream(
+            self._api.list_cluster_custom_object,
+            "flowops.io",
+            "v1alpha1",
+            "environments",
+            field_selector=f"metadata.name={self._name}",
+            resource_version=self._version,
+            timeout_seconds=300,
+        )
+        for event in stream:
+            status = event["object"].get("status") or {}
+            counts = (status.get("flows"), status.get("outOfSync"))
+            if not self.seen or self.seen[-1] != counts:
+                self.seen.append(counts)
+
+
+def counts_of(kube, env: dict) -> tuple:
+    status = kube.get(ENVIRONMENTS, env["metadata"]["name"]).get("status") or {}
+    return status.get("flows"), status.get("outOfSync")
+
+
+def test_counts_follow_many_flows_with_at_most_one_write_a_second(kube, running_operator, make_environment):
+    env = make_environment()
+    namespace = env["spec"]["namespace"]
+    names = [f"form-{i:02d}" for i in range(FLOWS_CREATED)]
+    with CountChanges(kube, env) as changes:
+        began = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda n: kube.create(FLOWS, flow(n, {"title": n}), namespace), names))
+        wait_for(lambda: counts_of(kube, env) == (FLOWS_CREATED, 0), timeout=120, message=f"{FLOWS_CREATED} flows counted")
+        for name in names[:FLOWS_DELETED]:
+            kube.delete(FLOWS, name, namespace)
+        left = FLOWS_CREATED - FLOWS_DELETED
+        wait_for(lambda: counts_of(kube, env) == (left, 0), timeout=120, message=f"{left} flows counted")
+        elapsed = time.monotonic() - began
+        wait_for(lambda: changes.seen and changes.seen[-1] == (left, 0), message="the watch delivered the last counts")
+    # One write in flight and one a second at most (the first without waiting): never one per Flow event.
+    assert len(changes.seen) <= elapsed / INTERVAL_SECONDS + 2, changes.seen
+    assert changes.seen[-1] == (left, 0)
