@@ -64,8 +64,14 @@ def reconcile_locked(
     # Held from this process's last reconcile, else listed; dropped until this one finishes.
     cached = rt.records.get(flow) if records is None else None
     rt.records.forget(namespace, name)
-    if records is None:
-        records = cached if cached is not None else versions.list_records(kube, namespace, name, owner_uid=meta.get("uid"))
+    # Every version object of this name, when listed here: a new Flow's deletion policy is
+    # then followed without listing them again.
+    listed: list[dict[str, Any]] | None = None
+    if records is None and cached is not None:
+        records = cached
+    elif records is None:
+        listed = versions.list_items(kube, namespace, name)
+        records = versions.history_of(listed, meta.get("uid"))[0]
     latest = commits.latest_of(records)
     promotion_annotation = (meta.get("annotations") or {}).get(names.ANN_PROMOTION)
     if promotion_annotation and not own_promotion and (latest is None or latest.content_hash != digest):
@@ -89,12 +95,15 @@ def reconcile_locked(
             break
         number = max(next_free, max((r.number for r in records), default=0) + 1)
         try:
-            created = _commit(rt, flow, document, raw, digest, decision, records, number, rules, post, deferred)
+            created, created_body = _commit(rt, flow, document, raw, digest, decision, records, number, rules, post, deferred)
             records.append(created)
+            if listed is not None:
+                listed.append(created_body)
             break
         except NumberTaken:
             # Another writer took this number: decide again from what exists now.
-            records[:], highest = versions.list_history(kube, namespace, name, owner_uid=meta.get("uid"))
+            listed = versions.list_items(kube, namespace, name)
+            records[:], highest = versions.history_of(listed, meta.get("uid"))
             next_free = highest + 1
         except storage.DocumentTooLarge as exc:
             problem, problem_reason = str(exc), "DocumentTooLarge"
@@ -129,7 +138,7 @@ def reconcile_locked(
     if created and created_status:
         status.update(created_status(created))
     if (flow.get("status") or {}).get("deletionPolicy") != history.policy_of(spec):
-        status["deletionPolicy"] = follow_history_policy(kube, flow)
+        status["deletionPolicy"] = follow_history_policy(kube, flow, _still_stored(listed, records, meta.get("uid")))
     if not _same_status(flow.get("status"), status):
         kube.patch_status(FLOWS, name, status, namespace)
     if later is None:
@@ -141,6 +150,17 @@ def reconcile_locked(
             records[:] = [dataclasses.replace(r, results_pending=False) if r.name == created.name else r for r in records]
         rt.records.put(flow, records)
     return Outcome(status, created)
+
+
+def _still_stored(
+    listed: list[dict[str, Any]] | None, records: list[VersionRecord], owner_uid: str | None
+) -> list[dict[str, Any]] | None:
+    """The listed version objects minus those retention has just deleted (only this Flow's
+    own versions are pruned; a deleted namesake's retained ones stay)."""
+    if listed is None:
+        return None
+    kept = {r.name for r in records}
+    return [i for i in listed if i["metadata"]["name"] in kept or not versions.owned_by(i, owner_uid)]
 
 
 # A number is taken only when another writer committed meanwhile; a few rounds settle it.
@@ -192,8 +212,9 @@ def _commit(
     rules: guardrails.CompiledRules,
     post: Poster,
     deferred: list[Callable[[], None]],
-) -> VersionRecord:
-    """Create version `number`; NumberTaken if its object exists (the API server decides)."""
+) -> tuple[VersionRecord, dict[str, Any]]:
+    """Create version `number` (its record and object); NumberTaken if its object exists
+    (the API server decides)."""
     kube = rt.kube
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -263,7 +284,7 @@ def _commit(
         deferred.insert(
             0, lambda: post(flow, "Warning", "GuardrailsFailed", f"{what} created but not ready, HEAD unchanged: {summary}")
         )
-    return record
+    return record, body
 
 
 def _evaluate_pending(

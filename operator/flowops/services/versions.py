@@ -70,11 +70,11 @@ def history_of(items: list[dict[str, Any]], owner_uid: str | None) -> tuple[list
     """list_history of items listed before the owner's uid was known (read at the same time)."""
     numbered = [i for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})]
     highest = max((int(i["metadata"]["labels"][names.LABEL_NUMBER]) for i in numbered), default=0)
-    records = sorted((record_of(i) for i in numbered if _owned_by(i, owner_uid)), key=lambda r: r.number)
+    records = sorted((record_of(i) for i in numbered if owned_by(i, owner_uid)), key=lambda r: r.number)
     return records, highest
 
 
-def _owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
+def owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
     if owner_uid is None:
         return True
     owners = [o for o in obj["metadata"].get("ownerReferences") or [] if o.get("kind", "Flow") == "Flow"]
