@@ -36,6 +36,7 @@ def install(path: str) -> None:
             write(began, time.time(), "request", f"{method}:{path.split('?')[0]}")
 
     client.Kube.request = traced_request  # type: ignore[method-assign]
+    _trace_kopf(write)
     for target in SPANS:
         module_name, _, name = target.partition(":")
         module = importlib.import_module(module_name)
@@ -52,3 +53,47 @@ def _span(function: Callable[..., Any], target: str, write: Callable[[float, flo
             write(began, time.time(), "span", f"{target}:{body['metadata']['name']}")
 
     return traced
+
+
+def _trace_kopf(write: Callable[[float, float, str, str], None]) -> None:
+    """When Kopf's watch delivers each event, and how long Kopf takes with it: the gap
+    between an edit and the handler's service call, taken apart."""
+    from kopf._cogs.clients import watching
+    from kopf._core.reactor import processing
+
+    watch_objs = watching.watch_objs
+
+    async def traced_watch(*args: Any, **kwargs: Any) -> Any:
+        plural = getattr(kwargs.get("resource"), "plural", "?")
+        async for event in watch_objs(*args, **kwargs):
+            meta = (event.get("object") or {}).get("metadata") or {} if isinstance(event, dict) else {}
+            if meta.get("name"):
+                now = time.time()
+                write(now, now, "kopf", f"received:{plural}:{meta['name']}")
+            yield event
+
+    process_event = processing.process_resource_event
+
+    async def traced_process(*args: Any, **kwargs: Any) -> Any:
+        name = ((kwargs.get("raw_event") or {}).get("object") or {}).get("metadata", {}).get("name", "?")
+        plural = getattr(kwargs.get("resource"), "plural", "?")
+        began = time.time()
+        try:
+            return await process_event(*args, **kwargs)
+        finally:
+            write(began, time.time(), "kopf", f"process:{plural}:{name}")
+
+    process_changing = processing.process_changing_cause
+
+    async def traced_changing(*args: Any, **kwargs: Any) -> Any:
+        cause = kwargs.get("cause")
+        name = cause.body.get("metadata", {}).get("name", "?") if cause is not None else "?"
+        began = time.time()
+        try:
+            return await process_changing(*args, **kwargs)
+        finally:
+            write(began, time.time(), "kopf", f"changing:{name}")
+
+    watching.watch_objs = traced_watch  # type: ignore[assignment]
+    processing.process_resource_event = traced_process  # type: ignore[assignment]
+    processing.process_changing_cause = traced_changing  # type: ignore[assignment]
