@@ -49,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--restarts", type=int, default=defaults.restarts, help="restarts measured on one population (median reported)"
     )
     parser.add_argument(
+        "--finished-promotions",
+        type=int,
+        default=defaults.finished_promotions,
+        help="finished Promotions present at the restart, measured against a restart without them (0: not measured)",
+    )
+    parser.add_argument(
         "--pushes", type=int, default=defaults.pushes, help="git pushes timed for gitops (run with --only gitops)"
     )
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds any single wait may take")

@@ -30,6 +30,8 @@ class Params:
     chain_clients: int = 0
     # Restarts measured on one population (the median is reported): the set-up dominates a run.
     restarts: int = 1
+    # Finished Promotions present at the restart (0: not measured): history must not slow it.
+    finished_promotions: int = 0
     timeout: float = 900.0
 
 
