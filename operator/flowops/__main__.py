@@ -10,7 +10,7 @@ import sys
 
 import kopf
 
-from . import endpoints, logs, memory, metrics, metricshooks, metricsstate
+from . import endpoints, indexreadiness, logs, memory, metrics, metricshooks, metricsstate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"flowops-operator: {flag} {url}: {problem}; pass {flag} with another port, or {flag} '' to disable it")
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
     logs.configure(verbose=args.verbose)
+    indexreadiness.install()
     from . import handlers  # noqa: F401  (registers the handlers)
 
     if args.metrics:
