@@ -26,20 +26,20 @@ ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 
 
 @kopf.index(*APICLIENT)
-def apiclients_by_application(name: str, namespace: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
+async def apiclients_by_application(name: str, namespace: str, spec: kopf.Spec, **_: Any) -> dict[Any, str]:
     application = spec.get("application")
     return {(namespace, application): name} if application else {}
 
 
 @kopf.index(*APICLIENT)
-def apiclients_by_flow(name: str, namespace: str, status: kopf.Status, **_: Any) -> dict[Any, dict]:
+async def apiclients_by_flow(name: str, namespace: str, status: kopf.Status, **_: Any) -> dict[Any, dict]:
     """Keyed by the flow the client asks for (after inheritance), as last resolved."""
     entry = fanout.client_entry(name, status)
     return {(namespace, entry["requested"]): entry} if entry["requested"] else {}
 
 
 @kopf.index(*APPLICATION)
-def applications_by_namespace(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, dict]:
+async def applications_by_namespace(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, dict]:
     return {namespace: fanout.application_entry(name, spec, status)}
 
 

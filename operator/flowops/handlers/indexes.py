@@ -1,5 +1,7 @@
 """In-memory indexes, filled by Kopf before any handler runs. Values stay small: names
-and states, never documents."""
+and states, never documents. Async: Kopf runs a sync index function in a handler thread,
+once per indexed object at start-up (thousands of finished Promotions), ahead of the
+handlers that do real work."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ..services import environmentlookup, pins, promotionhistory
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
-def environments_by_namespace(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict[Any, Any]:
+async def environments_by_namespace(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict[Any, Any]:
     # The creation time orders rival claims on a namespace: see `first`.
     return {
         spec.get("namespace"): {
@@ -24,29 +26,29 @@ def environments_by_namespace(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: 
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
-def environments_by_name(name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, Any]:
+async def environments_by_name(name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, Any]:
     counts = (status.get("flows"), status.get("outOfSync"))
     return {name: {"metadata": {"name": name}, "spec": dict(spec), "counts": counts}}
 
 
 # What retention must spare, per flow: read by services/pins.py through Runtime.indexes.
 @kopf.index(API_GROUP, API_VERSION, "apiclients", id=pins.APICLIENT_PINS)
-def apiclient_pins(namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, Any]:
+async def apiclient_pins(namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, Any]:
     return pins.client_pins(namespace, spec, status)
 
 
 @kopf.index(API_GROUP, API_VERSION, "applications", id=pins.APPLICATION_PINS)
-def application_pins(namespace: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
+async def application_pins(namespace: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
     return pins.application_pins(namespace, spec)
 
 
 @kopf.index(API_GROUP, API_VERSION, "promotions", id=pins.PROMOTION_PINS)
-def promotion_pins(namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, Any]:
+async def promotion_pins(namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, Any]:
     return pins.promotion_pins(namespace, spec, status)
 
 
 @kopf.index(API_GROUP, API_VERSION, "promotions", id=promotionhistory.INDEX)
-def finished_promotions(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+async def finished_promotions(body: kopf.Body, **_: Any) -> dict[Any, Any]:
     return promotionhistory.index_entry(body)
 
 
