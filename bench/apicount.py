@@ -6,6 +6,7 @@ import re
 import urllib.request
 
 from .harness import Bench
+from .report import Row
 
 _SAMPLE = re.compile(r"^flowops_api_requests_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
 
@@ -32,3 +33,15 @@ def per_operation(before: dict[str, float], after: dict[str, float], operations:
     out = {k: round(v / max(1, operations), 2) for k, v in sorted(delta.items()) if v}
     out["total"] = round(sum(delta.values()) / max(1, operations), 2)
     return out
+
+
+def requests_row(scenario: str, figure: str, requests: dict[str, float]) -> Row:
+    """A report row of per_operation's result: the total, broken down in the note."""
+    return Row(
+        scenario,
+        figure,
+        requests["total"],
+        "requests",
+        target="reported (no target)",
+        note=", ".join(f"{k}: {v}" for k, v in requests.items() if k != "total"),
+    )

@@ -17,7 +17,7 @@ from flowops.domain.canonical import canonical_json
 from flowops.kube import CONFIGMAPS, FLOWS
 
 from .. import population, tracing
-from ..apicount import api_requests, per_operation
+from ..apicount import api_requests, per_operation, requests_row
 from ..documents import edit_patch, size_of, small_flow
 from ..flowwatch import StatusTracker
 from ..harness import Bench
@@ -86,14 +86,7 @@ def run(bench: Bench, p: Params) -> Result:
         Row(NAME, "commit latency p99", commit.p99, "s", base.p99, "raw create p99"),
         Row(NAME, "commit latency p50 vs the two-write floor", commit.p50, "s", two.p50, "create + status-sized patch p50"),
         Row(NAME, "commit latency p99 vs the two-write floor", commit.p99, "s", two.p99, "create + status-sized patch p99"),
-        Row(
-            NAME,
-            "operator API requests per commit",
-            requests["total"],
-            "requests",
-            target="reported (no target)",
-            note=", ".join(f"{k}: {v}" for k, v in requests.items() if k != "total"),
-        ),
+        requests_row(NAME, "operator API requests per commit", requests),
     ]
     details = {
         "document_bytes": size_of(small_flow()),

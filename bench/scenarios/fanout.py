@@ -13,7 +13,7 @@ from flowops.kube import FLOWS
 from flowops.testing.waiting import wait_for
 
 from .. import population
-from ..apicount import api_requests, per_operation
+from ..apicount import api_requests, per_operation, requests_row
 from ..documents import size_of, small_flow
 from ..harness import Bench
 from ..report import Row
@@ -70,14 +70,7 @@ def run(bench: Bench, p: Params) -> Result:
             met,
             f"the apply itself took {apply_seconds:.2f}s while the operator worked",
         ),
-        Row(
-            NAME,
-            "operator API requests per applied flow",
-            requests["total"],
-            "requests",
-            target="reported (no target)",
-            note=", ".join(f"{k}: {v}" for k, v in requests.items() if k != "total"),
-        ),
+        requests_row(NAME, "operator API requests per applied flow", requests),
     ]
     details = {
         "flows": p.flows,
