@@ -6,6 +6,7 @@ from typing import Any
 
 from flowops.domain import storage
 from flowops.domain.commit import VersionRecord
+from flowops.services.flows import _still_stored
 from flowops.services.recordcache import RecordCache
 from flowops.services.versions import _KeyframeCache
 
@@ -84,3 +85,19 @@ def test_packed_keyframes_have_a_budget_of_their_own() -> None:
     held = [name for name, _ in stored if cache.get(("dev", name, "v1")) is not None]
     assert held and "a" not in held and held == [name for name, _ in stored][-len(held) :]
     assert sum(len(p.data) for name, p in stored if name in held) <= 600
+
+
+def item(number: int | None, owner: str | None = None) -> dict[str, Any]:
+    labels = {"flowops.io/flow": "f"} | ({"flowops.io/number": str(number)} if number is not None else {})
+    meta: dict[str, Any] = {"name": f"f-{number or 0:05d}", "labels": labels}
+    if owner:
+        meta["ownerReferences"] = [{"kind": "Flow", "uid": owner}]
+    return {"metadata": meta}
+
+
+def test_the_versions_listed_before_a_commit_serve_the_deletion_policy_without_a_second_list() -> None:
+    listed = [item(1, "u1"), item(2, "u1"), item(3), item(7, "gone"), item(None, "u1")]
+    # Retention has just pruned version 1 of this Flow: it is no longer in the records.
+    kept = _still_stored(listed, [record(2), record(3)], "u1")
+    assert [i["metadata"]["name"] for i in kept or []] == ["f-00002", "f-00003", "f-00007", "f-00000"]
+    assert _still_stored(None, [record(2)], "u1") is None  # not listed here: follow_policy lists

@@ -155,12 +155,18 @@ def reconcile_locked(
 def _still_stored(
     listed: list[dict[str, Any]] | None, records: list[VersionRecord], owner_uid: str | None
 ) -> list[dict[str, Any]] | None:
-    """The listed version objects minus those retention has just deleted (only this Flow's
-    own versions are pruned; a deleted namesake's retained ones stay)."""
+    """The listed version objects minus those retention has just deleted: retention prunes
+    only this Flow's own numbered versions, which are all in `records` until pruned."""
     if listed is None:
         return None
     kept = {r.name for r in records}
-    return [i for i in listed if i["metadata"]["name"] in kept or not versions.owned_by(i, owner_uid)]
+    return [
+        i
+        for i in listed
+        if i["metadata"]["name"] in kept
+        or not versions.owned_by(i, owner_uid)
+        or names.LABEL_NUMBER not in (i["metadata"].get("labels") or {})
+    ]
 
 
 # A number is taken only when another writer committed meanwhile; a few rounds settle it.
