@@ -2,8 +2,10 @@
 
 Kopf's default keeps the whole last-handled spec in an annotation (256 KiB for all
 annotations of an object) and deep-copies bodies to build it. Flow documents are
-megabytes, so large values in spec are replaced by their digest: the essence still
-changes exactly when they change, and stays a few hundred bytes.
+megabytes, so large values in spec are replaced by a marker that changes when they may
+have changed: the object's generation, which the API server bumps on every spec change
+(no serialising of a megabyte document in the event loop), or, for a body without one,
+the value's digest. The essence stays a few hundred bytes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from .lru import BoundedLRU
 
 # Spec values larger than this (as JSON) are kept as a digest only.
 DIGEST_THRESHOLD_BYTES = 1024
+# Spec values with more nodes than this (keys and items, counted until passed) are kept as
+# the generation only: counting stops early, serialising would not.
+GENERATION_THRESHOLD_NODES = 64
 # Kopf builds the essence of one event body several times; bodies never change per resourceVersion.
 MEMO_ENTRIES = 256
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -33,8 +38,26 @@ def digest_of(value: Any) -> str:
     return "sha256:" + hashlib.sha256(_encode(value)).hexdigest()
 
 
-def _shrink(value: Any) -> Any:
-    """One serialisation per value: small values stay, large ones (strings too) become digests."""
+def _more_nodes_than(value: Any, limit: int) -> bool:
+    pending, seen = [value], 0
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            seen += len(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            seen += len(node)
+            pending.extend(node)
+        if seen > limit:
+            return True
+    return False
+
+
+def _shrink(value: Any, generation: int | None = None) -> Any:
+    """Small values stay; large ones become the generation (when known) or a digest
+    (strings too; one serialisation)."""
+    if generation is not None and _more_nodes_than(value, GENERATION_THRESHOLD_NODES):
+        return {"$generation": generation}
     encoded = _encode(value)
     if len(encoded) <= DIGEST_THRESHOLD_BYTES:
         return value
@@ -50,6 +73,22 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         # generation, least recently used.
         self._memo: BoundedLRU[tuple[Any, ...], kopf.BodyEssence] = BoundedLRU(MEMO_ENTRIES)
         self._specs: BoundedLRU[tuple[Any, ...], dict[str, Any]] = BoundedLRU(MEMO_ENTRIES)
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        """The last-handled essence. One written before generation markers holds digests:
+        a value still matching its digest reads as the marker build() makes now, so an
+        upgrade does not look like a change of every Flow (a handler run and a write each)."""
+        essence = super().fetch(body=body)
+        spec = (essence or {}).get("spec")
+        generation = body.get("metadata", {}).get("generation")
+        if not isinstance(spec, dict) or generation is None:
+            return essence
+        for name, stored in list(spec.items()):
+            if isinstance(stored, dict) and set(stored) == {"$digest"} and name in (body.get("spec") or {}):
+                current = body["spec"][name]
+                if _shrink(current) == stored:
+                    spec[name] = _shrink(current, generation)
+        return essence
 
     def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
         extra = tuple(str(f) for f in extra_fields or ())
@@ -86,7 +125,8 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
             cached = self._specs.get(key)
             if cached is not None:
                 return copy.deepcopy(cached)
-        shrunk = {name: _shrink(value) for name, value in body.get("spec", {}).items()}
+        generation = meta.get("generation")
+        shrunk = {name: _shrink(value, generation) for name, value in body.get("spec", {}).items()}
         if key is not None:
             self._specs.add(key, copy.deepcopy(shrunk))
         return shrunk

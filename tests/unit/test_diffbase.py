@@ -78,7 +78,7 @@ def test_the_spec_is_serialised_once_per_generation(monkeypatch):
 
     calls: list[int] = []
     real = diffbase._shrink
-    monkeypatch.setattr(diffbase, "_shrink", lambda value: calls.append(1) or real(value))
+    monkeypatch.setattr(diffbase, "_shrink", lambda *args: calls.append(1) or real(*args))
     storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
     content = {"text": "x" * 5000}
 
@@ -102,3 +102,47 @@ def test_the_spec_is_serialised_once_per_generation(monkeypatch):
     assert first == status_write and len(calls) == 1
     edited = storage.build(body=body("3", 2, {"text": "y" * 5000}))  # a spec change bumps the generation
     assert edited["spec"] != first["spec"] and len(calls) == 2
+
+
+def _generational(generation: int, content: object, resource_version: str = "1", stored: dict | None = None) -> kopf.Body:
+    annotations = {"kopf.flowops.io/last-handled": json.dumps(stored)} if stored is not None else {}
+    return kopf.Body(
+        {
+            "metadata": {
+                "name": "f",
+                "namespace": "dev",
+                "uid": "u-1",
+                "resourceVersion": resource_version,
+                "generation": generation,
+                "annotations": annotations,
+            },
+            "spec": {"content": content, "versioning": {"mode": "Auto"}},
+        }
+    )
+
+
+def test_a_large_document_is_marked_by_its_generation_without_being_serialised(monkeypatch):
+    import flowops.diffbase as diffbase
+
+    def refuse(value):
+        raise AssertionError(f"serialised {str(value)[:40]}")
+
+    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    document = {"fields": [{"id": str(i), "label": "x" * 50} for i in range(2000)]}
+    monkeypatch.setattr(diffbase, "_encode", lambda value: refuse(value) if value is document else json.dumps(value).encode())
+    essence = storage.build(body=_generational(7, document))
+    assert essence["spec"]["content"] == {"$generation": 7}
+    assert essence["spec"]["versioning"] == {"mode": "Auto"}  # small values stay readable
+    assert storage.build(body=_generational(8, document, "2"))["spec"] != essence["spec"]
+
+
+def test_an_essence_written_with_digests_reads_as_unchanged_after_an_upgrade():
+    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    document = {"fields": [{"id": str(i)} for i in range(500)]}
+    old = {"spec": {"content": _shrink(document), "versioning": {"mode": "Auto"}}}
+    unchanged = _generational(3, document, stored=old)
+    assert storage.fetch(body=unchanged) == {"spec": storage.build(body=unchanged)["spec"]}
+    # Changed while the operator was being upgraded: still a change.
+    edited = _generational(4, {**document, "title": "new"}, "2", stored=old)
+    assert storage.fetch(body=edited)["spec"]["content"] == old["spec"]["content"]
+    assert storage.build(body=edited)["spec"]["content"] == {"$generation": 4}
