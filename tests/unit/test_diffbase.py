@@ -73,37 +73,6 @@ def test_a_memoised_essence_cannot_be_changed_through_a_returned_copy():
     assert storage.build(body=body)["spec"]["versioning"] == {"mode": "Auto"}
 
 
-def test_the_spec_is_serialised_once_per_generation(monkeypatch):
-    import flowops.diffbase as diffbase
-
-    calls: list[int] = []
-    real = diffbase._shrink
-    monkeypatch.setattr(diffbase, "_shrink", lambda *args: calls.append(1) or real(*args))
-    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
-    content = {"text": "x" * 5000}
-
-    def body(resource_version: str, generation: int, content: dict) -> kopf.Body:
-        return kopf.Body(
-            {
-                "metadata": {
-                    "name": "f",
-                    "namespace": "dev",
-                    "uid": "u-1",
-                    "resourceVersion": resource_version,
-                    "generation": generation,
-                },
-                "spec": {"content": content},
-                "status": {"versionCount": int(resource_version)},
-            }
-        )
-
-    first = storage.build(body=body("1", 1, content))
-    status_write = storage.build(body=body("2", 1, content))  # a status write: same generation
-    assert first == status_write and len(calls) == 1
-    edited = storage.build(body=body("3", 2, {"text": "y" * 5000}))  # a spec change bumps the generation
-    assert edited["spec"] != first["spec"] and len(calls) == 2
-
-
 def _generational(generation: int, content: object, resource_version: str = "1", stored: dict | None = None) -> kopf.Body:
     annotations = {"kopf.flowops.io/last-handled": json.dumps(stored)} if stored is not None else {}
     return kopf.Body(
@@ -119,6 +88,23 @@ def _generational(generation: int, content: object, resource_version: str = "1",
             "spec": {"content": content, "versioning": {"mode": "Auto"}},
         }
     )
+
+
+def test_the_spec_is_serialised_once_per_generation(monkeypatch):
+    import flowops.diffbase as diffbase
+
+    calls: list[int] = []
+    real = diffbase._shrink
+    monkeypatch.setattr(diffbase, "_shrink", lambda *args: calls.append(1) or real(*args))
+    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    content = {"text": "x" * 5000}
+
+    # One call per spec value (content and versioning) per generation.
+    first = storage.build(body=_generational(1, content, "1"))
+    status_write = storage.build(body=_generational(1, content, "2"))  # a status write: same generation
+    assert first == status_write and len(calls) == 2
+    edited = storage.build(body=_generational(2, {"text": "y" * 5000}, "3"))  # a spec change bumps the generation
+    assert edited["spec"] != first["spec"] and len(calls) == 4
 
 
 def test_a_large_document_is_marked_by_its_generation_without_being_serialised(monkeypatch):
