@@ -73,6 +73,8 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         # generation, least recently used.
         self._memo: BoundedLRU[tuple[Any, ...], kopf.BodyEssence] = BoundedLRU(MEMO_ENTRIES)
         self._specs: BoundedLRU[tuple[Any, ...], dict[str, Any]] = BoundedLRU(MEMO_ENTRIES)
+        # Digests of spec values by generation, for essences stored before generation markers.
+        self._digests: BoundedLRU[tuple[Any, ...], Any] = BoundedLRU(MEMO_ENTRIES)
 
     def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
         """The last-handled essence. One written before generation markers holds digests:
@@ -80,13 +82,20 @@ class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
         upgrade does not look like a change of every Flow (a handler run and a write each)."""
         essence = super().fetch(body=body)
         spec = (essence or {}).get("spec")
-        generation = body.get("metadata", {}).get("generation")
+        meta = body.get("metadata", {})
+        generation = meta.get("generation")
         if not isinstance(spec, dict) or generation is None:
             return essence
         for name, stored in list(spec.items()):
             if isinstance(stored, dict) and set(stored) == {"$digest"} and name in (body.get("spec") or {}):
                 current = body["spec"][name]
-                if _shrink(current) == stored:
+                # Until the next change stores a new essence, every event would serialise it.
+                key = (meta.get("uid"), generation, name)
+                digest = self._digests.get(key)
+                if digest is None:
+                    digest = _shrink(current)
+                    self._digests.add(key, digest)
+                if digest == stored:
                     spec[name] = _shrink(current, generation)
         return essence
 

@@ -132,3 +132,17 @@ def test_an_essence_written_with_digests_reads_as_unchanged_after_an_upgrade():
     edited = _generational(4, {**document, "title": "new"}, "2", stored=old)
     assert storage.fetch(body=edited)["spec"]["content"] == old["spec"]["content"]
     assert storage.build(body=edited)["spec"]["content"] == {"$generation": 4}
+
+
+def test_an_unchanged_upgraded_essence_is_compared_once_per_generation(monkeypatch):
+    import flowops.diffbase as diffbase
+
+    storage = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    document = {"fields": [{"id": str(i)} for i in range(500)]}
+    old = {"spec": {"content": _shrink(document), "versioning": {"mode": "Auto"}}}
+    serialised: list[object] = []
+    real = diffbase._encode
+    monkeypatch.setattr(diffbase, "_encode", lambda value: serialised.append(value) or real(value))
+    for resource_version in ("1", "2", "3"):  # status writes: the stored essence stays the old one
+        storage.fetch(body=_generational(3, document, resource_version, stored=old))
+    assert sum(1 for value in serialised if value is document) == 1
