@@ -59,8 +59,7 @@ class CountPublisher:
         try:
             while key in self._pending:
                 counts = self._pending.pop(key)
-                written = self._written.get(key)
-                if written is not None and written[0] == counts and self._clock() - written[1] < self._settle:
+                if counts == self._reference(key, None):  # written moments ago
                     continue
                 try:
                     await write(environment, counts)
