@@ -13,13 +13,12 @@ from . import versions
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 
-# Differing-path counts by (hash, hash): both documents are immutable versions. First in,
-# first out (a hit is no use): read with peek.
+# Differing-path counts by (hash, hash): both documents are immutable versions.
 _counts: BoundedLRU[tuple[str, str], int] = BoundedLRU(1024)
 
 
 def _count(kube: Kube, a: tuple[str, str, VersionRecord], b: tuple[str, str, VersionRecord], key: tuple[str, str]) -> int:
-    held = _counts.peek(key)
+    held = _counts.get(key)
     if held is not None:
         return held
     count = diff.changed_paths_count(versions.read_version(kube, *a), versions.read_version(kube, *b))
@@ -33,7 +32,7 @@ _preserved: BoundedLRU[tuple[str, ...], tuple[int, int]] = BoundedLRU(1024)
 def _preserved_count(
     kube: Kube, up: tuple[str, str, VersionRecord], own: tuple[str, str, VersionRecord], key: tuple[str, ...]
 ) -> tuple[int, int]:
-    held = _preserved.peek(key)
+    held = _preserved.get(key)
     if held is not None:
         return held
     result = values.sync_view(versions.read_version(kube, *own), versions.read_version(kube, *up), key[2:])
