@@ -260,7 +260,7 @@ def test_requester_and_approver_cannot_be_forged(kube, kube_as, chain):
 
 def test_only_a_gitops_approver_may_create_a_promotion_already_approved(kube, kube_as, chain):
     _, staging, _ = chain
-    flux = "system:serviceaccount:flux-system:kustomize-controller"
+    flux = "system:serviceaccount:flux-system:flowops-applier"
     prod = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"gitopsApprovers": [flux]}})
     for namespace, role in ((ns(prod), "flowops-promoter"), (ns(staging), "flowops-viewer")):
         bind(kube, namespace, role, flux)

@@ -36,7 +36,7 @@ from flowops.testing.admission import (
 )
 from flowops.testing.objects import API_VERSION, flow, promotion, wait_for_number, wait_for_phase
 
-FLUX = "system:serviceaccount:flux-system:kustomize-controller"
+FLUX = "system:serviceaccount:flux-system:flowops-applier"
 ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
 
 
@@ -175,6 +175,50 @@ def test_a_gitops_approval_counts_only_for_a_promotion_applied_from_git(kube, ku
         field_manager="kustomize-controller",
     )["spec"]
     assert (approved["approvedBy"]["username"], approved["approvedBy"]["via"]) == (FLUX, "GitOps")
+
+
+@pytest.mark.parametrize(
+    ("listed", "words"),
+    [
+        ("system:serviceaccount:flux-system:kustomize-controller", "is a GitOps controller's own identity"),
+        ("system:serviceaccount:argocd:argocd-application-controller", "is a GitOps controller's own identity"),
+        ("dave-approver", "is not a ServiceAccount"),
+        ("system:serviceaccounts:flux-system", "is not a ServiceAccount"),
+    ],
+)
+def test_a_gitops_approver_is_one_syncs_own_service_account(kube, chain, listed, words):
+    """A controller's own identity applies every tenant's sync, and a person would approve
+    alone: neither may stand for a reviewed pull request, however the Environment is written."""
+    _, staging, prod = chain
+    approvers = [FLUX, listed]
+    field = "spec.policy.promotion.gitopsApprovers[1]"
+    promotion_policy = {"promotion": {"gitopsApprovers": approvers}}
+    refused(lambda: kube.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"policy": promotion_policy}}), field, words)
+    refused(
+        lambda: kube.json_patch(
+            ENVIRONMENTS, name(prod), [{"op": "add", "path": "/spec/policy/promotion/gitopsApprovers/-", "value": listed}]
+        ),
+        field,
+        words,
+    )
+    applied_env = {
+        "apiVersion": ENVIRONMENTS.api_version,
+        "kind": "Environment",
+        "metadata": {"name": name(prod)},
+        "spec": {"policy": promotion_policy},
+    }
+    refused(lambda: kube.apply(ENVIRONMENTS, name(prod), applied_env, field_manager="platform-team", force=True), field, words)
+    assert kube.get(ENVIRONMENTS, name(prod))["spec"]["policy"]["promotion"]["gitopsApprovers"] == [FLUX]
+
+    fresh = f"atk-prod-{uuid.uuid4().hex[:6]}"
+    body = {
+        "apiVersion": ENVIRONMENTS.api_version,
+        "kind": "Environment",
+        "metadata": {"name": fresh},
+        "spec": {"namespace": f"ns-{fresh}", "tier": "Production", "upstream": name(staging), "policy": promotion_policy},
+    }
+    refused(lambda: kube.create(ENVIRONMENTS, body), field, words)
+    assert kube.get_or_none(ENVIRONMENTS, fresh) is None
 
 
 def test_the_configmaps_production_workloads_mount_are_the_operators(kube, kube_as, chain):

@@ -18,7 +18,7 @@ from flowops.testing.admission import bind, wait_until_admitted, wait_until_gove
 from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
-FLUX = "system:serviceaccount:flux-system:kustomize-controller"
+FLUX = "system:serviceaccount:flux-system:flowops-applier"
 
 
 def ns(env: dict) -> str:

@@ -117,10 +117,33 @@ def test_approvers_and_freeze():
         "policy": {
             "promotion": {
                 "approverGroups": ["sre"],
-                "gitopsApprovers": ["system:serviceaccount:flux-system:kustomize-controller"],
+                "gitopsApprovers": ["system:serviceaccount:flux-system:flowops-applier"],
             }
         },
     }
     assert policy.approver_groups(spec) == ["sre"] and policy.approver_groups(PROD) is None
-    assert policy.gitops_approvers(spec) == ["system:serviceaccount:flux-system:kustomize-controller"]
+    assert policy.gitops_approvers(spec) == ["system:serviceaccount:flux-system:flowops-applier"]
     assert policy.freeze(spec) == {"reason": "black friday"} and policy.freeze(PROD) is None
+
+
+@pytest.mark.parametrize(
+    ("username", "problem"),
+    [
+        ("system:serviceaccount:flux-system:flowops-applier", None),
+        ("system:serviceaccount:tenant-a:sync.prod", None),
+        ("system:serviceaccount:flux-system:kustomize-controller", "controller's own identity"),
+        ("system:serviceaccount:gitops:helm-controller", "controller's own identity"),
+        ("system:serviceaccount:argocd:argocd-application-controller", "controller's own identity"),
+        ("system:serviceaccount:argocd:argocd-server", "controller's own identity"),
+        ("alice@example.com", "is not a ServiceAccount"),
+        ("system:serviceaccounts:flux-system", "is not a ServiceAccount"),  # a group, not a user
+        ("system:serviceaccount:flux-system", "is not a ServiceAccount"),
+        ("system:serviceaccount:flux-system:applier:extra", "is not a ServiceAccount"),
+        ("system:admin", "is not a ServiceAccount"),
+    ],
+)
+def test_a_gitops_approver_is_one_syncs_own_service_account(username, problem):
+    found = policy.gitops_approver_problem(username)
+    assert (found is None) if problem is None else (problem in (found or ""))
+    spec = {**PROD, "policy": {"promotion": {"gitopsApprovers": [username]}}}
+    assert policy.gitops_approvers(spec) == ([username] if problem is None else [])

@@ -17,7 +17,8 @@ DEV_DOC = {"title": "new"}
 PROD_DOC = {"title": "old"}
 ALICE = {"username": "alice", "groups": ["promoters"]}
 BOB = {"username": "bob", "groups": ["approvers"], "via": "Cluster"}
-FLUX = "system:serviceaccount:flux-system:kustomize-controller"
+FLUX = "system:serviceaccount:flux-system:flowops-applier"
+CONTROLLER = "system:serviceaccount:flux-system:kustomize-controller"
 
 
 def record(number: int, doc: Any, ready: bool = True, guardrails: str = "", **extra: Any) -> VersionRecord:
@@ -296,10 +297,33 @@ CASES = [
     ),
     (
         "gitops-approval-from-unlisted",
-        state(approved({"username": "mallory", "via": "GitOps"}), target_env=PROD),
+        state(approved({"username": "system:serviceaccount:tenant-b:applier", "via": "GitOps"}), target_env=PROD),
         "Failed",
         "ApproverNotAllowed",
-        "gitopsApprovers",
+        "is not in spec.policy.promotion.gitopsApprovers",
+        False,
+    ),
+    # Listed before admission refused such entries: they still count for nothing.
+    (
+        "gitops-approval-by-a-listed-controller-identity",
+        state(
+            approved({"username": CONTROLLER, "via": "GitOps"}, requestedBy={"username": CONTROLLER}),
+            target_env=env("prod", "Production", upstream="staging", promotion={"gitopsApprovers": [CONTROLLER]}),
+        ),
+        "Failed",
+        "ApproverNotAllowed",
+        "is a GitOps controller's own identity",
+        False,
+    ),
+    (
+        "gitops-approval-by-a-listed-person",
+        state(
+            approved({"username": "mallory", "via": "GitOps"}, requestedBy={"username": "mallory"}),
+            target_env=env("prod", "Production", upstream="staging", promotion={"gitopsApprovers": ["mallory"]}),
+        ),
+        "Failed",
+        "ApproverNotAllowed",
+        "'mallory' is not a ServiceAccount",
         False,
     ),
     (

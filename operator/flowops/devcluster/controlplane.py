@@ -63,10 +63,10 @@ def default_users() -> list[User]:
         User("approver", "dave-approver", ("flowops:approvers",)),
         # No group bindings: tests grant this user namespace-scoped RoleBindings only.
         User("scoped", "erin-scoped", ("flowops:team-a",)),
-        # A GitOps controller's identity (Flux's kustomize-controller applies from git).
+        # A GitOps sync's own identity (a Kustomization's spec.serviceAccountName, applying from git).
         User(
             "gitops",
-            "system:serviceaccount:flux-system:kustomize-controller",
+            "system:serviceaccount:flux-system:flowops-applier",
             ("system:serviceaccounts", "system:serviceaccounts:flux-system"),
         ),
         # Bound by the API server's bootstrap RBAC, like a real control plane's component.

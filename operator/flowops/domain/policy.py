@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,7 +62,32 @@ def approver_groups(env_spec: Mapping[str, Any] | None) -> list[str] | None:
 
 
 def gitops_approvers(env_spec: Mapping[str, Any] | None) -> list[str]:
-    return list(_promotion(env_spec).get("gitopsApprovers") or [])
+    """The listed GitOps approvers that may approve: an Environment stored before admission
+    refused the others still lists them, and they count for nothing."""
+    return [u for u in _promotion(env_spec).get("gitopsApprovers") or [] if gitops_approver_problem(u) is None]
+
+
+# The same two rules as the Environment CRD's, for Environments stored before them.
+_SERVICE_ACCOUNT = re.compile(r"system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?")
+GITOPS_CONTROLLERS = (
+    "kustomize-controller",
+    "helm-controller",
+    "argocd-application-controller",
+    "argocd-applicationset-controller",
+    "argocd-server",
+)
+
+
+def gitops_approver_problem(username: str) -> str | None:
+    """Why `username` cannot stand for a reviewed pull request, or None."""
+    if not _SERVICE_ACCOUNT.fullmatch(username):
+        return f"'{username}' is not a ServiceAccount: a GitOps approver is the ServiceAccount one sync applies as"
+    if username.rsplit(":", 1)[1] in GITOPS_CONTROLLERS:
+        return (
+            f"'{username}' is a GitOps controller's own identity, which every sync without its own ServiceAccount "
+            "applies as: list the ServiceAccount of the one sync that applies the reviewed directory"
+        )
+    return None
 
 
 def freeze(env_spec: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

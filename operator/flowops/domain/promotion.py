@@ -515,6 +515,13 @@ def _approval(
         )
     requester = (spec.get("requestedBy") or {}).get("username")
     if approver.get("via") == "GitOps":
+        problem = policy.gitops_approver_problem(username)
+        if problem:
+            return _refuse(
+                "ApproverNotAllowed",
+                f"{username} approved via GitOps, but {problem} (spec.policy.promotion.gitopsApprovers of environment "
+                f"{target_env_name}); nothing was written",
+            )
         listed = policy.gitops_approvers(target_spec)
         if username not in listed:
             return _refuse(
