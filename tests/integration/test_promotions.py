@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -479,6 +480,53 @@ def test_a_pinned_promotion_from_dry_run_lands_once_and_a_recreated_copy_writes_
     found = sorted(versions_of(kube, staging, "standard"), key=lambda v: v["spec"]["number"])
     assert [v["spec"]["number"] for v in found] == [1, 2]
     assert [v["spec"]["provenance"]["name"] for v in found] == [manifest["metadata"]["name"], "next"]
+
+
+def test_a_recreated_promotion_is_recognised_after_history_moved_past_its_version(kube, running_operator, make_environment):
+    """A Promotion git still holds keeps the version it landed through retention, so a
+    prune and re-apply of it later finds its provenance and does not roll the target back."""
+    dev = make_environment("Development")
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW, "historyLimit": 2})
+    # Unrelated text in each version: every version is stored whole, so no later version
+    # keeps an earlier one as its base and only a pin can keep it.
+    dev_flow(kube, dev, content("one"))
+    for number, title in ((2, "two"), (3, "three"), (4, "four")):
+        kube.merge_patch(FLOWS, "standard", {"spec": {"content": content(title)}}, ns(dev))
+        wait_for_number(kube, ns(dev), "standard", number)
+
+    releases = {f"release-{n}": promotion(f"release-{n}", name(dev), "standard", version=str(n)) for n in (1, 2, 3)}
+    landed = {}
+    for release, body in releases.items():
+        kube.create(PROMOTIONS, body, ns(staging))
+        landed[release] = wait_for_phase(kube, ns(staging), release)["targetVersion"]
+
+    # Flux's prune and re-apply: the same name and spec, a new object.
+    kube.delete(PROMOTIONS, "release-1", ns(staging))
+    wait_for(lambda: kube.get_or_none(PROMOTIONS, "release-1", ns(staging)) is None, message="release-1 deleted")
+    kube.create(PROMOTIONS, releases["release-1"], ns(staging))
+    again = wait_for_phase(kube, ns(staging), "release-1")
+    assert again["phase"] == "Succeeded" and "already promoted" in again["message"], again
+    assert again["targetVersion"] == landed["release-1"]
+    assert kube.get(FLOWS, "standard", ns(staging))["spec"]["content"] == content("three"), "not rolled back"
+    # Three versions at a limit of two: the one release-1 landed stayed while release-1 existed.
+    stored = sorted(versions_of(kube, staging, "standard"), key=lambda v: v["spec"]["number"])
+    assert [(v["spec"]["number"], v["spec"]["storage"]["encoding"]) for v in stored] == [(1, "Full"), (2, "Full"), (3, "Full")]
+
+    # Once git lets release-1 go, history is bounded again: the next promotion prunes its version.
+    kube.delete(PROMOTIONS, "release-1", ns(staging))
+    wait_for(lambda: kube.get_or_none(PROMOTIONS, "release-1", ns(staging)) is None, message="release-1 deleted")
+    kube.create(PROMOTIONS, promotion("release-4", name(dev), "standard", version="4"), ns(staging))
+    assert wait_for_phase(kube, ns(staging), "release-4")["phase"] == "Succeeded"
+    wait_for(lambda: numbers_of(kube, staging) == [2, 3, 4], message="release-1's version pruned")
+    assert kube.get(FLOWS, "standard", ns(staging))["spec"]["content"] == content("four")
+
+
+def numbers_of(kube, env) -> list[int]:
+    return sorted(v["spec"]["number"] for v in versions_of(kube, env, "standard"))
+
+
+def content(title: str) -> dict:
+    return {"title": title, "body": hashlib.sha256(title.encode()).hexdigest() * 40}
 
 
 def test_a_forged_promotion_annotation_is_an_ordinary_edit(kube, kube_as, running_operator, make_environment):

@@ -17,21 +17,34 @@ def test_client_pins_its_resolved_version_and_its_own_setting():
     assert pins.client_pins("ns", {}, {}) == {}
 
 
-def test_application_and_running_promotion_pins():
+def test_application_and_promotion_pins():
     assert pins.application_pins("ns", {"defaultFlow": {"name": "f", "version": ID1}}) == {("flow", "ns", "f"): (ID1,)}
     assert pins.application_pins("ns", {"defaultFlow": {"name": "f"}}) == {}
-    running = pins.promotion_pins(
-        "prod",
-        {"source": {"environment": "staging", "flow": "f"}},
-        {"phase": "Running", "sourceVersion": ID1, "targetBaseVersion": ID2},
-    )
-    assert running == {("source", "staging", "f"): (ID1,), ("target", "prod", "f"): (ID2,)}
-    assert (
-        pins.promotion_pins(
-            "prod", {"source": {"environment": "staging", "flow": "f"}}, {"phase": "Succeeded", "sourceVersion": ID1}
-        )
-        == {}
-    )
+    source = {"source": {"environment": "staging", "flow": "f"}}
+    running = pins.promotion_pins("prod", "p", source, {"phase": "Running", "sourceVersion": ID1, "targetBaseVersion": ID2})
+    assert running == {
+        ("promoted-by", "prod", "f"): ("p",),
+        ("source", "staging", "f"): (ID1,),
+        ("target", "prod", "f"): (ID2,),
+    }
+    # Finished: no source or base held; the versions it landed still are, by its name.
+    for phase in ("Succeeded", "Failed"):
+        finished = {"phase": phase, "sourceVersion": ID1, "targetBaseVersion": ID2, "targetVersion": ID3}
+        assert pins.promotion_pins("prod", "p", source, finished) == {("promoted-by", "prod", "f"): ("p",)}
+    renamed = {**source, "target": {"flow": "g"}}
+    assert pins.promotion_pins("prod", "p", renamed, {}) == {("promoted-by", "prod", "g"): ("p",)}
+
+
+def test_versions_a_promotion_landed_are_held_while_a_promotion_of_that_name_exists():
+    records = [
+        VersionRecord(name="f-1", id=ID1, number=1, content_hash="a", promotion_name="release-1"),
+        VersionRecord(name="f-2", id=ID2, number=2, content_hash="b", promotion_name="release-2"),
+        VersionRecord(name="f-3", id=ID3, number=3, content_hash="c"),
+    ]
+    promotions = Index({("promoted-by", "ns", "f"): [("release-1",)], ("promoted-by", "other", "f"): [("release-2",)]})
+    rt = Runtime(kube=None, indexes={pins.PROMOTION_PINS: promotions})  # type: ignore[arg-type]
+    assert pins.versions_in_use_by_promotions(rt, None, "ns", "f", records) == {ID1}
+    assert pins.versions_in_use_by_promotions(rt, None, "ns", "g", records) == set()
 
 
 class Index(dict):

@@ -43,8 +43,8 @@ async def application_pins(namespace: str, spec: kopf.Spec, **_: Any) -> dict[An
 
 
 @kopf.index(API_GROUP, API_VERSION, "promotions", id=pins.PROMOTION_PINS)
-async def promotion_pins(namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, Any]:
-    return pins.promotion_pins(namespace, spec, status)
+async def promotion_pins(namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, Any]:
+    return pins.promotion_pins(namespace, name, spec, status)
 
 
 @kopf.index(API_GROUP, API_VERSION, "promotions", id=promotionhistory.INDEX)

@@ -1,4 +1,5 @@
-"""Versions that retention must spare: pinned by clients, or used by running Promotions.
+"""Versions that retention must spare: pinned by clients, used by running Promotions, or
+landed by a Promotion that still exists.
 
 In the operator these come from Kopf's in-memory indexes (`Runtime.indexes`, filled from
 the watch streams by handlers/indexes.py), so a commit at the history limit costs no
@@ -50,20 +51,25 @@ def application_pins(namespace: str, spec: Mapping[str, Any]) -> Entries:
     return entries
 
 
-def promotion_pins(namespace: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> Entries:
+def promotion_pins(namespace: str, name: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> Entries:
     """A running Promotion holds its source version (by environment) and its target's base;
-    before it has recorded its source version, the version its spec names."""
+    before it has recorded its source version, the version its spec names. Every Promotion,
+    finished or not, holds the target versions that name it in their provenance: that is
+    how the same Promotion, re-created by a GitOps prune and re-apply, is recognised as
+    landed instead of rolling the target back. By name, known from the object's first
+    event, so a version landed moments ago is held before the Promotion's status is seen."""
+    source = spec.get("source") or {}
+    target = (spec.get("target") or {}).get("flow") or source.get("flow") or ""
     entries: Entries = {}
+    _add(entries, ("promoted-by", namespace, target), name)
     if status.get("phase") in TERMINAL_PHASES:
         return entries
-    source = spec.get("source") or {}
     if source.get("environment"):
         _add(
             entries,
             ("source", source["environment"], source.get("flow") or ""),
             status.get("sourceVersion") or source.get("version"),
         )
-    target = (spec.get("target") or {}).get("flow") or source.get("flow") or ""
     _add(entries, ("target", namespace, target), status.get("targetBaseVersion"))
     return entries
 
@@ -111,13 +117,17 @@ def versions_in_use_by_promotions(
     rt: Runtime, environment: str | None, namespace: str, flow: str, records: Sequence[VersionRecord] = ()
 ) -> set[str]:
     keys: list[Key] = [("target", namespace, flow)] + ([("source", environment, flow)] if environment else [])
+    landed_by: Key = ("promoted-by", namespace, flow)
     index = rt.indexes.get(PROMOTION_PINS)
     if index is not None:
         selectors = [v for key in keys for v in _indexed(index, key)]
+        promotions = set(_indexed(index, landed_by))
     else:
         entries = [
-            promotion_pins(p["metadata"]["namespace"], p.get("spec") or {}, p.get("status") or {})
+            promotion_pins(p["metadata"]["namespace"], p["metadata"]["name"], p.get("spec") or {}, p.get("status") or {})
             for p in rt.kube.list(PROMOTIONS)
         ]
         selectors = [v for key in keys for v in _listed(entries, key)]
-    return {vid for selector in selectors for vid in _selected_ids(selector, records)}
+        promotions = set(_listed(entries, landed_by))
+    pinned = {vid for selector in selectors for vid in _selected_ids(selector, records)}
+    return pinned | {r.id for r in records if r.promotion_name and r.promotion_name in promotions}

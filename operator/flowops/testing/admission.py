@@ -40,9 +40,17 @@ def wait_until_governed(kube: Kube, env: Mapping[str, Any], timeout: float = 30)
 
 def wait_until_refused(call: Callable[[], Any], words: str, timeout: float = 30) -> str:
     """Until a (dry-run) request is refused with `words` in the message: a policy change took effect."""
-    return wait_for(
-        lambda: (m := refusal(call)) is not None and words in m and m, timeout=timeout, message=f"a refusal saying {words!r}"
-    )
+    answers: list[str | None] = []
+
+    def refused_so() -> str | None:
+        answers.append(refusal(call))
+        return answers[-1] if answers[-1] is not None and words in answers[-1] else None
+
+    try:
+        return wait_for(refused_so, timeout=timeout, message=f"a refusal saying {words!r}")
+    except AssertionError as exc:
+        last = answers[-1] if answers else None
+        raise AssertionError(f"{exc}; the last answer: {'admitted' if last is None else last}") from None
 
 
 def wait_until_admitted(call: Callable[[], Any], timeout: float = 30) -> None:
