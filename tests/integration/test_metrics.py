@@ -70,7 +70,7 @@ def test_counters_and_gauges_follow_versions_guardrails_promotions_and_approvals
     kube.merge_patch(FLOWS, "signin", {"spec": {"content": {"title": None, "subtitle": "no title"}}}, ns(dev))
     wait_for_number(kube, ns(dev), "signin", 2)
     kube.merge_patch(FLOWS, "signin", {"spec": {"content": {"title": "Sign in", "step": 2}}}, ns(dev))
-    head = wait_for_number(kube, ns(dev), "signin", 3)["latestReadyVersion"]
+    head = wait_for_number(kube, ns(dev), "signin", 3, field="latestReadyNumber")["latestReadyVersion"]
     samples = metric_is(running_operator, 2, "flowops_versions_created_total", environment=name(dev), head="true")
     assert value(samples, "flowops_versions_created_total", environment=name(dev), head="false") == 1
     assert value(samples, "flowops_guardrail_failures_total", environment=name(dev), rule="needs-title", stage="version") == 1

@@ -38,15 +38,28 @@ def flow_status(kube: Kube, namespace: str, name: str) -> dict:
 def wait_for_number(
     kube: Kube, namespace: str, name: str, number: int, field: str = "latestCreatedNumber", timeout: float = 30
 ) -> dict:
-    return wait_for(
-        lambda: (
-            (s := flow_status(kube, namespace, name)).get(field) == number
-            and s.get("observedGeneration") == kube.get(FLOWS, name, namespace)["metadata"]["generation"]
-            and s
-        ),
-        timeout=timeout,
-        message=f"{namespace}/{name} {field} == {number}",
-    )
+    seen: list[dict] = []
+
+    def reached() -> dict | None:
+        seen[:] = [flow_status(kube, namespace, name)]
+        status = seen[0]
+        current = status.get(field) == number
+        return (
+            status
+            if current and status.get("observedGeneration") == kube.get(FLOWS, name, namespace)["metadata"]["generation"]
+            else None
+        )
+
+    try:
+        return wait_for(reached, timeout=timeout, message=f"{namespace}/{name} {field} == {number}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the last status: {_summary(seen[0] if seen else {})}") from None
+
+
+def _summary(status: dict) -> dict:
+    """What a failed wait shows of a Flow's status: its numbers and conditions, not its report."""
+    keep = ("observedGeneration", "latestCreatedNumber", "latestReadyNumber", "versionCount", "uncommitted", "conditions")
+    return {key: status.get(key) for key in keep}
 
 
 def wait_for_phase(
