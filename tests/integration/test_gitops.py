@@ -255,6 +255,26 @@ def test_guardrail_breaking_edit_fails_the_kustomization_with_the_rule_and_a_fix
     assert status["latestReadyVersion"] != head
 
 
+def test_a_new_flow_keeps_flux_waiting_until_the_operator_has_versioned_it(kube, running_operator, flux_sync, dev):
+    """A new Flow's status says observedGeneration 0 until the operator has seen it, so
+    Flux's health check waits on it instead of calling a Flow nobody versioned Ready. With
+    the operator stopped, Flux's own verdict (its health-check timeout) is the proof."""
+    repo = flux_sync(APPLIER, timeout="15s")
+    n = ns(dev)
+    running_operator.stop()
+    try:
+        repo.write("dev/login.yaml", flow_manifest("login", n, document("v1")))
+        repo.push("login v1")
+        ready, message = repo.wait_outcome(timeout=120)
+        assert ready == "False" and "timeout" in message.lower() and "Flow/" in message and "login" in message, message
+        assert flow_status(kube, n, "login") == {"observedGeneration": 0}, "nothing observed it"
+    finally:
+        running_operator.start()
+    repo.request_reconcile()
+    repo.wait_ready(timeout=180)
+    assert wait_for_number(kube, n, "login", 1)["latestReadyNumber"] == 1
+
+
 @pytest.fixture
 def staging(make_environment, dev, applier):
     """Downstream of dev, protected (it has an upstream); the applier may create Promotions
