@@ -179,6 +179,20 @@ class FluxSync:
         assert status == "True", f"Kustomization {self.name} not Ready: {message}"
         return message
 
+    def reconcile_ready(self, timeout: float = 90.0) -> None:
+        """Asks for a reconcile of the same commit and waits until Flux has handled that very
+        request and is Ready (an earlier failure of the same commit does not count)."""
+        token = self.request_reconcile()
+        wait_for(
+            lambda: (
+                (self.kustomization().get("status") or {}).get("lastHandledReconcileAt") == token
+                and condition(self.kustomization(), "Ready").get("status") == "True"
+            ),
+            timeout=timeout,
+            interval=0.2,
+            message=f"Flux to handle reconcile {token} of {self.name} and be Ready: {json.dumps(self._brief())}",
+        )
+
     def _brief(self) -> Any:
         obj = self.kube.get_or_none(KUSTOMIZATIONS, self.name, self.namespace) or {}
         return {k: v for k, v in (obj.get("status") or {}).items() if k != "inventory"}
