@@ -169,15 +169,7 @@ def test_idle_kustomization_reapplied_again_and_again_creates_no_version_and_no_
     # Flux re-applying the same commit round after round, each reconcile confirmed done
     # (lastHandledReconcileAt) before the next is asked for.
     for _ in range(IDLE_ROUNDS):
-        token = repo.request_reconcile()
-        wait_for(
-            lambda token=token: (
-                (repo.kustomization().get("status") or {}).get("lastHandledReconcileAt") == token
-                and condition(repo.kustomization(), "Ready").get("status") == "True"
-            ),
-            timeout=60,
-            message="reconcile handled",
-        )
+        repo.reconcile_ready(timeout=60)
 
     # Barrier: an edit pushed now is handled, so the idle rounds had every chance to write.
     assert kube.get(FLOWS, "login", n)["metadata"]["resourceVersion"] == before, "the Flow was written while nothing changed"
