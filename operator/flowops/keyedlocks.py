@@ -32,6 +32,11 @@ class KeyedLocks:
                 else:
                     self._entries[key] = (lock, users - 1)
 
+    def users(self, key: Hashable) -> int:
+        """How many threads hold or wait for `key`'s lock."""
+        with self._guard:
+            return self._entries.get(key, (None, 0))[1]
+
     def __len__(self) -> int:
         with self._guard:
             return len(self._entries)

@@ -13,8 +13,8 @@ def test_a_lock_is_dropped_with_its_last_user() -> None:
     locks = KeyedLocks()
     for n in range(1000):
         with locks.hold(("ns", f"flow-{n}")):
-            assert len(locks) == 1
-    assert len(locks) == 0
+            assert len(locks) == 1 and locks.users(("ns", f"flow-{n}")) == 1
+    assert len(locks) == 0 and locks.users(("ns", "flow-0")) == 0
 
 
 def test_the_same_key_still_excludes_while_it_is_in_use() -> None:

@@ -3,9 +3,12 @@ namesake's versions (they linger until garbage collection, or for good when reta
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from flowops.runtime import Runtime
 from flowops.services import sync
+from flowops.testing.waiting import wait_for
 
 
 def _version(number: int, owner: str, digest: str) -> dict:
@@ -55,3 +58,50 @@ def test_the_callers_uid_spares_a_read_and_its_versions_count() -> None:
     kube.versions["ns-staging"].append(_version(2, "live-uid", "sha256:same"))
     report = sync.compute(kube, "ns-staging", "standard", STAGING, ENVS.get, uid="live-uid")  # type: ignore[arg-type]
     assert report is not None and report["state"] == "InSync" and report["version"].endswith("2")
+
+
+class SlowFirstRead(Kube):
+    """Staging's first version list (the upstream's report) waits until the test lets it
+    go on: a thread that read the flow before its first commit and writes afterwards."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.versions["ns-staging"] = []
+        self.read_before_commit = threading.Event()
+        self.go_on = threading.Event()
+        self.reports: list[dict] = []
+
+    def list(self, resource: Any, namespace: str, label_selector: str = "", metadata_only: bool = False) -> list[dict]:
+        found = list(self.versions[namespace])
+        if namespace == "ns-staging" and not self.read_before_commit.is_set():
+            self.read_before_commit.set()
+            assert self.go_on.wait(10), "never let go on"
+        return found
+
+    def patch_status(self, resource: Any, name: str, status: dict, namespace: str) -> None:
+        self.reports.append(status["sync"])
+
+
+def test_a_report_read_before_the_first_commit_cannot_land_after_the_report_of_that_commit() -> None:
+    kube = SlowFirstRead()
+    rt = Runtime(kube=kube)  # type: ignore[arg-type]
+    key = ("ns-staging", "standard")
+    upstreams_report = threading.Thread(
+        target=sync.publish_locked, args=(rt, *key, STAGING, ENVS.get, None), kwargs={"uid": "live-uid"}
+    )
+    upstreams_report.start()
+    assert kube.read_before_commit.wait(10)
+
+    def commit_then_report() -> None:
+        with rt.flow_lock(*key):
+            kube.versions["ns-staging"].append(_version(2, "live-uid", "sha256:same"))
+        sync.publish_locked(rt, *key, STAGING, ENVS.get, None, uid="live-uid")
+
+    own = threading.Thread(target=commit_then_report)
+    own.start()
+    # Until the commit either is done or waits for the flow (two users of its lock).
+    wait_for(lambda: not own.is_alive() or rt.flow_locks.users(key) == 2, timeout=10)
+    kube.go_on.set()
+    upstreams_report.join(10)
+    own.join(10)
+    assert [r["state"] for r in kube.reports] == ["OutOfSync", "InSync"], kube.reports

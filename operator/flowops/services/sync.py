@@ -9,6 +9,7 @@ from ..domain import diff, flowstatus, values
 from ..domain.commit import VersionRecord
 from ..kube import FLOWS, Kube, NotFound
 from ..lru import BoundedLRU
+from ..runtime import Runtime
 from . import versions
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -106,6 +107,23 @@ def publish(
             kube.patch_status(FLOWS, flow, {"sync": patch}, namespace)
         except NotFound:
             pass
+
+
+def publish_locked(
+    rt: Runtime,
+    namespace: str,
+    flow: str,
+    env: Mapping[str, Any] | None,
+    env_by_name: EnvLookup,
+    current: Mapping[str, Any] | None,
+    uid: str | None = None,
+) -> None:
+    """publish() under the flow's lock, which its commits hold too. Two writers make a
+    flow's report (its own reconcile, and its upstream's event); without the lock one
+    could read the flow before its first commit and write after the other's report made
+    from that commit, leaving a report no later event corrects."""
+    with rt.flow_lock(namespace, flow):
+        publish(rt.kube, namespace, flow, env, env_by_name, current, uid)
 
 
 def downstream_of(env_name: str, environments: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
