@@ -86,16 +86,14 @@ def test_a_report_read_before_the_first_commit_cannot_land_after_the_report_of_t
     kube = SlowFirstRead()
     rt = Runtime(kube=kube)  # type: ignore[arg-type]
     key = ("ns-staging", "standard")
-    upstreams_report = threading.Thread(
-        target=sync.publish_locked, args=(rt, *key, STAGING, ENVS.get, None), kwargs={"uid": "live-uid"}
-    )
+    upstreams_report = threading.Thread(target=sync.publish, args=(rt, *key, STAGING, ENVS.get, None), kwargs={"uid": "live-uid"})
     upstreams_report.start()
     assert kube.read_before_commit.wait(10)
 
     def commit_then_report() -> None:
         with rt.flow_lock(*key):
             kube.versions["ns-staging"].append(_version(2, "live-uid", "sha256:same"))
-        sync.publish_locked(rt, *key, STAGING, ENVS.get, None, uid="live-uid")
+        sync.publish(rt, *key, STAGING, ENVS.get, None, uid="live-uid")
 
     own = threading.Thread(target=commit_then_report)
     own.start()

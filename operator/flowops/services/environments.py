@@ -94,7 +94,7 @@ def reconcile(
     if (previous.get("preservedPaths") or []) != preserved:
         # The parts this environment owns changed: its flows' sync reports are compared again.
         for flow in kube.iterate(FLOWS, spec["namespace"], page_size=50):
-            sync.publish_locked(
+            sync.publish(
                 rt,
                 spec["namespace"],
                 flow["metadata"]["name"],

@@ -44,7 +44,7 @@ def reconcile(
         return
     meta = flow["metadata"]
     current = (flow.get("status") or {}).get("sync")
-    sync.publish_locked(rt, meta["namespace"], meta["name"], env, env_by_name, current, uid=meta.get("uid"))
+    sync.publish(rt, meta["namespace"], meta["name"], env, env_by_name, current, uid=meta.get("uid"))
     publish_downstream(rt, meta["name"], env, env_by_name, all_environments)
 
 
@@ -109,7 +109,7 @@ def publish_downstream(
             if found is None:
                 continue
             state = (found.get("status") or {}).get("sync")
-        sync.publish_locked(rt, down_ns, name, down, env_by_name, state)
+        sync.publish(rt, down_ns, name, down, env_by_name, state)
 
 
 def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
@@ -148,7 +148,7 @@ def _check_waiting(
         if known and syncreport.on_upstream_event(state, head) == "stale":
             # From an event handler, which Kopf does not retry: retry here, then log.
             with_retries(
-                functools.partial(sync.publish_locked, rt, down_ns, name, down, env_by_name, state),
+                functools.partial(sync.publish, rt, down_ns, name, down, env_by_name, state),
                 f"re-publishing the sync report of Flow {down_ns}/{name}",
             )
 

@@ -89,27 +89,6 @@ def compute(
 
 
 def publish(
-    kube: Kube,
-    namespace: str,
-    flow: str,
-    env: Mapping[str, Any] | None,
-    env_by_name: EnvLookup,
-    current: Mapping[str, Any] | None,
-    uid: str | None = None,
-) -> None:
-    """Writes status.sync only when it differs from `current` (what the flow shows now)."""
-    desired = compute(kube, namespace, flow, env, env_by_name, uid)
-    if desired is not None and desired != current:
-        patch = dict(desired)
-        if "preservedPaths" in (current or {}) and "preservedPaths" not in desired:
-            patch["preservedPaths"] = None  # a merge patch keeps what it does not name
-        try:
-            kube.patch_status(FLOWS, flow, {"sync": patch}, namespace)
-        except NotFound:
-            pass
-
-
-def publish_locked(
     rt: Runtime,
     namespace: str,
     flow: str,
@@ -118,12 +97,23 @@ def publish_locked(
     current: Mapping[str, Any] | None,
     uid: str | None = None,
 ) -> None:
-    """publish() under the flow's lock, which its commits hold too. Two writers make a
-    flow's report (its own reconcile, and its upstream's event); without the lock one
-    could read the flow before its first commit and write after the other's report made
-    from that commit, leaving a report no later event corrects."""
+    """Writes status.sync only when it differs from `current` (what the flow shows now).
+
+    Under the flow's lock, which its commits hold too. Two writers make a flow's report
+    (its own reconcile, and its upstream's event); without the lock one could read the
+    flow before its first commit and write after the other's report made from that
+    commit, leaving a report no later event corrects."""
     with rt.flow_lock(namespace, flow):
-        publish(rt.kube, namespace, flow, env, env_by_name, current, uid)
+        desired = compute(rt.kube, namespace, flow, env, env_by_name, uid)
+        if desired is None or desired == current:
+            return
+        patch = dict(desired)
+        if "preservedPaths" in (current or {}) and "preservedPaths" not in desired:
+            patch["preservedPaths"] = None  # a merge patch keeps what it does not name
+        try:
+            rt.kube.patch_status(FLOWS, flow, {"sync": patch}, namespace)
+        except NotFound:
+            pass
 
 
 def downstream_of(env_name: str, environments: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
