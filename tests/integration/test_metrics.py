@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from flowops.kube import FLOWS, PROMOTIONS, Kube
 from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.operatorproc import OperatorProcess
-from flowops.testing.waiting import wait_for
+from flowops.testing.waiting import wait_for, wait_until
 
 Sample = tuple[str, dict[str, str], float]
 
@@ -34,16 +34,13 @@ def value(samples: list[Sample], name: str, **labels: str) -> float:
 
 def metric_is(operator: OperatorProcess, expected: float, name: str, **labels: str) -> list[Sample]:
     """Waits until the metric (summed over unnamed labels) has the value; returns the scrape."""
-    seen: list[Sample] = []
-
-    def matching() -> list[Sample] | None:
-        seen[:] = scrape(operator)
-        return seen if value(seen, name, **labels) == expected else None
-
-    try:
-        return wait_for(matching, timeout=60, message=f"{name}{labels} == {expected}")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; {name} samples: {[(lb, v) for n, lb, v in seen if n == name]}") from None
+    return wait_until(
+        lambda: scrape(operator),
+        lambda samples: value(samples, name, **labels) == expected,
+        timeout=60,
+        message=f"{name}{labels} == {expected}",
+        shown=lambda samples: f"{name} samples: {[(lb, v) for n, lb, v in samples if n == name]}",
+    )
 
 
 def ns(env: dict) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..kube import ENVIRONMENTS, NAMESPACES, ApiError, Kube, Resource
-from .waiting import wait_for
+from .waiting import wait_for, wait_until
 
 
 def refusal(call: Callable[[], Any]) -> str | None:
@@ -42,17 +42,15 @@ def wait_until_governed(kube: Kube, env: Mapping[str, Any], timeout: float = 30)
 # loaded two-core machine.
 def wait_until_refused(call: Callable[[], Any], words: str, timeout: float = 60) -> str:
     """Until a (dry-run) request is refused with `words` in the message: a policy change took effect."""
-    answers: list[str | None] = []
-
-    def refused_so() -> str | None:
-        answers.append(refusal(call))
-        return answers[-1] if answers[-1] is not None and words in answers[-1] else None
-
-    try:
-        return wait_for(refused_so, timeout=timeout, message=f"a refusal saying {words!r}")
-    except AssertionError as exc:
-        last = answers[-1] if answers else None
-        raise AssertionError(f"{exc}; the last answer: {'admitted' if last is None else last}") from None
+    refused: str | None = wait_until(
+        lambda: refusal(call),
+        lambda answer: answer is not None and words in answer,
+        timeout=timeout,
+        message=f"a refusal saying {words!r}",
+        shown=lambda answer: "admitted" if answer is None else answer,
+    )
+    assert refused is not None
+    return refused
 
 
 def wait_until_admitted(call: Callable[[], Any], timeout: float = 60) -> None:

@@ -22,7 +22,7 @@ from ..devcluster.flux import NAMESPACE
 from ..devcluster.gitserver import Checkout, GitServer
 from ..kube import Kube
 from ..kube.resources import Resource
-from .waiting import wait_for
+from .waiting import wait_for, wait_until
 
 GITREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "gitrepositories", "GitRepository")
 KUSTOMIZATIONS = Resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization")
@@ -183,16 +183,19 @@ class FluxSync:
         """Asks for a reconcile of the same commit and waits until Flux has handled that very
         request and is Ready (an earlier failure of the same commit does not count)."""
         token = self.request_reconcile()
-        wait_for(
-            lambda: (
-                (self.kustomization().get("status") or {}).get("lastHandledReconcileAt") == token
-                and condition(self.kustomization(), "Ready").get("status") == "True"
+        wait_until(
+            self.kustomization,
+            lambda k: (
+                (k.get("status") or {}).get("lastHandledReconcileAt") == token and condition(k, "Ready").get("status") == "True"
             ),
             timeout=timeout,
             interval=0.2,
-            message=f"Flux to handle reconcile {token} of {self.name} and be Ready: {json.dumps(self._brief())}",
+            message=f"Flux to handle reconcile {token} of {self.name} and be Ready",
+            shown=lambda k: json.dumps(self._brief(k)),
         )
 
-    def _brief(self) -> Any:
-        obj = self.kube.get_or_none(KUSTOMIZATIONS, self.name, self.namespace) or {}
+    def _brief(self, obj: Mapping[str, Any] | None = None) -> Any:
+        """The Kustomization's status without its inventory (read now unless given)."""
+        if obj is None:
+            obj = self.kube.get_or_none(KUSTOMIZATIONS, self.name, self.namespace) or {}
         return {k: v for k, v in (obj.get("status") or {}).items() if k != "inventory"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import settings
 from ..kube import FLOWS, PROMOTIONS, Kube
-from .waiting import wait_for
+from .waiting import wait_for, wait_until
 
 API_VERSION = "flowops.io/v1alpha1"
 
@@ -38,22 +38,15 @@ def flow_status(kube: Kube, namespace: str, name: str) -> dict:
 def wait_for_number(
     kube: Kube, namespace: str, name: str, number: int, field: str = "latestCreatedNumber", timeout: float = 30
 ) -> dict:
-    seen: list[dict] = []
-
-    def reached() -> dict | None:
-        seen[:] = [flow_status(kube, namespace, name)]
-        status = seen[0]
-        current = status.get(field) == number
-        return (
-            status
-            if current and status.get("observedGeneration") == kube.get(FLOWS, name, namespace)["metadata"]["generation"]
-            else None
-        )
-
-    try:
-        return wait_for(reached, timeout=timeout, message=f"{namespace}/{name} {field} == {number}")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; the last status: {_summary(seen[0] if seen else {})}") from None
+    """The Flow's status once `field` is `number` and it describes the current generation."""
+    observed = wait_until(
+        lambda: (flow_status(kube, namespace, name), kube.get(FLOWS, name, namespace)["metadata"]["generation"]),
+        lambda seen: seen[0].get(field) == number and seen[0].get("observedGeneration") == seen[1],
+        timeout=timeout,
+        message=f"{namespace}/{name} {field} == {number}",
+        shown=lambda seen: _summary(seen[0]),
+    )
+    return observed[0]
 
 
 def _summary(status: dict) -> dict:
