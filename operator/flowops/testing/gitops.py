@@ -22,7 +22,7 @@ from ..devcluster.flux import NAMESPACE
 from ..devcluster.gitserver import Checkout, GitServer
 from ..kube import Kube
 from ..kube.resources import Resource
-from .waiting import wait_for, wait_until
+from .waiting import wait_until
 
 GITREPOSITORIES = Resource("source.toolkit.fluxcd.io", "v1", "gitrepositories", "GitRepository")
 KUSTOMIZATIONS = Resource("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization")
@@ -167,12 +167,16 @@ class FluxSync:
         return ("False", ready.get("message", "")) if attempted and retrying else None
 
     def wait_outcome(self, sha: str | None = None, timeout: float = 90.0) -> tuple[str, str]:
-        return wait_for(
+        finished = wait_until(
             lambda: self.outcome(sha),
+            lambda outcome: outcome is not None,
             timeout=timeout,
             interval=0.2,
-            message=f"Flux to finish {self.name} at {sha or self.last_commit}: {json.dumps(self._brief())}",
+            message=f"Flux to finish {self.name} at {sha or self.last_commit}",
+            shown=lambda _: json.dumps(self._brief()),  # read at the end of the wait, not its start
         )
+        assert finished is not None
+        return finished
 
     def wait_ready(self, sha: str | None = None, timeout: float = 90.0) -> str:
         status, message = self.wait_outcome(sha, timeout)
