@@ -486,7 +486,10 @@ def test_a_recreated_promotion_is_recognised_after_history_moved_past_its_versio
     """A Promotion git still holds keeps the version it landed through retention, so a
     prune and re-apply of it later finds its provenance and does not roll the target back."""
     dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW, "historyLimit": 2})
+    # Unprotected only so the test can change a setting of the target flow (below).
+    staging = make_environment(
+        "Staging", upstream=name(dev), protected=False, policy={"promotion": PROMOTE_NOW, "historyLimit": 2}
+    )
     # Unrelated text in each version: every version is stored whole, so no later version
     # keeps an earlier one as its base and only a pin can keep it.
     dev_flow(kube, dev, content("one"))
@@ -500,9 +503,17 @@ def test_a_recreated_promotion_is_recognised_after_history_moved_past_its_versio
         kube.create(PROMOTIONS, body, ns(staging))
         landed[release] = wait_for_phase(kube, ns(staging), release)["targetVersion"]
 
-    # Flux's prune and re-apply: the same name and spec, a new object.
+    # Flux's prune and re-apply: the same name and spec, a new object. In between, the
+    # target flow is reconciled without a new version (one of its settings changes, as in
+    # the same sync): that trims no history, so release-1's version is still there.
     kube.delete(PROMOTIONS, "release-1", ns(staging))
     wait_for(lambda: kube.get_or_none(PROMOTIONS, "release-1", ns(staging)) is None, message="release-1 deleted")
+    changed = kube.merge_patch(FLOWS, "standard", {"spec": {"versioning": {"historyLimit": 2}}}, ns(staging))
+    wait_for(
+        lambda: flow_status(kube, ns(staging), "standard").get("observedGeneration") == changed["metadata"]["generation"],
+        message="the setting change reconciled",
+    )
+    assert numbers_of(kube, staging) == [1, 2, 3], "no version was added, so none was pruned"
     kube.create(PROMOTIONS, releases["release-1"], ns(staging))
     again = wait_for_phase(kube, ns(staging), "release-1")
     assert again["phase"] == "Succeeded" and "already promoted" in again["message"], again

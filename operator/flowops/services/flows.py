@@ -116,7 +116,10 @@ def reconcile_locked(
         problem, problem_reason = loop, "TamperLoop"
     _evaluate_pending(kube, namespace, name, records, rules)
     _complete_results(kube, namespace, name, [r for r in records if r is not created], rules)
-    _apply_retention(rt, flow, env, records)
+    if created is not None:
+        # History is trimmed when it grows, not on every event: a Promotion that git prunes
+        # and re-applies (a new object of the same name) still finds the version it landed.
+        _apply_retention(rt, flow, env, records)
 
     newest = commits.latest_of(records)
     ok, message = (newest.ready, newest.guardrails) if newest is not None else (None, "")
