@@ -62,3 +62,39 @@ def test_promotion_killed_after_target_written_before_version(kube, make_environ
     found = versions_of(kube, staging["spec"]["namespace"], "standard")
     assert len(found) == 1
     assert found[0]["metadata"]["annotations"]["flowops.io/origin"] == "Promotion"
+
+
+def test_a_resumed_promotion_lands_the_version_it_claimed_though_head_moved_since(
+    kube, kube_as, make_environment, running_operator
+):
+    """A claim interrupted while HEAD was version 1; HEAD is version 2 when the operator is
+    back. The attempt that resumes lands version 1, as the Promotion's own version."""
+    dev = make_environment("Development")
+    staging = make_environment("Staging", upstream=dev["metadata"]["name"], policy={"promotion": PROMOTE_NOW})
+    dev_ns, staging_ns = dev["spec"]["namespace"], staging["spec"]["namespace"]
+    kube.create(FLOWS, flow("standard", {"title": "claimed"}), dev_ns)
+    wait_for_number(kube, dev_ns, "standard", 1)
+    claimed = versions_of(kube, dev_ns, "standard")[0]["metadata"]["labels"]["flowops.io/version"]
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "moved on"}}}, dev_ns)
+    wait_for_number(kube, dev_ns, "standard", 2)
+
+    running_operator.stop()
+    created = kube.create(PROMOTIONS, promotion("ship", dev["metadata"]["name"], "standard"), staging_ns)
+    # What the claim leaves when the process dies before writing the target.
+    kube_as("operator").merge_patch(
+        PROMOTIONS,
+        "ship",
+        {"status": {"phase": "Running", "sourceVersion": claimed, "sourceNumber": 1, "observedGeneration": 1}},
+        staging_ns,
+        subresource="status",
+    )
+    running_operator.start()
+
+    result = wait_for_phase(kube, staging_ns, "ship")
+    assert result["phase"] == "Succeeded" and result["sourceVersion"] == claimed, result
+    landed = versions_of(kube, staging_ns, "standard")
+    assert len(landed) == 1
+    annotations = landed[0]["metadata"]["annotations"]
+    assert annotations["flowops.io/origin"] == "Promotion", annotations
+    assert annotations["flowops.io/promotion-uid"] == created["metadata"]["uid"]
+    assert kube.get(FLOWS, "standard", staging_ns)["spec"]["content"] == {"title": "claimed"}

@@ -98,7 +98,10 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
         landed = [v for v in staged if v["metadata"]["annotations"].get("flowops.io/promotion-uid") == promo["metadata"]["uid"]]
         status = promo["status"]
         if status.get("targetVersion"):
-            assert len(landed) == 1, f"promotion {name}: {len(landed)} target versions"
+            assert len(landed) == 1, (
+                f"promotion {name} ({promo['metadata']['uid']}): {len(landed)} target versions; status {status}; "
+                f"staging versions: {[_described(v) for v in staged]}"
+            )
             assert landed[0]["metadata"]["labels"]["flowops.io/version"] == status["targetVersion"]
         else:
             assert not landed and "nothing to promote" in status["message"], (name, status)
@@ -110,6 +113,14 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
             timeout=60,
             message=f"{name}: its status describes its versions",
         )
+
+
+def _described(version: dict) -> dict:
+    meta = version["metadata"]
+    return {
+        "name": meta["name"],
+        **{k.removeprefix("flowops.io/"): v for k, v in (meta.get("annotations") or {}).items() if k.startswith("flowops.io/")},
+    }
 
 
 def _versions(kube: Kube, namespace: str, name: str) -> list[dict]:

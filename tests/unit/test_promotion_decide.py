@@ -558,3 +558,19 @@ def test_the_reviewed_impact_stays_in_the_plan_after_approval():
     reviewed = {"followingHead": [{"kind": "ApiClient", "name": "web"}], "pinned": []}
     decision = decide(state(approved(status={**PLANNED, "plan": {**PLANNED["plan"], "impact": reviewed}}), target_env=PROD))
     assert decision.write is not None and decision.status["plan"]["impact"] == reviewed
+
+
+def test_a_resumed_attempt_writes_the_claimed_source_version_not_the_head_that_moved_since():
+    # An earlier attempt claimed version 2 (HEAD then) and was interrupted; HEAD is 3 now.
+    moved = {**DEV_DOC, "title": "edited after the claim"}
+    v3 = record(3, moved)
+    claimed = promotion(status={"phase": "Running", "sourceVersion": V2.id, "targetBaseVersion": V1.id})
+    # The service reads the claimed version's document (source_selector), as every attempt does.
+    decision = decide(state(claimed, source=SourceSide(True, (V1, V2, v3), DEV_DOC)))
+    assert decision.write is not None and decision.write.document == DEV_DOC
+    assert decision.status["sourceVersion"] == V2.id and decision.status["sourceNumber"] == 2
+    # The content hash that makes the commit count as this Promotion's is the written document's.
+    assert decision.write.provenance["contentHash"] == content_hash(DEV_DOC) == decision.status["plan"]["contentHash"]
+    # A Promotion not yet claimed follows its selector: HEAD, version 3.
+    fresh = decide(state(promotion(), source=SourceSide(True, (V1, V2, v3), moved)))
+    assert fresh.status["sourceVersion"] == v3.id and fresh.write is not None and fresh.write.document == moved

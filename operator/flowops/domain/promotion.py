@@ -115,6 +115,15 @@ class SourceChoice:
     error: str | None = None
 
 
+def source_selector(spec: Mapping[str, Any], status: Mapping[str, Any]) -> Any:
+    """The source version this attempt follows. Once an attempt has claimed a committed
+    version (phase Running), every later attempt follows it, whatever HEAD is by then:
+    the document read, its hash and the write must all be that one version's."""
+    if status.get("phase") == "Running" and status.get("sourceVersion") not in (None, "", "uncommitted"):
+        return status["sourceVersion"]
+    return (spec.get("source") or {}).get("version")
+
+
 def choose_source(selector_text: Any, records: Sequence[VersionRecord], head: VersionRecord | None) -> SourceChoice:
     """Resolve `spec.source.version` against the source flow's versions (quarantined ones excluded).
     The service calls it to know which document to read; `decide` calls it again."""
@@ -291,7 +300,7 @@ def decide(state: PromotionState) -> Decision:
                 f"(namespace {source_env['spec']['namespace']})"
             ),
         )
-    choice = choose_source(source_spec.get("version"), state.source.records, _head_of(state.source.records))
+    choice = choose_source(source_selector(spec, current), state.source.records, _head_of(state.source.records))
     if choice.error:
         return _refuse("UnknownVersion", choice.error)
     if choice.uncommitted:

@@ -69,10 +69,7 @@ def read(
         return state
     rules = guardrailcache.compiled(policy.guardrails_of(target_env))
     source_ns = source_env["spec"]["namespace"]
-    selector = source.get("version")
-    recorded = promotion.get("status") or {}
-    if recorded.get("phase") == "Running" and recorded.get("sourceVersion") not in (None, "", "uncommitted"):
-        selector = recorded["sourceVersion"]  # an attempt claimed it with this source: every attempt writes the same
+    selector = promotions.source_selector(spec, promotion.get("status") or {})
     may_read = _may_read(rt, spec.get("requestedBy"), source_ns, source.get("flow", ""))
     if may_read is False:  # nothing of the source is read for someone who may not read it
         return replace(state, requester_may_read=False)
