@@ -221,6 +221,35 @@ def test_a_gitops_approver_is_one_syncs_own_service_account(kube, chain, listed,
     assert kube.get_or_none(ENVIRONMENTS, fresh) is None
 
 
+def test_an_approver_stored_before_the_rules_approves_nothing_at_admission(kube, kube_as, cluster, chain):
+    """An Environment stored under an older CRD can still list a person as a GitOps approver
+    (validation ratchets: an unchanged entry stays). Admission must not let that person
+    approve alone, while the operator is down as much as while it runs."""
+    _, staging, _ = chain
+    prod = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"gitopsApprovers": [FLUX]}})
+    bind(kube, ns(prod), "flowops-promoter", FLUX)  # it reads staging by the module's binding
+
+    def by_the_sync():
+        return kube_as("gitops").create(PROMOTIONS, reviewed("probe", staging, approved=True), ns(prod), dry_run=True)
+
+    wait_until_admitted(by_the_sync)
+    # What an older CRD let be stored: a person where the sync's ServiceAccount belongs.
+    cluster.etcd_rewrite(
+        f"/registry/flowops.io/environments/{name(prod)}",
+        lambda stored: stored["spec"]["policy"]["promotion"].update(gitopsApprovers=["bob-promoter"]),
+    )
+    assert kube.get(ENVIRONMENTS, name(prod))["spec"]["policy"]["promotion"]["gitopsApprovers"] == ["bob-promoter"]
+    # Barrier: admission now reads the rewritten Environment (the sync no longer approves).
+    wait_until_refused(by_the_sync, "may not approve Promotions")
+
+    refused(
+        lambda: kube_as("promoter").create(PROMOTIONS, reviewed("alone", staging, approved=True), ns(prod)),
+        "bob-promoter may not approve Promotions",
+        "approve permission",
+    )
+    assert kube.get_or_none(PROMOTIONS, "alone", ns(prod)) is None
+
+
 def test_the_configmaps_production_workloads_mount_are_the_operators(kube, kube_as, chain):
     """ConfigMap rights in a namespace (the built-in edit role grants them) must not change
     what production's workloads mount as a promoted flow."""

@@ -13,6 +13,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .controlplane import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, ControlPlaneError, default_bin_dir, run_kubectl
 
@@ -89,6 +90,11 @@ class ExistingCluster:
 
     def _kubectl_raw(self, *args: str) -> subprocess.CompletedProcess:
         return run_kubectl(self.binary("kubectl"), self.source_kubeconfig, None, args, timeout=60)
+
+    def etcd_rewrite(self, key: str, change: Any) -> None:
+        raise ControlPlaneError(
+            "etcd is not reachable on an existing cluster: stored objects are rewritten on the local control plane only"
+        )
 
     def etcd_value_sizes(self, prefix: str) -> dict[str, int]:
         raise ControlPlaneError(

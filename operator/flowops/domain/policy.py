@@ -68,7 +68,7 @@ def gitops_approvers(env_spec: Mapping[str, Any] | None) -> list[str]:
 
 
 # The same two rules as the Environment CRD's, for Environments stored before them.
-_SERVICE_ACCOUNT = re.compile(r"system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?")
+SERVICE_ACCOUNT = re.compile(r"system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?")
 GITOPS_CONTROLLERS = (
     "kustomize-controller",
     "helm-controller",
@@ -80,7 +80,7 @@ GITOPS_CONTROLLERS = (
 
 def gitops_approver_problem(username: str) -> str | None:
     """Why `username` cannot stand for a reviewed pull request, or None."""
-    if not _SERVICE_ACCOUNT.fullmatch(username):
+    if not SERVICE_ACCOUNT.fullmatch(username):
         return f"'{username}' is not a ServiceAccount: a GitOps approver is the ServiceAccount one sync applies as"
     if username.rsplit(":", 1)[1] in GITOPS_CONTROLLERS:
         return (

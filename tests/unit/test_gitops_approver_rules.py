@@ -1,0 +1,49 @@
+"""Who may stand for a reviewed pull request is written four times: the Environment CRD
+(what may be stored), the admission policy and the mutating policy (what an approval by
+such an identity does while the operator is down) and domain/policy.py (the operator's own
+check). An identity added to or dropped from one copy only would let admission and the
+operator disagree; these tests keep the copies the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from flowops.domain import policy
+
+REPO = Path(__file__).resolve().parents[2]
+CONTROLLERS = "(" + "|".join(policy.GITOPS_CONTROLLERS) + ")"
+SERVICE_ACCOUNT = policy.SERVICE_ACCOUNT.pattern
+
+
+def _crd_rules() -> list[str]:
+    crd = yaml.safe_load((REPO / "crds" / "environment.yaml").read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    approvers = schema["properties"]["spec"]["properties"]["policy"]["properties"]["promotion"]["properties"]["gitopsApprovers"]
+    return [rule["rule"] for rule in approvers["items"]["x-kubernetes-validations"]]
+
+
+def _policy_filters() -> dict[str, str]:
+    documents = list(yaml.safe_load_all((REPO / "manifests" / "policy" / "promotions.yaml").read_text()))
+    return {
+        doc["metadata"]["name"]: next(v["expression"] for v in doc["spec"]["variables"] if v["name"] == "gitopsApprovers")
+        for doc in documents
+        if doc["kind"] in ("ValidatingAdmissionPolicy", "MutatingAdmissionPolicy")
+        and any(v["name"] == "gitopsApprovers" for v in doc["spec"].get("variables", []))
+    }
+
+
+def test_the_crd_refuses_what_the_operator_refuses():
+    rules = _crd_rules()
+    assert any(f"^{SERVICE_ACCOUNT}$" in rule for rule in rules), rules
+    assert any(f":{CONTROLLERS}$" in rule and rule.strip().startswith("!") for rule in rules), rules
+
+
+def test_both_admission_policies_filter_the_approvers_the_same_way():
+    filters = _policy_filters()
+    # The policy that refuses and the one that stamps approvedBy must agree.
+    assert set(filters) == {"flowops-promotion-rules", "flowops-promotion-approver"}, filters
+    for name, expression in filters.items():
+        assert f"a.matches('^{SERVICE_ACCOUNT}$')" in expression, name
+        assert f"!a.matches('^system:serviceaccount:[^:]+:{CONTROLLERS}$')" in expression, name
