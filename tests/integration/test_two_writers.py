@@ -93,6 +93,7 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
                 f"{namespace}/{name}: ids do not increase with numbers: {ids}"
             )
     staged = [v for name in names for v in _versions(kube, staging_ns, name)]
+    dev_versions = [v for name in names for v in _versions(kube, dev_ns, name)]
     for name in promoted:
         promo = kube.get(PROMOTIONS, name, staging_ns)
         landed = [v for v in staged if v["metadata"]["annotations"].get("flowops.io/promotion-uid") == promo["metadata"]["uid"]]
@@ -103,6 +104,14 @@ def assert_exactly_once(kube: Kube, dev_ns: str, staging_ns: str, names: list[st
                 f"staging versions: {[_described(v) for v in staged]}"
             )
             assert landed[0]["metadata"]["labels"]["flowops.io/version"] == status["targetVersion"]
+            # What landed is the source version the Promotion names (whichever process
+            # reported it), as planned.
+            sources = [v for v in dev_versions if v["metadata"]["labels"]["flowops.io/version"] == status["sourceVersion"]]
+            assert len(sources) == 1, f"promotion {name}: its sourceVersion names no dev version: {status}"
+            landed_hash = landed[0]["metadata"]["annotations"]["flowops.io/content-hash"]
+            source_hash = sources[0]["metadata"]["annotations"]["flowops.io/content-hash"]
+            assert landed_hash == status["plan"]["contentHash"] == source_hash, (name, status)
+            assert f"@{status['sourceVersion']} to " in status["message"], status["message"]
         else:
             assert not landed and "nothing to promote" in status["message"], (name, status)
     assert any(v["metadata"]["annotations"].get("flowops.io/origin") == "Promotion" for v in staged)

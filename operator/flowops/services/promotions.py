@@ -208,7 +208,12 @@ def perform(rt: Runtime, state: PromotionState, decision: Decision, post: Poster
             },
         )
     elif decision.landed is not None:
-        _succeed(rt, state, decision.landed, post, decision.status)
+        status = dict(decision.status)
+        if not status.get("sourceVersion"):
+            # A view of the Promotion from before its claim (another process's, or a late
+            # event): the version it landed records the source.
+            status["sourceVersion"] = _landed_source(rt, promotion["metadata"]["namespace"], decision.landed)
+        _succeed(rt, state, decision.landed, post, status)
     elif decision.write is not None:
         _execute(rt, state, decision, decision.write, post)
     elif decision.phase in promotions.TERMINAL:
@@ -283,6 +288,11 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     _succeed(rt, state, record, post, progress, published=outcome.created is not None, target_flow=written)
     for later_write in later:  # the version's per-rule results: detail, once the user has the outcome
         later_write()
+
+
+def _landed_source(rt: Runtime, namespace: str, landed: VersionRecord) -> str:
+    version = rt.kube.get_or_none(FLOWVERSIONS, landed.name, namespace) or {}
+    return str(((version.get("spec") or {}).get("source") or {}).get("version") or "")
 
 
 def _write_target(rt: Runtime, namespace: str, write: TargetWrite) -> Mapping[str, Any]:
