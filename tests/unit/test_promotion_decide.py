@@ -11,7 +11,7 @@ import pytest
 from flowops.domain.canonical import content_hash
 from flowops.domain.commit import VersionRecord
 from flowops.domain.guardrails import RuleResult, Violation
-from flowops.domain.promotion import PromotionState, SourceSide, TargetSide, decide, impact, spec_hash
+from flowops.domain.promotion import PromotionState, SourceSide, TargetSide, altered_on_write, decide, impact, spec_hash
 
 DEV_DOC = {"title": "new"}
 PROD_DOC = {"title": "old"}
@@ -574,3 +574,20 @@ def test_a_resumed_attempt_writes_the_claimed_source_version_not_the_head_that_m
     # A Promotion not yet claimed follows its selector: HEAD, version 3.
     fresh = decide(state(promotion(), source=SourceSide(True, (V1, V2, v3), moved)))
     assert fresh.status["sourceVersion"] == v3.id and fresh.write is not None and fresh.write.document == moved
+
+
+def test_content_the_api_server_altered_is_refused_with_its_fate_named():
+    write = decide(state(promotion(version="2"))).write
+    assert write is not None
+    stamped = content_hash({**DEV_DOC, "stampedByPlatform": "yes"})
+    assert altered_on_write(write, "prod", write.provenance["contentHash"], True, None) is None
+
+    recorded = record(3, {**DEV_DOC, "stampedByPlatform": "yes"})
+    unprotected = altered_on_write(write, "staging", stamped, False, recorded)
+    assert unprotected is not None and unprotected.phase == "Failed" and unprotected.reason == "ContentAltered"
+    for words in ("spec.content for flow standard", stamped, write.provenance["contentHash"], "version 3", "ordinary change"):
+        assert words in unprotected.message
+    assert "promote again with a new Promotion" in unprotected.message
+
+    protected = altered_on_write(write, "prod", stamped, True, None)
+    assert protected is not None and "prod is protected" in protected.message and "restores" in protected.message

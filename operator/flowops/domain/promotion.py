@@ -626,3 +626,29 @@ def _selector_kind(text: Any) -> str:
     except ValueError:
         return ""
     return selector.kind
+
+
+def altered_on_write(
+    write: TargetWrite, target_env: str, stored_hash: str, protected: bool, recorded: VersionRecord | None
+) -> Decision | None:
+    """The API server stored other content than the Promotion wrote (an admission mutation
+    or webhook on Flows): what landed is not what was planned and reviewed, so it is not
+    this Promotion's version. `recorded`: the version that content became, if any."""
+    planned = str(write.provenance.get("contentHash") or "")
+    if stored_hash == planned:
+        return None
+    if protected:
+        fate = f"environment {target_env} is protected, so the operator restores the flow's last version"
+    elif recorded is not None:
+        fate = f"it was recorded as version {recorded.number} ({recorded.id}), an ordinary change, not this Promotion's"
+    else:
+        fate = "it is not recorded as this Promotion's version"
+    return _refuse(
+        "ContentAltered",
+        (
+            f"the API server stored different spec.content for flow {write.flow} than this Promotion wrote "
+            f"(planned {planned}, stored {stored_hash}): an admission policy or webhook on flows.flowops.io changes it; "
+            f"{fate}. Exempt Flows from that mutation, then promote again with a new Promotion"
+        ),
+        {"targetFlow": write.flow},
+    )

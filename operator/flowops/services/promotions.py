@@ -14,6 +14,7 @@ from typing import Any
 from .. import metrics, names
 from ..domain import flowstatus, pointer, policy, promotionstatus
 from ..domain import promotion as promotions
+from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
 from ..faults import crash_point
@@ -263,6 +264,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     except NotFound:
         return  # deleted meanwhile: nothing to execute
     written = _write_target(rt, namespace, write)
+    uid = promotion["metadata"]["uid"]
     crash_point("after-promotion-target-written")
     # lastPromotion goes out in the commit's own status write: one write of the target's status.
     later: list[Callable[[], None]] = []
@@ -274,18 +276,32 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
         records=list(state.target.records),
         later=later,
         own_promotion=True,
-        created_status=lambda created: {
-            "lastPromotion": _last_promotion(rt, state, decision.status["sourceVersion"], created.id)
-        },
+        created_status=lambda created: (
+            {"lastPromotion": _last_promotion(rt, state, decision.status["sourceVersion"], created.id)}
+            if created.promotion_uid == uid
+            else {}
+        ),
     )
-    uid = promotion["metadata"]["uid"]
-    record = outcome.created or next(
-        (r for r in versions.list_records(rt.kube, namespace, write.flow) if r.promotion_uid == uid), None
-    )
+    # Only a version that records this Promotion is its own: one the commit recorded as an
+    # ordinary change holds other content than was planned.
+    own = outcome.created if outcome.created is not None and outcome.created.promotion_uid == uid else None
+    record = own or next((r for r in versions.list_records(rt.kube, namespace, write.flow) if r.promotion_uid == uid), None)
     if record is None:
+        altered = promotions.altered_on_write(
+            write,
+            state.target_env["metadata"]["name"],
+            content_hash((written.get("spec") or {}).get("content") or {}),
+            policy.protected(state.target_env.get("spec")),
+            outcome.created,
+        )
+        if altered is not None:
+            _finish(rt, promotion, "Failed", altered.reason, altered.message, post, {**progress, **altered.status})
+            for later_write in later:
+                later_write()
+            return
         raise RetryLater(f"target flow {write.flow} has no version for this promotion yet")
     crash_point("after-promotion-version-created")
-    _succeed(rt, state, record, post, progress, published=outcome.created is not None, target_flow=written)
+    _succeed(rt, state, record, post, progress, published=own is not None, target_flow=written)
     for later_write in later:  # the version's per-rule results: detail, once the user has the outcome
         later_write()
 
