@@ -149,5 +149,15 @@ def test_a_protected_target_altered_by_the_cluster_fails_the_promotion_and_keeps
     assert kube.get(PROMOTIONS, "second", staging_ns)["status"]["phase"] == "Failed"
     versions = kube.list(FLOWVERSIONS, staging_ns)
     assert [v["spec"]["source"]["promotion"] for v in versions if v["spec"]["origin"] == "Promotion"] == ["first"], versions
-    status = kube.get(FLOWS, "standard", staging_ns)["status"]
+    # The restore is altered too: the flow says it cannot hold its HEAD's content, and why.
+    status = wait_until(
+        lambda: kube.get(FLOWS, "standard", staging_ns)["status"],
+        lambda seen: any(c["type"] == "Stalled" and c["status"] == "True" for c in seen.get("conditions") or ()),
+        timeout=30,
+        message="the protected flow to report that its restore is altered",
+        shown=lambda seen: seen.get("conditions"),
+    )
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "ContentAltered", ready
+    assert "cannot hold the content of its HEAD" in ready["message"] and "HEAD stays version 1" in ready["message"], ready
     assert status["latestReadyNumber"] == 1 and status["lastPromotion"]["name"] == "first", status

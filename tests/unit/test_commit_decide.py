@@ -111,3 +111,12 @@ def test_latest_ignores_quarantined_copies():
     versions = [v(number=1), v(H2, origin="Quarantine", number=2)]
     assert commit.latest_of(versions).number == 1
     assert commit.latest_of([]) is None
+
+
+def test_a_restore_the_api_server_altered_names_the_mutation_and_keeps_head():
+    head = VersionRecord(name="standard-00001", id="20261121093012000001", number=1, content_hash="sha256:a")
+    assert commit.altered_restore(head, "sha256:a") is None
+    why = commit.altered_restore(head, "sha256:b")
+    assert why is not None
+    for words in ("restoring version 1", "sha256:b, not sha256:a", "flows.flowops.io", "HEAD stays version 1"):
+        assert words in why

@@ -101,6 +101,19 @@ def tamper_loop(versions: list[VersionRecord]) -> str | None:
     )
 
 
+def altered_restore(restored: VersionRecord, stored_hash: str) -> str | None:
+    """Why a protected flow cannot hold its HEAD's content (None if the restore stored it):
+    the API server changes spec.content on every write, the operator's own included."""
+    if stored_hash == restored.content_hash:
+        return None
+    return (
+        f"restoring version {restored.number} ({restored.id}) stored other content ({stored_hash}, not "
+        f"{restored.content_hash}): an admission policy or webhook on flows.flowops.io changes spec.content on every "
+        f"write, so this protected flow cannot hold the content of its HEAD. Exempt Flows from that mutation; "
+        f"HEAD stays version {restored.number}"
+    )
+
+
 def decide(
     *,
     content_hash: str,

@@ -16,6 +16,7 @@ from typing import Any
 from .. import metrics, names
 from ..domain import commit as commits
 from ..domain import conditions, storage
+from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
 from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists
@@ -82,7 +83,18 @@ def restore(
     kube.patch_status(FLOWS, name, status, namespace)
     # Content last: the reconcile of the restored generation sees Tampered and clears it.
     # A JSON Patch replace, not a merge patch: keys the edit added must go too.
-    kube.json_patch(FLOWS, name, [{"op": "replace", "path": "/spec/content", "value": restored}], namespace)
+    stored = kube.json_patch(FLOWS, name, [{"op": "replace", "path": "/spec/content", "value": restored}], namespace)
+    stalled = commits.altered_restore(latest, content_hash((stored.get("spec") or {}).get("content") or {}))
+    if stalled:
+        # No later event says so: a restore the API server alters the same way changes nothing.
+        summary, drop = conditions.summary(
+            False, "ContentAltered", stalled, stored["metadata"].get("generation"), stalled=stalled
+        )
+        merged = conditions.merge(status["conditions"], summary, now, drop=drop)
+        if not conditions.same(previous.get("conditions"), merged):
+            post(flow, "Warning", "ContentAltered", stalled)
+        kube.patch_status(FLOWS, name, {"conditions": merged}, namespace)
+        status["conditions"] = merged
     return Outcome({**previous, **status}, None)
 
 
