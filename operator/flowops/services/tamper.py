@@ -69,7 +69,8 @@ def restore(
         post(flow, "Warning", "TamperLoop", loop)
         summary, drop = conditions.summary(False, "TamperLoop", loop, generation, stalled=loop)
         desired += summary
-    status = {
+    tampered_conditions = conditions.merge(previous.get("conditions"), desired, now, drop=drop)
+    status: dict[str, Any] = {
         "tampered": {
             "time": now,
             "quarantinedVersion": quarantine.id,
@@ -77,7 +78,7 @@ def restore(
             "fieldManager": writer or "",
             "reapplied": quarantine.reapplied,
         },
-        "conditions": conditions.merge(previous.get("conditions"), desired, now, drop=drop),
+        "conditions": tampered_conditions,
         "versionCount": len(records),
     }
     kube.patch_status(FLOWS, name, status, namespace)
@@ -90,7 +91,7 @@ def restore(
         summary, drop = conditions.summary(
             False, "ContentAltered", stalled, stored["metadata"].get("generation"), stalled=stalled
         )
-        merged = conditions.merge(status["conditions"], summary, now, drop=drop)
+        merged = conditions.merge(tampered_conditions, summary, now, drop=drop)
         if not conditions.same(previous.get("conditions"), merged):
             post(flow, "Warning", "ContentAltered", stalled)
         kube.patch_status(FLOWS, name, {"conditions": merged}, namespace)
