@@ -9,4 +9,5 @@ from . import (  # noqa: F401
     observe,  # noqa: F401
     promotionhistory,
     promotions,
+    watchers,
 )

@@ -61,7 +61,6 @@ def reconcile_apiclient(
     bindings_clients.reconcile_client(runtime.current(), namespace, name, env, post=post, resumed=resumed)
 
 
-@kopf.on.event(*APICLIENT)
 async def count_clients(
     namespace: str,
     apiclients_by_application: kopf.Index,
@@ -120,7 +119,6 @@ def application_deleted(
 # -- Flow and Environment ---------------------------------------------------------------
 
 
-@kopf.on.event(*FLOW)
 async def flow_changed(
     type: str,
     name: str,
@@ -150,7 +148,6 @@ async def flow_changed(
         await asyncio.to_thread(_reresolve, namespace, clients, apps, apiclients_by_application, environments_by_namespace)
 
 
-@kopf.on.event(*ENVIRONMENT)
 def environment_changed(
     type: str,
     body: kopf.Body,

@@ -37,7 +37,6 @@ def reconcile_flow(
     )
 
 
-@kopf.on.event(*FLOW)
 async def flow_event(
     type: str,
     name: str,

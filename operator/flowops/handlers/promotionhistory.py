@@ -14,7 +14,6 @@ from .indexes import first
 PROMOTION = (API_GROUP, API_VERSION, "promotions")
 
 
-@kopf.on.event(*PROMOTION)
 async def prune_finished_promotions(
     type: str | None, body: kopf.Body, finished_promotions: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
 ) -> None:
