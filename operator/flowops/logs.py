@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from kopf._cogs.structs import bodies
 
 
 class HandlerSuccessFilter(logging.Filter):
@@ -50,9 +53,19 @@ class RetriedRequestFilter(logging.Filter):
         return True
 
 
+def short_body_repr(body: Any) -> str:
+    """A Kopf Body as its kind and name. Kopf formats each changed or resumed object into a
+    DEBUG line before it knows the level is off: the whole body, about 0.9 ms of the event
+    loop at 255 KB and 5 ms at 1 MB, for a line nobody sees below --verbose."""
+    meta = body.get("metadata") or {}
+    where = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
+    return f"<{body.get('kind')} {where}{meta.get('name')} generation={meta.get('generation')}>"
+
+
 def configure(verbose: bool) -> None:
     if not verbose:
         logging.getLogger("kopf.objects").addFilter(HandlerSuccessFilter())
+        bodies.Body.__repr__ = short_body_repr  # type: ignore[method-assign]
     # On the output handlers: Kopf logs from many module loggers, and a logger's own
     # filters do not see its children's records.
     for handler in logging.getLogger().handlers:

@@ -43,3 +43,35 @@ def test_the_last_attempt_and_other_errors_stay_errors():
     handler = _kopf(logging.ERROR, "Handler 'reconcile_flow' failed with an exception. Will retry.")
     for record in (last, handler):
         assert quiet.filter(record) and record.levelno == logging.ERROR
+
+
+def test_kopf_bodies_are_not_formatted_whole_below_verbose():
+    from kopf._cogs.structs.bodies import Body
+
+    from flowops import logs
+
+    formatted: list[int] = []
+
+    class Document(dict):
+        """Stands for a megabyte document: counts how often it is formatted."""
+
+        def __repr__(self) -> str:
+            formatted.append(1)
+            return "{...}"
+
+    body = Body(
+        {"kind": "Flow", "metadata": {"name": "signin", "namespace": "dev", "generation": 4}, "spec": {"content": Document()}}
+    )
+    if "__repr__" in Body.__dict__:  # shortened by an earlier configure() in this process
+        del Body.__repr__
+    original = Body.__repr__
+    try:
+        logs.configure(verbose=True)
+        assert "{...}" in repr(body) and formatted == [1]  # --verbose logs every body whole
+        logs.configure(verbose=False)
+        assert f"{body!r}" == "<Flow dev/signin generation=4>"  # as Kopf formats it
+        assert formatted == [1]
+    finally:
+        del Body.__repr__
+        assert Body.__repr__ is original
+        logging.getLogger("kopf.objects").filters.clear()
