@@ -15,6 +15,7 @@ from .kube import Kube
 from .services.bindings_concurrency import BindingState
 from .services.environmentcounts import CountPublisher
 from .services.flowregistry import FlowRegistry
+from .services.reconciledviews import ReconciledViews
 from .services.recordcache import RecordCache
 
 
@@ -38,6 +39,8 @@ class Runtime:
     counts: CountPublisher = field(default_factory=CountPublisher)
     # Recently reconciled flows' versions: a commit need not list them first.
     records: RecordCache = field(default_factory=lambda: RecordCache(int(os.environ.get("FLOWOPS_RECORD_CACHE", "50000"))))
+    # Flow views reconciled to the end here: the late event of the same write is not redone.
+    reconciled: ReconciledViews = field(default_factory=ReconciledViews)
     # Binding reconciles: per-object locks and the snapshot sequence.
     bindings: BindingState = field(default_factory=BindingState)
 

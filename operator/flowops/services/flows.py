@@ -55,6 +55,11 @@ def reconcile_locked(
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
+    if records is None and rt.reconciled.seen(flow, env):
+        # This very object was reconciled here to the end (a Promotion's own write): its
+        # event would only repeat that, against an older status.
+        return Outcome(dict(flow.get("status") or {}), None)
+    rt.reconciled.forget(namespace, name)
     env_spec = (env or {}).get("spec")
     if env is not None:  # the metrics' own view of Environments may lag the index this came from
         metrics.set_environment(namespace, env["metadata"]["name"])
@@ -152,6 +157,7 @@ def reconcile_locked(
         if created is not None:  # its per-rule results are written now
             records[:] = [dataclasses.replace(r, results_pending=False) if r.name == created.name else r for r in records]
         rt.records.put(flow, records)
+    rt.reconciled.record(flow, env)
     return Outcome(status, created)
 
 

@@ -1,0 +1,51 @@
+"""The Flow views this process has already reconciled to the end.
+
+A Promotion writes the target Flow's content and reconciles the object that write
+returned, under the flow's lock: its version, its status. The watch event of that same
+write reaches the Flow handler afterwards, carrying the status from before. Reconciling
+it again would list the versions (the old status no longer matches the cache) and write
+the status once more (tens of milliseconds of API server time for a large document), to
+no effect. A view is the same when the Flow's uid and resourceVersion are, and so are the
+Environment's uid and generation (new guardrails re-evaluate the same Flow object).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..lru import BoundedLRU
+
+View = tuple[str, str, str, Any]
+
+
+def _view(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> tuple[tuple[str, str], View] | None:
+    meta = flow["metadata"]
+    if not meta.get("uid") or not meta.get("resourceVersion"):
+        return None
+    env_meta = (env or {}).get("metadata") or {}
+    key = (meta["namespace"], meta["name"])
+    return key, (
+        meta["uid"],
+        meta["resourceVersion"],
+        str(env_meta.get("uid") or env_meta.get("name") or ""),
+        env_meta.get("generation"),
+    )
+
+
+class ReconciledViews:
+    def __init__(self, max_entries: int = 4096) -> None:
+        # Only the last view per flow, and only briefly useful: the event follows in milliseconds.
+        self._entries: BoundedLRU[tuple[str, str], View] = BoundedLRU(max_entries)
+
+    def seen(self, flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
+        found = _view(flow, env)
+        return found is not None and self._entries.peek(found[0]) == found[1]
+
+    def record(self, flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> None:
+        found = _view(flow, env)
+        if found is not None:
+            self._entries.put(*found)
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._entries.pop((namespace, name))

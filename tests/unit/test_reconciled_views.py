@@ -1,0 +1,66 @@
+"""A Flow view reconciled to the end here is not reconciled again when its late event
+arrives; any other view (a later write, other guardrails, a re-created Flow) is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flowops.runtime import Runtime
+from flowops.services import flows
+from flowops.services.reconciledviews import ReconciledViews
+
+
+def flow(rv: str = "41", uid: str = "u1") -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": "staging", "name": "signin", "uid": uid, "resourceVersion": rv, "generation": 3},
+        "spec": {"content": {"title": "v2"}},
+        "status": {"latestReadyNumber": 1},
+    }
+
+
+def env(generation: int = 1) -> dict[str, Any]:
+    return {"metadata": {"name": "staging", "uid": "e1", "generation": generation}, "spec": {"namespace": "staging"}}
+
+
+class NoApi:
+    """Any call means the view was reconciled again."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the API was called ({name})")
+
+
+def test_the_same_view_is_seen_and_any_other_is_not() -> None:
+    views = ReconciledViews()
+    views.record(flow(), env())
+    assert views.seen(flow(), env())
+    assert not views.seen(flow(rv="42"), env())  # a later write of the Flow
+    assert not views.seen(flow(), env(generation=2))  # new guardrails: the same Flow is judged again
+    assert not views.seen(flow(uid="u2"), env())  # a re-created Flow of the same name
+    assert not views.seen(flow(), None)
+    views.forget("staging", "signin")
+    assert not views.seen(flow(), env())
+
+
+def test_a_view_without_a_resource_version_is_never_taken_as_seen() -> None:
+    views = ReconciledViews()
+    body = flow()
+    del body["metadata"]["resourceVersion"]
+    views.record(body, env())
+    assert not views.seen(body, env())
+
+
+def test_the_late_event_of_a_reconciled_write_touches_nothing() -> None:
+    rt = Runtime(kube=NoApi())  # type: ignore[arg-type]
+    rt.reconciled.record(flow(), env())
+    outcome = flows.reconcile_locked(rt, flow(), env())
+    assert outcome.created is None and outcome.status == {"latestReadyNumber": 1}
+
+
+def test_a_view_not_yet_reconciled_is_reconciled() -> None:
+    rt = Runtime(kube=NoApi())  # type: ignore[arg-type]
+    rt.reconciled.record(flow(), env())
+    with pytest.raises(AssertionError, match="the API was called"):
+        flows.reconcile_locked(rt, flow(rv="42"), env())
+    assert not rt.reconciled.seen(flow(), env())  # started again, and not finished: forgotten
