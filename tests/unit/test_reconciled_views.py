@@ -20,8 +20,12 @@ def flow(rv: str = "41", uid: str = "u1") -> dict[str, Any]:
     }
 
 
-def env(generation: int = 1) -> dict[str, Any]:
-    return {"metadata": {"name": "staging", "uid": "e1", "generation": generation}, "spec": {"namespace": "staging"}}
+def env(history_limit: int = 100) -> dict[str, Any]:
+    # As Kopf's index holds it: no generation.
+    return {
+        "metadata": {"name": "staging", "uid": "e1"},
+        "spec": {"namespace": "staging", "policy": {"historyLimit": history_limit}},
+    }
 
 
 class NoApi:
@@ -36,7 +40,7 @@ def test_the_same_view_is_seen_and_any_other_is_not() -> None:
     views.record(flow(), env())
     assert views.seen(flow(), env())
     assert not views.seen(flow(rv="42"), env())  # a later write of the Flow
-    assert not views.seen(flow(), env(generation=2))  # new guardrails: the same Flow is judged again
+    assert not views.seen(flow(), env(history_limit=5))  # a new policy: the same Flow is judged again
     assert not views.seen(flow(uid="u2"), env())  # a re-created Flow of the same name
     assert not views.seen(flow(), None)
     views.forget("staging", "signin")

@@ -6,7 +6,8 @@ write reaches the Flow handler afterwards, carrying the status from before. Reco
 it again would list the versions (the old status no longer matches the cache) and write
 the status once more (tens of milliseconds of API server time for a large document), to
 no effect. A view is the same when the Flow's uid and resourceVersion are, and so are the
-Environment's uid and generation (new guardrails re-evaluate the same Flow object).
+Environment's uid and spec (new guardrails re-evaluate the same Flow object; Kopf's index
+holds Environments without their generation).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..domain.canonical import content_hash
 from ..lru import BoundedLRU
 
-View = tuple[str, str, str, Any]
+View = tuple[str, str, str, str]
 
 
 def _view(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> tuple[tuple[str, str], View] | None:
@@ -25,12 +27,8 @@ def _view(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> tuple[tuple
         return None
     env_meta = (env or {}).get("metadata") or {}
     key = (meta["namespace"], meta["name"])
-    return key, (
-        meta["uid"],
-        meta["resourceVersion"],
-        str(env_meta.get("uid") or env_meta.get("name") or ""),
-        env_meta.get("generation"),
-    )
+    env_id = str(env_meta.get("uid") or env_meta.get("name") or "")
+    return key, (meta["uid"], meta["resourceVersion"], env_id, content_hash((env or {}).get("spec") or {}))
 
 
 class ReconciledViews:
