@@ -88,26 +88,34 @@ def stamp_flows(kube: Kube, kube_as: Callable[[str], Kube]) -> Iterator[Callable
                 pass
 
 
-def environments(make_environment, staging_protected: bool = True):
+def ns(env: dict) -> str:
+    return env["spec"]["namespace"]
+
+
+def dev_and_staging(kube: Kube, make_environment, staging_protected: bool = True) -> tuple[dict, dict]:
+    """Development holding flow standard at version 1, and a promote-now Staging above it."""
     dev = make_environment("Development")
     staging = make_environment(
         "Staging", upstream=dev["metadata"]["name"], protected=staging_protected, policy={"promotion": {**PROMOTE_NOW}}
     )
-    prod = make_environment("Production", upstream=staging["metadata"]["name"], policy={"promotion": {**PROMOTE_NOW}})
-    return dev, staging, prod
+    kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 1)
+    return dev, staging
+
+
+def promote(kube: Kube, dev: dict, staging: dict, name: str) -> dict:
+    kube.create(PROMOTIONS, promotion(name, dev["metadata"]["name"], "standard"), ns(staging))
+    return wait_for_phase(kube, ns(staging), name)
 
 
 def test_a_promotion_whose_content_the_cluster_altered_is_not_reported_as_landed(
     kube, running_operator, make_environment, stamp_flows
 ):
-    dev, staging, _ = environments(make_environment, staging_protected=False)
-    dev_ns, staging_ns = dev["spec"]["namespace"], staging["spec"]["namespace"]
-    kube.create(FLOWS, flow("standard", {"title": "v1"}), dev_ns)
-    wait_for_number(kube, dev_ns, "standard", 1)
+    dev, staging = dev_and_staging(kube, make_environment, staging_protected=False)
+    staging_ns = ns(staging)
     stamp_flows(staging_ns)
 
-    kube.create(PROMOTIONS, promotion("to-staging", dev["metadata"]["name"], "standard"), staging_ns)
-    result = wait_for_phase(kube, staging_ns, "to-staging")
+    result = promote(kube, dev, staging, "to-staging")
 
     assert result["phase"] == "Failed", result
     assert "targetVersion" not in result, result
@@ -128,18 +136,14 @@ def test_a_promotion_whose_content_the_cluster_altered_is_not_reported_as_landed
 def test_a_protected_target_altered_by_the_cluster_fails_the_promotion_and_keeps_its_head(
     kube, running_operator, make_environment, stamp_flows
 ):
-    dev, staging, _ = environments(make_environment)
-    dev_ns, staging_ns = dev["spec"]["namespace"], staging["spec"]["namespace"]
-    kube.create(FLOWS, flow("standard", {"title": "v1"}), dev_ns)
-    wait_for_number(kube, dev_ns, "standard", 1)
-    kube.create(PROMOTIONS, promotion("first", dev["metadata"]["name"], "standard"), staging_ns)
-    assert wait_for_phase(kube, staging_ns, "first")["phase"] == "Succeeded"
-    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, dev_ns)
-    wait_for_number(kube, dev_ns, "standard", 2)
+    dev, staging = dev_and_staging(kube, make_environment)
+    staging_ns = ns(staging)
+    assert promote(kube, dev, staging, "first")["phase"] == "Succeeded"
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
     stamp_flows(staging_ns)
 
-    kube.create(PROMOTIONS, promotion("second", dev["metadata"]["name"], "standard"), staging_ns)
-    result = wait_for_phase(kube, staging_ns, "second")
+    result = promote(kube, dev, staging, "second")
 
     assert result["phase"] == "Failed", result
     assert "targetVersion" not in result, result
