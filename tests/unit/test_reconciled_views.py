@@ -9,7 +9,7 @@ import pytest
 
 from flowops.runtime import Runtime
 from flowops.services import flows
-from flowops.services.reconciledviews import ReconciledViews
+from flowops.services.reconciledviews import ReconciledViews, view_of
 
 
 def flow(rv: str = "41", uid: str = "u1") -> dict[str, Any]:
@@ -37,34 +37,34 @@ class NoApi:
 
 def test_the_same_view_is_seen_and_any_other_is_not() -> None:
     views = ReconciledViews()
-    views.record(flow(), env())
-    assert views.seen(flow(), env())
-    assert not views.seen(flow(rv="42"), env())  # a later write of the Flow
-    assert not views.seen(flow(), env(history_limit=5))  # a new policy: the same Flow is judged again
-    assert not views.seen(flow(uid="u2"), env())  # a re-created Flow of the same name
-    assert not views.seen(flow(), None)
+    views.record(view_of(flow(), env()))
+    assert views.seen(view_of(flow(), env()))
+    assert not views.seen(view_of(flow(rv="42"), env()))  # a later write of the Flow
+    assert not views.seen(view_of(flow(), env(history_limit=5)))  # a new policy: the same Flow is judged again
+    assert not views.seen(view_of(flow(uid="u2"), env()))  # a re-created Flow of the same name
+    assert not views.seen(view_of(flow(), None))
     views.forget("staging", "signin")
-    assert not views.seen(flow(), env())
+    assert not views.seen(view_of(flow(), env()))
 
 
 def test_a_view_without_a_resource_version_is_never_taken_as_seen() -> None:
     views = ReconciledViews()
     body = flow()
     del body["metadata"]["resourceVersion"]
-    views.record(body, env())
-    assert not views.seen(body, env())
+    views.record(view_of(body, env()))
+    assert not views.seen(view_of(body, env()))
 
 
 def test_the_late_event_of_a_reconciled_write_touches_nothing() -> None:
     rt = Runtime(kube=NoApi())  # type: ignore[arg-type]
-    rt.reconciled.record(flow(), env())
+    rt.reconciled.record(view_of(flow(), env()))
     outcome = flows.reconcile_locked(rt, flow(), env())
     assert outcome.created is None and outcome.status == {"latestReadyNumber": 1}
 
 
 def test_a_view_not_yet_reconciled_is_reconciled() -> None:
     rt = Runtime(kube=NoApi())  # type: ignore[arg-type]
-    rt.reconciled.record(flow(), env())
+    rt.reconciled.record(view_of(flow(), env()))
     with pytest.raises(AssertionError, match="the API was called"):
         flows.reconcile_locked(rt, flow(rv="42"), env())
-    assert not rt.reconciled.seen(flow(), env())  # started again, and not finished: forgotten
+    assert not rt.reconciled.seen(view_of(flow(), env()))  # started again, and not finished: forgotten

@@ -24,6 +24,7 @@ from . import guardrailcache, pins, provenance, tamper, versions
 from .common import Outcome, Poster, rfc3339
 from .common import no_events as _no_events
 from .history import follow_policy as follow_history_policy
+from .reconciledviews import view_of
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ def reconcile_locked(
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
-    if records is None and rt.reconciled.seen(flow, env):
+    view = view_of(flow, env)
+    if records is None and rt.reconciled.seen(view):
         # This very object was reconciled here to the end (a Promotion's own write): its
         # event would only repeat that, against an older status.
         return Outcome(dict(flow.get("status") or {}), None)
@@ -157,7 +159,7 @@ def reconcile_locked(
         if created is not None:  # its per-rule results are written now
             records[:] = [dataclasses.replace(r, results_pending=False) if r.name == created.name else r for r in records]
         rt.records.put(flow, records)
-    rt.reconciled.record(flow, env)
+    rt.reconciled.record(view)
     return Outcome(status, created)
 
 

@@ -18,10 +18,11 @@ from typing import Any
 from ..domain.canonical import content_hash
 from ..lru import BoundedLRU
 
-View = tuple[str, str, str, str]
+View = tuple[tuple[str, str], tuple[str, str, str, str]]
 
 
-def _view(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> tuple[tuple[str, str], View] | None:
+def view_of(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> View | None:
+    """The view's identity, computed once per reconcile (None: a body without uid or resourceVersion)."""
     meta = flow["metadata"]
     if not meta.get("uid") or not meta.get("resourceVersion"):
         return None
@@ -34,16 +35,14 @@ def _view(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> tuple[tuple
 class ReconciledViews:
     def __init__(self, max_entries: int = 4096) -> None:
         # Only the last view per flow, and only briefly useful: the event follows in milliseconds.
-        self._entries: BoundedLRU[tuple[str, str], View] = BoundedLRU(max_entries)
+        self._entries: BoundedLRU[tuple[str, str], tuple[str, str, str, str]] = BoundedLRU(max_entries)
 
-    def seen(self, flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
-        found = _view(flow, env)
-        return found is not None and self._entries.peek(found[0]) == found[1]
+    def seen(self, view: View | None) -> bool:
+        return view is not None and self._entries.peek(view[0]) == view[1]
 
-    def record(self, flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> None:
-        found = _view(flow, env)
-        if found is not None:
-            self._entries.put(*found)
+    def record(self, view: View | None) -> None:
+        if view is not None:
+            self._entries.put(*view)
 
     def forget(self, namespace: str, name: str) -> None:
         self._entries.pop((namespace, name))
