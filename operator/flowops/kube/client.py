@@ -9,7 +9,8 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import kubernetes
@@ -92,11 +93,45 @@ def load_configuration(kubeconfig: str | None = None, context: str | None = None
     return configuration
 
 
+# How often the client library may re-read credentials. It does so before every request
+# by default, and re-derives the proxy from the whole environment each time (tens of µs a
+# request, on every write). Its own staleness limits are far longer: an in-cluster token
+# is re-read once a minute, a kubeconfig token five minutes before it expires.
+CREDENTIAL_REFRESH_SECONDS = 1.0
+
+
+class ThrottledRefresh:
+    """The library's credential refresh hook, called at most once per interval."""
+
+    def __init__(
+        self,
+        hook: Callable[[kubernetes.client.Configuration], None],
+        interval: float = CREDENTIAL_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.hook, self.interval, self.clock = hook, interval, clock
+        self.last: float | None = None
+
+    def __call__(self, configuration: kubernetes.client.Configuration) -> None:
+        now = self.clock()
+        if self.last is None or now - self.last >= self.interval:
+            self.last = now
+            self.hook(configuration)
+            installed = configuration.refresh_api_key_hook
+            if installed is not None and installed is not self:
+                # The library installs a new hook each time it refreshes: keep it behind this one.
+                self.hook = installed
+                configuration.refresh_api_key_hook = self
+
+
 class Kube:
     """Typed, JSON-returning calls for one identity (kubeconfig context)."""
 
     def __init__(self, configuration: kubernetes.client.Configuration, field_manager: str = "flowops") -> None:
         self.configuration = configuration
+        hook = configuration.refresh_api_key_hook
+        if hook is not None and not isinstance(hook, ThrottledRefresh):
+            configuration.refresh_api_key_hook = ThrottledRefresh(hook)
         configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, 16)
         self.api = kubernetes.client.ApiClient(configuration)
         # Writes show up in managedFields (and in server-side apply conflicts) under this
