@@ -16,7 +16,7 @@ from ..kube import ENVIRONMENTS
 from ..runtime import Runtime
 from . import bindings_concurrency as concurrency
 from .bindings_applications import reconcile_application
-from .bindings_clients import ClientOutcome, reconcile_client
+from .bindings_clients import ClientOutcome, StatusWrites, reconcile_client
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, no_events
 from .common import rfc3339
@@ -30,15 +30,20 @@ def reresolve_clients(
 ) -> dict[str, ClientOutcome]:
     """Re-resolve each named client, several at a time, sharing the reads; one failing
     client does not stop the others (its own handler, or the next event, retries it).
-    Returns the outcome of each client that was reconciled."""
+    Returns the outcome of each client that was reconciled.
+
+    Every client's ConfigMap is written before any client's status: applications read the
+    ConfigMaps, and with both writes per client the last ConfigMap of a large fan-out
+    would wait behind all but one of the status writes."""
     reads = Reads(rt.kube, rt.bindings)
     todo = sorted(set(names))
     if len(todo) >= SNAPSHOT_MIN_CLIENTS:
         reads.take_snapshot(namespace)
     outcomes: dict[str, ClientOutcome] = {}
+    status_writes: StatusWrites | None = [] if len(todo) > 1 else None
 
     def reconcile(name: str) -> None:
-        outcome = reconcile_client(rt, namespace, name, env, post, reads)
+        outcome = reconcile_client(rt, namespace, name, env, post, reads, status_writes=status_writes)
         if outcome is not None:
             outcomes[name] = outcome
 
@@ -46,6 +51,10 @@ def reresolve_clients(
         concurrency.with_retries(lambda: reconcile(name), f"re-resolving ApiClient {namespace}/{name}")
 
     concurrency.run_all(todo, one)
+    if status_writes:
+        concurrency.run_all(
+            status_writes, lambda write: concurrency.with_retries(write, f"writing an ApiClient's status in {namespace}")
+        )
     return outcomes
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,11 @@ from .flowregistry import ClientWaiter
 class ClientOutcome:
     status: dict[str, Any]
     rewritten: bool
+    # The status still to be written (a fan-out writes every ConfigMap first).
+    unwritten: dict[str, Any] | None = None
+
+
+StatusWrites = list[Callable[[], None]]
 
 
 def reconcile_client(
@@ -46,16 +51,19 @@ def reconcile_client(
     post: Poster = no_events,
     reads: Reads | None = None,
     resumed: Mapping[str, Any] | None = None,
+    status_writes: StatusWrites | None = None,
 ) -> ClientOutcome | None:
     """Read inside the lock, fresh or from a fan-out's snapshot if still valid: an event's
     body may predate a fan-out's status write. `resumed`: the body a restart resumes,
-    as fresh as a read while this process has not reconciled the client yet."""
+    as fresh as a read while this process has not reconciled the client yet.
+    `status_writes`: the status write is appended there instead of made now."""
     if reads is None:
         reads = Reads(rt.kube, rt.bindings)
         if resumed is not None:
             reads.take_resume_snapshot(namespace)
     with rt.bindings.lock("ApiClient", namespace, name):
         snapshot = reads.snapshot_for(namespace, name)
+        outcome: ClientOutcome | None = None
         try:
             if resumed is not None and rt.bindings.last_reconciled(namespace, name) is None:
                 client: Mapping[str, Any] | None = resumed
@@ -65,9 +73,27 @@ def reconcile_client(
                 client = rt.kube.get_or_none(APICLIENTS, name, namespace)
             if client is None or client["metadata"].get("deletionTimestamp"):
                 return None
-            return _reconcile_client(rt, client, env, post, reads, snapshot, resuming=resumed is not None)
+            outcome = _reconcile_client(
+                rt, client, env, post, reads, snapshot, resuming=resumed is not None, defer=status_writes is not None
+            )
+            return outcome
         finally:
             rt.bindings.mark_reconciled(namespace, name)
+            if outcome is not None and outcome.unwritten is not None and status_writes is not None:
+                sequence = rt.bindings.last_reconciled(namespace, name)
+                status_writes.append(functools.partial(_write_status, rt, namespace, name, outcome.unwritten, sequence))
+
+
+def _write_status(rt: Runtime, namespace: str, name: str, status: Mapping[str, Any], sequence: int | None) -> None:
+    """A fan-out's deferred status write, unless the client was reconciled again since:
+    that reconcile read the client without this status and writes its own."""
+    with rt.bindings.lock("ApiClient", namespace, name):
+        if rt.bindings.last_reconciled(namespace, name) != sequence:
+            return
+        try:
+            rt.kube.patch_status(APICLIENTS, name, dict(status), namespace)
+        except NotFound:
+            pass  # deleted meanwhile
 
 
 def _request(reads: Reads, client: Mapping[str, Any]) -> Resolution:
@@ -93,6 +119,7 @@ def _reconcile_client(
     reads: Reads,
     snapshot: Snapshot | None,
     resuming: bool = False,
+    defer: bool = False,
 ) -> ClientOutcome:
     kube = rt.kube
     meta = client["metadata"]
@@ -150,11 +177,15 @@ def _reconcile_client(
         problem=problem,
     )
     status = bindingstatus.client_status(facts, previous, rfc3339(rt.clock()))
+    unwritten = None
     if not bindingstatus.same_status(previous, status):
-        kube.patch_status(APICLIENTS, name, status, namespace)
+        if defer:
+            unwritten = status
+        else:
+            kube.patch_status(APICLIENTS, name, status, namespace)
     if problem is not None and condition_changed(previous, status, "Resolved"):
         post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
-    return ClientOutcome(status, rewritten)
+    return ClientOutcome(status, rewritten, unwritten)
 
 
 def _holds_head(

@@ -14,13 +14,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from ..keyedlocks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
 FAN_OUT_THREADS = 8
+
+T = TypeVar("T")
 
 
 class BindingState:
@@ -92,14 +94,14 @@ def with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay
             time.sleep(delay * attempt)
 
 
-def run_all(names: Iterable[str], one: Callable[[str], None]) -> None:
-    """`one(name)` for each name, several at a time when there are several."""
-    todo = list(names)
+def run_all(items: Iterable[T], one: Callable[[T], None]) -> None:
+    """`one(item)` for each item, several at a time when there are several."""
+    todo = list(items)
     if len(todo) <= 1:
-        for name in todo:
-            one(name)
+        for item in todo:
+            one(item)
         return
     # Kopf's poster reads its queue from context variables: each worker runs in a copy.
     context = contextvars.copy_context()
     with ThreadPoolExecutor(max_workers=min(FAN_OUT_THREADS, len(todo)), thread_name_prefix="fan-out") as pool:
-        list(pool.map(lambda name: context.copy().run(one, name), todo))
+        list(pool.map(lambda item: context.copy().run(one, item), todo))
