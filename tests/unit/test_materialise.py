@@ -126,3 +126,51 @@ def test_ownership():
         materialise.ownership({"ownerReferences": [{"kind": "Deployment", "name": "web", "uid": "u"}]}, "web", "uid-1")
         == "foreign"
     )
+
+
+# -- one rendering per fan-out, spliced into each client's ConfigMap ----------------------
+
+AWKWARD = {
+    "title": 'He said "null" \\ then null',
+    "nested": {"null": None, "list": [None, "null", "\u2028", "ü"]},
+    "greeting": "Hello $(values.company)",
+}
+
+
+def test_a_document_without_references_is_served_as_stored():
+    raw = canonical_json(DOC)
+    rendering = materialise.render(raw, {"company": "Acme"}, "dev")
+    assert rendering.text == raw.decode() and rendering.text_bytes == len(raw) and rendering.used == {}
+    assert rendering.content_hash == content_hash(DOC)
+    assert json.loads(rendering.escaped) == rendering.text
+
+
+def test_references_are_rendered_and_the_hash_stays_the_stored_documents():
+    raw = canonical_json(AWKWARD)
+    rendering = materialise.render(raw, {"company": "Acme"}, "dev")
+    assert json.loads(rendering.text)["greeting"] == "Hello Acme"
+    assert rendering.used == {"company": "Acme"}
+    assert rendering.text_bytes == len(rendering.text.encode())
+    assert rendering.content_hash == content_hash(AWKWARD)
+
+
+def test_a_missing_value_cannot_be_rendered():
+    from flowops.domain import values
+
+    with pytest.raises(values.Unrenderable, match="company"):
+        materialise.render(canonical_json(AWKWARD), {}, "dev")
+
+
+@pytest.mark.parametrize("existing", [None, {"resourceVersion": "7", "labels": {"team": "null"}, "annotations": {"n": "null"}}])
+def test_the_encoded_configmap_is_the_configmap(existing):
+    rendering = materialise.render(canonical_json(AWKWARD), {"company": 'null "Acme"'}, "dev")
+    fp = fingerprint(doc=AWKWARD)
+    data = materialise.data_for(fp, rendering.text, rendering.used)
+    body = materialise.build(CLIENT, fp, data, existing)
+    assert json.loads(materialise.encode(body, rendering)) == body
+
+
+def test_the_size_of_a_known_document_is_not_counted_again():
+    rendering = materialise.render(canonical_json(AWKWARD), {"company": "Äcme"}, "dev")
+    data = materialise.data_for(fingerprint(doc=AWKWARD), rendering.text, rendering.used)
+    assert materialise.data_bytes(data, rendering.text_bytes) == materialise.data_bytes(data)

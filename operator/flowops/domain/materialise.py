@@ -7,13 +7,16 @@ ConfigMap see a write exactly when the binding changed, never otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from .. import names
+from . import values
+from .canonical import canonical_json
 
 __all__ = [
     "ANN_BINDING",
@@ -133,12 +136,16 @@ def data_for(fingerprint: Fingerprint, document_json: str, used_values: Mapping[
     return data
 
 
-def data_bytes(data: Mapping[str, str]) -> int:
-    return sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
+def data_bytes(data: Mapping[str, str], document_bytes: int | None = None) -> int:
+    """`document_bytes`: the document's UTF-8 length when known (not encoded again)."""
+    return sum(
+        len(k.encode()) + (document_bytes if k == KEY_DOCUMENT and document_bytes is not None else len(v.encode()))
+        for k, v in data.items()
+    )
 
 
-def size_problem(fingerprint: Fingerprint, data: Mapping[str, str]) -> str | None:
-    size = data_bytes(data)
+def size_problem(fingerprint: Fingerprint, data: Mapping[str, str], document_bytes: int | None = None) -> str | None:
+    size = data_bytes(data, document_bytes)
     if size <= DATA_LIMIT_BYTES:
         return None
     return (
@@ -188,3 +195,37 @@ def build(
     if existing_metadata.get("resourceVersion"):
         metadata["resourceVersion"] = existing_metadata["resourceVersion"]  # optimistic concurrency
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A version's document as the ConfigMaps of one environment serve it. It is the same
+    for every client there, so a fan-out over hundreds of clients makes it once."""
+
+    text: str  # canonical JSON with the environment's values rendered in
+    text_bytes: int  # its UTF-8 length
+    content_hash: str  # sha256: of the stored document (references included)
+    used: Mapping[str, str] = field(default_factory=dict)  # the values rendered into it
+    escaped: str = ""  # `text` as a JSON string literal, quotes included
+
+
+def render(raw: bytes, env_values: Mapping[str, Any] | None, environment: str) -> Rendering:
+    """`raw`: the version's canonical JSON. Raises values.Unrenderable."""
+    text, text_bytes, used = raw.decode("utf-8"), len(raw), dict[str, str]()
+    if values.has_references(raw):
+        rendered, used = values.render(json.loads(raw), env_values, environment)
+        encoded = canonical_json(rendered)
+        text, text_bytes = encoded.decode("utf-8"), len(encoded)
+    return Rendering(text, text_bytes, "sha256:" + hashlib.sha256(raw).hexdigest(), used, json.dumps(text, ensure_ascii=False))
+
+
+def encode(body: Mapping[str, Any], rendering: Rendering) -> bytes:
+    """The ConfigMap as JSON with the document spliced in already escaped: escaping a large
+    document is most of the cost of serialising its ConfigMap, once per client otherwise."""
+    data = {KEY_DOCUMENT: None, **{k: v for k, v in body["data"].items() if k != KEY_DOCUMENT}}
+    shell = json.dumps(
+        {"data": data, **{k: v for k, v in body.items() if k != "data"}}, separators=(",", ":"), ensure_ascii=False
+    )
+    # The shell starts {"data":{"flow.json":null, so its first null is the document's place.
+    head, _, tail = shell.partition("null")
+    return (head + rendering.escaped + tail).encode()

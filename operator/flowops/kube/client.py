@@ -160,7 +160,10 @@ class Kube:
             query = {"fieldManager": self.field_manager, **(query or {})}
         # Serialise the body ourselves: the client's sanitiser would walk a megabyte
         # document object by object.
-        payload = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        if body is None or isinstance(body, bytes):  # bytes: serialised by the caller
+            payload = body
+        else:
+            payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         method, url, headers, _, _ = self.api.param_serialize(
             method,
             path,
@@ -233,9 +236,18 @@ class Kube:
     def list_events(self, namespace: str) -> builtins.list[JSON]:
         return self.list(EVENTS_RESOURCE, namespace)
 
-    def create(self, resource: Resource, body: JSON, namespace: str | None = None, dry_run: bool = False) -> JSON:
+    def create(
+        self,
+        resource: Resource,
+        body: JSON | bytes,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        metadata_only: bool = False,
+    ) -> JSON:
+        """`metadata_only`: the response is the object's metadata (no document sent back)."""
         query = {"dryRun": "All"} if dry_run else None
-        return self.request("POST", resource.path(namespace), body=body, query=query)
+        accept = METADATA_ACCEPT if metadata_only else "application/json"
+        return self.request("POST", resource.path(namespace), body=body, query=query, accept=accept)
 
     def merge_patch(
         self, resource: Resource, name: str, patch: JSON, namespace: str | None = None, subresource: str | None = None
@@ -273,8 +285,11 @@ class Kube:
             accept=METADATA_ACCEPT,
         )
 
-    def replace(self, resource: Resource, name: str, body: JSON, namespace: str | None = None) -> JSON:
-        return self.request("PUT", resource.path(namespace, name), body=body)
+    def replace(
+        self, resource: Resource, name: str, body: JSON | bytes, namespace: str | None = None, metadata_only: bool = False
+    ) -> JSON:
+        accept = METADATA_ACCEPT if metadata_only else "application/json"
+        return self.request("PUT", resource.path(namespace, name), body=body, accept=accept)
 
     def apply(
         self,

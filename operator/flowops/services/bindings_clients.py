@@ -9,8 +9,6 @@ document is read only when the ConfigMap must be rewritten.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +16,6 @@ from typing import Any
 from ..domain import bindingstatus, clientresume, materialise, policy, values
 from ..domain.binding import Resolution, resolve_request
 from ..domain.bindingtarget import Problem, check_selector, is_head_selector
-from ..domain.canonical import canonical_json
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
@@ -261,35 +258,33 @@ def _materialise(
     ):
         return held
     namespace = client["metadata"]["namespace"]
-    raw, transition = reads.document(namespace, flow, record)
-    document_json, used = raw.decode("utf-8"), dict[str, str]()
-    if values.has_references(raw):
-        env_name = ((env or {}).get("metadata") or {}).get("name") or "(none: no Environment manages this namespace)"
-        try:
-            rendered, used = values.render(json.loads(raw), env_values, env_name)
-        except values.Unrenderable as exc:
-            return Problem("ValueNotDefined", f"flow {flow} version {record.number} ({record.id}) cannot be rendered: {exc}")
-        document_json = canonical_json(rendered).decode("utf-8")
+    _, transition = reads.document(namespace, flow, record)
+    env_name = ((env or {}).get("metadata") or {}).get("name") or "(none: no Environment manages this namespace)"
+    rendering = reads.rendering(namespace, flow, record, env_values, env_name)
+    if isinstance(rendering, values.Unrenderable):
+        return Problem("ValueNotDefined", f"flow {flow} version {record.number} ({record.id}) cannot be rendered: {rendering}")
     fingerprint = Fingerprint(
         flow=flow,
         version=record.id,
         number=record.number,
-        contentHash="sha256:" + hashlib.sha256(raw).hexdigest(),  # = canonical.content_hash, without serialising twice
+        contentHash=rendering.content_hash,
         transition=transition,
-        values=tuple(values.digests(used).items()),
+        values=tuple(values.digests(rendering.used).items()),
     )
     if fingerprint == held:
         return held
-    data = materialise.data_for(fingerprint, document_json, used)
-    too_large = materialise.size_problem(fingerprint, data)
+    data = materialise.data_for(fingerprint, rendering.text, rendering.used)
+    too_large = materialise.size_problem(fingerprint, data, rendering.text_bytes)
     if too_large:
         return Problem("DocumentTooLarge", too_large)
     body = materialise.build(client, fingerprint, data, cm_meta)
+    payload = materialise.encode(body, rendering)
     try:
+        # The response's metadata only: nobody reads the document back.
         if cm_meta is None:
-            kube.create(CONFIGMAPS, body, namespace)
+            kube.create(CONFIGMAPS, payload, namespace, metadata_only=True)
         else:
-            kube.replace(CONFIGMAPS, body["metadata"]["name"], body, namespace)
+            kube.replace(CONFIGMAPS, body["metadata"]["name"], payload, namespace, metadata_only=True)
     except Forbidden as refused:  # e.g. the namespace is not labelled for its Environment (docs/operations.md)
         return Problem(
             "ConfigMapRefused", f"the API server refused writing ConfigMap {body['metadata']['name']}: {refused.message}"

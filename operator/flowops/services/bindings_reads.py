@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.canonical import canonical_json
+from ..domain import materialise, values
+from ..domain.canonical import canonical_json, content_hash
 from ..domain.commit import VersionRecord
+from ..keyedlocks import KeyedLocks
 from ..kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, FLOWS, FLOWVERSIONS, Kube
 from ..names import LABEL_MATERIALISED
 from . import versions
@@ -35,12 +37,13 @@ class Snapshot:
 
 
 class Reads:
-    """A fresh one per fan-out, so nothing is cached across events; benign races only
-    duplicate a read."""
+    """A fresh one per fan-out, so nothing is cached across events. Each item is loaded
+    once: a fan-out's first workers all ask for the same version at the same moment."""
 
     def __init__(self, kube: Kube, state: BindingState) -> None:
         self.kube, self.state = kube, state
         self._memo: dict[tuple[str, ...], Any] = {}
+        self._loading = KeyedLocks()
         self.snapshot: Snapshot | None = None
 
     def take_snapshot(self, namespace: str) -> None:
@@ -74,7 +77,9 @@ class Reads:
 
     def _get(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
         if key not in self._memo:
-            self._memo[key] = load()
+            with self._loading.hold(key):
+                if key not in self._memo:
+                    self._memo[key] = load()
         return self._memo[key]
 
     def flow(self, namespace: str, name: str) -> Mapping[str, Any] | None:
@@ -97,3 +102,17 @@ class Reads:
             return canonical_json(document), (version.get("spec") or {}).get("transition") or "RestartInProgress"
 
         return self._get(("doc", namespace, flow, record.id), load)
+
+    def rendering(
+        self, namespace: str, flow: str, record: VersionRecord, env_values: Mapping[str, Any], environment: str
+    ) -> materialise.Rendering | values.Unrenderable:
+        """The version as this environment's ConfigMaps serve it, made once per fan-out."""
+
+        def load() -> materialise.Rendering | values.Unrenderable:
+            raw, _ = self.document(namespace, flow, record)
+            try:
+                return materialise.render(raw, env_values, environment)
+            except values.Unrenderable as problem:
+                return problem
+
+        return self._get(("rendering", namespace, flow, record.id, content_hash(env_values)), load)
