@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flowops.kube import NotFound
+from flowops.kube import Conflict, NotFound
 from flowops.runtime import Runtime
 from flowops.services import bindings, bindings_clients
 
@@ -15,19 +15,34 @@ NS = "apps"
 
 
 class FakeKube:
+    """ApiClients with a resourceVersion each; a status write with a precondition fails with
+    Conflict once another write changed the client."""
+
     def __init__(self, missing: frozenset[str] = frozenset()) -> None:
         self.calls: list[tuple[str, str]] = []
         self.missing = missing
+        self.versions: dict[str, int] = {}
 
     def list(self, resource: Any, namespace: str | None = None, **options: Any) -> list[dict[str, Any]]:
         return []  # a large fan-out's snapshot: empty, so each client is read on its own
 
     def get_or_none(self, resource: Any, name: str, namespace: str | None = None) -> dict[str, Any]:
-        return {"metadata": {"name": name, "namespace": NS, "uid": f"uid-{name}"}, "spec": {}}
+        version = str(self.versions.setdefault(name, 1))
+        return {"metadata": {"name": name, "namespace": NS, "uid": f"uid-{name}", "resourceVersion": version}, "spec": {}}
 
-    def patch_status(self, resource: Any, name: str, status: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+    def patch_status(
+        self,
+        resource: Any,
+        name: str,
+        status: dict[str, Any],
+        namespace: str | None = None,
+        resource_version: str | None = None,
+    ) -> dict[str, Any]:
         if name in self.missing:
             raise NotFound(404, "NotFound", f"apiclients {name} not found")
+        if resource_version is not None and resource_version != str(self.versions.setdefault(name, 1)):
+            raise Conflict(409, "Conflict", "the object has been modified")
+        self.versions[name] = self.versions.setdefault(name, 1) + 1
         self.calls.append(("status", f"{name}:{status['version']}"))
         return {}
 
@@ -93,3 +108,18 @@ def test_a_client_deleted_before_its_deferred_status_is_skipped(version: dict[st
     outcomes = bindings.reresolve_clients(Runtime(kube), NS, ["gone", "kept"], None)  # type: ignore[arg-type]
     assert [c for c in kube.calls if c[0] == "status"] == [("status", "kept:v2")]
     assert set(outcomes) == {"gone", "kept"}
+
+
+def test_a_deferred_status_never_overwrites_another_writers_and_the_client_is_reconciled_afresh(
+    version: dict[str, str],
+) -> None:
+    kube = FakeKube()
+    rt = Runtime(kube)  # type: ignore[arg-type]
+    writes: bindings_clients.StatusWrites = []
+    bindings_clients.reconcile_client(rt, NS, "a", None, status_writes=writes)
+    # Another operator process writes the client meanwhile (its own, newer view).
+    kube.versions["a"] += 1
+    version["version"] = "v3"
+    for write in writes:
+        write()
+    assert kube.calls == [("configmap", "a:v2"), ("configmap", "a:v3"), ("status", "a:v3")]

@@ -19,7 +19,7 @@ from ..domain.bindingtarget import Problem, check_selector, is_head_selector
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
-from ..kube import APICLIENTS, CONFIGMAPS, Forbidden, Kube, NotFound
+from ..kube import APICLIENTS, CONFIGMAPS, Conflict, Forbidden, Kube, NotFound
 from ..runtime import Runtime
 from . import flowregistry
 from .bindings_concurrency import with_retries
@@ -77,20 +77,45 @@ def reconcile_client(
         finally:
             rt.bindings.mark_reconciled(namespace, name)
             if outcome is not None and outcome.unwritten is not None and status_writes is not None:
-                sequence = rt.bindings.last_reconciled(namespace, name)
-                status_writes.append(functools.partial(_write_status, rt, namespace, name, outcome.unwritten, sequence))
+                assert client is not None
+                status_writes.append(
+                    functools.partial(
+                        _write_status,
+                        rt,
+                        namespace,
+                        name,
+                        outcome.unwritten,
+                        rt.bindings.last_reconciled(namespace, name),
+                        client["metadata"].get("resourceVersion"),
+                        functools.partial(reconcile_client, rt, namespace, name, env, post),
+                    )
+                )
 
 
-def _write_status(rt: Runtime, namespace: str, name: str, status: Mapping[str, Any], sequence: int | None) -> None:
-    """A fan-out's deferred status write, unless the client was reconciled again since:
-    that reconcile read the client without this status and writes its own."""
+def _write_status(
+    rt: Runtime,
+    namespace: str,
+    name: str,
+    status: Mapping[str, Any],
+    sequence: int | None,
+    resource_version: str | None,
+    again: Callable[[], object],
+) -> None:
+    """A fan-out's deferred status write. Skipped if this process reconciled the client
+    again since (that reconcile read it without this status and writes its own); made only
+    if the client is still as it was read, so another writer's newer status (another
+    operator process) is never overwritten: then the client is reconciled afresh."""
     with rt.bindings.lock("ApiClient", namespace, name):
         if rt.bindings.last_reconciled(namespace, name) != sequence:
             return
         try:
-            rt.kube.patch_status(APICLIENTS, name, dict(status), namespace)
+            rt.kube.patch_status(APICLIENTS, name, dict(status), namespace, resource_version=resource_version)
+            return
         except NotFound:
-            pass  # deleted meanwhile
+            return  # deleted meanwhile
+        except Conflict:
+            pass  # written since it was read
+    again()  # its ConfigMap is current now: at most the status is written
 
 
 def _request(reads: Reads, client: Mapping[str, Any]) -> Resolution:
