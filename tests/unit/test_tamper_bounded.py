@@ -23,7 +23,7 @@ class TakenKube:
     def __init__(self) -> None:
         self.creates = 0
 
-    def create(self, resource: Any, body: dict, namespace: str) -> dict:
+    def create(self, resource: Any, body: dict, namespace: str, metadata_only: bool = False) -> dict:
         self.creates += 1
         raise AlreadyExists(409, "AlreadyExists", f"{body['metadata']['name']} exists")
 

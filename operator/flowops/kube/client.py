@@ -250,10 +250,20 @@ class Kube:
         return self.request("POST", resource.path(namespace), body=body, query=query, accept=accept)
 
     def merge_patch(
-        self, resource: Resource, name: str, patch: JSON, namespace: str | None = None, subresource: str | None = None
+        self,
+        resource: Resource,
+        name: str,
+        patch: JSON,
+        namespace: str | None = None,
+        subresource: str | None = None,
+        metadata_only: bool = False,
     ) -> JSON:
         return self.request(
-            "PATCH", resource.path(namespace, name, subresource), body=patch, content_type="application/merge-patch+json"
+            "PATCH",
+            resource.path(namespace, name, subresource),
+            body=patch,
+            content_type="application/merge-patch+json",
+            accept=METADATA_ACCEPT if metadata_only else "application/json",
         )
 
     def json_patch(
@@ -263,9 +273,14 @@ class Kube:
         ops: builtins.list[JSON],
         namespace: str | None = None,
         subresource: str | None = None,
+        metadata_only: bool = False,
     ) -> JSON:
         return self.request(
-            "PATCH", resource.path(namespace, name, subresource), body=ops, content_type="application/json-patch+json"
+            "PATCH",
+            resource.path(namespace, name, subresource),
+            body=ops,
+            content_type="application/json-patch+json",
+            accept=METADATA_ACCEPT if metadata_only else "application/json",
         )
 
     def patch_status(

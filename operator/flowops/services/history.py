@@ -25,6 +25,10 @@ def follow_policy(kube: Kube, flow: Mapping[str, Any], items: list[dict[str, Any
         if wanted is not None:
             # A merge patch replaces the whole list; null clears it.
             kube.merge_patch(
-                FLOWVERSIONS, item["metadata"]["name"], {"metadata": {"ownerReferences": wanted or None}}, meta["namespace"]
+                FLOWVERSIONS,
+                item["metadata"]["name"],
+                {"metadata": {"ownerReferences": wanted or None}},
+                meta["namespace"],
+                metadata_only=True,
             )
     return policy

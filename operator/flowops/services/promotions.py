@@ -365,7 +365,7 @@ def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str
     ops = [{"op": "test", "path": "/metadata/uid", "value": meta["uid"]}]
     ops += [{"op": "add", "path": pointer.child("/status", key), "value": value} for key, value in fields.items()]
     try:
-        rt.kube.json_patch(PROMOTIONS, meta["name"], ops, meta["namespace"], subresource="status")
+        rt.kube.json_patch(PROMOTIONS, meta["name"], ops, meta["namespace"], subresource="status", metadata_only=True)
     except NotFound:
         pass  # deleted meanwhile: nothing to report to
     except Invalid:

@@ -130,7 +130,7 @@ def _count_again(
     annotations = {names.ANN_REAPPLIED: str(again.reapplied), names.ANN_GENERATION: str(again.generation or "")}
     if again.field_manager:
         annotations[names.ANN_FIELD_MANAGER] = again.field_manager
-    rt.kube.merge_patch(FLOWVERSIONS, edit.name, {"metadata": {"annotations": annotations}}, namespace)
+    rt.kube.merge_patch(FLOWVERSIONS, edit.name, {"metadata": {"annotations": annotations}}, namespace, metadata_only=True)
     records[:] = [again if r.name == edit.name else r for r in records]
     return again
 
@@ -171,7 +171,7 @@ def _quarantine(
         if writer:
             body["metadata"]["annotations"][names.ANN_FIELD_MANAGER] = writer
         try:
-            kube.create(FLOWVERSIONS, body, namespace)
+            kube.create(FLOWVERSIONS, body, namespace, metadata_only=True)
             metrics.version_created(namespace, "Quarantine", head=False)
             record = dataclasses.replace(versions.record_of(body), ready=False)
             records.append(record)

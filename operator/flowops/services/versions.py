@@ -323,7 +323,7 @@ def set_guardrail_result(
     if pending:
         metadata["labels"][names.LABEL_RESULTS] = None
     if relabel or pending:
-        kube.merge_patch(FLOWVERSIONS, name, {"metadata": metadata}, namespace)
+        kube.merge_patch(FLOWVERSIONS, name, {"metadata": metadata}, namespace, metadata_only=True)
 
 
 def provenance_annotation(record: Mapping[str, Any]) -> str:
