@@ -60,7 +60,6 @@ def reconcile_client(
             reads.take_resume_snapshot(namespace)
     with rt.bindings.lock("ApiClient", namespace, name):
         snapshot = reads.snapshot_for(namespace, name)
-        outcome: ClientOutcome | None = None
         try:
             if resumed is not None and rt.bindings.last_reconciled(namespace, name) is None:
                 client: Mapping[str, Any] | None = resumed
@@ -73,23 +72,22 @@ def reconcile_client(
             outcome = _reconcile_client(
                 rt, client, env, post, reads, snapshot, resuming=resumed is not None, defer=status_writes is not None
             )
-            return outcome
         finally:
             rt.bindings.mark_reconciled(namespace, name)
-            if outcome is not None and outcome.unwritten is not None and status_writes is not None:
-                assert client is not None
-                status_writes.append(
-                    functools.partial(
-                        _write_status,
-                        rt,
-                        namespace,
-                        name,
-                        outcome.unwritten,
-                        rt.bindings.last_reconciled(namespace, name),
-                        client["metadata"].get("resourceVersion"),
-                        functools.partial(reconcile_client, rt, namespace, name, env, post),
-                    )
+        if outcome.unwritten is not None and status_writes is not None:
+            status_writes.append(
+                functools.partial(
+                    _write_status,
+                    rt,
+                    namespace,
+                    name,
+                    outcome.unwritten,
+                    rt.bindings.last_reconciled(namespace, name),  # this reconcile's mark
+                    client["metadata"].get("resourceVersion"),
+                    functools.partial(reconcile_client, rt, namespace, name, env, post),
                 )
+            )
+        return outcome
 
 
 def _write_status(
