@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from .. import names
@@ -205,8 +205,8 @@ class Rendering:
     text: str  # canonical JSON with the environment's values rendered in
     text_bytes: int  # its UTF-8 length
     content_hash: str  # sha256: of the stored document (references included)
-    used: Mapping[str, str] = field(default_factory=dict)  # the values rendered into it
-    escaped: str = ""  # `text` as a JSON string literal, quotes included
+    used: Mapping[str, str]  # the values rendered into it
+    escaped: str  # `text` as a JSON string literal, quotes included
 
 
 def render(raw: bytes, env_values: Mapping[str, Any] | None, environment: str) -> Rendering:

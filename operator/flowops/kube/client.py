@@ -93,6 +93,11 @@ def load_configuration(kubeconfig: str | None = None, context: str | None = None
     return configuration
 
 
+def _accept(metadata_only: bool) -> str:
+    """metadata_only: the response is the object's metadata (no document sent back)."""
+    return METADATA_ACCEPT if metadata_only else "application/json"
+
+
 # How often the client library may re-read credentials. It does so before every request
 # by default, and re-derives the proxy from the whole environment each time (tens of µs a
 # request, on every write). Its own staleness limits are far longer: an in-cluster token
@@ -246,7 +251,7 @@ class Kube:
     ) -> JSON:
         """`metadata_only`: the response is the object's metadata (no document sent back)."""
         query = {"dryRun": "All"} if dry_run else None
-        accept = METADATA_ACCEPT if metadata_only else "application/json"
+        accept = _accept(metadata_only)
         return self.request("POST", resource.path(namespace), body=body, query=query, accept=accept)
 
     def merge_patch(
@@ -263,7 +268,7 @@ class Kube:
             resource.path(namespace, name, subresource),
             body=patch,
             content_type="application/merge-patch+json",
-            accept=METADATA_ACCEPT if metadata_only else "application/json",
+            accept=_accept(metadata_only),
         )
 
     def json_patch(
@@ -280,7 +285,7 @@ class Kube:
             resource.path(namespace, name, subresource),
             body=ops,
             content_type="application/json-patch+json",
-            accept=METADATA_ACCEPT if metadata_only else "application/json",
+            accept=_accept(metadata_only),
         )
 
     def patch_status(
@@ -303,7 +308,7 @@ class Kube:
     def replace(
         self, resource: Resource, name: str, body: JSON | bytes, namespace: str | None = None, metadata_only: bool = False
     ) -> JSON:
-        accept = METADATA_ACCEPT if metadata_only else "application/json"
+        accept = _accept(metadata_only)
         return self.request("PUT", resource.path(namespace, name), body=body, accept=accept)
 
     def apply(
