@@ -10,6 +10,7 @@ import pytest
 
 from flowops.domain.canonical import canonical_json, content_hash
 from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, PROMOTIONS
+from flowops.services.bindings_concurrency import FAN_OUT_THREADS
 from flowops.testing.configmaps import ConfigMapWrites
 from flowops.testing.objects import PROMOTE_NOW, barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
@@ -212,6 +213,39 @@ def test_head_follows_new_ready_versions_but_never_a_broken_one(kube, running_op
         and "add a title" in condition(status, "Resolved")["message"]
     )
     assert status["version"] == v2 and writes.versions == [v2]
+
+
+def test_a_new_head_reaches_every_configmap_before_any_client_status(kube, running_operator, make_environment):
+    """Applications read the ConfigMaps: a fan-out writes all of them before the statuses
+    that report them. More clients than fan-out workers, so writing each client's status
+    right after its ConfigMap would put some statuses before later clients' ConfigMaps."""
+    env = make_environment()
+    n = ns(env)
+    clients = [f"app-{i:02d}" for i in range(FAN_OUT_THREADS * 2 + 4)]
+    v1 = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
+    for client in clients:
+        kube.create(APICLIENTS, api_client(client, flow_name="login"), n)
+    for client in clients:
+        wait_bound(kube, n, client, v1)
+
+    v2 = commit(kube, n, "login", {"title": "v2"}, 2)["latestReadyVersion"]
+
+    def written(resource, name, field):
+        """The object's resourceVersion once it names v2 (its write for v2)."""
+        found = kube.get_or_none(resource, name, n) or {}
+        return int(found["metadata"]["resourceVersion"]) if field(found) == v2 else None
+
+    # One etcd's revisions: a later write has the larger resourceVersion. Each ConfigMap and
+    # each client's status is written once for v2, and nothing else writes them meanwhile.
+    maps = {
+        c: wait_for(lambda c=c: written(CONFIGMAPS, f"{c}-flow", lambda o: (o.get("data") or {}).get("version"))) for c in clients
+    }
+    statuses = {
+        c: wait_for(lambda c=c: written(APICLIENTS, c, lambda o: (o.get("status") or {}).get("version"))) for c in clients
+    }
+    last_map = max(maps, key=lambda c: maps[c])
+    first_status = min(statuses, key=lambda c: statuses[c])
+    assert maps[last_map] < statuses[first_status], f"{first_status}'s status was written before {last_map}'s ConfigMap"
 
 
 def promote(kube, target_env, pname, source_env, flow_name="login", version="HEAD"):
