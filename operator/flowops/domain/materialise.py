@@ -7,7 +7,6 @@ ConfigMap see a write exactly when the binding changed, never otherwise.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from typing import Any, Literal
 
 from .. import names
 from . import values
-from .canonical import canonical_json
+from .canonical import canonical_json, hash_of_canonical
 
 __all__ = [
     "ANN_BINDING",
@@ -216,7 +215,7 @@ def render(raw: bytes, env_values: Mapping[str, Any] | None, environment: str) -
         rendered, used = values.render(json.loads(raw), env_values, environment)
         encoded = canonical_json(rendered)
         text, text_bytes = encoded.decode("utf-8"), len(encoded)
-    return Rendering(text, text_bytes, "sha256:" + hashlib.sha256(raw).hexdigest(), used, json.dumps(text, ensure_ascii=False))
+    return Rendering(text, text_bytes, hash_of_canonical(raw), used, json.dumps(text, ensure_ascii=False))
 
 
 def encode(body: Mapping[str, Any], rendering: Rendering) -> bytes:
