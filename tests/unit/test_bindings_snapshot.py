@@ -54,7 +54,7 @@ def seen(monkeypatch):
     fails the first attempts listed in `fail`."""
     record = {"calls": [], "fail": 0}
 
-    def fake(rt, client_obj, env, post, reads, snapshot, resuming=False, defer=False):
+    def fake(rt, client_obj, env, post, reads, snapshot, resuming=False):
         cm = bindings_clients._configmap_metadata(rt.kube, NS, f"{client_obj['metadata']['name']}-flow", snapshot)
         record["calls"].append((client_obj, cm))
         if record["fail"]:

@@ -49,20 +49,17 @@ class FakeKube:
 
 @pytest.fixture
 def version(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Stands in for the resolution: writes the ConfigMap (recorded) and the status that
-    names the current version, now or deferred as asked."""
+    """Stands in for the resolution: writes the ConfigMap (recorded) and returns the changed
+    status that names the current version (reconcile_client writes it, now or deferred)."""
     current = {"version": "v2"}
 
     def fake(
-        rt: Runtime, client: Any, env: Any, post: Any, reads: Any, snapshot: Any, resuming: bool = False, defer: bool = False
+        rt: Runtime, client: Any, env: Any, post: Any, reads: Any, snapshot: Any, resuming: bool = False
     ) -> bindings_clients.ClientOutcome:
         kube: Any = rt.kube
         name = client["metadata"]["name"]
         kube.calls.append(("configmap", f"{name}:{current['version']}"))
-        status = {"version": current["version"]}
-        if not defer:
-            kube.patch_status(None, name, status, NS)
-        return bindings_clients.ClientOutcome(status, True, status if defer else None)
+        return bindings_clients.ClientOutcome({"version": current["version"]}, True, status_changed=True)
 
     monkeypatch.setattr(bindings_clients, "_reconcile_client", fake)
     return current

@@ -33,8 +33,7 @@ from .flowregistry import ClientWaiter
 class ClientOutcome:
     status: dict[str, Any]
     rewritten: bool
-    # The status still to be written (a fan-out writes every ConfigMap first).
-    unwritten: dict[str, Any] | None = None
+    status_changed: bool = False  # `status` differs from the client's: reconcile_client writes it
 
 
 StatusWrites = list[Callable[[], None]]
@@ -69,19 +68,19 @@ def reconcile_client(
                 client = rt.kube.get_or_none(APICLIENTS, name, namespace)
             if client is None or client["metadata"].get("deletionTimestamp"):
                 return None
-            outcome = _reconcile_client(
-                rt, client, env, post, reads, snapshot, resuming=resumed is not None, defer=status_writes is not None
-            )
+            outcome = _reconcile_client(rt, client, env, post, reads, snapshot, resuming=resumed is not None)
+            if outcome.status_changed and status_writes is None:
+                rt.kube.patch_status(APICLIENTS, name, outcome.status, namespace)
         finally:
             rt.bindings.mark_reconciled(namespace, name)
-        if outcome.unwritten is not None and status_writes is not None:
+        if outcome.status_changed and status_writes is not None:
             status_writes.append(
                 functools.partial(
                     _write_status,
                     rt,
                     namespace,
                     name,
-                    outcome.unwritten,
+                    outcome.status,
                     rt.bindings.last_reconciled(namespace, name),  # this reconcile's mark
                     client["metadata"].get("resourceVersion"),
                     functools.partial(reconcile_client, rt, namespace, name, env, post),
@@ -139,7 +138,6 @@ def _reconcile_client(
     reads: Reads,
     snapshot: Snapshot | None,
     resuming: bool = False,
-    defer: bool = False,
 ) -> ClientOutcome:
     kube = rt.kube
     meta = client["metadata"]
@@ -197,15 +195,9 @@ def _reconcile_client(
         problem=problem,
     )
     status = bindingstatus.client_status(facts, previous, rfc3339(rt.clock()))
-    unwritten = None
-    if not bindingstatus.same_status(previous, status):
-        if defer:
-            unwritten = status
-        else:
-            kube.patch_status(APICLIENTS, name, status, namespace)
     if problem is not None and condition_changed(previous, status, "Resolved"):
         post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
-    return ClientOutcome(status, rewritten, unwritten)
+    return ClientOutcome(status, rewritten, not bindingstatus.same_status(previous, status))
 
 
 def _holds_head(
