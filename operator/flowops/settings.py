@@ -34,5 +34,8 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.execution.executor = TimedExecutor(thread_name_prefix="flowops-handler")  # measures the wait for a thread
     settings.execution.max_workers = int(os.environ.get("FLOWOPS_MAX_WORKERS", "8"))
     settings.watching.server_timeout = 300
+    # Start-up lists each kind in pages: one response with every Flow held all their
+    # documents at once, as bytes, as text and as objects, on top of the events queued.
+    settings.watching.chunk_size = int(os.environ.get("FLOWOPS_LIST_CHUNK_SIZE", "100")) or None
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60

@@ -7,29 +7,21 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from flowops.kube import FLOWS, PROMOTIONS, Kube
+from flowops.testing.metrics import Sample, value
+from flowops.testing.metrics import scrape as scrape_url
 from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for, wait_until
 
-Sample = tuple[str, dict[str, str], float]
-
 
 def scrape(operator: OperatorProcess) -> list[Sample]:
-    with urllib.request.urlopen(operator.metrics_url, timeout=10) as response:
-        text = response.read().decode()
-    return [(s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples]
-
-
-def value(samples: list[Sample], name: str, **labels: str) -> float:
-    return sum(v for n, lb, v in samples if n == name and all(lb.get(k) == want for k, want in labels.items()))
+    return scrape_url(operator.metrics_url)
 
 
 def metric_is(operator: OperatorProcess, expected: float, name: str, **labels: str) -> list[Sample]:

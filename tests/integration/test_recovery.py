@@ -1,9 +1,11 @@
-"""What a crash leaves behind is found and set right."""
+"""What a crash or a stop leaves behind is found and set right."""
 
 from __future__ import annotations
 
 from flowops.kube import FLOWS, FLOWVERSIONS
-from flowops.testing.objects import flow, flow_status
+from flowops.testing.metrics import scrape, value
+from flowops.testing.objects import flow, flow_status, wait_for_number
+from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for
 
 
@@ -38,3 +40,34 @@ def test_results_a_crash_kept_from_a_version_are_written_after_restart(kube, mak
         message="the version's per-rule results, and its pending mark gone",
     )
     assert "needs-title" in [r["rule"] for r in done["status"]["guardrails"]] and done["status"]["ready"] is True
+
+
+def test_a_restart_lists_flows_in_pages_and_commits_every_edit_made_while_it_was_down(
+    kube, make_environment, running_operator, cluster
+):
+    """Start-up lists Flows a page at a time (all of them at once held every document in
+    memory twice over); none is missed across the pages."""
+    env = make_environment()
+    names = [f"paged-{i}" for i in range(5)]
+    for name in names:
+        kube.create(FLOWS, flow(name, {"title": "one"}), ns(env))
+    for name in names:
+        wait_for_number(kube, ns(env), name, 1)
+    running_operator.stop()
+    for name in names:
+        kube.merge_patch(FLOWS, name, {"spec": {"content": {"title": "two"}}}, ns(env))
+    paged = OperatorProcess(
+        cluster.kubeconfig,
+        "flowops-operator",
+        running_operator.log_path.with_name("paged-listing.log"),
+        env={"FLOWOPS_LIST_CHUNK_SIZE": "2"},
+    )
+    paged.start()
+    try:
+        for name in names:
+            assert wait_for_number(kube, ns(env), name, 2)["latestReadyNumber"] == 2
+        lists = value(scrape(paged.metrics_url), "flowops_api_requests_total", client="kopf", verb="list", resource="flows")
+        assert lists >= 3, f"{lists} list requests for Flows: five or more Flows in pages of two take at least three"
+    finally:
+        paged.stop()
+        running_operator.start()
