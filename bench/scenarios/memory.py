@@ -61,7 +61,7 @@ def run(bench: Bench, p: Params) -> Result:
     # the allocator's keeping of each round's burst is noise of a few tenths. The exact
     # check is the count of documents alive.
     new_documents = size_of(large) / MIB * len(large_names) * (p.large_versions - 1)
-    held = _held_documents(bench)
+    held = held_documents(bench)
     catalogues = _catalogues(large)
     documents_alive = held["large_dicts"] / catalogues if held and catalogues else None
     cache_documents = KEYFRAME_CACHE_BYTES // size_of(large)
@@ -138,7 +138,7 @@ def _add(bench: Bench, namespace: str, names: list[str], content: dict, timeout:
         tracker.wait_all(names, 1, timeout)
 
 
-def _held_documents(bench: Bench) -> dict[str, float]:
+def held_documents(bench: Bench) -> dict[str, float]:
     """What the operator still holds once idle: RSS after gc and malloc_trim (the rest is
     memory the allocator keeps) and how many large dicts are alive (memory_probe.py)."""
     lines = bench.probe(signal.SIGUSR2, "memory-probe rss=")
