@@ -151,9 +151,11 @@ def test_a_gitops_approval_counts_only_for_a_promotion_applied_from_git(kube, ku
         PROMOTIONS, reviewed("release-9", staging, changes={"exclude": ["/title"]}, comment="PR #42"), ns(prod)
     )
     from_git = applied(reviewed("release-9", staging, approved=True), ns(prod))
+    # Two policies refuse it (it is no GitOps approval, and it lacks the approve permission);
+    # either may answer first.
     refused(
         lambda: kube_as("gitops").apply(PROMOTIONS, "release-9", from_git, ns(prod), field_manager="kustomize-controller"),
-        f"{FLUX} may not approve Promotions",
+        FLUX,
         "approve permission",
     )
     spec = kube.get(PROMOTIONS, "release-9", ns(prod))["spec"]
@@ -175,6 +177,33 @@ def test_a_gitops_approval_counts_only_for_a_promotion_applied_from_git(kube, ku
         field_manager="kustomize-controller",
     )["spec"]
     assert (approved["approvedBy"]["username"], approved["approvedBy"]["via"]) == (FLUX, "GitOps")
+
+
+def test_a_gitops_approver_with_the_approve_permission_still_approves_only_what_it_applied(kube, kube_as, chain):
+    """Granted flowops-approver as well, the sync's apply of a merged pull request would
+    approve, as a cluster approval, a Promotion somebody created first under the pull
+    request's name: with the squatter's target and exclusions."""
+    _, staging, _ = chain
+    prod = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"gitopsApprovers": [FLUX]}})
+    bind(kube, ns(prod), "flowops-promoter", FLUX)
+    bind(kube, ns(prod), "flowops-approver", FLUX)
+    squatted = reviewed("release-43", staging, target={"flow": "served"}, changes={"exclude": ["/title"]})
+    kube_as("promoter").create(PROMOTIONS, squatted, ns(prod))
+    from_git = applied(reviewed("release-43", staging, approved=True), ns(prod))
+    for write in (
+        lambda: kube_as("gitops").apply(
+            PROMOTIONS, "release-43", from_git, ns(prod), field_manager="kustomize-controller", force=True
+        ),
+        lambda: kube_as("gitops").merge_patch(PROMOTIONS, "release-43", {"spec": {"approved": True}}, ns(prod)),
+    ):
+        refused(
+            write,
+            f"{FLUX} is a GitOps approver of environment {name(prod)} (spec.policy.promotion.gitopsApprovers)",
+            "it approves only Promotions it applied from git",
+            "created in the cluster by bob-promoter",
+        )
+    spec = kube.get(PROMOTIONS, "release-43", ns(prod))["spec"]
+    assert spec["approved"] is False and "approvedBy" not in spec
 
 
 @pytest.mark.parametrize(

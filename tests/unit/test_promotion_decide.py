@@ -337,6 +337,19 @@ CASES = [
         "a Promotion alice created in the cluster",
         False,
     ),
+    # Holding the approve permission too, its approval in the cluster is still not a person's.
+    (
+        "cluster-approval-by-a-gitops-approver-of-a-promotion-made-in-the-cluster",
+        state(
+            approved({"username": FLUX, "via": "Cluster"}),
+            target_env=env("prod", "Production", upstream="staging", promotion={"gitopsApprovers": [FLUX]}),
+            approver_may_approve=True,
+        ),
+        "Failed",
+        "ApproverNotAllowed",
+        "approves only Promotions it applied from git",
+        False,
+    ),
     # pinned source, committed source
     ("head-into-protected", state(promotion(review=True), target_env=PROD), "Failed", "HeadSourceNotAllowed", "not HEAD", False),
     (

@@ -550,6 +550,15 @@ def _approval(
                 ),
             )
         return None  # the review happened in the pull request
+    if username in policy.gitops_approvers(target_spec):  # its approval stands for a pull request, nothing else
+        return _refuse(
+            "ApproverNotAllowed",
+            (
+                f"{username} is a GitOps approver of environment {target_env_name} and approved a Promotion "
+                f"{requester or 'somebody'} created in the cluster: it approves only Promotions it applied from git; "
+                "a person with the approve permission must approve this one; nothing was written"
+            ),
+        )
     if policy.separation_of_duties(target_spec) and requester and requester == username:
         return _refuse(
             "SelfApproval",
