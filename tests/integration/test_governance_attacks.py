@@ -24,12 +24,14 @@ from flowops.kube import (
     PROMOTIONS,
     AlreadyExists,
     Kube,
-    Resource,
 )
 from flowops.testing.admission import (
     ROLEBINDINGS,
+    ROLES,
+    as_service_account,
     bind,
     governed_environment,
+    grant,
     refused,
     wait_until_admitted,
     wait_until_refused,
@@ -37,7 +39,6 @@ from flowops.testing.admission import (
 from flowops.testing.objects import API_VERSION, flow, promotion, wait_for_number, wait_for_phase
 
 FLUX = "system:serviceaccount:flux-system:flowops-applier"
-ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
 
 
 def ns(env: dict) -> str:
@@ -203,6 +204,46 @@ def test_a_gitops_approver_with_the_approve_permission_still_approves_only_what_
             "created in the cluster by bob-promoter",
         )
     spec = kube.get(PROMOTIONS, "release-43", ns(prod))["spec"]
+    assert spec["approved"] is False and "approvedBy" not in spec
+
+
+ACTING_AS = {
+    "impersonate": {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
+    "token": {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+    "pods": {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]},
+}
+
+
+@pytest.mark.parametrize("right", sorted(ACTING_AS))
+def test_an_approver_who_can_act_as_the_requesting_service_account_cannot_approve(kube, kube_as, chain, right):
+    """One person, two names: an approver who may impersonate a ServiceAccount, mint its
+    tokens or run a pod as it (create pods in its namespace) requests as it, then approves."""
+    _, staging, prod = chain
+    ci = f"atk-ci-{uuid.uuid4().hex[:6]}"
+    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ci}})
+    bot_name = f"bot-{right}"
+    bot = as_service_account(kube, ci, bot_name)
+    account = f"system:serviceaccount:{ci}:{bot_name}"
+    bind(kube, ns(prod), "flowops-promoter", account)
+    bind(kube, ns(staging), "flowops-viewer", account)
+    pname = f"bot-{right}"
+    bot.create(PROMOTIONS, reviewed(pname, staging), ns(prod))
+
+    # Without any way to act as the bot, the approver is a second person.
+    kube_as("approver").request(
+        "PATCH",
+        PROMOTIONS.path(ns(prod), pname),
+        body={"spec": {"approved": True}},
+        query={"dryRun": "All"},
+        content_type="application/merge-patch+json",
+    )
+    grant(kube, ci, "dave-approver", ACTING_AS[right])
+    refused(
+        lambda: kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod)),
+        f"separation of duties in environment {name(prod)}: ServiceAccount {ci}/{bot_name} requested this Promotion",
+        "dave-approver can act as it",
+    )
+    spec = kube.get(PROMOTIONS, pname, ns(prod))["spec"]
     assert spec["approved"] is False and "approvedBy" not in spec
 
 
@@ -529,4 +570,50 @@ def test_the_operator_refuses_an_approval_without_the_approve_permission(
     failed = wait_for_phase(kube, ns(prod), "to-prod")
     assert failed["phase"] == "Failed", failed
     assert "erin-scoped may not approve Promotions in environment " + name(prod) in failed["message"], failed
+    assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None
+
+
+def test_the_operator_refuses_an_approval_by_one_who_can_act_as_the_requesting_service_account(
+    kube, kube_as, cluster, running_operator, make_environment
+):
+    """The rules' policy removed: an approver who may impersonate the ServiceAccount that
+    requested approves, and the operator, asking the API server itself, writes nothing."""
+    dev = make_environment("Development")
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": {"requireReview": False}})
+    prod = make_environment("Production", upstream=name(staging))
+    kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 1)
+    kube.create(PROMOTIONS, promotion("to-staging", name(dev), "standard", "1"), ns(staging))
+    assert wait_for_phase(kube, ns(staging), "to-staging")["phase"] == "Succeeded"
+    ci = f"atk-ci-{uuid.uuid4().hex[:6]}"
+    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ci}})
+    bot = as_service_account(kube, ci, "release-bot")
+    account = f"system:serviceaccount:{ci}:release-bot"
+    bind(kube, ns(prod), "flowops-promoter", account)
+    bind(kube, ns(staging), "flowops-viewer", account)
+    bind(kube, ns(prod), "flowops-approver", "dave-approver")
+    grant(kube, ci, "dave-approver", ACTING_AS["impersonate"])
+    for pname in ("to-prod", "probe"):
+        bot.create(PROMOTIONS, reviewed(pname, staging), ns(prod))
+    wait_for_phase(kube, ns(prod), "to-prod", ("AwaitingApproval",))
+    dave = kube_as("approver")
+    approve = {"spec": {"approved": True}}
+    probe = lambda: dave.request(  # noqa: E731
+        "PATCH",
+        PROMOTIONS.path(ns(prod), "probe"),
+        body=approve,
+        query={"dryRun": "All"},
+        content_type="application/merge-patch+json",
+    )
+    cluster.kubectl("delete", "validatingadmissionpolicybinding", "flowops-promotion-rules")
+    try:
+        wait_until_admitted(probe)
+        dave.merge_patch(PROMOTIONS, "to-prod", approve, ns(prod))
+    finally:
+        cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "promotions.yaml"))
+        wait_until_refused(probe, "can act as it")
+    assert kube.get(PROMOTIONS, "to-prod", ns(prod))["spec"]["approvedBy"]["username"] == "dave-approver"
+    failed = wait_for_phase(kube, ns(prod), "to-prod")
+    assert failed["phase"] == "Failed", failed
+    assert f"dave-approver can act as ServiceAccount {account}, which requested this Promotion" in failed["message"], failed
     assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None

@@ -235,6 +235,31 @@ CASES = [
         False,
     ),
     ("second-person-approves", state(approved(), target_env=PROD), "Running", "Writing", "", True),
+    # Requested as a ServiceAccount the approver can act as: one person, two names.
+    (
+        "approval-by-one-who-acts-as-the-requesting-service-account",
+        state(
+            approved(requestedBy={"username": "system:serviceaccount:prod:sock"}),
+            target_env=PROD,
+            approver_acts_as_requester=True,
+        ),
+        "Failed",
+        "SelfApproval",
+        "bob can act as ServiceAccount system:serviceaccount:prod:sock, which requested this Promotion",
+        False,
+    ),
+    (
+        "approval-of-a-service-accounts-request-by-one-who-cannot-act-as-it",
+        state(
+            approved(requestedBy={"username": "system:serviceaccount:ci:release-bot"}),
+            target_env=PROD,
+            approver_acts_as_requester=False,
+        ),
+        "Running",
+        "Writing",
+        "",
+        True,
+    ),
     (
         "approver-without-the-approve-permission",
         state(approved(), target_env=PROD, approver_may_approve=False),

@@ -184,6 +184,9 @@ class PromotionState:
     requester_may_read: bool | None = None
     # Whether spec.approvedBy (as the API server stamped it) holds the approve permission here; None: not asked.
     approver_may_approve: bool | None = None
+    # Whether that approver may act as a ServiceAccount requester (impersonate it, create its
+    # tokens, or create pods in its namespace); None: not asked (the requester is no ServiceAccount).
+    approver_acts_as_requester: bool | None = None
     # The target namespace's ApiClients and Applications, read for a review's impact.
     clients: tuple[Mapping[str, Any], ...] = ()
     applications: tuple[Mapping[str, Any], ...] = ()
@@ -429,7 +432,7 @@ def decide(state: PromotionState) -> Decision:
         )
         return Decision("AwaitingApproval", "AwaitingApproval", message, progress)
     if spec.get("review"):
-        refusal = _approval(spec, target_spec, target_env_name, state.approver_may_approve)
+        refusal = _approval(spec, target_spec, target_env_name, state.approver_may_approve, state.approver_acts_as_requester)
         if refusal is not None:
             return refusal
         stale = stale_reason(current, source_version, target_head, plan.result_hash)
@@ -507,7 +510,11 @@ def _governance(
 
 
 def _approval(
-    spec: Mapping[str, Any], target_spec: Mapping[str, Any], target_env_name: str, may_approve: bool | None = None
+    spec: Mapping[str, Any],
+    target_spec: Mapping[str, Any],
+    target_env_name: str,
+    may_approve: bool | None = None,
+    acts_as_requester: bool | None = None,
 ) -> Decision | None:
     """An approval counts when the API server signed it and policy accepts the approver."""
     if not policy.require_review(target_spec):
@@ -565,6 +572,15 @@ def _approval(
             (
                 f"{username} requested this Promotion and cannot approve it (separation of duties in environment "
                 f"{target_env_name}): another person with the approve permission must approve; nothing was written"
+            ),
+        )
+    if policy.separation_of_duties(target_spec) and acts_as_requester:
+        return _refuse(
+            "SelfApproval",
+            (
+                f"{username} can act as ServiceAccount {requester}, which requested this Promotion (impersonate it, "
+                "create its tokens or create pods in its namespace), so cannot approve it (separation of duties in "
+                f"environment {target_env_name}): another person with the approve permission must approve; nothing was written"
             ),
         )
     if may_approve is False:  # admission checks it first; this holds when its policies were removed or bypassed

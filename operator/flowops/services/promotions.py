@@ -106,6 +106,7 @@ def read(
         clients=clients,
         applications=applications,
         approver_may_approve=_may_approve(rt, spec, meta),
+        approver_acts_as_requester=_acts_as_requester(rt, spec),
     )
 
 
@@ -126,6 +127,25 @@ def _may_approve(rt: Runtime, spec: Mapping[str, Any], meta: Mapping[str, Any]) 
             "name": meta["name"],
         },
     )
+
+
+def _acts_as_requester(rt: Runtime, spec: Mapping[str, Any]) -> bool | None:
+    """Whether a cluster approver may act as the ServiceAccount that requested: impersonate
+    it, create its tokens, or create pods in its namespace (a pod may run as it). None: no
+    cluster approval of a ServiceAccount's request."""
+    approver, requester = spec.get("approvedBy") or {}, (spec.get("requestedBy") or {}).get("username") or ""
+    parts = requester.split(":")
+    if not spec.get("approved") or not approver.get("username") or approver.get("via") == "GitOps":
+        return None
+    if len(parts) != 4 or parts[:2] != ["system", "serviceaccount"]:
+        return None
+    namespace, account = parts[2], parts[3]
+    checks = (
+        {"verb": "impersonate", "resource": "serviceaccounts", "name": account},
+        {"verb": "create", "resource": "serviceaccounts", "subresource": "token", "name": account},
+        {"verb": "create", "resource": "pods"},
+    )
+    return any(_allowed(rt, approver, {"namespace": namespace, "group": "", **check}) for check in checks)
 
 
 def _allowed(rt: Runtime, who: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:

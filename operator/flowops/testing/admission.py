@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import kubernetes
+
 from ..kube import ENVIRONMENTS, NAMESPACES, ApiError, Kube, Resource
 from .waiting import wait_for, wait_until
 
@@ -96,6 +98,60 @@ def bind(kube: Kube, namespace: str, role: str, user: str, timeout: float = 30) 
         timeout=timeout,
         message=f"RBAC to grant {user} {role} in {namespace}",
     )
+
+
+ROLES = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
+SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
+
+
+def grant(kube: Kube, namespace: str, user: str, rule: Mapping[str, Any], timeout: float = 30) -> None:
+    """One RBAC rule for `user` in `namespace` (a Role and its binding); returns once the
+    authorizer applies it (probed with the rule's first verb, resource and subresource)."""
+    role = f"grant-{uuid.uuid4().hex[:8]}"
+    kube.create(
+        ROLES,
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": role}, "rules": [rule]},
+        namespace,
+    )
+    kube.create(
+        ROLEBINDINGS,
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": role},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        },
+        namespace,
+    )
+    resource, _, subresource = rule["resources"][0].partition("/")
+    attributes = {"group": rule["apiGroups"][0], "resource": resource, "verb": rule["verbs"][0], "namespace": namespace}
+    if subresource:
+        attributes["subresource"] = subresource
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {"user": user, "resourceAttributes": attributes},
+    }
+    wait_for(
+        lambda: (kube.create(SUBJECT_ACCESS_REVIEWS, review).get("status") or {}).get("allowed"),
+        timeout=timeout,
+        message=f"RBAC to grant {user} {rule}",
+    )
+
+
+def as_service_account(kube: Kube, namespace: str, name: str) -> Kube:
+    """A client authenticated as a new ServiceAccount (its token from the TokenRequest API)."""
+    kube.create(SERVICEACCOUNTS, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}}, namespace)
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}}
+    token = kube.request("POST", f"{SERVICEACCOUNTS.path(namespace, name)}/token", body=request)["status"]["token"]
+    configuration = kubernetes.client.Configuration()
+    configuration.host = kube.configuration.host
+    configuration.ssl_ca_cert = kube.configuration.ssl_ca_cert
+    configuration.verify_ssl = kube.configuration.verify_ssl
+    configuration.api_key = {"authorization": token}
+    configuration.api_key_prefix = {"authorization": "Bearer"}
+    return Kube(configuration)
 
 
 def refused(call: Callable[[], Any], *words: str) -> str:
