@@ -291,6 +291,48 @@ def test_a_gitops_approver_is_one_syncs_own_service_account(kube, chain, listed,
     assert kube.get_or_none(ENVIRONMENTS, fresh) is None
 
 
+def test_a_gitops_approver_lives_outside_every_environments_namespace(kube, chain):
+    """In an environment's namespace the built-in edit role may create pods and impersonate
+    ServiceAccounts: an approver living there would approve for whoever edits there (Argo
+    CD puts its destination ServiceAccount in the destination namespace by default)."""
+    _, staging, prod = chain
+    own = f"system:serviceaccount:{ns(prod)}:argocd-sync"
+    refused(
+        lambda: kube.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"policy": {"promotion": {"gitopsApprovers": [FLUX, own]}}}}),
+        f"spec.policy.promotion.gitopsApprovers: {own} is a ServiceAccount in the environment's own namespace {ns(prod)}",
+        "the built-in edit role",
+    )
+    neighbour = f"system:serviceaccount:{ns(staging)}:argocd-sync"
+    refused(
+        lambda: kube.merge_patch(
+            ENVIRONMENTS, name(prod), {"spec": {"policy": {"promotion": {"gitopsApprovers": [FLUX, neighbour]}}}}
+        ),
+        f"{neighbour} is a ServiceAccount in namespace {ns(staging)} of Environment {name(staging)}",
+        "flux-system, argocd",
+    )
+    assert kube.get(ENVIRONMENTS, name(prod))["spec"]["policy"]["promotion"]["gitopsApprovers"] == [FLUX]
+
+    # The other way round: a new Environment may not claim the namespace a listed approver lives in.
+    parked = f"atk-parked-{uuid.uuid4().hex[:6]}"
+    elsewhere = environment(
+        kube,
+        "Production",
+        upstream=name(staging),
+        policy={"promotion": {"gitopsApprovers": [f"system:serviceaccount:{parked}:sync"]}},
+    )
+    claim = {
+        "apiVersion": ENVIRONMENTS.api_version,
+        "kind": "Environment",
+        "metadata": {"name": parked},
+        "spec": {"namespace": parked, "tier": "Development"},
+    }
+    refused(
+        lambda: kube.create(ENVIRONMENTS, claim),
+        f"namespace {parked} holds system:serviceaccount:{parked}:sync, a GitOps approver of Environment {name(elsewhere)}",
+    )
+    assert kube.get_or_none(ENVIRONMENTS, parked) is None
+
+
 def test_an_approver_stored_before_the_rules_approves_nothing_at_admission(kube, kube_as, cluster, chain):
     """An Environment stored under an older CRD can still list a person as a GitOps approver
     (validation ratchets: an unchanged entry stays). Admission must not let that person

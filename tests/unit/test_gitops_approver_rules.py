@@ -47,3 +47,17 @@ def test_both_admission_policies_filter_the_approvers_the_same_way():
     for name, expression in filters.items():
         assert f"a.matches('^{SERVICE_ACCOUNT}$')" in expression, name
         assert f"!a.matches('^system:serviceaccount:[^:]+:{CONTROLLERS}$')" in expression, name
+
+
+def test_an_approver_in_the_environments_own_namespace_counts_nowhere():
+    own = "!a.startsWith('system:serviceaccount:' + params.spec.namespace + ':')"
+    for name, expression in _policy_filters().items():
+        assert own in expression, name
+    documents = yaml.safe_load_all((REPO / "manifests" / "policy" / "environments.yaml").read_text())
+    refusing = next(d for d in documents if d["metadata"]["name"] == "flowops-environment-approver-namespace")
+    variables = {v["name"]: v["expression"] for v in refusing["spec"]["variables"]}
+    assert "'system:serviceaccount:' + object.spec.namespace + ':'" in variables["inOwnNamespace"]
+    in_own = "system:serviceaccount:prod:argocd-sync"
+    assert "own namespace prod" in (policy.gitops_approver_problem(in_own, "prod") or "")
+    assert policy.gitops_approvers({"namespace": "prod", "policy": {"promotion": {"gitopsApprovers": [in_own]}}}) == []
+    assert policy.gitops_approver_problem("system:serviceaccount:argocd:prod-sync", "prod") is None

@@ -64,7 +64,8 @@ def approver_groups(env_spec: Mapping[str, Any] | None) -> list[str] | None:
 def gitops_approvers(env_spec: Mapping[str, Any] | None) -> list[str]:
     """The listed GitOps approvers that may approve: an Environment stored before admission
     refused the others still lists them, and they count for nothing."""
-    return [u for u in _promotion(env_spec).get("gitopsApprovers") or [] if gitops_approver_problem(u) is None]
+    namespace = (env_spec or {}).get("namespace")
+    return [u for u in _promotion(env_spec).get("gitopsApprovers") or [] if gitops_approver_problem(u, namespace) is None]
 
 
 # The same two rules as the Environment CRD's, for Environments stored before them.
@@ -78,10 +79,16 @@ GITOPS_CONTROLLERS = (
 )
 
 
-def gitops_approver_problem(username: str) -> str | None:
-    """Why `username` cannot stand for a reviewed pull request, or None."""
+def gitops_approver_problem(username: str, namespace: str | None = None) -> str | None:
+    """Why `username` cannot stand for a reviewed pull request (in the environment of
+    `namespace`), or None."""
     if not SERVICE_ACCOUNT.fullmatch(username):
         return f"'{username}' is not a ServiceAccount: a GitOps approver is the ServiceAccount one sync applies as"
+    if namespace and username.startswith(f"system:serviceaccount:{namespace}:"):
+        return (
+            f"'{username}' is a ServiceAccount in the environment's own namespace {namespace}, where anyone who may "
+            "create pods or impersonate ServiceAccounts could approve as it"
+        )
     if username.rsplit(":", 1)[1] in GITOPS_CONTROLLERS:
         return (
             f"'{username}' is a GitOps controller's own identity, which every sync without its own ServiceAccount "

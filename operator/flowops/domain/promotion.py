@@ -531,7 +531,7 @@ def _approval(
         )
     requester = (spec.get("requestedBy") or {}).get("username")
     if approver.get("via") == "GitOps":
-        problem = policy.gitops_approver_problem(username)
+        problem = policy.gitops_approver_problem(username, target_spec.get("namespace"))
         if problem:
             return _refuse(
                 "ApproverNotAllowed",
