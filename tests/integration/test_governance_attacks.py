@@ -211,13 +211,16 @@ ACTING_AS = {
     "impersonate": {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
     "token": {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
     "pods": {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]},
+    "deployments": {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create"]},
+    "cronjobs": {"apiGroups": ["batch"], "resources": ["cronjobs"], "verbs": ["create"]},
 }
 
 
 @pytest.mark.parametrize("right", sorted(ACTING_AS))
 def test_an_approver_who_can_act_as_the_requesting_service_account_cannot_approve(kube, kube_as, chain, right):
     """One person, two names: an approver who may impersonate a ServiceAccount, mint its
-    tokens or run a pod as it (create pods in its namespace) requests as it, then approves."""
+    tokens or run a pod as it (create pods, or a workload whose controller creates them, in
+    its namespace) requests as it, then approves."""
     _, staging, prod = chain
     ci = f"atk-ci-{uuid.uuid4().hex[:6]}"
     kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ci}})

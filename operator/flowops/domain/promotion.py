@@ -579,7 +579,7 @@ def _approval(
             "SelfApproval",
             (
                 f"{username} can act as ServiceAccount {requester}, which requested this Promotion (impersonate it, "
-                "create its tokens or create pods in its namespace), so cannot approve it (separation of duties in "
+                "create its tokens, or create pods or workloads in its namespace), so cannot approve it (separation of duties in "
                 f"environment {target_env_name}): another person with the approve permission must approve; nothing was written"
             ),
         )

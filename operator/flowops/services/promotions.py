@@ -129,10 +129,23 @@ def _may_approve(rt: Runtime, spec: Mapping[str, Any], meta: Mapping[str, Any]) 
     )
 
 
+# Who may create these in a namespace runs pods there, as any of its ServiceAccounts.
+POD_CREATORS = (
+    ("", "pods"),
+    ("", "replicationcontrollers"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+)
+
+
 def _acts_as_requester(rt: Runtime, spec: Mapping[str, Any]) -> bool | None:
     """Whether a cluster approver may act as the ServiceAccount that requested: impersonate
-    it, create its tokens, or create pods in its namespace (a pod may run as it). None: no
-    cluster approval of a ServiceAccount's request."""
+    it, create its tokens, or create pods or workloads in its namespace (a pod may run as
+    it). None: no cluster approval of a ServiceAccount's request."""
     approver, requester = spec.get("approvedBy") or {}, (spec.get("requestedBy") or {}).get("username") or ""
     parts = requester.split(":")
     if not spec.get("approved") or not approver.get("username") or approver.get("via") == "GitOps":
@@ -141,11 +154,11 @@ def _acts_as_requester(rt: Runtime, spec: Mapping[str, Any]) -> bool | None:
         return None
     namespace, account = parts[2], parts[3]
     checks = (
-        {"verb": "impersonate", "resource": "serviceaccounts", "name": account},
-        {"verb": "create", "resource": "serviceaccounts", "subresource": "token", "name": account},
-        {"verb": "create", "resource": "pods"},
+        {"verb": "impersonate", "group": "", "resource": "serviceaccounts", "name": account},
+        {"verb": "create", "group": "", "resource": "serviceaccounts", "subresource": "token", "name": account},
+        *({"verb": "create", "group": group, "resource": resource} for group, resource in POD_CREATORS),
     )
-    return any(_allowed(rt, approver, {"namespace": namespace, "group": "", **check}) for check in checks)
+    return any(_allowed(rt, approver, {"namespace": namespace, **check}) for check in checks)
 
 
 def _allowed(rt: Runtime, who: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
