@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ...domain.versionid import Selector
-from ...kube import FLOWS, PROMOTIONS, NotFound
+from ...kube import FLOWS, PROMOTIONS, Conflict, NotFound
 from .. import promotions
 from ..documents import resolve_version
 from ..environments import Environment
@@ -250,7 +250,16 @@ def run_approve(session: Session, args: argparse.Namespace) -> int:
         target_flow = promotions.summary(obj)["targetFlow"]
         for line in promotions.plan_lines(status.get("plan"), f"{env.name}/{target_flow}"):
             out.progress(line)
-        session.kube.merge_patch(PROMOTIONS, args.promotion, {"spec": {"approved": True}}, env.namespace)
+        # The approval is of exactly what was just shown: if the Promotion changed since (its
+        # plan re-made, or deleted and created again with another spec), nothing is approved.
+        approval = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "spec": {"approved": True}}
+        try:
+            session.kube.merge_patch(PROMOTIONS, args.promotion, approval, env.namespace)
+        except (Conflict, NotFound):
+            raise UserError(
+                f"promotion {args.promotion} changed after its plan was shown, and was not approved",
+                hint=f"run kubectl flowops approve {args.promotion} -n {env.name} again to review what it is now",
+            ) from None
         out.progress(f"promotion {args.promotion} approved")
     if args.wait is False:
         return 0
