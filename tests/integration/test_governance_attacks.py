@@ -126,6 +126,12 @@ def test_approving_where_no_environment_governs_still_needs_the_permission_and_t
             {"username": "bob-promoter", "groups": true_groups, "via": "Cluster"},
             "bob-promoter may not approve Promotions in namespace " + loose,
         ),
+        # Only a sync's ServiceAccount is ever stamped GitOps: a person writing it skips nothing.
+        (
+            "claims-gitops",
+            {"username": "bob-promoter", "groups": true_groups, "via": "GitOps"},
+            "bob-promoter may not approve Promotions in namespace " + loose,
+        ),
     ):
         refused(
             lambda p=pname, a=approved_by: bob.create(PROMOTIONS, reviewed(p, staging, approved=True, approvedBy=a), loose), words
@@ -137,6 +143,15 @@ def test_approving_where_no_environment_governs_still_needs_the_permission_and_t
             PROMOTIONS,
             "later",
             {"spec": {"approved": True, "approvedBy": {"username": "bob-promoter", "groups": true_groups, "via": "Cluster"}}},
+            loose,
+        ),
+        "bob-promoter may not approve Promotions",
+    )
+    refused(
+        lambda: bob.merge_patch(
+            PROMOTIONS,
+            "later",
+            {"spec": {"approved": True, "approvedBy": {"username": "bob-promoter", "groups": true_groups, "via": "GitOps"}}},
             loose,
         ),
         "bob-promoter may not approve Promotions",

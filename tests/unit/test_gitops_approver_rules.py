@@ -61,3 +61,11 @@ def test_an_approver_in_the_environments_own_namespace_counts_nowhere():
     assert "own namespace prod" in (policy.gitops_approver_problem(in_own, "prod") or "")
     assert policy.gitops_approvers({"namespace": "prod", "policy": {"promotion": {"gitopsApprovers": [in_own]}}}) == []
     assert policy.gitops_approver_problem("system:serviceaccount:argocd:prod-sync", "prod") is None
+
+
+def test_the_identity_policy_exempts_only_what_could_be_stamped_gitops():
+    documents = yaml.safe_load_all((REPO / "manifests" / "policy" / "promotions.yaml").read_text())
+    identity = next(d for d in documents if d["metadata"]["name"] == "flowops-promotion-identity")
+    exempting = next(v["expression"] for v in identity["spec"]["validations"] if "== 'GitOps'" in v["expression"])
+    assert f"request.userInfo.username.matches('^{SERVICE_ACCOUNT}$')" in exempting
+    assert f"!request.userInfo.username.matches('^system:serviceaccount:[^:]+:{CONTROLLERS}$')" in exempting
