@@ -601,11 +601,8 @@ def test_protection_is_not_dropped_in_one_request(kube, chain):
 # -- the operator's own check, should admission be bypassed ----------------------------------------
 
 
-def test_the_operator_refuses_an_approval_without_the_approve_permission(
-    kube, kube_as, cluster, running_operator, make_environment
-):
-    """The approval policies removed (a bad upgrade, a race): somebody who may update
-    Promotions but not approve them approves, and the operator still writes nothing."""
+def _chain_promoted_to_staging(kube: Kube, make_environment: Callable[..., dict]) -> tuple[dict, dict]:
+    """Staging and production of a fresh chain, staging holding version 1 of "standard"."""
     dev = make_environment("Development")
     staging = make_environment("Staging", upstream=name(dev), policy={"promotion": {"requireReview": False}})
     prod = make_environment("Production", upstream=name(staging))
@@ -613,6 +610,15 @@ def test_the_operator_refuses_an_approval_without_the_approve_permission(
     wait_for_number(kube, ns(dev), "standard", 1)
     kube.create(PROMOTIONS, promotion("to-staging", name(dev), "standard", "1"), ns(staging))
     assert wait_for_phase(kube, ns(staging), "to-staging")["phase"] == "Succeeded"
+    return staging, prod
+
+
+def test_the_operator_refuses_an_approval_without_the_approve_permission(
+    kube, kube_as, cluster, running_operator, make_environment
+):
+    """The approval policies removed (a bad upgrade, a race): somebody who may update
+    Promotions but not approve them approves, and the operator still writes nothing."""
+    staging, prod = _chain_promoted_to_staging(kube, make_environment)
     kube_as("promoter").create(PROMOTIONS, reviewed("to-prod", staging), ns(prod))
     wait_for_phase(kube, ns(prod), "to-prod", ("AwaitingApproval",))
     bind(kube, ns(prod), "flowops-promoter", "erin-scoped")  # may update Promotions there, not approve them
@@ -638,13 +644,7 @@ def test_the_operator_refuses_an_approval_by_one_who_can_act_as_the_requesting_s
 ):
     """The rules' policy removed: an approver who may impersonate the ServiceAccount that
     requested approves, and the operator, asking the API server itself, writes nothing."""
-    dev = make_environment("Development")
-    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": {"requireReview": False}})
-    prod = make_environment("Production", upstream=name(staging))
-    kube.create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
-    wait_for_number(kube, ns(dev), "standard", 1)
-    kube.create(PROMOTIONS, promotion("to-staging", name(dev), "standard", "1"), ns(staging))
-    assert wait_for_phase(kube, ns(staging), "to-staging")["phase"] == "Succeeded"
+    staging, prod = _chain_promoted_to_staging(kube, make_environment)
     ci = f"atk-ci-{uuid.uuid4().hex[:6]}"
     kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ci}})
     bot = as_service_account(kube, ci, "release-bot")
