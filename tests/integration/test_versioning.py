@@ -307,3 +307,33 @@ def test_restart_with_many_flows_writes_nothing_and_keeps_working(kube, running_
     assert versions_after == versions_before, "a restart creates or touches no version"
     kube.create(FLOWS, flow("after-restart", {"fresh": True}), ns(env))
     wait_for_number(kube, ns(env), "after-restart", 1, timeout=60)
+
+
+def test_an_object_squatting_a_versions_name_is_skipped_with_a_warning(kube, kube_as, running_operator, make_environment):
+    """A FlowVersion named like the flow's next version but no version of it (no flow label:
+    left by a restore, a hand-made object) once made the operator retry that number forever."""
+    env = make_environment()
+    squatter = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "FlowVersion",
+        "metadata": {"name": "squatted-00001"},
+        "spec": {
+            "flow": "squatted",
+            "id": "20260101000000000001",
+            "number": 1,
+            "origin": "Commit",
+            "contentHash": "sha256:" + "0" * 64,
+            "storage": {"encoding": "Full", "data": "", "bytes": 0},
+        },
+    }
+    kube_as("operator").create(FLOWVERSIONS, squatter, ns(env))
+    kube.create(FLOWS, flow("squatted", {"title": "v1"}), ns(env))
+    status = wait_for_number(kube, ns(env), "squatted", 2, timeout=60)
+    assert status["latestReadyNumber"] == 2
+    assert [v["metadata"]["name"] for v in version_objects(kube, ns(env), "squatted")] == ["squatted-00002"]
+    warned = wait_for(
+        lambda: [e for e in kube.list_events(ns(env)) if e.get("reason") == "VersionNameTaken"],
+        message="a VersionNameTaken Event",
+    )
+    assert "FlowVersion squatted-00001 exists but is not a version of flow squatted" in warned[0]["message"]
+    assert "number 1 is skipped" in warned[0]["message"]

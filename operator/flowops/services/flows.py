@@ -107,11 +107,22 @@ def reconcile_locked(
             if listed is not None:
                 listed.append(created_body)
             break
-        except NumberTaken:
+        except NumberTaken as taken:
             # Another writer took this number: decide again from what exists now.
             listed = versions.list_items(kube, namespace, name)
             records[:], highest = versions.history_of(listed, meta.get("uid"))
             next_free = highest + 1
+            if highest < number and versions.is_foreign(kube, namespace, name, str(taken)):
+                # An object that is no version of this flow holds the name: retrying it would never end.
+                next_free = number + 1
+                post(
+                    flow,
+                    "Warning",
+                    "VersionNameTaken",
+                    f"FlowVersion {taken} exists but is not a version of flow {name} (it lacks the label "
+                    f"{names.LABEL_FLOW}={name} and a number): number {number} is skipped; delete that object if "
+                    "nothing needs it",
+                )
         except storage.DocumentTooLarge as exc:
             problem, problem_reason = str(exc), "DocumentTooLarge"
             post(flow, "Warning", "DocumentTooLarge", f"{exc}; the previous versions are intact")

@@ -74,6 +74,14 @@ def history_of(items: list[dict[str, Any]], owner_uid: str | None) -> tuple[list
     return records, highest
 
 
+def is_foreign(kube: Kube, namespace: str, flow: str, name: str) -> bool:
+    """Whether the object holding a version's name is no version of `flow` (read, not
+    listed: a list may not show a version another writer has just made)."""
+    obj = kube.get_or_none(FLOWVERSIONS, name, namespace)
+    labels = (obj or {}).get("metadata", {}).get("labels") or {}
+    return obj is not None and (labels.get(names.LABEL_FLOW) != flow or names.LABEL_NUMBER not in labels)
+
+
 def owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
     if owner_uid is None:
         return True
