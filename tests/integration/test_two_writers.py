@@ -17,7 +17,7 @@ import pytest
 
 from flowops.domain.canonical import content_hash
 from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS, Kube
-from flowops.testing.objects import flow, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import barrier, flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for
 
@@ -244,3 +244,36 @@ def test_two_operators_killed_at_random_still_exactly_once(kube, make_environmen
     print("kills:", chaos.kills)
     assert chaos.error is None, chaos.error
     assert_exactly_once(kube, dev_ns, staging_ns, names, promoted)
+
+
+def test_a_decision_from_an_older_view_of_a_promotion_writes_nothing(kube, kube_as, running_operator, make_environment):
+    """A second process acting on the Promotion as it first saw it, after the first has
+    finished it: it must not rewrite the outcome (nor, from a view before an approval, put
+    a finished Promotion back to AwaitingApproval)."""
+    from flowops.kube import ENVIRONMENTS
+    from flowops.runtime import Runtime
+    from flowops.services import promotions
+
+    dev = make_environment()
+    staging = make_environment("Staging", upstream=dev["metadata"]["name"], protected=False)
+    kube.create(FLOWS, flow("login", {"title": "v1"}), dev["spec"]["namespace"])
+    wait_for_number(kube, dev["spec"]["namespace"], "login", 1)
+    first_view = kube.create(PROMOTIONS, promotion("late", dev["metadata"]["name"], "login", "1"), staging["spec"]["namespace"])
+    assert wait_for_phase(kube, staging["spec"]["namespace"], "late")["phase"] == "Succeeded"
+    barrier(kube, FLOWS, staging["spec"]["namespace"], "login")  # the operator's trailing writes are done
+    target_before = kube.get(FLOWS, "login", staging["spec"]["namespace"])["metadata"]["resourceVersion"]
+    before = kube.get(PROMOTIONS, "late", staging["spec"]["namespace"])
+
+    environments = kube.list(ENVIRONMENTS)
+    with pytest.raises(promotions.RetryLater, match="changed since it was read"):
+        promotions.reconcile(
+            Runtime(kube=kube_as("operator")),
+            first_view,
+            env_by_name=lambda n: next((e for e in environments if e["metadata"]["name"] == n), None),
+            env_by_namespace=lambda n: next((e for e in environments if e["spec"]["namespace"] == n), None),
+            known_environments=lambda: [e["metadata"]["name"] for e in environments],
+            post=lambda *_: None,
+        )
+    after = kube.get(PROMOTIONS, "late", staging["spec"]["namespace"])
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], after["status"]
+    assert kube.get(FLOWS, "login", staging["spec"]["namespace"])["metadata"]["resourceVersion"] == target_before

@@ -277,7 +277,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     # operator processes (or a retry racing a stale event) one executes, and every later attempt
     # follows the recorded source version (see read) rather than a HEAD that has moved on.
     try:
-        rt.kube.patch_status(
+        claimed = rt.kube.patch_status(
             PROMOTIONS,
             promotion["metadata"]["name"],
             {
@@ -296,6 +296,10 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
         ) from None
     except NotFound:
         return  # deleted meanwhile: nothing to execute
+    # Later writes of its status are preconditioned on the Promotion as this claim left it.
+    promotion = {**promotion, "metadata": {**promotion["metadata"], "resourceVersion": claimed["metadata"]["resourceVersion"]}}
+    state = replace(state, promotion=promotion)
+    assert state.target_env is not None
     written = _write_target(rt, namespace, write)
     uid = promotion["metadata"]["uid"]
     crash_point("after-promotion-target-written")
@@ -391,22 +395,33 @@ def _conditions(
 
 
 def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str, Any]) -> None:
-    """The uid is a precondition: a late event of a deleted Promotion must not write its
-    outcome onto a re-created one of the same name (a Promotion kept in git comes back)."""
+    """Written only onto the Promotion as it was read: a decision made from an older view
+    (a late event, another operator process) must not overwrite a newer outcome, nor a
+    deleted Promotion's outcome land on a re-created one of the same name (a Promotion kept
+    in git comes back). RetryLater when it changed: the next attempt reads it again."""
     meta = promotion["metadata"]
     fields = {**status, "observedGeneration": meta.get("generation")}
-    ops = [{"op": "test", "path": "/metadata/uid", "value": meta["uid"]}]
+    ops = [
+        {"op": "test", "path": "/metadata/uid", "value": meta["uid"]},
+        {"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]},
+    ]
     ops += [{"op": "add", "path": pointer.child("/status", key), "value": value} for key, value in fields.items()]
     try:
         rt.kube.json_patch(PROMOTIONS, meta["name"], ops, meta["namespace"], subresource="status", metadata_only=True)
+        return
     except NotFound:
-        pass  # deleted meanwhile: nothing to report to
+        return  # deleted meanwhile: nothing to report to
     except Invalid:
         current = rt.kube.get_or_none(PROMOTIONS, meta["name"], meta["namespace"])
-        if current is None or current["metadata"]["uid"] != meta["uid"]:
-            return  # deleted, perhaps re-created under the same name: not ours to report to
-        # Created before status had a schema default: no /status to add keys to yet.
-        rt.kube.patch_status(PROMOTIONS, meta["name"], fields, meta["namespace"])
+    if current is None or current["metadata"]["uid"] != meta["uid"]:
+        return  # deleted, perhaps re-created under the same name: not ours to report to
+    if current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
+        raise RetryLater(f"promotion {meta['name']} changed since it was read; deciding again")
+    # Created before status had a schema default: no /status to add keys to yet.
+    try:
+        rt.kube.patch_status(PROMOTIONS, meta["name"], fields, meta["namespace"], resource_version=meta["resourceVersion"])
+    except Conflict:
+        raise RetryLater(f"promotion {meta['name']} changed since it was read; deciding again") from None
 
 
 def _finish(
@@ -471,6 +486,10 @@ def _succeed(
         f"{target_name} as version {record.number} ({record.id}){_people(spec)}"
     )
     if not published:
+        # Found landed (a resume, another process's work): only a current view republishes it.
+        current = rt.kube.get_or_none(PROMOTIONS, meta["name"], meta["namespace"])
+        if current is None or current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
+            raise RetryLater(f"promotion {meta['name']} changed since it was read; deciding again")
         last = _last_promotion(rt, state, source_version, record.id)
         rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
     flow_meta = (
