@@ -150,3 +150,47 @@ def test_changing_rules_re_evaluates_head_candidates(kube, running_operator, mak
         message="HEAD to move to version 2 under the new rules",
     )
     assert condition(moved, "Ready")["status"] == "True"
+
+
+def test_a_flow_committed_while_no_environment_claimed_its_namespace_is_judged_when_one_does(
+    kube, running_operator, make_environment
+):
+    """Versions committed under no rules (the Environment deleted meanwhile) are judged by the
+    rules of the Environment that claims the namespace again, without waiting for a restart."""
+    rule = {"name": "needs-title", "expression": "has(content.title)", "message": "add /title"}
+    env = make_environment(policy={"guardrails": [rule]})
+    kube.delete(ENVIRONMENTS, env["metadata"]["name"])
+    # Until the operator has seen the deletion, a commit is still judged by its rules: a probe
+    # flow, edited until its status says no Environment manages the namespace.
+    kube.create(FLOWS, flow("probe", {"n": 0}), ns(env))
+    edits = iter(range(1, 1000))
+
+    def unmanaged() -> bool:
+        ready = condition(flow_status(kube, ns(env), "probe"), "Ready") or {}
+        if "no Environment manages namespace" in (ready.get("message") or ""):
+            return True
+        kube.merge_patch(FLOWS, "probe", {"spec": {"content": {"n": next(edits)}}}, ns(env))
+        return False
+
+    wait_for(unmanaged, timeout=60, interval=1.0, message="the operator to see the Environment deleted")
+    kube.create(FLOWS, flow("untitled", {"n": 1}), ns(env))
+    committed = wait_for_number(kube, ns(env), "untitled", 1)
+    assert committed.get("latestReadyNumber") == 1, committed  # no rules applied
+
+    kube.create(
+        ENVIRONMENTS,
+        {
+            "apiVersion": env["apiVersion"],
+            "kind": "Environment",
+            "metadata": {"name": env["metadata"]["name"]},
+            "spec": env["spec"],
+        },
+    )
+    judged = wait_for(
+        lambda: (s := flow_status(kube, ns(env), "untitled")).get("latestReadyNumber") is None and s,
+        timeout=30,
+        message="version 1 judged by the claiming Environment's rules",
+    )
+    assert condition(judged, "Ready")["status"] == "False"
+    version = kube.get(FLOWVERSIONS, "untitled-00001", ns(env))
+    assert version["metadata"]["labels"]["flowops.io/ready"] == "false"

@@ -76,16 +76,20 @@ def reconcile(
     if claim:
         problems.append(claim)
 
-    if previous.get("guardrailsDigest") not in (None, rules.digest) and not claim:
+    if previous.get("guardrailsDigest") != rules.digest and not claim:
         # New rules: HEAD candidates of every flow here are judged again. The digest is
-        # recorded below only once all were, so a crash or a failure resumes the work.
+        # recorded below only once all were, so a crash or a failure resumes the work. A new
+        # Environment has no digest yet: flows already in its namespace (committed while none
+        # claimed it, under no rules) are judged too.
         count = reevaluate_flows(rt, env, rules.digest, post)
-        post(
-            env,
-            "Normal",
-            "GuardrailsChanged",
-            f"guardrails (or the names spec.values defines) changed: the {count} flow(s) in this environment were re-evaluated",
-        )
+        if count or previous.get("guardrailsDigest") is not None:
+            post(
+                env,
+                "Normal",
+                "GuardrailsChanged",
+                f"guardrails (or the names spec.values defines) changed: the {count} flow(s) in this environment were "
+                "re-evaluated",
+            )
 
     if rules.valid and not claim:
         complete_results(rt, env, rules)
