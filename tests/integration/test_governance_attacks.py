@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -605,6 +606,19 @@ def test_protection_is_not_dropped_in_one_request(kube, chain):
 # -- the operator's own check, should admission be bypassed ----------------------------------------
 
 
+@contextmanager
+def _promotion_policies_unbound(cluster: Any, bindings: tuple[str, ...], probe: Callable[[], Any], words: str) -> Iterator[None]:
+    """The promotion policies' bindings removed (a bad upgrade, a race) for the block: `probe`
+    is admitted inside it and refused with `words` again once they are re-applied."""
+    cluster.kubectl("delete", "validatingadmissionpolicybinding", *bindings)
+    try:
+        wait_until_admitted(probe)
+        yield
+    finally:
+        cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "promotions.yaml"))
+        wait_until_refused(probe, words)
+
+
 def _chain_promoted_to_staging(kube: Kube, make_environment: Callable[..., dict]) -> tuple[dict, dict]:
     """Staging and production of a fresh chain, staging holding version 1 of "standard"."""
     dev = make_environment("Development")
@@ -628,14 +642,10 @@ def test_the_operator_refuses_an_approval_without_the_approve_permission(
     bind(kube, ns(prod), "flowops-promoter", "erin-scoped")  # may update Promotions there, not approve them
     erin = kube_as("scoped")
     probe = lambda: erin.create(PROMOTIONS, reviewed("probe", staging, approved=True), ns(prod), dry_run=True)  # noqa: E731
-    bindings = ("flowops-promotion-rules", "flowops-promotion-identity")
-    cluster.kubectl("delete", "validatingadmissionpolicybinding", *bindings)
-    try:
-        wait_until_admitted(probe)
+    with _promotion_policies_unbound(
+        cluster, ("flowops-promotion-rules", "flowops-promotion-identity"), probe, "may not approve"
+    ):
         erin.merge_patch(PROMOTIONS, "to-prod", {"spec": {"approved": True}}, ns(prod))
-    finally:
-        cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "promotions.yaml"))
-        wait_until_refused(probe, "may not approve")
     assert kube.get(PROMOTIONS, "to-prod", ns(prod))["spec"]["approvedBy"]["username"] == "erin-scoped"
     failed = wait_for_phase(kube, ns(prod), "to-prod")
     assert failed["phase"] == "Failed", failed
@@ -669,13 +679,8 @@ def test_the_operator_refuses_an_approval_by_one_who_can_act_as_the_requesting_s
         query={"dryRun": "All"},
         content_type="application/merge-patch+json",
     )
-    cluster.kubectl("delete", "validatingadmissionpolicybinding", "flowops-promotion-rules")
-    try:
-        wait_until_admitted(probe)
+    with _promotion_policies_unbound(cluster, ("flowops-promotion-rules",), probe, "can act as it"):
         dave.merge_patch(PROMOTIONS, "to-prod", approve, ns(prod))
-    finally:
-        cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "promotions.yaml"))
-        wait_until_refused(probe, "can act as it")
     assert kube.get(PROMOTIONS, "to-prod", ns(prod))["spec"]["approvedBy"]["username"] == "dave-approver"
     failed = wait_for_phase(kube, ns(prod), "to-prod")
     assert failed["phase"] == "Failed", failed
