@@ -185,7 +185,7 @@ class PromotionState:
     # Whether spec.approvedBy (as the API server stamped it) holds the approve permission here; None: not asked.
     approver_may_approve: bool | None = None
     # Whether that approver may act as a ServiceAccount requester (impersonate it, create its
-    # tokens, or create pods in its namespace); None: not asked (the requester is no ServiceAccount).
+    # tokens, or create pods or workloads in its namespace); None: not asked (no ServiceAccount requester).
     approver_acts_as_requester: bool | None = None
     # The target namespace's ApiClients and Applications, read for a review's impact.
     clients: tuple[Mapping[str, Any], ...] = ()

@@ -394,6 +394,10 @@ def _conditions(
     )
 
 
+def _changed_since_read(meta: Mapping[str, Any]) -> RetryLater:
+    return RetryLater(f"promotion {meta['name']} changed since it was read; deciding again")
+
+
 def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str, Any]) -> None:
     """Written only onto the Promotion as it was read: a decision made from an older view
     (a late event, another operator process) must not overwrite a newer outcome, nor a
@@ -416,12 +420,12 @@ def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str
     if current is None or current["metadata"]["uid"] != meta["uid"]:
         return  # deleted, perhaps re-created under the same name: not ours to report to
     if current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
-        raise RetryLater(f"promotion {meta['name']} changed since it was read; deciding again")
+        raise _changed_since_read(meta)
     # Created before status had a schema default: no /status to add keys to yet.
     try:
         rt.kube.patch_status(PROMOTIONS, meta["name"], fields, meta["namespace"], resource_version=meta["resourceVersion"])
     except Conflict:
-        raise RetryLater(f"promotion {meta['name']} changed since it was read; deciding again") from None
+        raise _changed_since_read(meta) from None
 
 
 def _finish(
@@ -489,7 +493,7 @@ def _succeed(
         # Found landed (a resume, another process's work): only a current view republishes it.
         current = rt.kube.get_or_none(PROMOTIONS, meta["name"], meta["namespace"])
         if current is None or current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
-            raise RetryLater(f"promotion {meta['name']} changed since it was read; deciding again")
+            raise _changed_since_read(meta)
         last = _last_promotion(rt, state, source_version, record.id)
         rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
     flow_meta = (

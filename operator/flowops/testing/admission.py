@@ -73,30 +73,16 @@ ROLE_PROBES = {
 def bind(kube: Kube, namespace: str, role: str, user: str, timeout: float = 30) -> None:
     """A namespace-scoped grant of a shipped ClusterRole, as a team would get it; returns once
     the authorizer (RBAC's cache, which admission policies ask too) applies it."""
-    kube.create(
-        ROLEBINDINGS,
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": f"{role}-{user.split(':')[-1]}"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-        },
-        namespace,
-    )
     verb, resource = ROLE_PROBES[role]
-    review = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SubjectAccessReview",
-        "spec": {
-            "user": user,
-            "resourceAttributes": {"group": "flowops.io", "resource": resource, "verb": verb, "namespace": namespace},
-        },
-    }
-    wait_for(
-        lambda: (kube.create(SUBJECT_ACCESS_REVIEWS, review).get("status") or {}).get("allowed"),
-        timeout=timeout,
-        message=f"RBAC to grant {user} {role} in {namespace}",
+    _bind_and_wait(
+        kube,
+        namespace,
+        f"{role}-{user.split(':')[-1]}",
+        "ClusterRole",
+        role,
+        user,
+        {"group": "flowops.io", "resource": resource, "verb": verb},
+        timeout,
     )
 
 
@@ -113,30 +99,44 @@ def grant(kube: Kube, namespace: str, user: str, rule: Mapping[str, Any], timeou
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": role}, "rules": [rule]},
         namespace,
     )
+    resource, _, subresource = rule["resources"][0].partition("/")
+    probe = {"group": rule["apiGroups"][0], "resource": resource, "verb": rule["verbs"][0]}
+    if subresource:
+        probe["subresource"] = subresource
+    _bind_and_wait(kube, namespace, role, "Role", role, user, probe, timeout)
+
+
+def _bind_and_wait(
+    kube: Kube,
+    namespace: str,
+    name: str,
+    kind: str,
+    role: str,
+    user: str,
+    probe: Mapping[str, str],
+    timeout: float,
+) -> None:
+    """A RoleBinding of `role` to `user`, once the authorizer allows `probe` in `namespace`."""
     kube.create(
         ROLEBINDINGS,
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
-            "metadata": {"name": role},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
         },
         namespace,
     )
-    resource, _, subresource = rule["resources"][0].partition("/")
-    attributes = {"group": rule["apiGroups"][0], "resource": resource, "verb": rule["verbs"][0], "namespace": namespace}
-    if subresource:
-        attributes["subresource"] = subresource
     review = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SubjectAccessReview",
-        "spec": {"user": user, "resourceAttributes": attributes},
+        "spec": {"user": user, "resourceAttributes": {**probe, "namespace": namespace}},
     }
     wait_for(
         lambda: (kube.create(SUBJECT_ACCESS_REVIEWS, review).get("status") or {}).get("allowed"),
         timeout=timeout,
-        message=f"RBAC to grant {user} {rule}",
+        message=f"RBAC to grant {user} {role} in {namespace}",
     )
 
 
