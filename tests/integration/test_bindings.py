@@ -9,7 +9,7 @@ import json
 import pytest
 
 from flowops.domain.canonical import canonical_json, content_hash
-from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, PROMOTIONS
+from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS
 from flowops.services.bindings_concurrency import FAN_OUT_THREADS
 from flowops.testing.configmaps import ConfigMapWrites
 from flowops.testing.objects import PROMOTE_NOW, barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
@@ -362,6 +362,55 @@ def test_pin_to_a_version_number_and_a_typo_keeps_the_last_config(kube, running_
     assert wait_event(kube, n, "web", "VersionNotFound")[0]["type"] == "Warning"
     settle(kube, n, (FLOWS, "login"), (APICLIENTS, "web"), writes=[writes])
     assert writes.versions == [ids[2]]
+
+
+def test_pins_are_judged_again_when_the_rules_change(kube, running_operator, make_environment, watch_writes):
+    """A version keeps no verdict made under older rules: new guardrails refuse a pin to a
+    version that fails them (a client holding it keeps its ConfigMap and says so; a new
+    client gets none), and rules that let it pass again resolve it again."""
+    env = make_environment()
+    n, env_name = ns(env), env["metadata"]["name"]
+    v1 = commit(kube, n, "login", {"title": "v1", "footer": "f"}, 1)["latestReadyVersion"]
+    v2 = commit(kube, n, "login", {"title": "v2"}, 2)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("old", flow_name="login", version="1"), n)
+    kube.create(APICLIENTS, api_client("held", flow_name="login", version="2"), n)
+    kube.create(APPLICATIONS, application("shop", "login", "2"), n)
+    wait_bound(kube, n, "old", v1)
+    wait_bound(kube, n, "held", v2)
+    writes = watch_writes(n, "held")
+
+    footer = [{"name": "needs-footer", "expression": "has(content.footer)", "message": "add /footer"}]
+    kube.merge_patch(ENVIRONMENTS, env_name, {"spec": {"policy": {"guardrails": footer}}})
+    status = wait_refused(kube, n, "held", "VersionNotReady")
+    resolved = condition(status, "Resolved")["message"]
+    assert f"flow login version 2 ({v2}) failed guardrails" in resolved and "add /footer" in resolved, resolved
+    assert f"ConfigMap held-flow keeps flow login version 2 ({v2})" in condition(status, "Ready")["message"]
+    assert kube.get(CONFIGMAPS, "held-flow", n)["data"]["version"] == v2, "a rule change never takes config away"
+    assert wait_event(kube, n, "held", "VersionNotReady")[0]["type"] == "Warning"
+    assert flow_status(kube, n, "login")["latestReadyVersion"] == v1, "HEAD: the newest version passing the rules"
+    app = wait_for(
+        lambda: (
+            (s := kube.get(APPLICATIONS, "shop", n).get("status") or {})
+            and condition(s, "Ready").get("reason") == "VersionNotReady"
+            and s
+        ),
+        message="the pinned Application refused",
+    )
+    assert condition(app, "Ready")["status"] == "False"
+    version = kube.get(FLOWVERSIONS, "login-00002", n)
+    assert version["metadata"]["labels"]["flowops.io/ready"] == "false"
+
+    kube.create(APICLIENTS, api_client("new", flow_name="login", version="2"), n)
+    wait_refused(kube, n, "new", "VersionNotReady")
+    assert kube.get_or_none(CONFIGMAPS, "new-flow", n) is None, "no config from a version failing the rules"
+    settle(kube, n, (APICLIENTS, "old"))
+    assert condition(status_of(kube, n, "old"), "Ready")["status"] == "True"
+
+    kube.merge_patch(ENVIRONMENTS, env_name, {"spec": {"policy": {"guardrails": []}}})
+    wait_bound(kube, n, "held", v2)
+    wait_bound(kube, n, "new", v2)
+    settle(kube, n, (ENVIRONMENTS, env_name), (APICLIENTS, "held"), writes=[writes])
+    assert writes.count == 0, "the ConfigMap was never rewritten: it held version 2 throughout"
 
 
 def test_deleted_flow_keeps_the_last_config_until_it_is_back(kube, running_operator, make_environment):

@@ -152,6 +152,28 @@ def test_changing_rules_re_evaluates_head_candidates(kube, running_operator, mak
     assert condition(moved, "Ready")["status"] == "True"
 
 
+def test_new_rules_judge_versions_as_far_back_as_head_takes(kube, running_operator, make_environment):
+    """Twenty-two versions fail a new rule; only version 1 passes it. HEAD is version 1, not
+    an older verdict left standing on a version the re-evaluation never reached."""
+    env = make_environment()
+    kube.create(FLOWS, flow("page", {"title": "t", "footer": "f"}), ns(env))
+    wait_for_number(kube, ns(env), "page", 1)
+    for number in range(2, 24):
+        edit(kube, env, "page", [{"op": "replace", "path": "/spec/content", "value": {"title": str(number)}}], number)
+    assert flow_status(kube, ns(env), "page")["latestReadyNumber"] == 23
+    rule = {"name": "needs-footer", "expression": "has(content.footer)", "message": "add /footer"}
+    kube.merge_patch(ENVIRONMENTS, env["metadata"]["name"], {"spec": {"policy": {"guardrails": [rule]}}})
+    moved = wait_for(
+        lambda: (s := flow_status(kube, ns(env), "page")).get("latestReadyNumber") != 23 and s,
+        timeout=60,
+        message="HEAD judged under the new rule",
+    )
+    assert moved["latestReadyNumber"] == 1, moved
+    assert condition(moved, "Ready")["reason"] == "GuardrailsFailed"
+    stale = kube.get(FLOWVERSIONS, "page-00002", ns(env))["metadata"]["labels"]["flowops.io/ready"]
+    assert stale == "false"
+
+
 def test_a_flow_committed_while_no_environment_claimed_its_namespace_is_judged_when_one_does(
     kube, running_operator, make_environment
 ):

@@ -117,6 +117,17 @@ def test_policy_changes_touch_head_clients_whose_state_disagrees():
     assert not fanout.client_touched_by_policy(pinned, allow_head=False)
 
 
+def test_rule_changes_touch_pinned_clients_and_those_a_rule_refused():
+    pinned = fanout.client_entry("c", resolved_status(head=False, requested_version="2"))
+    refused_pin = fanout.client_entry("c", resolved_status(head=False, requested_version="2", reason="VersionNotReady"))
+    typo = fanout.client_entry("c", resolved_status(head=False, requested_version="9", reason="VersionNotFound"))
+    follower = fanout.client_entry("c", resolved_status())
+    assert fanout.client_touched_by_rules(pinned) and fanout.client_touched_by_rules(refused_pin)
+    assert not fanout.client_touched_by_rules(typo), "new rules cannot make a missing version exist"
+    assert not fanout.client_touched_by_rules(follower), "HEAD followers move with their Flow's HEAD"
+    assert not fanout.client_touched_by_rules(fanout.client_entry("c", {}))
+
+
 def test_application_entries():
     ready = {"conditions": [{"type": "Ready", "status": "True", "reason": "Resolved"}], "clients": 2}
     entry = fanout.application_entry("web", {"defaultFlow": {"name": "login"}}, ready)
@@ -126,3 +137,4 @@ def test_application_entries():
     assert fanout.application_touched_by_policy(entry, allow_head=False)
     pinned = fanout.application_entry("web", {"defaultFlow": {"name": "login", "version": 3}}, ready)
     assert pinned["head"] is False and not fanout.application_touched_by_policy(pinned, allow_head=False)
+    assert fanout.application_touched_by_rules(pinned) and not fanout.application_touched_by_rules(entry)

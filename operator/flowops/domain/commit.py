@@ -43,6 +43,10 @@ class VersionRecord:
     def can_be_head(self) -> bool:
         return bool(self.ready) and self.origin != "Quarantine"
 
+    def judged_under(self, rules_digest: str) -> bool:
+        """Its verdict was made under these rules: one made under others says nothing now."""
+        return self.ready is not None and self.rules_digest == rules_digest
+
 
 @dataclass(frozen=True)
 class CommitDecision:

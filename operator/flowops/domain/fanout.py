@@ -64,6 +64,13 @@ def client_touched_by_policy(entry: Mapping[str, Any], allow_head: bool) -> bool
     return entry.get("reason") == "HeadNotAllowed" if allow_head else bool(entry.get("resolved"))
 
 
+def client_touched_by_rules(entry: Mapping[str, Any]) -> bool:
+    """New guardrails: a pinned version may fail them now, or pass them now."""
+    if not entry.get("requested") or entry.get("requestedHead"):
+        return False  # HEAD followers move with their Flow's HEAD
+    return bool(entry.get("resolved")) or entry.get("reason") == "VersionNotReady"
+
+
 def application_touched_by_flow(entry: Mapping[str, Any], flow: str, deleted: bool) -> bool:
     if entry.get("flow") != flow:
         return False
@@ -74,6 +81,10 @@ def application_touched_by_policy(entry: Mapping[str, Any], allow_head: bool) ->
     if not entry.get("head"):
         return False
     return entry.get("reason") == "HeadNotAllowed" if allow_head else bool(entry.get("ready"))
+
+
+def application_touched_by_rules(entry: Mapping[str, Any]) -> bool:
+    return bool(entry.get("flow")) and not entry.get("head")
 
 
 def client_touched_by_values(entry: Mapping[str, Any], env_values: Mapping[str, Any] | None) -> bool:

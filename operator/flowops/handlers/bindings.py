@@ -159,21 +159,30 @@ def environment_changed(
     **_: Any,
 ) -> None:
     """The HEAD policy may have changed: clients and applications asking for HEAD report it.
-    Values may have changed: clients whose ConfigMaps used them are re-rendered."""
+    The guardrails may have changed (its status records the new rules once its flows were
+    judged): pinned versions are judged again. Values may have changed: clients whose
+    ConfigMaps used them are re-rendered."""
     namespace = spec.get("namespace")
     if not namespace:
         return
     env = None if type == "DELETED" else first(environments_by_namespace, namespace)
     allow = policy.allow_head_bindings((env or {}).get("spec"))
+    state = runtime.current().bindings
+    if type == "DELETED":
+        state.forget_rules(namespace)
+    owns = env is not None and env["metadata"]["name"] == body["metadata"]["name"]  # not one the namespace ignores
+    rules = owns and state.rules_changed(namespace, (body.get("status") or {}).get("guardrailsDigest"))
     clients = [
         e["name"]
         for key in list(apiclients_by_flow)
         if key[0] == namespace
         for e in list(apiclients_by_flow.get(key, ()))
-        if fanout.client_touched_by_policy(e, allow)
+        if fanout.client_touched_by_policy(e, allow) or (rules and fanout.client_touched_by_rules(e))
     ]
     apps = [
-        a["name"] for a in list(applications_by_namespace.get(namespace, ())) if fanout.application_touched_by_policy(a, allow)
+        a["name"]
+        for a in list(applications_by_namespace.get(namespace, ()))
+        if fanout.application_touched_by_policy(a, allow) or (rules and fanout.application_touched_by_rules(a))
     ]
     if clients or apps:
         _reresolve(namespace, clients, apps, apiclients_by_application, environments_by_namespace)

@@ -42,6 +42,8 @@ class BindingState:
         self._reconciled_guard = threading.Lock()
         self._resume: dict[str, tuple[float, Any]] = {}
         self._resume_guard = threading.Lock()
+        self._rules: dict[str, str | None] = {}
+        self._rules_guard = threading.Lock()
 
     def resume_snapshot(self, namespace: str, take: Callable[[int], Any], now: Callable[[], float] = time.monotonic) -> Any:
         """One snapshot per namespace for the clients a restart resumes together, taken by
@@ -53,6 +55,21 @@ class BindingState:
                 entry = (now(), take(self.next_sequence()))
                 self._resume[namespace] = entry
             return entry[1]
+
+    def rules_changed(self, namespace: str, digest: str | None) -> bool:
+        """Whether the namespace's Environment records other rules (status.guardrailsDigest)
+        than when last seen here. False the first time: at start-up, resumed clients judge
+        their pins themselves."""
+        with self._rules_guard:
+            if namespace not in self._rules:
+                self._rules[namespace] = digest
+                return False
+            before, self._rules[namespace] = self._rules[namespace], digest
+            return before != digest
+
+    def forget_rules(self, namespace: str) -> None:
+        with self._rules_guard:
+            self._rules.pop(namespace, None)
 
     def lock(self, kind: str, namespace: str, name: str) -> AbstractContextManager[None]:
         return self._locks.hold((kind, namespace, name))

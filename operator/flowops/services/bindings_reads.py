@@ -4,17 +4,18 @@ namespace's ApiClients and ConfigMaps."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain import materialise, values
+from ..domain import guardrails, materialise, values
 from ..domain.canonical import canonical_json, content_hash
 from ..domain.commit import VersionRecord
 from ..keyedlocks import KeyedLocks
 from ..kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, FLOWS, FLOWVERSIONS, Kube
 from ..names import LABEL_MATERIALISED
-from . import versions
+from . import verdicts, versions
 from .bindings_concurrency import BindingState
 
 
@@ -102,6 +103,16 @@ class Reads:
             return canonical_json(document), (version.get("spec") or {}).get("transition") or "RestartInProgress"
 
         return self._get(("doc", namespace, flow, record.id), load)
+
+    def judged(self, namespace: str, flow: str, record: VersionRecord, rules: guardrails.CompiledRules) -> VersionRecord:
+        """The version judged under `rules` and the verdict recorded, once per fan-out
+        however many clients pin it."""
+
+        def load() -> VersionRecord:
+            raw, _ = self.document(namespace, flow, record)
+            return verdicts.judge(self.kube, namespace, record, json.loads(raw), rules)
+
+        return self._get(("verdict", namespace, flow, record.id, rules.digest), load)
 
     def rendering(
         self, namespace: str, flow: str, record: VersionRecord, env_values: Mapping[str, Any], environment: str

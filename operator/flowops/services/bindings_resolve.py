@@ -11,6 +11,7 @@ from ..domain import policy
 from ..domain.bindingtarget import Problem, check_selector, choose_version, flow_missing
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
+from . import guardrailcache
 from .bindings_reads import Reads
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,15 @@ def target(reads: Reads, namespace: str, flow: str, selector_text: str, env: Map
         return flow_missing(namespace, flow)
     head = (flow_obj.get("status") or {}).get("latestReadyVersion")
     records = reads.records(namespace, flow, flow_obj["metadata"]["uid"])
-    return choose_version(flow, selector, records, head)
+    chosen = choose_version(flow, selector, records, head)
+    rules = guardrailcache.compiled(policy.guardrails_of(env))
+    if isinstance(chosen, Problem) or selector.kind == "head" or not rules.valid or chosen.judged_under(rules.digest):
+        # HEAD is the Flow's own, judged again by its reconcile when rules change; rules
+        # that cannot be compiled leave the last verdicts standing (as they do for HEAD).
+        return chosen
+    # A pin to a version judged under other rules: judged again before it is served.
+    judged = reads.judged(namespace, flow, chosen, rules)
+    return choose_version(flow, selector, [judged if r.id == judged.id else r for r in records], head)
 
 
 def condition_changed(previous: Mapping[str, Any], status: Mapping[str, Any], type_: str) -> bool:

@@ -20,7 +20,7 @@ from ..domain.versionid import next_version_id
 from ..faults import crash_point
 from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube
 from ..runtime import Runtime
-from . import guardrailcache, pins, provenance, tamper, versions
+from . import guardrailcache, pins, provenance, tamper, verdicts, versions
 from .common import Outcome, Poster, rfc3339
 from .common import no_events as _no_events
 from .history import follow_policy as follow_history_policy
@@ -318,33 +318,21 @@ def _commit(
 def _evaluate_pending(
     kube: Kube, namespace: str, flow: str, records: list[VersionRecord], rules: guardrails.CompiledRules
 ) -> None:
-    """Versions whose verdict is unknown or was made under other rules: re-evaluate the
-    newest ones until a passing one is found (that is the HEAD candidate)."""
-    for index in range(len(records) - 1, max(-1, len(records) - 21), -1):
+    """Versions whose verdict is unknown or was made under other rules: judge them, newest
+    first, until one passes (HEAD, the newest version passing the rules in force). Every
+    version may be judged: stopping short would leave an older verdict standing as HEAD.
+    Rules that cannot be compiled judge nothing again: they would fail every version, and
+    an Environment's typo would take HEAD from every flow; new commits fail until it is fixed."""
+    if not rules.valid:
+        return
+    for index in range(len(records) - 1, -1, -1):
         record = records[index]
         if record.origin == "Quarantine":
             continue
-        if record.ready is not None and record.rules_digest == rules.digest:
-            if record.ready:
-                break
-            continue
-        document = versions.read_version(kube, namespace, flow, record)
-        results = guardrails.evaluate(rules, document)
-        ready, summary = guardrails.summarize(results)
-        versions.set_guardrail_result(
-            kube,
-            namespace,
-            record.name,
-            ready,
-            summary,
-            [r.to_status() for r in results],
-            rules.digest,
-            pending=record.results_pending,
-        )
-        records[index] = dataclasses.replace(
-            record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT], results_pending=False
-        )
-        if ready:
+        if not record.judged_under(rules.digest):
+            document = versions.read_version(kube, namespace, flow, record)
+            record = records[index] = verdicts.judge(kube, namespace, record, document, rules)
+        if record.ready:
             break
 
 
