@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from flowops.domain.canonical import content_hash
-from flowops.kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError
+from flowops.kube import APICLIENTS, APPLICATIONS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError
 from flowops.testing.objects import PROMOTE_NOW, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
@@ -575,6 +575,30 @@ def test_promoting_a_version_that_failed_its_guardrails_names_the_rules(kube, ru
     result = promote(kube, staging, "broken", environment=name(dev), source_flow="standard", version="2")
     assert result["phase"] == "Failed" and "title-not-empty" in result["message"], result
     assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None
+
+
+def test_a_pinned_source_version_is_judged_by_the_source_environments_rules_in_force(kube, running_operator, make_environment):
+    """Version 1 passed the development rules it was committed under, and fails the rule
+    added since (version 2, HEAD, passes it, so no re-evaluation reached version 1)."""
+    dev = make_environment("Development")
+    staging = make_environment("Staging", upstream=name(dev), policy={"promotion": PROMOTE_NOW})
+    dev_flow(kube, dev, {"title": "a"})
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "b", "footer": "f"}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    rule = {"name": "needs-footer", "expression": "has(content.footer)", "message": "add /footer"}
+    kube.merge_patch(ENVIRONMENTS, name(dev), {"spec": {"policy": {"guardrails": [rule]}}})
+    wait_for(
+        lambda: any(
+            g["name"] == "needs-footer" for g in (kube.get(ENVIRONMENTS, name(dev)).get("status") or {}).get("guardrails", [])
+        ),
+        message="development's new rules in its status",
+    )
+    assert flow_status(kube, ns(dev), "standard")["latestReadyNumber"] == 2
+    result = promote(kube, staging, "old", environment=name(dev), source_flow="standard", version="1")
+    ready = next(c for c in result["conditions"] if c["type"] == "Ready")
+    assert result["phase"] == "Failed" and ready["reason"] == "VersionNotReady", result
+    assert "needs-footer" in result["message"] and "add /footer" in result["message"], result
+    assert kube.get_or_none(FLOWS, "standard", ns(staging)) is None, "nothing written"
 
 
 def test_a_forged_promotion_record_in_a_protected_environment_is_restored_as_tampering(

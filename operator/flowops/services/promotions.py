@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import metrics, names
-from ..domain import flowstatus, pointer, policy, promotionstatus
+from ..domain import flowstatus, guardrails, pointer, policy, promotionstatus
 from ..domain import promotion as promotions
 from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
@@ -85,7 +85,8 @@ def read(
         # Queued behind the reads it waits for, so they hold threads before it takes one.
         target = pool.submit(lambda: _target_side(rt, target_ns, target_flow, target_meta.result(), target_items.result()))
         source_items = versions.list_items(rt.kube, source_ns, source_flow)
-        source_side = _source_side(rt, source_ns, source_flow, selector, source_meta.result(), source_items)
+        source_rules = guardrailcache.compiled(policy.guardrails_of(source_env))
+        source_side = _source_side(rt, source_ns, source_flow, selector, source_meta.result(), source_items, source_rules)
         target_side = target.result()
     clients: tuple[Mapping[str, Any], ...] = ()
     applications: tuple[Mapping[str, Any], ...] = ()
@@ -187,14 +188,23 @@ def _may_read(rt: Runtime, requester: Mapping[str, Any] | None, namespace: str, 
 
 
 def _source_side(
-    rt: Runtime, namespace: str, name: str, selector: Any, flow: Mapping[str, Any] | None, items: list[dict[str, Any]]
+    rt: Runtime,
+    namespace: str,
+    name: str,
+    selector: Any,
+    flow: Mapping[str, Any] | None,
+    items: list[dict[str, Any]],
+    rules: guardrails.CompiledRules,
 ) -> SourceSide:
     """The source flow's versions and the document the selector names (quarantined copies
-    of reverted edits are no source). `flow`: its metadata; `items`: its name's versions."""
+    of reverted edits are no source). `flow`: its metadata; `items`: its name's versions;
+    `rules`: the source environment's guardrails, under which a pinned version's verdict
+    must have been made (else it is judged here, in memory: this only reads)."""
     if flow is None:
         return SourceSide()
     records = tuple(r for r in versions.history_of(items, flow["metadata"]["uid"])[0] if r.origin != "Quarantine")
-    choice = promotions.choose_source(selector, records, flowstatus.head_of(records))
+    head = flowstatus.head_of(records)
+    choice = promotions.choose_source(selector, records, head)
     if choice.uncommitted:
         spec = rt.kube.get(FLOWS, name, namespace).get("spec") or {}
         return SourceSide(True, records, spec.get("content") or {}, spec.get("transition", "RestartInProgress"))
@@ -202,7 +212,13 @@ def _source_side(
         return SourceSide(True, records)
     version = rt.kube.get(FLOWVERSIONS, choice.record.name, namespace)
     transition = (version.get("spec") or {}).get("transition") or "RestartInProgress"
-    return SourceSide(True, records, versions.decode(rt.kube, namespace, name, version), transition)
+    document = versions.decode(rt.kube, namespace, name, version)
+    record = choice.record
+    if record is not head and rules.valid and not record.judged_under(rules.digest):
+        ready, summary = guardrails.summarize(guardrailcache.evaluate(rules, document, record.content_hash))
+        judged = replace(record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT])
+        records = tuple(judged if r.id == record.id else r for r in records)
+    return SourceSide(True, records, document, transition)
 
 
 def _target_side(
