@@ -32,6 +32,8 @@ ANN_REAPPLIED = f"{PREFIX}/reapplied"
 
 # On Flows, written by users.
 ANN_CHANGE_CAUSE = f"{PREFIX}/change-cause"
+# Who last wrote the object: set by the API server (a MutatingAdmissionPolicy), never typed.
+ANN_CHANGED_BY = f"{PREFIX}/changed-by"
 ANN_COMMIT = f"{PREFIX}/commit"
 # On Flows, written by the operator when a Promotion lands (JSON provenance).
 ANN_PROMOTION = f"{PREFIX}/promotion"

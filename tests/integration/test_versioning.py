@@ -7,9 +7,12 @@ import json
 
 import pytest
 
+from flowops.domain.changemessage import FLUX_NAME, FLUX_NAMESPACE
 from flowops.kube import FLOWS, FLOWVERSIONS, ApiError, Invalid
+from flowops.names import ANN_CHANGED_BY as CHANGED_BY
 from flowops.services import versions as version_store
 from flowops.testing import documents
+from flowops.testing.admission import grant
 from flowops.testing.objects import BARRIER_LABEL, LAST_HANDLED, barrier, flow, flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
 
@@ -57,6 +60,35 @@ def test_version_record_id_number_message_transition_parent(kube, running_operat
     )
     events = [e for e in kube.list_events(ns(env)) if e.get("reason") == "VersionCreated"]
     assert len(events) >= 2
+
+
+def test_each_version_names_who_changed_the_flow_as_the_api_server_recorded_it(kube, kube_as, running_operator, make_environment):
+    """Who wrote the Flow is stamped by the API server, not typed: a forged stamp is
+    replaced, and Flux's labels written by a person name no tool in the version."""
+    env = make_environment()
+    n = ns(env)
+    gitops = "system:serviceaccount:flux-system:flowops-applier"
+    body = flow("login", {"title": "v1"})
+    body["metadata"]["labels"] = {FLUX_NAME: "fleet", FLUX_NAMESPACE: "flux-system"}
+    body["metadata"]["annotations"] = {CHANGED_BY: gitops}
+    created = kube_as("editor").create(FLOWS, body, n)
+    assert created["metadata"]["annotations"][CHANGED_BY] == "alice-editor"
+    wait_for_number(kube, n, "login", 1)
+    first = kube.get(FLOWVERSIONS, "login-00001", n)["spec"]
+    assert first["changedBy"] == "alice-editor" and "appliedBy" not in first, first
+
+    grant(kube, n, gitops, {"apiGroups": ["flowops.io"], "resources": ["flows"], "verbs": ["patch", "get"]})
+    kube_as("gitops").merge_patch(FLOWS, "login", {"spec": {"content": {"title": "v2"}}}, n)
+    wait_for_number(kube, n, "login", 2)
+    second = kube.get(FLOWVERSIONS, "login-00002", n)["spec"]
+    assert second["changedBy"] == gitops
+    assert second["appliedBy"] == {"tool": "Flux", "source": "Kustomization flux-system/fleet"}
+    created_events = [e["message"] for e in kube.list_events(n) if e.get("reason") == "VersionCreated"]
+    assert any("version 1 " in m and "Flow last changed by alice-editor" in m for m in created_events), created_events
+
+    # The operator's own writes (Kopf's bookkeeping, and this barrier made as the operator) keep the stamp.
+    barrier(kube_as("operator"), FLOWS, n, "login")
+    assert kube.get(FLOWS, "login", n)["metadata"]["annotations"][CHANGED_BY] == gitops
 
 
 def test_no_commit_on_metadata_change_reapply_or_restart(kube, cluster, running_operator, make_environment):

@@ -60,4 +60,17 @@ def test_message(cause, versions, expected):
     ],
 )
 def test_applied_by(metadata, expected):
-    assert changemessage.applied_by(metadata) == expected
+    flux = {"flowops.io/changed-by": "system:serviceaccount:flux-system:kustomize-controller"}
+    stamped = {**metadata, "annotations": {**(metadata.get("annotations") or {}), **flux}}
+    assert changemessage.applied_by(stamped) == expected
+
+
+@pytest.mark.parametrize("writer", [None, "", "alice", "system:admin", "oidc:system:serviceaccount:x:y"])
+def test_tracking_labels_written_by_a_person_name_no_tool(writer):
+    """Anyone who may edit a Flow can write Flux's or Argo CD's labels: believed only from a
+    ServiceAccount the API server recorded as the last writer."""
+    labels = {"kustomize.toolkit.fluxcd.io/name": "fleet", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}
+    annotations = {"flowops.io/changed-by": writer} if writer is not None else {}
+    metadata = {"labels": labels, "annotations": annotations}
+    assert changemessage.applied_by(metadata) is None
+    assert changemessage.changed_by(metadata) == (writer or None)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .. import names
 from .commit import VersionRecord
 
 FLUX_NAME = "kustomize.toolkit.fluxcd.io/name"
 FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/namespace"
 ARGOCD_TRACKING = "argocd.argoproj.io/tracking-id"
 ARGOCD_INSTANCE = "argocd.argoproj.io/instance"
+SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
 
 def message(change_cause: str | None, versions: Sequence[VersionRecord]) -> str:
@@ -32,8 +34,17 @@ def message(change_cause: str | None, versions: Sequence[VersionRecord]) -> str:
     return f"content changed; change-cause unchanged since version {since}"
 
 
+def changed_by(metadata: Mapping[str, Any]) -> str | None:
+    """Who last wrote the object, as the API server recorded it (flowops-flow-changed-by)."""
+    return (metadata.get("annotations") or {}).get(names.ANN_CHANGED_BY) or None
+
+
 def applied_by(metadata: Mapping[str, Any]) -> dict[str, str] | None:
-    """Which GitOps tool applied the object, from the tracking metadata it stamps."""
+    """Which GitOps tool applied the object, from the tracking metadata it stamps. Anyone
+    who may edit the object can write those labels: they are believed only when the API
+    server recorded a ServiceAccount, as the tools run, as its last writer."""
+    if not (changed_by(metadata) or "").startswith(SERVICE_ACCOUNT_PREFIX):
+        return None
     labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
     if name := labels.get(FLUX_NAME):
         namespace = labels.get(FLUX_NAMESPACE)

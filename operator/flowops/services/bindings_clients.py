@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import names
 from ..domain import bindingstatus, clientresume, materialise, policy, values
 from ..domain.binding import Resolution, resolve_request
 from ..domain.bindingtarget import Problem, check_selector, is_head_selector
@@ -175,7 +176,7 @@ def _reconcile_client(
             rewritten = written != held
             if rewritten:
                 # Who last changed the client: recorded by the API server (admission policy), not typed.
-                who = (meta.get("annotations") or {}).get("flowops.io/changed-by")
+                who = (meta.get("annotations") or {}).get(names.ANN_CHANGED_BY)
                 post(
                     client,
                     "Normal",

@@ -255,6 +255,7 @@ def _commit(
     cause = (meta.get("annotations") or {}).get(names.ANN_CHANGE_CAUSE, "").strip() or None
     message = changemessage.message(cause, records) if decision.reason == "ContentChanged" else decision.message
     applier = changemessage.applied_by(meta) if decision.origin == "Commit" else None
+    writer = changemessage.changed_by(meta) if decision.origin == "Commit" else None
     body = versions.build(
         flow=flow,
         version_id=version_id,
@@ -269,6 +270,7 @@ def _commit(
         base_number=base_number,
         change_cause=cause if decision.origin == "Commit" else None,
         applied_by=applier,
+        changed_by=writer,
     )
     verdict = versions.verdict_metadata(ready, summary, rules.digest)
     body["metadata"]["labels"].update(verdict["labels"])
@@ -303,6 +305,8 @@ def _commit(
         what += f" promoted from {decision.promotion.get('sourceEnvironment')}/{decision.promotion.get('sourceFlow')}"
     if applier:
         what += f", {changemessage.describe(applier)}"
+    if writer:
+        what += f", Flow last changed by {writer}"
     # The Event goes out after the status write: the two would compete for the API server.
     if ready:
         deferred.insert(

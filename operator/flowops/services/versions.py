@@ -238,6 +238,7 @@ def build(
     base_number: int | None = None,
     change_cause: str | None = None,
     applied_by: Mapping[str, str] | None = None,
+    changed_by: str | None = None,
 ) -> dict[str, Any]:
     meta = flow["metadata"]
     spec: dict[str, Any] = {
@@ -265,6 +266,8 @@ def build(
         annotations[names.ANN_CHANGE_CAUSE] = change_cause[:1024]
     if applied_by:
         spec["appliedBy"] = dict(applied_by)
+    if changed_by:
+        spec["changedBy"] = changed_by[:512]
     if promotion:
         annotations[names.ANN_PROMOTION_UID] = str(promotion["uid"])
         spec["source"] = {
