@@ -413,6 +413,33 @@ def test_pins_are_judged_again_when_the_rules_change(kube, running_operator, mak
     assert writes.count == 0, "the ConfigMap was never rewritten: it held version 2 throughout"
 
 
+def test_no_configmap_is_written_where_no_environment_governs(kube, running_operator, make_environment):
+    """The Environment is deleted and its namespace keeps the label that lets the operator
+    write ConfigMaps there: nothing governs what would be served, so nothing is written
+    until an Environment claims the namespace again."""
+    env = make_environment()
+    n, env_name = ns(env), env["metadata"]["name"]
+    v1 = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("web", flow_name="login"), n)
+    wait_bound(kube, n, "web", v1)
+
+    kube.delete(ENVIRONMENTS, env_name)
+    status = wait_refused(kube, n, "web", "NoEnvironment")
+    assert f"no Environment manages namespace {n}" in condition(status, "Resolved")["message"]
+    assert condition(status, "Stalled")["status"] == "True"
+    assert kube.get(CONFIGMAPS, "web-flow", n)["data"]["version"] == v1, "what it serves stays"
+    kube.create(APICLIENTS, api_client("new", flow_name="login"), n)
+    wait_refused(kube, n, "new", "NoEnvironment")
+    assert kube.get_or_none(CONFIGMAPS, "new-flow", n) is None
+
+    kube.create(
+        ENVIRONMENTS,
+        {"apiVersion": env["apiVersion"], "kind": "Environment", "metadata": {"name": env_name}, "spec": env["spec"]},
+    )
+    wait_bound(kube, n, "web", v1)
+    wait_bound(kube, n, "new", v1)
+
+
 def test_deleted_flow_keeps_the_last_config_until_it_is_back(kube, running_operator, make_environment):
     env = make_environment()
     n = ns(env)

@@ -128,6 +128,17 @@ def test_rule_changes_touch_pinned_clients_and_those_a_rule_refused():
     assert not fanout.client_touched_by_rules(fanout.client_entry("c", {}))
 
 
+def test_an_environment_coming_or_going_touches_the_clients_it_changes():
+    bound = fanout.client_entry("c", resolved_status())
+    waiting = fanout.client_entry("c", resolved_status(reason="NoEnvironment"))
+    typo = fanout.client_entry("c", resolved_status(reason="VersionNotFound"))
+    assert fanout.client_touched_by_environment(bound, exists=False) and fanout.client_touched_by_environment(typo, exists=False)
+    assert not fanout.client_touched_by_environment(waiting, exists=False), "already says so"
+    assert fanout.client_touched_by_environment(waiting, exists=True)
+    assert not fanout.client_touched_by_environment(bound, exists=True)
+    assert not fanout.client_touched_by_environment(fanout.client_entry("c", {}), exists=False)
+
+
 def test_application_entries():
     ready = {"conditions": [{"type": "Ready", "status": "True", "reason": "Resolved"}], "clients": 2}
     entry = fanout.application_entry("web", {"defaultFlow": {"name": "login"}}, ready)

@@ -71,6 +71,13 @@ def client_touched_by_rules(entry: Mapping[str, Any]) -> bool:
     return bool(entry.get("resolved")) or entry.get("reason") == "VersionNotReady"
 
 
+def client_touched_by_environment(entry: Mapping[str, Any], exists: bool) -> bool:
+    """The namespace's Environment came or went: clients materialise only under one."""
+    if exists:
+        return entry.get("reason") == "NoEnvironment"
+    return bool(entry.get("requested")) and entry.get("reason") != "NoEnvironment"
+
+
 def application_touched_by_flow(entry: Mapping[str, Any], flow: str, deleted: bool) -> bool:
     if entry.get("flow") != flow:
         return False

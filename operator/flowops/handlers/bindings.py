@@ -177,7 +177,9 @@ def environment_changed(
         for key in list(apiclients_by_flow)
         if key[0] == namespace
         for e in list(apiclients_by_flow.get(key, ()))
-        if fanout.client_touched_by_policy(e, allow) or (rules and fanout.client_touched_by_rules(e))
+        if fanout.client_touched_by_policy(e, allow)
+        or fanout.client_touched_by_environment(e, exists=env is not None)
+        or (rules and fanout.client_touched_by_rules(e))
     ]
     apps = [
         a["name"]

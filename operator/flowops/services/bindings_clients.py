@@ -161,6 +161,14 @@ def _reconcile_client(
             "ConfigMapConflict",
             f"ConfigMap {cm_name} exists and is not managed by flowops for this ApiClient: rename or delete it",
         )
+    elif env is None:
+        # No Environment claims the namespace (deleted, or never made): nothing governs what
+        # would be served, so nothing is written, whatever labels the namespace carries.
+        resolved = Problem(
+            "NoEnvironment",
+            f"no Environment manages namespace {namespace}: ApiClients are materialised only in an Environment's "
+            f"namespace; create an Environment with spec.namespace: {namespace}",
+        )
     elif not (resuming and _holds_head(rt, client, request, held, env)):
         assert request.name is not None and request.version is not None
         resolved = target(reads, namespace, request.name, request.version, env)
