@@ -573,7 +573,7 @@ def test_protected_flows_and_versions_resist_every_write(kube, kube_as, chain):
     assert not served["metadata"].get("ownerReferences")
     refused(lambda: admin.request("DELETE", FLOWVERSIONS.path(ns(prod))), "FlowVersions are immutable history")
     refused(
-        lambda: admin.merge_patch(FLOWVERSIONS, "served-00001", {"status": {"ready": True}}, ns(prod), subresource="status"),
+        lambda: admin.merge_patch(FLOWVERSIONS, "served-00001", {"status": {"ready": True}}, ns(prod)),
         "FlowVersions are immutable history",
     )
     assert kube.get(FLOWVERSIONS, "served-00001", ns(prod))["metadata"].get("deletionTimestamp") is None

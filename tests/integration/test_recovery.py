@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flowops.kube import FLOWS, FLOWVERSIONS
 from flowops.testing.metrics import scrape, value
-from flowops.testing.objects import flow, flow_status, wait_for_number
+from flowops.testing.objects import barrier, flow, flow_status, wait_for_number
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for
 
@@ -17,29 +17,27 @@ def _version(kube, namespace, name, number):
     return kube.get(FLOWVERSIONS, f"{name}-{number:05d}", namespace)
 
 
-def test_results_a_crash_kept_from_a_version_are_written_after_restart(kube, make_environment, crashing_operator, operator):
+def test_a_version_is_whole_from_its_create_so_a_crash_leaves_nothing_to_complete(
+    kube, make_environment, crashing_operator, operator
+):
+    """Its verdict and per-rule results are written with it in one request: killed right after
+    the create, the version already says everything, and the restart only writes the Flow."""
     rule = {"name": "needs-title", "expression": "has(content.title)", "message": "add /title"}
     env = make_environment(policy={"guardrails": [rule]})
-    crashed = crashing_operator("before-version-results")
+    crashed = crashing_operator("after-version-created")
     kube.create(FLOWS, flow("standard", {"title": "one"}), ns(env))
-    wait_for(lambda: not crashed.alive(), timeout=30, message="the operator to kill itself after the Flow's status write")
-    assert flow_status(kube, ns(env), "standard").get("latestCreatedNumber") == 1, "status was written before the crash"
+    wait_for(lambda: not crashed.alive(), timeout=30, message="the operator to kill itself after the version's create")
+    assert not flow_status(kube, ns(env), "standard").get("latestCreatedNumber"), "the Flow's status was not written"
     version = _version(kube, ns(env), "standard", 1)
-    assert not (version.get("status") or {}).get("guardrails"), "the per-rule results were not written"
-    assert version["metadata"]["labels"]["flowops.io/results"] == "pending"
+    assert version["status"]["ready"] is True and version["metadata"]["labels"]["flowops.io/ready"] == "true"
+    assert [r["rule"] for r in version["status"]["guardrails"]] == ["needs-title", "values-defined"]
+    assert version["status"]["rulesHash"] == version["metadata"]["annotations"]["flowops.io/rules-digest"]
 
-    operator.start()  # the flow's status is settled: only the pending label leads back to the version
-    # The results (status) and the end of the pending mark (a label) are two writes, in that order.
-    done = wait_for(
-        lambda: (
-            (v := _version(kube, ns(env), "standard", 1)).get("status", {}).get("guardrails")
-            and "flowops.io/results" not in v["metadata"]["labels"]
-            and v
-        ),
-        timeout=60,
-        message="the version's per-rule results, and its pending mark gone",
-    )
-    assert "needs-title" in [r["rule"] for r in done["status"]["guardrails"]] and done["status"]["ready"] is True
+    operator.start()
+    assert wait_for_number(kube, ns(env), "standard", 1)["latestReadyNumber"] == 1
+    barrier(kube, FLOWS, ns(env), "standard")
+    after = _version(kube, ns(env), "standard", 1)
+    assert after["metadata"]["resourceVersion"] == version["metadata"]["resourceVersion"], "nothing was left to write"
 
 
 def test_a_restart_lists_flows_in_pages_and_commits_every_edit_made_while_it_was_down(

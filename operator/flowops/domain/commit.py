@@ -35,7 +35,6 @@ class VersionRecord:
     generation: int | None = None  # the Flow's generation it was committed from
     field_manager: str | None = None  # Quarantine: who wrote the reverted edit
     reapplied: int = 0  # Quarantine: how often that edit came back after being reverted
-    results_pending: bool = False  # per-rule results not written to status yet
     change_cause: str | None = None  # the Flow's flowops.io/change-cause when it was committed
     flow_uid: str | None = None  # the Flow object it was committed from (retained history outlives it)
 

@@ -9,11 +9,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .. import names
-from ..domain import conditions, environmentstatus, guardrails, policy, values
-from ..kube import ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES
+from ..domain import conditions, environmentstatus, policy, values
+from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES
 from ..runtime import Runtime
-from . import flows, guardrailcache, sync, versions
+from . import flows, guardrailcache, sync
 from .common import Poster, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -90,9 +89,6 @@ def reconcile(
                 f"guardrails (or the names spec.values defines) changed: the {count} flow(s) in this environment were "
                 "re-evaluated",
             )
-
-    if rules.valid and not claim:
-        complete_results(rt, env, rules)
 
     preserved = values.preserved_paths(env)
     if (previous.get("preservedPaths") or []) != preserved:
@@ -201,15 +197,3 @@ def reevaluate_flows(rt: Runtime, env: Mapping[str, Any], digest: str, post: Pos
     with _reevaluated_guard:
         _reevaluated.pop(name, None)  # complete: the recorded digest says so from now on
     return len(all_flows)
-
-
-def complete_results(rt: Runtime, env: Mapping[str, Any], rules: guardrails.CompiledRules) -> None:
-    """Versions whose per-rule results a crash kept from being written (they carry the
-    results-pending label): found with one list, on every reconcile of the environment
-    (its resume after a restart among them), since their flow may never be reconciled again."""
-    namespace = env["spec"]["namespace"]
-    selector = f"{names.LABEL_RESULTS}={names.RESULTS_PENDING}"
-    for item in rt.kube.list(FLOWVERSIONS, namespace, label_selector=selector, metadata_only=True):
-        record = versions.record_of(item)
-        if record.origin != "Quarantine" and names.LABEL_FLOW in (item["metadata"].get("labels") or {}):
-            flows.complete_results(rt.kube, namespace, item["metadata"]["labels"][names.LABEL_FLOW], record, rules)

@@ -6,7 +6,6 @@ hashes, so a restart (or a crash between any two writes) converges without dupli
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -49,8 +48,8 @@ def reconcile_locked(
     """reconcile() for a caller holding the flow's lock. `records` are its versions listed
     under that lock (no other thread here can have added one since; another process can,
     and then the API server refuses the number); `created_status` gives
-    fields published in the same status write as a version this call creates; detail
-    writes nobody waits on go to `later`, for the caller to run when it is done;
+    fields published in the same status write as a version this call creates; what nobody
+    waits on (the new version's Event) goes to `later`, for the caller to run when it is done;
     `own_promotion`: the caller is the Promotion that wrote the flow's provenance annotation
     (no need to read it back to verify it)."""
     kube = rt.kube
@@ -133,7 +132,6 @@ def reconcile_locked(
     if loop and problem is None:
         problem, problem_reason = loop, "TamperLoop"
     _evaluate_pending(kube, namespace, name, records, rules)
-    _complete_results(kube, namespace, name, [r for r in records if r is not created], rules)
     if created is not None:
         # History is trimmed when it grows, not on every event: a Promotion that git prunes
         # and re-applies (a new object of the same name) still finds the version it landed.
@@ -163,12 +161,8 @@ def reconcile_locked(
     if not _same_status(flow.get("status"), status):
         kube.patch_status(FLOWS, name, status, namespace)
     if later is None:
-        if deferred:  # only between a commit's status and its version's results
-            crash_point("before-version-results")
         for write in deferred:
             write()
-        if created is not None:  # its per-rule results are written now
-            records[:] = [dataclasses.replace(r, results_pending=False) if r.name == created.name else r for r in records]
         rt.records.put(flow, records)
     rt.reconciled.record(view)
     return Outcome(status, created)
@@ -275,6 +269,7 @@ def _commit(
     verdict = versions.verdict_metadata(ready, summary, rules.digest)
     body["metadata"]["labels"].update(verdict["labels"])
     body["metadata"]["annotations"].update(verdict["annotations"])
+    body["status"] = versions.verdict_status(ready, [r.to_status() for r in results], rules.digest)  # one request
     try:
         kube.create(FLOWVERSIONS, body, namespace, metadata_only=True)  # a keyframe's document need not come back
     except AlreadyExists:
@@ -283,21 +278,6 @@ def _commit(
     if stored.encoding == "Full":
         # The next commit deltas against this one: keep it decoded instead of reading it back.
         versions.keyframes.put((namespace, name, version_id), document, stored)
-    # Per-rule results are detail (labels and annotations already hold the verdict): they
-    # are written after the Flow's status, off the path a user waits on.
-    deferred.append(
-        lambda: versions.set_guardrail_result(
-            kube,
-            namespace,
-            body["metadata"]["name"],
-            ready,
-            summary,
-            [r.to_status() for r in results],
-            rules.digest,
-            relabel=False,
-            pending=True,
-        )
-    )
     record = versions.record_of(body)
     metrics.version_created(namespace, decision.origin, ready, results)
     what = f"version {number} ({version_id})"
@@ -309,12 +289,12 @@ def _commit(
         what += f", Flow last changed by {writer}"
     # The Event goes out after the status write: the two would compete for the API server.
     if ready:
-        deferred.insert(
-            0, lambda: post(flow, "Normal", "VersionCreated", f"{what} created and is HEAD" + (f": {message}" if message else ""))
+        deferred.append(
+            lambda: post(flow, "Normal", "VersionCreated", f"{what} created and is HEAD" + (f": {message}" if message else ""))
         )
     else:
-        deferred.insert(
-            0, lambda: post(flow, "Warning", "GuardrailsFailed", f"{what} created but not ready, HEAD unchanged: {summary}")
+        deferred.append(
+            lambda: post(flow, "Warning", "GuardrailsFailed", f"{what} created but not ready, HEAD unchanged: {summary}")
         )
     return record, body
 
@@ -338,33 +318,6 @@ def _evaluate_pending(
             record = records[index] = verdicts.judge(kube, namespace, record, document, rules)
         if record.ready:
             break
-
-
-def _complete_results(
-    kube: Kube, namespace: str, flow: str, records: list[VersionRecord], rules: guardrails.CompiledRules
-) -> None:
-    """Per-rule results a crash kept from being written (the version still says pending)."""
-    for record in records:
-        if record.results_pending and record.origin != "Quarantine":
-            complete_results(kube, namespace, flow, record, rules)
-
-
-def complete_results(kube: Kube, namespace: str, flow: str, record: VersionRecord, rules: guardrails.CompiledRules) -> None:
-    document = versions.read_version(kube, namespace, flow, record)
-    results = guardrailcache.evaluate(rules, document, record.content_hash)
-    ready, summary = guardrails.summarize(results)
-    # Under other rules the verdict labels are redone too (as _evaluate_pending would).
-    versions.set_guardrail_result(
-        kube,
-        namespace,
-        record.name,
-        ready,
-        summary,
-        [r.to_status() for r in results],
-        rules.digest,
-        relabel=record.rules_digest != rules.digest,
-        pending=True,
-    )
 
 
 def _apply_retention(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, records: list[VersionRecord]) -> None:

@@ -355,7 +355,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
         raise RetryLater(f"target flow {write.flow} has no version for this promotion yet")
     crash_point("after-promotion-version-created")
     _succeed(rt, state, record, post, progress, published=own is not None, target_flow=written)
-    for later_write in later:  # the version's per-rule results: detail, once the user has the outcome
+    for later_write in later:  # the version's Event: once the user has the outcome
         later_write()
 
 

@@ -167,7 +167,6 @@ def _quarantine(
             base_number=base_number,
         )
         body["metadata"]["labels"][names.LABEL_READY] = "false"
-        del body["metadata"]["labels"][names.LABEL_RESULTS]  # never evaluated: nothing to complete
         if writer:
             body["metadata"]["annotations"][names.ANN_FIELD_MANAGER] = writer
         try:

@@ -24,8 +24,5 @@ def judge(kube: Kube, namespace: str, record: VersionRecord, document: Any, rule
         summary,
         [r.to_status() for r in results],
         rules.digest,
-        pending=record.results_pending,
     )
-    return dataclasses.replace(
-        record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT], results_pending=False
-    )
+    return dataclasses.replace(record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT])

@@ -36,7 +36,6 @@ def record_of(obj: Mapping[str, Any]) -> VersionRecord:
         generation=_int_or_none(annotations.get(names.ANN_GENERATION)),
         field_manager=annotations.get(names.ANN_FIELD_MANAGER),
         reapplied=_int_or_none(annotations.get(names.ANN_REAPPLIED)) or 0,
-        results_pending=labels.get(names.LABEL_RESULTS) == names.RESULTS_PENDING,
         change_cause=annotations.get(names.ANN_CHANGE_CAUSE),
         flow_uid=annotations.get(names.ANN_FLOW_UID),
     )
@@ -296,7 +295,6 @@ def build(
                 names.LABEL_VERSION: version_id,
                 names.LABEL_NUMBER: str(number),
                 names.LABEL_READY: "unknown",
-                names.LABEL_RESULTS: names.RESULTS_PENDING,
             },
             "annotations": annotations,
             # Owned (deleted with the Flow) only under spec.deletionPolicy Delete.
@@ -316,25 +314,16 @@ def verdict_metadata(ready: bool, summary: str, rules_digest: str) -> dict[str, 
     }
 
 
+def verdict_status(ready: bool, results: list[dict], rules_digest: str) -> dict[str, Any]:
+    return {"ready": ready, "guardrails": results, "rulesHash": rules_digest}
+
+
 def set_guardrail_result(
-    kube: Kube,
-    namespace: str,
-    name: str,
-    ready: bool,
-    summary: str,
-    results: list[dict],
-    rules_digest: str,
-    relabel: bool = True,
-    pending: bool = False,
+    kube: Kube, namespace: str, name: str, ready: bool, summary: str, results: list[dict], rules_digest: str
 ) -> None:
-    """Status first, then the labels: a crash between leaves the verdict to redo (old rules
-    digest) or the results-pending label, so the write is found and made again."""
-    kube.patch_status(FLOWVERSIONS, name, {"ready": ready, "guardrails": results, "rulesHash": rules_digest}, namespace)
-    metadata: dict[str, Any] = verdict_metadata(ready, summary, rules_digest) if relabel else {"labels": {}}
-    if pending:
-        metadata["labels"][names.LABEL_RESULTS] = None
-    if relabel or pending:
-        kube.merge_patch(FLOWVERSIONS, name, {"metadata": metadata}, namespace, metadata_only=True)
+    """A verdict made again (other rules): status, labels and annotations in one write."""
+    body = {"metadata": verdict_metadata(ready, summary, rules_digest), "status": verdict_status(ready, results, rules_digest)}
+    kube.merge_patch(FLOWVERSIONS, name, body, namespace, metadata_only=True)
 
 
 def provenance_annotation(record: Mapping[str, Any]) -> str:
