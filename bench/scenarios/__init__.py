@@ -40,8 +40,9 @@ Runner = Callable[[Bench, Params], Result]
 
 
 NAMES = ("guardrails", "diff", "fanout", "commit", "memory", "restart", "storage", "promotion", "propagation")
-# Run only when named with --only: they need more than the control plane (gitops: `make flux`).
-OPTIONAL = ("gitops",)
+# Run only when named with --only: gitops needs more than the control plane (`make flux`);
+# rules measures a guardrails change over history (reported, no target).
+OPTIONAL = ("gitops", "rules")
 
 
 def runner(name: str) -> Runner:
