@@ -30,6 +30,17 @@ def test_history_names_who_requested_and_approved_a_promoted_version():
     )
     assert history.people_cell(history.version_row(gitops, head=None, used_by=[])) == "flux, approved by flux via GitOps"
     assert history.people_cell(history.version_row(version_object(1), head=None, used_by=[])) is None
+    edited = version_object(5)
+    edited["spec"]["changedBy"] = "alice-editor"
+    assert history.people_cell(history.version_row(edited, head=None, used_by=[])) == "alice-editor"
+    synced = version_object(6)
+    synced["spec"].update(
+        changedBy="system:serviceaccount:flux-system:fleet",
+        appliedBy={"tool": "Flux", "source": "Kustomization flux-system/fleet"},
+    )
+    row = history.version_row(synced, head=None, used_by=[])
+    assert history.people_cell(row) == "system:serviceaccount:flux-system:fleet (Flux)"
+    assert row.to_json()["changedBy"] == "system:serviceaccount:flux-system:fleet"
 
 
 def test_review_plan_shows_who_switches_and_who_stays_pinned():

@@ -36,6 +36,8 @@ class VersionRow:
     head: bool = False
     used_by: tuple[str, ...] = field(default_factory=tuple)
     provenance: Mapping[str, Any] | None = None  # of a promoted version: who requested, who approved
+    changed_by: str | None = None  # of a committed version: who last wrote the Flow (the API server's record)
+    applied_by: Mapping[str, str] | None = None  # the GitOps tool, when that writer was its ServiceAccount
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +54,8 @@ class VersionRow:
             "head": self.head,
             "usedBy": list(self.used_by),
             "provenance": dict(self.provenance) if self.provenance else None,
+            "changedBy": self.changed_by,
+            "appliedBy": dict(self.applied_by) if self.applied_by else None,
         }
 
 
@@ -62,8 +66,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "history",
         "versions of a flow, newest first",
         "Versions of FLOW in the environment (-n), newest first: id, number, age, message, transition,\n"
-        "where a promoted version came from and who requested and approved it (as the API server\n"
-        "recorded them), its guardrail verdict and which API clients and applications use it.\n"
+        "where a promoted version came from and who requested and approved it, or who wrote the\n"
+        "Flow a committed version commits (as the API server recorded them), its guardrail verdict and which API clients and applications use it.\n"
         "HEAD is marked with *.",
     )
     parser.add_argument("flow", metavar="FLOW")
@@ -92,6 +96,8 @@ def version_row(obj: Mapping[str, Any], head: str | None, used_by: Sequence[str]
         head=spec["id"] == head,
         used_by=tuple(used_by),
         provenance=spec.get("provenance") or None,
+        changed_by=spec.get("changedBy") or None,
+        applied_by=spec.get("appliedBy") or None,
     )
 
 
@@ -145,7 +151,10 @@ def source_numbers(session: Session, rows: Sequence[VersionRow]) -> dict[tuple[s
 
 
 def people_cell(row: VersionRow) -> str | None:
-    """Who promoted it, as the API server recorded them: `alice, approved by bob`."""
+    """Who promoted it, as the API server recorded them: `alice, approved by bob`; or who
+    wrote the Flow it commits: `alice`, `system:serviceaccount:flux-system:fleet (Flux)`."""
+    if not row.provenance and row.changed_by:
+        return row.changed_by + (f" ({row.applied_by['tool']})" if row.applied_by else "")
     provenance = row.provenance or {}
     requester = (provenance.get("requestedBy") or {}).get("username")
     approver = provenance.get("approvedBy") or {}
