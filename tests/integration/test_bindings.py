@@ -413,6 +413,45 @@ def test_pins_are_judged_again_when_the_rules_change(kube, running_operator, mak
     assert writes.count == 0, "the ConfigMap was never rewritten: it held version 2 throughout"
 
 
+def test_rules_that_cannot_be_used_resolve_and_promote_nothing(kube, running_operator, make_environment):
+    """Version 1 passed the rules it was committed under and fails needs-footer, which HEAD
+    (version 2) passes, so no re-evaluation reached it. A typo beside needs-footer must not
+    let that old verdict stand in: no new binding resolves, nothing is promoted from there."""
+    dev = make_environment()
+    staging = make_environment("Staging", upstream=dev["metadata"]["name"], policy={"promotion": PROMOTE_NOW})
+    n, dev_name = ns(dev), dev["metadata"]["name"]
+    commit(kube, n, "login", {"title": "v1"}, 1)
+    v2 = commit(kube, n, "login", {"title": "v2", "footer": "f"}, 2)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("held", flow_name="login", version="2"), n)
+    wait_bound(kube, n, "held", v2)
+    footer = {"name": "needs-footer", "expression": "has(content.footer)", "message": "add /footer"}
+    broken = {"name": "broken", "expression": "has(content.", "message": "typo"}
+    kube.merge_patch(ENVIRONMENTS, dev_name, {"spec": {"policy": {"guardrails": [footer, broken]}}})
+    wait_for(
+        lambda: any(g["name"] == "broken" for g in (kube.get(ENVIRONMENTS, dev_name).get("status") or {}).get("guardrails", [])),
+        message="the broken rule in the Environment's status",
+    )
+
+    kube.create(APICLIENTS, api_client("late", flow_name="login", version="1"), n)
+    status = wait_refused(kube, n, "late", "GuardrailsInvalid")
+    assert f"environment {dev_name}'s guardrails cannot be used (broken:" in condition(status, "Resolved")["message"]
+    assert kube.get_or_none(CONFIGMAPS, "late-flow", n) is None
+    result = wait_for_phase_of(kube, ns(staging), promotion("old", dev_name, "login", "1"))
+    assert result["phase"] == "Failed" and "rule broken is invalid" in result["message"], result
+    assert kube.get_or_none(FLOWS, "login", ns(staging)) is None
+    status = wait_refused(kube, n, "held", "GuardrailsInvalid")  # judged again with the rules: it says so
+    assert kube.get(CONFIGMAPS, "held-flow", n)["data"]["version"] == v2, "and keeps what it serves"
+
+    kube.merge_patch(ENVIRONMENTS, dev_name, {"spec": {"policy": {"guardrails": [footer]}}})
+    assert "add /footer" in condition(wait_refused(kube, n, "late", "VersionNotReady"), "Resolved")["message"]
+    wait_bound(kube, n, "held", v2)
+
+
+def wait_for_phase_of(kube, namespace, body):
+    kube.create(PROMOTIONS, body, namespace)
+    return wait_for_phase(kube, namespace, body["metadata"]["name"])
+
+
 def test_no_configmap_is_written_where_no_environment_governs(kube, running_operator, make_environment):
     """The Environment is deleted and its namespace keeps the label that lets the operator
     write ConfigMaps there: nothing governs what would be served, so nothing is written

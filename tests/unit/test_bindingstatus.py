@@ -126,6 +126,8 @@ def test_rule_changes_touch_pinned_clients_and_those_a_rule_refused():
     assert not fanout.client_touched_by_rules(typo), "new rules cannot make a missing version exist"
     assert not fanout.client_touched_by_rules(follower), "HEAD followers move with their Flow's HEAD"
     assert not fanout.client_touched_by_rules(fanout.client_entry("c", {}))
+    broken_head = fanout.client_entry("c", resolved_status(reason="GuardrailsInvalid"))
+    assert fanout.client_touched_by_rules(broken_head), "rules that could not be used may be fixed"
 
 
 def test_an_environment_coming_or_going_touches_the_clients_it_changes():

@@ -100,13 +100,34 @@ def test_a_pin_is_judged_again_under_the_rules_in_force(monkeypatch, verdicts_wr
     assert verdicts_written == [("login-00001", True, FOOTER.digest)]
 
 
-def test_head_and_verdicts_under_the_rules_in_force_are_not_judged_by_a_binding(monkeypatch, verdicts_written) -> None:
-    head = resolve(monkeypatch, "HEAD", env_with(NEEDS_FOOTER))
-    assert isinstance(head, VersionRecord) and head.number == 3  # the Flow's reconcile moves HEAD
+def test_head_is_judged_too_and_waits_for_its_flow_when_it_fails(monkeypatch, verdicts_written) -> None:
+    """The Flow's HEAD (version 3) was judged under the old rules: served only once judged
+    under the new ones; failing them, the binding waits for the Flow to move HEAD."""
+    waiting = resolve(monkeypatch, "HEAD", env_with(NEEDS_FOOTER))
+    assert isinstance(waiting, Problem) and waiting.reason == "NoReadyVersion" and not waiting.stalled
+    assert "HEAD, version 3 (v3), fails the environment's current guardrails" in waiting.message
+    assert verdicts_written == [("login-00003", False, FOOTER.digest)]
+
+    verdicts_written.clear()
+    titled = [{"name": "titled", "expression": "has(content.title)", "message": "add /title"}]
+    head = resolve(monkeypatch, "HEAD", env_with(titled))
+    assert isinstance(head, VersionRecord) and head.number == 3 and head.ready
+    assert [name for name, _, _ in verdicts_written] == ["login-00003"]
+
+
+def test_verdicts_under_the_rules_in_force_are_not_judged_again(monkeypatch, verdicts_written) -> None:
     current = resolve(monkeypatch, "2", env_with([]))
     assert isinstance(current, VersionRecord) and current.number == 2
-    broken = resolve(monkeypatch, "2", env_with([{"name": "broken", "expression": "content.(", "message": "x"}]))
-    assert isinstance(broken, VersionRecord) and broken.number == 2
+    assert verdicts_written == []
+
+
+def test_rules_that_cannot_be_used_resolve_nothing(monkeypatch, verdicts_written) -> None:
+    """No verdict stands in for them, an older one least of all: a binding keeps what it holds."""
+    broken = [*NEEDS_FOOTER, {"name": "broken", "expression": "content.(", "message": "x"}]
+    for selector in ("1", "2", "HEAD"):
+        refused = resolve(monkeypatch, selector, env_with(broken))
+        assert isinstance(refused, Problem) and refused.reason == "GuardrailsInvalid" and refused.stalled
+        assert "environment production's guardrails cannot be used (broken:" in refused.message
     assert verdicts_written == []
 
 

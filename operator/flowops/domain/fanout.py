@@ -65,8 +65,13 @@ def client_touched_by_policy(entry: Mapping[str, Any], allow_head: bool) -> bool
 
 
 def client_touched_by_rules(entry: Mapping[str, Any]) -> bool:
-    """New guardrails: a pinned version may fail them now, or pass them now."""
-    if not entry.get("requested") or entry.get("requestedHead"):
+    """New guardrails: a pinned version may fail them now, or pass them now; rules that
+    could not be used may be fixed."""
+    if not entry.get("requested"):
+        return False
+    if entry.get("reason") == "GuardrailsInvalid":
+        return True
+    if entry.get("requestedHead"):
         return False  # HEAD followers move with their Flow's HEAD
     return bool(entry.get("resolved")) or entry.get("reason") == "VersionNotReady"
 
@@ -91,7 +96,7 @@ def application_touched_by_policy(entry: Mapping[str, Any], allow_head: bool) ->
 
 
 def application_touched_by_rules(entry: Mapping[str, Any]) -> bool:
-    return bool(entry.get("flow")) and not entry.get("head")
+    return bool(entry.get("flow")) and (not entry.get("head") or entry.get("reason") == "GuardrailsInvalid")
 
 
 def client_touched_by_values(entry: Mapping[str, Any], env_values: Mapping[str, Any] | None) -> bool:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain import policy
+from ..domain import guardrails, policy
 from ..domain.bindingtarget import Problem, check_selector, choose_version, flow_missing
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
@@ -36,14 +36,33 @@ def target(reads: Reads, namespace: str, flow: str, selector_text: str, env: Map
     head = (flow_obj.get("status") or {}).get("latestReadyVersion")
     records = reads.records(namespace, flow, flow_obj["metadata"]["uid"])
     chosen = choose_version(flow, selector, records, head)
-    rules = guardrailcache.compiled(policy.guardrails_of(env))
-    if isinstance(chosen, Problem) or selector.kind == "head" or not rules.valid or chosen.judged_under(rules.digest):
-        # HEAD is the Flow's own, judged again by its reconcile when rules change; rules
-        # that cannot be compiled leave the last verdicts standing (as they do for HEAD).
+    if isinstance(chosen, Problem):
         return chosen
-    # A pin to a version judged under other rules: judged again before it is served.
+    rules = guardrailcache.compiled(policy.guardrails_of(env))
+    if not rules.valid:
+        return _rules_invalid(env_name, rules)
+    if chosen.judged_under(rules.digest):
+        return chosen
+    # Judged under other rules (they changed since): judged again before it is served, HEAD
+    # too (its Flow's reconcile may not have reached it yet).
     judged = reads.judged(namespace, flow, chosen, rules)
+    if selector.kind == "head" and not judged.ready:
+        return Problem(
+            "NoReadyVersion",
+            f"flow {flow}'s HEAD, version {judged.number} ({judged.id}), fails the environment's current guardrails "
+            f"({judged.guardrails}); HEAD is being judged again under them",
+            stalled=False,
+        )
     return choose_version(flow, selector, [judged if r.id == judged.id else r for r in records], head)
+
+
+def _rules_invalid(environment: str, rules: guardrails.CompiledRules) -> Problem:
+    broken = "; ".join(f"{e.rule}: {e.message}" for e in rules.errors)
+    return Problem(
+        "GuardrailsInvalid",
+        f"environment {environment}'s guardrails cannot be used ({broken}): fix spec.policy.guardrails; until then no "
+        "version is resolved (a binding keeps what it holds)",
+    )
 
 
 def condition_changed(previous: Mapping[str, Any], status: Mapping[str, Any], type_: str) -> bool:

@@ -110,7 +110,9 @@ def reconcile(
         "protected": policy.protected(spec),
         "allowHeadBindings": policy.allow_head_bindings(spec),
         "guardrails": rules.status(),
-        "guardrailsDigest": rules.digest,
+        # Recorded only for rules its flows were judged by: an ignored Environment's are not,
+        # so if it comes to govern the namespace, its flows are judged then.
+        "guardrailsDigest": previous.get("guardrailsDigest") if claim else rules.digest,
     }
     if counts is not None:  # else left as they are
         status["flows"], status["outOfSync"] = counts

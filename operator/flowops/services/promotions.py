@@ -198,27 +198,36 @@ def _source_side(
 ) -> SourceSide:
     """The source flow's versions and the document the selector names (quarantined copies
     of reverted edits are no source). `flow`: its metadata; `items`: its name's versions;
-    `rules`: the source environment's guardrails, under which a pinned version's verdict
-    must have been made (else it is judged here, in memory: this only reads)."""
+    `rules`: the source environment's guardrails, under which the chosen version's verdict
+    must have been made (else it is judged here, in memory: this only reads). Rules that
+    cannot be used fail every document, so nothing is promoted from there until fixed."""
     if flow is None:
         return SourceSide()
     records = tuple(r for r in versions.history_of(items, flow["metadata"]["uid"])[0] if r.origin != "Quarantine")
-    head = flowstatus.head_of(records)
-    choice = promotions.choose_source(selector, records, head)
-    if choice.uncommitted:
-        spec = rt.kube.get(FLOWS, name, namespace).get("spec") or {}
-        return SourceSide(True, records, spec.get("content") or {}, spec.get("transition", "RestartInProgress"))
-    if choice.record is None:
-        return SourceSide(True, records)
-    version = rt.kube.get(FLOWVERSIONS, choice.record.name, namespace)
-    transition = (version.get("spec") or {}).get("transition") or "RestartInProgress"
-    document = versions.decode(rt.kube, namespace, name, version)
-    record = choice.record
-    if record is not head and rules.valid and not record.judged_under(rules.digest):
+    documents: dict[str, tuple[Any, str]] = {}
+
+    def read(record: VersionRecord) -> tuple[Any, str]:
+        if record.id not in documents:
+            version = rt.kube.get(FLOWVERSIONS, record.name, namespace)
+            transition = (version.get("spec") or {}).get("transition") or "RestartInProgress"
+            documents[record.id] = (versions.decode(rt.kube, namespace, name, version), transition)
+        return documents[record.id]
+
+    while True:
+        choice = promotions.choose_source(selector, records, flowstatus.head_of(records))
+        if choice.uncommitted:
+            spec = rt.kube.get(FLOWS, name, namespace).get("spec") or {}
+            return SourceSide(True, records, spec.get("content") or {}, spec.get("transition", "RestartInProgress"))
+        if choice.record is None:
+            return SourceSide(True, records)
+        record = choice.record
+        document, transition = read(record)
+        if record.judged_under(rules.digest):
+            return SourceSide(True, records, document, transition)
         ready, summary = guardrails.summarize(guardrailcache.evaluate(rules, document, record.content_hash))
         judged = replace(record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT])
         records = tuple(judged if r.id == record.id else r for r in records)
-    return SourceSide(True, records, document, transition)
+        # A pin is decided on its own verdict; HEAD, failing, is looked for further back.
 
 
 def _target_side(
