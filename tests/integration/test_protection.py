@@ -140,6 +140,9 @@ def test_tampering_is_restored_reported_and_the_edit_kept(kube, cluster, dev_and
     assert restored["latestReadyNumber"] == 1, "HEAD is still the promoted version"
     events = [e for e in kube.list_events(ns(prod)) if e.get("reason") == "Tampered"]
     assert events and quarantined in events[0]["message"]
+    # Who, as the API server recorded it (a field manager is whatever the client calls itself).
+    assert "direct edit of protected flow by flowops-admin" in events[0]["message"]
+    assert version_store.get_by_id(kube, ns(prod), "standard", quarantined)["spec"]["changedBy"] == "flowops-admin"
 
 
 def _try_edit(kube, namespace):

@@ -86,7 +86,8 @@ def test_each_version_names_who_changed_the_flow_as_the_api_server_recorded_it(k
     created_events = [e["message"] for e in kube.list_events(n) if e.get("reason") == "VersionCreated"]
     assert any("version 1 " in m and "Flow last changed by alice-editor" in m for m in created_events), created_events
 
-    # The operator's own writes (Kopf's bookkeeping, and this barrier made as the operator) keep the stamp.
+    # Writes that leave the spec alone (a label, a commit annotation; the operator's own) keep the stamp.
+    kube_as("editor").merge_patch(FLOWS, "login", {"metadata": {"labels": {"team": "identity"}}}, n)
     barrier(kube_as("operator"), FLOWS, n, "login")
     assert kube.get(FLOWS, "login", n)["metadata"]["annotations"][CHANGED_BY] == gitops
 

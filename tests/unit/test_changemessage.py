@@ -65,12 +65,42 @@ def test_applied_by(metadata, expected):
     assert changemessage.applied_by(stamped) == expected
 
 
-@pytest.mark.parametrize("writer", [None, "", "alice", "system:admin", "oidc:system:serviceaccount:x:y"])
-def test_tracking_labels_written_by_a_person_name_no_tool(writer):
-    """Anyone who may edit a Flow can write Flux's or Argo CD's labels: believed only from a
-    ServiceAccount the API server recorded as the last writer."""
+@pytest.mark.parametrize(
+    "writer",
+    [
+        None,
+        "",
+        "alice",
+        "system:admin",
+        "oidc:system:serviceaccount:x:y",
+        # In the Flow's own namespace: the built-in edit role there can act as any of them.
+        "system:serviceaccount:development:ci-runner",
+        # Not where the Kustomization runs: Flux applies as a ServiceAccount of its namespace.
+        "system:serviceaccount:team-a:applier",
+        "system:serviceaccount::applier",
+    ],
+)
+def test_tracking_labels_name_a_tool_only_for_its_own_service_account(writer):
+    """Anyone who may edit a Flow can write Flux's or Argo CD's labels: believed only when
+    the API server recorded, as the last writer, a ServiceAccount the tool could run as."""
     labels = {"kustomize.toolkit.fluxcd.io/name": "fleet", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}
     annotations = {"flowops.io/changed-by": writer} if writer is not None else {}
-    metadata = {"labels": labels, "annotations": annotations}
+    metadata = {"namespace": "development", "labels": labels, "annotations": annotations}
     assert changemessage.applied_by(metadata) is None
     assert changemessage.changed_by(metadata) == (writer or None)
+
+
+@pytest.mark.parametrize(
+    ("writer", "expected"),
+    [
+        ("system:serviceaccount:argocd:argocd-application-controller", {"tool": "ArgoCD", "source": "Application flows"}),
+        ("system:serviceaccount:development:argocd-sync", None),
+        ("alice", None),
+    ],
+)
+def test_argo_cd_tracking_counts_from_a_service_account_outside_the_flows_namespace(writer, expected):
+    metadata = {
+        "namespace": "development",
+        "annotations": {"flowops.io/changed-by": writer, "argocd.argoproj.io/tracking-id": "flows:flowops.io/Flow:dev/x"},
+    }
+    assert changemessage.applied_by(metadata) == expected

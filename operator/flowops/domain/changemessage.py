@@ -17,7 +17,6 @@ FLUX_NAME = "kustomize.toolkit.fluxcd.io/name"
 FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/namespace"
 ARGOCD_TRACKING = "argocd.argoproj.io/tracking-id"
 ARGOCD_INSTANCE = "argocd.argoproj.io/instance"
-SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
 
 def message(change_cause: str | None, versions: Sequence[VersionRecord]) -> str:
@@ -42,12 +41,17 @@ def changed_by(metadata: Mapping[str, Any]) -> str | None:
 def applied_by(metadata: Mapping[str, Any]) -> dict[str, str] | None:
     """Which GitOps tool applied the object, from the tracking metadata it stamps. Anyone
     who may edit the object can write those labels: they are believed only when the API
-    server recorded a ServiceAccount, as the tools run, as its last writer."""
-    if not (changed_by(metadata) or "").startswith(SERVICE_ACCOUNT_PREFIX):
+    server recorded, as the last writer of its spec, a ServiceAccount of another namespace
+    (in the object's own, the built-in edit role can act as any ServiceAccount) and, for
+    Flux, of its Kustomization's namespace (where it runs as the Kustomization says)."""
+    writer_namespace = _service_account_namespace(changed_by(metadata))
+    if writer_namespace is None or writer_namespace == metadata.get("namespace"):
         return None
     labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
     if name := labels.get(FLUX_NAME):
         namespace = labels.get(FLUX_NAMESPACE)
+        if namespace and namespace != writer_namespace:
+            return None
         return {"tool": "Flux", "source": f"Kustomization {namespace}/{name}" if namespace else f"Kustomization {name}"}
     tracking = annotations.get(ARGOCD_TRACKING)
     if tracking:
@@ -57,6 +61,11 @@ def applied_by(metadata: Mapping[str, Any]) -> dict[str, str] | None:
     if labels.get(ARGOCD_INSTANCE):
         return {"tool": "ArgoCD", "source": f"Application {labels[ARGOCD_INSTANCE]}"}
     return None
+
+
+def _service_account_namespace(username: str | None) -> str | None:
+    parts = (username or "").split(":")
+    return parts[2] if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] and parts[2] else None
 
 
 def describe(applier: Mapping[str, str] | None) -> str:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import metrics, names
+from ..domain import changemessage, conditions, storage
 from ..domain import commit as commits
-from ..domain import conditions, storage
 from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
@@ -54,7 +54,7 @@ def restore(
     restored = versions.read_version(kube, namespace, name, latest)
     env_name = ((env or {}).get("metadata") or {}).get("name", "?")
     message = (
-        f"direct edit of protected flow by {writer or 'an unknown writer'} reverted to version {latest.number} ({latest.id}); "
+        f"direct edit of protected flow by {_who(meta, writer)} reverted to version {latest.number} ({latest.id}); "
         f"the edited content is kept as version {quarantine.number} ({quarantine.id}, origin Quarantine). "
         f"Environment {env_name} accepts changes only through Promotions."
     )
@@ -97,6 +97,15 @@ def restore(
         kube.patch_status(FLOWS, name, {"conditions": merged}, namespace)
         status["conditions"] = merged
     return Outcome({**previous, **status}, None)
+
+
+def _who(meta: Mapping[str, Any], manager: str | None) -> str:
+    """The user the API server recorded as the spec's last writer, and the field manager
+    the client named itself (which anyone can choose)."""
+    user = changemessage.changed_by(meta)
+    if user and manager:
+        return f"{user} (field manager {manager})"
+    return user or manager or "an unknown writer"
 
 
 def field_manager(rt: Runtime, flow: Mapping[str, Any]) -> str | None:
@@ -165,6 +174,7 @@ def _quarantine(
             origin="Quarantine",
             parent=latest.id,
             base_number=base_number,
+            changed_by=changemessage.changed_by(flow["metadata"]),
         )
         body["metadata"]["labels"][names.LABEL_READY] = "false"
         if writer:
