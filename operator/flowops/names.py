@@ -31,6 +31,8 @@ ANN_REAPPLIED = f"{PREFIX}/reapplied"
 ANN_CHANGE_CAUSE = f"{PREFIX}/change-cause"
 # Who last wrote the object: set by the API server (a MutatingAdmissionPolicy), never typed.
 ANN_CHANGED_BY = f"{PREFIX}/changed-by"
+# On bindings, with it: whether that writer could approve Promotions there ("true"/"false").
+ANN_CHANGED_BY_APPROVER = f"{PREFIX}/changed-by-approver"
 ANN_COMMIT = f"{PREFIX}/commit"
 # On Flows, written by the operator when a Promotion lands (JSON provenance).
 ANN_PROMOTION = f"{PREFIX}/promotion"

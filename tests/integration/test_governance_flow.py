@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from flowops.devcluster import install
-from flowops.kube import ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Kube
+from flowops.kube import APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Kube
 from flowops.testing.admission import bind, wait_until_admitted, wait_until_governed
-from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 FLUX = "system:serviceaccount:flux-system:flowops-applier"
@@ -105,6 +105,70 @@ def test_production_changes_by_review_and_a_second_persons_approval(kube, kube_a
             assert kube.get_or_none(PROMOTIONS, body["metadata"]["name"], ns(prod)) is None
     finally:
         operator.start()
+
+
+def promote_to_production(kube: Kube, kube_as: Callable[[str], Kube], staging: dict, prod: dict, number: int) -> str:
+    """Version `number` of staging's standard into production, requested and approved by two people."""
+    pname = f"to-prod-{number}"
+    kube_as("promoter").create(PROMOTIONS, promotion(pname, name(staging), "standard", str(number), review=True), ns(prod))
+    wait_for_phase(kube, ns(prod), pname, ("AwaitingApproval",))
+    kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod))
+    return str(landed(kube, prod, pname)["targetVersion"])
+
+
+def test_serving_an_older_production_version_needs_an_approver(kube, kube_as, running_operator, make_environment):
+    """Every production version was approved once; which one a client serves is a production
+    change too. Forward to HEAD a promoter may move it; back, only an approver (or a reviewed
+    rollback Promotion): otherwise one person alone would roll production back."""
+    dev, staging, prod = chain(make_environment, requireReview=True)
+    promoter = kube_as("promoter")
+    for number in (1, 2):
+        if number == 1:
+            kube_as("editor").create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
+        else:
+            kube_as("editor").merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
+        wait_for_number(kube, ns(dev), "standard", number)
+        promoter.create(PROMOTIONS, promotion(f"to-staging-{number}", name(dev), "standard", str(number)), ns(staging))
+        landed(kube, staging, f"to-staging-{number}")
+    v1 = promote_to_production(kube, kube_as, staging, prod, 1)
+    client = {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "ApiClient",
+        "metadata": {"name": "web"},
+        "spec": {"defaultFlow": {"name": "standard", "version": "1"}},
+    }
+    promoter.create(APICLIENTS, client, ns(prod))
+    wait_for(lambda: served(kube, prod, "web") == v1, message="web serving version 1 (HEAD when it was pinned)")
+    v2 = promote_to_production(kube, kube_as, staging, prod, 2)
+    promoter.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": "2"}}}, ns(prod))
+    wait_for(lambda: served(kube, prod, "web") == v2, message="web moved forward to HEAD by the promoter")
+
+    promoter.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": "1"}}}, ns(prod))
+    refused = wait_for(
+        lambda: (s := resolved_condition(kube, prod, "web")).get("reason") == "ApprovalRequired" and s,
+        message="the promoter's rollback refused",
+    )
+    assert "bob-promoter, who set it on ApiClient web, may not approve Promotions here" in refused["message"]
+    assert served(kube, prod, "web") == v2, "what it served stays"
+    # Someone who may approve (here the cluster admin) touching the object's metadata approves nothing.
+    kube.merge_patch(APICLIENTS, "web", {"metadata": {"labels": {"seen": "yes"}}}, ns(prod))
+    barrier(kube, APICLIENTS, ns(prod), "web")
+    assert resolved_condition(kube, prod, "web").get("reason") == "ApprovalRequired" and served(kube, prod, "web") == v2
+    annotations = kube.get(APICLIENTS, "web", ns(prod))["metadata"]["annotations"]
+    assert (annotations["flowops.io/changed-by"], annotations["flowops.io/changed-by-approver"]) == ("bob-promoter", "false")
+
+    kube.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": v1}}}, ns(prod))  # version 1 by its id
+    wait_for(lambda: served(kube, prod, "web") == v1, message="the rollback by one who may approve served")
+
+
+def served(kube: Kube, env: dict, client: str) -> str | None:
+    found = kube.get_or_none(CONFIGMAPS, f"{client}-flow", ns(env))
+    return found["data"]["version"] if found else None
+
+
+def resolved_condition(kube: Kube, env: dict, client: str) -> dict:
+    status = kube.get(APICLIENTS, client, ns(env)).get("status") or {}
+    return next((c for c in status.get("conditions") or () if c["type"] == "Resolved"), {})
 
 
 def test_a_gitops_approval_lands_and_is_recorded_as_such(kube, kube_as, running_operator, make_environment):

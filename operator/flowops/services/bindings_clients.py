@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import names
-from ..domain import bindingstatus, clientresume, materialise, policy, values
+from ..domain import bindingstatus, clientresume, materialise, pinreview, policy, values
 from ..domain.binding import Resolution, resolve_request
 from ..domain.bindingtarget import Problem, check_selector, is_head_selector
 from ..domain.commit import VersionRecord
@@ -173,6 +173,10 @@ def _reconcile_client(
         assert request.name is not None and request.version is not None
         resolved = target(reads, namespace, request.name, request.version, env)
 
+    if isinstance(resolved, VersionRecord):
+        assert request.name is not None
+        resolved = _approval_problem(reads, client, request, resolved, held, env) or resolved
+
     rewritten = False
     problem: Problem | None = resolved if isinstance(resolved, Problem) else None
     if isinstance(resolved, VersionRecord):
@@ -207,6 +211,44 @@ def _reconcile_client(
     if problem is not None and condition_changed(previous, status, "Resolved"):
         post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
     return ClientOutcome(status, rewritten, not bindingstatus.same_status(previous, status))
+
+
+def _approval_problem(
+    reads: Reads,
+    client: Mapping[str, Any],
+    request: Resolution,
+    chosen: VersionRecord,
+    held: Fingerprint | None,
+    env: Mapping[str, Any] | None,
+) -> Problem | None:
+    """Where review is required, a version other than HEAD or the one served needs an
+    approver's hand on the spec that names it (domain.pinreview)."""
+    env_spec = (env or {}).get("spec")
+    if not policy.require_review(env_spec) or request.name is None:
+        return None
+    namespace = client["metadata"]["namespace"]
+    flow = reads.flow(namespace, request.name) or {}
+    source = client
+    if request.version_source == "Application" and request.application:
+        source = reads.application(namespace, request.application) or client
+    meta = source["metadata"]
+    annotations = meta.get("annotations") or {}
+    writer = pinreview.PinWriter(
+        "ApiClient" if source is client else "Application",
+        meta["name"],
+        annotations.get(names.ANN_CHANGED_BY) or None,
+        annotations.get(names.ANN_CHANGED_BY_APPROVER) == "true",
+    )
+    return pinreview.approval_problem(
+        review=True,
+        environment=((env or {}).get("metadata") or {}).get("name") or "?",
+        flow=request.name,
+        chosen=chosen,
+        holds=held.version if held is not None and held.flow == request.name else None,
+        head=(flow.get("status") or {}).get("latestReadyVersion"),
+        writer=writer,
+        gitops_approvers=policy.gitops_approvers(env_spec),
+    )
 
 
 def _holds_head(

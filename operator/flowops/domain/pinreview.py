@@ -1,0 +1,50 @@
+"""Whether a binding may serve the version it names without an approver (pure).
+
+Where an environment requires review, every version it serves was approved when it was
+promoted; which of them a client serves is a production change too. Moving to the flow's
+HEAD (the newest promotion) or keeping what is served needs nothing more; any other
+version (a rollback, an older version for a new client) is served only when whoever
+last wrote the binding's spec could approve Promotions there, as the API server
+recorded at that write, or is the GitOps sync (its merge was the review).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .bindingtarget import Problem
+from .commit import VersionRecord
+
+
+@dataclass(frozen=True)
+class PinWriter:
+    """Who last wrote the spec that names the version (ApiClient or Application)."""
+
+    kind: str
+    name: str
+    username: str | None
+    may_approve: bool
+
+
+def approval_problem(
+    *,
+    review: bool,
+    environment: str,
+    flow: str,
+    chosen: VersionRecord,
+    holds: str | None,
+    head: str | None,
+    writer: PinWriter,
+    gitops_approvers: Sequence[str],
+) -> Problem | None:
+    if not review or chosen.id in (holds, head) or writer.may_approve or writer.username in gitops_approvers:
+        return None
+    who = writer.username or "its last writer (not recorded)"
+    head_note = f"HEAD is {head}" if head else "the flow has no HEAD"
+    return Problem(
+        "ApprovalRequired",
+        f"environment {environment} requires review: flow {flow} version {chosen.number} ({chosen.id}) is not what "
+        f"this client serves nor the flow's HEAD ({head_note}), and {who}, who set it on {writer.kind} {writer.name}, "
+        "may not approve Promotions here. Ask an approver to set the version, or roll back with a reviewed Promotion",
+    )

@@ -1,0 +1,52 @@
+"""Serving a version other than HEAD or what is held needs an approver where review is required."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowops.domain.commit import VersionRecord
+from flowops.domain.pinreview import PinWriter, approval_problem
+
+V41 = VersionRecord("login-00041", "v41", 41, "h41", ready=True)
+PROMOTER = PinWriter("ApiClient", "web", "bob-promoter", may_approve=False)
+
+
+def decide(**changes):
+    args = dict(
+        review=True,
+        environment="production",
+        flow="login",
+        chosen=V41,
+        holds="v42",
+        head="v42",
+        writer=PROMOTER,
+        gitops_approvers=["system:serviceaccount:flux-system:applier"],
+    )
+    return approval_problem(**{**args, **changes})
+
+
+def test_a_promoter_rolling_a_client_back_is_refused_naming_who_and_the_way():
+    problem = decide()
+    assert problem is not None and problem.reason == "ApprovalRequired" and problem.stalled
+    assert "flow login version 41 (v41) is not what this client serves nor the flow's HEAD (HEAD is v42)" in problem.message
+    assert "bob-promoter, who set it on ApiClient web, may not approve Promotions here" in problem.message
+    assert "roll back with a reviewed Promotion" in problem.message
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"review": False},
+        {"holds": "v41"},  # already served: re-resolved for another reason
+        {"head": "v41", "holds": None},  # the newest promotion, for a new client
+        {"writer": PinWriter("Application", "web", "dave-approver", may_approve=True)},
+        {"writer": PinWriter("ApiClient", "web", "system:serviceaccount:flux-system:applier", may_approve=False)},
+    ],
+)
+def test_what_needs_no_approver(changes):
+    assert decide(**changes) is None
+
+
+def test_an_unrecorded_writer_is_not_taken_for_an_approver():
+    problem = decide(writer=PinWriter("ApiClient", "web", None, may_approve=False), holds=None)
+    assert problem is not None and "its last writer (not recorded)" in problem.message
