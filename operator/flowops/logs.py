@@ -63,6 +63,9 @@ def short_body_repr(body: Any) -> str:
 
 
 def configure(verbose: bool) -> None:
+    # The CEL interpreter logs every step at DEBUG: gigabytes for one costly rule, even when
+    # debugging the operator.
+    logging.getLogger("celpy").setLevel(logging.WARNING)
     if not verbose:
         logging.getLogger("kopf.objects").addFilter(HandlerSuccessFilter())
         bodies.Body.__repr__ = short_body_repr  # type: ignore[method-assign]

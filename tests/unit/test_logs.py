@@ -1,5 +1,6 @@
 import logging
 
+from flowops import logs
 from flowops.logs import HandlerSuccessFilter, RetriedRequestFilter
 
 
@@ -75,3 +76,14 @@ def test_kopf_bodies_are_not_formatted_whole_below_verbose():
         del Body.__repr__
         assert Body.__repr__ is original
         logging.getLogger("kopf.objects").filters.clear()
+
+
+def test_the_cel_interpreters_step_by_step_debug_lines_stay_off_even_when_verbose():
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.setLevel(logging.DEBUG)
+    try:
+        logs.configure(verbose=True)
+        assert not logging.getLogger("celpy.Evaluator").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("celpy.Evaluator").isEnabledFor(logging.WARNING)
+    finally:
+        root.setLevel(level)
