@@ -259,6 +259,18 @@ def test_a_rival_environment_never_takes_over_a_namespace(kube, cluster, running
         )
         assert ready["status"] == "False" and "needs-title" in ready["message"], json.dumps(ready)
 
+    # The first goes: the rival governs at once (no restart), and its rules (none) judge the flows.
+    kube.delete(ENVIRONMENTS, name(first))
+    wait_for(
+        lambda: (_condition(kube.get(ENVIRONMENTS, rival["metadata"]["name"]), "Ready") or {}).get("status") == "True",
+        message="the rival governing",
+    )
+    for flow_name in ("no-title-0", "no-title-1"):
+        wait_for(
+            lambda n=flow_name: flow_status(kube, ns(first), n).get("latestReadyNumber") == 1,
+            message=f"{flow_name} judged by the rival's rules",
+        )
+
 
 def _condition(obj: dict, kind: str) -> dict | None:
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == kind), None)

@@ -33,3 +33,31 @@ def reconcile_environment(
         )
     except environments.ReevaluationIncomplete as exc:
         raise kopf.TemporaryError(str(exc), delay=5) from None
+
+
+def rival_takes_over(
+    type: str,
+    spec: kopf.Spec,
+    environments_by_namespace: kopf.Index,
+    environments_by_name: kopf.Index,
+    **_: Any,
+) -> None:
+    """An Environment was deleted: one it kept out of its namespace (a rival claim) governs
+    now. Reconciled at once, so its rules judge the flows there and its status says so,
+    without waiting for its next change or a restart."""
+    namespace = spec.get("namespace")
+    if type != "DELETED" or not namespace:
+        return
+    rt = runtime.current()
+    for entry in list(environments_by_namespace.get(namespace, ())):
+        try:
+            environments.reconcile_named(
+                rt,
+                entry["metadata"]["name"],
+                lambda name: environment_named(environments_by_name, name),
+                flowevents.counts(rt, namespace),
+                post,
+                namespace_owner=lambda ns: environment_of_namespace(environments_by_namespace, ns),
+            )
+        except environments.ReevaluationIncomplete:
+            pass  # done at its next change or restart; its Warning Event names what failed

@@ -18,7 +18,7 @@ import kopf
 
 from ..kube.resources import API_GROUP, API_VERSION
 from ..metricshooks import timed
-from . import bindings, flows, observe, promotionhistory
+from . import bindings, environments, flows, observe, promotionhistory
 
 Watcher = Callable[..., Any]
 
@@ -30,7 +30,7 @@ def _timed(*watchers: Watcher) -> tuple[Watcher, ...]:
 FLOW_WATCHERS = _timed(observe.observe_flow, flows.flow_event, bindings.flow_changed)
 APICLIENT_WATCHERS = _timed(observe.observe_apiclient, bindings.count_clients)
 PROMOTION_WATCHERS = _timed(observe.observe_promotion, promotionhistory.prune_finished_promotions)
-ENVIRONMENT_WATCHERS = _timed(observe.observe_environment, bindings.environment_changed)
+ENVIRONMENT_WATCHERS = _timed(observe.observe_environment, bindings.environment_changed, environments.rival_takes_over)
 
 
 async def run_each(watchers: Sequence[Watcher], kwargs: dict[str, Any]) -> None:

@@ -134,6 +134,20 @@ def reconcile(
         post(env, "Warning", "InvalidSpec", message)
 
 
+def reconcile_named(
+    rt: Runtime,
+    name: str,
+    env_by_name: EnvLookup,
+    counts: tuple[int, int] | None,
+    post: Poster,
+    namespace_owner: EnvLookup | None = None,
+) -> None:
+    """reconcile() of the Environment as stored now (gone: nothing to do)."""
+    env = rt.kube.get_or_none(ENVIRONMENTS, name)
+    if env is not None:
+        reconcile(rt, env, env_by_name, counts, post, namespace_owner=namespace_owner)
+
+
 def _conditions_changed(before: Any, after: list[dict[str, Any]]) -> bool:
     strip = lambda cs: sorted((c.get("type"), c.get("status"), c.get("reason"), c.get("message")) for c in cs or ())  # noqa: E731
     return strip(before) != strip(after)
