@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from flowops.devcluster import install
-from flowops.kube import APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Kube
+from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Kube
 from flowops.testing.admission import bind, wait_until_admitted, wait_until_governed
 from flowops.testing.objects import barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
@@ -116,21 +116,26 @@ def promote_to_production(kube: Kube, kube_as: Callable[[str], Kube], staging: d
     return str(landed(kube, prod, pname)["targetVersion"])
 
 
-def test_serving_an_older_production_version_needs_an_approver(kube, kube_as, running_operator, make_environment):
-    """Every production version was approved once; which one a client serves is a production
-    change too. Forward to HEAD a promoter may move it; back, only an approver (or a reviewed
-    rollback Promotion): otherwise one person alone would roll production back."""
+def production_with_two_versions(kube: Kube, kube_as: Callable[[str], Kube], make_environment: Callable[..., dict]):
+    """Versions 1 and 2 of standard in staging; version 1 in production, each step approved."""
     dev, staging, prod = chain(make_environment, requireReview=True)
-    promoter = kube_as("promoter")
     for number in (1, 2):
         if number == 1:
             kube_as("editor").create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
         else:
             kube_as("editor").merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
         wait_for_number(kube, ns(dev), "standard", number)
-        promoter.create(PROMOTIONS, promotion(f"to-staging-{number}", name(dev), "standard", str(number)), ns(staging))
+        kube_as("promoter").create(PROMOTIONS, promotion(f"to-staging-{number}", name(dev), "standard", str(number)), ns(staging))
         landed(kube, staging, f"to-staging-{number}")
-    v1 = promote_to_production(kube, kube_as, staging, prod, 1)
+    return staging, prod, promote_to_production(kube, kube_as, staging, prod, 1)
+
+
+def test_serving_an_older_production_version_needs_an_approver(kube, kube_as, running_operator, make_environment):
+    """Every production version was approved once; which one a client serves is a production
+    change too. Forward to HEAD a promoter may move it; back, only an approver (or a reviewed
+    rollback Promotion): otherwise one person alone would roll production back."""
+    staging, prod, v1 = production_with_two_versions(kube, kube_as, make_environment)
+    promoter = kube_as("promoter")
     client = {
         "apiVersion": "flowops.io/v1alpha1",
         "kind": "ApiClient",
@@ -159,6 +164,47 @@ def test_serving_an_older_production_version_needs_an_approver(kube, kube_as, ru
 
     kube.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": v1}}}, ns(prod))  # version 1 by its id
     wait_for(lambda: served(kube, prod, "web") == v1, message="the rollback by one who may approve served")
+
+
+def test_an_applications_old_pin_needs_an_approvers_hand_on_every_spec_it_comes_through(
+    kube, kube_as, running_operator, make_environment
+):
+    staging, prod, v1 = production_with_two_versions(kube, kube_as, make_environment)
+    v2 = promote_to_production(kube, kube_as, staging, prod, 2)
+    promoter = kube_as("promoter")
+    # One who may approve (the cluster admin) pins the Application to version 1, and a client on it.
+    kube.create(APPLICATIONS, application_body("shop", "1"), ns(prod))
+    kube.create(APICLIENTS, client_body("c1", application="shop"), ns(prod))
+    wait_for(lambda: served(kube, prod, "c1") == v1, message="c1 on the approver's pin")
+    # A promoter's new client joining it is a change of what that client serves.
+    promoter.create(APICLIENTS, client_body("c2", application="shop"), ns(prod))
+    refused = wait_for(lambda: (c := resolved_condition(kube, prod, "c2")).get("reason") == "ApprovalRequired" and c)
+    assert "bob-promoter, who set it on ApiClient c2" in refused["message"] and served(kube, prod, "c2") is None
+    # Forward to HEAD, anyone allowed to change bindings; back, only through an approver's hand.
+    promoter.merge_patch(APPLICATIONS, "shop", {"spec": {"defaultFlow": {"version": "2"}}}, ns(prod))
+    wait_for(lambda: served(kube, prod, "c1") == v2 and served(kube, prod, "c2") == v2, message="both on HEAD")
+    promoter.merge_patch(APPLICATIONS, "shop", {"spec": {"defaultFlow": {"version": "1"}}}, ns(prod))
+    refused = wait_for(lambda: (c := resolved_condition(kube, prod, "c1")).get("reason") == "ApprovalRequired" and c)
+    assert "bob-promoter, who set it on Application shop" in refused["message"]
+    assert served(kube, prod, "c1") == v2 and served(kube, prod, "c2") == v2
+
+
+def application_body(app: str, version: str) -> dict:
+    return {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": app},
+        "spec": {"defaultFlow": {"name": "standard", "version": version}},
+    }
+
+
+def client_body(client: str, application: str) -> dict:
+    return {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "ApiClient",
+        "metadata": {"name": client},
+        "spec": {"application": application},
+    }
 
 
 def served(kube: Kube, env: dict, client: str) -> str | None:

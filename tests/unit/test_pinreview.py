@@ -19,7 +19,7 @@ def decide(**changes):
         chosen=V41,
         holds="v42",
         head="v42",
-        writer=PROMOTER,
+        writers=[PROMOTER],
         gitops_approvers=["system:serviceaccount:flux-system:applier"],
     )
     return approval_problem(**{**args, **changes})
@@ -39,8 +39,8 @@ def test_a_promoter_rolling_a_client_back_is_refused_naming_who_and_the_way():
         {"review": False},
         {"holds": "v41"},  # already served: re-resolved for another reason
         {"head": "v41", "holds": None},  # the newest promotion, for a new client
-        {"writer": PinWriter("Application", "web", "dave-approver", may_approve=True)},
-        {"writer": PinWriter("ApiClient", "web", "system:serviceaccount:flux-system:applier", may_approve=False)},
+        {"writers": [PinWriter("Application", "web", "dave-approver", may_approve=True)]},
+        {"writers": [PinWriter("ApiClient", "web", "system:serviceaccount:flux-system:applier", may_approve=False)]},
     ],
 )
 def test_what_needs_no_approver(changes):
@@ -48,5 +48,13 @@ def test_what_needs_no_approver(changes):
 
 
 def test_an_unrecorded_writer_is_not_taken_for_an_approver():
-    problem = decide(writer=PinWriter("ApiClient", "web", None, may_approve=False), holds=None)
+    problem = decide(writers=[PinWriter("ApiClient", "web", None, may_approve=False)], holds=None)
     assert problem is not None and "its last writer (not recorded)" in problem.message
+
+
+def test_every_spec_the_resolution_took_from_must_have_an_approvers_hand():
+    """An approver's Application pins version 41; a promoter points the client at that
+    Application's pin of another flow: the promoter is named."""
+    approver_app = PinWriter("Application", "web", "dave-approver", may_approve=True)
+    problem = decide(writers=[approver_app, PinWriter("ApiClient", "web-1", "bob-promoter", may_approve=False)])
+    assert problem is not None and "bob-promoter, who set it on ApiClient web-1" in problem.message

@@ -19,7 +19,7 @@ from .commit import VersionRecord
 
 @dataclass(frozen=True)
 class PinWriter:
-    """Who last wrote the spec that names the version (ApiClient or Application)."""
+    """Who last wrote a spec that names the flow or the version (ApiClient or Application)."""
 
     kind: str
     name: str
@@ -35,10 +35,16 @@ def approval_problem(
     chosen: VersionRecord,
     holds: str | None,
     head: str | None,
-    writer: PinWriter,
+    writers: Sequence[PinWriter],
     gitops_approvers: Sequence[str],
 ) -> Problem | None:
-    if not review or chosen.id in (holds, head) or writer.may_approve or writer.username in gitops_approvers:
+    """`writers`: of each spec the resolution took the flow's name or the version from;
+    every one must have been able to approve (a promoter could otherwise make an
+    approver's pin name another flow's old version)."""
+    if not review or chosen.id in (holds, head):
+        return None
+    writer = next((w for w in writers if not (w.may_approve or w.username in gitops_approvers)), None)
+    if writer is None:
         return None
     who = writer.username or "its last writer (not recorded)"
     head_note = f"HEAD is {head}" if head else "the flow has no HEAD"

@@ -228,17 +228,14 @@ def _approval_problem(
         return None
     namespace = client["metadata"]["namespace"]
     flow = reads.flow(namespace, request.name) or {}
-    source = client
-    if request.version_source == "Application" and request.application:
-        source = reads.application(namespace, request.application) or client
-    meta = source["metadata"]
-    annotations = meta.get("annotations") or {}
-    writer = pinreview.PinWriter(
-        "ApiClient" if source is client else "Application",
-        meta["name"],
-        annotations.get(names.ANN_CHANGED_BY) or None,
-        annotations.get(names.ANN_CHANGED_BY_APPROVER) == "true",
-    )
+    sources = {request.name_source, request.version_source}
+    # The client's writer counts when the client names the flow or version itself, or when
+    # its spec changed since it was last resolved (switching Applications is a change too).
+    changed = client["metadata"].get("generation") != (client.get("status") or {}).get("observedGeneration")
+    specs = [("ApiClient", client)] if "ApiClient" in sources or changed else []
+    if "Application" in sources and request.application:
+        specs.append(("Application", reads.application(namespace, request.application) or client))
+    writers = [_pin_writer(kind, body) for kind, body in specs]
     return pinreview.approval_problem(
         review=True,
         environment=((env or {}).get("metadata") or {}).get("name") or "?",
@@ -246,8 +243,20 @@ def _approval_problem(
         chosen=chosen,
         holds=held.version if held is not None and held.flow == request.name else None,
         head=(flow.get("status") or {}).get("latestReadyVersion"),
-        writer=writer,
+        writers=writers,
         gitops_approvers=policy.gitops_approvers(env_spec),
+    )
+
+
+def _pin_writer(kind: str, body: Mapping[str, Any]) -> pinreview.PinWriter:
+    """Who last wrote this spec and whether they could approve, as the API server recorded."""
+    meta = body["metadata"]
+    annotations = meta.get("annotations") or {}
+    return pinreview.PinWriter(
+        kind,
+        meta["name"],
+        annotations.get(names.ANN_CHANGED_BY) or None,
+        annotations.get(names.ANN_CHANGED_BY_APPROVER) == "true",
     )
 
 
