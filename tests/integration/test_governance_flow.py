@@ -178,15 +178,30 @@ def test_an_applications_old_pin_needs_an_approvers_hand_on_every_spec_it_comes_
     wait_for(lambda: served(kube, prod, "c1") == v1, message="c1 on the approver's pin")
     # A promoter's new client joining it is a change of what that client serves.
     promoter.create(APICLIENTS, client_body("c2", application="shop"), ns(prod))
-    refused = wait_for(lambda: (c := resolved_condition(kube, prod, "c2")).get("reason") == "ApprovalRequired" and c)
+    refused = wait_for(
+        lambda: (c := resolved_condition(kube, prod, "c2")).get("reason") == "ApprovalRequired" and c, message="c2 refused"
+    )
     assert "bob-promoter, who set it on ApiClient c2" in refused["message"] and served(kube, prod, "c2") is None
     # Forward to HEAD, anyone allowed to change bindings; back, only through an approver's hand.
     promoter.merge_patch(APPLICATIONS, "shop", {"spec": {"defaultFlow": {"version": "2"}}}, ns(prod))
     wait_for(lambda: served(kube, prod, "c1") == v2 and served(kube, prod, "c2") == v2, message="both on HEAD")
     promoter.merge_patch(APPLICATIONS, "shop", {"spec": {"defaultFlow": {"version": "1"}}}, ns(prod))
-    refused = wait_for(lambda: (c := resolved_condition(kube, prod, "c1")).get("reason") == "ApprovalRequired" and c)
+    refused = wait_for(
+        lambda: (c := resolved_condition(kube, prod, "c1")).get("reason") == "ApprovalRequired" and c, message="c1 refused"
+    )
     assert "bob-promoter, who set it on Application shop" in refused["message"]
     assert served(kube, prod, "c1") == v2 and served(kube, prod, "c2") == v2
+    # Nor may a promoter move a client onto an Application an approver pinned to an older version.
+    kube.create(APPLICATIONS, application_body("legacy", "1"), ns(prod))
+    own = {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "own"}}
+    own["spec"] = {"defaultFlow": {"name": "standard", "version": "2"}}
+    promoter.create(APICLIENTS, own, ns(prod))
+    wait_for(lambda: served(kube, prod, "own") == v2, message="own pinned to HEAD, version 2")
+    promoter.merge_patch(APICLIENTS, "own", {"spec": {"application": "legacy", "defaultFlow": None}}, ns(prod))
+    refused = wait_for(
+        lambda: (c := resolved_condition(kube, prod, "own")).get("reason") == "ApprovalRequired" and c, message="own refused"
+    )
+    assert "bob-promoter, who set it on ApiClient own" in refused["message"] and served(kube, prod, "own") == v2
 
 
 def application_body(app: str, version: str) -> dict:
