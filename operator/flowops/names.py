@@ -29,7 +29,7 @@ ANN_REAPPLIED = f"{PREFIX}/reapplied"
 
 # On Flows, written by users.
 ANN_CHANGE_CAUSE = f"{PREFIX}/change-cause"
-# Who last wrote the object: set by the API server (a MutatingAdmissionPolicy), never typed.
+# Who last wrote the object's spec: set by the API server (a MutatingAdmissionPolicy), never typed.
 ANN_CHANGED_BY = f"{PREFIX}/changed-by"
 # On bindings, with it: whether that writer could approve Promotions there ("true"/"false").
 ANN_CHANGED_BY_APPROVER = f"{PREFIX}/changed-by-approver"

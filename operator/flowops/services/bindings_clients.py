@@ -222,7 +222,7 @@ def _approval_problem(
     env: Mapping[str, Any] | None,
 ) -> Problem | None:
     """Where review is required, a version other than HEAD or the one served needs an
-    approver's hand on the spec that names it (domain.pinreview)."""
+    approver's hand on every spec it comes through (domain.pinreview)."""
     env_spec = (env or {}).get("spec")
     if not policy.require_review(env_spec) or request.name is None:
         return None
@@ -233,8 +233,9 @@ def _approval_problem(
     # its spec changed since it was last resolved (switching Applications is a change too).
     changed = client["metadata"].get("generation") != (client.get("status") or {}).get("observedGeneration")
     specs = [("ApiClient", client)] if "ApiClient" in sources or changed else []
-    if "Application" in sources and request.application:
-        specs.append(("Application", reads.application(namespace, request.application) or client))
+    application = reads.application(namespace, request.application) if request.application else None
+    if "Application" in sources and application is not None:
+        specs.append(("Application", application))
     writers = [_pin_writer(kind, body) for kind, body in specs]
     return pinreview.approval_problem(
         review=True,
