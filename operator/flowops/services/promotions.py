@@ -21,7 +21,7 @@ from ..faults import crash_point
 from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, Conflict, Invalid, NotFound
 from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
-from . import flows, guardrailcache, versions
+from . import flows, guardrailcache, verdicts, versions
 from .common import Poster, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -224,8 +224,7 @@ def _source_side(
         document, transition = read(record)
         if record.judged_under(rules.digest):
             return SourceSide(True, records, document, transition)
-        ready, summary = guardrails.summarize(guardrailcache.evaluate(rules, document, record.content_hash))
-        judged = replace(record, ready=ready, rules_digest=rules.digest, guardrails=summary[: versions.SUMMARY_LIMIT])
+        judged, _ = verdicts.reckon(record, document, rules)
         records = tuple(judged if r.id == record.id else r for r in records)
         # A pin is decided on its own verdict; HEAD, failing, is looked for further back.
 
