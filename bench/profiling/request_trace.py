@@ -12,7 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 # The service each controller's handler calls: one span per call.
-SPANS = ("flowops.services.flowevents:reconcile", "flowops.services.promotions:reconcile")
+SPANS = (
+    "flowops.services.flowevents:reconcile",
+    "flowops.services.promotions:reconcile",
+    "flowops.services.flows:reconcile_locked",
+    "flowops.services.flows:_commit",
+)
 
 
 def install(path: str) -> None:
