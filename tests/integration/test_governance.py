@@ -16,6 +16,7 @@ import pytest
 
 from flowops.kube import (
     APICLIENTS,
+    APPLICATIONS,
     CONFIGMAPS,
     ENVIRONMENTS,
     FLOWS,
@@ -26,6 +27,7 @@ from flowops.kube import (
 from flowops.testing.admission import (
     bind,
     governed_environment,
+    grant,
     refused,
     wait_until_admitted,
     wait_until_refused,
@@ -341,6 +343,52 @@ def test_an_editor_cannot_repin_or_delete_a_production_apiclient(kube, kube_as, 
     assert after["spec"]["defaultFlow"] == {"name": "standard", "version": "1"}
     assert after["metadata"]["annotations"]["flowops.io/changed-by"] == "bob-promoter"
     assert kube.get_or_none(APICLIENTS, "sneaky", ns(prod)) is None
+
+
+def test_only_an_approver_takes_a_client_offline_where_review_is_required(kube, kube_as, chain):
+    _, staging, _ = chain
+    flux = "system:serviceaccount:flux-system:flowops-applier"
+    prod = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"gitopsApprovers": [flux]}})
+    relaxed = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"requireReview": False}})
+
+    def client(cname: str) -> dict:
+        return {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": cname}, "spec": {}}
+
+    for cname in ("shop", "synced"):
+        kube_as("promoter").create(APICLIENTS, client(cname), ns(prod))
+    kube_as("promoter").create(APICLIENTS, client("shop"), ns(relaxed))
+    before = kube.get(APICLIENTS, "shop", ns(prod))["metadata"]["resourceVersion"]
+    # The promoter role cluster-wide, and bound in this namespace only: neither takes it offline.
+    bind(kube, ns(prod), "flowops-promoter", "erin-scoped")
+    for user, username in (("promoter", "bob-promoter"), ("scoped", "erin-scoped")):
+        refused(
+            lambda u=user: kube_as(u).delete(APICLIENTS, "shop", ns(prod)),
+            f"environment {name(prod)} requires review: deleting ApiClient shop takes it offline (its ConfigMap is deleted",
+            f"{username} may not approve in namespace {ns(prod)} (ClusterRole flowops-approver)",
+            f"spec.policy.promotion.gitopsApprovers of Environment {name(prod)}",
+        )
+    # Nor does deleting the whole collection (with the RBAC verb for it): each item is refused.
+    grant(
+        kube, ns(prod), "erin-scoped", {"apiGroups": ["flowops.io"], "resources": ["apiclients"], "verbs": ["deletecollection"]}
+    )
+    refused(lambda: kube_as("scoped").request("DELETE", APICLIENTS.path(ns(prod))), "requires review: deleting ApiClient")
+    after = kube.get(APICLIENTS, "shop", ns(prod))["metadata"]
+    assert after["resourceVersion"] == before and "deletionTimestamp" not in after
+    assert kube.get_or_none(APICLIENTS, "synced", ns(prod)) is not None
+    # An Application's deletion leaves its clients serving what they hold: a promoter's step.
+    application = {"apiVersion": API_VERSION, "kind": "Application", "metadata": {"name": "web"}, "spec": {}}
+    kube_as("promoter").create(APPLICATIONS, application, ns(prod))
+    kube_as("promoter").delete(APPLICATIONS, "web", ns(prod))
+
+    # The right to approve, granted in this namespace only, is what it takes.
+    bind(kube, ns(prod), "flowops-approver", "erin-scoped")
+    kube_as("scoped").delete(APICLIENTS, "shop", ns(prod))
+    # The GitOps sync listed as an approver prunes what git no longer holds.
+    bind(kube, ns(prod), "flowops-promoter", flux)
+    kube_as("gitops").delete(APICLIENTS, "synced", ns(prod))
+    assert kube.get_or_none(APICLIENTS, "shop", ns(prod)) is None and kube.get_or_none(APICLIENTS, "synced", ns(prod)) is None
+    # Where promotions need no review, removing a client is the promoter's to do.
+    kube_as("promoter").delete(APICLIENTS, "shop", ns(relaxed))
 
 
 def test_the_recorded_changer_cannot_be_typed(kube, kube_as, cluster, chain):
