@@ -45,31 +45,35 @@ def timeline(path: Path, name: str) -> list[str]:
 
 Line = list[str]
 # One operation's phases: (label, end of the phase) in order, each from the previous end.
-Phases = Callable[[str, float, list[Line]], list[tuple[str, float]]]
+Phases = Callable[[str, list[Line]], list[tuple[str, float]]]
 
 
 def _request(requests: list[Line], method: str, path_end: str, after: float = 0.0) -> Line:
     return next(r for r in requests if r[3].startswith(f"{method}:") and r[3].endswith(path_end) and float(r[0]) >= after)
 
 
-def _commit_phases(name: str, began: float, requests: list[Line]) -> list[tuple[str, float]]:
+def _commit_phases(name: str, requests: list[Line]) -> list[tuple[str, float]]:
     flow = name.rsplit("-", 1)[0]
     create = _request(requests, "POST", "/flowversions")
     status = _request(requests, "PATCH", f"/flows/{flow}/status", float(create[1]))
     return [
         ("watch delivery and the operator, to the version create", float(create[0])),
         ("version create", float(create[1])),
-        ("in the operator, between", float(status[0])),
+        ("in the operator, after the version create", float(status[0])),
         ("Flow status patch", float(status[1])),
     ]
 
 
-def _promotion_phases(name: str, began: float, requests: list[Line]) -> list[tuple[str, float]]:
+def _promotion_phases(name: str, requests: list[Line]) -> list[tuple[str, float]]:
     claim = _request(requests, "PATCH", f"/promotions/{name}/status")
     first = requests[0]
     write = next(r for r in requests if r[3].startswith("PATCH:") and "/flows/" in r[3] and not r[3].endswith("/status"))
     create = _request(requests, "POST", "/flowversions", float(write[1]))
-    status = _request(requests, "PATCH", "/status", float(create[1]))
+    status = next(
+        r
+        for r in requests
+        if r[3].startswith("PATCH:/") and "/flows/" in r[3] and r[3].endswith("/status") and float(r[0]) >= float(create[1])
+    )
     done = [r for r in requests if r[3].startswith("PATCH:") and r[3].endswith(f"/promotions/{name}/status")][-1]
     return [
         ("create, watch delivery, Kopf", float(first[0])),
@@ -79,9 +83,9 @@ def _promotion_phases(name: str, began: float, requests: list[Line]) -> list[tup
         ("target Flow write", float(write[1])),
         ("in the operator (the commit)", float(create[0])),
         ("version create", float(create[1])),
-        ("in the operator, between", float(status[0])),
+        ("in the operator, after the version create", float(status[0])),
         ("Flow status patch", float(status[1])),
-        ("in the operator, between ", float(done[0])),
+        ("in the operator, after the Flow status", float(done[0])),
         ("Promotion status (Succeeded)", float(done[1])),
     ]
 
@@ -102,7 +106,7 @@ def phases(path: Path, what: str) -> list[str]:
         began, ended = float(mark[0]), float(mark[1])
         inside = [r for r in requests if began - 0.05 <= float(r[0]) <= ended]
         try:
-            steps = split(mark[3].split(":", 1)[1], began, inside)
+            steps = split(mark[3].split(":", 1)[1], inside)
         except StopIteration:
             continue  # not the usual path (a retry): left out of the medians
         previous = began
@@ -114,7 +118,7 @@ def phases(path: Path, what: str) -> list[str]:
         return [f"no {what} operations in {path}"]
     counted = len(table["total"])
     return [f"{what}: {counted} of {len(marks)} operations, medians"] + [
-        f"  {label.strip():45} {statistics.median(values):7.1f} ms" for label, values in table.items()
+        f"  {label:50} {statistics.median(values):7.1f} ms" for label, values in table.items()
     ]
 
 
