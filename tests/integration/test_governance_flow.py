@@ -204,6 +204,43 @@ def test_an_applications_old_pin_needs_an_approvers_hand_on_every_spec_it_comes_
     assert "bob-promoter, who set it on ApiClient own" in refused["message"] and served(kube, prod, "own") == v2
 
 
+def test_a_refused_client_stays_refused_after_a_metadata_write_and_a_restart(kube, kube_as, running_operator, make_environment):
+    staging, prod, v1 = production_with_two_versions(kube, kube_as, make_environment)
+    v2 = promote_to_production(kube, kube_as, staging, prod, 2)
+    promoter = kube_as("promoter")
+    kube.create(APPLICATIONS, application_body("legacy", "1"), ns(prod))  # an approver's pin to version 1
+    own = {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "own"}}
+    own["spec"] = {"defaultFlow": {"name": "standard", "version": "2"}}
+    promoter.create(APICLIENTS, own, ns(prod))
+    wait_for(lambda: served(kube, prod, "own") == v2, message="own pinned to HEAD, version 2")
+    # The promoter moves one client onto the old pin and makes another there: both refused.
+    promoter.merge_patch(APICLIENTS, "own", {"spec": {"application": "legacy", "defaultFlow": None}}, ns(prod))
+    promoter.create(APICLIENTS, client_body("newc", application="legacy"), ns(prod))
+    for client in ("own", "newc"):
+        wait_for(
+            lambda c=client: resolved_condition(kube, prod, c).get("reason") == "ApprovalRequired", message=f"{client} refused"
+        )
+
+    def still_refused() -> None:
+        for client in ("own", "newc"):
+            assert resolved_condition(kube, prod, client).get("reason") == "ApprovalRequired", client
+        assert served(kube, prod, "own") == v2 and served(kube, prod, "newc") is None
+
+    # The promoter's own label write has the operator resolve both again (the barrier is that
+    # write, handled): the refusal stands, the API server's record of the spec's writer too.
+    for client in ("own", "newc"):
+        barrier(promoter, APICLIENTS, ns(prod), client)
+    still_refused()
+    # So it does after a restart, which resolves every client afresh.
+    running_operator.restart()
+    for client in ("own", "newc"):
+        barrier(kube, APICLIENTS, ns(prod), client)
+    still_refused()
+    # An approver's hand on the client's spec is what serves the old version.
+    kube.merge_patch(APICLIENTS, "newc", {"spec": {"defaultFlow": {"version": "1"}}}, ns(prod))
+    wait_for(lambda: served(kube, prod, "newc") == v1, message="newc on version 1, set by an approver")
+
+
 def application_body(app: str, version: str) -> dict:
     return {
         "apiVersion": "flowops.io/v1alpha1",

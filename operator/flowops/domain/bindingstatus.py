@@ -25,6 +25,9 @@ class ClientFacts:
     config_map: str
     follows_head: bool
     problem: Problem | None = None
+    # The last generation whose resolution was served; a refusal leaves it where it was, so
+    # a spec refused once counts its writer again at every later resolution.
+    reviewed_generation: int | None = None
 
 
 # Resolved decides Ready for both kinds: the binding names a flow version that exists.
@@ -53,6 +56,7 @@ def client_status(facts: ClientFacts, previous: Mapping[str, Any] | None, now: s
     request = facts.request
     status: dict[str, Any] = {
         "observedGeneration": facts.generation,
+        "reviewedGeneration": facts.reviewed_generation,
         "flow": held.flow if held else None,
         "version": held.version if held else None,
         "number": held.number if held else None,

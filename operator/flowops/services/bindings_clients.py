@@ -206,6 +206,9 @@ def _reconcile_client(
         config_map=cm_name,
         follows_head=follows_head,
         problem=problem,
+        reviewed_generation=meta.get("generation")
+        if problem is None and held is not None
+        else previous.get("reviewedGeneration"),
     )
     status = bindingstatus.client_status(facts, previous, rfc3339(rt.clock()))
     if problem is not None and condition_changed(previous, status, "Resolved"):
@@ -230,8 +233,10 @@ def _approval_problem(
     flow = reads.flow(namespace, request.name) or {}
     sources = {request.name_source, request.version_source}
     # The client's writer counts when the client names the flow or version itself, or when
-    # its spec changed since it was last resolved (switching Applications is a change too).
-    changed = client["metadata"].get("generation") != (client.get("status") or {}).get("observedGeneration")
+    # its spec changed since a resolution of it was last served (switching Applications is a
+    # change too). Not since it was last resolved: a refusal resolves it too, and a later
+    # metadata write or a restart would then serve what was refused.
+    changed = client["metadata"].get("generation") != (client.get("status") or {}).get("reviewedGeneration")
     specs = [("ApiClient", client)] if "ApiClient" in sources or changed else []
     application = reads.application(namespace, request.application) if request.application else None
     if "Application" in sources and application is not None:
