@@ -33,6 +33,7 @@ from flowops.testing.admission import (
     wait_until_refused,
 )
 from flowops.testing.objects import API_VERSION, flow, promotion
+from flowops.testing.waiting import wait_for
 
 
 def ns(env: dict) -> str:
@@ -389,6 +390,65 @@ def test_only_an_approver_takes_a_client_offline_where_review_is_required(kube, 
     assert kube.get_or_none(APICLIENTS, "shop", ns(prod)) is None and kube.get_or_none(APICLIENTS, "synced", ns(prod)) is None
     # Where promotions need no review, removing a client is the promoter's to do.
     kube_as("promoter").delete(APICLIENTS, "shop", ns(relaxed))
+
+
+def test_only_an_approver_sets_who_owns_a_client_where_review_is_required(kube, kube_as, chain):
+    """The garbage collector deletes a client whose owners are gone, and its ConfigMap with
+    it: an owner reference is a deletion set up in advance."""
+    _, staging, _ = chain
+    prod = environment(kube, "Production", upstream=name(staging))
+    promoter = kube_as("promoter")
+    promoter.create(
+        APICLIENTS, {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "shop"}, "spec": {}}, ns(prod)
+    )
+    web = {"apiVersion": API_VERSION, "kind": "Application", "metadata": {"name": "web"}, "spec": {}}
+    web_uid = promoter.create(APPLICATIONS, web, ns(prod))["metadata"]["uid"]
+    ghost = {"apiVersion": "v1", "kind": "ConfigMap", "name": "ghost", "uid": str(uuid.uuid4())}
+    owned_by_web = {"apiVersion": API_VERSION, "kind": "Application", "name": "web", "uid": web_uid}
+    bind(kube, ns(prod), "flowops-promoter", "erin-scoped")
+    for user, username in (("promoter", "bob-promoter"), ("scoped", "erin-scoped")):
+        for owner in (ghost, owned_by_web):
+            refused(
+                lambda u=user, o=owner: kube_as(u).merge_patch(
+                    APICLIENTS, "shop", {"metadata": {"ownerReferences": [o]}}, ns(prod)
+                ),
+                f"environment {name(prod)} requires review: the ownerReferences of ApiClient shop decide when the "
+                "garbage collector deletes it",
+                f"{username} may not approve in namespace {ns(prod)} (ClusterRole flowops-approver)",
+            )
+    refused(
+        lambda: promoter.json_patch(
+            APICLIENTS, "shop", [{"op": "add", "path": "/metadata/ownerReferences", "value": [ghost]}], ns(prod)
+        ),
+        "the ownerReferences of ApiClient shop",
+    )
+    assert "ownerReferences" not in kube.get(APICLIENTS, "shop", ns(prod))["metadata"]
+
+    # One who may approve sets an owner; deleting that owner with orphaning leaves the client
+    # (the garbage collector, let through, removes the owner from its references).
+    garbage_collector_knows_bindings(kube, ns(prod))
+    kube.merge_patch(APICLIENTS, "shop", {"metadata": {"ownerReferences": [owned_by_web]}}, ns(prod))
+    kube.delete(APPLICATIONS, "web", ns(prod), propagation="Orphan")
+    wait_for(
+        lambda: (
+            kube.get_or_none(APPLICATIONS, "web", ns(prod)) is None
+            and not kube.get(APICLIENTS, "shop", ns(prod))["metadata"].get("ownerReferences")
+        ),
+        message="the garbage collector to orphan shop and remove web",
+    )
+
+
+def garbage_collector_knows_bindings(kube: Kube, namespace: str) -> None:
+    """Until the garbage collector follows ApiClients owned by Applications (it discovers new
+    kinds every 30 s; before that, an orphaning delete finds no dependents): a probe client
+    goes with its deleted owner."""
+    owner = {"apiVersion": API_VERSION, "kind": "Application", "metadata": {"name": "gc-probe"}, "spec": {}}
+    uid = kube.create(APPLICATIONS, owner, namespace)["metadata"]["uid"]
+    reference = {"apiVersion": API_VERSION, "kind": "Application", "name": "gc-probe", "uid": uid}
+    probe = {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "gc-probe", "ownerReferences": [reference]}}
+    kube.create(APICLIENTS, {**probe, "spec": {}}, namespace)
+    kube.delete(APPLICATIONS, "gc-probe", namespace)
+    wait_for(lambda: kube.get_or_none(APICLIENTS, "gc-probe", namespace) is None, timeout=120, message="the garbage collector")
 
 
 def test_the_recorded_changer_cannot_be_typed(kube, kube_as, cluster, chain):
