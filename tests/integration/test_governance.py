@@ -438,6 +438,27 @@ def test_only_an_approver_sets_who_owns_a_client_where_review_is_required(kube, 
     )
 
 
+def test_where_approvals_are_reserved_to_groups_only_those_take_a_client_offline(kube, kube_as, chain):
+    _, staging, _ = chain
+    reserved = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"approverGroups": ["flowops:sre"]}})
+    theirs = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"approverGroups": ["flowops:team-a"]}})
+    client = {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "shop"}, "spec": {}}
+    for env in (reserved, theirs):
+        created = kube_as("promoter").create(APICLIENTS, client, ns(env))
+        # The API server records the writer's groups with the writer, for the operator's review of pins.
+        assert "flowops:promoters" in created["metadata"]["annotations"]["flowops.io/changed-by-groups"].split(",")
+        for role in ("flowops-promoter", "flowops-approver"):
+            bind(kube, ns(env), role, "erin-scoped")
+    # erin may approve in both namespaces (RoleBindings), but is in flowops:team-a only.
+    refused(
+        lambda: kube_as("scoped").delete(APICLIENTS, "shop", ns(reserved)),
+        "requires review: deleting ApiClient shop takes it offline",
+        "and one of the groups flowops:sre in spec.policy.promotion.approverGroups",
+    )
+    assert kube.get_or_none(APICLIENTS, "shop", ns(reserved)) is not None
+    kube_as("scoped").delete(APICLIENTS, "shop", ns(theirs))
+
+
 def garbage_collector_knows_bindings(kube: Kube, namespace: str) -> None:
     """Until the garbage collector follows ApiClients owned by Applications (it discovers new
     kinds every 30 s; before that, an orphaning delete finds no dependents): a probe client

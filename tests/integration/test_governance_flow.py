@@ -241,6 +241,28 @@ def test_a_refused_client_stays_refused_after_a_metadata_write_and_a_restart(kub
     wait_for(lambda: served(kube, prod, "newc") == v1, message="newc on version 1, set by an approver")
 
 
+def test_where_approvals_are_reserved_to_groups_a_pin_needs_a_writer_in_one(kube, kube_as, running_operator, make_environment):
+    staging, prod, v1 = production_with_two_versions(kube, kube_as, make_environment)
+    promote_to_production(kube, kube_as, staging, prod, 2)  # version 2 is HEAD: version 1 is a rollback
+    kube.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"policy": {"promotion": {"approverGroups": ["system:masters"]}}}})
+    barrier(kube, ENVIRONMENTS, None, name(prod))  # the operator has the new policy
+    for role in ("flowops-promoter", "flowops-approver"):
+        bind(kube, ns(prod), role, "erin-scoped")
+    # erin may approve there (RoleBindings) but is not in system:masters: her pin to the older
+    # version is refused; the cluster admin's, in the group, is served.
+    pinned = {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient"}
+    pinned["spec"] = {"defaultFlow": {"name": "standard", "version": "1"}}
+    kube_as("scoped").create(APICLIENTS, {**pinned, "metadata": {"name": "erins"}}, ns(prod))
+    kube.create(APICLIENTS, {**pinned, "metadata": {"name": "admins"}}, ns(prod))
+    refused = wait_for(
+        lambda: (c := resolved_condition(kube, prod, "erins")).get("reason") == "ApprovalRequired" and c,
+        message="erin's pin refused",
+    )
+    assert "erin-scoped, who set it on ApiClient erins, may not approve Promotions here" in refused["message"]
+    assert "reserved to the groups system:masters" in refused["message"] and served(kube, prod, "erins") is None
+    wait_for(lambda: served(kube, prod, "admins") == v1, message="the admin's pin served")
+
+
 def application_body(app: str, version: str) -> dict:
     return {
         "apiVersion": "flowops.io/v1alpha1",

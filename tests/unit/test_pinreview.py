@@ -58,3 +58,25 @@ def test_every_spec_the_resolution_took_from_must_have_an_approvers_hand():
     approver_app = PinWriter("Application", "web", "dave-approver", may_approve=True)
     problem = decide(writers=[approver_app, PinWriter("ApiClient", "web-1", "bob-promoter", may_approve=False)])
     assert problem is not None and "bob-promoter, who set it on ApiClient web-1" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("groups", "refused"),
+    [
+        (("flowops:approvers", "system:authenticated"), True),  # may approve, outside the reserved groups
+        (None, True),  # groups not recorded (stamped before they were): not taken for in them
+        (("flowops:sre",), False),
+    ],
+)
+def test_where_approvals_are_reserved_to_groups_the_writer_must_be_in_one(groups, refused):
+    writer = PinWriter("ApiClient", "web", "dave-approver", may_approve=True, groups=groups)
+    problem = decide(writers=[writer], approver_groups=["flowops:sre"])
+    assert (problem is not None) is refused
+    if problem is not None:
+        assert "dave-approver, who set it on ApiClient web, may not approve Promotions here" in problem.message
+        assert "reserved to the groups flowops:sre, spec.policy.promotion.approverGroups" in problem.message
+
+
+def test_the_gitops_sync_needs_no_group():
+    sync = PinWriter("ApiClient", "web", "system:serviceaccount:flux-system:applier", may_approve=False, groups=())
+    assert decide(writers=[sync], approver_groups=["flowops:sre"]) is None

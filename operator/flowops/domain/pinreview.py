@@ -5,7 +5,8 @@ promoted; which of them a client serves is a production change too. Moving to th
 HEAD (the newest promotion) or keeping what is served needs nothing more; any other
 version (a rollback, an older version for a new client) is served only when whoever
 last wrote the binding's spec could approve Promotions there, as the API server
-recorded at that write, or is the GitOps sync (its merge was the review).
+recorded at that write (and was in one of the environment's approver groups, where it
+names them), or is the GitOps sync (its merge was the review).
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ class PinWriter:
     name: str
     username: str | None
     may_approve: bool
+    groups: tuple[str, ...] | None = None  # as recorded at that write; None: not recorded
+
+
+def _approves(writer: PinWriter, approver_groups: Sequence[str] | None, gitops_approvers: Sequence[str]) -> bool:
+    if writer.username in gitops_approvers:
+        return True
+    if not writer.may_approve:
+        return False
+    return approver_groups is None or bool(set(writer.groups or ()) & set(approver_groups))
 
 
 def approval_problem(
@@ -37,20 +47,27 @@ def approval_problem(
     head: str | None,
     writers: Sequence[PinWriter],
     gitops_approvers: Sequence[str],
+    approver_groups: Sequence[str] | None = None,
 ) -> Problem | None:
     """`writers`: of each spec the resolution took the flow's name or the version from;
     every one must have been able to approve (a promoter could otherwise make an
     approver's pin name another flow's old version)."""
     if not review or chosen.id in (holds, head):
         return None
-    writer = next((w for w in writers if not (w.may_approve or w.username in gitops_approvers)), None)
+    writer = next((w for w in writers if not _approves(w, approver_groups, gitops_approvers)), None)
     if writer is None:
         return None
     who = writer.username or "its last writer (not recorded)"
     head_note = f"HEAD is {head}" if head else "the flow has no HEAD"
+    groups_note = (
+        f" (approvals here are reserved to the groups {', '.join(approver_groups)}, spec.policy.promotion.approverGroups)"
+        if approver_groups is not None and writer.may_approve
+        else ""
+    )
     return Problem(
         "ApprovalRequired",
         f"environment {environment} requires review: flow {flow} version {chosen.number} ({chosen.id}) is not what "
         f"this client serves nor the flow's HEAD ({head_note}), and {who}, who set it on {writer.kind} {writer.name}, "
-        "may not approve Promotions here. Ask an approver to set the version, or roll back with a reviewed Promotion",
+        f"may not approve Promotions here{groups_note}. Ask an approver to set the version, or roll back with a "
+        "reviewed Promotion",
     )

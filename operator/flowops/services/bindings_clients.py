@@ -251,6 +251,7 @@ def _approval_problem(
         head=(flow.get("status") or {}).get("latestReadyVersion"),
         writers=writers,
         gitops_approvers=policy.gitops_approvers(env_spec),
+        approver_groups=policy.approver_groups(env_spec),
     )
 
 
@@ -263,7 +264,15 @@ def _pin_writer(kind: str, body: Mapping[str, Any]) -> pinreview.PinWriter:
         meta["name"],
         annotations.get(names.ANN_CHANGED_BY) or None,
         annotations.get(names.ANN_CHANGED_BY_APPROVER) == "true",
+        _groups(annotations.get(names.ANN_CHANGED_BY_GROUPS)),
     )
+
+
+def _groups(recorded: str | None) -> tuple[str, ...] | None:
+    """The writer's groups as the API server recorded them (None: stamped before groups were)."""
+    if recorded is None:
+        return None
+    return tuple(g for g in recorded.split(",") if g)
 
 
 def _holds_head(
