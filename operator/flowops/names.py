@@ -33,7 +33,7 @@ ANN_CHANGE_CAUSE = f"{PREFIX}/change-cause"
 ANN_CHANGED_BY = f"{PREFIX}/changed-by"
 # On bindings, with it: whether that writer could approve Promotions there ("true"/"false").
 ANN_CHANGED_BY_APPROVER = f"{PREFIX}/changed-by-approver"
-# And that writer's groups, comma-separated (for an Environment's approverGroups).
+# And that writer's groups, a JSON list (each quoted: a group's name may hold a comma).
 ANN_CHANGED_BY_GROUPS = f"{PREFIX}/changed-by-groups"
 ANN_COMMIT = f"{PREFIX}/commit"
 # On Flows, written by the operator when a Promotion lands (JSON provenance).

@@ -8,6 +8,7 @@ module; tests that change an Environment's policy make their own.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -446,7 +447,7 @@ def test_where_approvals_are_reserved_to_groups_only_those_take_a_client_offline
     for env in (reserved, theirs):
         created = kube_as("promoter").create(APICLIENTS, client, ns(env))
         # The API server records the writer's groups with the writer, for the operator's review of pins.
-        assert "flowops:promoters" in created["metadata"]["annotations"]["flowops.io/changed-by-groups"].split(",")
+        assert "flowops:promoters" in json.loads(created["metadata"]["annotations"]["flowops.io/changed-by-groups"])
         for role in ("flowops-promoter", "flowops-approver"):
             bind(kube, ns(env), role, "erin-scoped")
     # erin may approve in both namespaces (RoleBindings), but is in flowops:team-a only.

@@ -80,3 +80,19 @@ def test_where_approvals_are_reserved_to_groups_the_writer_must_be_in_one(groups
 def test_the_gitops_sync_needs_no_group():
     sync = PinWriter("ApiClient", "web", "system:serviceaccount:flux-system:applier", may_approve=False, groups=())
     assert decide(writers=[sync], approver_groups=["flowops:sre"]) is None
+
+
+@pytest.mark.parametrize(
+    ("recorded", "groups"),
+    [
+        ('["a,flowops:sre","flowops:approvers"]', ("a,flowops:sre", "flowops:approvers")),  # a comma is part of a name
+        ("[]", ()),
+        (None, None),  # stamped before groups were recorded
+        ('["\\a"]', None),  # CEL quotes some characters beyond JSON: not taken for any group
+        ('{"flowops:sre": true}', None),
+    ],
+)
+def test_the_recorded_groups_are_read_whole_or_not_at_all(recorded, groups):
+    from flowops.services.bindings_clients import _groups
+
+    assert _groups(recorded) == groups

@@ -9,6 +9,7 @@ document is read only when the ConfigMap must be rewritten.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -269,10 +270,15 @@ def _pin_writer(kind: str, body: Mapping[str, Any]) -> pinreview.PinWriter:
 
 
 def _groups(recorded: str | None) -> tuple[str, ...] | None:
-    """The writer's groups as the API server recorded them (None: stamped before groups were)."""
-    if recorded is None:
+    """The writer's groups as the API server recorded them. None, so in no reserved group:
+    stamped before groups were, or not a list of names (a name CEL quoted beyond JSON)."""
+    try:
+        groups = json.loads(recorded) if recorded else None
+    except ValueError:
         return None
-    return tuple(g for g in recorded.split(",") if g)
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        return None
+    return tuple(groups)
 
 
 def _holds_head(
