@@ -528,6 +528,22 @@ def test_flow_status_in_a_protected_namespace_is_the_operators(kube, kube_as, ch
     assert kube.get(FLOWS, "served", ns(prod))["status"]["latestReadyNumber"] == 1
 
 
+def test_client_status_in_a_protected_namespace_is_the_operators(kube, kube_as, chain):
+    """An ApiClient's status says what it serves, and its reviewedGeneration is where its pin
+    review starts: someone granted the status subresource still may not write it there."""
+    _, _, prod = chain
+    client = {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "reviewed"}, "spec": {}}
+    kube_as("promoter").create(APICLIENTS, client, ns(prod))
+    kube_as("operator").patch_status(APICLIENTS, "reviewed", {"reviewedGeneration": 0}, ns(prod))
+    rule = {"apiGroups": ["flowops.io"], "resources": ["apiclients/status", "applications/status"], "verbs": ["patch"]}
+    grant(kube, ns(prod), "erin-scoped", rule)
+    refused(
+        lambda: kube_as("scoped").patch_status(APICLIENTS, "reviewed", {"reviewedGeneration": 1}, ns(prod)),
+        f"environment {name(prod)} is protected: the status of ApiClient reviewed is written only by the flowops operator",
+    )
+    assert kube.get(APICLIENTS, "reviewed", ns(prod))["status"]["reviewedGeneration"] == 0
+
+
 def test_the_operator_writes_configmaps_only_in_environment_namespaces(kube, kube_as, chain):
     dev, _, _ = chain
     operator = kube_as("operator")
