@@ -424,6 +424,13 @@ def test_only_an_approver_sets_who_owns_a_client_where_review_is_required(kube, 
         "the ownerReferences of ApiClient shop",
     )
     assert "ownerReferences" not in kube.get(APICLIENTS, "shop", ns(prod))["metadata"]
+    # Nor at creation: the client is in service by the time its owner goes.
+    owned = {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "owned", "ownerReferences": [owned_by_web]}}
+    refused(
+        lambda: promoter.create(APICLIENTS, {**owned, "spec": {}}, ns(prod)),
+        "requires review: the ownerReferences of ApiClient owned decide when the garbage collector deletes it",
+    )
+    assert kube.get_or_none(APICLIENTS, "owned", ns(prod)) is None
 
     # One who may approve sets an owner; deleting that owner with orphaning leaves the client
     # (the garbage collector, let through, removes the owner from its references).
@@ -442,9 +449,10 @@ def test_only_an_approver_sets_who_owns_a_client_where_review_is_required(kube, 
 def test_where_approvals_are_reserved_to_groups_only_those_take_a_client_offline(kube, kube_as, chain):
     _, staging, _ = chain
     reserved = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"approverGroups": ["flowops:sre"]}})
+    starred = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"approverGroups": ["*"]}})
     theirs = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"approverGroups": ["flowops:team-a"]}})
     client = {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "shop"}, "spec": {}}
-    for env in (reserved, theirs):
+    for env in (reserved, starred, theirs):
         created = kube_as("promoter").create(APICLIENTS, client, ns(env))
         # The API server records the writer's groups with the writer, for the operator's review of pins.
         assert "flowops:promoters" in json.loads(created["metadata"]["annotations"]["flowops.io/changed-by-groups"])
@@ -457,6 +465,9 @@ def test_where_approvals_are_reserved_to_groups_only_those_take_a_client_offline
         "and one of the groups flowops:sre in spec.policy.promotion.approverGroups",
     )
     assert kube.get_or_none(APICLIENTS, "shop", ns(reserved)) is not None
+    # "*" is a group's name like any other, as for approving a Promotion: not "any group".
+    refused(lambda: kube_as("scoped").delete(APICLIENTS, "shop", ns(starred)), "and one of the groups * in")
+    assert kube.get_or_none(APICLIENTS, "shop", ns(starred)) is not None
     kube_as("scoped").delete(APICLIENTS, "shop", ns(theirs))
 
 
@@ -526,6 +537,18 @@ def test_flow_status_in_a_protected_namespace_is_the_operators(kube, kube_as, ch
         f"environment {name(prod)} is protected: the status of flow served is written only by the flowops operator",
     )
     assert kube.get(FLOWS, "served", ns(prod))["status"]["latestReadyNumber"] == 1
+
+
+def test_a_binding_created_without_a_spec_stays_writable(kube, kube_as, chain):
+    """spec is optional; the writer's stamp compares specs, and a missing one is empty."""
+    dev, _, _ = chain
+    editor = kube_as("editor")
+    for resource, kind in ((APICLIENTS, "ApiClient"), (APPLICATIONS, "Application")):
+        editor.create(resource, {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "bare"}}, ns(dev))
+        editor.merge_patch(resource, "bare", {"metadata": {"labels": {"team": "a"}}}, ns(dev))
+        written = kube.merge_patch(resource, "bare", {"spec": {"defaultFlow": {"name": "standard"}}}, ns(dev))
+        assert written["metadata"]["labels"] == {"team": "a"}
+        assert written["metadata"]["annotations"]["flowops.io/changed-by"] == "flowops-admin"
 
 
 def test_client_status_in_a_protected_namespace_is_the_operators(kube, kube_as, chain):
