@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import policy
 from .bindingtarget import Problem
 from .commit import VersionRecord
 
@@ -34,7 +35,7 @@ def _approves(writer: PinWriter, approver_groups: Sequence[str] | None, gitops_a
         return True
     if not writer.may_approve:
         return False
-    return approver_groups is None or bool(set(writer.groups or ()) & set(approver_groups))
+    return policy.in_approver_groups(approver_groups, writer.groups)
 
 
 def approval_problem(

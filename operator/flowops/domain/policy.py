@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 DEFAULT_HISTORY_LIMIT = 100
@@ -59,6 +59,12 @@ def allow_uncommitted_source(env_spec: Mapping[str, Any] | None) -> bool:
 def approver_groups(env_spec: Mapping[str, Any] | None) -> list[str] | None:
     groups = _promotion(env_spec).get("approverGroups")
     return list(groups) if groups is not None else None
+
+
+def in_approver_groups(reserved: Sequence[str] | None, groups: Iterable[str] | None) -> bool:
+    """Whether someone in `groups` may approve where approvals are reserved to `reserved`
+    (None: not reserved). Unknown groups are in none."""
+    return reserved is None or bool(set(reserved) & set(groups or ()))
 
 
 def gitops_approvers(env_spec: Mapping[str, Any] | None) -> list[str]:

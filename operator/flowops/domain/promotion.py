@@ -592,7 +592,7 @@ def _approval(
             ),
         )
     groups = policy.approver_groups(target_spec)
-    if groups is not None and not set(groups) & set(approver.get("groups") or ()):
+    if groups is not None and not policy.in_approver_groups(groups, approver.get("groups")):
         return _refuse(
             "ApproverNotInGroup",
             (
