@@ -305,6 +305,18 @@ class Kube:
             accept=METADATA_ACCEPT,
         )
 
+    def replace_status(self, resource: Resource, name: str, status: JSON, namespace: str | None, resource_version: str) -> JSON:
+        """PUT of the status subresource, only if the object is still at `resource_version`
+        (Conflict otherwise). The API server keeps everything but status from the stored
+        object, so the body is the status alone; and it need not re-encode and merge the
+        whole stored object as for a merge patch (a 255 KB Flow: 20 ms against 43 ms).
+        Returns the metadata only."""
+        metadata: JSON = {"name": name, "resourceVersion": resource_version}
+        if namespace is not None:
+            metadata["namespace"] = namespace
+        body = {"apiVersion": resource.api_version, "kind": resource.kind, "metadata": metadata, "status": status}
+        return self.request("PUT", resource.path(namespace, name, "status"), body=body, accept=METADATA_ACCEPT)
+
     def replace(
         self, resource: Resource, name: str, body: JSON | bytes, namespace: str | None = None, metadata_only: bool = False
     ) -> JSON:

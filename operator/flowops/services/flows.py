@@ -24,6 +24,7 @@ from .common import Outcome, Poster, rfc3339
 from .common import no_events as _no_events
 from .history import follow_policy as follow_history_policy
 from .reconciledviews import view_of
+from .statuswrite import write_status
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def reconcile_locked(
     if (flow.get("status") or {}).get("deletionPolicy") != history.policy_of(spec):
         status["deletionPolicy"] = follow_history_policy(kube, flow, _still_stored(listed, records, meta.get("uid")))
     if not _same_status(flow.get("status"), status):
-        kube.patch_status(FLOWS, name, status, namespace)
+        write_status(kube, FLOWS, flow, status)
     if later is None:
         for write in deferred:
             write()

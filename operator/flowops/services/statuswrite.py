@@ -1,0 +1,25 @@
+"""Status writes that cost the API server least: one PUT against the object as read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..domain.mergepatch import apply_merge_patch
+from ..kube import Conflict, Kube
+from ..kube.resources import Resource
+
+
+def write_status(kube: Kube, resource: Resource, obj: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
+    """`changes` (a merge patch of status) applied to `obj` as read. While the object is
+    at that resourceVersion its stored status is `obj`'s, so the merged whole goes out as a
+    PUT; once it has changed, the merge patch is sent as it is."""
+    meta = obj["metadata"]
+    name, namespace = meta["name"], meta.get("namespace")
+    if resource_version := meta.get("resourceVersion"):
+        try:
+            kube.replace_status(resource, name, apply_merge_patch(obj.get("status"), changes), namespace, resource_version)
+            return
+        except Conflict:
+            pass  # written meanwhile (another event of it is on its way): merged by the API server
+    kube.patch_status(resource, name, dict(changes), namespace)
