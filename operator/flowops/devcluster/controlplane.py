@@ -348,7 +348,8 @@ class ControlPlane:
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--allow-privileged=true",
                 f"--cert-dir={self.workdir / 'apiserver-certs'}",
-                "--profiling=false",
+                # On only for benchmarks that profile the API server (bench --apiserver-profile).
+                f"--profiling={'true' if os.environ.get('FLOWOPS_APISERVER_PROFILING') == '1' else 'false'}",
                 "--v=1",
             ],
         )
