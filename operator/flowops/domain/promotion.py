@@ -161,6 +161,7 @@ class TargetSide:
     head: VersionRecord | None = None
     document: Any = None
     metadata: Mapping[str, Any] | None = None  # the target Flow's, for Events
+    flow: Mapping[str, Any] | None = None  # the whole target Flow as read: what a write replaces
 
 
 Check = Callable[[Any, str], Sequence[RuleResult]]

@@ -11,17 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from .. import metrics, names
+from .. import metrics
 from ..domain import flowstatus, guardrails, pointer, policy, promotionstatus
 from ..domain import promotion as promotions
 from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
 from ..faults import crash_point
-from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, AlreadyExists, Conflict, Invalid, NotFound
+from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, Conflict, Invalid, NotFound
 from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
-from . import flows, guardrailcache, verdicts, versions
+from . import flows, guardrailcache, promotiontarget, verdicts, versions
 from .common import Poster, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -79,7 +79,8 @@ def read(
     # Flow and version list at once (the uid that tells which versions are the Flow's is
     # applied once both are in). One pool: three reads in it, the fourth in this thread.
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="promotion-read") as pool:
-        target_meta = pool.submit(rt.kube.get_metadata, FLOWS, target_flow, target_ns)
+        # Whole, not its metadata: the write replaces it (a PUT) if it is still as read.
+        target_meta = pool.submit(rt.kube.get_or_none, FLOWS, target_flow, target_ns)
         target_items = pool.submit(versions.list_items, rt.kube, target_ns, target_flow)
         source_meta = pool.submit(rt.kube.get_metadata, FLOWS, source_flow, source_ns)
         # Queued behind the reads it waits for, so they hold threads before it takes one.
@@ -234,15 +235,15 @@ def _target_side(
 ) -> TargetSide:
     """The target flow's versions, HEAD and HEAD's document: what it serves now. Not its
     spec, which may hold content written by an interrupted attempt of this very Promotion
-    and not yet committed. `flow`: its metadata; `items`: its name's versions."""
+    and not yet committed. `flow`: the Flow as read; `items`: its name's versions."""
     if flow is None:
         return TargetSide()
     records = tuple(versions.history_of(items, flow["metadata"]["uid"])[0])
     head = flowstatus.head_of(records)
     if head is None:
-        return TargetSide(True, records, metadata=flow["metadata"])
+        return TargetSide(True, records, metadata=flow["metadata"], flow=flow)
     document = versions.decode(rt.kube, namespace, name, rt.kube.get(FLOWVERSIONS, head.name, namespace))
-    return TargetSide(True, records, head, document, flow["metadata"])
+    return TargetSide(True, records, head, document, flow["metadata"], flow)
 
 
 # ---- write -----------------------------------------------------------------------------
@@ -324,7 +325,10 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     promotion = {**promotion, "metadata": {**promotion["metadata"], "resourceVersion": claimed["metadata"]["resourceVersion"]}}
     state = replace(state, promotion=promotion)
     assert state.target_env is not None
-    written = _write_target(rt, namespace, write)
+    try:
+        written = promotiontarget.write(rt.kube, namespace, write, state.target.flow if write.exists else None)
+    except promotiontarget.TargetChanged as changed:
+        raise RetryLater(f"{changed}; deciding again") from None
     uid = promotion["metadata"]["uid"]
     crash_point("after-promotion-target-written")
     # lastPromotion goes out in the commit's own status write: one write of the target's status.
@@ -370,39 +374,6 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
 def _landed_source(rt: Runtime, namespace: str, landed: VersionRecord) -> str:
     version = rt.kube.get_or_none(FLOWVERSIONS, landed.name, namespace) or {}
     return str(((version.get("spec") or {}).get("source") or {}).get("version") or "")
-
-
-def _write_target(rt: Runtime, namespace: str, write: TargetWrite) -> Mapping[str, Any]:
-    """Content and provenance in one request, so the commit that follows knows its origin."""
-    record = versions.provenance_annotation(write.provenance)
-    existing: Mapping[str, Any] | None = None
-    if not write.exists:
-        body = {
-            "apiVersion": FLOWS.api_version,
-            "kind": FLOWS.kind,
-            # Content only: the source's labels and annotations (GitOps tracking among them) stay behind.
-            "metadata": {"name": write.flow, "namespace": namespace, "annotations": {names.ANN_PROMOTION: record}},
-            "spec": {"content": write.document, "transition": write.transition},
-        }
-        try:
-            return rt.kube.create(FLOWS, body, namespace)
-        except AlreadyExists:  # created by an attempt that crashed before recording it
-            pass
-    key = pointer.child("/metadata/annotations", names.ANN_PROMOTION)
-    ops: list[dict[str, Any]] = [
-        {"op": "add", "path": key, "value": record},
-        {"op": "replace", "path": "/spec/content", "value": write.document},
-    ]
-    try:
-        # A Flow the operator has handled carries annotations (its own bookkeeping): no read first.
-        return rt.kube.json_patch(FLOWS, write.flow, ops, namespace)
-    except Invalid:
-        existing = rt.kube.get(FLOWS, write.flow, namespace)
-        if (existing.get("metadata") or {}).get("annotations"):
-            raise
-        return rt.kube.json_patch(
-            FLOWS, write.flow, [{"op": "add", "path": "/metadata/annotations", "value": {}}, *ops], namespace
-        )
 
 
 def _conditions(
