@@ -48,31 +48,39 @@ Line = list[str]
 Phases = Callable[[str, list[Line]], list[tuple[str, float]]]
 
 
-def _request(requests: list[Line], method: str, path_end: str, after: float = 0.0) -> Line:
-    return next(r for r in requests if r[3].startswith(f"{method}:") and r[3].endswith(path_end) and float(r[0]) >= after)
+def _request(requests: list[Line], methods: str, path_end: str, after: float = 0.0) -> Line:
+    """The first request by one of `methods` (e.g. "PUT PATCH") to a path ending so."""
+    return next(
+        r for r in requests if r[3].split(":", 1)[0] in methods.split() and r[3].endswith(path_end) and float(r[0]) >= after
+    )
 
 
 def _commit_phases(name: str, requests: list[Line]) -> list[tuple[str, float]]:
     flow = name.rsplit("-", 1)[0]
     create = _request(requests, "POST", "/flowversions")
-    status = _request(requests, "PATCH", f"/flows/{flow}/status", float(create[1]))
+    status = _request(requests, "PUT PATCH", f"/flows/{flow}/status", float(create[1]))
     return [
         ("watch delivery and the operator, to the version create", float(create[0])),
         ("version create", float(create[1])),
         ("in the operator, after the version create", float(status[0])),
-        ("Flow status patch", float(status[1])),
+        ("Flow status write", float(status[1])),
     ]
 
 
 def _promotion_phases(name: str, requests: list[Line]) -> list[tuple[str, float]]:
     claim = _request(requests, "PATCH", f"/promotions/{name}/status")
     first = requests[0]
-    write = next(r for r in requests if r[3].startswith("PATCH:") and "/flows/" in r[3] and not r[3].endswith("/status"))
+    write = next(
+        r for r in requests if r[3].split(":", 1)[0] in ("PUT", "PATCH") and "/flows/" in r[3] and not r[3].endswith("/status")
+    )
     create = _request(requests, "POST", "/flowversions", float(write[1]))
     status = next(
         r
         for r in requests
-        if r[3].startswith("PATCH:/") and "/flows/" in r[3] and r[3].endswith("/status") and float(r[0]) >= float(create[1])
+        if r[3].split(":", 1)[0] in ("PUT", "PATCH")
+        and "/flows/" in r[3]
+        and r[3].endswith("/status")
+        and float(r[0]) >= float(create[1])
     )
     done = [r for r in requests if r[3].startswith("PATCH:") and r[3].endswith(f"/promotions/{name}/status")][-1]
     return [
@@ -84,7 +92,7 @@ def _promotion_phases(name: str, requests: list[Line]) -> list[tuple[str, float]
         ("in the operator (the commit)", float(create[0])),
         ("version create", float(create[1])),
         ("in the operator, after the version create", float(status[0])),
-        ("Flow status patch", float(status[1])),
+        ("Flow status write", float(status[1])),
         ("in the operator, after the Flow status", float(done[0])),
         ("Promotion status (Succeeded)", float(done[1])),
     ]

@@ -5,8 +5,8 @@ after the previous one was committed; the clock
 starts when the API server has accepted the patch and stops when the status carrying
 the new version arrives on a watch. Two baselines, interleaved with the changes so that
 all see the same load: a raw create of a ConfigMap holding the same document, and the
-floor of a commit that shows in status: that create followed by a small patch (a
-version is written, then the status that names it).
+floor of a commit that shows in status: that create followed by a small write of the same
+object (a version is written, then the status that names it).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def run(bench: Bench, p: Params) -> Result:
     commit, base, two = Summary.of(latencies), Summary.of(raw), Summary.of(floor)
     bench.log(
         f"commit: p50 {commit.p50 * 1000:.1f} ms p99 {commit.p99 * 1000:.1f} ms; raw create p50 {base.p50 * 1000:.1f} ms; "
-        f"create + patch p50 {two.p50 * 1000:.1f} ms"
+        f"create + write p50 {two.p50 * 1000:.1f} ms"
     )
     rows = [
         Row(
@@ -84,8 +84,8 @@ def run(bench: Bench, p: Params) -> Result:
             commit.p50 <= 3 * base.p50,
         ),
         Row(NAME, "commit latency p99", commit.p99, "s", base.p99, "raw create p99"),
-        Row(NAME, "commit latency p50 vs the two-write floor", commit.p50, "s", two.p50, "create + status-sized patch p50"),
-        Row(NAME, "commit latency p99 vs the two-write floor", commit.p99, "s", two.p99, "create + status-sized patch p99"),
+        Row(NAME, "commit latency p50 vs the two-write floor", commit.p50, "s", two.p50, "create + status-sized write p50"),
+        Row(NAME, "commit latency p99 vs the two-write floor", commit.p99, "s", two.p99, "create + status-sized write p99"),
         requests_row(NAME, "operator API requests per commit", requests),
     ]
     details = {
@@ -103,15 +103,18 @@ def run(bench: Bench, p: Params) -> Result:
 def _raw_create(bench: Bench, i: int, document: str) -> float:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"raw-{i:05d}"}, "data": {"flow.json": document}}
     began = time.monotonic()
-    bench.kube.create(CONFIGMAPS, body, RAW_NAMESPACE)
+    bench.kube.create(CONFIGMAPS, body, RAW_NAMESPACE, metadata_only=True)  # as the operator creates versions
     return time.monotonic() - began
 
 
 def _two_writes(bench: Bench, i: int, document: str) -> float:
-    """The floor of a commit that shows in status: a version-sized create, then a small patch."""
+    """The floor of a commit that shows in status: a version-sized create, then a small
+    change of the same object written the cheapest way (a PUT naming the resourceVersion
+    the create returned; a merge patch costs the API server more). Both answered with
+    metadata only."""
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"floor-{i:05d}"}, "data": {"flow.json": document}}
-    patch = {"metadata": {"annotations": {"bench/status": f"latestCreatedNumber={i}"}}}
     began = time.monotonic()
-    bench.kube.create(CONFIGMAPS, body, RAW_NAMESPACE)
-    bench.kube.merge_patch(CONFIGMAPS, f"floor-{i:05d}", patch, RAW_NAMESPACE)
+    created = bench.kube.create(CONFIGMAPS, body, RAW_NAMESPACE, metadata_only=True)
+    body["metadata"] = {**created["metadata"], "annotations": {"bench/status": f"latestCreatedNumber={i}"}}
+    bench.kube.replace(CONFIGMAPS, f"floor-{i:05d}", body, RAW_NAMESPACE, metadata_only=True)
     return time.monotonic() - began
