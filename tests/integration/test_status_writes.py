@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flowops.kube import FLOWS
 from flowops.services.statuswrite import write_status
-from flowops.testing.objects import flow, wait_for_number
+from flowops.testing.objects import flow, flow_status, wait_for_number
+from flowops.testing.waiting import wait_until
 
 DOCUMENT = {"steps": [{"id": "email", "fields": ["address"]}], "translations": {"en": {"title": "Sign in"}}}
 
@@ -25,9 +26,12 @@ def test_a_status_write_keeps_the_document_its_owner_and_other_writers_fields(ku
     read = kube.get(FLOWS, "login", namespace)
     assert _content_owner(read) == {"alice-editor"}
 
-    write_status(kube, FLOWS, read, {"lastCommit": "release 1", "uncommitted": None})
+    written = write_status(kube, FLOWS, read, {"lastCommit": "release 1", "uncommitted": None})
 
     after = kube.get(FLOWS, "login", namespace)
+    # What it returns is the Flow as stored, so the next status write can build on it.
+    assert written is not None
+    assert (written["metadata"]["resourceVersion"], written["status"]) == (after["metadata"]["resourceVersion"], after["status"])
     assert after["spec"] == read["spec"]
     assert _content_owner(after) == {"alice-editor"}, "the document's owner is who wrote it, not the status writer"
     assert after["status"]["lastCommit"] == "release 1"
@@ -46,8 +50,29 @@ def test_a_status_write_from_a_stale_read_loses_nothing_written_since(kube, make
     tampered = {"time": "2026-12-01T00:00:00Z", "user": "someone", "reapplied": 0}
     kube.patch_status(FLOWS, "login", {"tampered": tampered}, namespace)
 
-    write_status(kube, FLOWS, stale, {"lastCommit": "from the stale view"})
+    assert write_status(kube, FLOWS, stale, {"lastCommit": "from the stale view"}) is None, "nothing exact to build on"
 
     status = kube.get(FLOWS, "login", namespace)["status"]
     assert status["lastCommit"] == "from the stale view"
     assert status["tampered"] == tampered, "a write based on an older read must not undo a later one"
+
+
+def test_the_sync_report_after_a_commit_builds_on_the_commits_status_write(kube, make_environment, running_operator):
+    """A downstream flow's commit writes its status, then its sync report: the report's
+    write must keep every field the commit wrote."""
+    dev = make_environment()
+    staging = make_environment("Staging", upstream=dev["metadata"]["name"], protected=False)
+    for env in (dev, staging):
+        kube.create(FLOWS, flow("login", DOCUMENT), env["spec"]["namespace"])
+    status = wait_for_number(kube, staging["spec"]["namespace"], "login", 1)
+    edited = {**DOCUMENT, "translations": {"en": {"title": "Welcome"}}}
+    kube.merge_patch(FLOWS, "login", {"spec": {"content": edited}}, staging["spec"]["namespace"])
+    status = wait_for_number(kube, staging["spec"]["namespace"], "login", 2)
+    wait_until(
+        lambda: flow_status(kube, staging["spec"]["namespace"], "login"),
+        lambda s: (s.get("sync") or {}).get("version") == s["latestReadyVersion"],
+        message="the sync report names the new HEAD",
+    )
+    status = flow_status(kube, staging["spec"]["namespace"], "login")
+    assert status["sync"]["state"] == "OutOfSync" and status["sync"]["differingPaths"] == 1
+    assert (status["latestCreatedNumber"], status["versionCount"]) == (2, 2)

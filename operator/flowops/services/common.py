@@ -24,6 +24,9 @@ def no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) ->
 class Outcome:
     status: dict[str, Any]
     created: VersionRecord | None
+    # The object as this reconcile left it, when known exactly: a later status write of
+    # the same reconcile can then be a PUT against it (statuswrite).
+    current: Mapping[str, Any] | None = None
 
 
 def rfc3339(moment: dt.datetime) -> str:

@@ -35,8 +35,9 @@ def reconcile(
 ) -> None:
     """Commit and publish the flow, then its sync report and its downstream namesakes'."""
     settled = resumed and _settled(flow, env)
+    latest: Mapping[str, Any] | None = flow
     if not settled:
-        flows.reconcile(rt, flow, env, post=post)
+        latest = flows.reconcile(rt, flow, env, post=post).current
     elif _sync_current(rt, flow, env, env_by_name):
         # A restart: nothing moved here, and the report names the HEADs both sides still
         # have (or the upstream's first event checks it). Downstream flows resume on their
@@ -44,7 +45,7 @@ def reconcile(
         return
     meta = flow["metadata"]
     current = (flow.get("status") or {}).get("sync")
-    sync.publish(rt, meta["namespace"], meta["name"], env, env_by_name, current, uid=meta.get("uid"))
+    sync.publish(rt, meta["namespace"], meta["name"], env, env_by_name, current, uid=meta.get("uid"), flow_object=latest)
     publish_downstream(rt, meta["name"], env, env_by_name, all_environments)
 
 

@@ -159,14 +159,15 @@ def reconcile_locked(
         status.update(created_status(created))
     if (flow.get("status") or {}).get("deletionPolicy") != history.policy_of(spec):
         status["deletionPolicy"] = follow_history_policy(kube, flow, _still_stored(listed, records, meta.get("uid")))
+    current: Mapping[str, Any] | None = flow
     if not _same_status(flow.get("status"), status):
-        write_status(kube, FLOWS, flow, status)
+        current = write_status(kube, FLOWS, flow, status)
     if later is None:
         for write in deferred:
             write()
         rt.records.put(flow, records)
     rt.reconciled.record(view)
-    return Outcome(status, created)
+    return Outcome(status, created, current)
 
 
 def _still_stored(

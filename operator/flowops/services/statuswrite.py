@@ -10,16 +10,19 @@ from ..kube import Conflict, Kube
 from ..kube.resources import Resource
 
 
-def write_status(kube: Kube, resource: Resource, obj: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
+def write_status(kube: Kube, resource: Resource, obj: Mapping[str, Any], changes: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """`changes` (a merge patch of status) applied to `obj` as read. While the object is
     at that resourceVersion its stored status is `obj`'s, so the merged whole goes out as a
-    PUT; once it has changed, the merge patch is sent as it is."""
+    PUT; once it has changed, the merge patch is sent as it is. Returns the object as
+    stored after a PUT (its new metadata and the status written), None after a patch."""
     meta = obj["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
     if resource_version := meta.get("resourceVersion"):
+        status = apply_merge_patch(obj.get("status"), changes)
         try:
-            kube.replace_status(resource, name, apply_merge_patch(obj.get("status"), changes), namespace, resource_version)
-            return
+            written = kube.replace_status(resource, name, status, namespace, resource_version)
+            return {**obj, "metadata": written["metadata"], "status": status}
         except Conflict:
             pass  # written meanwhile (another event of it is on its way): merged by the API server
     kube.patch_status(resource, name, dict(changes), namespace)
+    return None

@@ -11,6 +11,7 @@ from ..kube import FLOWS, Kube, NotFound
 from ..lru import BoundedLRU
 from ..runtime import Runtime
 from . import versions
+from .statuswrite import write_status
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 
@@ -96,8 +97,10 @@ def publish(
     env_by_name: EnvLookup,
     current: Mapping[str, Any] | None,
     uid: str | None = None,
+    flow_object: Mapping[str, Any] | None = None,
 ) -> None:
     """Writes status.sync only when it differs from `current` (what the flow shows now).
+    `flow_object`: the Flow as last read or written here, if known (a cheaper write).
 
     Under the flow's lock, which its commits hold too. Two writers make a flow's report
     (its own reconcile, and its upstream's event); without the lock one could read the
@@ -111,7 +114,10 @@ def publish(
         if "preservedPaths" in (current or {}) and "preservedPaths" not in desired:
             patch["preservedPaths"] = None  # a merge patch keeps what it does not name
         try:
-            rt.kube.patch_status(FLOWS, flow, {"sync": patch}, namespace)
+            if flow_object is not None:
+                write_status(rt.kube, FLOWS, flow_object, {"sync": patch})
+            else:
+                rt.kube.patch_status(FLOWS, flow, {"sync": patch}, namespace)
         except NotFound:
             pass
 
