@@ -277,3 +277,27 @@ def test_a_decision_from_an_older_view_of_a_promotion_writes_nothing(kube, kube_
     after = kube.get(PROMOTIONS, "late", staging["spec"]["namespace"])
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], after["status"]
     assert kube.get(FLOWS, "login", staging["spec"]["namespace"])["metadata"]["resourceVersion"] == target_before
+
+
+def test_a_client_status_decided_from_an_older_view_never_undoes_a_newer_one(kube, kube_as, running_operator, make_environment):
+    """A second process reconciling an ApiClient as it first saw it, after the first process
+    and another writer have written its status since: it must decide again from the client
+    as it is, not write its stale decision over theirs."""
+    from flowops.kube import APICLIENTS
+    from flowops.runtime import Runtime
+    from flowops.services import bindings_clients
+
+    env = make_environment()
+    namespace = env["spec"]["namespace"]
+    body = {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "web"}, "spec": {}}
+    first_view = kube.create(APICLIENTS, body, namespace)  # before any status
+    barrier(kube, APICLIENTS, namespace, "web")  # the running operator has written its status
+    kube_as("operator").patch_status(APICLIENTS, "web", {"reviewedGeneration": 0}, namespace)
+    barrier(kube, APICLIENTS, namespace, "web")
+    before = kube.get(APICLIENTS, "web", namespace)
+
+    bindings_clients.reconcile_client(Runtime(kube=kube_as("operator")), namespace, "web", env, resumed=first_view)
+
+    after = kube.get(APICLIENTS, "web", namespace)
+    assert after["status"].get("reviewedGeneration") == 0, after["status"]
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], "nothing new to write"

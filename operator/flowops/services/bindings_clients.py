@@ -50,15 +50,18 @@ def reconcile_client(
     reads: Reads | None = None,
     resumed: Mapping[str, Any] | None = None,
     status_writes: StatusWrites | None = None,
+    attempts_left: int = 3,
 ) -> ClientOutcome | None:
     """Read inside the lock, fresh or from a fan-out's snapshot if still valid: an event's
     body may predate a fan-out's status write. `resumed`: the body a restart resumes,
     as fresh as a read while this process has not reconciled the client yet.
-    `status_writes`: the status write is appended there instead of made now."""
+    `status_writes`: the status write is appended there instead of made now.
+    `attempts_left`: how often a client written meanwhile is read and decided again."""
     if reads is None:
         reads = Reads(rt.kube, rt.bindings)
         if resumed is not None:
             reads.take_resume_snapshot(namespace)
+    written_since = False
     with rt.bindings.lock("ApiClient", namespace, name):
         snapshot = reads.snapshot_for(namespace, name)
         try:
@@ -72,23 +75,35 @@ def reconcile_client(
                 return None
             outcome = _reconcile_client(rt, client, env, post, reads, snapshot, resuming=resumed is not None)
             if outcome.status_changed and status_writes is None:
-                rt.kube.patch_status(APICLIENTS, name, outcome.status, namespace)
+                # Only over the status it was computed from: another writer's newer one
+                # (another operator process) is never overwritten; decided again instead.
+                rt.kube.patch_status(
+                    APICLIENTS, name, outcome.status, namespace, resource_version=client["metadata"].get("resourceVersion")
+                )
+        except Conflict:
+            if not attempts_left:
+                raise
+            written_since = True
         finally:
             rt.bindings.mark_reconciled(namespace, name)
-        if outcome.status_changed and status_writes is not None:
-            status_writes.append(
-                functools.partial(
-                    _write_status,
-                    rt,
-                    namespace,
-                    name,
-                    outcome.status,
-                    rt.bindings.last_reconciled(namespace, name),  # this reconcile's mark
-                    client["metadata"].get("resourceVersion"),
-                    functools.partial(reconcile_client, rt, namespace, name, env, post),
+        if not written_since:
+            assert client is not None  # None returned above
+            if outcome.status_changed and status_writes is not None:
+                status_writes.append(
+                    functools.partial(
+                        _write_status,
+                        rt,
+                        namespace,
+                        name,
+                        outcome.status,
+                        rt.bindings.last_reconciled(namespace, name),  # this reconcile's mark
+                        client["metadata"].get("resourceVersion"),
+                        functools.partial(reconcile_client, rt, namespace, name, env, post),
+                    )
                 )
-            )
-        return outcome
+            return outcome
+    # Outside the client's lock, which the next attempt takes again.
+    return reconcile_client(rt, namespace, name, env, post, status_writes=status_writes, attempts_left=attempts_left - 1)
 
 
 def _write_status(
