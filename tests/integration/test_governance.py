@@ -33,7 +33,7 @@ from flowops.testing.admission import (
     wait_until_admitted,
     wait_until_refused,
 )
-from flowops.testing.objects import API_VERSION, flow, promotion
+from flowops.testing.objects import API_VERSION, barrier, flow, promotion
 from flowops.testing.waiting import wait_for
 
 
@@ -347,7 +347,7 @@ def test_an_editor_cannot_repin_or_delete_a_production_apiclient(kube, kube_as, 
     assert kube.get_or_none(APICLIENTS, "sneaky", ns(prod)) is None
 
 
-def test_only_an_approver_takes_a_client_offline_where_review_is_required(kube, kube_as, chain):
+def test_only_an_approver_takes_a_client_offline_where_review_is_required(kube, kube_as, chain, running_operator):
     _, staging, _ = chain
     flux = "system:serviceaccount:flux-system:flowops-applier"
     prod = environment(kube, "Production", upstream=name(staging), policy={"promotion": {"gitopsApprovers": [flux]}})
@@ -359,6 +359,7 @@ def test_only_an_approver_takes_a_client_offline_where_review_is_required(kube, 
     for cname in ("shop", "synced"):
         kube_as("promoter").create(APICLIENTS, client(cname), ns(prod))
     kube_as("promoter").create(APICLIENTS, client("shop"), ns(relaxed))
+    barrier(kube, APICLIENTS, ns(prod), "shop")  # the operator's own writes of it are done
     before = kube.get(APICLIENTS, "shop", ns(prod))["metadata"]["resourceVersion"]
     # The promoter role cluster-wide, and bound in this namespace only: neither takes it offline.
     bind(kube, ns(prod), "flowops-promoter", "erin-scoped")
