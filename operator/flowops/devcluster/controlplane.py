@@ -348,7 +348,7 @@ class ControlPlane:
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--allow-privileged=true",
                 f"--cert-dir={self.workdir / 'apiserver-certs'}",
-                # On only for benchmarks that profile the API server (bench --apiserver-profile).
+                # Off, as hardened clusters run it, unless profiling the API server (docs/benchmarks.md).
                 f"--profiling={'true' if os.environ.get('FLOWOPS_APISERVER_PROFILING') == '1' else 'false'}",
                 "--v=1",
             ],
