@@ -1,8 +1,8 @@
 """Promotion end to end: a Promotion of a large flow -> Succeeded and the target's HEAD moved
 [the peer: a kubectl script doing the same copy: get -o json, transform, apply; the floor:
 one GET of the source version and one write of a target Flow from a client in this process,
-by the cheapest write there is (a PUT whose resourceVersion the client kept from its last
-write, answered with metadata only); and the same read and write by server-side apply, as
+by the cheapest write there is (a PUT answered with metadata only, its resourceVersion read
+before the clock starts); and the same read and write by server-side apply, as
 `kubectl apply --server-side` makes it].
 
 Before each repetition the source flow gets a small edit, so every promotion and every
@@ -169,7 +169,8 @@ class _FloorWriter:
             self.bench.kube.apply(FLOWS, FLOOR, body, COPY_ENV, field_manager="bench")
             self.made = True
             self.bench.wait_operator_idle(quiet=0.5)
-        current = self.bench.kube.get_metadata(FLOWS, FLOOR, COPY_ENV) or {}
+        current = self.bench.kube.get_metadata(FLOWS, FLOOR, COPY_ENV)
+        assert current is not None, "made in the warm-up round"
         body["metadata"] = {k: v for k, v in current["metadata"].items() if k != "managedFields"}
         began = time.monotonic()
         versions.get_by_id(self.bench.kube, SOURCE_ENV, FLOW, head)  # FlowVersion names hold numbers; the id is a label

@@ -80,11 +80,11 @@ def read(
     # applied once both are in). One pool: three reads in it, the fourth in this thread.
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="promotion-read") as pool:
         # Whole, not its metadata: the write replaces it (a PUT) if it is still as read.
-        target_meta = pool.submit(rt.kube.get_or_none, FLOWS, target_flow, target_ns)
+        target_read = pool.submit(rt.kube.get_or_none, FLOWS, target_flow, target_ns)
         target_items = pool.submit(versions.list_items, rt.kube, target_ns, target_flow)
         source_meta = pool.submit(rt.kube.get_metadata, FLOWS, source_flow, source_ns)
         # Queued behind the reads it waits for, so they hold threads before it takes one.
-        target = pool.submit(lambda: _target_side(rt, target_ns, target_flow, target_meta.result(), target_items.result()))
+        target = pool.submit(lambda: _target_side(rt, target_ns, target_flow, target_read.result(), target_items.result()))
         source_items = versions.list_items(rt.kube, source_ns, source_flow)
         source_rules = guardrailcache.compiled(policy.guardrails_of(source_env))
         source_side = _source_side(rt, source_ns, source_flow, selector, source_meta.result(), source_items, source_rules)
