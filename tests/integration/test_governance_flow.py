@@ -204,6 +204,61 @@ def test_an_applications_old_pin_needs_an_approvers_hand_on_every_spec_it_comes_
     assert "bob-promoter, who set it on ApiClient own" in refused["message"] and served(kube, prod, "own") == v2
 
 
+def test_moving_a_production_client_to_another_flow_needs_an_approver(kube, kube_as, running_operator, make_environment):
+    """Every flow in production was reviewed into it; which flow a client serves is a
+    production change too. A promoter may keep a client on its flow's HEAD, but pointing a
+    sign-in client at another flow's HEAD needs an approver's hand, on the client or on the
+    Application it takes the flow from."""
+    dev, staging, prod = chain(make_environment, requireReview=True)
+    heads = {}
+    for flow_name in ("standard", "signup"):
+        kube_as("editor").create(FLOWS, flow(flow_name, {"title": flow_name}), ns(dev))
+        wait_for_number(kube, ns(dev), flow_name, 1)
+        kube_as("promoter").create(PROMOTIONS, promotion(f"{flow_name}-staging", name(dev), flow_name, "1"), ns(staging))
+        landed(kube, staging, f"{flow_name}-staging")
+        pname = f"{flow_name}-prod"
+        kube_as("promoter").create(PROMOTIONS, promotion(pname, name(staging), flow_name, "1", review=True), ns(prod))
+        wait_for_phase(kube, ns(prod), pname, ("AwaitingApproval",))
+        kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod))
+        heads[flow_name] = landed(kube, prod, pname)["targetVersion"]
+    promoter = kube_as("promoter")
+
+    def serving(client: str) -> tuple[str, str] | None:
+        found = kube.get_or_none(CONFIGMAPS, f"{client}-flow", ns(prod))
+        return (found["data"]["flow"], found["data"]["version"]) if found else None
+
+    own = {"apiVersion": "flowops.io/v1alpha1", "kind": "ApiClient", "metadata": {"name": "web"}}
+    own["spec"] = {"defaultFlow": {"name": "standard", "version": "1"}}
+    promoter.create(APICLIENTS, own, ns(prod))  # a new client: what it serves first is HEAD
+    wait_for(lambda: serving("web") == ("standard", heads["standard"]), message="web on standard's HEAD")
+    promoter.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"name": "signup"}}}, ns(prod))
+    refused = wait_for(
+        lambda: (c := resolved_condition(kube, prod, "web")).get("reason") == "ApprovalRequired" and c,
+        message="the promoter's move to another flow refused",
+    )
+    assert "this client serves flow standard, and moving it to flow signup" in refused["message"]
+    assert "bob-promoter, who set it on ApiClient web, may not approve Promotions here" in refused["message"]
+    assert serving("web") == ("standard", heads["standard"]), "what it served stays"
+
+    # Through an Application: the promoter's client joins an approver's, then the promoter
+    # moves the Application's flow. Each client keeps what it serves.
+    kube.create(APPLICATIONS, application_body("shop", "1"), ns(prod))
+    kube.create(APICLIENTS, client_body("c1", application="shop"), ns(prod))
+    wait_for(lambda: serving("c1") == ("standard", heads["standard"]), message="c1 on the approver's Application")
+    promoter.merge_patch(APPLICATIONS, "shop", {"spec": {"defaultFlow": {"name": "signup"}}}, ns(prod))
+    refused = wait_for(
+        lambda: (c := resolved_condition(kube, prod, "c1")).get("reason") == "ApprovalRequired" and c, message="c1 refused"
+    )
+    assert "bob-promoter, who set it on Application shop" in refused["message"]
+    assert serving("c1") == ("standard", heads["standard"])
+
+    # An approver's hand on the spec (a write that changes it: version 1 by its id) moves each.
+    kube.merge_patch(APICLIENTS, "web", {"spec": {"defaultFlow": {"version": heads["signup"]}}}, ns(prod))
+    wait_for(lambda: serving("web") == ("signup", heads["signup"]), message="web moved to signup by an approver")
+    kube.merge_patch(APPLICATIONS, "shop", {"spec": {"defaultFlow": {"version": heads["signup"]}}}, ns(prod))
+    wait_for(lambda: serving("c1") == ("signup", heads["signup"]), message="c1 moved to signup by an approver")
+
+
 def test_a_refused_client_stays_refused_after_a_metadata_write_and_a_restart(kube, kube_as, running_operator, make_environment):
     staging, prod, v1 = production_with_two_versions(kube, kube_as, make_environment)
     v2 = promote_to_production(kube, kube_as, staging, prod, 2)

@@ -47,6 +47,32 @@ def test_what_needs_no_approver(changes):
     assert decide(**changes) is None
 
 
+def test_moving_a_client_to_another_flows_head_is_refused_naming_both_flows():
+    """HEAD is no exemption across flows: a promoter would otherwise point a production
+    sign-in client at any flow there, unreviewed for that client."""
+    problem = decide(flow="signup", head="v41", holds=None, serves_other_flow="login")
+    assert problem is not None and problem.reason == "ApprovalRequired" and problem.stalled
+    assert "this client serves flow login, and moving it to flow signup (version 41, v41) changes what it serves" in (
+        problem.message
+    )
+    assert "bob-promoter, who set it on ApiClient web, may not approve Promotions here" in problem.message
+    assert "Ask an approver to set the flow" in problem.message
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"writers": [PinWriter("ApiClient", "web", "dave-approver", may_approve=True)]},
+        {"writers": [PinWriter("ApiClient", "web", "system:serviceaccount:flux-system:applier", may_approve=False)]},
+        {"serves_other_flow": None, "holds": None},  # serves nothing yet: a new client may follow HEAD
+        {"review": False},
+    ],
+)
+def test_who_may_move_a_client_to_another_flows_head(changes):
+    base = {"flow": "signup", "head": "v41", "holds": None, "serves_other_flow": "login"}
+    assert decide(**{**base, **changes}) is None
+
+
 def test_an_unrecorded_writer_is_not_taken_for_an_approver():
     problem = decide(writers=[PinWriter("ApiClient", "web", None, may_approve=False)], holds=None)
     assert problem is not None and "its last writer (not recorded)" in problem.message

@@ -3,10 +3,11 @@
 Where an environment requires review, every version it serves was approved when it was
 promoted; which of them a client serves is a production change too. Moving to the flow's
 HEAD (the newest promotion) or keeping what is served needs nothing more; any other
-version (a rollback, an older version for a new client) is served only when whoever
-last wrote the binding's spec could approve Promotions there, as the API server
-recorded at that write (and was in one of the environment's approver groups, where it
-names them), or is the GitOps sync (its merge was the review).
+version (a rollback, an older version for a new client), and any version of another flow
+than the one a client serves (a sign-in client moved to a sign-up flow's HEAD), is served
+only when whoever last wrote the binding's spec could approve Promotions there, as the
+API server recorded at that write (and was in one of the environment's approver groups,
+where it names them), or is the GitOps sync (its merge was the review).
 """
 
 from __future__ import annotations
@@ -49,11 +50,15 @@ def approval_problem(
     writers: Sequence[PinWriter],
     gitops_approvers: Sequence[str],
     approver_groups: Sequence[str] | None = None,
+    serves_other_flow: str | None = None,
 ) -> Problem | None:
-    """`writers`: of each spec the resolution took the flow's name or the version from;
-    every one must have been able to approve (a promoter could otherwise make an
-    approver's pin name another flow's old version)."""
-    if not review or chosen.id in (holds, head):
+    """`holds`: the version of `flow` the client serves, if any; `serves_other_flow`: the
+    flow it serves when that is not `flow` (HEAD is then no exemption). `writers`: of each
+    spec the resolution took the flow's name or the version from; every one must have been
+    able to approve (a promoter could otherwise make an approver's pin name another flow's
+    old version)."""
+    exempt = (holds,) if serves_other_flow else (holds, head)
+    if not review or chosen.id in exempt:
         return None
     writer = next((w for w in writers if not _approves(w, approver_groups, gitops_approvers)), None)
     if writer is None:
@@ -65,6 +70,13 @@ def approval_problem(
         if approver_groups is not None and writer.may_approve
         else ""
     )
+    if serves_other_flow:
+        return Problem(
+            "ApprovalRequired",
+            f"environment {environment} requires review: this client serves flow {serves_other_flow}, and moving it to "
+            f"flow {flow} (version {chosen.number}, {chosen.id}) changes what it serves; {who}, who set it on "
+            f"{writer.kind} {writer.name}, may not approve Promotions here{groups_note}. Ask an approver to set the flow",
+        )
     return Problem(
         "ApprovalRequired",
         f"environment {environment} requires review: flow {flow} version {chosen.number} ({chosen.id}) is not what "

@@ -240,8 +240,9 @@ def _approval_problem(
     held: Fingerprint | None,
     env: Mapping[str, Any] | None,
 ) -> Problem | None:
-    """Where review is required, a version other than HEAD or the one served needs an
-    approver's hand on every spec it comes through (domain.pinreview)."""
+    """Where review is required, a version other than HEAD or the one served, or another
+    flow than the one served, needs an approver's hand on every spec it comes through
+    (domain.pinreview)."""
     env_spec = (env or {}).get("spec")
     if not policy.require_review(env_spec) or request.name is None:
         return None
@@ -268,6 +269,7 @@ def _approval_problem(
         writers=writers,
         gitops_approvers=policy.gitops_approvers(env_spec),
         approver_groups=policy.approver_groups(env_spec),
+        serves_other_flow=held.flow if held is not None and held.flow != request.name else None,
     )
 
 
