@@ -568,6 +568,31 @@ def test_client_status_in_a_protected_namespace_is_the_operators(kube, kube_as, 
     assert kube.get(APICLIENTS, "reviewed", ns(prod))["status"]["reviewedGeneration"] == 0
 
 
+def test_client_status_where_review_is_required_is_the_operators(kube, kube_as, make_environment):
+    """Review required without protection (a development environment that opts in): the
+    pin review still starts from status.reviewedGeneration, so only the operator writes it;
+    a Flow's status there stays as open as the Flow."""
+    env = make_environment("Development", policy={"promotion": {"requireReview": True}})
+    namespace = env["spec"]["namespace"]
+    client = {"apiVersion": API_VERSION, "kind": "ApiClient", "metadata": {"name": "reviewed"}, "spec": {}}
+    kube.create(APICLIENTS, client, namespace)
+    kube_as("operator").patch_status(APICLIENTS, "reviewed", {"reviewedGeneration": 0}, namespace)
+    rule = {"apiGroups": ["flowops.io"], "resources": ["apiclients/status", "flows/status"], "verbs": ["patch"]}
+    grant(kube, namespace, "erin-scoped", rule)
+    refused(
+        lambda: kube_as("scoped").patch_status(APICLIENTS, "reviewed", {"reviewedGeneration": 1}, namespace),
+        f"environment {env['metadata']['name']} requires review: the status of ApiClient reviewed is written only by the "
+        "flowops operator (it reports what the environment serves, and where its pin review starts).",
+    )
+    refused(
+        lambda: kube.patch_status(APICLIENTS, "reviewed", {"reviewedGeneration": 1}, namespace),
+        "requires review: the status of ApiClient reviewed is written only by the flowops operator",
+    )
+    assert kube.get(APICLIENTS, "reviewed", namespace)["status"]["reviewedGeneration"] == 0
+    kube.create(FLOWS, flow("open", {"title": "v1"}), namespace)
+    kube_as("scoped").patch_status(FLOWS, "open", {"latestReadyNumber": 1}, namespace)
+
+
 def test_the_operator_writes_configmaps_only_in_environment_namespaces(kube, kube_as, chain):
     dev, _, _ = chain
     operator = kube_as("operator")
