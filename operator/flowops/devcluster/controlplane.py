@@ -364,7 +364,10 @@ class ControlPlane:
                 # Each controller gets its own ServiceAccount identity, as in a real cluster;
                 # admission policies can then tell the garbage collector apart from a user.
                 "--use-service-account-credentials=true",
-                "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher,validatingadmissionpolicy-status-controller",
+                # clusterrole-aggregation: the built-in view, edit and admin roles carry
+                # flowops's roles, as they do in any cluster.
+                "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher,"
+                "validatingadmissionpolicy-status-controller,clusterrole-aggregation",
                 f"--service-account-private-key-file={self.pki.sa_private_key}",
                 f"--root-ca-file={self.pki.ca_cert}",
                 "--leader-elect=false",

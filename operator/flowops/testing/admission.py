@@ -67,6 +67,10 @@ ROLE_PROBES = {
     "flowops-editor": ("create", "apiclients"),
     "flowops-promoter": ("create", "promotions"),
     "flowops-approver": ("approve", "promotions"),
+    # The built-in roles, through the flowops roles aggregated into them.
+    "view": ("get", "flows"),
+    "edit": ("create", "flows"),
+    "admin": ("create", "promotions"),
 }
 
 
