@@ -1,8 +1,9 @@
 """Whether a binding may serve the version it names without an approver (pure).
 
 Where an environment requires review, every version it serves was approved when it was
-promoted; which of them a client serves is a production change too. Moving to the flow's
-HEAD (the newest promotion) or keeping what is served needs nothing more; any other
+promoted; which of them a client serves is a production change too. Moving to the HEAD
+(the newest promotion) of the flow a client serves, or keeping what it serves, needs
+nothing more, and a new client may start on any flow's HEAD; any other
 version (a rollback, an older version for a new client), and any version of another flow
 than the one a client serves (a sign-in client moved to a sign-up flow's HEAD), is served
 only when whoever last wrote the binding's spec could approve Promotions there, as the
