@@ -22,7 +22,7 @@ from typing import Any
 
 from flowops.kube import CONFIGMAPS, Kube
 
-from .watch import Watch
+from .watch import Watch, wait_on
 
 
 class ConfigMapVersions:
@@ -58,18 +58,10 @@ class ConfigMapVersions:
         return None
 
     def wait(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                value = predicate()
-                if value:
-                    return value
-                if self.ended:
-                    raise RuntimeError(f"the ConfigMap watch ended while waiting for {what}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-                self.changed.wait(min(remaining, 1.0))
+        def failed() -> str | None:
+            return f"the ConfigMap watch ended while waiting for {what}" if self.ended else None
+
+        return wait_on(self.changed, predicate, failed, timeout, what)
 
     def _read(self) -> None:
         assert self._process is not None and self._process.stdout is not None

@@ -71,18 +71,11 @@ class Watch:
 
     def wait(self, predicate: Callable[[], Any], timeout: float, what: str = "") -> Any:
         """Blocks until predicate() is truthy (re-checked after every event)."""
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                value = predicate()
-                if value:
-                    return value
-                if self.error is not None:
-                    raise RuntimeError(f"watch of {self.resource.plural} failed: {self.error}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
-                self.changed.wait(min(remaining, 1.0))
+
+        def failed() -> str | None:
+            return None if self.error is None else f"watch of {self.resource.plural} failed: {self.error}"
+
+        return wait_on(self.changed, predicate, failed, timeout, what or str(predicate))
 
     # -- internals ------------------------------------------------------------------------
     def _query(self) -> dict[str, Any]:
@@ -166,3 +159,23 @@ class Watched:
 
     def __exit__(self, *exc: object) -> None:
         self.watch.stop()
+
+
+def wait_on(
+    changed: threading.Condition, predicate: Callable[[], Any], failed: Callable[[], str | None], timeout: float, what: str
+) -> Any:
+    """Until predicate() is truthy, re-checked whenever `changed` is notified; RuntimeError
+    as soon as failed() says why it never will be."""
+    deadline = time.monotonic() + timeout
+    with changed:
+        while True:
+            value = predicate()
+            if value:
+                return value
+            reason = failed()
+            if reason is not None:
+                raise RuntimeError(reason)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+            changed.wait(min(remaining, 1.0))
