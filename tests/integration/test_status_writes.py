@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flowops.kube import FLOWS
 from flowops.services.statuswrite import write_status
-from flowops.testing.objects import flow, flow_status, wait_for_number
+from flowops.testing.objects import barrier, flow, flow_status, wait_for_number
 from flowops.testing.waiting import wait_until
 
 DOCUMENT = {"steps": [{"id": "email", "fields": ["address"]}], "translations": {"en": {"title": "Sign in"}}}
@@ -23,6 +23,9 @@ def test_a_status_write_keeps_the_document_its_owner_and_other_writers_fields(ku
     namespace = make_environment()["spec"]["namespace"]
     kube_as("editor").apply(FLOWS, "login", flow("login", DOCUMENT), namespace, field_manager="alice-editor")
     wait_for_number(kube, namespace, "login", 1)
+    # The operator's last write of it (Kopf's record of what it handled) follows the status
+    # it waited for: read only once it is done, so the PUT has a current resourceVersion.
+    barrier(kube, FLOWS, namespace, "login")
     read = kube.get(FLOWS, "login", namespace)
     assert _content_owner(read) == {"alice-editor"}
 
