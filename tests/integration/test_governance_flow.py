@@ -107,10 +107,12 @@ def test_production_changes_by_review_and_a_second_persons_approval(kube, kube_a
         operator.start()
 
 
-def promote_to_production(kube: Kube, kube_as: Callable[[str], Kube], staging: dict, prod: dict, number: int) -> str:
-    """Version `number` of staging's standard into production, requested and approved by two people."""
-    pname = f"to-prod-{number}"
-    kube_as("promoter").create(PROMOTIONS, promotion(pname, name(staging), "standard", str(number), review=True), ns(prod))
+def promote_to_production(
+    kube: Kube, kube_as: Callable[[str], Kube], staging: dict, prod: dict, number: int, flow_name: str = "standard"
+) -> str:
+    """Version `number` of a staging flow into production, requested and approved by two people."""
+    pname = f"to-prod-{number}" if flow_name == "standard" else f"{flow_name}-to-prod-{number}"
+    kube_as("promoter").create(PROMOTIONS, promotion(pname, name(staging), flow_name, str(number), review=True), ns(prod))
     wait_for_phase(kube, ns(prod), pname, ("AwaitingApproval",))
     kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod))
     return str(landed(kube, prod, pname)["targetVersion"])
@@ -216,11 +218,7 @@ def test_moving_a_production_client_to_another_flow_needs_an_approver(kube, kube
         wait_for_number(kube, ns(dev), flow_name, 1)
         kube_as("promoter").create(PROMOTIONS, promotion(f"{flow_name}-staging", name(dev), flow_name, "1"), ns(staging))
         landed(kube, staging, f"{flow_name}-staging")
-        pname = f"{flow_name}-prod"
-        kube_as("promoter").create(PROMOTIONS, promotion(pname, name(staging), flow_name, "1", review=True), ns(prod))
-        wait_for_phase(kube, ns(prod), pname, ("AwaitingApproval",))
-        kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod))
-        heads[flow_name] = landed(kube, prod, pname)["targetVersion"]
+        heads[flow_name] = promote_to_production(kube, kube_as, staging, prod, 1, flow_name)
     promoter = kube_as("promoter")
 
     def serving(client: str) -> tuple[str, str] | None:
