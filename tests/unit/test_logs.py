@@ -1,22 +1,59 @@
 import logging
 
 from flowops import logs
-from flowops.logs import HandlerSuccessFilter, RetriedRequestFilter
+from flowops.logs import RetriedRequestFilter
 
 
-def _record(level, message):
-    return logging.LogRecord("kopf.objects", level, __file__, 1, message, None, None)
+def test_routine_success_lines_are_dropped():
+    assert logs.routine(logging.INFO, "Handler 'flow_event' succeeded.")
 
 
-def test_per_handler_success_lines_are_dropped():
-    assert not HandlerSuccessFilter().filter(_record(logging.INFO, "Handler 'flow_event' succeeded."))
+def test_summaries_of_changes_and_failures_are_kept():
+    assert not logs.routine(logging.INFO, "Updating is processed: 1 succeeded; 0 failed.")
+    assert not logs.routine(logging.INFO, "Creation is processed: 1 succeeded; 0 failed.")
+    assert not logs.routine(logging.INFO, "Resuming is processed: 1 succeeded; 0 failed.")
+    assert not logs.routine(logging.ERROR, "Handler 'reconcile_flow' failed with an exception. Will retry.")
+    assert not logs.routine(logging.WARNING, "Handler 'x' succeeded.")
+    assert not logs.routine(logging.INFO, "flowops operator connected to https://127.0.0.1")
 
 
-def test_summaries_and_failures_are_kept():
-    keep = HandlerSuccessFilter()
-    assert keep.filter(_record(logging.INFO, "Resuming is processed: 1 succeeded; 0 failed."))
-    assert keep.filter(_record(logging.ERROR, "Handler 'reconcile_flow' failed with an exception. Will retry."))
-    assert keep.filter(_record(logging.INFO, "flowops operator connected to https://127.0.0.1"))
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_kopfs_object_logger_drops_routine_lines_unless_verbose():
+    from kopf._core.actions.loggers import LocalObjectLogger
+
+    kopf_objects = logging.getLogger("kopf.objects")
+    capture, level = _Capture(), kopf_objects.level
+    kopf_objects.addHandler(capture)
+    kopf_objects.setLevel(logging.INFO)
+    body = {"apiVersion": "flowops.io/v1alpha1", "kind": "Flow", "metadata": {"name": "f", "namespace": "dev", "uid": "u"}}
+    adapter = LocalObjectLogger(body=body, settings=None)  # type: ignore[arg-type]  # settings only travel in extra
+    try:
+        logs.configure(verbose=False)
+        adapter.info("Handler 'reconcile_flow' succeeded.")
+        adapter.info("Resuming is processed: 1 succeeded; 0 failed.")
+        adapter.error("Handler 'reconcile_flow' failed temporarily: boom")
+        assert [r.getMessage() for r in capture.records] == [
+            "Resuming is processed: 1 succeeded; 0 failed.",
+            "Handler 'reconcile_flow' failed temporarily: boom",
+        ]
+        assert capture.records[0].k8s_ref["name"] == "f"  # type: ignore[attr-defined]  # Kopf's per-object fields still travel
+        assert capture.records[0].pathname != logs.__file__  # the caller named is where Kopf logged
+        capture.records.clear()
+        logs.configure(verbose=True)
+        adapter.info("Handler 'reconcile_flow' succeeded.")
+        assert [r.getMessage() for r in capture.records] == ["Handler 'reconcile_flow' succeeded."]
+    finally:
+        kopf_objects.removeHandler(capture)
+        kopf_objects.setLevel(level)
+        logs.configure(verbose=False)
 
 
 def _kopf(level, message):
@@ -75,7 +112,6 @@ def test_kopf_bodies_are_not_formatted_whole_below_verbose():
     finally:
         del Body.__repr__
         assert Body.__repr__ is original
-        logging.getLogger("kopf.objects").filters.clear()
 
 
 def test_the_cel_interpreters_step_by_step_debug_lines_stay_off_even_when_verbose():
