@@ -129,4 +129,4 @@ def test_settled_needs_the_generation_observed(status, settled):
             **status,
         },
     }
-    assert flowstatus.settled(flow, "h", 10, True) is settled
+    assert flowstatus.settled(flow, 10, True) is settled

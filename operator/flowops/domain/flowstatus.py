@@ -85,14 +85,17 @@ def compute(versions: Sequence[VersionRecord], facts: FlowFacts, previous: Mappi
 NO_ENVIRONMENT_NOTE = "no Environment manages namespace"
 
 
-def settled(flow: Mapping[str, Any], content_hash: str, history_limit: int, has_environment: bool) -> bool:
+def settled(flow: Mapping[str, Any], history_limit: int, has_environment: bool) -> bool:
     """The status already describes this exact spec: committed, within its history limit,
-    under the same environment. A restart has nothing to do for such a flow (no list, no write)."""
+    under the same environment. A restart has nothing to do for such a flow (no list, no write).
+    For a resumed flow only: Kopf resumes (rather than updates) a spec whose generation is
+    the one last handled, as recorded in an annotation only the operator may write; the
+    status's observedGeneration ties it to that spec, so the content is not hashed again."""
     meta, status = flow.get("metadata") or {}, flow.get("status") or {}
     ready = conditions.find(status.get("conditions"), "Ready") or {}
     return (
         status.get("observedGeneration") == meta.get("generation")
-        and status.get("contentHash") == content_hash
+        and bool(status.get("contentHash"))
         and status.get("uncommitted") is False
         and status.get("latestCreatedVersion") is not None
         and int(status.get("versionCount") or 0) <= history_limit

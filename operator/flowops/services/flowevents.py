@@ -12,13 +12,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import flowstatus, history, policy, syncreport, values
-from ..domain.canonical import content_hash
 from ..kube import FLOWS
 from ..runtime import Runtime
 from . import bindings_clients, environments, flowregistry, flows, sync
 from .bindings_concurrency import with_retries
 from .common import Poster
-from .flowregistry import ClientWaiter
+from .flowregistry import ClientWaiter, SyncState
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 Environments = Callable[[], list[Mapping[str, Any]]]
@@ -75,8 +74,8 @@ async def observe(
     if deleted:
         # Downstream flows compare against this one: tell them it is gone.
         await asyncio.to_thread(publish_downstream, rt, name, env, env_by_name, all_environments)
-    elif downstream:
-        await asyncio.to_thread(_check_waiting, rt, name, head, downstream, env, env_by_name, all_environments)
+    elif downstream and (stale := _stale_downstream(rt, name, head, downstream, env, all_environments)):
+        await asyncio.to_thread(_republish, rt, name, stale, env_by_name)
     if not rt.flows.primed(namespace):
         await asyncio.to_thread(prime, rt, namespace)
     counts = rt.flows.counts(namespace)
@@ -116,7 +115,7 @@ def publish_downstream(
 def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
     """Whether status.sync may stay as it is for now: it describes this flow's HEAD against
     its upstream's HEAD as the Flow watch showed it, or the upstream's event is still to
-    come and will check it then (`_check_waiting`). No version is listed either way."""
+    come and will check it then (`_stale_downstream`). No version is listed either way."""
     upstream = ((env or {}).get("spec") or {}).get("upstream")
     status = flow.get("status") or {}
     preserved = bool(values.preserved_paths(env))
@@ -130,28 +129,31 @@ def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] |
     return syncreport.on_resume(status, upstream, preserved, up_env is not None, known, head) != "stale"
 
 
-def _check_waiting(
-    rt: Runtime,
-    name: str,
-    head: str | None,
-    waiting: list[str],
-    env: Mapping[str, Any],
-    env_by_name: EnvLookup,
-    all_environments: Environments,
-) -> None:
-    """The downstream namesakes that resumed before this flow's first event: re-publish
-    the reports that name another upstream HEAD than the one this event carries."""
+def _stale_downstream(
+    rt: Runtime, name: str, head: str | None, waiting: list[str], env: Mapping[str, Any], all_environments: Environments
+) -> list[tuple[Mapping[str, Any], SyncState]]:
+    """The downstream namesakes that resumed before this flow's first event and whose
+    reports name another upstream HEAD than the one this event carries. In memory only:
+    a restart asks this for thousands of flows, almost always of reports still current."""
+    stale = []
     for down in sync.downstream_of(env["metadata"]["name"], all_environments()):
         down_ns = down["spec"]["namespace"]
         if down_ns not in waiting:
             continue
         known, state = rt.flows.sync_of(down_ns, name)
         if known and syncreport.on_upstream_event(state, head) == "stale":
-            # From an event handler, which Kopf does not retry: retry here, then log.
-            with_retries(
-                functools.partial(sync.publish, rt, down_ns, name, down, env_by_name, state),
-                f"re-publishing the sync report of Flow {down_ns}/{name}",
-            )
+            stale.append((down, state))
+    return stale
+
+
+def _republish(rt: Runtime, name: str, stale: list[tuple[Mapping[str, Any], SyncState]], env_by_name: EnvLookup) -> None:
+    for down, state in stale:
+        down_ns = down["spec"]["namespace"]
+        # From an event handler, which Kopf does not retry: retry here, then log.
+        with_retries(
+            functools.partial(sync.publish, rt, down_ns, name, down, env_by_name, state),
+            f"re-publishing the sync report of Flow {down_ns}/{name}",
+        )
 
 
 def _settled(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
@@ -161,7 +163,7 @@ def _settled(flow: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
     if (flow.get("status") or {}).get("deletionPolicy") != history.policy_of(spec):
         return False  # its versions do not follow spec.deletionPolicy yet
     limit = policy.history_limit((env or {}).get("spec"), spec)
-    return flowstatus.settled(flow, content_hash(spec.get("content") or {}), limit, has_environment=env is not None)
+    return flowstatus.settled(flow, limit, has_environment=env is not None)
 
 
 def counts(rt: Runtime, namespace: str | None) -> tuple[int, int] | None:
