@@ -210,4 +210,5 @@ def test_kustomization_is_accepted_by_the_api_server(cluster):
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["livenessProbe"]["timeoutSeconds"] == container["readinessProbe"]["timeoutSeconds"] == 5
     assert "--peering=flowops" in container["args"]

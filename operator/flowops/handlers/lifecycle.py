@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -38,5 +39,7 @@ async def login(**_: Any) -> kopf.AiohttpSession:
 
 
 @kopf.on.probe(id="api")
-def api_reachable(**_: Any) -> bool:
-    return process.api_reachable(runtime.current())
+async def api_reachable(**_: Any) -> bool:
+    # Async, its request in asyncio's own pool: as a sync probe it queued behind busy
+    # handler threads, and a liveness answer must not wait for the work it watches over.
+    return await asyncio.to_thread(process.api_reachable, runtime.current())
