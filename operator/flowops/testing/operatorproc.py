@@ -77,9 +77,9 @@ class OperatorProcess:
             time.sleep(0.1)
         raise RuntimeError(f"operator not healthy within {timeout}s:\n{self.tail()}")
 
-    def healthy(self) -> bool:
+    def healthy(self, timeout: float = 2) -> bool:
         try:
-            with urllib.request.urlopen(self.health_url, timeout=2) as response:
+            with urllib.request.urlopen(self.health_url, timeout=timeout) as response:
                 return response.status == 200
         except OSError:
             return False
