@@ -60,6 +60,24 @@ def test_the_late_event_of_a_reconciled_write_touches_nothing() -> None:
     rt.reconciled.record(view_of(flow(), env()))
     outcome = flows.reconcile_locked(rt, flow(), env())
     assert outcome.created is None and outcome.status == {"latestReadyNumber": 1}
+    assert outcome.current is None  # nothing recorded of how it was left: a later write patches
+
+
+def test_the_late_event_names_the_flow_as_its_reconcile_left_it_without_the_document() -> None:
+    """The reconcile wrote the status (resourceVersion 42): the late event of the write it
+    reconciled (41) hands on what a status PUT needs, so the sync report is not a merge patch."""
+    rt = Runtime(kube=NoApi())  # type: ignore[arg-type]
+    left = flow(rv="42")
+    left["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": "{...the document...}"}
+    left["status"] = {"latestReadyNumber": 2}
+    rt.reconciled.record(view_of(flow(), env()), left)
+    outcome = flows.reconcile_locked(rt, flow(), env())
+    assert outcome.status == {"latestReadyNumber": 1}  # the event's own, as before
+    assert outcome.current == {
+        "metadata": {"namespace": "staging", "name": "signin", "uid": "u1", "resourceVersion": "42"},
+        "status": {"latestReadyNumber": 2},
+    }
+    assert not rt.reconciled.left(view_of(flow(rv="43"), env()))  # only for the view reconciled
 
 
 def test_a_view_not_yet_reconciled_is_reconciled() -> None:

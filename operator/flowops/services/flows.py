@@ -60,7 +60,7 @@ def reconcile_locked(
     if records is None and rt.reconciled.seen(view):
         # This very object was reconciled here to the end (a Promotion's own write): its
         # event would only repeat that, against an older status.
-        return Outcome(dict(flow.get("status") or {}), None)
+        return Outcome(dict(flow.get("status") or {}), None, rt.reconciled.left(view))
     rt.reconciled.forget(namespace, name)
     env_spec = (env or {}).get("spec")
     if env is not None:  # the metrics' own view of Environments may lag the index this came from
@@ -166,7 +166,7 @@ def reconcile_locked(
         for write in deferred:
             write()
         rt.records.put(flow, records)
-    rt.reconciled.record(view)
+    rt.reconciled.record(view, current)
     return Outcome(status, created, current)
 
 
