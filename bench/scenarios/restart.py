@@ -5,7 +5,8 @@ its sync report), and the writes it issued.
 A restart must converge without writing: no new versions, no status rewrites. Writes are
 counted as changed resourceVersions of every flowops object (and new Events) between a
 snapshot before the stop and one after catch-up. Catch-up is read from the operator's own
-log: the time its "Resuming is processed" line for the last Flow was written.
+log: the time its "Resuming is processed" line for the last Flow was written. Meanwhile
+its health endpoint is asked as a kubelet's liveness probe would ask it (bench/liveness.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from flowops.testing.waiting import wait_for
 from .. import population
 from ..apicount import api_requests
 from ..harness import Bench
+from ..liveness import PROBE_TIMEOUT, LivenessWatch
 from ..report import Row
 from . import Params, Result
 from .memory import held_documents
@@ -84,6 +86,15 @@ def run(bench: Bench, p: Params) -> Result:
             note=f"{sum(requests.values()):,.0f} API requests: "
             + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(requests.items()))
             + (" (last restart)" if len(runs) > 1 else ""),
+        ),
+        Row(
+            NAME,
+            "slowest liveness answer while catching up",
+            max(r["liveness_slowest_s"] for r in runs),
+            "s",
+            target="reported (no target)",
+            note=f"/healthz asked once a second, {PROBE_TIMEOUT:.0f} s allowed as the Deployment's probes: "
+            f"{sum(r['liveness_answers'] for r in runs)} answers, {sum(r['liveness_failures'] for r in runs)} failed",
         ),
         Row(
             NAME,
@@ -158,11 +169,12 @@ def _restart(bench: Bench, flows: set[tuple[str, str]], number: int, of: int) ->
     offset = bench.operator_log.stat().st_size
     started_wall = time.time()
     began = time.monotonic()
-    bench.start_operator()
+    operator = bench.start_operator()
     healthy = time.monotonic() - began
     try:
         limit = max(CATCH_UP_LIMIT, CATCH_UP_SECONDS_PER_FLOW * len(flows))
-        caught_up = _wait_resumed(bench.operator_log, offset, flows, started_wall, limit)
+        with LivenessWatch(operator.health_url) as liveness:
+            caught_up = _wait_resumed(bench.operator_log, offset, flows, started_wall, limit)
     except TimeoutError as exc:
         # Say where the operator is waiting rather than only that it is.
         tasks = bench.probe(signal.SIGUSR1, "task-probe")
@@ -186,12 +198,16 @@ def _restart(bench: Bench, flows: set[tuple[str, str]], number: int, of: int) ->
         f"restart {number}/{of}: {len(flows)} flows resumed {caught_up:.2f}s after start (healthy at {healthy:.2f}s), "
         f"load {os.getloadavg()[0]:.2f}; {cpu:.1f} CPU s, {sum(requests.values()):,.0f} API requests "
         f"({sum(settled.values()):,.0f} once idle); "
-        f"{writes} writes, {new_versions} new versions, {new_events} new events"
+        f"{writes} writes, {new_versions} new versions, {new_events} new events; "
+        f"liveness answered {len(liveness.answers)} times, slowest {liveness.slowest:.2f}s, {liveness.failures} failed"
     )
     return {
         "flows": len(flows),
         "objects": len(before),
         "healthy_s": healthy,
+        "liveness_answers": len(liveness.answers),
+        "liveness_slowest_s": liveness.slowest,
+        "liveness_failures": liveness.failures,
         "caught_up_s": caught_up,
         "load_average": list(os.getloadavg()),
         "writes": writes,
