@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from flowops.devcluster import install
-from flowops.kube import FLOWS
+from flowops.kube import FLOWS, FLOWVERSIONS
 from flowops.testing.objects import flow, wait_for_number
 from flowops.testing.waiting import wait_for
 
@@ -182,6 +182,41 @@ def test_operator_starts_stays_healthy_and_stops_cleanly(cluster, operator, kube
         assert "Traceback" not in process.tail(400)
     finally:
         operator.start()
+
+
+def test_liveness_answers_while_every_handler_thread_is_held(cluster, operator, kube, make_environment):
+    """The one handler thread is held (as a hung API call holds it) for longer than Kopf
+    keeps a probe's answer: each /healthz meanwhile, the fresh API probe among them, answers
+    within the Deployment's 5 s."""
+    from flowops.testing.operatorproc import OperatorProcess
+
+    operator.stop()
+    held = 20
+    process = OperatorProcess(
+        cluster.kubeconfig,
+        "flowops-operator",
+        operator.log_path.with_name("held-handlers.log"),
+        env={"FLOWOPS_MAX_WORKERS": "1", "FLOWOPS_STALL_AT": f"flow-reconcile:{held}"},
+    )
+    try:
+        process.start()
+        env = make_environment()
+        kube.create(FLOWS, flow("held", {"title": "t"}), env["spec"]["namespace"])
+        wait_for(lambda: "stalled at flow-reconcile" in process.tail(), message="the handler thread to be held")
+        began = time.monotonic()
+        answers = []
+        while time.monotonic() - began < 13:  # past Kopf's 10 s cache: the API probe runs again
+            asked = time.monotonic()
+            answers.append((process.healthy(timeout=5), round(time.monotonic() - asked, 2)))
+        assert all(ok for ok, _ in answers), answers
+        assert not _versions(kube, env, "held"), "the thread was still held when the last answer came"
+    finally:
+        process.stop(grace=held + 5)
+        operator.start()
+
+
+def _versions(kube, env, name):
+    return [v for v in kube.list(FLOWVERSIONS, env["spec"]["namespace"]) if v["spec"]["flow"] == name]
 
 
 def test_make_run_brings_everything_up_and_ctrl_c_stops_it(tmp_path):

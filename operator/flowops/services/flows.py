@@ -16,7 +16,7 @@ from ..domain import commit as commits
 from ..domain.canonical import canonical_json, hash_of_canonical
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
-from ..faults import crash_point
+from ..faults import crash_point, stall_point
 from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube
 from ..runtime import Runtime
 from . import guardrailcache, pins, provenance, tamper, verdicts, versions
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> Outcome:
+    stall_point("flow-reconcile")
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     with rt.flow_lock(namespace, name):
