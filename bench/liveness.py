@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.request
 from types import TracebackType
+
+from flowops.testing.operatorproc import OperatorProcess
 
 PROBE_TIMEOUT = 5.0
 PERIOD = 1.0
 
 
 class LivenessWatch:
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, operator: OperatorProcess) -> None:
+        self.operator = operator
         self.answers: list[float] = []
         self.failures = 0
         self._stop = threading.Event()
@@ -40,11 +41,7 @@ class LivenessWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             began = time.monotonic()
-            try:
-                with urllib.request.urlopen(self.url, timeout=PROBE_TIMEOUT) as response:
-                    ok = response.status == 200
-            except OSError:
-                ok = False
+            ok = self.operator.healthy(timeout=PROBE_TIMEOUT)
             elapsed = time.monotonic() - began
             self.answers.append(elapsed)
             self.failures += 0 if ok else 1

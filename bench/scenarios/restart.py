@@ -173,7 +173,7 @@ def _restart(bench: Bench, flows: set[tuple[str, str]], number: int, of: int) ->
     healthy = time.monotonic() - began
     try:
         limit = max(CATCH_UP_LIMIT, CATCH_UP_SECONDS_PER_FLOW * len(flows))
-        with LivenessWatch(operator.health_url) as liveness:
+        with LivenessWatch(operator) as liveness:
             caught_up = _wait_resumed(bench.operator_log, offset, flows, started_wall, limit)
     except TimeoutError as exc:
         # Say where the operator is waiting rather than only that it is.
