@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import kopf
@@ -146,3 +147,58 @@ def test_an_unchanged_upgraded_essence_is_compared_once_per_generation(monkeypat
     for resource_version in ("1", "2", "3"):  # status writes: the stored essence stays the old one
         storage.fetch(body=_generational(3, document, resource_version, stored=old))
     assert sum(1 for value in serialised if value is document) == 1
+
+
+_UIDS = itertools.count()
+
+
+def _annotated(kind: str, labels: dict | None, annotations: dict | None, owners: list | None = None) -> kopf.Body:
+    # A uid per body: essences are memoised by uid and resourceVersion.
+    metadata: dict = {"name": "f", "namespace": "dev", "uid": f"u-{next(_UIDS)}", "resourceVersion": "9", "generation": 2}
+    if labels is not None:
+        metadata["labels"] = labels
+    if annotations is not None:
+        metadata["annotations"] = annotations
+    if owners is not None:
+        metadata["ownerReferences"] = owners
+    return kopf.Body({"apiVersion": "v1", "kind": kind, "metadata": metadata, "spec": {"content": {"title": "x"}}})
+
+
+ANNOTATION_CASES = {
+    "labels and ours": ({"team": "id"}, {"flowops.io/change-cause": "typo", "kopf.flowops.io/last-handled": "{}"}),
+    "kubectl's copy only": (None, {"kubectl.kubernetes.io/last-applied-configuration": "{}"}),
+    "empty stanzas": ({}, {}),
+    "no metadata stanzas": (None, None),
+    "another Kopf operator's records": (
+        {"a": "b"},
+        {
+            "other.example.com/kopf-managed": "yes",
+            "other.example.com/last-handled-configuration": "{}",
+            "kopf.zalando.org/last-handled-configuration": "{}",
+            "sub.kopf.zalando.org/handler": "{}",
+            "example.com/note": "kept",
+        },
+    ),
+    "our progress records": (None, {"kopf.flowops.io/flow_changed": '{"started": "x"}', "flowops.io/approved-by": "ana"}),
+}
+
+
+def test_the_direct_essence_follows_kopfs_own_rules():
+    """The essence is built without Kopf's generic (deep-copying) build; it must keep and drop
+    exactly what Kopf's would, or a restart sees every object as changed."""
+    ours = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    kopfs = kopf.AnnotationsDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    for case, (labels, annotations) in ANNOTATION_CASES.items():
+        body = _annotated("Flow", labels, annotations)
+        reference = kopfs.build(body=kopf.Body({**body, "spec": ours._shrunk_spec(body)}))
+        assert ours.build(body=body) == reference, case
+
+
+def test_the_direct_essence_drops_the_record_kopf_keeps_under_a_marked_key():
+    # Kopf marks its keys on ReplicaSets owned by Deployments; the rules come from Kopf, not a copy.
+    ours = DigestDiffBaseStorage(prefix="kopf.flowops.io", key="last-handled")
+    owners = [{"kind": "Deployment", "name": "d"}]
+    body = _annotated(
+        "ReplicaSet", None, {"kopf.flowops.io/last-handled-ofDRS": "{}", "kopf.flowops.io/last-handled": "{}"}, owners
+    )
+    assert ours.build(body=body)["metadata"]["annotations"] == {"kopf.flowops.io/last-handled": "{}"}
