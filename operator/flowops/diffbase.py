@@ -18,6 +18,7 @@ from typing import Any
 import kopf
 
 from .lru import BoundedLRU
+from .storagekeys import CachedStorageKeys
 
 # Spec values larger than this (as JSON) are kept as a digest only.
 DIGEST_THRESHOLD_BYTES = 1024
@@ -73,7 +74,7 @@ def _shrink(value: Any, generation: int | None = None) -> Any:
     return {"$digest": "sha256:" + hashlib.sha256(encoded).hexdigest()}
 
 
-class DigestDiffBaseStorage(kopf.AnnotationsDiffBaseStorage):
+class DigestDiffBaseStorage(CachedStorageKeys, kopf.AnnotationsDiffBaseStorage):
     """Annotation diff-base whose essence holds digests instead of large spec values."""
 
     def __init__(self, **kwargs: Any) -> None:

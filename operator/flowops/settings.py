@@ -11,6 +11,7 @@ import kopf
 from .diffbase import DigestDiffBaseStorage
 from .metricshooks import TimedExecutor
 from .names import FIELD_MANAGER
+from .storagekeys import ProgressStorage
 
 PREFIX = "kopf.flowops.io"
 
@@ -18,7 +19,7 @@ PREFIX = "kopf.flowops.io"
 def configure(settings: kopf.OperatorSettings) -> None:
     # State stays in small annotations under our own prefix; never a document copy.
     settings.persistence.diffbase_storage = DigestDiffBaseStorage(prefix=PREFIX, key="last-handled")
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.progress_storage = ProgressStorage(prefix=PREFIX)
     settings.persistence.finalizer = "flowops.io/finalizer"
     # Events for warnings and above only: our own handlers post the meaningful ones.
     settings.posting.level = logging.WARNING
