@@ -420,8 +420,15 @@ def test_reviewed_promotion_shows_impact_and_records_requester_approver_and_comm
     assert provenance["comment"] == "ship it" and provenance["name"] == pname
     assert provenance["plan"] == {"total": 1, "paths": ["/title"]}
 
-    events = [e["message"] for e in kube.list_events(ns(staging)) if e.get("reason") == "Promoted"]
-    assert any("requested by bob-promoter, approved by dave-approver" in m for m in events), events
+    # The Flow's Event follows the Promotion's outcome.
+    wait_for(
+        lambda: any(
+            "requested by bob-promoter, approved by dave-approver" in e["message"]
+            for e in kube.list_events(ns(staging))
+            if e.get("reason") == "Promoted"
+        ),
+        message="the Promoted Event naming requester and approver",
+    )
 
     kube.delete(PROMOTIONS, pname, ns(staging))
     wait_for(lambda: kube.get_or_none(PROMOTIONS, pname, ns(staging)) is None, message="the Promotion to be gone")

@@ -494,8 +494,6 @@ def _succeed(
     flow_meta = (
         (target_flow or {}).get("metadata") or state.target.metadata or {"name": target_name, "namespace": meta["namespace"]}
     )
-    event_body = {"apiVersion": FLOWS.api_version, "kind": FLOWS.kind, "metadata": flow_meta}
-    post(event_body, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
     _finish(
         rt,
         promotion,
@@ -505,6 +503,9 @@ def _succeed(
         post,
         {**extra, "targetFlow": target_name, "targetVersion": record.id, "targetNumber": record.number},
     )
+    # The Flow's Event once the outcome is written: sent before, it competed with that write.
+    event_body = {"apiVersion": FLOWS.api_version, "kind": FLOWS.kind, "metadata": flow_meta}
+    post(event_body, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
 
 
 def _people(spec: Mapping[str, Any]) -> str:
