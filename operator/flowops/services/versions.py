@@ -81,6 +81,16 @@ def is_foreign(kube: Kube, namespace: str, flow: str, name: str) -> bool:
     return obj is not None and (labels.get(names.LABEL_FLOW) != flow or names.LABEL_NUMBER not in labels)
 
 
+def newest_owner(items: list[dict[str, Any]]) -> str | None:
+    """The Flow uid that owns the highest-numbered version among `items`; None when it has
+    no owner (retained history) or there is none: a guess, for reads that start before
+    the Flow's own uid is known."""
+    numbered = [i for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})]
+    newest = max(numbered, key=lambda i: int(i["metadata"]["labels"][names.LABEL_NUMBER]), default=None)
+    owners = [o for o in (newest or {}).get("metadata", {}).get("ownerReferences") or [] if o.get("kind", "Flow") == "Flow"]
+    return owners[0].get("uid") if owners else None
+
+
 def owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
     if owner_uid is None:
         return True
