@@ -4,7 +4,7 @@ describes what would be written), one row per case."""
 import pytest
 
 from flowops.domain import promotion
-from flowops.domain.canonical import content_hash
+from flowops.domain.canonical import canonical_json, content_hash
 from flowops.domain.promotion import PromotionRejected
 
 BASE = {"title": "v1", "forms": {"signIn": {"fields": ["email", "password"]}}, "locale": "en"}
@@ -63,10 +63,20 @@ def test_stale_reason(planned, source, head, result, stale):
 
 def test_recorded_hashes_are_used_only_where_they_describe_the_result():
     base_hash, source_hash = content_hash(BASE), content_hash(SOURCE)
-    whole = promotion.compute(BASE, SOURCE, base_hash=base_hash, source_hash=source_hash)
+    whole = promotion.compute(
+        BASE, SOURCE, base_hash=base_hash, source_hash=source_hash, source_bytes=len(canonical_json(SOURCE))
+    )
     assert whole == promotion.compute(BASE, SOURCE)
     # A partial promotion makes a document of its own: the source's hash does not describe it.
     part = promotion.compute(BASE, SOURCE, ("/title",), base_hash=base_hash, source_hash=source_hash)
     assert part.result_hash == content_hash({**BASE, "title": "v2"}) != source_hash
     # And a recorded hash is trusted as given (it is the version's own record).
     assert promotion.compute(BASE, SOURCE, base_hash="sha256:recorded").base_hash == "sha256:recorded"
+
+
+def test_the_results_size_is_the_sources_record_or_measured():
+    recorded = promotion.compute(BASE, SOURCE, source_hash=content_hash(SOURCE), source_bytes=12345)
+    assert recorded.result_bytes == 12345, "the source's version records its size"
+    assert promotion.compute(BASE, SOURCE).result_bytes == len(canonical_json(SOURCE))
+    part = promotion.compute(BASE, SOURCE, ("/title",), source_hash=content_hash(SOURCE), source_bytes=12345)
+    assert part.result_bytes == len(canonical_json({**BASE, "title": "v2"})), "a partial result is a document of its own"

@@ -74,6 +74,19 @@ def test_encoding_with_the_callers_canonical_json_is_the_same():
     assert encode(doc, keyframe, raw=canonical_json(doc)) == encode(doc, keyframe)
 
 
+def test_encoding_with_the_callers_size_is_the_same():
+    doc, size = {"x": list(range(100)), "y": "text"}, len(canonical_json({"x": list(range(100)), "y": "text"}))
+    near, policy = keyframe_of({"x": list(range(99)), "y": "text"}), StoragePolicy(max_delta_ratio=10)
+    delta = encode(doc, near, policy, size=size)
+    assert delta.encoding == "Delta" and delta == encode(doc, near, policy)
+    # A Full form needs the document serialised anyway: the size given changes nothing there.
+    assert encode(doc, size=size) == encode(doc)
+    unlike = encode(doc, keyframe_of({"z": "x" * 2000}), StoragePolicy(max_delta_ratio=0.01), size=size)
+    assert unlike.encoding == "Full" and unlike == encode(
+        doc, keyframe_of({"z": "x" * 2000}), StoragePolicy(max_delta_ratio=0.01)
+    )
+
+
 def test_spec_round_trip_uses_the_crd_field_names():
     full = StoredContent("Full", "abc", 12)
     assert full.to_spec() == {"encoding": "Full", "data": "abc", "bytes": 12}

@@ -14,7 +14,7 @@ from typing import Any
 from . import diff as diffs
 from . import plansummary, policy, selection, values
 from .binding import resolve_request
-from .canonical import content_hash
+from .canonical import canonical_json, content_hash, hash_of_canonical
 from .commit import VersionRecord
 from .guardrails import RuleResult, summarize
 from .versionid import Selector, VersionNotFound, VersionRef, parse_selector, resolve_selector
@@ -41,6 +41,7 @@ class Plan:
     result_hash: str
     base_hash: str | None
     kept: tuple[values.Kept, ...] = ()  # environment-owned parts left as they are
+    result_bytes: int | None = None  # the size of the result's canonical JSON, when known
 
     @property
     def empty(self) -> bool:
@@ -61,11 +62,12 @@ def compute(
     preserved: Sequence[str] = (),
     base_hash: str | None = None,
     source_hash: str | None = None,
+    source_bytes: int | None = None,
 ) -> Plan:
     """`base` is the target's HEAD document (None when the target flow does not exist);
-    `preserved` are the target environment's spec.preservedPaths. `base_hash` and
-    `source_hash`: the two documents' content hashes when their versions record them
-    (hashing a large document means serialising it)."""
+    `preserved` are the target environment's spec.preservedPaths. `base_hash`,
+    `source_hash` and `source_bytes`: the two documents' content hashes and the source's
+    size when their versions record them (hashing a large document means serialising it)."""
     start = base if base is not None else {}
     try:
         selected, result = selection.select(start, source, include, exclude)
@@ -76,10 +78,13 @@ def compute(
     owned = values.preserve(base, result, preserved)
     if owned.kept:
         result, selected = owned.document, diffs.diff(start, owned.document)
-    result_hash = source_hash if source_hash and result is source else content_hash(result)
-    if base is None:
-        return Plan(tuple(selected), result, result_hash, None, owned.kept)
-    return Plan(tuple(selected), result, result_hash, base_hash or content_hash(base), owned.kept)
+    if source_hash and result is source:
+        result_hash, result_bytes = source_hash, source_bytes
+    else:
+        raw = canonical_json(result)
+        result_hash, result_bytes = hash_of_canonical(raw), len(raw)
+    base_digest = None if base is None else base_hash or content_hash(base)
+    return Plan(tuple(selected), result, result_hash, base_digest, owned.kept, result_bytes)
 
 
 def stale_reason(planned: Mapping[str, Any], source_version: str, target_head: str | None, result_hash: str) -> str | None:
@@ -150,6 +155,7 @@ class SourceSide:
     records: tuple[VersionRecord, ...] = ()
     document: Any = None
     transition: str = "RestartInProgress"
+    document_bytes: int | None = None  # its canonical JSON's size, as its version records it
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,7 @@ class TargetWrite:
     transition: str
     provenance: dict[str, Any]
     exists: bool
+    document_bytes: int | None = None  # the size of the document's canonical JSON, when known
 
 
 @dataclass(frozen=True)
@@ -383,6 +390,7 @@ def decide(state: PromotionState) -> Decision:
             preserved,
             base_hash=state.target.head.content_hash if state.target.head else None,
             source_hash=next((r.content_hash for r in state.source.records if r.id == source_version), None),
+            source_bytes=state.source.document_bytes,
         )
     except PromotionRejected as exc:
         return _refuse(exc.reason, str(exc), {"sourceVersion": source_version})
@@ -455,7 +463,7 @@ def decide(state: PromotionState) -> Decision:
     for key in ("requestedBy", "approvedBy"):
         if spec.get(key):
             provenance[key] = dict(spec[key])
-    write = TargetWrite(target_name, plan.result, state.source.transition, provenance, state.target.flow_found)
+    write = TargetWrite(target_name, plan.result, state.source.transition, provenance, state.target.flow_found, plan.result_bytes)
     return Decision("Running", "Writing", "writing the target version", progress, write=write)
 
 

@@ -114,22 +114,25 @@ def encode(
     keyframe: tuple[str, Any, int] | None = None,
     policy: StoragePolicy = StoragePolicy(),
     raw: bytes | None = None,
+    size: int | None = None,
 ) -> StoredContent:
     """Store `doc` as a Delta against `keyframe` (id, document, size of its stored data)
     when that is small enough, else Full.
 
     A Full result is the next keyframe for the caller. DocumentTooLarge if neither form
-    fits in `policy.max_data_bytes`. `raw`: the canonical JSON of `doc`, if the caller has it.
-    A delta small against the keyframe's stored size is stored without compressing the
-    whole document only to measure it (the costliest step of a commit of a large document).
+    fits in `policy.max_data_bytes`. `raw`: the canonical JSON of `doc`, or `size`, its
+    length, if the caller has either. A delta small against the keyframe's stored size is
+    stored without compressing the whole document only to measure it (the costliest step
+    of a commit of a large document), and, given `size`, without serialising it.
     """
-    raw = canonical_json(doc) if raw is None else raw
+    size = len(raw) if raw is not None else size
     delta: str | None = None
     if keyframe is not None:
         base_id, base_doc, base_data_bytes = keyframe
         delta = _pack(canonical_json(to_ops(diff(base_doc, doc))))
         if len(delta) <= policy.max_delta_ratio * base_data_bytes and len(delta) <= policy.max_data_bytes:
-            return StoredContent("Delta", delta, len(raw), base_id)
+            return StoredContent("Delta", delta, len(canonical_json(doc)) if size is None else size, base_id)
+    raw = canonical_json(doc) if raw is None else raw
     full = _pack(raw)
     if keyframe is not None and delta is not None:
         small = len(delta) <= policy.max_delta_ratio * len(full)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .. import metrics, names
@@ -29,6 +30,16 @@ from .statuswrite import write_status
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class KnownContent:
+    """A document with its canonical content hash and size, known to the caller (a
+    promoted version's, from its record)."""
+
+    document: Any
+    digest: str
+    size: int
+
+
 def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> Outcome:
     stall_point("flow-reconcile")
     meta = flow["metadata"]
@@ -46,6 +57,7 @@ def reconcile_locked(
     created_status: Callable[[VersionRecord], Mapping[str, Any]] | None = None,
     later: list[Callable[[], None]] | None = None,
     own_promotion: bool = False,
+    known: KnownContent | None = None,
 ) -> Outcome:
     """reconcile() for a caller holding the flow's lock. `records` are its versions listed
     under that lock (no other thread here can have added one since; another process can,
@@ -53,7 +65,8 @@ def reconcile_locked(
     fields published in the same status write as a version this call creates; what nobody
     waits on (the new version's Event) goes to `later`, for the caller to run when it is done;
     `own_promotion`: the caller is the Promotion that wrote the flow's provenance annotation
-    (no need to read it back to verify it)."""
+    (no need to read it back to verify it); `known`: a document whose hash and size the
+    caller has, used if it is the Flow's content."""
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
@@ -67,8 +80,12 @@ def reconcile_locked(
     if env is not None:  # the metrics' own view of Environments may lag the index this came from
         metrics.set_environment(namespace, env["metadata"]["name"])
     document = spec.get("content") or {}
-    raw = canonical_json(document)
-    digest = hash_of_canonical(raw)
+    raw: bytes | None = None
+    if known is not None and known.document == document:  # far cheaper than serialising a large one
+        digest, size = known.digest, known.size
+    else:
+        raw = canonical_json(document)
+        digest, size = hash_of_canonical(raw), len(raw)
     # Held from this process's last reconcile, else listed; dropped until this one finishes.
     cached = rt.records.get(flow) if records is None else None
     rt.records.forget(namespace, name)
@@ -103,7 +120,9 @@ def reconcile_locked(
             break
         number = max(next_free, max((r.number for r in records), default=0) + 1)
         try:
-            created, created_body = _commit(rt, flow, document, raw, digest, decision, records, number, rules, post, deferred)
+            created, created_body = _commit(
+                rt, flow, document, (raw, size), digest, decision, records, number, rules, post, deferred
+            )
             records.append(created)
             if listed is not None:
                 listed.append(created_body)
@@ -146,7 +165,7 @@ def reconcile_locked(
     facts = flowstatus.FlowFacts(
         generation=meta.get("generation"),
         content_hash=digest,
-        document_bytes=len(raw),
+        document_bytes=size,
         uncommitted=newest is not None and newest.content_hash != digest,
         guardrails_ok=ok,
         guardrails_message=message,
@@ -229,7 +248,7 @@ def _commit(
     rt: Runtime,
     flow: Mapping[str, Any],
     document: Any,
-    raw: bytes,
+    serialised: tuple[bytes | None, int],
     digest: str,
     decision: commits.CommitDecision,
     records: list[VersionRecord],
@@ -239,12 +258,14 @@ def _commit(
     deferred: list[Callable[[], None]],
 ) -> tuple[VersionRecord, dict[str, Any]]:
     """Create version `number` (its record and object); NumberTaken if its object exists
-    (the API server decides)."""
+    (the API server decides). `serialised`: the document's canonical JSON if made, and its size."""
     kube = rt.kube
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     latest = commits.latest_of(records)
-    stored, base_number = versions.encode(document, versions.keyframe_for(kube, namespace, name, latest, records), raw=raw)
+    raw, size = serialised
+    keyframe = versions.keyframe_for(kube, namespace, name, latest, records)
+    stored, base_number = versions.encode(document, keyframe, raw=raw, size=size)
     results = guardrailcache.evaluate(rules, document, digest)
     ready, summary = guardrails.summarize(results)
     # Ids keep increasing per flow: the previous number's id is in `records` (listed after it was made).

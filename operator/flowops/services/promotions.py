@@ -205,13 +205,14 @@ def _source_side(
     if flow is None:
         return SourceSide()
     records = tuple(r for r in versions.history_of(items, flow["metadata"]["uid"])[0] if r.origin != "Quarantine")
-    documents: dict[str, tuple[Any, str]] = {}
+    documents: dict[str, tuple[Any, str, int | None]] = {}
 
-    def read(record: VersionRecord) -> tuple[Any, str]:
+    def read(record: VersionRecord) -> tuple[Any, str, int | None]:
         if record.id not in documents:
             version = rt.kube.get(FLOWVERSIONS, record.name, namespace)
             transition = (version.get("spec") or {}).get("transition") or "RestartInProgress"
-            documents[record.id] = (versions.decode(rt.kube, namespace, name, version), transition)
+            size = ((version.get("spec") or {}).get("storage") or {}).get("bytes")
+            documents[record.id] = (versions.decode(rt.kube, namespace, name, version), transition, size)
         return documents[record.id]
 
     while True:
@@ -222,9 +223,9 @@ def _source_side(
         if choice.record is None:
             return SourceSide(True, records)
         record = choice.record
-        document, transition = read(record)
+        document, transition, size = read(record)
         if record.judged_under(rules.digest):
-            return SourceSide(True, records, document, transition)
+            return SourceSide(True, records, document, transition, size)
         judged, _ = verdicts.reckon(record, document, rules)
         records = tuple(judged if r.id == record.id else r for r in records)
         # A pin is decided on its own verdict; HEAD, failing, is looked for further back.
@@ -352,6 +353,9 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
         records=list(state.target.records),
         later=later,
         own_promotion=True,
+        known=flows.KnownContent(write.document, write.provenance["contentHash"], write.document_bytes)
+        if write.document_bytes is not None
+        else None,
         created_status=lambda created: (
             {"lastPromotion": _last_promotion(rt, state, decision.status["sourceVersion"], created.id)}
             if created.promotion_uid == uid

@@ -223,9 +223,12 @@ def keyframe_for(
     return Keyframe(record, document, len(stored.data))
 
 
-def encode(document: Any, keyframe: Keyframe | None, raw: bytes | None = None) -> tuple[storage.StoredContent, int | None]:
+def encode(
+    document: Any, keyframe: Keyframe | None, raw: bytes | None = None, size: int | None = None
+) -> tuple[storage.StoredContent, int | None]:
     """The stored form, and the keyframe's number when it is a Delta (names its object)."""
-    stored = storage.encode(document, (keyframe.record.id, keyframe.document, keyframe.data_bytes) if keyframe else None, raw=raw)
+    base = (keyframe.record.id, keyframe.document, keyframe.data_bytes) if keyframe else None
+    stored = storage.encode(document, base, raw=raw, size=size)
     return stored, keyframe.record.number if keyframe and stored.base else None
 
 
