@@ -5,7 +5,8 @@ its sync report), and the writes it issued.
 A restart must converge without writing: no new versions, no status rewrites. Writes are
 counted as changed resourceVersions of every flowops object (and new Events) between a
 snapshot before the stop and one after catch-up. Catch-up is read from the operator's own
-log: the time its "Resuming is processed" line for the last Flow was written. Meanwhile
+log: the time its "Resuming is processed" line (or, for a flow told idle without a handler,
+its "Resumed: ..." line) for the last Flow was written. Meanwhile
 its health endpoint is asked as a kubelet's liveness probe would ask it (bench/liveness.py).
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flowops.kube import APICLIENTS, ENVIRONMENTS, EVENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, Kube
+from flowops.services import flowevents
 from flowops.testing.waiting import wait_for
 
 from .. import population
@@ -254,12 +256,17 @@ def _wait_resumed(log: Path, offset: int, flows: set[tuple[str, str]], started_w
         for line in lines:
             record = _record(line)
             ref = record.get("object") or {}
-            if ref.get("kind") == "Flow" and str(record.get("message", "")).startswith("Resuming is processed"):
+            if ref.get("kind") == "Flow" and _resumed(str(record.get("message", ""))):
                 resumed[(ref.get("namespace", ""), ref.get("name", ""))] = _timestamp(record)
         if flows <= resumed.keys():
             return max(resumed[f] for f in flows) - started_wall
         time.sleep(0.2)
     raise TimeoutError(f"{len(flows - resumed.keys())} of {len(flows)} flows not resumed within {timeout:.0f}s")
+
+
+def _resumed(message: str) -> bool:
+    """A flow resumed in a handler, or told idle from memory (no handler ran)."""
+    return message.startswith("Resuming is processed") or message == flowevents.RESUMED_IDLE
 
 
 def _record(line: bytes) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from .common import Poster
 from .flowregistry import ClientWaiter, SyncState
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
+# Logged for each flow whose resume is told idle from memory (and not run in a thread).
+RESUMED_IDLE = "Resumed: status and sync report are current; nothing to do."
 Environments = Callable[[], list[Mapping[str, Any]]]
 
 
@@ -112,10 +114,29 @@ def publish_downstream(
         sync.publish(rt, down_ns, name, down, env_by_name, state)
 
 
+def resumes_idle(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
+    """Whether resuming this flow would do nothing (`reconcile` with `resumed`), told from
+    memory alone: it is settled, and its sync report names the upstream's HEAD as that
+    flow's watch showed it. False whenever telling it would take an API call or a wait to
+    register: the resume handler then decides, as before. Reads only; writes nothing."""
+    if env is None or not _settled(flow, env):
+        return False
+    return _sync_decision(rt, flow, env, env_by_name, peek=True) == "current"
+
+
 def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
     """Whether status.sync may stay as it is for now: it describes this flow's HEAD against
     its upstream's HEAD as the Flow watch showed it, or the upstream's event is still to
     come and will check it then (`_stale_downstream`). No version is listed either way."""
+    return _sync_decision(rt, flow, env, env_by_name) != "stale"
+
+
+def _sync_decision(
+    rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup, peek: bool = False
+) -> syncreport.Decision | None:
+    """syncreport.on_resume for this flow. `peek`: only from what the flow registry holds
+    (None when the upstream flow is not known there yet: waiting for it is registered only
+    without `peek`)."""
     upstream = ((env or {}).get("spec") or {}).get("upstream")
     status = flow.get("status") or {}
     preserved = bool(values.preserved_paths(env))
@@ -123,10 +144,16 @@ def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] |
     known: syncreport.Known = "unlisted"
     head = None
     if upstream and up_env is not None and syncreport.own_side_current(status, upstream, preserved):
-        up_ns = up_env["spec"]["namespace"]
-        prime(rt, up_ns)  # once per namespace: tells a flow still to be seen from one that is not there
-        known, head = rt.flows.head_or_wait(up_ns, flow["metadata"]["name"], waiter=flow["metadata"]["namespace"])
-    return syncreport.on_resume(status, upstream, preserved, up_env is not None, known, head) != "stale"
+        up_ns, name = up_env["spec"]["namespace"], flow["metadata"]["name"]
+        if peek:
+            seen, head = rt.flows.head_of(up_ns, name)
+            if not seen:
+                return None
+            known = "known"
+        else:
+            prime(rt, up_ns)  # once per namespace: tells a flow still to be seen from one that is not there
+            known, head = rt.flows.head_or_wait(up_ns, name, waiter=flow["metadata"]["namespace"])
+    return syncreport.on_resume(status, upstream, preserved, up_env is not None, known, head)
 
 
 def _stale_downstream(
