@@ -67,10 +67,22 @@ def list_items(kube: Kube, namespace: str, flow: str) -> list[dict[str, Any]]:
 
 def history_of(items: list[dict[str, Any]], owner_uid: str | None) -> tuple[list[VersionRecord], int]:
     """list_history of items listed before the owner's uid was known (read at the same time)."""
-    numbered = [i for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})]
-    highest = max((int(i["metadata"]["labels"][names.LABEL_NUMBER]) for i in numbered), default=0)
+    numbered = _numbered(items)
+    highest = max((_number(i) for i in numbered), default=0)
     records = sorted((record_of(i) for i in numbered if owned_by(i, owner_uid)), key=lambda r: r.number)
     return records, highest
+
+
+def _numbered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [i for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})]
+
+
+def _number(item: Mapping[str, Any]) -> int:
+    return int(item["metadata"]["labels"][names.LABEL_NUMBER])
+
+
+def _flow_owners(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [o for o in obj["metadata"].get("ownerReferences") or [] if o.get("kind", "Flow") == "Flow"]
 
 
 def is_foreign(kube: Kube, namespace: str, flow: str, name: str) -> bool:
@@ -85,16 +97,15 @@ def newest_owner(items: list[dict[str, Any]]) -> str | None:
     """The Flow uid that owns the highest-numbered version among `items`; None when it has
     no owner (retained history) or there is none: a guess, for reads that start before
     the Flow's own uid is known."""
-    numbered = [i for i in items if names.LABEL_NUMBER in (i["metadata"].get("labels") or {})]
-    newest = max(numbered, key=lambda i: int(i["metadata"]["labels"][names.LABEL_NUMBER]), default=None)
-    owners = [o for o in (newest or {}).get("metadata", {}).get("ownerReferences") or [] if o.get("kind", "Flow") == "Flow"]
+    newest = max(_numbered(items), key=_number, default=None)
+    owners = _flow_owners(newest) if newest is not None else []
     return owners[0].get("uid") if owners else None
 
 
 def owned_by(obj: Mapping[str, Any], owner_uid: str | None) -> bool:
     if owner_uid is None:
         return True
-    owners = [o for o in obj["metadata"].get("ownerReferences") or [] if o.get("kind", "Flow") == "Flow"]
+    owners = _flow_owners(obj)
     # Retained history (no owner, spec.deletionPolicy Retain) belongs to whichever Flow has the name now.
     return not owners or any(o.get("uid") == owner_uid for o in owners)
 
