@@ -1,9 +1,11 @@
 """At a restart, a flow whose resume would do nothing is told so from memory, without a
 handler thread. Told idle only when the resume handler, given the same flow, would make no
-API call and no write; anything it cannot tell without one goes to the handler."""
+API call and no write; anything it cannot tell without one goes to the handler. A flow
+told idle before its upstream was seen is checked by that upstream's first event."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -25,7 +27,9 @@ class NoApi:
         raise AssertionError(f"the API was called ({name})")
 
 
-def flow(generation: int = 3, sync: dict[str, Any] | None = None, namespace: str = "ns-staging") -> dict[str, Any]:
+def flow(
+    generation: int = 3, sync: dict[str, Any] | None = None, namespace: str = "ns-staging", name: str = "login"
+) -> dict[str, Any]:
     status: dict[str, Any] = {
         "observedGeneration": 3,
         "contentHash": "sha256:" + "a" * 64,
@@ -38,7 +42,7 @@ def flow(generation: int = 3, sync: dict[str, Any] | None = None, namespace: str
     }
     if sync is not None:
         status["sync"] = sync
-    return {"metadata": {"name": "login", "namespace": namespace, "generation": generation}, "spec": {}, "status": status}
+    return {"metadata": {"name": name, "namespace": namespace, "generation": generation}, "spec": {}, "status": status}
 
 
 def report(upstream_version: str = UP_HEAD, upstream: str = "dev") -> dict[str, Any]:
@@ -58,7 +62,13 @@ CASES = {
     "no upstream, settled": (runtime(), flow(namespace="ns-dev"), DEV, True),
     "upstream seen with the HEAD the report names": (runtime(UP_HEAD), flow(sync=report()), STAGING, True),
     "upstream seen with another HEAD": (runtime("20261201000000000009"), flow(sync=report()), STAGING, False),
-    "upstream listed, not seen yet": (runtime(upstream_awaited=True), flow(sync=report()), STAGING, False),
+    "upstream listed, not seen yet (its first event checks)": (
+        runtime(upstream_awaited=True),
+        flow(sync=report()),
+        STAGING,
+        True,
+    ),
+    "upstream not in its namespace's list": (runtime(upstream_awaited=True), flow(sync=report(), name="signup"), STAGING, False),
     "upstream namespace not listed yet": (runtime(), flow(sync=report()), STAGING, False),
     "a spec the status does not describe": (runtime(UP_HEAD), flow(generation=4, sync=report()), STAGING, False),
     "a report naming another upstream": (runtime(UP_HEAD), flow(sync=report(upstream="qa")), STAGING, False),
@@ -81,8 +91,53 @@ def test_a_flow_told_idle_is_one_the_resume_handler_leaves_alone(rt: Runtime, bo
     flowevents.reconcile(rt, body, env, True, ENVIRONMENTS.get, lambda: list(ENVIRONMENTS.values()), no_events)
 
 
-def test_telling_does_not_register_a_wait_for_the_upstream() -> None:
-    rt = runtime(upstream_awaited=True)
-    assert not flowevents.resumes_idle(rt, flow(sync=report()), STAGING, ENVIRONMENTS.get)
-    # Only the resume handler registers to hear of the upstream's first event.
-    assert rt.flows.observe("ns-dev", "login", None, head=UP_HEAD) == []
+def test_a_flow_told_idle_before_its_upstream_is_checked_by_the_upstreams_first_event(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    republished: list[tuple[str, Any]] = []
+    monkeypatch.setattr(flowevents, "_republish", lambda rt, name, stale, lookup: republished.append((name, stale)))
+    for upstream_head, stale in ((UP_HEAD, False), ("20261201000000000009", True)):
+        rt = runtime(upstream_awaited=True)
+        rt.flows.observe("ns-staging", "login", report(), head=OWN_HEAD)  # its own event, before the filter
+        assert flowevents.resumes_idle(rt, flow(sync=report()), STAGING, ENVIRONMENTS.get)
+        republished.clear()
+        asyncio.run(observe(rt, "ns-dev", "login", DEV, head=upstream_head))
+        assert [name for name, _ in republished] == (["login"] if stale else [])
+
+
+class Lists:
+    """The one API call priming makes: a namespace's flow names."""
+
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self.names, self.listed = names, []
+
+    def iterate(self, resource: Any, namespace: str, metadata_only: bool = False) -> list[dict[str, Any]]:
+        self.listed.append(namespace)
+        return [{"metadata": {"name": name}} for name in self.names[namespace]]
+
+
+def test_a_flows_event_lists_its_upstreams_namespace_before_its_resume_is_told() -> None:
+    kube = Lists({"ns-staging": ["login"], "ns-dev": ["login"]})
+    rt = Runtime(kube=kube)  # type: ignore[arg-type]
+    assert not flowevents.resumes_idle(rt, flow(sync=report()), STAGING, ENVIRONMENTS.get)  # nothing known yet
+    asyncio.run(observe(rt, "ns-staging", "login", STAGING, head=OWN_HEAD, sync=report()))
+    assert kube.listed == ["ns-staging", "ns-dev"]
+    assert flowevents.resumes_idle(rt, flow(sync=report()), STAGING, ENVIRONMENTS.get)
+    asyncio.run(observe(rt, "ns-staging", "signup", STAGING, head=OWN_HEAD))
+    assert kube.listed == ["ns-staging", "ns-dev"], "each namespace is listed once"
+
+
+async def observe(rt: Runtime, namespace: str, name: str, env: Any, head: str, sync: dict[str, Any] | None = None) -> None:
+    await flowevents.observe(
+        rt,
+        "ADDED",
+        name,
+        namespace,
+        sync,
+        env,
+        env_by_name=ENVIRONMENTS.get,
+        all_environments=lambda: list(ENVIRONMENTS.values()),
+        known_counts=None,
+        head=head,
+        indexed_env=ENVIRONMENTS.get,
+    )

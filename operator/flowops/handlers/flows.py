@@ -80,4 +80,5 @@ async def flow_event(
         known_counts=known,
         head=status.get("latestReadyVersion"),
         post=post,
+        indexed_env=lambda env_name: first(environments_by_name, env_name),
     )

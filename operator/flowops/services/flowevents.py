@@ -62,9 +62,11 @@ async def observe(
     known_counts: tuple[int, int] | None,
     head: str | None = None,
     post: Poster | None = None,
+    indexed_env: EnvLookup | None = None,
 ) -> None:
     """Every watch event: keep the registry current and the Environment's counts true.
-    Async, and the API is called (from a thread) only when something must be written."""
+    Async, and the API is called (from a thread) only when something must be written.
+    `indexed_env`: Environments by name from the index alone (looked up in the event loop)."""
     deleted = type_ == "DELETED"
     waiting = rt.flows.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
     clients = [w for w in waiting if isinstance(w, ClientWaiter)]
@@ -80,6 +82,11 @@ async def observe(
         await asyncio.to_thread(_republish, rt, name, stale, env_by_name)
     if not rt.flows.primed(namespace):
         await asyncio.to_thread(prime, rt, namespace)
+    # Its upstream's too, before this event's resume is told: with that list in, a restart
+    # tells a downstream flow idle even when its upstream's event is still to come.
+    up_ns = _upstream_namespace(env, indexed_env) if indexed_env else None
+    if up_ns and not rt.flows.primed(up_ns):
+        await asyncio.to_thread(prime, rt, up_ns)
     counts = rt.flows.counts(namespace)
     if counts is not None and known_counts is not None:
         known = None if None in known_counts else (int(known_counts[0]), int(known_counts[1]))
@@ -117,11 +124,12 @@ def publish_downstream(
 def resumes_idle(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
     """Whether resuming this flow would do nothing (`reconcile` with `resumed`), told from
     memory alone: it is settled, and its sync report names the upstream's HEAD as that
-    flow's watch showed it. False whenever telling it would take an API call or a wait to
-    register: the resume handler then decides, as before. Reads only; writes nothing."""
+    flow's watch showed it, or the upstream is listed and its first event, still to come,
+    will check the report (the wait is registered here, as the handler would). False
+    whenever telling it would take an API call: the resume handler then decides."""
     if env is None or not _settled(flow, env):
         return False
-    return _sync_decision(rt, flow, env, env_by_name, peek=True) == "current"
+    return _sync_decision(rt, flow, env, env_by_name, from_memory=True) in ("current", "await")
 
 
 def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
@@ -132,11 +140,11 @@ def _sync_current(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] |
 
 
 def _sync_decision(
-    rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup, peek: bool = False
+    rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup, from_memory: bool = False
 ) -> syncreport.Decision | None:
-    """syncreport.on_resume for this flow. `peek`: only from what the flow registry holds
-    (None when the upstream flow is not known there yet: waiting for it is registered only
-    without `peek`)."""
+    """syncreport.on_resume for this flow; an `await` registers the wait for the upstream's
+    first event. `from_memory`: without the upstream namespace's list when it is not in yet
+    (None then, unless the upstream flow has been seen)."""
     upstream = ((env or {}).get("spec") or {}).get("upstream")
     status = flow.get("status") or {}
     preserved = bool(values.preserved_paths(env))
@@ -145,15 +153,20 @@ def _sync_decision(
     head = None
     if upstream and up_env is not None and syncreport.own_side_current(status, upstream, preserved):
         up_ns, name = up_env["spec"]["namespace"], flow["metadata"]["name"]
-        if peek:
+        if from_memory and not rt.flows.primed(up_ns):
             seen, head = rt.flows.head_of(up_ns, name)
             if not seen:
                 return None
-            known = "known"
-        else:
+        elif not from_memory:
             prime(rt, up_ns)  # once per namespace: tells a flow still to be seen from one that is not there
-            known, head = rt.flows.head_or_wait(up_ns, name, waiter=flow["metadata"]["namespace"])
+        known, head = rt.flows.head_or_wait(up_ns, name, waiter=flow["metadata"]["namespace"])
     return syncreport.on_resume(status, upstream, preserved, up_env is not None, known, head)
+
+
+def _upstream_namespace(env: Mapping[str, Any], env_by_name: EnvLookup) -> str | None:
+    upstream = (env.get("spec") or {}).get("upstream")
+    up_env = env_by_name(upstream) if upstream else None
+    return up_env["spec"]["namespace"] if up_env is not None else None
 
 
 def _stale_downstream(
