@@ -10,7 +10,7 @@ from .. import runtime
 from ..kube.resources import API_GROUP, API_VERSION
 from ..services import flowevents
 from .events import post
-from .indexes import all_values, environment_named, environment_of_namespace, first
+from .indexes import all_values, environment_named, environment_of_namespace, first, lookup_in
 
 FLOW = (API_GROUP, API_VERSION, "flows")
 
@@ -28,7 +28,7 @@ def resume_has_work(
     more than that nothing (about a quarter of a restart's event-loop time). Those are told
     from memory here, in the event loop, and logged as resumed."""
     env = first(environments_by_namespace, namespace)
-    if flowevents.resumes_idle(runtime.current(), body, env, lambda name: first(environments_by_name, name)):
+    if flowevents.resumes_idle(runtime.current(), body, env, lookup_in(environments_by_name)):
         logger.info(flowevents.RESUMED_IDLE)
         return False
     return True
@@ -80,5 +80,5 @@ async def flow_event(
         known_counts=known,
         head=status.get("latestReadyVersion"),
         post=post,
-        indexed_env=lambda env_name: first(environments_by_name, env_name),
+        indexed_env=lookup_in(environments_by_name),
     )

@@ -5,6 +5,7 @@ handlers that do real work."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -63,6 +64,11 @@ def environment_of_namespace(index: kopf.Index, namespace: str) -> dict[str, Any
 def environment_named(index: kopf.Index, name: str) -> dict[str, Any] | None:
     found = first(index, name)
     return found if found is not None else environmentlookup.environment_named(runtime.current(), name)
+
+
+def lookup_in(index: kopf.Index) -> Callable[[Any], Any | None]:
+    """`first` in `index` alone, never the API: for lookups made in the event loop."""
+    return lambda key: first(index, key)
 
 
 def first(index: kopf.Index, key: Any) -> Any | None:

@@ -60,9 +60,9 @@ async def observe(
     env_by_name: EnvLookup,
     all_environments: Environments,
     known_counts: tuple[int, int] | None,
+    indexed_env: EnvLookup,
     head: str | None = None,
     post: Poster | None = None,
-    indexed_env: EnvLookup | None = None,
 ) -> None:
     """Every watch event: keep the registry current and the Environment's counts true.
     Async, and the API is called (from a thread) only when something must be written.
@@ -84,9 +84,9 @@ async def observe(
         await asyncio.to_thread(prime, rt, namespace)
     # Its upstream's too, before this event's resume is told: with that list in, a restart
     # tells a downstream flow idle even when its upstream's event is still to come.
-    up_ns = _upstream_namespace(env, indexed_env) if indexed_env else None
-    if up_ns and not rt.flows.primed(up_ns):
-        await asyncio.to_thread(prime, rt, up_ns)
+    _, up_env = sync.upstream_of(env, indexed_env)
+    if up_env is not None and not rt.flows.primed(up_env["spec"]["namespace"]):
+        await asyncio.to_thread(prime, rt, up_env["spec"]["namespace"])
     counts = rt.flows.counts(namespace)
     if counts is not None and known_counts is not None:
         known = None if None in known_counts else (int(known_counts[0]), int(known_counts[1]))
@@ -145,28 +145,19 @@ def _sync_decision(
     """syncreport.on_resume for this flow; an `await` registers the wait for the upstream's
     first event. `from_memory`: without the upstream namespace's list when it is not in yet
     (None then, unless the upstream flow has been seen)."""
-    upstream = ((env or {}).get("spec") or {}).get("upstream")
+    upstream, up_env = sync.upstream_of(env, env_by_name)
     status = flow.get("status") or {}
     preserved = bool(values.preserved_paths(env))
-    up_env = env_by_name(upstream) if upstream else None
     known: syncreport.Known = "unlisted"
     head = None
     if upstream and up_env is not None and syncreport.own_side_current(status, upstream, preserved):
         up_ns, name = up_env["spec"]["namespace"], flow["metadata"]["name"]
-        if from_memory and not rt.flows.primed(up_ns):
-            seen, head = rt.flows.head_of(up_ns, name)
-            if not seen:
-                return None
-        elif not from_memory:
+        if not from_memory:
             prime(rt, up_ns)  # once per namespace: tells a flow still to be seen from one that is not there
+        elif not rt.flows.primed(up_ns) and not rt.flows.head_of(up_ns, name)[0]:
+            return None
         known, head = rt.flows.head_or_wait(up_ns, name, waiter=flow["metadata"]["namespace"])
     return syncreport.on_resume(status, upstream, preserved, up_env is not None, known, head)
-
-
-def _upstream_namespace(env: Mapping[str, Any], env_by_name: EnvLookup) -> str | None:
-    upstream = (env.get("spec") or {}).get("upstream")
-    up_env = env_by_name(upstream) if upstream else None
-    return up_env["spec"]["namespace"] if up_env is not None else None
 
 
 def _stale_downstream(

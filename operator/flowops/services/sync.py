@@ -57,11 +57,10 @@ def compute(
     kube: Kube, namespace: str, flow: str, env: Mapping[str, Any] | None, env_by_name: EnvLookup, uid: str | None = None
 ) -> dict[str, Any] | None:
     """`uid`: the flow's own uid when the caller has its body (else it is read)."""
-    upstream = ((env or {}).get("spec") or {}).get("upstream")
+    upstream, up_env = upstream_of(env, env_by_name)
     if not upstream:
         return None
     own = _head(kube, namespace, flow, uid)
-    up_env = env_by_name(upstream)
     if up_env is None:
         return {
             "upstream": upstream,
@@ -120,6 +119,12 @@ def publish(
                 rt.kube.patch_status(FLOWS, flow, {"sync": patch}, namespace)
         except NotFound:
             pass
+
+
+def upstream_of(env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> tuple[str | None, Mapping[str, Any] | None]:
+    """The name of `env`'s upstream Environment and that Environment (None if not found)."""
+    upstream = ((env or {}).get("spec") or {}).get("upstream")
+    return upstream, (env_by_name(upstream) if upstream else None)
 
 
 def downstream_of(env_name: str, environments: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
