@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     for flag, url, port in (("--liveness", args.liveness, 8080), ("--metrics", args.metrics, 8081)):
         if url and (problem := endpoints.port_problem(url, port)):
             sys.exit(f"flowops-operator: {flag} {url}: {problem}; pass {flag} with another port, or {flag} '' to disable it")
-    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
+    # log_prefix None: text lines name their object ("[namespace/name] ..."); JSON has a field for it.
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()], log_prefix=None)
     logs.configure(verbose=args.verbose)
     indexreadiness.install()
     from . import handlers  # noqa: F401  (registers the handlers)
