@@ -10,6 +10,7 @@ import pytest
 
 from flowops.domain.canonical import canonical_json, content_hash
 from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS
+from flowops.services import bindings_resume
 from flowops.services.bindings_concurrency import FAN_OUT_THREADS
 from flowops.testing.configmaps import ConfigMapWrites
 from flowops.testing.objects import PROMOTE_NOW, barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
@@ -670,6 +671,38 @@ def test_a_restart_re_resolves_exactly_the_clients_whose_binding_moved_while_dow
     settle(kube, n, (APICLIENTS, "steady"), (APICLIENTS, "pinned"), (FLOWS, "login"), writes=writes)
     assert [w.count for w in writes] == [0, 0]
     assert {c: status_of(kube, n, c) for c in ("steady", "pinned")} == before
+
+
+def test_a_restart_tells_clients_holding_their_binding_idle_and_a_moved_head_still_reaches_them(
+    kube, running_operator, make_environment, watch_writes
+):
+    """Clients whose ConfigMap holds what they ask for are told so without a handler (the
+    log names each); one whose flow is edited while the operator is down follows the
+    version committed when it starts."""
+    env = make_environment()
+    n = ns(env)
+    login = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
+    signup = commit(kube, n, "signup", {"title": "signup"}, 1)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("steady", flow_name="signup"), n)
+    kube.create(APICLIENTS, api_client("pinned", flow_name="signup", version="1"), n)
+    kube.create(APICLIENTS, api_client("follower", flow_name="login"), n)
+    wait_bound(kube, n, "steady", signup)
+    wait_bound(kube, n, "pinned", signup)
+    wait_bound(kube, n, "follower", login)
+    before = {c: status_of(kube, n, c) for c in ("steady", "pinned")}
+    writes = [watch_writes(n, "steady"), watch_writes(n, "pinned")]
+
+    running_operator.stop()
+    kube.json_patch(FLOWS, "login", [{"op": "replace", "path": "/spec/content", "value": {"title": "v2"}}], n)
+    running_operator.start()
+    moved = wait_for_number(kube, n, "login", 2)["latestReadyVersion"]
+    wait_bound(kube, n, "follower", moved)
+    settle(kube, n, (APICLIENTS, "steady"), (APICLIENTS, "pinned"), (FLOWS, "signup"), writes=writes)
+    assert [w.count for w in writes] == [0, 0]
+    assert {c: status_of(kube, n, c) for c in ("steady", "pinned")} == before
+    log = running_operator.log_path.read_text(errors="replace")
+    for client in ("steady", "pinned"):
+        assert f"[{n}/{client}] {bindings_resume.RESUMED_IDLE}" in log
 
 
 def test_a_recreated_client_takes_over_its_configmap(kube, running_operator, make_environment):

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import conditions
 from .binding import Resolution
-from .bindingtarget import Problem
+from .bindingtarget import Problem, is_head_selector
 from .materialise import Fingerprint
 
 
@@ -28,6 +28,26 @@ class ClientFacts:
     # The last generation whose resolution was served; a refusal leaves it where it was, so
     # a spec refused once counts its writer again at every later resolution.
     reviewed_generation: int | None = None
+
+
+def client_facts(
+    generation: int | None,
+    previous: Mapping[str, Any],
+    request: Resolution,
+    held: Fingerprint | None,
+    config_map: str,
+    problem: Problem | None,
+) -> ClientFacts:
+    """What one reconcile of a client found: `held`, what its ConfigMap holds after it."""
+    return ClientFacts(
+        generation=generation,
+        request=request,
+        materialised=held,
+        config_map=config_map,
+        follows_head=problem is None and request.version is not None and is_head_selector(request.version),
+        problem=problem,
+        reviewed_generation=generation if problem is None and held is not None else previous.get("reviewedGeneration"),
+    )
 
 
 # Resolved decides Ready for both kinds: the binding names a flow version that exists.

@@ -12,7 +12,7 @@ import kopf
 from .. import runtime
 from ..domain import fanout, policy
 from ..kube.resources import API_GROUP, API_VERSION
-from ..services import bindings, bindings_applications, bindings_clients
+from ..services import bindings, bindings_applications, bindings_clients, bindings_resume
 from .events import post
 from .indexes import first
 
@@ -50,7 +50,29 @@ def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str
 # -- ApiClient --------------------------------------------------------------------------
 
 
-@kopf.on.resume(*APICLIENT)
+def resume_has_work(
+    body: kopf.Body, namespace: str, logger: kopf.Logger, environments_by_namespace: kopf.Index, **_: Any
+) -> bool:
+    """Kopf's filter of the resume handler: a restart resumes every client, and most hold
+    what their binding names. Those are told from memory here, in the event loop, and
+    logged as resumed; handing each to a thread costs more than its nothing."""
+    env = first(environments_by_namespace, namespace)
+    if bindings_resume.resumes_idle(runtime.current(), body, env):
+        logger.info(bindings_resume.RESUMED_IDLE)
+        return False
+    return True
+
+
+async def prime_client_resume(type: str | None, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
+    """Kopf runs watching handlers before it asks `resume_has_work` about the same event:
+    a listed client (type None: a restart's or a re-list's) lists what its namespace's
+    resumes need first, once for all of them."""
+    rt = runtime.current()
+    if type is None and first(environments_by_namespace, namespace) and not bindings_resume.primed(rt, namespace):
+        await asyncio.to_thread(bindings_resume.prime, rt, namespace)
+
+
+@kopf.on.resume(*APICLIENT, when=resume_has_work)
 @kopf.on.create(*APICLIENT)
 @kopf.on.update(*APICLIENT)
 def reconcile_apiclient(

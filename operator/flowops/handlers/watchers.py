@@ -28,7 +28,7 @@ def _timed(*watchers: Watcher) -> tuple[Watcher, ...]:
 
 
 FLOW_WATCHERS = _timed(observe.observe_flow, flows.flow_event, bindings.flow_changed)
-APICLIENT_WATCHERS = _timed(observe.observe_apiclient, bindings.count_clients)
+APICLIENT_WATCHERS = _timed(observe.observe_apiclient, bindings.prime_client_resume, bindings.count_clients)
 PROMOTION_WATCHERS = _timed(observe.observe_promotion, promotionhistory.prune_finished_promotions)
 ENVIRONMENT_WATCHERS = _timed(observe.observe_environment, bindings.environment_changed, environments.rival_takes_over)
 

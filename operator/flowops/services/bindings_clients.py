@@ -17,13 +17,13 @@ from typing import Any
 from .. import names
 from ..domain import bindingstatus, clientresume, materialise, pinreview, policy, values
 from ..domain.binding import Resolution, resolve_request
-from ..domain.bindingtarget import Problem, check_selector, is_head_selector
+from ..domain.bindingtarget import Problem
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
 from ..kube import APICLIENTS, CONFIGMAPS, Conflict, Forbidden, Kube, NotFound
 from ..runtime import Runtime
-from . import flowregistry
+from . import bindings_resume
 from .bindings_concurrency import with_retries
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
@@ -185,7 +185,7 @@ def _reconcile_client(
             f"no Environment manages namespace {namespace}: ApiClients are materialised only in an Environment's "
             f"namespace; create an Environment with spec.namespace: {namespace}",
         )
-    elif not (resuming and _holds_head(rt, client, request, held, env)):
+    elif not (resuming and bindings_resume.holds_head(rt, client, request, held, env)):
         assert request.name is not None and request.version is not None
         resolved = target(reads, namespace, request.name, request.version, env)
 
@@ -214,18 +214,7 @@ def _reconcile_client(
                 )
             held = written
 
-    follows_head = problem is None and request.version is not None and is_head_selector(request.version)
-    facts = bindingstatus.ClientFacts(
-        generation=meta.get("generation"),
-        request=request,
-        materialised=held,
-        config_map=cm_name,
-        follows_head=follows_head,
-        problem=problem,
-        reviewed_generation=meta.get("generation")
-        if problem is None and held is not None
-        else previous.get("reviewedGeneration"),
-    )
+    facts = bindingstatus.client_facts(meta.get("generation"), previous, request, held, cm_name, problem)
     status = bindingstatus.client_status(facts, previous, rfc3339(rt.clock()))
     if problem is not None and condition_changed(previous, status, "Resolved"):
         post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
@@ -296,30 +285,6 @@ def _groups(recorded: str | None) -> tuple[str, ...] | None:
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         return None
     return tuple(groups)
-
-
-def _holds_head(
-    rt: Runtime, client: Mapping[str, Any], request: Resolution, held: Fingerprint | None, env: Mapping[str, Any] | None
-) -> bool:
-    """A restart: its status and ConfigMap name the flow's HEAD as the Flow watch showed it.
-    A flow listed but not seen yet is left to its first event (`recheck_waiting`); one not
-    there is read as before."""
-    if request.name is None or request.version is None or held is None:
-        return False
-    env_name = ((env or {}).get("metadata") or {}).get("name") or "(none)"
-    selector = check_selector(
-        request.version, allow_head=policy.allow_head_bindings((env or {}).get("spec")), environment=env_name
-    )
-    env_values = ((env or {}).get("spec") or {}).get("values") or {}
-    status, generation = client.get("status"), client["metadata"].get("generation")
-    if not clientresume.holds_head(status, generation, request, selector, held.version, held, env_values):
-        return False  # even if what it holds were HEAD
-    namespace = client["metadata"]["namespace"]
-    flowregistry.prime(rt.flows, rt.kube, namespace)  # once per namespace
-    known, head = rt.flows.head_or_wait(namespace, request.name, ClientWaiter(client["metadata"]["name"], held.version))
-    return known == "awaited" or (
-        known == "known" and clientresume.holds_head(status, generation, request, selector, head, held, env_values)
-    )
 
 
 def recheck_waiting(

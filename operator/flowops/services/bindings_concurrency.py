@@ -56,6 +56,13 @@ class BindingState:
                 self._resume[namespace] = entry
             return entry[1]
 
+    def fresh_resume_snapshot(self, namespace: str, now: Callable[[], float] = time.monotonic) -> Any | None:
+        """The namespace's resume snapshot if one is taken and not older than RESUME_SNAPSHOT_TTL.
+        Without the guard, which is held while a snapshot is listed: the event loop asks this,
+        and one dict lookup is atomic."""
+        entry = self._resume.get(namespace)
+        return entry[1] if entry is not None and now() - entry[0] <= RESUME_SNAPSHOT_TTL else None
+
     def rules_changed(self, namespace: str, digest: str | None) -> bool:
         """Whether the namespace's Environment records other rules (status.guardrailsDigest)
         than when last seen here. False the first time: at start-up, resumed clients judge
