@@ -76,6 +76,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="record each API request the operator makes, with the timed operations (OUT/trace.txt; python -m bench.tracing)",
     )
+    parser.add_argument(
+        "--operator-code",
+        type=Path,
+        metavar="DIR",
+        help="run the operator from another checkout's operator/ directory (an A/B against older code, measured alike)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where report.md, report.json and logs go")
     return parser.parse_args(argv)
 
@@ -92,9 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params = params_of(args)
     selected = [n for n in NAMES + OPTIONAL if n in (args.only or NAMES)]
-    report = Report(parameters={**asdict(params), "scenarios": selected})
+    report = Report(parameters={**asdict(params), "scenarios": selected, "operator_code": str(args.operator_code or "")})
     failed = False
     with Bench(args.out, log) as bench:
+        if args.operator_code:
+            path = (str(args.operator_code.resolve()), bench.operator_env["PYTHONPATH"])
+            bench.operator_env["PYTHONPATH"] = os.pathsep.join(path)
         if args.profile:
             bench.operator_env["FLOWOPS_BENCH_PROFILE"] = str(args.out / "profile")
             if args.profile_targets:
