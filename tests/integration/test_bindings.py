@@ -683,25 +683,28 @@ def test_a_restart_tells_clients_holding_their_binding_idle_and_a_moved_head_sti
     n = ns(env)
     login = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
     signup = commit(kube, n, "signup", {"title": "signup"}, 1)["latestReadyVersion"]
+    kube.create(APPLICATIONS, application("shop", "signup"), n)
     kube.create(APICLIENTS, api_client("steady", flow_name="signup"), n)
     kube.create(APICLIENTS, api_client("pinned", flow_name="signup", version="1"), n)
+    kube.create(APICLIENTS, api_client("inheriting", app="shop"), n)
     kube.create(APICLIENTS, api_client("follower", flow_name="login"), n)
-    wait_bound(kube, n, "steady", signup)
-    wait_bound(kube, n, "pinned", signup)
+    for client in ("steady", "pinned", "inheriting"):
+        wait_bound(kube, n, client, signup)
     wait_bound(kube, n, "follower", login)
-    before = {c: status_of(kube, n, c) for c in ("steady", "pinned")}
-    writes = [watch_writes(n, "steady"), watch_writes(n, "pinned")]
+    unmoved = ("steady", "pinned", "inheriting")
+    before = {c: status_of(kube, n, c) for c in unmoved}
+    writes = [watch_writes(n, c) for c in unmoved]
 
     running_operator.stop()
     kube.json_patch(FLOWS, "login", [{"op": "replace", "path": "/spec/content", "value": {"title": "v2"}}], n)
     running_operator.start()
     moved = wait_for_number(kube, n, "login", 2)["latestReadyVersion"]
     wait_bound(kube, n, "follower", moved)
-    settle(kube, n, (APICLIENTS, "steady"), (APICLIENTS, "pinned"), (FLOWS, "signup"), writes=writes)
-    assert [w.count for w in writes] == [0, 0]
-    assert {c: status_of(kube, n, c) for c in ("steady", "pinned")} == before
+    settle(kube, n, *[(APICLIENTS, c) for c in unmoved], (FLOWS, "signup"), (APPLICATIONS, "shop"), writes=writes)
+    assert [w.count for w in writes] == [0, 0, 0]
+    assert {c: status_of(kube, n, c) for c in unmoved} == before
     log = running_operator.log_path.read_text(errors="replace")
-    for client in ("steady", "pinned"):
+    for client in unmoved:
         assert f"[{n}/{client}] {bindings_resume.RESUMED_IDLE}" in log
 
 

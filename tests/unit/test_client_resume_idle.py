@@ -35,8 +35,22 @@ class NoApi:
         raise AssertionError(f"the API was called ({name})")
 
 
-def client(version: str = "HEAD", generation: int = 4, status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
-    spec = {"defaultFlow": {"name": "login", "version": version}, **spec}
+# What the Application index holds of each (domain.fanout.application_spec).
+APPLICATIONS = {"shop": {"defaultFlow": {"name": "login"}}, "moved": {"defaultFlow": {"name": "signup"}}}
+
+
+class ApplicationReads(NoApi):
+    """The resume handler reads a client's Application (the filter took it from the index)."""
+
+    def get_or_none(self, resource: Any, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        assert resource.kind == "Application", f"the API was called (get_or_none {resource.kind})"
+        return {"metadata": {"name": name, "namespace": namespace}, "spec": APPLICATIONS[name]}
+
+
+def client(
+    version: str | None = "HEAD", generation: int = 4, status: dict[str, Any] | None = None, **spec: Any
+) -> dict[str, Any]:
+    spec = {"defaultFlow": {"name": "login", "version": version}, **spec} if version else spec
     body = {"metadata": {"name": "web", "namespace": NS, "uid": UID, "generation": generation}, "spec": spec}
     body["status"] = written_status(body) if status is None else status
     return body
@@ -44,7 +58,8 @@ def client(version: str = "HEAD", generation: int = 4, status: dict[str, Any] | 
 
 def written_status(body: dict[str, Any], held: Fingerprint = HELD) -> dict[str, Any]:
     """What the client's last reconcile wrote, as stored (a merge patch drops None)."""
-    request = resolve_request(body["spec"], None)
+    application = body["spec"].get("application")
+    request = resolve_request(body["spec"], APPLICATIONS["shop"] if application else None)
     facts = bindingstatus.client_facts(4, {}, request, held, configmap_name("web"), None)
     return stored(bindingstatus.client_status(facts, None, NOW))
 
@@ -118,7 +133,19 @@ CASES = {
         ENV,
         False,
     ),
-    "an Application (reading it takes an API call)": (runtime(), client(application="shop"), ENV, False),
+    "inherits from an Application the index holds": (runtime(), client(None, application="shop"), ENV, True),
+    "its Application's default moved to another flow": (
+        runtime(),
+        client(None, application="moved", status=written_status(client(None, application="shop"))),
+        ENV,
+        False,
+    ),
+    "an Application the index lacks (reading it takes an API call)": (
+        runtime(),
+        client(None, application="gone", status=written_status(client(None, application="shop"))),
+        ENV,
+        False,
+    ),
     "reconciled by this process since its resume body": (reconciled_since(runtime()), client(), ENV, False),
     "new values its document does not use": (
         runtime(),
@@ -132,7 +159,7 @@ CASES = {
 
 @pytest.mark.parametrize(("rt", "body", "env", "idle"), CASES.values(), ids=CASES.keys())
 def test_idle_is_told_from_memory_alone(rt: Runtime, body: dict[str, Any], env: Any, idle: bool) -> None:
-    assert bindings_resume.resumes_idle(rt, body, env) is idle
+    assert bindings_resume.resumes_idle(rt, body, env, APPLICATIONS.get) is idle
 
 
 @pytest.mark.parametrize(
@@ -141,6 +168,7 @@ def test_idle_is_told_from_memory_alone(rt: Runtime, body: dict[str, Any], env: 
     ids=[k for k, v in CASES.items() if v[3]],
 )
 def test_a_client_told_idle_is_one_the_resume_handler_leaves_alone(rt: Runtime, body: dict[str, Any], env: Any) -> None:
+    rt.kube = ApplicationReads()  # type: ignore[assignment]
     outcome = bindings_clients.reconcile_client(rt, NS, "web", env, resumed=body)
     assert outcome is not None and not outcome.rewritten and not outcome.status_changed
 
@@ -150,13 +178,13 @@ def test_a_client_rendered_with_a_value_that_changed_goes_to_the_handler() -> No
     rt = runtime(configmaps=(configmap(held),))
     body = client(status=written_status(client(), held))
     env = {**ENV, "spec": {"namespace": NS, "values": {"tenant": "acme"}}}
-    assert bindings_resume.resumes_idle(rt, body, ENV | {"spec": {"namespace": NS, "values": {}}}) is False
-    assert bindings_resume.resumes_idle(rt, body, env) is False
+    assert bindings_resume.resumes_idle(rt, body, ENV | {"spec": {"namespace": NS, "values": {}}}, APPLICATIONS.get) is False
+    assert bindings_resume.resumes_idle(rt, body, env, APPLICATIONS.get) is False
 
 
 def test_a_client_told_idle_before_its_flow_is_checked_by_the_flows_first_event() -> None:
     rt = runtime(flow_head=None)
-    assert bindings_resume.resumes_idle(rt, client(), ENV)
+    assert bindings_resume.resumes_idle(rt, client(), ENV, APPLICATIONS.get)
     assert rt.flows.observe(NS, "login", None, head=OTHER) == [ClientWaiter("web", HEAD)]
 
 
@@ -181,13 +209,13 @@ def test_a_listed_clients_event_lists_its_namespace_once_before_its_resume_is_to
     monkeypatch.setattr(binding_handlers.runtime, "current", lambda: rt)
     index = {NS: [ENV]}
     rt.flows.observe(NS, "login", None, head=HEAD)
-    assert not bindings_resume.resumes_idle(rt, client(), ENV)  # nothing listed yet
+    assert not bindings_resume.resumes_idle(rt, client(), ENV, APPLICATIONS.get)  # nothing listed yet
 
     asyncio.run(binding_handlers.prime_client_resume(type="MODIFIED", namespace=NS, environments_by_namespace=index))
     assert kube.calls == [], "only a listing event primes"
     asyncio.run(binding_handlers.prime_client_resume(type=None, namespace=NS, environments_by_namespace=index))
     asyncio.run(binding_handlers.prime_client_resume(type=None, namespace=NS, environments_by_namespace=index))
     assert kube.calls == [f"flows in {NS}", f"configmaps in {NS}"], "once per namespace"
-    assert bindings_resume.resumes_idle(rt, client(), ENV)
+    assert bindings_resume.resumes_idle(rt, client(), ENV, APPLICATIONS.get)
     asyncio.run(binding_handlers.prime_client_resume(type=None, namespace="elsewhere", environments_by_namespace=index))
     assert kube.calls == [f"flows in {NS}", f"configmaps in {NS}"], "a namespace no Environment manages is not listed"

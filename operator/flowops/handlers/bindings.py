@@ -51,13 +51,19 @@ def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str
 
 
 def resume_has_work(
-    body: kopf.Body, namespace: str, logger: kopf.Logger, environments_by_namespace: kopf.Index, **_: Any
+    body: kopf.Body,
+    namespace: str,
+    logger: kopf.Logger,
+    environments_by_namespace: kopf.Index,
+    applications_by_namespace: kopf.Index,
+    **_: Any,
 ) -> bool:
     """Kopf's filter of the resume handler: a restart resumes every client, and most hold
     what their binding names. Those are told from memory here, in the event loop, and
     logged as resumed; handing each to a thread costs more than its nothing."""
     env = first(environments_by_namespace, namespace)
-    if bindings_resume.resumes_idle(runtime.current(), body, env):
+    applications = list(applications_by_namespace.get(namespace, ()))
+    if bindings_resume.resumes_idle(runtime.current(), body, env, lambda name: fanout.application_spec(applications, name)):
         logger.info(bindings_resume.RESUMED_IDLE)
         return False
     return True

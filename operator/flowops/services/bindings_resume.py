@@ -5,7 +5,7 @@ a handler thread; anything that cannot be told without an API call goes to the h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import bindingstatus, clientresume, materialise, policy
@@ -53,16 +53,25 @@ def holds_head(
     )
 
 
-def resumes_idle(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] | None) -> bool:
+def resumes_idle(
+    rt: Runtime,
+    client: Mapping[str, Any],
+    env: Mapping[str, Any] | None,
+    application_spec: Callable[[str], Mapping[str, Any] | None],
+) -> bool:
     """Whether resuming this client (`reconcile_client` with `resumed`) would read and write
     nothing, told from memory alone: the namespace's ConfigMap list shows it holds its
     flow's HEAD and the status it would write is the one it has. The wait for a flow not
-    seen yet is registered here, as the handler would. A client with an Application goes
-    to the handler: telling it would read the Application."""
+    seen yet is registered here, as the handler would. `application_spec`: what the
+    Application index holds of one; a client whose Application it lacks goes to the
+    handler (that reads it, and says if it is missing)."""
     meta = client["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     spec = client.get("spec") or {}
-    if env is None or spec.get("application") or meta.get("deletionTimestamp"):
+    if env is None or meta.get("deletionTimestamp"):
+        return False
+    application = application_spec(spec["application"]) if spec.get("application") else None
+    if spec.get("application") and application is None:
         return False
     if rt.bindings.last_reconciled(namespace, name) is not None:
         return False  # reconciled here since: its resume body may be older than that
@@ -74,7 +83,7 @@ def resumes_idle(rt: Runtime, client: Mapping[str, Any], env: Mapping[str, Any] 
     if materialise.ownership(cm_meta, name, meta["uid"]) != "ours":
         return False
     held = materialise.fingerprint_of(cm_meta)
-    request = resolve_request(spec, None)
+    request = resolve_request(spec, application)
     previous = client.get("status") or {}
     facts = bindingstatus.client_facts(meta.get("generation"), previous, request, held, cm_name, None)
     if held is None or not bindingstatus.same_status(previous, bindingstatus.client_status(facts, previous, rfc3339(rt.clock()))):
