@@ -158,19 +158,14 @@ CASES = {
 
 
 @pytest.mark.parametrize(("rt", "body", "env", "idle"), CASES.values(), ids=CASES.keys())
-def test_idle_is_told_from_memory_alone(rt: Runtime, body: dict[str, Any], env: Any, idle: bool) -> None:
+def test_idle_is_told_from_memory_alone_and_only_when_the_handler_would_do_nothing(
+    rt: Runtime, body: dict[str, Any], env: Any, idle: bool
+) -> None:
     assert bindings_resume.resumes_idle(rt, body, env, APPLICATIONS.get) is idle
-
-
-@pytest.mark.parametrize(
-    ("rt", "body", "env"),
-    [(rt, body, env) for rt, body, env, idle in CASES.values() if idle],
-    ids=[k for k, v in CASES.items() if v[3]],
-)
-def test_a_client_told_idle_is_one_the_resume_handler_leaves_alone(rt: Runtime, body: dict[str, Any], env: Any) -> None:
-    rt.kube = ApplicationReads()  # type: ignore[assignment]
-    outcome = bindings_clients.reconcile_client(rt, NS, "web", env, resumed=body)
-    assert outcome is not None and not outcome.rewritten and not outcome.status_changed
+    if idle:
+        rt.kube = ApplicationReads()  # type: ignore[assignment]
+        outcome = bindings_clients.reconcile_client(rt, NS, "web", env, resumed=body)
+        assert outcome is not None and not outcome.rewritten and not outcome.status_changed
 
 
 def test_a_client_rendered_with_a_value_that_changed_goes_to_the_handler() -> None:
