@@ -17,9 +17,8 @@ from flowops.domain.materialise import ANN_BINDING, Fingerprint, configmap_name
 from flowops.handlers import bindings as binding_handlers
 from flowops.names import LABEL_MATERIALISED
 from flowops.runtime import Runtime
-from flowops.services import bindings_clients, bindings_resume
+from flowops.services import bindings_clients, bindings_resume, flowevents
 from flowops.services.bindings_reads import Snapshot
-from flowops.services.flowregistry import ClientWaiter
 
 NS, UID = "ns-prod", "uid-web"
 HEAD, OTHER = "20261201000000000002", "20261201000000000009"
@@ -177,10 +176,34 @@ def test_a_client_rendered_with_a_value_that_changed_goes_to_the_handler() -> No
     assert bindings_resume.resumes_idle(rt, body, env, APPLICATIONS.get) is False
 
 
-def test_a_client_told_idle_before_its_flow_is_checked_by_the_flows_first_event() -> None:
+@pytest.mark.parametrize(("head", "reresolved"), [(HEAD, []), (OTHER, ["web"])])
+def test_a_client_told_idle_before_its_flow_is_resolved_again_only_if_the_flows_first_event_moves_head(
+    monkeypatch: pytest.MonkeyPatch, head: str, reresolved: list[str]
+) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(bindings_clients, "reresolve_moved", lambda rt, namespace, clients, env, post: calls.append(clients))
     rt = runtime(flow_head=None)
     assert bindings_resume.resumes_idle(rt, client(), ENV, APPLICATIONS.get)
-    assert rt.flows.observe(NS, "login", None, head=OTHER) == [ClientWaiter("web", HEAD)]
+    asyncio.run(flow_event(rt, head))
+    assert calls == ([reresolved] if reresolved else []), "no thread for a client that holds the HEAD the event brings"
+    asyncio.run(flow_event(rt, OTHER))
+    assert len(calls) == len([reresolved] if reresolved else []), "the wait is handed back once"
+
+
+async def flow_event(rt: Runtime, head: str) -> None:
+    await flowevents.observe(
+        rt,
+        "ADDED",
+        "login",
+        NS,
+        None,
+        ENV,
+        env_by_name=lambda name: None,
+        all_environments=lambda: [ENV],
+        known_counts=None,
+        indexed_env=lambda name: None,
+        head=head,
+    )
 
 
 class Lists:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import names
-from ..domain import bindingstatus, clientresume, materialise, pinreview, policy, values
+from ..domain import bindingstatus, materialise, pinreview, policy, values
 from ..domain.binding import Resolution, resolve_request
 from ..domain.bindingtarget import Problem
 from ..domain.commit import VersionRecord
@@ -28,7 +28,6 @@ from .bindings_concurrency import with_retries
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
-from .flowregistry import ClientWaiter
 
 
 @dataclass(frozen=True)
@@ -287,23 +286,21 @@ def _groups(recorded: str | None) -> tuple[str, ...] | None:
     return tuple(groups)
 
 
-def recheck_waiting(
+def reresolve_moved(
     rt: Runtime,
     namespace: str,
-    head: str | None,
-    waiting: list[ClientWaiter],
+    clients: list[str],
     env: Mapping[str, Any] | None,
     post: Poster | None = None,
 ) -> None:
-    """The clients that resumed before their flow's first event, now that its HEAD is
-    known: those that hold another version are resolved again."""
-    for waiter in waiting:
-        if not clientresume.still_head(waiter.holds, head):
-            # From an event handler, which Kopf does not retry: retry here, then log.
-            with_retries(
-                functools.partial(reconcile_client, rt, namespace, waiter.name, env, post=post or no_events),
-                f"re-resolving ApiClient {namespace}/{waiter.name}",
-            )
+    """Clients that resumed before their flow's first event and hold another version than
+    the HEAD it brought: resolved again."""
+    for name in clients:
+        # From an event handler, which Kopf does not retry: retry here, then log.
+        with_retries(
+            functools.partial(reconcile_client, rt, namespace, name, env, post=post or no_events),
+            f"re-resolving ApiClient {namespace}/{name}",
+        )
 
 
 def _delete_stale(kube: Kube, namespace: str, name: str, cm_meta: Mapping[str, Any] | None) -> None:

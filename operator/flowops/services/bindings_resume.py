@@ -31,7 +31,7 @@ def holds_head(
     from_memory: bool = False,
 ) -> bool:
     """A restart: its status and ConfigMap name the flow's HEAD as the Flow watch showed it.
-    A flow listed but not seen yet is left to its first event (`recheck_waiting`); one not
+    A flow listed but not seen yet is left to its first event (`reresolve_moved`); one not
     there is read as before. `from_memory`: False if the namespace's flows are not listed."""
     if request.name is None or request.version is None or held is None:
         return False

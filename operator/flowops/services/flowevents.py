@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..domain import flowstatus, history, policy, syncreport, values
+from ..domain import clientresume, flowstatus, history, policy, syncreport, values
 from ..kube import FLOWS
 from ..runtime import Runtime
 from . import bindings_clients, environments, flowregistry, flows, sync
@@ -69,9 +69,10 @@ async def observe(
     `indexed_env`: Environments by name from the index alone (looked up in the event loop)."""
     deleted = type_ == "DELETED"
     waiting = rt.flows.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
-    clients = [w for w in waiting if isinstance(w, ClientWaiter)]
-    if clients:
-        await asyncio.to_thread(bindings_clients.recheck_waiting, rt, namespace, head, clients, env, post)
+    # Most hold the HEAD this event brings: told here, without a thread.
+    moved = [w.name for w in waiting if isinstance(w, ClientWaiter) and not clientresume.still_head(w.holds, head)]
+    if moved:
+        await asyncio.to_thread(bindings_clients.reresolve_moved, rt, namespace, moved, env, post)
     if env is None:
         return
     downstream = [w for w in waiting if isinstance(w, str)]
