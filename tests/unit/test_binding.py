@@ -1,6 +1,6 @@
 import pytest
 
-from flowops.domain.binding import Resolution, head_allowed, resolve_request
+from flowops.domain.binding import Resolution, head_allowed, inherited, resolve_request
 
 
 def client(app=None, name=None, version=None):
@@ -98,3 +98,17 @@ def test_head_message_exact():
 @pytest.mark.parametrize("text,allow", [("HEAD", True), ("3", False), ("20261121093012123456", False), ("bogus", False)])
 def test_head_allowed_or_not_head(text, allow):
     assert head_allowed(text, allow_head=allow, environment="production") is None
+
+
+@pytest.mark.parametrize(
+    ("client_spec", "app_spec"),
+    [
+        ({"application": "web"}, {"defaultFlow": {"name": "login", "version": 3}}),
+        ({"application": "web", "defaultFlow": {"version": "HEAD"}}, {"defaultFlow": {"name": "login", "version": "2"}}),
+        ({"application": "web", "defaultFlow": {"name": "signup"}}, {"defaultFlow": {"name": "login"}}),
+        ({"application": "web"}, {"defaultFlow": {"name": "login"}, "description": "shop front"}),
+        ({"application": "web"}, {}),
+    ],
+)
+def test_a_client_resolves_from_what_it_inherits_as_from_its_applications_whole_spec(client_spec, app_spec):
+    assert resolve_request(client_spec, inherited(app_spec)) == resolve_request(client_spec, app_spec)

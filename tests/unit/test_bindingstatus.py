@@ -1,5 +1,3 @@
-import pytest
-
 from flowops.domain import bindingstatus, conditions, fanout
 from flowops.domain.binding import resolve_request
 from flowops.domain.bindingtarget import Problem
@@ -146,34 +144,10 @@ def test_an_environment_coming_or_going_touches_the_clients_it_changes():
 def test_application_entries():
     ready = {"conditions": [{"type": "Ready", "status": "True", "reason": "Resolved"}], "clients": 2}
     entry = fanout.application_entry("web", {"defaultFlow": {"name": "login"}}, ready)
-    assert entry == {
-        "name": "web",
-        "flow": "login",
-        "head": True,
-        "ready": True,
-        "reason": "Resolved",
-        "clients": 2,
-        "defaultFlow": {"name": "login"},
-    }
+    assert entry == {"name": "web", "flow": "login", "head": True, "ready": True, "reason": "Resolved", "clients": 2}
     assert fanout.application_touched_by_flow(entry, "login", deleted=True)
     assert not fanout.application_touched_by_flow(entry, "login", deleted=False)
     assert fanout.application_touched_by_policy(entry, allow_head=False)
     pinned = fanout.application_entry("web", {"defaultFlow": {"name": "login", "version": 3}}, ready)
     assert pinned["head"] is False and not fanout.application_touched_by_policy(pinned, allow_head=False)
     assert fanout.application_touched_by_rules(pinned) and not fanout.application_touched_by_rules(entry)
-
-
-@pytest.mark.parametrize(
-    ("client_spec", "app_spec"),
-    [
-        ({"application": "web"}, {"defaultFlow": {"name": "login", "version": 3}}),
-        ({"application": "web", "defaultFlow": {"version": "HEAD"}}, {"defaultFlow": {"name": "login", "version": "2"}}),
-        ({"application": "web", "defaultFlow": {"name": "signup"}}, {"defaultFlow": {"name": "login"}}),
-        ({"application": "web"}, {}),
-    ],
-)
-def test_a_client_resolves_from_an_application_entry_as_from_its_spec(client_spec, app_spec):
-    entries = [fanout.application_entry("mobile", {}, None), fanout.application_entry("web", app_spec, None)]
-    inherited = fanout.application_spec(entries, "web")
-    assert resolve_request(client_spec, inherited) == resolve_request(client_spec, app_spec)
-    assert fanout.application_spec(entries, "gone") is None

@@ -50,6 +50,11 @@ def _setting(spec: Mapping[str, Any] | None, key: str) -> str | None:
     return str(value)  # YAML may turn `version: 3` into an int
 
 
+def inherited(application_spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The part of an Application's spec its clients inherit: what resolve_request reads."""
+    return {"defaultFlow": dict((application_spec or {}).get("defaultFlow") or {})}
+
+
 def resolve_request(client_spec: Mapping[str, Any], application_spec: Mapping[str, Any] | None) -> Resolution:
     """Resolve name and version separately; a known name without any version means HEAD."""
     application = (client_spec or {}).get("application") or None

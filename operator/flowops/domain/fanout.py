@@ -7,7 +7,7 @@ that cheap, and a re-resolution that changes nothing writes nothing anyway.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from . import conditions, values
@@ -44,15 +44,7 @@ def application_entry(name: str, spec: Mapping[str, Any] | None, status: Mapping
         "ready": ready.get("status") == "True",
         "reason": ready.get("reason"),
         "clients": status.get("clients"),
-        "defaultFlow": dict(default),  # what its clients inherit (domain.binding), told without a read
     }
-
-
-def application_spec(entries: Iterable[Mapping[str, Any]], name: str) -> dict[str, Any] | None:
-    """The spec fields a client inherits from Application `name`, from its namespace's
-    entries; None if it is not among them."""
-    entry = next((e for e in entries if e.get("name") == name), None)
-    return {"defaultFlow": dict(entry["defaultFlow"])} if entry is not None else None
 
 
 def client_touched_by_flow(entry: Mapping[str, Any], flow: str, head: str | None, deleted: bool) -> bool:
