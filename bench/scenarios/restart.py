@@ -207,7 +207,7 @@ def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of
     caught_up, flows_caught_up = max(resumed.values()), max(t for (kind, _, _), t in resumed.items() if kind == FLOWS.kind)
     bench.log(
         f"restart {number}/{of}: {flows} flows resumed {flows_caught_up:.2f}s after start, "
-        f"{len(resumable) - flows} ApiClients too after {caught_up:.2f}s (healthy at {healthy:.2f}s), "
+        f"and with the {len(resumable) - flows} ApiClients {caught_up:.2f}s (healthy at {healthy:.2f}s), "
         f"load {os.getloadavg()[0]:.2f}; {cpu:.1f} CPU s, {sum(requests.values()):,.0f} API requests "
         f"({sum(settled.values()):,.0f} once idle); "
         f"{writes} writes, {new_versions} new versions, {new_events} new events; "
