@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -96,70 +98,73 @@ def runtime(
     return rt
 
 
-def reconciled_since(rt: Runtime) -> Runtime:
+def reconciled_since() -> Runtime:
+    rt = runtime()
     rt.bindings.mark_reconciled(NS, "web")
     return rt
 
 
 CASES = {
-    "holds the HEAD its flow's event showed": (runtime(), client(), ENV, True),
-    "pinned by number to the version it holds": (runtime(), client(version="2"), ENV, True),
-    "flow listed, not seen yet (its first event checks)": (runtime(flow_head=None), client(), ENV, True),
-    "its flow has another HEAD now": (runtime(flow_head=OTHER), client(), ENV, False),
-    "pinned to another number": (runtime(), client(version="1", status=written_status(client(version="2"))), ENV, False),
-    "flow not in its namespace's list": (runtime(flow_head=None, listed=("signup",)), client(), ENV, False),
-    "flows of the namespace not listed yet": (runtime(flow_head=None, flows_listed=False), client(), ENV, False),
-    "no ConfigMap list": (runtime(snapshot_age=None), client(), ENV, False),
-    "a ConfigMap list older than its lifetime": (runtime(snapshot_age=60.0), client(), ENV, False),
-    "no ConfigMap in the list": (runtime(configmaps=()), client(), ENV, False),
-    "a ConfigMap another client owns": (runtime(configmaps=(configmap(owner_uid="uid-gone"),)), client(), ENV, False),
+    "holds the HEAD its flow's event showed": (partial(runtime), client(), ENV, True),
+    "pinned by number to the version it holds": (partial(runtime), client(version="2"), ENV, True),
+    "flow listed, not seen yet (its first event checks)": (partial(runtime, flow_head=None), client(), ENV, True),
+    "its flow has another HEAD now": (partial(runtime, flow_head=OTHER), client(), ENV, False),
+    "pinned to another number": (partial(runtime), client(version="1", status=written_status(client(version="2"))), ENV, False),
+    "flow not in its namespace's list": (partial(runtime, flow_head=None, listed=("signup",)), client(), ENV, False),
+    "flows of the namespace not listed yet": (partial(runtime, flow_head=None, flows_listed=False), client(), ENV, False),
+    "no ConfigMap list": (partial(runtime, snapshot_age=None), client(), ENV, False),
+    "a ConfigMap list older than its lifetime": (partial(runtime, snapshot_age=60.0), client(), ENV, False),
+    "no ConfigMap in the list": (partial(runtime, configmaps=()), client(), ENV, False),
+    "a ConfigMap another client owns": (partial(runtime, configmaps=(configmap(owner_uid="uid-gone"),)), client(), ENV, False),
     "a ConfigMap holding another version": (
-        runtime(configmaps=(configmap(Fingerprint("login", OTHER, 3, "sha256:" + "c" * 64, "RestartInProgress")),)),
+        partial(runtime, configmaps=(configmap(Fingerprint("login", OTHER, 3, "sha256:" + "c" * 64, "RestartInProgress")),)),
         client(),
         ENV,
         False,
     ),
-    "a spec its status does not describe": (runtime(), client(generation=5), ENV, False),
+    "a spec its status does not describe": (partial(runtime), client(generation=5), ENV, False),
     "a status that would be written again": (
-        runtime(),
+        partial(runtime),
         client(status={**written_status(client()), "followsHead": False}),
         ENV,
         False,
     ),
     "a status without a ConfigMap named": (
-        runtime(),
+        partial(runtime),
         client(status={k: v for k, v in written_status(client()).items() if k != "configMap"}),
         ENV,
         False,
     ),
-    "inherits from an Application the index holds": (runtime(), client(None, application="shop"), ENV, True),
+    "inherits from an Application the index holds": (partial(runtime), client(None, application="shop"), ENV, True),
     "its Application's default moved to another flow": (
-        runtime(),
+        partial(runtime),
         client(None, application="moved", status=written_status(client(None, application="shop"))),
         ENV,
         False,
     ),
     "an Application the index lacks (reading it takes an API call)": (
-        runtime(),
+        partial(runtime),
         client(None, application="gone", status=written_status(client(None, application="shop"))),
         ENV,
         False,
     ),
-    "reconciled by this process since its resume body": (reconciled_since(runtime()), client(), ENV, False),
+    "reconciled by this process since its resume body": (reconciled_since, client(), ENV, False),
     "new values its document does not use": (
-        runtime(),
+        partial(runtime),
         client(),
         {**ENV, "spec": {"namespace": NS, "values": {"tenant": "acme"}}},
         True,
     ),
-    "no Environment in the index": (runtime(), client(), None, False),
+    "no Environment in the index": (partial(runtime), client(), None, False),
 }
 
 
-@pytest.mark.parametrize(("rt", "body", "env", "idle"), CASES.values(), ids=CASES.keys())
+# Each case's Runtime is made as its test runs: the ConfigMap list in it has a lifetime.
+@pytest.mark.parametrize(("make_runtime", "body", "env", "idle"), CASES.values(), ids=CASES.keys())
 def test_idle_is_told_from_memory_alone_and_only_when_the_handler_would_do_nothing(
-    rt: Runtime, body: dict[str, Any], env: Any, idle: bool
+    make_runtime: Callable[[], Runtime], body: dict[str, Any], env: Any, idle: bool
 ) -> None:
+    rt = make_runtime()
     assert bindings_resume.resumes_idle(rt, body, env, APPLICATIONS.get) is idle
     if idle:
         rt.kube = ApplicationReads()  # type: ignore[assignment]
