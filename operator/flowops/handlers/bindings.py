@@ -5,6 +5,7 @@ never a scan of every client per event)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import kopf
@@ -54,6 +55,10 @@ def _clients_of(index: kopf.Index, namespace: str, application: str) -> list[str
     return list(index.get((namespace, application), ()))
 
 
+def _count_of(index: kopf.Index, namespace: str, application: str) -> int:
+    return len(_clients_of(index, namespace, application))
+
+
 # -- ApiClient --------------------------------------------------------------------------
 
 
@@ -100,17 +105,22 @@ async def count_clients(
     namespace: str,
     apiclients_by_application: kopf.Index,
     applications_by_namespace: kopf.Index,
-    environments_by_namespace: kopf.Index,
     **_: Any,
 ) -> None:
     """Keep Application status.clients true when clients come, go or move. Async: it runs
-    on every client event (a fan-out's status writes among them) and rarely calls the API."""
-    env = first(environments_by_namespace, namespace)
+    on every client event (a fan-out's status writes among them) and rarely calls the API.
+    A count written here moments ago is not written again while the index catches up."""
+    state = runtime.current().bindings
     for app in list(applications_by_namespace.get(namespace, ())):
-        count = len(_clients_of(apiclients_by_application, namespace, app["name"]))
-        if app.get("clients") != count:
+        name = app["name"]
+        count = len(_clients_of(apiclients_by_application, namespace, name))
+        if app.get("clients") != count and not state.application_clients_pending(namespace, name, count):
             await asyncio.to_thread(
-                bindings_applications.reconcile_application, runtime.current(), namespace, app["name"], env, count, post=post
+                bindings_applications.write_clients,
+                runtime.current(),
+                namespace,
+                name,
+                functools.partial(_count_of, apiclients_by_application, namespace, name),
             )
 
 
@@ -123,9 +133,8 @@ def resume_application(
 ) -> None:
     # Clients resume on their own: no fan-out at start-up.
     env = first(environments_by_namespace, namespace)
-    bindings_applications.reconcile_application(
-        runtime.current(), namespace, name, env, len(_clients_of(apiclients_by_application, namespace, name)), post=post
-    )
+    count = functools.partial(_count_of, apiclients_by_application, namespace, name)
+    bindings_applications.reconcile_application(runtime.current(), namespace, name, env, count, post=post)
 
 
 @kopf.on.create(*APPLICATION)
@@ -134,9 +143,9 @@ def reconcile_application(
     name: str, namespace: str, apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
 ) -> None:
     rt, env = runtime.current(), first(environments_by_namespace, namespace)
-    clients = _clients_of(apiclients_by_application, namespace, name)
-    bindings_applications.reconcile_application(rt, namespace, name, env, len(clients), post=post)
-    bindings.reresolve_clients(rt, namespace, clients, env, post=post)
+    count = functools.partial(_count_of, apiclients_by_application, namespace, name)
+    bindings_applications.reconcile_application(rt, namespace, name, env, count, post=post)
+    bindings.reresolve_clients(rt, namespace, _clients_of(apiclients_by_application, namespace, name), env, post=post)
 
 
 @kopf.on.event(*APPLICATION)
@@ -145,6 +154,7 @@ def application_deleted(
 ) -> None:
     """Its clients lose the inherited settings: each reports what it resolves to now."""
     if type == "DELETED":
+        runtime.current().bindings.forget_application(namespace, name)
         env = first(environments_by_namespace, namespace)
         bindings.reresolve_clients(
             runtime.current(), namespace, _clients_of(apiclients_by_application, namespace, name), env, post=post
@@ -244,6 +254,6 @@ def _reresolve(
     environments_by_namespace: kopf.Index,
 ) -> None:
     rt, env = runtime.current(), first(environments_by_namespace, namespace)
-    counts = {app: len(_clients_of(apiclients_by_application, namespace, app)) for app in apps}
+    counts = {app: functools.partial(_count_of, apiclients_by_application, namespace, app) for app in apps}
     bindings.reresolve_applications(rt, namespace, counts, env, post=post)
     bindings.reresolve_clients(rt, namespace, clients, env, post=post)

@@ -8,7 +8,7 @@ fan-out reads once is `bindings_reads`; how reconciles run side by side is
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..domain import values
@@ -86,9 +86,13 @@ def rerender_for_values(
 
 
 def reresolve_applications(
-    rt: Runtime, namespace: str, clients: Mapping[str, int], env: Mapping[str, Any] | None, post: Poster = no_events
+    rt: Runtime,
+    namespace: str,
+    clients: Mapping[str, Callable[[], int]],
+    env: Mapping[str, Any] | None,
+    post: Poster = no_events,
 ) -> None:
-    """Refresh the status of each named Application (name → its number of clients)."""
+    """Refresh the status of each named Application (name → how to count its clients)."""
     for name, count in sorted(clients.items()):
         concurrency.with_retries(
             functools.partial(reconcile_application, rt, namespace, name, env, count, post),

@@ -1,14 +1,15 @@
 """Reconcile one Application: whether its default flow resolves, and how many clients
-it has."""
+it has. Both take the count under the Application's lock, so a count taken before
+another write cannot overwrite a newer one."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import bindingstatus
 from ..domain.bindingtarget import Problem, is_head_selector
-from ..kube import APPLICATIONS
+from ..kube import APPLICATIONS, NotFound
 from ..runtime import Runtime
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, condition_changed, no_events, target
@@ -16,13 +17,32 @@ from .common import rfc3339
 
 
 def reconcile_application(
-    rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, clients: int, post: Poster = no_events
+    rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, count: Callable[[], int], post: Poster = no_events
 ) -> dict[str, Any] | None:
+    """`count`: its clients now, as the ApiClient index holds them."""
     with rt.bindings.lock("Application", namespace, name):
         app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
         if app is None or app["metadata"].get("deletionTimestamp"):
             return None
-        return _reconcile_application(rt, app, env, clients, post)
+        clients = count()
+        status = _reconcile_application(rt, app, env, clients, post)
+        rt.bindings.wrote_application_clients(namespace, name, clients)
+        return status
+
+
+def write_clients(rt: Runtime, namespace: str, name: str, count: Callable[[], int]) -> None:
+    """Clients came or went: status.clients alone is written. Its default flow resolves as
+    before, so it is not read again (a burst of new clients would read it for each)."""
+    with rt.bindings.lock("Application", namespace, name):
+        clients = count()
+        if rt.bindings.application_clients_pending(namespace, name, clients):
+            return
+        try:
+            rt.kube.patch_status(APPLICATIONS, name, {"clients": clients}, namespace)
+        except NotFound:
+            rt.bindings.forget_application(namespace, name)
+            return
+        rt.bindings.wrote_application_clients(namespace, name, clients)
 
 
 def _reconcile_application(

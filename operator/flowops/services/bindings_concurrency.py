@@ -44,6 +44,7 @@ class BindingState:
         self._resume_guard = threading.Lock()
         self._rules: dict[str, str | None] = {}
         self._rules_guard = threading.Lock()
+        self._application_clients: dict[tuple[str, str], tuple[int, float]] = {}
 
     def resume_snapshot(self, namespace: str, take: Callable[[int], Any], now: Callable[[], float] = time.monotonic) -> Any:
         """One snapshot per namespace for the clients a restart resumes together, taken by
@@ -78,6 +79,24 @@ class BindingState:
         with self._rules_guard:
             self._rules.pop(namespace, None)
 
+    def wrote_application_clients(
+        self, namespace: str, name: str, clients: int, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        """An Application's status.clients as this process last wrote or found it."""
+        self._application_clients[(namespace, name)] = (clients, now())
+
+    def application_clients_pending(
+        self, namespace: str, name: str, clients: int, now: Callable[[], float] = time.monotonic
+    ) -> bool:
+        """Whether this count was written here so lately that the Application index may not
+        show it yet: every client event meanwhile would write it again. Past
+        APPLICATION_CLIENTS_TTL the index is believed (another process may have written since)."""
+        entry = self._application_clients.get((namespace, name))
+        return entry is not None and entry[0] == clients and now() - entry[1] <= APPLICATION_CLIENTS_TTL
+
+    def forget_application(self, namespace: str, name: str) -> None:
+        self._application_clients.pop((namespace, name), None)
+
     def lock(self, kind: str, namespace: str, name: str) -> AbstractContextManager[None]:
         return self._locks.hold((kind, namespace, name))
 
@@ -102,6 +121,7 @@ class BindingState:
 
 
 RECONCILED_TTL = 600.0
+APPLICATION_CLIENTS_TTL = 30.0
 RESUME_SNAPSHOT_TTL = 30.0
 
 
