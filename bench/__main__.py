@@ -46,6 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="ApiClients following HEAD in each environment of the restart chain",
     )
     parser.add_argument(
+        "--application-clients",
+        type=int,
+        default=defaults.application_clients,
+        help="of the chain's ApiClients in each environment, how many inherit from an Application (four per Application)",
+    )
+    parser.add_argument(
         "--restarts", type=int, default=defaults.restarts, help="restarts measured on one population (median reported)"
     )
     parser.add_argument(

@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flowops.kube import APICLIENTS, FLOWS
+from flowops.kube import APICLIENTS, APPLICATIONS, FLOWS
+from flowops.testing.waiting import wait_for
 
+from .apicount import api_requests, per_operation
 from .documents import flow_object, small_flow
 from .harness import Bench
 from .versions import VersionTracker
@@ -64,11 +66,15 @@ def ensure(bench: Bench, count: int, timeout: float = 900.0) -> list[str]:
 STAGING, PRODUCTION = f"{NAMESPACE}-staging", f"{NAMESPACE}-production"
 
 
-def ensure_chain(bench: Bench, count: int, timeout: float = 900.0, clients: int = 0) -> dict[str, list[str]]:
+def ensure_chain(
+    bench: Bench, count: int, timeout: float = 900.0, clients: int = 0, application_clients: int = 0
+) -> dict[str, list[str]]:
     """The same `count` flows in development (the shared namespace), staging and production,
     each environment the upstream of the next: every resumed flow has a sync report to make.
     Staging and production are protected; their flows are applied as the operator's own
-    user (a promotion per flow would only make the set-up slower), so each has one version."""
+    user (a promotion per flow would only make the set-up slower), so each has one version.
+    Each environment gets `clients` ApiClients; the first `application_clients` of them name
+    an Application (four to one) that holds their flow and version."""
     began = time.monotonic()
     wanted = ensure(bench, count, timeout)
     bench.log(f"chain: {count} flows in {NAMESPACE} after {time.monotonic() - began:.1f}s")
@@ -85,20 +91,56 @@ def ensure_chain(bench: Bench, count: int, timeout: float = 900.0, clients: int 
                 bench.log(f"chain: applied in {applied:.1f}s")
             tracker.wait_all(wanted, 1, timeout)
         bench.log(f"chain: {count} flows versioned in {namespace} after {time.monotonic() - began:.1f}s")
-    for namespace in (NAMESPACE, STAGING, PRODUCTION):
-        present = {c["metadata"]["name"] for c in bench.kube.list(APICLIENTS, namespace, metadata_only=True)}
-        # Protected environments refuse HEAD bindings: their clients pin version 1.
-        version = "HEAD" if namespace == NAMESPACE else "1"
-        for i in range(clients):
-            if f"client-{i:04d}" not in present:
-                bench.kube.create(
-                    APICLIENTS,
-                    {
-                        "apiVersion": "flowops.io/v1alpha1",
-                        "kind": "ApiClient",
-                        "metadata": {"name": f"client-{i:04d}"},
-                        "spec": {"defaultFlow": {"name": wanted[i % len(wanted)], "version": version}},
-                    },
-                    namespace,
-                )
+    requests_before, created_at = api_requests(bench), time.monotonic()
+    created = sum(
+        _ensure_clients(bench, namespace, wanted, clients, min(application_clients, clients))
+        for namespace in (NAMESPACE, STAGING, PRODUCTION)
+    )
+    if created:
+        _log_clients_bound(bench, created, created_at, requests_before, timeout)
     return {namespace: wanted for namespace in (NAMESPACE, STAGING, PRODUCTION)}
+
+
+def _log_clients_bound(bench: Bench, created: int, created_at: float, requests_before: dict[str, float], timeout: float) -> None:
+    """How long the new clients took to be bound and what the operator asked of the API
+    server meanwhile: a burst of clients must not make it read more per client."""
+    namespaces = (NAMESPACE, STAGING, PRODUCTION)
+
+    def settled() -> bool:
+        objects = [o for ns in namespaces for kind in (APICLIENTS, APPLICATIONS) for o in bench.kube.list(kind, ns)]
+        return all((o.get("status") or {}).get("observedGeneration") == o["metadata"].get("generation") for o in objects)
+
+    wait_for(settled, timeout=timeout, interval=1.0, message="every ApiClient and Application reconciled")
+    bound = time.monotonic() - created_at
+    bench.wait_operator_idle(quiet=3)
+    requests = per_operation(requests_before, api_requests(bench), created)
+    bench.log(
+        f"chain: {created} ApiClients created and bound in {bound:.1f}s; operator requests per client: "
+        + ", ".join(f"{k} {v}" for k, v in requests.items())
+    )
+
+
+def _ensure_clients(bench: Bench, namespace: str, wanted: list[str], clients: int, inheriting: int) -> int:
+    """Creates the missing ones; returns how many ApiClients it created."""
+    # Protected environments refuse HEAD bindings: their clients pin version 1.
+    version = "HEAD" if namespace == NAMESPACE else "1"
+    present_apps = {a["metadata"]["name"] for a in bench.kube.list(APPLICATIONS, namespace, metadata_only=True)}
+    present = {c["metadata"]["name"] for c in bench.kube.list(APICLIENTS, namespace, metadata_only=True)}
+    created = 0
+    for i in range(clients):
+        flow = {"name": wanted[i % len(wanted)], "version": version}
+        spec: dict[str, Any] = {"defaultFlow": flow}
+        if i < inheriting:
+            application = f"app-{i // 4:04d}"
+            if application not in present_apps:
+                bench.kube.create(APPLICATIONS, _resource("Application", application, {"defaultFlow": flow}), namespace)
+                present_apps.add(application)
+            spec = {"application": application}
+        if f"client-{i:04d}" not in present:
+            bench.kube.create(APICLIENTS, _resource("ApiClient", f"client-{i:04d}", spec), namespace)
+            created += 1
+    return created
+
+
+def _resource(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "flowops.io/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec}

@@ -28,6 +28,8 @@ class Params:
     large_bytes: int = 250_000
     # ApiClients following HEAD in each environment of the restart chain (the scale run: 200).
     chain_clients: int = 0
+    # Of those, how many inherit their flow and version from an Application (four to one).
+    application_clients: int = 0
     # Restarts measured on one population (the median is reported): the set-up dominates a run.
     restarts: int = 1
     # Finished Promotions present at the restart (0: not measured): history must not slow it.

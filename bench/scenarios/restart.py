@@ -42,8 +42,13 @@ CATCH_UP_LIMIT = 180.0
 CATCH_UP_SECONDS_PER_FLOW = 0.05
 
 
+def _inheriting(p: Params) -> str:
+    inheriting = 3 * min(p.application_clients, p.chain_clients)
+    return f" ({inheriting} of them from an Application)" if inheriting else ""
+
+
 def run(bench: Bench, p: Params) -> Result:
-    population.ensure_chain(bench, p.flows, p.timeout, clients=p.chain_clients)
+    population.ensure_chain(bench, p.flows, p.timeout, clients=p.chain_clients, application_clients=p.application_clients)
     bench.wait_operator_idle(quiet=6)
     resumable = _names(bench.kube, FLOWS) | _names(bench.kube, APICLIENTS)
     without_history: dict[str, Any] | None = None
@@ -65,12 +70,13 @@ def run(bench: Bench, p: Params) -> Result:
         Row(
             NAME,
             f"caught up after restart ({last['flows']} flows in dev → staging → production, "
-            f"{last['clients']} ApiClients, {last['objects']} objects)",
+            f"{last['clients']} ApiClients{_inheriting(p)}, {last['objects']} objects)",
             caught_up,
             "s",
             target="≤ 10 s",
             met=caught_up <= 10,
-            note=f"every Flow and ApiClient resumed; healthy after {last['healthy_s']:.2f}s, "
+            note=f"every Flow and ApiClient resumed; told idle without a handler: {last['flows_told_idle']} Flows, "
+            f"{last['clients_told_idle']} ApiClients (last restart); healthy after {last['healthy_s']:.2f}s, "
             f"the last Flow resumed after {flows_only:.2f}s (median){each}",
         ),
         Row(
@@ -183,7 +189,7 @@ def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of
     try:
         limit = max(CATCH_UP_LIMIT, CATCH_UP_SECONDS_PER_FLOW * len(resumable))
         with LivenessWatch(operator) as liveness:
-            resumed = _wait_resumed(bench.operator_log, offset, resumable, started_wall, limit)
+            resumed, idle = _wait_resumed(bench.operator_log, offset, resumable, started_wall, limit)
     except TimeoutError as exc:
         # Say where the operator is waiting rather than only that it is.
         tasks = bench.probe(signal.SIGUSR1, "task-probe")
@@ -204,10 +210,12 @@ def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of
     new_versions = sum(1 for k in created if k[0] == FLOWVERSIONS.plural)
     new_events = max(0, events_after - events_before)
     flows = sum(1 for kind, _, _ in resumable if kind == FLOWS.kind)
+    idle_flows = sum(1 for kind, _, _ in idle if kind == FLOWS.kind)
     caught_up, flows_caught_up = max(resumed.values()), max(t for (kind, _, _), t in resumed.items() if kind == FLOWS.kind)
     bench.log(
         f"restart {number}/{of}: {flows} flows resumed {flows_caught_up:.2f}s after start, "
         f"and with the {len(resumable) - flows} ApiClients {caught_up:.2f}s (healthy at {healthy:.2f}s), "
+        f"told idle: {idle_flows} flows, {len(idle) - idle_flows} clients; "
         f"load {os.getloadavg()[0]:.2f}; {cpu:.1f} CPU s, {sum(requests.values()):,.0f} API requests "
         f"({sum(settled.values()):,.0f} once idle); "
         f"{writes} writes, {new_versions} new versions, {new_events} new events; "
@@ -216,6 +224,8 @@ def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of
     return {
         "flows": flows,
         "clients": len(resumable) - flows,
+        "flows_told_idle": idle_flows,
+        "clients_told_idle": len(idle) - idle_flows,
         "objects": len(before),
         "healthy_s": healthy,
         "liveness_answers": len(liveness.answers),
@@ -254,9 +264,11 @@ def _events(kube: Kube) -> int:
 
 def _wait_resumed(
     log: Path, offset: int, objects: set[tuple[str, str, str]], started_wall: float, timeout: float
-) -> dict[tuple[str, str, str], float]:
-    """Seconds from the start until each object's (kind, namespace, name) resume was logged."""
+) -> tuple[dict[tuple[str, str, str], float], set[tuple[str, str, str]]]:
+    """Seconds from the start until each object's (kind, namespace, name) resume was logged,
+    and the objects told idle without a handler."""
     resumed: dict[tuple[str, str, str], float] = {}
+    idle: set[tuple[str, str, str]] = set()
     deadline = time.monotonic() + timeout
     position = offset
     partial = b""
@@ -271,18 +283,24 @@ def _wait_resumed(
             record = _record(line)
             ref = record.get("object") or {}
             key = (str(ref.get("kind", "")), str(ref.get("namespace", "")), str(ref.get("name", "")))
-            if key in objects and _resumed(str(record.get("message", ""))):
+            message = str(record.get("message", ""))
+            if key in objects and _resumed(message):
                 resumed[key] = _timestamp(record) - started_wall
+                if message in IDLE_MESSAGES:
+                    idle.add(key)
         if objects <= resumed.keys():
-            return {key: resumed[key] for key in objects}
+            return {key: resumed[key] for key in objects}, idle
         time.sleep(0.2)
     missing = objects - resumed.keys()
     raise TimeoutError(f"{len(missing)} of {len(objects)} objects not resumed within {timeout:.0f}s (e.g. {sorted(missing)[:3]})")
 
 
+IDLE_MESSAGES = (flowevents.RESUMED_IDLE, bindings_resume.RESUMED_IDLE)
+
+
 def _resumed(message: str) -> bool:
     """Resumed in a handler, or told idle from memory (no handler ran)."""
-    return message.startswith("Resuming is processed") or message in (flowevents.RESUMED_IDLE, bindings_resume.RESUMED_IDLE)
+    return message.startswith("Resuming is processed") or message in IDLE_MESSAGES
 
 
 def _record(line: bytes) -> dict[str, Any]:
