@@ -10,7 +10,7 @@ import pytest
 
 from flowops.domain.canonical import canonical_json, content_hash
 from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS
-from flowops.services import bindings_resume
+from flowops.services import applications_resume, bindings_resume
 from flowops.services.bindings_concurrency import FAN_OUT_THREADS
 from flowops.testing.configmaps import ConfigMapWrites
 from flowops.testing.objects import PROMOTE_NOW, barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
@@ -76,6 +76,13 @@ def wait_bound(kube, namespace, client, version_id, timeout=30):
         return ok and status
 
     return wait_for(bound, timeout=timeout, message=f"{namespace}/{client} bound to {version_id}")
+
+
+def application_ready(kube, namespace, name):
+    """Its Ready condition as last written, once it describes the current spec."""
+    app = kube.get(APPLICATIONS, name, namespace)
+    status = app.get("status") or {}
+    return status.get("observedGeneration") == app["metadata"]["generation"] and condition(status, "Ready")
 
 
 def wait_refused(kube, namespace, client, reason, timeout=30):
@@ -649,6 +656,7 @@ def test_a_restart_re_resolves_exactly_the_clients_whose_binding_moved_while_dow
     retired = commit(kube, n, "retired", {"title": "retired"}, 1)["latestReadyVersion"]
     kube.create(APPLICATIONS, application("web", "login"), n)
     kube.create(APPLICATIONS, application("mobile", "login"), n)
+    kube.create(APPLICATIONS, application("legacy", "retired"), n)
     kube.create(APICLIENTS, api_client("orphaned", flow_name="retired"), n)
     wait_bound(kube, n, "orphaned", retired)
     kube.create(APICLIENTS, api_client("steady", app="web"), n)
@@ -666,6 +674,10 @@ def test_a_restart_re_resolves_exactly_the_clients_whose_binding_moved_while_dow
     kube.delete(FLOWS, "retired", n)
     running_operator.start()
     wait_refused(kube, n, "orphaned", "FlowNotFound")  # no event of its flow will come
+    wait_for(
+        lambda: (application_ready(kube, n, "legacy") or {}).get("reason") == "FlowNotFound",
+        message="an Application whose flow went while down reports it",
+    )
     wait_bound(kube, n, "moved", signup)  # its Application changed: the client resolves again
     wait_bound(kube, n, "lost", login)  # its ConfigMap went: written again
     settle(kube, n, (APICLIENTS, "steady"), (APICLIENTS, "pinned"), (FLOWS, "login"), writes=writes)
@@ -678,12 +690,21 @@ def test_a_restart_tells_clients_holding_their_binding_idle_and_a_moved_head_sti
 ):
     """Clients whose ConfigMap holds what they ask for are told so without a handler (the
     log names each); one whose flow is edited while the operator is down follows the
-    version committed when it starts."""
+    version committed when it starts. Applications whose status says what their default
+    resolves to are told so too."""
     env = make_environment()
     n = ns(env)
     login = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
     signup = commit(kube, n, "signup", {"title": "signup"}, 1)["latestReadyVersion"]
     kube.create(APPLICATIONS, application("shop", "signup"), n)
+    kube.create(APPLICATIONS, application("shop-pinned", "signup", "1"), n)
+    kube.create(APPLICATIONS, application("checkout", "login"), n)  # its flow moves while down: still at HEAD
+    kube.create(APPLICATIONS, application("bare"), n)
+    apps = ("shop", "shop-pinned", "checkout", "bare")
+    for app in apps:
+        wait_for(
+            lambda app=app: (application_ready(kube, n, app) or {}).get("status") == "True", message=f"Application {app} Ready"
+        )
     kube.create(APICLIENTS, api_client("steady", flow_name="signup"), n)
     kube.create(APICLIENTS, api_client("pinned", flow_name="signup", version="1"), n)
     kube.create(APICLIENTS, api_client("inheriting", app="shop"), n)
@@ -693,6 +714,7 @@ def test_a_restart_tells_clients_holding_their_binding_idle_and_a_moved_head_sti
     wait_bound(kube, n, "follower", login)
     unmoved = ("steady", "pinned", "inheriting")
     before = {c: status_of(kube, n, c) for c in unmoved}
+    apps_before = {a: kube.get(APPLICATIONS, a, n)["status"] for a in apps}
     writes = [watch_writes(n, c) for c in unmoved]
 
     running_operator.stop()
@@ -700,12 +722,15 @@ def test_a_restart_tells_clients_holding_their_binding_idle_and_a_moved_head_sti
     running_operator.start()
     moved = wait_for_number(kube, n, "login", 2)["latestReadyVersion"]
     wait_bound(kube, n, "follower", moved)
-    settle(kube, n, *[(APICLIENTS, c) for c in unmoved], (FLOWS, "signup"), (APPLICATIONS, "shop"), writes=writes)
+    settle(kube, n, *[(APICLIENTS, c) for c in unmoved], (FLOWS, "signup"), *[(APPLICATIONS, a) for a in apps], writes=writes)
     assert [w.count for w in writes] == [0, 0, 0]
     assert {c: status_of(kube, n, c) for c in unmoved} == before
+    assert {a: kube.get(APPLICATIONS, a, n)["status"] for a in apps} == apps_before
     log = running_operator.log_path.read_text(errors="replace")
     for client in unmoved:
         assert f"[{n}/{client}] {bindings_resume.RESUMED_IDLE}" in log
+    for app in apps:
+        assert f"[{n}/{app}] {applications_resume.RESUMED_IDLE}" in log
 
 
 def test_a_recreated_client_takes_over_its_configmap(kube, running_operator, make_environment):

@@ -105,6 +105,14 @@ def client_status(facts: ClientFacts, previous: Mapping[str, Any] | None, now: s
     return status
 
 
+NO_DEFAULT_FLOW = "no default flow name: each client sets its own spec.defaultFlow.name"
+
+
+def application_message(flow: str, follows_head: bool, number: int, version_id: str) -> str:
+    """What an Application's Ready says when its default flow resolves."""
+    return f"default flow {flow} at HEAD" if follows_head else f"default flow {flow} version {number} ({version_id})"
+
+
 def application_status(
     generation: int | None,
     clients: int,

@@ -14,7 +14,7 @@ from .. import runtime
 from ..domain import fanout, policy
 from ..domain.binding import inherited
 from ..kube.resources import API_GROUP, API_VERSION
-from ..services import bindings, bindings_applications, bindings_clients, bindings_resume
+from ..services import applications_resume, bindings, bindings_applications, bindings_clients, bindings_resume, flowevents
 from .events import post
 from .indexes import first, lookup_in
 
@@ -127,7 +127,31 @@ async def count_clients(
 # -- Application ------------------------------------------------------------------------
 
 
-@kopf.on.resume(*APPLICATION)
+def application_resume_has_work(
+    body: kopf.Body,
+    namespace: str,
+    logger: kopf.Logger,
+    environments_by_namespace: kopf.Index,
+    apiclients_by_application: kopf.Index,
+    **_: Any,
+) -> bool:
+    """Kopf's filter of the Application resume handler, as `resume_has_work` is the client's."""
+    env = first(environments_by_namespace, namespace)
+    count = functools.partial(_count_of, apiclients_by_application, namespace, body["metadata"]["name"])
+    if applications_resume.resumes_idle(runtime.current(), body, env, count):
+        logger.info(applications_resume.RESUMED_IDLE)
+        return False
+    return True
+
+
+async def prime_application_resume(type: str | None, namespace: str, environments_by_namespace: kopf.Index, **_: Any) -> None:
+    """A listed Application: its namespace's flows are listed first, once, for the filter."""
+    rt = runtime.current()
+    if type is None and first(environments_by_namespace, namespace) and not rt.flows.primed(namespace):
+        await asyncio.to_thread(flowevents.prime, rt, namespace)
+
+
+@kopf.on.resume(*APPLICATION, when=application_resume_has_work)
 def resume_application(
     name: str, namespace: str, apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
 ) -> None:
@@ -148,17 +172,16 @@ def reconcile_application(
     bindings.reresolve_clients(rt, namespace, _clients_of(apiclients_by_application, namespace, name), env, post=post)
 
 
-@kopf.on.event(*APPLICATION)
-def application_deleted(
+async def application_deleted(
     type: str, name: str, namespace: str, apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
 ) -> None:
     """Its clients lose the inherited settings: each reports what it resolves to now."""
     if type == "DELETED":
-        runtime.current().bindings.forget_application(namespace, name)
+        rt = runtime.current()
+        rt.bindings.forget_application(namespace, name)
         env = first(environments_by_namespace, namespace)
-        bindings.reresolve_clients(
-            runtime.current(), namespace, _clients_of(apiclients_by_application, namespace, name), env, post=post
-        )
+        clients = _clients_of(apiclients_by_application, namespace, name)
+        await asyncio.to_thread(bindings.reresolve_clients, rt, namespace, clients, env, post=post)
 
 
 # -- Flow and Environment ---------------------------------------------------------------

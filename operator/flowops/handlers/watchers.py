@@ -30,6 +30,7 @@ def _timed(*watchers: Watcher) -> tuple[Watcher, ...]:
 FLOW_WATCHERS = _timed(observe.observe_flow, flows.flow_event, bindings.flow_changed)
 APICLIENT_WATCHERS = _timed(observe.observe_apiclient, bindings.prime_client_resume, bindings.count_clients)
 PROMOTION_WATCHERS = _timed(observe.observe_promotion, promotionhistory.prune_finished_promotions)
+APPLICATION_WATCHERS = _timed(bindings.prime_application_resume, bindings.application_deleted)
 ENVIRONMENT_WATCHERS = _timed(observe.observe_environment, bindings.environment_changed, environments.rival_takes_over)
 
 
@@ -62,3 +63,8 @@ async def promotion_watched(**kwargs: Any) -> None:
 @kopf.on.event(API_GROUP, API_VERSION, "environments")
 async def environment_watched(**kwargs: Any) -> None:
     await run_each(ENVIRONMENT_WATCHERS, kwargs)
+
+
+@kopf.on.event(API_GROUP, API_VERSION, "applications")
+async def application_watched(**kwargs: Any) -> None:
+    await run_each(APPLICATION_WATCHERS, kwargs)

@@ -56,15 +56,13 @@ def _reconcile_application(
     flow, selector_text = default.get("name"), str(default.get("version") or "HEAD")
     problem: Problem | None = None
     if not flow:
-        message = "no default flow name: each client sets its own spec.defaultFlow.name"
+        message = bindingstatus.NO_DEFAULT_FLOW
     else:
         resolved = target(Reads(kube, rt.bindings), namespace, flow, selector_text, env)
         if isinstance(resolved, Problem):
             problem, message = resolved, resolved.message
-        elif is_head_selector(selector_text):
-            message = f"default flow {flow} at HEAD"
         else:
-            message = f"default flow {flow} version {resolved.number} ({resolved.id})"
+            message = bindingstatus.application_message(flow, is_head_selector(selector_text), resolved.number, resolved.id)
     status = bindingstatus.application_status(meta.get("generation"), clients, problem, message, previous, rfc3339(rt.clock()))
     if not bindingstatus.same_status(previous, status):
         kube.patch_status(APPLICATIONS, name, status, namespace)

@@ -14,10 +14,10 @@ from typing import Any
 from ..domain import clientresume, flowstatus, history, policy, syncreport, values
 from ..kube import FLOWS
 from ..runtime import Runtime
-from . import bindings_clients, environments, flowregistry, flows, sync
+from . import applications_resume, bindings_clients, environments, flowregistry, flows, sync
 from .bindings_concurrency import with_retries
 from .common import Poster
-from .flowregistry import ClientWaiter, SyncState
+from .flowregistry import ApplicationWaiter, ClientWaiter, SyncState
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 # Logged for each flow whose resume is told idle from memory (and not run in a thread).
@@ -73,6 +73,9 @@ async def observe(
     moved = [w.name for w in waiting if isinstance(w, ClientWaiter) and not clientresume.still_head(w.holds, head)]
     if moved:
         await asyncio.to_thread(bindings_clients.reresolve_moved, rt, namespace, moved, env, post)
+    apps = [w for w in waiting if isinstance(w, ApplicationWaiter) and (deleted or not w.holds(head))]
+    if apps:
+        await asyncio.to_thread(applications_resume.recheck, rt, namespace, apps, env, post)
     if env is None:
         return
     downstream = [w for w in waiting if isinstance(w, str)]

@@ -7,7 +7,8 @@ metadata-only list found there has been seen since, so a restart publishes no pa
 counts.
 
 It also holds what resumed before a flow's first event and needs its HEAD: downstream
-namesakes with a sync report (domain/syncreport) and ApiClients (domain/clientresume).
+namesakes with a sync report (domain/syncreport), ApiClients (domain/clientresume) and
+Applications (services/applications_resume).
 Registering a waiter and recording a HEAD happen under one lock, so whichever is seen
 first, each is checked exactly once.
 """
@@ -31,8 +32,17 @@ class ClientWaiter(NamedTuple):
     holds: str
 
 
-# A downstream namespace whose namesake flow waits, or an ApiClient.
-Waiter = str | ClientWaiter
+class ApplicationWaiter(NamedTuple):
+    """An Application (in the flow's namespace) whose status holds if `holds(head)`;
+    `clients` counts its clients, for the reconcile that follows if not."""
+
+    name: str
+    holds: Callable[[str | None], bool]
+    clients: Callable[[], int]
+
+
+# A downstream namespace whose namesake flow waits, an ApiClient, or an Application.
+Waiter = str | ClientWaiter | ApplicationWaiter
 
 
 class FlowRegistry:
