@@ -57,3 +57,26 @@ def test_every_kind_has_one_watching_handler_and_each_former_one_is_called() -> 
     assert per_kind == {"flows": 1, "apiclients": 1, "promotions": 1, "environments": 1, "applications": 1}
     names = {w.__name__ for w in watchers.FLOW_WATCHERS}
     assert names == {"observe_flow", "flow_event", "flow_changed"}
+
+
+def test_no_resume_filter_is_asked_about_an_event_that_is_not_a_resume() -> None:
+    """Before it looks at reasons, Kopf asks a kind's changing handlers in the order they
+    were registered whether any could match an event, and stops at the first that does: a
+    filtered resume handler registered first is asked about every event (its "Resumed"
+    line logged on each, its wait registered). Each kind's first handler is unfiltered."""
+    import kopf
+
+    registry = kopf.get_default_registry()
+    first_per_kind: dict[str, Any] = {}
+    filtered_resumes: set[str] = set()
+    for handler in registry._changing.get_all_handlers():
+        if not handler.fn.__module__.startswith("flowops."):
+            continue
+        kind = handler.selector.any_name
+        first_per_kind.setdefault(kind, handler)
+        if handler.initial and handler.when is not None:
+            filtered_resumes.add(kind)
+    assert filtered_resumes == {"flows", "apiclients", "applications", "promotions"}
+    for kind in filtered_resumes:
+        first = first_per_kind[kind]
+        assert first.when is None and first.reason is not None, f"{kind}: {first.id} is asked about every event"

@@ -151,16 +151,6 @@ async def prime_application_resume(type: str | None, namespace: str, environment
         await asyncio.to_thread(flowevents.prime, rt, namespace)
 
 
-@kopf.on.resume(*APPLICATION, when=application_resume_has_work)
-def resume_application(
-    name: str, namespace: str, apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
-) -> None:
-    # Clients resume on their own: no fan-out at start-up.
-    env = first(environments_by_namespace, namespace)
-    count = functools.partial(_count_of, apiclients_by_application, namespace, name)
-    bindings_applications.reconcile_application(runtime.current(), namespace, name, env, count, post=post)
-
-
 @kopf.on.create(*APPLICATION)
 @kopf.on.update(*APPLICATION)
 def reconcile_application(
@@ -170,6 +160,18 @@ def reconcile_application(
     count = functools.partial(_count_of, apiclients_by_application, namespace, name)
     bindings_applications.reconcile_application(rt, namespace, name, env, count, post=post)
     bindings.reresolve_clients(rt, namespace, _clients_of(apiclients_by_application, namespace, name), env, post=post)
+
+
+# Registered after the create and update handlers: Kopf asks the first handler registered
+# for a kind about every event, and a resume filter must be asked about resumes only.
+@kopf.on.resume(*APPLICATION, when=application_resume_has_work)
+def resume_application(
+    name: str, namespace: str, apiclients_by_application: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+) -> None:
+    # Clients resume on their own: no fan-out at start-up.
+    env = first(environments_by_namespace, namespace)
+    count = functools.partial(_count_of, apiclients_by_application, namespace, name)
+    bindings_applications.reconcile_application(runtime.current(), namespace, name, env, count, post=post)
 
 
 async def application_deleted(
