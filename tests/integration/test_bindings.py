@@ -421,6 +421,28 @@ def test_pins_are_judged_again_when_the_rules_change(kube, running_operator, mak
     assert writes.count == 0, "the ConfigMap was never rewritten: it held version 2 throughout"
 
 
+def test_an_application_at_head_reports_a_flow_left_without_a_passing_version(kube, running_operator, make_environment):
+    """New rules that every version fails leave the flow without a HEAD: an Application
+    whose default follows it says so, and is Ready again once a version passes."""
+    env = make_environment()
+    n, env_name = ns(env), env["metadata"]["name"]
+    commit(kube, n, "login", {"title": "v1"}, 1)
+    kube.create(APPLICATIONS, application("web", "login"), n)
+    wait_for(lambda: (application_ready(kube, n, "web") or {}).get("status") == "True", message="web Ready")
+
+    footer = [{"name": "needs-footer", "expression": "has(content.footer)", "message": "add /footer"}]
+    kube.merge_patch(ENVIRONMENTS, env_name, {"spec": {"policy": {"guardrails": footer}}})
+    wait_for(lambda: not flow_status(kube, n, "login").get("latestReadyVersion"), message="login has no HEAD")
+    refused = wait_for(
+        lambda: (r := application_ready(kube, n, "web") or {}).get("status") == "False" and r,
+        message="web says its flow has no passing version",
+    )
+    assert refused["reason"] == "NoReadyVersion", refused
+
+    kube.merge_patch(ENVIRONMENTS, env_name, {"spec": {"policy": {"guardrails": []}}})
+    wait_for(lambda: (application_ready(kube, n, "web") or {}).get("status") == "True", message="web Ready again")
+
+
 def test_rules_that_cannot_be_used_resolve_and_promote_nothing(kube, running_operator, make_environment):
     """Version 1 passed the rules it was committed under and fails needs-footer, which HEAD
     (version 2) passes, so no re-evaluation reached it. A typo beside needs-footer must not

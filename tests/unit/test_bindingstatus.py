@@ -145,9 +145,12 @@ def test_application_entries():
     ready = {"conditions": [{"type": "Ready", "status": "True", "reason": "Resolved"}], "clients": 2}
     entry = fanout.application_entry("web", {"defaultFlow": {"name": "login"}}, ready)
     assert entry == {"name": "web", "flow": "login", "head": True, "ready": True, "reason": "Resolved", "clients": 2}
-    assert fanout.application_touched_by_flow(entry, "login", deleted=True)
-    assert not fanout.application_touched_by_flow(entry, "login", deleted=False)
+    assert fanout.application_touched_by_flow(entry, "login", deleted=True, head=None)
+    assert not fanout.application_touched_by_flow(entry, "login", deleted=False, head="v2")
+    assert fanout.application_touched_by_flow(entry, "login", deleted=False, head=None), "no version passes any more"
+    assert not fanout.application_touched_by_flow(entry, "signup", deleted=False, head=None)
     assert fanout.application_touched_by_policy(entry, allow_head=False)
     pinned = fanout.application_entry("web", {"defaultFlow": {"name": "login", "version": 3}}, ready)
     assert pinned["head"] is False and not fanout.application_touched_by_policy(pinned, allow_head=False)
+    assert not fanout.application_touched_by_flow(pinned, "login", deleted=False, head=None), "a pin is judged by the rules"
     assert fanout.application_touched_by_rules(pinned) and not fanout.application_touched_by_rules(entry)

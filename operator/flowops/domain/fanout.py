@@ -83,10 +83,14 @@ def client_touched_by_environment(entry: Mapping[str, Any], exists: bool) -> boo
     return bool(entry.get("requested")) and entry.get("reason") != "NoEnvironment"
 
 
-def application_touched_by_flow(entry: Mapping[str, Any], flow: str, deleted: bool) -> bool:
+def application_touched_by_flow(entry: Mapping[str, Any], flow: str, deleted: bool, head: str | None) -> bool:
+    """`head` is the Flow's status.latestReadyVersion: a default at HEAD resolves only while
+    there is one (new rules may fail every version)."""
     if entry.get("flow") != flow:
         return False
-    return bool(entry.get("ready")) if deleted else not entry.get("ready")
+    if deleted or (head is None and entry.get("head")):
+        return bool(entry.get("ready"))
+    return not entry.get("ready")
 
 
 def application_touched_by_policy(entry: Mapping[str, Any], allow_head: bool) -> bool:

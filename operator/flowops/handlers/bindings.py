@@ -212,7 +212,7 @@ async def flow_changed(
     apps = [
         a["name"]
         for a in list(applications_by_namespace.get(namespace, ()))
-        if fanout.application_touched_by_flow(a, name, deleted)
+        if fanout.application_touched_by_flow(a, name, deleted, head)
     ]
     if clients or apps:
         await asyncio.to_thread(_reresolve, namespace, clients, apps, apiclients_by_application, environments_by_namespace)
