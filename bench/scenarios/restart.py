@@ -1,12 +1,12 @@
 """Restart with N flows in each of development -> staging -> production: time until the
 operator has resumed every Flow (each with an upstream lists versions on both sides for
-its sync report) and every ApiClient, and the writes it issued.
+its sync report), every ApiClient and every Application, and the writes it issued.
 
 A restart must converge without writing: no new versions, no status rewrites. Writes are
 counted as changed resourceVersions of every flowops object (and new Events) between a
 snapshot before the stop and one after catch-up. Catch-up is read from the operator's own
 log: the time its "Resuming is processed" line (or, for a flow told idle without a handler,
-its "Resumed: ..." line) for the last Flow and the last ApiClient was written. Meanwhile
+its "Resumed: ..." line) for the last Flow, ApiClient and Application was written. Meanwhile
 its health endpoint is asked as a kubelet's liveness probe would ask it (bench/liveness.py).
 """
 
@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from flowops.kube import APICLIENTS, ENVIRONMENTS, EVENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, Kube
-from flowops.services import bindings_resume, flowevents
+from flowops.kube import APICLIENTS, APPLICATIONS, ENVIRONMENTS, EVENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, Kube
+from flowops.services import applications_resume, bindings_resume, flowevents
 from flowops.testing.waiting import wait_for
 
 from .. import population
@@ -35,7 +35,7 @@ from . import Params, Result
 from .memory import held_documents
 
 NAME = "6 restart"
-KINDS = (FLOWS, FLOWVERSIONS, ENVIRONMENTS, PROMOTIONS, APICLIENTS)
+KINDS = (FLOWS, FLOWVERSIONS, ENVIRONMENTS, PROMOTIONS, APICLIENTS, APPLICATIONS)
 # Far above the 10 s target: past this the operator is stuck, not slow (a scale run
 # with ten thousand flows gets proportionally longer).
 CATCH_UP_LIMIT = 180.0
@@ -50,7 +50,7 @@ def _inheriting(p: Params) -> str:
 def run(bench: Bench, p: Params) -> Result:
     population.ensure_chain(bench, p.flows, p.timeout, clients=p.chain_clients, application_clients=p.application_clients)
     bench.wait_operator_idle(quiet=6)
-    resumable = _names(bench.kube, FLOWS) | _names(bench.kube, APICLIENTS)
+    resumable = _names(bench.kube, FLOWS) | _names(bench.kube, APICLIENTS) | _names(bench.kube, APPLICATIONS)
     without_history: dict[str, Any] | None = None
     if p.finished_promotions:
         without_history = _restart(bench, resumable, 0, p.restarts)
@@ -70,13 +70,14 @@ def run(bench: Bench, p: Params) -> Result:
         Row(
             NAME,
             f"caught up after restart ({last['flows']} flows in dev → staging → production, "
-            f"{last['clients']} ApiClients{_inheriting(p)}, {last['objects']} objects)",
+            f"{last['clients']} ApiClients{_inheriting(p)}, {last['applications']} Applications, {last['objects']} objects)",
             caught_up,
             "s",
             target="≤ 10 s",
             met=caught_up <= 10,
-            note=f"every Flow and ApiClient resumed; told idle without a handler: {last['flows_told_idle']} Flows, "
-            f"{last['clients_told_idle']} ApiClients (last restart); healthy after {last['healthy_s']:.2f}s, "
+            note=f"every Flow, ApiClient and Application resumed; told idle without a handler: {last['flows_told_idle']} "
+            f"Flows, {last['clients_told_idle']} ApiClients, {last['applications_told_idle']} Applications (last restart); "
+            f"healthy after {last['healthy_s']:.2f}s, "
             f"the last Flow resumed after {flows_only:.2f}s (median){each}",
         ),
         Row(
@@ -209,13 +210,15 @@ def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of
     writes = len(changed) + len(created) + len(deleted)
     new_versions = sum(1 for k in created if k[0] == FLOWVERSIONS.plural)
     new_events = max(0, events_after - events_before)
-    flows = sum(1 for kind, _, _ in resumable if kind == FLOWS.kind)
-    idle_flows = sum(1 for kind, _, _ in idle if kind == FLOWS.kind)
+    flows, clients, applications = (sum(1 for k, _, _ in resumable if k == r.kind) for r in (FLOWS, APICLIENTS, APPLICATIONS))
+    idle_flows, idle_clients, idle_applications = (
+        sum(1 for k, _, _ in idle if k == r.kind) for r in (FLOWS, APICLIENTS, APPLICATIONS)
+    )
     caught_up, flows_caught_up = max(resumed.values()), max(t for (kind, _, _), t in resumed.items() if kind == FLOWS.kind)
     bench.log(
         f"restart {number}/{of}: {flows} flows resumed {flows_caught_up:.2f}s after start, "
-        f"and with the {len(resumable) - flows} ApiClients {caught_up:.2f}s (healthy at {healthy:.2f}s), "
-        f"told idle: {idle_flows} flows, {len(idle) - idle_flows} clients; "
+        f"and with the {clients} ApiClients and {applications} Applications {caught_up:.2f}s (healthy at {healthy:.2f}s), "
+        f"told idle: {idle_flows} flows, {idle_clients} clients, {idle_applications} applications; "
         f"load {os.getloadavg()[0]:.2f}; {cpu:.1f} CPU s, {sum(requests.values()):,.0f} API requests "
         f"({sum(settled.values()):,.0f} once idle); "
         f"{writes} writes, {new_versions} new versions, {new_events} new events; "
@@ -223,9 +226,11 @@ def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of
     )
     return {
         "flows": flows,
-        "clients": len(resumable) - flows,
+        "clients": clients,
+        "applications": applications,
         "flows_told_idle": idle_flows,
-        "clients_told_idle": len(idle) - idle_flows,
+        "clients_told_idle": idle_clients,
+        "applications_told_idle": idle_applications,
         "objects": len(before),
         "healthy_s": healthy,
         "liveness_answers": len(liveness.answers),
@@ -295,7 +300,7 @@ def _wait_resumed(
     raise TimeoutError(f"{len(missing)} of {len(objects)} objects not resumed within {timeout:.0f}s (e.g. {sorted(missing)[:3]})")
 
 
-IDLE_MESSAGES = (flowevents.RESUMED_IDLE, bindings_resume.RESUMED_IDLE)
+IDLE_MESSAGES = (flowevents.RESUMED_IDLE, bindings_resume.RESUMED_IDLE, applications_resume.RESUMED_IDLE)
 
 
 def _resumed(message: str) -> bool:
