@@ -17,7 +17,8 @@ import pytest
 from flowops.domain import bindingstatus
 from flowops.domain.bindingtarget import Problem
 from flowops.runtime import Runtime
-from flowops.services import applications_resume, bindings_applications, flowevents
+from flowops.services import applications_resume, bindings_applications
+from flowops.testing.flowevents import flow_event
 
 NS = "ns-dev"
 HEAD, OTHER = "20261201000000000002", "20261201000000000009"
@@ -191,9 +192,9 @@ def test_one_told_idle_before_its_flow_is_reconciled_only_if_the_flows_first_eve
     rt = runtime(flow_head=None)
     body = app(default, message=written_message(default, 2, HEAD))
     assert applications_resume.resumes_idle(rt, body, ENV, count)
-    asyncio.run(flow_event(rt, head))
+    asyncio.run(flow_event(rt, ENV, "login", head))
     assert calls == (["shop"] if rechecked else []), "no thread for an Application its flow's event bears out"
-    asyncio.run(flow_event(rt, OTHER))
+    asyncio.run(flow_event(rt, ENV, "login", OTHER))
     assert len(calls) == (1 if rechecked else 0), "the wait is handed back once"
 
 
@@ -202,21 +203,5 @@ def test_a_flow_deleted_before_its_first_event_reconciles_its_waiting_applicatio
     monkeypatch.setattr(bindings_applications, "reconcile_application", lambda rt, ns, name, env, count, post: calls.append(name))
     rt = runtime(flow_head=None)
     assert applications_resume.resumes_idle(rt, app(), ENV, count)
-    asyncio.run(flow_event(rt, HEAD, "DELETED"))
+    asyncio.run(flow_event(rt, ENV, "login", HEAD, "DELETED"))
     assert calls == ["shop"]
-
-
-async def flow_event(rt: Runtime, head: str | None, type_: str = "ADDED") -> None:
-    await flowevents.observe(
-        rt,
-        type_,
-        "login",
-        NS,
-        None,
-        ENV,
-        env_by_name=lambda name: None,
-        all_environments=lambda: [ENV],
-        known_counts=None,
-        indexed_env=lambda name: None,
-        head=head,
-    )

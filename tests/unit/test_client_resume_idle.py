@@ -19,8 +19,9 @@ from flowops.domain.materialise import ANN_BINDING, Fingerprint, configmap_name
 from flowops.handlers import bindings as binding_handlers
 from flowops.names import LABEL_MATERIALISED
 from flowops.runtime import Runtime
-from flowops.services import bindings_clients, bindings_resume, flowevents
+from flowops.services import bindings_clients, bindings_resume
 from flowops.services.bindings_reads import Snapshot
+from flowops.testing.flowevents import flow_event
 
 NS, UID = "ns-prod", "uid-web"
 HEAD, OTHER = "20261201000000000002", "20261201000000000009"
@@ -189,26 +190,10 @@ def test_a_client_told_idle_before_its_flow_is_resolved_again_only_if_the_flows_
     monkeypatch.setattr(bindings_clients, "reresolve_moved", lambda rt, namespace, clients, env, post: calls.append(clients))
     rt = runtime(flow_head=None)
     assert bindings_resume.resumes_idle(rt, client(), ENV, APPLICATIONS.get)
-    asyncio.run(flow_event(rt, head))
+    asyncio.run(flow_event(rt, ENV, "login", head))
     assert calls == ([reresolved] if reresolved else []), "no thread for a client that holds the HEAD the event brings"
-    asyncio.run(flow_event(rt, OTHER))
+    asyncio.run(flow_event(rt, ENV, "login", OTHER))
     assert len(calls) == len([reresolved] if reresolved else []), "the wait is handed back once"
-
-
-async def flow_event(rt: Runtime, head: str) -> None:
-    await flowevents.observe(
-        rt,
-        "ADDED",
-        "login",
-        NS,
-        None,
-        ENV,
-        env_by_name=lambda name: None,
-        all_environments=lambda: [ENV],
-        known_counts=None,
-        indexed_env=lambda name: None,
-        head=head,
-    )
 
 
 class Lists:
