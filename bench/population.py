@@ -68,13 +68,14 @@ STAGING, PRODUCTION = f"{NAMESPACE}-staging", f"{NAMESPACE}-production"
 
 def ensure_chain(
     bench: Bench, count: int, timeout: float = 900.0, clients: int = 0, application_clients: int = 0
-) -> dict[str, list[str]]:
+) -> dict[str, Any] | None:
     """The same `count` flows in development (the shared namespace), staging and production,
     each environment the upstream of the next: every resumed flow has a sync report to make.
     Staging and production are protected; their flows are applied as the operator's own
     user (a promotion per flow would only make the set-up slower), so each has one version.
     Each environment gets `clients` ApiClients; the first `application_clients` of them name
-    an Application (four to one) that holds their flow and version."""
+    an Application (four to one) that holds their flow and version. Returns how the
+    clients created now were bound (None if none were)."""
     began = time.monotonic()
     wanted = ensure(bench, count, timeout)
     bench.log(f"chain: {count} flows in {NAMESPACE} after {time.monotonic() - began:.1f}s")
@@ -96,12 +97,12 @@ def ensure_chain(
         _ensure_clients(bench, namespace, wanted, clients, min(application_clients, clients))
         for namespace in (NAMESPACE, STAGING, PRODUCTION)
     )
-    if created:
-        _log_clients_bound(bench, created, created_at, requests_before, timeout)
-    return {namespace: wanted for namespace in (NAMESPACE, STAGING, PRODUCTION)}
+    return _clients_bound(bench, created, created_at, requests_before, timeout) if created else None
 
 
-def _log_clients_bound(bench: Bench, created: int, created_at: float, requests_before: dict[str, float], timeout: float) -> None:
+def _clients_bound(
+    bench: Bench, created: int, created_at: float, requests_before: dict[str, float], timeout: float
+) -> dict[str, Any]:
     """How long the new clients took to be bound and what the operator asked of the API
     server meanwhile: a burst of clients must not make it read more per client."""
     namespaces = (NAMESPACE, STAGING, PRODUCTION)
@@ -118,6 +119,7 @@ def _log_clients_bound(bench: Bench, created: int, created_at: float, requests_b
         f"chain: {created} ApiClients created and bound in {bound:.1f}s; operator requests per client: "
         + ", ".join(f"{k} {v}" for k, v in requests.items())
     )
+    return {"clients": created, "bound_s": bound, "requests_per_client": requests}
 
 
 def _ensure_clients(bench: Bench, namespace: str, wanted: list[str], clients: int, inheriting: int) -> int:

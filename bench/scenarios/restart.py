@@ -27,7 +27,7 @@ from flowops.services import applications_resume, bindings_resume, flowevents
 from flowops.testing.waiting import wait_for
 
 from .. import population
-from ..apicount import api_requests
+from ..apicount import api_requests, requests_row
 from ..harness import Bench
 from ..liveness import PROBE_TIMEOUT, LivenessWatch
 from ..report import Row
@@ -48,7 +48,9 @@ def _inheriting(p: Params) -> str:
 
 
 def run(bench: Bench, p: Params) -> Result:
-    population.ensure_chain(bench, p.flows, p.timeout, clients=p.chain_clients, application_clients=p.application_clients)
+    set_up = population.ensure_chain(
+        bench, p.flows, p.timeout, clients=p.chain_clients, application_clients=p.application_clients
+    )
     bench.wait_operator_idle(quiet=6)
     resumable = _names(bench.kube, FLOWS) | _names(bench.kube, APICLIENTS) | _names(bench.kube, APPLICATIONS)
     without_history: dict[str, Any] | None = None
@@ -133,7 +135,22 @@ def run(bench: Bench, p: Params) -> Result:
                 f"API requests {sum(requests.values()):,.0f} vs {sum(before.values()):,.0f}",
             )
         )
-    return rows, {"chain_clients": p.chain_clients, "restarts": runs, "without_history": without_history, **last}
+    if set_up is not None:
+        rows.append(
+            requests_row(
+                NAME,
+                f"operator requests per new ApiClient ({set_up['clients']} created{_inheriting(p)}, "
+                f"bound {set_up['bound_s']:.1f} s after the first create)",
+                set_up["requests_per_client"],
+            )
+        )
+    return rows, {
+        "chain_clients": p.chain_clients,
+        "clients_set_up": set_up,
+        "restarts": runs,
+        "without_history": without_history,
+        **last,
+    }
 
 
 def _add_finished_promotions(bench: Bench, count: int, timeout: float) -> None:
