@@ -37,7 +37,7 @@ class NoApi:
         raise AssertionError(f"the API was called ({name})")
 
 
-# What the Application index holds of each (domain.fanout.application_spec).
+# What the Application index holds of each (domain.binding.inherited).
 APPLICATIONS = {"shop": {"defaultFlow": {"name": "login"}}, "moved": {"defaultFlow": {"name": "signup"}}}
 
 

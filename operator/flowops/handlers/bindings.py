@@ -110,18 +110,12 @@ async def count_clients(
     """Keep Application status.clients true when clients come, go or move. Async: it runs
     on every client event (a fan-out's status writes among them) and rarely calls the API.
     A count written here moments ago is not written again while the index catches up."""
-    state = runtime.current().bindings
+    rt = runtime.current()
     for app in list(applications_by_namespace.get(namespace, ())):
-        name = app["name"]
-        count = len(_clients_of(apiclients_by_application, namespace, name))
-        if app.get("clients") != count and not state.application_clients_pending(namespace, name, count):
-            await asyncio.to_thread(
-                bindings_applications.write_clients,
-                runtime.current(),
-                namespace,
-                name,
-                functools.partial(_count_of, apiclients_by_application, namespace, name),
-            )
+        count = functools.partial(_count_of, apiclients_by_application, namespace, app["name"])
+        clients = count()
+        if app.get("clients") != clients and not rt.bindings.application_clients_pending(namespace, app["name"], clients):
+            await asyncio.to_thread(bindings_applications.write_clients, rt, namespace, app["name"], count)
 
 
 # -- Application ------------------------------------------------------------------------
