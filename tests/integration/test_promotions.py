@@ -14,6 +14,7 @@ import yaml
 
 from flowops.domain.canonical import content_hash
 from flowops.kube import APICLIENTS, APPLICATIONS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError
+from flowops.testing.configmaps import ObjectWrites
 from flowops.testing.objects import PROMOTE_NOW, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
@@ -320,6 +321,37 @@ def test_out_of_sync_report_counts_differing_paths(kube, running_operator, make_
     wait_for(
         lambda: kube.get(ENVIRONMENTS, name(staging)).get("status", {}).get("outOfSync") == 1, message="environment counts it"
     )
+
+
+def test_the_status_that_moves_head_already_reports_it_in_sync(kube, running_operator, make_environment):
+    """Whoever reads the target (kubectl, Argo CD, the Environment's counts) never sees a
+    promoted HEAD beside a report about the one before; a promoted older version is
+    reported out of sync by its differing paths."""
+    dev, staging, _ = chain(make_environment)
+    dev_flow(kube, dev, {"a": 1, "b": 2})
+    assert promote(kube, staging, "first", environment=name(dev), source_flow="standard")["phase"] == "Succeeded"
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"a": 10, "b": 2}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    wait_for(lambda: flow_status(kube, ns(staging), "standard").get("sync", {}).get("state") == "OutOfSync", message="behind")
+
+    statuses = ObjectWrites(kube, FLOWS, ns(staging), "standard", lambda obj: obj.get("status") or {})
+    try:
+        second = promote(kube, staging, "second", environment=name(dev), source_flow="standard")
+        assert second["phase"] == "Succeeded", second
+        # The writes naming the second promotion's HEAD all come before this one moves it.
+        older = promote(kube, staging, "older", environment=name(dev), source_flow="standard", version="1")
+        assert older["phase"] == "Succeeded", older
+        statuses.catch_up(kube)
+    finally:
+        statuses.close()
+    reports = [(s.get("sync") or {}) for s in statuses.writes if s.get("latestReadyVersion") == second["targetVersion"]]
+    assert reports, "the promoted version became HEAD"
+    assert all(r.get("version") == second["targetVersion"] and r.get("state") == "InSync" for r in reports), reports
+    report = wait_for(
+        lambda: (r := flow_status(kube, ns(staging), "standard")["sync"]).get("version") == older["targetVersion"] and r,
+        message="the report on the promoted older version",
+    )
+    assert report["state"] == "OutOfSync" and report["differingPaths"] == 1, report
 
 
 def test_promotion_spec_is_immutable_except_approval(kube, running_operator, make_environment, cluster):

@@ -156,6 +156,7 @@ class SourceSide:
     document: Any = None
     transition: str = "RestartInProgress"
     document_bytes: int | None = None  # its canonical JSON's size, as its version records it
+    head: VersionRecord | None = None  # HEAD as its versions were listed (verdicts as stored)
 
 
 @dataclass(frozen=True)

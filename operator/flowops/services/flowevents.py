@@ -39,6 +39,11 @@ def reconcile(
     latest: Mapping[str, Any] | None = flow
     if not settled:
         latest = flows.reconcile(rt, flow, env, post=post).current
+        # The report names both HEADs as they are (a Promotion from the upstream published
+        # it with the HEAD it moved): only the downstream namesakes' may have to follow.
+        if latest is not None and _sync_current(rt, latest, env, env_by_name):
+            publish_downstream(rt, flow["metadata"]["name"], env, env_by_name, all_environments)
+            return
     elif _sync_current(rt, flow, env, env_by_name):
         # A restart: nothing moved here, and the report names the HEADs both sides still
         # have (or the upstream's first event checks it). Downstream flows resume on their

@@ -20,7 +20,7 @@ from ..domain.versionid import next_version_id
 from ..faults import crash_point, stall_point
 from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube
 from ..runtime import Runtime
-from . import guardrailcache, pins, provenance, tamper, verdicts, versions
+from . import guardrailcache, pins, provenance, sync, tamper, verdicts, versions
 from .common import Outcome, Poster, rfc3339
 from .common import no_events as _no_events
 from .history import follow_policy as follow_history_policy
@@ -58,6 +58,7 @@ def reconcile_locked(
     later: list[Callable[[], None]] | None = None,
     own_promotion: bool = False,
     known: KnownContent | None = None,
+    sync_report: Callable[[list[VersionRecord]], Mapping[str, Any] | None] | None = None,
 ) -> Outcome:
     """reconcile() for a caller holding the flow's lock. `records` are its versions listed
     under that lock (no other thread here can have added one since; another process can,
@@ -66,7 +67,8 @@ def reconcile_locked(
     waits on (the new version's Event) goes to `later`, for the caller to run when it is done;
     `own_promotion`: the caller is the Promotion that wrote the flow's provenance annotation
     (no need to read it back to verify it); `known`: a document whose hash and size the
-    caller has, used if it is the Flow's content."""
+    caller has, used if it is the Flow's content; `sync_report`: status.sync for these
+    versions if the caller can tell it (None: it cannot), published in the same write."""
     kube = rt.kube
     meta, spec = flow["metadata"], flow.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
@@ -177,6 +179,10 @@ def reconcile_locked(
     status = flowstatus.compute(records, facts, flow.get("status"), rfc3339(rt.clock()))
     if created and created_status:
         status.update(created_status(created))
+    if sync_report is not None and (report := sync_report(records)) is not None:
+        shown = (flow.get("status") or {}).get("sync")
+        if report != shown:
+            status["sync"] = sync.status_patch(report, shown)
     if (flow.get("status") or {}).get("deletionPolicy") != history.policy_of(spec):
         status["deletionPolicy"] = follow_history_policy(kube, flow, _still_stored(listed, records, meta.get("uid")))
     current: Mapping[str, Any] | None = flow

@@ -21,7 +21,7 @@ from ..faults import crash_point
 from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, Conflict, Invalid, NotFound
 from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
-from . import flows, guardrailcache, promotiontarget, verdicts, versions
+from . import flows, guardrailcache, promotiontarget, sync, verdicts, versions
 from .common import Poster, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -205,6 +205,7 @@ def _source_side(
     if flow is None:
         return SourceSide()
     records = tuple(r for r in versions.history_of(items, flow["metadata"]["uid"])[0] if r.origin != "Quarantine")
+    head = flowstatus.head_of(records)
     documents: dict[str, tuple[Any, str, int | None]] = {}
 
     def read(record: VersionRecord) -> tuple[Any, str, int | None]:
@@ -219,13 +220,13 @@ def _source_side(
         choice = promotions.choose_source(selector, records, flowstatus.head_of(records))
         if choice.uncommitted:
             spec = rt.kube.get(FLOWS, name, namespace).get("spec") or {}
-            return SourceSide(True, records, spec.get("content") or {}, spec.get("transition", "RestartInProgress"))
+            return SourceSide(True, records, spec.get("content") or {}, spec.get("transition", "RestartInProgress"), head=head)
         if choice.record is None:
-            return SourceSide(True, records)
+            return SourceSide(True, records, head=head)
         record = choice.record
         document, transition, size = read(record)
         if record.judged_under(rules.digest):
-            return SourceSide(True, records, document, transition, size)
+            return SourceSide(True, records, document, transition, size, head=head)
         judged, _ = verdicts.reckon(record, document, rules)
         records = tuple(judged if r.id == record.id else r for r in records)
         # A pin is decided on its own verdict; HEAD, failing, is looked for further back.
@@ -361,6 +362,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
             if created.promotion_uid == uid
             else {}
         ),
+        sync_report=_sync_report(state, write, decision.status.get("sourceVersion")),
     )
     # Only a version that records this Promotion is its own: one the commit recorded as an
     # ordinary change holds other content than was planned.
@@ -384,6 +386,26 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     _succeed(rt, state, record, post, progress, published=own is not None, target_flow=written)
     for later_write in later:  # the version's Event: once the user has the outcome
         later_write()
+
+
+def _sync_report(
+    state: PromotionState, write: TargetWrite, source_version: str | None
+) -> Callable[[list[VersionRecord]], Mapping[str, Any] | None] | None:
+    """The target's status.sync from this promotion's own reads, when its source is the
+    target's upstream namesake: the report goes out with the status that moves HEAD, and
+    neither side's versions are listed again for it."""
+    target_env, source_env = state.target_env, state.source_env
+    if target_env is None or source_env is None or not state.source.flow_found:
+        return None
+    source = (state.promotion.get("spec") or {}).get("source") or {}
+    if (target_env.get("spec") or {}).get("upstream") != source_env["metadata"]["name"] or source.get("flow") != write.flow:
+        return None
+    documents = {str(write.provenance.get("contentHash")): write.document}
+    chosen = next((r for r in state.source.records if r.id == source_version), None)
+    if chosen is not None and state.source.document is not None:
+        documents[chosen.content_hash] = state.source.document
+    upstream_head = state.source.head
+    return lambda records: sync.known_report(target_env, source_env, flowstatus.head_of(records), upstream_head, documents)
 
 
 def _landed_source(rt: Runtime, namespace: str, landed: VersionRecord) -> str:

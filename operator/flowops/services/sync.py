@@ -19,11 +19,14 @@ EnvLookup = Callable[[str], Mapping[str, Any] | None]
 _counts: BoundedLRU[tuple[str, str], int] = BoundedLRU(1024)
 
 
-def _count(kube: Kube, a: tuple[str, str, VersionRecord], b: tuple[str, str, VersionRecord], key: tuple[str, str]) -> int:
+Reader = Callable[[str, VersionRecord], Any]  # (namespace, version) -> its document
+
+
+def _count(read: Reader, a: tuple[str, VersionRecord], b: tuple[str, VersionRecord], key: tuple[str, str]) -> int:
     held = _counts.get(key)
     if held is not None:
         return held
-    count = diff.changed_paths_count(versions.read_version(kube, *a), versions.read_version(kube, *b))
+    count = diff.changed_paths_count(read(*a), read(*b))
     _counts.add(key, count)
     return count
 
@@ -32,12 +35,12 @@ _preserved: BoundedLRU[tuple[str, ...], tuple[int, int]] = BoundedLRU(1024)
 
 
 def _preserved_count(
-    kube: Kube, up: tuple[str, str, VersionRecord], own: tuple[str, str, VersionRecord], key: tuple[str, ...]
+    read: Reader, up: tuple[str, VersionRecord], own: tuple[str, VersionRecord], key: tuple[str, ...]
 ) -> tuple[int, int]:
     held = _preserved.get(key)
     if held is not None:
         return held
-    result = values.sync_view(versions.read_version(kube, *own), versions.read_version(kube, *up), key[2:])
+    result = values.sync_view(read(*own), read(*up), key[2:])
     _preserved.add(key, result)
     return result
 
@@ -69,8 +72,49 @@ def compute(
             "version": own.id if own else None,
             "upstreamVersion": None,
         }
-    up_ns = up_env["spec"]["namespace"]
-    theirs = _head(kube, up_ns, flow, None)
+    theirs = _head(kube, up_env["spec"]["namespace"], flow, None)
+
+    def read(version_namespace: str, record: VersionRecord) -> Any:
+        return versions.read_version(kube, version_namespace, flow, record)
+
+    return _report(upstream, up_env, env, namespace, own, theirs, read)
+
+
+class _Unread(Exception):
+    """A document the report needs and the caller does not hold."""
+
+
+def known_report(
+    env: Mapping[str, Any],
+    up_env: Mapping[str, Any],
+    own: VersionRecord | None,
+    theirs: VersionRecord | None,
+    documents: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """The report of a flow whose HEAD (`own`) and upstream HEAD (`theirs`, in `up_env`)
+    the caller has just read under the flow's lock, from the documents it holds (by content
+    hash) and the counts made before. None when telling it would take a read."""
+
+    def held(_: str, record: VersionRecord) -> Any:
+        if record.content_hash not in documents:
+            raise _Unread(record.content_hash)
+        return documents[record.content_hash]
+
+    try:
+        return _report(up_env["metadata"]["name"], up_env, env, env["spec"]["namespace"], own, theirs, held)
+    except _Unread:
+        return None
+
+
+def _report(
+    upstream: str,
+    up_env: Mapping[str, Any],
+    env: Mapping[str, Any] | None,
+    own_ns: str,
+    own: VersionRecord | None,
+    theirs: VersionRecord | None,
+    read: Reader,
+) -> dict[str, Any]:
     base = {"upstream": upstream, "version": own.id if own else None, "upstreamVersion": theirs.id if theirs else None}
     if theirs is None:
         return {**base, "state": "UpstreamMissing", "differingPaths": 0}
@@ -78,14 +122,23 @@ def compute(
         return {**base, "state": "InSync", "differingPaths": 0}
     if own is None:
         return {**base, "state": "OutOfSync", "differingPaths": 0}
+    up_ns = up_env["spec"]["namespace"]
     patterns = values.preserved_paths(env)
     if patterns:  # parts this environment owns do not make it out of sync
         differing, kept = _preserved_count(
-            kube, (up_ns, flow, theirs), (namespace, flow, own), (theirs.content_hash, own.content_hash, *patterns)
+            read, (up_ns, theirs), (own_ns, own), (theirs.content_hash, own.content_hash, *patterns)
         )
         return {**base, "state": "OutOfSync" if differing else "InSync", "differingPaths": differing, "preservedPaths": kept}
-    count = _count(kube, (up_ns, flow, theirs), (namespace, flow, own), (theirs.content_hash, own.content_hash))
+    count = _count(read, (up_ns, theirs), (own_ns, own), (theirs.content_hash, own.content_hash))
     return {**base, "state": "OutOfSync", "differingPaths": count}
+
+
+def status_patch(desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
+    """status.sync as a merge patch from `current` to `desired`."""
+    patch = dict(desired)
+    if "preservedPaths" in (current or {}) and "preservedPaths" not in desired:
+        patch["preservedPaths"] = None  # a merge patch keeps what it does not name
+    return patch
 
 
 def publish(
@@ -109,9 +162,7 @@ def publish(
         desired = compute(rt.kube, namespace, flow, env, env_by_name, uid)
         if desired is None or desired == current:
             return
-        patch = dict(desired)
-        if "preservedPaths" in (current or {}) and "preservedPaths" not in desired:
-            patch["preservedPaths"] = None  # a merge patch keeps what it does not name
+        patch = status_patch(desired, current)
         try:
             if flow_object is not None:
                 write_status(rt.kube, FLOWS, flow_object, {"sync": patch})
