@@ -43,7 +43,7 @@ def test_metadata_written_after_the_read_stays_and_the_content_lands(kube, kube_
     read = kube.get(FLOWS, "login", namespace)
     kube.merge_patch(FLOWS, "login", {"metadata": {"labels": {"team": "identity"}}}, namespace)
 
-    written = write(kube_as("operator"), namespace, _target("login"), read)
+    written, as_read = write(kube_as("operator"), namespace, _target("login"), read)
 
     after = kube.get(FLOWS, "login", namespace)
     assert written["metadata"]["resourceVersion"] == after["metadata"]["resourceVersion"]
@@ -51,3 +51,7 @@ def test_metadata_written_after_the_read_stays_and_the_content_lands(kube, kube_
     assert after["metadata"]["labels"]["team"] == "identity"
     assert after["metadata"]["annotations"][ANN_PROMOTION]
     assert (after["spec"]["versioning"]["mode"], after["spec"]["deletionPolicy"]) == ("Manual", "Delete")
+    # Another write came between: what was read with the Flow (the sync report's view) is not its latest.
+    assert not as_read
+    _, as_read = write(kube_as("operator"), namespace, _target("login"), after)
+    assert as_read

@@ -158,3 +158,23 @@ def test_other_promotions_leave_the_report_to_the_flows_event(
     source_env: dict[str, Any], source_flow: str, target_flow: str
 ) -> None:
     assert promotion_report(source_env, source_flow, target_flow) is None
+
+
+def test_a_report_made_from_the_flow_as_read_is_not_merged_into_a_newer_one() -> None:
+    from flowops.kube import FLOWS, Conflict
+    from flowops.services.statuswrite import write_status
+
+    class Moved:
+        patched: dict[str, Any] = {}
+
+        def replace_status(self, *_: Any) -> dict[str, Any]:
+            raise Conflict(409, "Conflict", "the object has been modified")
+
+        def patch_status(self, resource: Any, name: str, changes: dict[str, Any], namespace: str) -> None:
+            self.patched = changes
+
+    kube = Moved()
+    flow = {"metadata": {"name": "login", "namespace": "ns-staging", "resourceVersion": "41"}, "status": {}}
+    changes = {"latestReadyVersion": OWN_HEAD, "sync": {"state": "InSync"}}
+    assert write_status(kube, FLOWS, flow, changes, put_only=("sync",)) is None  # type: ignore[arg-type]
+    assert kube.patched == {"latestReadyVersion": OWN_HEAD}

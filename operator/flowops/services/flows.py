@@ -187,7 +187,8 @@ def reconcile_locked(
         status["deletionPolicy"] = follow_history_policy(kube, flow, _still_stored(listed, records, meta.get("uid")))
     current: Mapping[str, Any] | None = flow
     if not _same_status(flow.get("status"), status):
-        current = write_status(kube, FLOWS, flow, status)
+        # The caller's report describes the Flow as read: after another write, the event reports.
+        current = write_status(kube, FLOWS, flow, status, put_only=("sync",))
     if later is None:
         for write in deferred:
             write()

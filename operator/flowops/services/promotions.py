@@ -339,7 +339,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     state = replace(state, promotion=promotion)
     assert state.target_env is not None
     try:
-        written = promotiontarget.write(rt.kube, namespace, write, state.target.flow if write.exists else None)
+        written, as_read = promotiontarget.write(rt.kube, namespace, write, state.target.flow if write.exists else None)
     except promotiontarget.TargetChanged as changed:
         raise RetryLater(f"{changed}; deciding again") from None
     uid = promotion["metadata"]["uid"]
@@ -362,7 +362,8 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
             if created.promotion_uid == uid
             else {}
         ),
-        sync_report=_sync_report(state, write, decision.status.get("sourceVersion")),
+        # Only over the Flow as read with the source: a report written meanwhile may be newer.
+        sync_report=_sync_report(state, write, decision.status.get("sourceVersion")) if as_read else None,
     )
     # Only a version that records this Promotion is its own: one the commit recorded as an
     # ordinary change holds other content than was planned.

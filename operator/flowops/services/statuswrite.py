@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..domain.mergepatch import apply_merge_patch
@@ -10,11 +10,14 @@ from ..kube import Conflict, Kube
 from ..kube.resources import Resource
 
 
-def write_status(kube: Kube, resource: Resource, obj: Mapping[str, Any], changes: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def write_status(
+    kube: Kube, resource: Resource, obj: Mapping[str, Any], changes: Mapping[str, Any], put_only: Collection[str] = ()
+) -> Mapping[str, Any] | None:
     """`changes` (a merge patch of status) applied to `obj` as read. While the object is
     at that resourceVersion its stored status is `obj`'s, so the merged whole goes out as a
-    PUT; once it has changed, the merge patch is sent as it is. Returns the object as
-    stored after a PUT (its new metadata and the status written), None after a patch."""
+    PUT; once it has changed, the merge patch is sent as it is, without the `put_only`
+    fields (true of the object as read only). Returns the object as stored after a PUT
+    (its new metadata and the status written), None after a patch."""
     meta = obj["metadata"]
     name, namespace = meta["name"], meta.get("namespace")
     if resource_version := meta.get("resourceVersion"):
@@ -24,5 +27,5 @@ def write_status(kube: Kube, resource: Resource, obj: Mapping[str, Any], changes
             return {**obj, "metadata": written["metadata"], "status": status}
         except Conflict:
             pass  # written meanwhile (another event of it is on its way): merged by the API server
-    kube.patch_status(resource, name, dict(changes), namespace)
+    kube.patch_status(resource, name, {k: v for k, v in changes.items() if k not in put_only}, namespace)
     return None
