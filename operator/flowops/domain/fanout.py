@@ -77,10 +77,11 @@ def client_touched_by_rules(entry: Mapping[str, Any]) -> bool:
 
 
 def client_touched_by_environment(entry: Mapping[str, Any], exists: bool) -> bool:
-    """The namespace's Environment came or went: clients materialise only under one."""
-    if exists:
-        return entry.get("reason") == "NoEnvironment"
-    return bool(entry.get("requested")) and entry.get("reason") != "NoEnvironment"
+    """The namespace's Environment came or went: clients materialise only under one. So is
+    a client whose status the index does not show yet: its handler may have run just
+    before the change, with its status still on the way (it would then never be told)."""
+    reason = entry.get("reason")
+    return reason is None or (reason == "NoEnvironment") == exists
 
 
 def application_touched_by_flow(entry: Mapping[str, Any], flow: str, deleted: bool, head: str | None) -> bool:
