@@ -43,8 +43,9 @@ Runner = Callable[[Bench, Params], Result]
 
 NAMES = ("guardrails", "diff", "fanout", "commit", "memory", "restart", "storage", "promotion", "propagation")
 # Run only when named with --only: gitops needs more than the control plane (`make flux`);
-# rules measures a guardrails change over history (reported, no target).
-OPTIONAL = ("gitops", "rules")
+# rules measures a guardrails change over history, apiserver what an API server restart
+# costs the operator (both reported, no target).
+OPTIONAL = ("gitops", "rules", "apiserver")
 
 
 def runner(name: str) -> Runner:

@@ -195,8 +195,8 @@ def _names(kube: Kube, resource: Any) -> set[tuple[str, str, str]]:
 
 def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of: int) -> dict[str, Any]:
     """One stop and start of the operator, measured; the population is left as it was."""
-    before = _snapshot(bench.kube)
-    events_before = _events(bench.kube)
+    before = snapshot(bench.kube)
+    events_before = count_events(bench.kube)
 
     bench.stop_operator()
     offset = bench.operator_log.stat().st_size
@@ -218,8 +218,8 @@ def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of
     settled = api_requests(bench)  # the clients' resumes may go on after the last Flow's
     memory = bench.memory()
     held = held_documents(bench)
-    after = _snapshot(bench.kube)
-    events_after = _events(bench.kube)
+    after = snapshot(bench.kube)
+    events_after = count_events(bench.kube)
 
     changed = sorted(k for k in after.keys() & before.keys() if after[k] != before[k])
     created = sorted(after.keys() - before.keys())
@@ -271,16 +271,16 @@ def _restart(bench: Bench, resumable: set[tuple[str, str, str]], number: int, of
     }
 
 
-def _snapshot(kube: Kube) -> dict[tuple[str, str, str], str]:
-    snapshot = {}
+def snapshot(kube: Kube) -> dict[tuple[str, str, str], str]:
+    versions = {}
     for resource in KINDS:
         for item in kube.iterate(resource, metadata_only=True):
             meta = item["metadata"]
-            snapshot[(resource.plural, meta.get("namespace", ""), meta["name"])] = meta["resourceVersion"]
-    return snapshot
+            versions[(resource.plural, meta.get("namespace", ""), meta["name"])] = meta["resourceVersion"]
+    return versions
 
 
-def _events(kube: Kube) -> int:
+def count_events(kube: Kube) -> int:
     return sum(1 for _ in kube.iterate(EVENTS, metadata_only=True))
 
 

@@ -280,6 +280,17 @@ class ControlPlane:
     def token(self, user: str) -> str:
         return self.users[user].token
 
+    def restart_apiserver(self, timeout: float = 120.0) -> float:
+        """Stops kube-apiserver and starts it again on the same port, as an upgrade or a
+        crash would: every client's watch ends and the new server's watch cache starts
+        from etcd. Returns the seconds until it was ready again."""
+        apiserver = next(c for c in self.components if c.name == "kube-apiserver")
+        began = time.monotonic()
+        apiserver.stop()
+        apiserver.start()
+        self._wait(apiserver, began + timeout, self._apiserver_ready, "did not become ready (/readyz) after a restart")
+        return time.monotonic() - began
+
     def check_health(self) -> None:
         for component in self.components:
             if not component.alive():

@@ -96,6 +96,11 @@ class ExistingCluster:
             "etcd is not reachable on an existing cluster: stored objects are rewritten on the local control plane only"
         )
 
+    def restart_apiserver(self, timeout: float = 120.0) -> float:
+        raise ControlPlaneError(
+            "the API server of an existing cluster is not ours to restart: run this on the local control plane"
+        )
+
     def etcd_value_sizes(self, prefix: str) -> dict[str, int]:
         raise ControlPlaneError(
             "etcd is not reachable on an existing cluster: storage is measured on the local control plane only"
