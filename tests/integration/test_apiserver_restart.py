@@ -1,0 +1,79 @@
+"""An API server restart ends every watch the operator holds: the operator lists again,
+writes nothing for it, and goes on working. Meanwhile nothing outside flowops' own kinds
+and environments is refused (docs/operations.md, "When the API server restarts")."""
+
+from __future__ import annotations
+
+from flowops.kube import APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, ApiError
+from flowops.testing.objects import barrier, flow, flow_status, wait_for_number
+from flowops.testing.waiting import wait_for
+
+PROBE = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "restart-probe"}, "data": {"probe": "1"}}
+
+
+def stored(kube, namespace, env_name):
+    """resourceVersion of everything the operator could write for this environment."""
+    found = {
+        (resource.plural, item["metadata"]["name"]): item["metadata"]["resourceVersion"]
+        for resource in (FLOWVERSIONS, CONFIGMAPS)
+        for item in kube.list(resource, namespace)
+    }
+    found[("environments", env_name)] = kube.get(ENVIRONMENTS, env_name)["metadata"]["resourceVersion"]
+    return found
+
+
+def bound(kube, namespace, version):
+    status = kube.get(APICLIENTS, "web", namespace).get("status") or {}
+    served = kube.get_or_none(CONFIGMAPS, "web-flow", namespace)
+    return status.get("version") == version and served is not None and served["data"]["version"] == version and status
+
+
+def test_after_an_api_server_restart_the_operator_writes_nothing_and_commits_the_next_change(
+    kube, cluster, running_operator, make_environment
+):
+    env = make_environment("Development")
+    namespace, env_name = env["spec"]["namespace"], env["metadata"]["name"]
+    kube.create(FLOWS, flow("login", {"title": "v1"}), namespace)
+    v1 = wait_for_number(kube, namespace, "login", 1)["latestReadyVersion"]
+    client = {"apiVersion": env["apiVersion"], "kind": "ApiClient", "metadata": {"name": "web"}}
+    kube.create(APICLIENTS, {**client, "spec": {"defaultFlow": {"name": "login"}}}, namespace)
+    client_before = wait_for(lambda: bound(kube, namespace, v1), message="web bound to version 1")
+    barrier(kube, FLOWS, namespace, "login")
+    flow_before, before = flow_status(kube, namespace, "login"), stored(kube, namespace, env_name)
+
+    cluster.restart_apiserver()
+    refused_elsewhere: list[str] = []
+
+    def admitting() -> bool:
+        try:
+            kube.create(CONFIGMAPS, PROBE, "default", dry_run=True)
+        except ApiError as refused:
+            refused_elsewhere.append(str(refused))
+        # flowops' own kinds: served again (503 until then), and their policies may refuse
+        # until the Environment kind is discovered again.
+        try:
+            for resource, name in ((FLOWS, "login"), (APICLIENTS, "web")):
+                kube.request(
+                    "PATCH",
+                    resource.path(namespace, name),
+                    body={"metadata": {"labels": {"probe": "1"}}},
+                    query={"dryRun": "All"},
+                    content_type="application/merge-patch+json",
+                )
+            return True
+        except ApiError:
+            return False
+
+    wait_for(admitting, timeout=90, message="flowops' policies to admit again after the restart")
+    assert refused_elsewhere == [], "a ConfigMap outside flowops' namespaces was refused"
+
+    # The operator has handled both objects' events since its watches were re-listed.
+    barrier(kube, FLOWS, namespace, "login")
+    barrier(kube, APICLIENTS, namespace, "web")
+    assert stored(kube, namespace, env_name) == before, "the restart made the operator write"
+    assert flow_status(kube, namespace, "login") == flow_before
+    assert kube.get(APICLIENTS, "web", namespace)["status"] == client_before
+
+    kube.json_patch(FLOWS, "login", [{"op": "replace", "path": "/spec/content", "value": {"title": "v2"}}], namespace)
+    v2 = wait_for_number(kube, namespace, "login", 2)["latestReadyVersion"]
+    wait_for(lambda: bound(kube, namespace, v2), message="web bound to version 2 after the restart")
