@@ -139,7 +139,8 @@ def test_an_environment_coming_or_going_touches_the_clients_it_changes():
     assert fanout.client_touched_by_environment(waiting, exists=True)
     assert not fanout.client_touched_by_environment(bound, exists=True)
     unseen = fanout.client_entry("c", {})  # its status not in the index yet
-    assert fanout.client_touched_by_environment(unseen, exists=False) and fanout.client_touched_by_environment(unseen, exists=True)
+    assert fanout.client_touched_by_environment(unseen, exists=False)
+    assert fanout.client_touched_by_environment(unseen, exists=True)
 
 
 def test_application_entries():
