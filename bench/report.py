@@ -37,6 +37,11 @@ class Row:
         return {**asdict(self), "ratio": self.ratio}
 
 
+def writes_row(scenario: str, figure: str, writes: int, note: str, target: str = "0") -> Row:
+    """A count of writes where there must be none."""
+    return Row(scenario, figure, float(writes), "count", target=target, met=writes == 0, note=note)
+
+
 def not_run(scenario: str, figure: str, reason: str, target: str = "") -> Row:
     """A scenario that could not run reports why, never a number."""
     return Row(scenario, figure, None, "", target=target, note=f"not run: {reason}")
