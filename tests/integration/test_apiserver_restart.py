@@ -4,10 +4,11 @@ and environments is refused (docs/operations.md, "When the API server restarts")
 
 from __future__ import annotations
 
-from flowops.kube import APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, ApiError
+from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError
 from flowops.testing.objects import barrier, flow, flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
 
+KINDS = (FLOWS, FLOWVERSIONS, APICLIENTS, APPLICATIONS, PROMOTIONS, ENVIRONMENTS)
 PROBE = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "restart-probe"}, "data": {"probe": "1"}}
 
 
@@ -49,9 +50,11 @@ def test_after_an_api_server_restart_the_operator_writes_nothing_and_commits_the
             kube.create(CONFIGMAPS, PROBE, "default", dry_run=True)
         except ApiError as refused:
             refused_elsewhere.append(str(refused))
-        # flowops' own kinds: served again (503 until then), and their policies may refuse
-        # until the Environment kind is discovered again.
+        # flowops' own kinds: each served again (503 until then: the tests after this one use
+        # them all), and their policies may refuse until the Environment kind is discovered.
         try:
+            for resource in KINDS:
+                kube.request("GET", resource.path(None if resource is ENVIRONMENTS else namespace), query={"limit": 1})
             for resource, name in ((FLOWS, "login"), (APICLIENTS, "web")):
                 kube.request(
                     "PATCH",
