@@ -56,13 +56,7 @@ def test_after_an_api_server_restart_the_operator_writes_nothing_and_commits_the
             for resource in KINDS:
                 kube.request("GET", resource.path(None if resource is ENVIRONMENTS else namespace), query={"limit": 1})
             for resource, name in ((FLOWS, "login"), (APICLIENTS, "web")):
-                kube.request(
-                    "PATCH",
-                    resource.path(namespace, name),
-                    body={"metadata": {"labels": {"probe": "1"}}},
-                    query={"dryRun": "All"},
-                    content_type="application/merge-patch+json",
-                )
+                kube.merge_patch(resource, name, {"metadata": {"labels": {"probe": "1"}}}, namespace, dry_run=True)
             return True
         except ApiError:
             return False

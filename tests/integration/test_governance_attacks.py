@@ -253,13 +253,7 @@ def test_an_approver_who_can_act_as_the_requesting_service_account_cannot_approv
     bot.create(PROMOTIONS, reviewed(pname, staging), ns(prod))
 
     # Without any way to act as the bot, the approver is a second person.
-    kube_as("approver").request(
-        "PATCH",
-        PROMOTIONS.path(ns(prod), pname),
-        body={"spec": {"approved": True}},
-        query={"dryRun": "All"},
-        content_type="application/merge-patch+json",
-    )
+    kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod), dry_run=True)
     grant(kube, ci, "dave-approver", ACTING_AS[right])
     refused(
         lambda: kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod)),
@@ -672,13 +666,7 @@ def test_the_operator_refuses_an_approval_by_one_who_can_act_as_the_requesting_s
     wait_for_phase(kube, ns(prod), "to-prod", ("AwaitingApproval",))
     dave = kube_as("approver")
     approve = {"spec": {"approved": True}}
-    probe = lambda: dave.request(  # noqa: E731
-        "PATCH",
-        PROMOTIONS.path(ns(prod), "probe"),
-        body=approve,
-        query={"dryRun": "All"},
-        content_type="application/merge-patch+json",
-    )
+    probe = lambda: dave.merge_patch(PROMOTIONS, "probe", approve, ns(prod), dry_run=True)  # noqa: E731
     with _promotion_policies_unbound(cluster, ("flowops-promotion-rules",), probe, "can act as it"):
         dave.merge_patch(PROMOTIONS, "to-prod", approve, ns(prod))
     assert kube.get(PROMOTIONS, "to-prod", ns(prod))["spec"]["approvedBy"]["username"] == "dave-approver"

@@ -262,11 +262,13 @@ class Kube:
         namespace: str | None = None,
         subresource: str | None = None,
         metadata_only: bool = False,
+        dry_run: bool = False,
     ) -> JSON:
         return self.request(
             "PATCH",
             resource.path(namespace, name, subresource),
             body=patch,
+            query={"dryRun": "All"} if dry_run else None,
             content_type="application/merge-patch+json",
             accept=_accept(metadata_only),
         )
