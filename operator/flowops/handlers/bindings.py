@@ -35,9 +35,10 @@ async def apiclients_by_application(name: str, namespace: str, spec: kopf.Spec, 
 
 @kopf.index(*APICLIENT)
 async def apiclients_by_flow(name: str, namespace: str, status: kopf.Status, **_: Any) -> dict[Any, dict]:
-    """Keyed by the flow the client asks for (after inheritance), as last resolved."""
+    """Keyed by the flow the client asks for (after inheritance), as last resolved. A client
+    not resolved yet is kept under None: an Environment's change must reach it too."""
     entry = fanout.client_entry(name, status)
-    return {(namespace, entry["requested"]): entry} if entry["requested"] else {}
+    return {(namespace, entry["requested"]): entry}
 
 
 @kopf.index(*APPLICATION)
