@@ -11,8 +11,9 @@ from .report import Row
 _SAMPLE = re.compile(r"^flowops_api_requests_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
 
 
-def api_requests(bench: Bench) -> dict[str, float]:
-    """Requests so far by "client verb resource" (watches count once, when they start)."""
+def api_requests(bench: Bench, answered_only: bool = False) -> dict[str, float]:
+    """Requests so far by "client verb resource" (watches count once, when they start).
+    `answered_only`: only those the API server answered with success."""
     assert bench.operator is not None
     with urllib.request.urlopen(bench.operator.metrics_url, timeout=10) as response:
         text = response.read().decode()
@@ -22,6 +23,8 @@ def api_requests(bench: Bench) -> dict[str, float]:
         if not match:
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+        if answered_only and not labels.get("code", "").startswith("2"):
+            continue
         key = f"{labels.get('client', '?')} {labels.get('verb', '?')} {labels.get('resource', '?')}"
         counts[key] = counts.get(key, 0.0) + float(match["value"])
     return counts
