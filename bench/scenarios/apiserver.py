@@ -114,9 +114,8 @@ def run(bench: Bench, p: Params) -> Result:
 
 def _watches_back(bench: Bench, before: dict[str, float], timeout: float) -> float:
     """Seconds until the API server has answered a new watch of every kind Kopf watched
-    before (attempts refused while it was down do not count). A watch may come back late
-    (a reconnect's backoff), and what follows it (a re-list) is work the quiet measure must
-    not end before."""
+    before (attempts refused while it was down do not count). Kopf lists a kind before it
+    watches it again: the quiet measure must not end before that work."""
     began = time.monotonic()
     kinds = [k for k in before if k.startswith("kopf watch ")]
     while True:
