@@ -343,8 +343,11 @@ class Kube:
             content_type="application/apply-patch+yaml",
         )
 
-    def delete(self, resource: Resource, name: str, namespace: str | None = None, propagation: str = "Background") -> None:
+    def delete(
+        self, resource: Resource, name: str, namespace: str | None = None, propagation: str = "Background", dry_run: bool = False
+    ) -> None:
         try:
-            self.request("DELETE", resource.path(namespace, name), body={"propagationPolicy": propagation})
+            query = {"dryRun": "All"} if dry_run else None
+            self.request("DELETE", resource.path(namespace, name), body={"propagationPolicy": propagation}, query=query)
         except NotFound:
             pass
