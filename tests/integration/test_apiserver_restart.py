@@ -1,15 +1,16 @@
 """An API server restart ends every watch the operator holds: the operator lists again,
 writes nothing for it, and goes on working. Meanwhile nothing outside flowops' own kinds
-and environments is refused (docs/operations.md, "When the API server restarts")."""
+and environments is refused (a ConfigMap create, a namespace's deletion) (docs/operations.md, "When the API server restarts")."""
 
 from __future__ import annotations
 
-from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError
+from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES, PROMOTIONS, ApiError
 from flowops.testing.objects import barrier, flow, flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
 
 KINDS = (FLOWS, FLOWVERSIONS, APICLIENTS, APPLICATIONS, PROMOTIONS, ENVIRONMENTS)
 PROBE = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "restart-probe"}, "data": {"probe": "1"}}
+UNRELATED = "restart-probe-elsewhere"  # a namespace flowops has no part in
 
 
 def stored(kube, namespace, env_name):
@@ -41,15 +42,21 @@ def test_after_an_api_server_restart_the_operator_writes_nothing_and_commits_the
     client_before = wait_for(lambda: bound(kube, namespace, v1), message="web bound to version 1")
     barrier(kube, FLOWS, namespace, "login")
     flow_before, before = flow_status(kube, namespace, "login"), stored(kube, namespace, env_name)
+    if kube.get_or_none(NAMESPACES, UNRELATED) is None:
+        kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": UNRELATED}})
 
     cluster.restart_apiserver()
     refused_elsewhere: list[str] = []
 
     def admitting() -> bool:
-        try:
-            kube.create(CONFIGMAPS, PROBE, "default", dry_run=True)
-        except ApiError as refused:
-            refused_elsewhere.append(str(refused))
+        for outside_flowops in (
+            lambda: kube.create(CONFIGMAPS, PROBE, "default", dry_run=True),
+            lambda: kube.delete(NAMESPACES, UNRELATED, dry_run=True),
+        ):
+            try:
+                outside_flowops()
+            except ApiError as refused:
+                refused_elsewhere.append(str(refused))
         # flowops' own kinds: each served again (503 until then: the tests after this one use
         # them all), and their policies may refuse until the Environment kind is discovered.
         try:
@@ -62,7 +69,7 @@ def test_after_an_api_server_restart_the_operator_writes_nothing_and_commits_the
             return False
 
     wait_for(admitting, timeout=90, message="flowops' policies to admit again after the restart")
-    assert refused_elsewhere == [], "a ConfigMap outside flowops' namespaces was refused"
+    assert refused_elsewhere == [], "a write outside flowops' namespaces was refused"
 
     # The operator has handled both objects' events since its watches were re-listed.
     barrier(kube, FLOWS, namespace, "login")

@@ -636,6 +636,9 @@ def test_a_protected_environment_is_not_deleted_in_one_step(kube, kube_as, chain
         f"kubectl annotate environment {name(prod)} flowops.io/deletion-allowed=true",
     )
     refused(lambda: kube.delete(NAMESPACES, ns(prod)), f"namespace {ns(prod)} holds protected Environment {name(prod)}")
+    # Without the label the operator works by, its namespace is kept all the same.
+    kube.json_patch(NAMESPACES, ns(prod), [{"op": "remove", "path": "/metadata/labels/flowops.io~1environment"}])
+    refused(lambda: kube.delete(NAMESPACES, ns(prod)), f"namespace {ns(prod)} holds protected Environment {name(prod)}")
     assert kube.get(ENVIRONMENTS, name(prod))["metadata"].get("deletionTimestamp") is None
     assert kube.get(NAMESPACES, ns(prod))["metadata"].get("deletionTimestamp") is None
     # Nor is a protected staging made editable in one step.

@@ -1,8 +1,9 @@
 """A policy whose parameters are a custom resource refuses every request it matches while a
 restarted API server has not yet discovered that kind (kubernetes#124237: up to 30 s after
 some restarts, measured with `python -m bench --only apiserver`). Such a policy must not
-match what the rest of the cluster writes: only flowops' own kinds, or objects in the
-namespaces labelled as an Environment's."""
+refuse what the rest of the cluster writes: it matches only flowops' own kinds, or
+objects in the namespaces labelled as an Environment's, or it is ignored when it cannot
+be evaluated."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ import yaml
 
 POLICIES = Path(__file__).resolve().parents[2] / "manifests" / "policy"
 ENVIRONMENT_NAMESPACES = {"key": "flowops.io/environment", "operator": "Exists"}
-# Refused for that window on purpose: deleting a namespace is rare, and scoping it by the
-# label would let an unlabelled protected environment's namespace, flows and all, be deleted.
-CLUSTER_WIDE = {"flowops-protected-namespace-deletion"}
+OTHER_NAMESPACES = {"key": "flowops.io/environment", "operator": "DoesNotExist"}
 
 
 def with_parameters() -> list[dict[str, Any]]:
@@ -48,10 +47,26 @@ def test_the_policies_with_parameters_are_found() -> None:
 @pytest.mark.parametrize("policy", with_parameters(), ids=lambda p: p["metadata"]["name"])
 def test_a_policy_with_parameters_matches_only_flowops_objects(policy: dict[str, Any]) -> None:
     name = policy["metadata"]["name"]
-    if not outside_flowops(policy) or name in CLUSTER_WIDE:
+    if not outside_flowops(policy) or policy["spec"]["failurePolicy"] == "Ignore":
         return
-    selector = policy["spec"]["matchConstraints"].get("namespaceSelector") or {}
-    assert ENVIRONMENT_NAMESPACES in (selector.get("matchExpressions") or []), (
+    assert ENVIRONMENT_NAMESPACES in namespace_expressions(policy), (
         f"{name} matches {', '.join(outside_flowops(policy))} in every namespace: limit it to namespaces labelled "
         "flowops.io/environment, or take its decision without parameters"
     )
+
+
+def namespace_expressions(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return (policy["spec"]["matchConstraints"].get("namespaceSelector") or {}).get("matchExpressions") or []
+
+
+def test_a_protected_namespace_is_kept_everywhere_and_closed_where_the_operator_works() -> None:
+    """Namespace deletion is checked in every namespace, by one rule in two policies: closed
+    in the labelled ones while it cannot be evaluated, open elsewhere."""
+    policies = {p["metadata"]["name"]: p for p in with_parameters()}
+    labelled = policies["flowops-protected-namespace-deletion"]
+    others = policies["flowops-protected-namespace-deletion-unlabelled"]
+    assert (labelled["spec"]["failurePolicy"], others["spec"]["failurePolicy"]) == ("Fail", "Ignore")
+    assert namespace_expressions(labelled) == [ENVIRONMENT_NAMESPACES]
+    assert namespace_expressions(others) == [OTHER_NAMESPACES]
+    assert labelled["spec"]["validations"] == others["spec"]["validations"]
+    assert labelled["spec"]["matchConstraints"]["resourceRules"] == others["spec"]["matchConstraints"]["resourceRules"]
