@@ -1,6 +1,7 @@
 """An API server restart ends every watch the operator holds: the operator lists again,
 writes nothing for it, and goes on working. Meanwhile nothing outside flowops' own kinds
-and environments is refused (a ConfigMap create, a namespace's deletion) (docs/operations.md, "When the API server restarts")."""
+and environments is refused, neither a ConfigMap create nor a namespace's deletion
+(docs/operations.md, "When the API server restarts")."""
 
 from __future__ import annotations
 

@@ -46,13 +46,17 @@ def test_the_policies_with_parameters_are_found() -> None:
 
 @pytest.mark.parametrize("policy", with_parameters(), ids=lambda p: p["metadata"]["name"])
 def test_a_policy_with_parameters_matches_only_flowops_objects(policy: dict[str, Any]) -> None:
-    name = policy["metadata"]["name"]
-    if not outside_flowops(policy) or policy["spec"]["failurePolicy"] == "Ignore":
+    name, failure = policy["metadata"]["name"], policy["spec"]["failurePolicy"]
+    if not outside_flowops(policy):
+        return
+    if OTHER_NAMESPACES in namespace_expressions(policy):
+        assert failure == "Ignore", f"{name} refuses every unlabelled namespace's objects while it cannot be evaluated"
         return
     assert ENVIRONMENT_NAMESPACES in namespace_expressions(policy), (
         f"{name} matches {', '.join(outside_flowops(policy))} in every namespace: limit it to namespaces labelled "
         "flowops.io/environment, or take its decision without parameters"
     )
+    assert failure == "Fail", f"{name} must hold in flowops' namespaces while it cannot be evaluated"
 
 
 def namespace_expressions(policy: dict[str, Any]) -> list[dict[str, Any]]:
