@@ -10,7 +10,7 @@ import kopf
 
 from .. import metricshooks, runtime
 from .. import settings as operator_settings
-from ..services import pins, process
+from ..services import environmentlookup, pins, process
 
 
 @kopf.on.startup()
@@ -20,11 +20,18 @@ def startup(
     apiclient_pins: kopf.Index,
     application_pins: kopf.Index,
     promotion_pins: kopf.Index,
+    environments_by_namespace: kopf.Index,
     **_: Any,
 ) -> None:
     operator_settings.configure(settings)
-    # Live views Kopf keeps filling from the watch streams; services read them (pins).
-    indexes = {pins.APICLIENT_PINS: apiclient_pins, pins.APPLICATION_PINS: application_pins, pins.PROMOTION_PINS: promotion_pins}
+    # Live views Kopf keeps filling from the watch streams; services read them (pins, and
+    # the Environment a client is decided under).
+    indexes = {
+        pins.APICLIENT_PINS: apiclient_pins,
+        pins.APPLICATION_PINS: application_pins,
+        pins.PROMOTION_PINS: promotion_pins,
+        environmentlookup.BY_NAMESPACE: environments_by_namespace,
+    }
     rt = process.connect(
         os.environ.get("KUBECONFIG"), os.environ.get("FLOWOPS_CONTEXT"), os.environ.get("FLOWOPS_PEERING_NAME"), indexes=indexes
     )

@@ -23,7 +23,7 @@ from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
 from ..kube import APICLIENTS, CONFIGMAPS, Conflict, Forbidden, Kube, NotFound
 from ..runtime import Runtime
-from . import bindings_resume
+from . import bindings_resume, environmentlookup
 from .bindings_concurrency import with_retries
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
@@ -55,7 +55,9 @@ def reconcile_client(
     body may predate a fan-out's status write. `resumed`: the body a restart resumes,
     as fresh as a read while this process has not reconciled the client yet.
     `status_writes`: the status write is appended there instead of made now.
-    `attempts_left`: how often a client written meanwhile is read and decided again."""
+    `attempts_left`: how often a client written meanwhile is read and decided again.
+    `env`: the namespace's Environment as looked up before the lock; the client is decided
+    under the one the live index shows once the lock is held."""
     if reads is None:
         reads = Reads(rt.kube, rt.bindings)
         if resumed is not None:
@@ -72,7 +74,8 @@ def reconcile_client(
                 client = rt.kube.get_or_none(APICLIENTS, name, namespace)
             if client is None or client["metadata"].get("deletionTimestamp"):
                 return None
-            outcome = _reconcile_client(rt, client, env, post, reads, snapshot, resuming=resumed is not None)
+            governing = environmentlookup.governing_now(rt, namespace, env)
+            outcome = _reconcile_client(rt, client, governing, post, reads, snapshot, resuming=resumed is not None)
             if outcome.status_changed and status_writes is None:
                 # Only over the status it was computed from: another writer's newer one
                 # (another operator process) is never overwritten; decided again instead.

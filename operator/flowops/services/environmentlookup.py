@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import metrics
@@ -25,6 +26,21 @@ def environment_of_namespace(rt: Runtime, namespace: str) -> dict[str, Any] | No
     owner = min(claims, key=seniority)
     metrics.set_environment(namespace, owner["metadata"]["name"])  # its watch event may lag too
     return owner
+
+
+# Runtime.indexes key of Kopf's Environment index by namespace (handlers/indexes.py).
+BY_NAMESPACE = "environments_by_namespace"
+
+
+def governing_now(rt: Runtime, namespace: str, given: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The Environment governing `namespace` as the live index shows it now; `given` where
+    there is no index (outside the operator). For a decision made under a lock that the
+    caller waited for: the Environment it looked up before may have gone or come since."""
+    index = rt.indexes.get(BY_NAMESPACE)
+    if index is None:
+        return given
+    claims = index.get(namespace)
+    return min(claims, key=seniority) if claims else None
 
 
 def seniority(value: Any) -> tuple[str, str]:
