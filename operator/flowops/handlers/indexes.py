@@ -75,10 +75,7 @@ def first(index: kopf.Index, key: Any) -> Any | None:
     """The oldest value under `key` (then by name): when two Environments claim one
     namespace (admission refuses the second, but a race can let both in) the older one
     governs it, the same one after every operator restart."""
-    store = index.get(key)
-    if not store:
-        return None
-    return min(store, key=environmentlookup.seniority)
+    return environmentlookup.oldest(index.get(key))
 
 
 def all_values(index: kopf.Index) -> list[Any]:

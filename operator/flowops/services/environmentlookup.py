@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import metrics
@@ -37,9 +37,11 @@ def governing_now(rt: Runtime, namespace: str, given: Mapping[str, Any] | None) 
     there is no index (outside the operator). For a decision made under a lock that the
     caller waited for: the Environment it looked up before may have gone or come since."""
     index = rt.indexes.get(BY_NAMESPACE)
-    if index is None:
-        return given
-    claims = index.get(namespace)
+    return given if index is None else oldest(index.get(namespace))
+
+
+def oldest(claims: Iterable[Any] | None) -> Any | None:
+    """The claim that governs (see `seniority`), or None without any."""
     return min(claims, key=seniority) if claims else None
 
 
