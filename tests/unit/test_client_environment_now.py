@@ -1,5 +1,5 @@
-"""A client is decided under the Environment that governs its namespace once its lock is
-held, not the one its caller looked up before waiting for that lock: an Environment
+"""A client (and an Application) is decided under the Environment that governs its
+namespace once its lock is held, not the one its caller looked up before waiting for that lock: an Environment
 deleted meanwhile (whose own re-resolve took the lock first) must not be undone by a
 Ready decided under it."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from flowops.runtime import Runtime
-from flowops.services import bindings_clients, environmentlookup
+from flowops.services import bindings_applications, bindings_clients, environmentlookup
 
 NS = "apps"
 ENV = {"metadata": {"name": "dev", "creationTimestamp": "2026-01-01T00:00:00Z"}, "spec": {"namespace": NS}}
@@ -58,3 +58,16 @@ def test_an_environment_deleted_while_the_lock_was_awaited_is_not_used(decided_u
 def test_an_environment_created_since_the_lookup_is_used(decided_under: list[Any]) -> None:
     bindings_clients.reconcile_client(runtime_with({NS: [ENV]}), NS, "web", None)
     assert decided_under == [ENV]
+
+
+def test_an_application_is_decided_under_the_environment_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    envs: list[Any] = []
+    monkeypatch.setattr(bindings_applications, "_reconcile_application", lambda rt, app, env, *_: envs.append(env) or {})
+    index = {NS: [ENV]}
+    rt = runtime_with(index)
+    waiting = threading.Thread(target=bindings_applications.reconcile_application, args=(rt, NS, "shop", ENV, lambda: 0))
+    with rt.bindings.lock("Application", NS, "shop"):
+        waiting.start()
+        index.pop(NS)
+    waiting.join(timeout=10)
+    assert envs == [None]

@@ -11,6 +11,7 @@ from ..domain import bindingstatus
 from ..domain.bindingtarget import Problem, is_head_selector
 from ..kube import APPLICATIONS, NotFound
 from ..runtime import Runtime
+from . import environmentlookup
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
@@ -19,13 +20,15 @@ from .common import rfc3339
 def reconcile_application(
     rt: Runtime, namespace: str, name: str, env: Mapping[str, Any] | None, count: Callable[[], int], post: Poster = no_events
 ) -> dict[str, Any] | None:
-    """`count`: its clients now, as the ApiClient index holds them."""
+    """`count`: its clients now, as the ApiClient index holds them. `env`, as a client's:
+    decided under the Environment the live index shows once the lock is held."""
     with rt.bindings.lock("Application", namespace, name):
         app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
         if app is None or app["metadata"].get("deletionTimestamp"):
             return None
         clients = count()
-        status = _reconcile_application(rt, app, env, clients, post)
+        governing = environmentlookup.governing_now(rt, namespace, env)
+        status = _reconcile_application(rt, app, governing, clients, post)
         rt.bindings.wrote_application_clients(namespace, name, clients)
         return status
 
