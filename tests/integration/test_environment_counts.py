@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import kubernetes
 
-from flowops.kube import ENVIRONMENTS, FLOWS
+from flowops.kube import ENVIRONMENTS, FLOWS, NAMESPACES
 from flowops.services.environmentcounts import INTERVAL_SECONDS
-from flowops.testing.objects import flow
+from flowops.testing.objects import barrier, flow, wait_for_number
 from flowops.testing.waiting import wait_for
 
 FLOWS_CREATED, FLOWS_DELETED = 40, 8
@@ -83,3 +84,29 @@ def test_counts_follow_many_flows_with_at_most_one_write_a_second(kube, running_
     # One write in flight and one a second at most (the first without waiting): never one per Flow event.
     assert len(changes.seen) <= elapsed / INTERVAL_SECONDS + 2, changes.seen
     assert changes.seen[-1] == (left, 0)
+
+
+def test_a_flow_created_with_its_environment_is_counted(kube, running_operator):
+    """The Environment's reconcile, still running when the flow arrives, must not overwrite the
+    count the flow's event wrote with the 0 it saw when it began."""
+    created = []
+    try:
+        # The window opens when the operator begins the Environment and lasts milliseconds:
+        # the flow follows its Environment after a delay spread across it.
+        for delay_ms in range(0, 120, 8):
+            name = f"cnt-{uuid.uuid4().hex[:6]}"
+            namespace = f"ns-{name}"
+            kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+            env = {"apiVersion": "flowops.io/v1alpha1", "kind": "Environment", "metadata": {"name": name}}
+            created.append(kube.create(ENVIRONMENTS, {**env, "spec": {"namespace": namespace, "tier": "Development"}}))
+            time.sleep(delay_ms / 1000)
+            kube.create(FLOWS, flow("login", {"title": "v1"}), namespace)
+        for env in created:
+            wait_for_number(kube, env["spec"]["namespace"], "login", 1)
+            # No Flow event comes after this one: a 0 written over the count would stay.
+            barrier(kube, FLOWS, env["spec"]["namespace"], "login")
+            wait_for(lambda env=env: counts_of(kube, env) == (1, 0), message=f"{env['metadata']['name']} counts its flow")
+    finally:
+        for env in created:
+            kube.delete(ENVIRONMENTS, env["metadata"]["name"])
+            kube.delete(NAMESPACES, env["spec"]["namespace"])

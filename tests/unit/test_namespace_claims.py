@@ -64,6 +64,6 @@ def test_an_ignored_environment_records_no_rules_its_flows_were_not_judged_by():
             "policy": {"guardrails": [{"name": "t", "expression": "has(content.t)", "message": "m"}]},
         },
     }
-    environments.reconcile(Runtime(kube=kube), rival, lambda n: None, None, lambda *a: None, namespace_owner=lambda ns: FIRST)  # type: ignore[arg-type]
+    environments.reconcile(Runtime(kube=kube), rival, lambda n: None, lambda *a: None, namespace_owner=lambda ns: FIRST)  # type: ignore[arg-type]
     assert kube.statuses and kube.statuses[-1]["guardrailsDigest"] is None
     assert any("already belongs to Environment zeta" in c.get("message", "") for c in kube.statuses[-1]["conditions"])

@@ -8,7 +8,7 @@ import kopf
 
 from .. import runtime
 from ..kube.resources import API_GROUP, API_VERSION
-from ..services import environments, flowevents
+from ..services import environmentreconcile, environments
 from .events import post
 from .indexes import environment_named, environment_of_namespace
 
@@ -18,16 +18,14 @@ ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 @kopf.on.resume(*ENVIRONMENT, backoff=2)
 @kopf.on.create(*ENVIRONMENT, backoff=2)
 @kopf.on.update(*ENVIRONMENT, backoff=2)
-def reconcile_environment(
-    body: kopf.Body, spec: kopf.Spec, environments_by_name: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+async def reconcile_environment(
+    body: kopf.Body, environments_by_name: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
 ) -> None:
-    rt = runtime.current()
     try:
-        environments.reconcile(
-            rt,
+        await environmentreconcile.reconcile(
+            runtime.current(),
             body,
             lambda name: environment_named(environments_by_name, name),
-            flowevents.counts(rt, spec.get("namespace")),
             post,
             namespace_owner=lambda namespace: environment_of_namespace(environments_by_namespace, namespace),
         )
@@ -35,7 +33,7 @@ def reconcile_environment(
         raise kopf.TemporaryError(str(exc), delay=5) from None
 
 
-def rival_takes_over(
+async def rival_takes_over(
     type: str,
     spec: kopf.Spec,
     environments_by_namespace: kopf.Index,
@@ -51,11 +49,10 @@ def rival_takes_over(
     rt = runtime.current()
     for entry in list(environments_by_namespace.get(namespace, ())):
         try:
-            environments.reconcile_named(
+            await environmentreconcile.reconcile_named(
                 rt,
                 entry["metadata"]["name"],
                 lambda name: environment_named(environments_by_name, name),
-                flowevents.counts(rt, namespace),
                 post,
                 namespace_owner=lambda ns: environment_of_namespace(environments_by_namespace, ns),
             )

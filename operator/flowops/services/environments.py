@@ -1,5 +1,5 @@
-"""Reconcile an Environment: validate its policy and chain, publish counts, and re-evaluate
-its flows when its guardrails change."""
+"""Reconcile an Environment: validate its policy and chain, and re-evaluate its flows when
+its guardrails change. Its flow counts are not written here (environmentreconcile)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,6 @@ def reconcile(
     rt: Runtime,
     env: Mapping[str, Any],
     env_by_name: EnvLookup,
-    counts: tuple[int, int] | None,
     post: Poster,
     namespace_owner: EnvLookup | None = None,
 ) -> None:
@@ -114,8 +113,6 @@ def reconcile(
         # so if it comes to govern the namespace, its flows are judged then.
         "guardrailsDigest": previous.get("guardrailsDigest") if claim else rules.digest,
     }
-    if counts is not None:  # else left as they are
-        status["flows"], status["outOfSync"] = counts
     if preserved or previous.get("preservedPaths"):
         status["preservedPaths"] = preserved or None  # what the sync reports were last compared with
     status["conditions"] = environmentstatus.environment_conditions(
@@ -138,14 +135,14 @@ def reconcile_named(
     rt: Runtime,
     name: str,
     env_by_name: EnvLookup,
-    counts: tuple[int, int] | None,
     post: Poster,
     namespace_owner: EnvLookup | None = None,
-) -> None:
-    """reconcile() of the Environment as stored now (gone: nothing to do)."""
+) -> dict[str, Any] | None:
+    """reconcile() of the Environment as stored now, which it returns (gone: nothing to do)."""
     env = rt.kube.get_or_none(ENVIRONMENTS, name)
     if env is not None:
-        reconcile(rt, env, env_by_name, counts, post, namespace_owner=namespace_owner)
+        reconcile(rt, env, env_by_name, post, namespace_owner=namespace_owner)
+    return env
 
 
 def _conditions_changed(before: Any, after: list[dict[str, Any]]) -> bool:

@@ -98,9 +98,14 @@ async def observe(
         await asyncio.to_thread(prime, rt, up_env["spec"]["namespace"])
     counts = rt.flows.counts(namespace)
     if counts is not None and known_counts is not None:
-        known = None if None in known_counts else (int(known_counts[0]), int(known_counts[1]))
-        meta = env["metadata"]
-        rt.counts.offer(meta.get("uid") or meta["name"], meta["name"], counts, known, functools.partial(_publish_counts, rt))
+        offer_counts(rt, env, counts, None if None in known_counts else (int(known_counts[0]), int(known_counts[1])))
+
+
+def offer_counts(rt: Runtime, env: Mapping[str, Any], counts: tuple[int, int], known: tuple[int, int] | None) -> None:
+    """To this process's one writer of the Environment's counts (environmentcounts), which
+    knows what it wrote last. In the event loop. `known`: as the Environment shows them."""
+    meta = env["metadata"]
+    rt.counts.offer(meta.get("uid") or meta["name"], meta["name"], counts, known, functools.partial(_publish_counts, rt))
 
 
 async def _publish_counts(rt: Runtime, environment: str, counts: tuple[int, int]) -> None:
