@@ -29,6 +29,11 @@ def stored(kube, namespace, env_name):
     return found
 
 
+def counted(kube, env_name):
+    status = kube.get(ENVIRONMENTS, env_name).get("status") or {}
+    return status.get("flows"), status.get("outOfSync")
+
+
 def bound(kube, namespace, version):
     status = kube.get(APICLIENTS, "web", namespace).get("status") or {}
     served = kube.get_or_none(CONFIGMAPS, "web-flow", namespace)
@@ -46,6 +51,9 @@ def test_after_an_api_server_restart_the_operator_writes_nothing_and_commits_the
     kube.create(APICLIENTS, {**client, "spec": {"defaultFlow": {"name": "login"}}}, namespace)
     client_before = wait_for(lambda: bound(kube, namespace, v1), message="web bound to version 1")
     barrier(kube, FLOWS, namespace, "login")
+    # The counts follow a Flow event by up to a second (at most one write a second): the
+    # operator is idle only once they are shown.
+    wait_for(lambda: counted(kube, env_name) == (1, 0), message="the Environment counts its flow")
     flow_before, before = flow_status(kube, namespace, "login"), stored(kube, namespace, env_name)
     if kube.get_or_none(NAMESPACES, UNRELATED) is None:
         kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": UNRELATED}})
