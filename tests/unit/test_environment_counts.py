@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from flowops.services.environmentcounts import ATTEMPTS, CountPublisher
+from flowops.kube import NotFound
+from flowops.services import environmentcounts
+from flowops.services.environmentcounts import RETRY_CAP_SECONDS, CountPublisher
 
 
 class Writer:
@@ -94,14 +96,49 @@ async def test_a_failed_write_is_retried_with_the_newest_counts() -> None:
 
 
 @run
-async def test_a_write_that_keeps_failing_gives_up_and_the_next_event_offers_again() -> None:
-    publisher, write = CountPublisher(interval=0), Writer(fail=ATTEMPTS)
+async def test_a_write_that_keeps_failing_is_retried_until_the_api_server_answers() -> None:
+    """After an outage no Flow event may come to offer the counts again."""
+    publisher, write = CountPublisher(interval=0), Writer(fail=12)
     publisher.offer("uid-1", "dev", (1, 0), None, write)
     await settle()
-    assert write.written == []
-    publisher.offer("uid-1", "dev", (2, 0), None, write)
+    assert write.written == [("dev", (1, 0))]
+
+
+@run
+async def test_retries_wait_longer_each_time_up_to_a_cap() -> None:
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(seconds: float) -> None:
+        if seconds:  # not the test's own yields
+            waits.append(seconds)
+        await real_sleep(0)
+
+    publisher, write = CountPublisher(interval=1), Writer(fail=7)
+    environmentcounts.asyncio.sleep = recorded  # type: ignore[assignment]
+    try:
+        publisher.offer("uid-1", "dev", (1, 0), None, write)
+        while publisher._drains:
+            await real_sleep(0)
+    finally:
+        environmentcounts.asyncio.sleep = real_sleep  # type: ignore[assignment]
+    assert waits[:7] == [2, 4, 8, 16, RETRY_CAP_SECONDS, RETRY_CAP_SECONDS, RETRY_CAP_SECONDS]
+    assert write.written == [("dev", (1, 0))]
+
+
+@run
+async def test_an_environment_gone_ends_the_retries() -> None:
+    attempts = 0
+
+    async def gone(environment: str, counts: tuple[int, int]) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise NotFound(404, "NotFound", "environments.flowops.io dev not found")
+
+    publisher = CountPublisher(interval=0)
+    publisher.offer("uid-1", "dev", (1, 0), None, gone)
     await settle()
-    assert write.written == [("dev", (2, 0))]
+    assert attempts == 1 and not publisher._drains
 
 
 @run

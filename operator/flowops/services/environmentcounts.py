@@ -4,7 +4,9 @@ While thousands of flows are created, nearly every Flow event changes the counts
 Environment's status seen on the watch lags behind this process's own writes. So each
 environment has at most one write in flight and at most one write per interval, the last
 counts offered are the ones written last, and for a while after its own write this
-process compares with what it wrote rather than with the lagging watch.
+process compares with what it wrote rather than with the lagging watch. A failed write is
+retried, less and less often, until it succeeds or the Environment is gone: after an
+outage no Flow event may come to offer the counts again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from ..kube import NotFound
+
 Counts = tuple[int, int]
 Write = Callable[[str, Counts], Awaitable[None]]
 
@@ -22,7 +26,8 @@ INTERVAL_SECONDS = 1.0
 # After this long the watch shows our own write: what it shows is the truth again (another
 # operator process may have written since).
 SETTLE_SECONDS = 5.0
-ATTEMPTS = 5
+# Retries of a failed write wait twice as long each time, up to this.
+RETRY_CAP_SECONDS = 30.0
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +68,16 @@ class CountPublisher:
                     continue
                 try:
                     await write(environment, counts)
+                except NotFound:
+                    return  # the Environment is gone: nothing shows them
                 except Exception as error:
                     failures += 1
                     logger.warning("could not publish the flow counts of environment %s: %s", environment, error)
-                    if failures >= ATTEMPTS:
-                        return  # the next Flow event offers them again
                     self._pending.setdefault(key, counts)
-                else:
-                    failures = 0
-                    self._written[key] = (counts, self._clock())
+                    await asyncio.sleep(min(self._interval * 2**failures, RETRY_CAP_SECONDS))
+                    continue
+                failures = 0
+                self._written[key] = (counts, self._clock())
                 await asyncio.sleep(self._interval)
         finally:
             self._drains.pop(key, None)
