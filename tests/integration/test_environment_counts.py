@@ -16,6 +16,7 @@ from flowops.testing.objects import barrier, flow, wait_for_number
 from flowops.testing.waiting import wait_for
 
 FLOWS_CREATED, FLOWS_DELETED = 40, 8
+PRESENT_FLOWS = 120  # judging them takes the reconcile seconds: longer than the counts publisher waits between writes
 
 
 class CountChanges:
@@ -86,27 +87,47 @@ def test_counts_follow_many_flows_with_at_most_one_write_a_second(kube, running_
     assert changes.seen[-1] == (left, 0)
 
 
-def test_a_flow_created_with_its_environment_is_counted(kube, running_operator):
-    """The Environment's reconcile, still running when the flow arrives, must not overwrite the
-    count the flow's event wrote with the 0 it saw when it began."""
-    created = []
+def test_a_flow_created_while_its_environment_is_reconciled_is_counted(kube, running_operator):
+    """The Environment's reconcile once took the counts when it began and wrote them when it
+    ended, over the count a flow created meanwhile had written: the Environment showed one
+    flow fewer than it has, until some later Flow event."""
+    name = f"cnt-{uuid.uuid4().hex[:6]}"
+    namespace = f"ns-{name}"
+    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     try:
-        # The window opens when the operator begins the Environment and lasts milliseconds:
-        # the flow follows its Environment after a delay spread across it.
-        for delay_ms in range(0, 120, 8):
-            name = f"cnt-{uuid.uuid4().hex[:6]}"
-            namespace = f"ns-{name}"
-            kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-            env = {"apiVersion": "flowops.io/v1alpha1", "kind": "Environment", "metadata": {"name": name}}
-            created.append(kube.create(ENVIRONMENTS, {**env, "spec": {"namespace": namespace, "tier": "Development"}}))
-            time.sleep(delay_ms / 1000)
-            kube.create(FLOWS, flow("login", {"title": "v1"}), namespace)
-        for env in created:
-            wait_for_number(kube, env["spec"]["namespace"], "login", 1)
-            # No Flow event comes after this one: a 0 written over the count would stay.
-            barrier(kube, FLOWS, env["spec"]["namespace"], "login")
-            wait_for(lambda env=env: counts_of(kube, env) == (1, 0), message=f"{env['metadata']['name']} counts its flow")
+        # Flows committed while no Environment claims the namespace: a new Environment's
+        # reconcile judges every one under its rules, which keeps it busy for a while.
+        present = [f"early-{i:02d}" for i in range(PRESENT_FLOWS)]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda n: kube.create(FLOWS, flow(n, {"title": n}), namespace), present))
+        for flow_name in present:
+            wait_for_number(kube, namespace, flow_name, 1)
+        first = present[0]  # judged first: the reconcile takes them in the order listed
+        judged_before = kube.get(FLOWS, first, namespace).get("status")
+        rule = {"name": "approved", "expression": "has(content.approved)", "message": "not approved"}
+        kube.create(
+            ENVIRONMENTS,
+            {
+                "apiVersion": "flowops.io/v1alpha1",
+                "kind": "Environment",
+                "metadata": {"name": name},
+                "spec": {"namespace": namespace, "tier": "Development", "policy": {"guardrails": [rule]}},
+            },
+        )
+        # The first flow judged anew: the reconcile is under way, its counts already taken.
+        wait_for(
+            lambda: kube.get(FLOWS, first, namespace).get("status") != judged_before,
+            interval=0.01,
+            message="the Environment's reconcile judging its flows",
+        )
+        kube.create(FLOWS, flow("late", {"title": "late"}), namespace)
+        # No Flow event comes after this one: a count written over it would stay.
+        barrier(kube, FLOWS, namespace, "late")
+        env = wait_for(
+            lambda: (e := kube.get(ENVIRONMENTS, name)).get("status", {}).get("observedGeneration") == 1 and e,
+            message="the Environment's reconcile done",
+        )
+        wait_for(lambda: counts_of(kube, env) == (PRESENT_FLOWS + 1, 0), message="the late flow counted")
     finally:
-        for env in created:
-            kube.delete(ENVIRONMENTS, env["metadata"]["name"])
-            kube.delete(NAMESPACES, env["spec"]["namespace"])
+        kube.delete(ENVIRONMENTS, name)
+        kube.delete(NAMESPACES, namespace)
