@@ -35,8 +35,5 @@ async def _offer_counts(rt: Runtime, env: Mapping[str, Any]) -> None:
     counts = await asyncio.to_thread(flowevents.counts, rt, (env.get("spec") or {}).get("namespace"))
     if counts is None:
         return  # not every flow there seen yet: the flows' own events offer them then
-    shown = env.get("status") or {}
-    known = (
-        (shown["flows"], shown["outOfSync"]) if shown.get("flows") is not None and shown.get("outOfSync") is not None else None
-    )
-    flowevents.offer_counts(rt, env, counts, known)
+    status = env.get("status") or {}
+    flowevents.offer_counts(rt, env, counts, flowevents.shown_counts(status.get("flows"), status.get("outOfSync")))

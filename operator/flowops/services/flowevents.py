@@ -98,7 +98,12 @@ async def observe(
         await asyncio.to_thread(prime, rt, up_env["spec"]["namespace"])
     counts = rt.flows.counts(namespace)
     if counts is not None and known_counts is not None:
-        offer_counts(rt, env, counts, None if None in known_counts else (int(known_counts[0]), int(known_counts[1])))
+        offer_counts(rt, env, counts, shown_counts(*known_counts))
+
+
+def shown_counts(flows: Any, out_of_sync: Any) -> tuple[int, int] | None:
+    """The counts an Environment's status shows, None while it shows none."""
+    return None if flows is None or out_of_sync is None else (int(flows), int(out_of_sync))
 
 
 def offer_counts(rt: Runtime, env: Mapping[str, Any], counts: tuple[int, int], known: tuple[int, int] | None) -> None:
