@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import kubernetes
 
 from flowops.kube import ENVIRONMENTS, FLOWS, NAMESPACES
+from flowops.runtime import Runtime
+from flowops.services import environments
 from flowops.services.environmentcounts import INTERVAL_SECONDS
 from flowops.testing.objects import barrier, flow, wait_for_number
 from flowops.testing.waiting import wait_for
@@ -131,3 +133,30 @@ def test_a_flow_created_while_its_environment_is_reconciled_is_counted(kube, run
     finally:
         kube.delete(ENVIRONMENTS, name)
         kube.delete(NAMESPACES, namespace)
+
+
+def test_counts_taken_for_a_deleted_environment_do_not_land_on_its_namesake(kube, kube_as, running_operator, make_environment):
+    """A counts write retried through an outage outlives its Environment: deleted and
+    created again under the same name (say, governing another namespace), the new one must
+    not show what was counted for the old one."""
+    old = make_environment()
+    name, namespace = old["metadata"]["name"], old["spec"]["namespace"]
+    kube.delete(ENVIRONMENTS, name)
+    wait_for(lambda: kube.get_or_none(ENVIRONMENTS, name) is None, message=f"Environment {name} gone")
+    new = kube.create(
+        ENVIRONMENTS,
+        {
+            "apiVersion": "flowops.io/v1alpha1",
+            "kind": "Environment",
+            "metadata": {"name": name},
+            "spec": {"namespace": namespace, "tier": "Development"},
+        },
+    )
+    wait_for(lambda: counts_of(kube, new) == (0, 0), message="the new Environment's own counts")
+    operator = Runtime(kube=kube_as("operator"))
+
+    assert environments.publish_counts(operator, name, old["metadata"]["uid"], (99, 99)) is False
+    assert counts_of(kube, new) == (0, 0), "the old Environment's counts were written on the new one"
+    # The same write made for the new Environment lands: the refusal was the uid's.
+    assert environments.publish_counts(operator, name, new["metadata"]["uid"], (7, 0)) is True
+    assert counts_of(kube, new) == (7, 0)

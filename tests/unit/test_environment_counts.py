@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-from flowops.kube import NotFound
 from flowops.services import environmentcounts
 from flowops.services.environmentcounts import RETRY_CAP_SECONDS, CountPublisher
 
@@ -17,12 +16,13 @@ class Writer:
         self.release.set()
         self.fail = fail
 
-    async def __call__(self, environment: str, counts: tuple[int, int]) -> None:
+    async def __call__(self, environment: str, counts: tuple[int, int]) -> bool:
         await self.release.wait()
         if self.fail:
             self.fail -= 1
             raise RuntimeError("API server unavailable")
         self.written.append((environment, counts))
+        return True
 
 
 class Clock:
@@ -127,18 +127,20 @@ async def test_retries_wait_longer_each_time_up_to_a_cap() -> None:
 
 
 @run
-async def test_an_environment_gone_ends_the_retries() -> None:
+async def test_an_environment_gone_or_replaced_ends_the_retries() -> None:
     attempts = 0
 
-    async def gone(environment: str, counts: tuple[int, int]) -> None:
+    async def outage_then_gone(environment: str, counts: tuple[int, int]) -> bool:
         nonlocal attempts
         attempts += 1
-        raise NotFound(404, "NotFound", "environments.flowops.io dev not found")
+        if attempts == 1:
+            raise RuntimeError("API server unavailable")
+        return False  # deleted meanwhile, perhaps re-created under the same name
 
     publisher = CountPublisher(interval=0)
-    publisher.offer("uid-1", "dev", (1, 0), None, gone)
+    publisher.offer("uid-1", "dev", (1, 0), None, outage_then_gone)
     await settle()
-    assert attempts == 1 and not publisher._drains
+    assert attempts == 2 and not publisher._drains
 
 
 @run

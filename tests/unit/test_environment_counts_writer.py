@@ -28,6 +28,10 @@ class StatusKube:
     def patch_status(self, resource, name, status, namespace=None):
         self.statuses.append(status)
 
+    def json_patch(self, resource, name, ops, namespace=None, subresource=None, metadata_only=False):
+        assert {"op": "test", "path": "/metadata/uid", "value": "u-1"} in ops
+        self.statuses.append({op["path"].removeprefix("/status/"): op["value"] for op in ops if op["op"] == "add"})
+
 
 def environment(status: dict) -> dict:
     """Its flows judged by its rules already: the reconcile has no flow to re-evaluate."""

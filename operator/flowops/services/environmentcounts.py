@@ -5,8 +5,9 @@ Environment's status seen on the watch lags behind this process's own writes. So
 environment has at most one write in flight and at most one write per interval, the last
 counts offered are the ones written last, and for a while after its own write this
 process compares with what it wrote rather than with the lagging watch. A failed write is
-retried, less and less often, until it succeeds or the Environment is gone: after an
-outage no Flow event may come to offer the counts again.
+retried, less and less often, until it succeeds or the Environment is gone (or is another
+object of the same name now): after an outage no Flow event may come to offer the counts
+again.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from ..kube import NotFound
-
 Counts = tuple[int, int]
-Write = Callable[[str, Counts], Awaitable[None]]
+# Writes the counts; False when the Environment is gone or is another object now.
+Write = Callable[[str, Counts], Awaitable[bool]]
 
 # Counts are shown by `kubectl get environments`; a second's delay is not noticed there.
 INTERVAL_SECONDS = 1.0
@@ -67,9 +67,8 @@ class CountPublisher:
                 if counts == self._reference(key, None):  # written moments ago
                     continue
                 try:
-                    await write(environment, counts)
-                except NotFound:
-                    return  # the Environment is gone: nothing shows them
+                    if not await write(environment, counts):
+                        return  # nothing shows these counts any more
                 except Exception as error:
                     failures += 1
                     logger.warning("could not publish the flow counts of environment %s: %s", environment, error)
