@@ -48,6 +48,8 @@ Waiter = str | ClientWaiter | ApplicationWaiter
 class FlowRegistry:
     def __init__(self) -> None:
         self._flows: dict[str, dict[str, SyncState]] = {}
+        # Kept with every event, so counting is not a walk over a namespace's flows per event.
+        self._out_of_sync: dict[str, set[str]] = {}
         self._heads: dict[tuple[str, str], str | None] = {}
         self._awaited: dict[str, set[str]] = {}  # listed, not yet seen; absent: never primed
         self._gone: dict[str, set[str]] = {}  # deleted before the namespace was primed
@@ -60,13 +62,19 @@ class FlowRegistry:
         with self._guard:
             waiting = list(self._waiting.pop((namespace, name), {}))
             flows = self._flows.setdefault(namespace, {})
+            out_of_sync = self._out_of_sync.setdefault(namespace, set())
             if deleted:
                 flows.pop(name, None)
+                out_of_sync.discard(name)
                 self._heads.pop((namespace, name), None)
                 if namespace not in self._awaited:
                     self._gone.setdefault(namespace, set()).add(name)
             else:
                 flows[name] = dict(sync) if sync else None
+                if (sync or {}).get("state") == "OutOfSync":
+                    out_of_sync.add(name)
+                else:
+                    out_of_sync.discard(name)
                 self._heads[(namespace, name)] = head
             self._awaited.get(namespace, set()).discard(name)
             return waiting
@@ -126,8 +134,7 @@ class FlowRegistry:
         with self._guard:
             if self._awaited.get(namespace, {None}):
                 return None
-            flows = self._flows.get(namespace, {})
-            return len(flows), sum(1 for sync in flows.values() if (sync or {}).get("state") == "OutOfSync")
+            return len(self._flows.get(namespace, {})), len(self._out_of_sync.get(namespace, ()))
 
 
 def prime(registry: FlowRegistry, kube: Kube, namespace: str) -> None:
