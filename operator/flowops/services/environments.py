@@ -155,12 +155,12 @@ def _previous_problems(previous: Mapping[str, Any]) -> list[str]:
     return [ready.get("message", "")] if ready and ready.get("status") == "False" else []
 
 
-def publish_counts(rt: Runtime, name: str, uid: str | None, counts: tuple[int, int]) -> bool:
+def publish_counts(rt: Runtime, name: str, uid: str, counts: tuple[int, int]) -> bool:
     """Writes the counts onto Environment `name` only while it is the object `uid`: a write
     retried across its deletion must not land on a namesake created since, which may govern
     another namespace. False when it is gone or is another object now."""
     fields = {"flows": counts[0], "outOfSync": counts[1]}
-    ops: list[dict[str, Any]] = [{"op": "test", "path": "/metadata/uid", "value": uid}] if uid else []
+    ops: list[dict[str, Any]] = [{"op": "test", "path": "/metadata/uid", "value": uid}]
     ops += [{"op": "add", "path": pointer.child("/status", key), "value": value} for key, value in fields.items()]
     try:
         rt.kube.json_patch(ENVIRONMENTS, name, ops, subresource="status", metadata_only=True)
@@ -169,7 +169,7 @@ def publish_counts(rt: Runtime, name: str, uid: str | None, counts: tuple[int, i
         return False
     except Invalid:  # another object of this name, or one created before status had a schema default
         current = rt.kube.get_or_none(ENVIRONMENTS, name)
-    if current is None or (uid and current["metadata"].get("uid") != uid):
+    if current is None or current["metadata"].get("uid") != uid:
         return False
     try:
         rt.kube.patch_status(ENVIRONMENTS, name, fields, resource_version=current["metadata"]["resourceVersion"])

@@ -110,11 +110,11 @@ def offer_counts(rt: Runtime, env: Mapping[str, Any], counts: tuple[int, int], k
     """To this process's one writer of the Environment's counts (environmentcounts), which
     knows what it wrote last. In the event loop. `known`: as the Environment shows them."""
     meta = env["metadata"]
-    write = functools.partial(_publish_counts, rt, meta.get("uid"))
-    rt.counts.offer(meta.get("uid") or meta["name"], meta["name"], counts, known, write)
+    write = functools.partial(_publish_counts, rt, meta["uid"])
+    rt.counts.offer(meta["uid"], meta["name"], counts, known, write)
 
 
-async def _publish_counts(rt: Runtime, uid: str | None, environment: str, counts: tuple[int, int]) -> bool:
+async def _publish_counts(rt: Runtime, uid: str, environment: str, counts: tuple[int, int]) -> bool:
     return await asyncio.to_thread(environments.publish_counts, rt, environment, uid, counts)
 
 
