@@ -41,9 +41,9 @@ class KnownContent:
 
 
 def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> Outcome:
-    stall_point("flow-reconcile")
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
+    stall_point("flow-reconcile", f"{namespace}/{name}")
     with rt.flow_lock(namespace, name):
         return reconcile_locked(rt, flow, env, post)
 
