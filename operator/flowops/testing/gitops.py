@@ -183,6 +183,21 @@ class FluxSync:
         assert status == "True", f"Kustomization {self.name} not Ready: {message}"
         return message
 
+    def reconcile_outcome(self, timeout: float = 90.0) -> tuple[str, str]:
+        """Asks for a reconcile of the same commit and returns its outcome once Flux has
+        handled that very request: the earlier attempt's outcome stays readable meanwhile."""
+        token = self.request_reconcile()
+        finished = wait_until(
+            lambda: (self.kustomization().get("status") or {}).get("lastHandledReconcileAt") == token and self.outcome(),
+            bool,
+            timeout=timeout,
+            interval=0.2,
+            message=f"Flux to handle reconcile {token} of {self.name}",
+            shown=lambda _: json.dumps(self._brief()),
+        )
+        assert finished
+        return finished
+
     def reconcile_ready(self, timeout: float = 90.0) -> None:
         """Asks for a reconcile of the same commit and waits until Flux has handled that very
         request and is Ready (an earlier failure of the same commit does not count)."""
