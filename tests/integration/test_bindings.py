@@ -14,7 +14,7 @@ from flowops.services import applications_resume, bindings_resume
 from flowops.services.bindings_concurrency import FAN_OUT_THREADS
 from flowops.testing.configmaps import ConfigMapWrites
 from flowops.testing.objects import PROMOTE_NOW, barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
-from flowops.testing.waiting import wait_for
+from flowops.testing.waiting import wait_for, wait_until
 
 API_VERSION = "flowops.io/v1alpha1"
 NEED_TITLE = [{"name": "need-title", "expression": "has(content.title)", "message": "add a title"}]
@@ -617,6 +617,23 @@ def test_configmap_content_and_rewrites_only_when_the_binding_changes(kube, runn
     kube.delete(APICLIENTS, "web-frontend", n)
     wait_for(lambda: kube.get_or_none(CONFIGMAPS, "web-frontend-flow", n) is None, message="ConfigMap garbage-collected")
     wait_for(lambda: (kube.get(APPLICATIONS, "web", n).get("status") or {}).get("clients") == 1, message="web counts 1 client")
+
+
+def test_a_client_moved_to_another_application_is_counted_off_one_and_onto_the_other(kube, running_operator, make_environment):
+    env = make_environment()
+    n = ns(env)
+    commit(kube, n, "login", {"title": "v1"}, 1)
+    for app in ("shop", "blog"):
+        kube.create(APPLICATIONS, application(app, flow_name="login"), n)
+    kube.create(APICLIENTS, api_client("mover", app="shop"), n)
+    kube.create(APICLIENTS, api_client("stayer", app="blog"), n)
+
+    def counts():
+        return tuple((kube.get(APPLICATIONS, app, n).get("status") or {}).get("clients") for app in ("shop", "blog"))
+
+    wait_for(lambda: counts() == (1, 1), message="shop and blog count one client each")
+    kube.merge_patch(APICLIENTS, "mover", {"spec": {"application": "blog"}}, n)
+    wait_until(counts, lambda c: c == (0, 2), message="the move counted off shop and onto blog")
 
 
 def test_document_too_large_for_a_configmap_is_reported_and_the_last_config_kept(kube, running_operator, make_environment):

@@ -39,11 +39,23 @@ class Api:
         raise AssertionError(f"the API was called ({name})")
 
 
+class Index(dict):
+    """A Kopf index as the handler sees it, recording the keys it is asked for."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.asked: list[Any] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.asked.append(key)
+        return super().get(key, default)
+
+
 def indexes(clients: int, shown: int | None) -> dict[str, Any]:
-    """The two indexes count_clients reads: the Application as last seen, its clients now."""
+    """The two indexes count_clients reads: the Application's count as last seen, its clients now."""
     return {
-        "applications_by_namespace": {NS: [{"name": "shop", "flow": "login", "head": True, "ready": True, "clients": shown}]},
-        "apiclients_by_application": {(NS, "shop"): [f"client-{i}" for i in range(clients)]},
+        "application_clients": Index({(NS, "shop"): [shown]}),
+        "apiclients_by_application": Index({(NS, "shop"): [f"client-{i}" for i in range(clients)]}),
     }
 
 
@@ -56,7 +68,15 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Api:
 
 
 def event(clients: int, shown: int | None) -> None:
-    asyncio.run(binding_handlers.count_clients(namespace=NS, **indexes(clients, shown)))
+    asyncio.run(
+        binding_handlers.count_clients(
+            type="MODIFIED", name="client-0", namespace=NS, spec={"application": "shop"}, **indexes(clients, shown)
+        )
+    )
+
+
+def client_event(kind: str, name: str, application: str | None, index: dict[str, Any]) -> None:
+    asyncio.run(binding_handlers.count_clients(type=kind, name=name, namespace=NS, spec={"application": application}, **index))
 
 
 def test_a_burst_of_clients_writes_each_count_once_and_reads_nothing(api: Api) -> None:
@@ -107,3 +127,51 @@ def test_the_applications_own_reconcile_counts_under_its_lock(api: Api) -> None:
     written = len(api.calls)
     event(3, shown=None)  # its own event has not arrived yet: the count it wrote is not written again
     assert len(api.calls) == written
+
+
+def two_applications(shop: list[str], blog: list[str], shown: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "application_clients": Index({(NS, "shop"): [shown[0]], (NS, "blog"): [shown[1]]}),
+        "apiclients_by_application": Index({(NS, "shop"): shop, (NS, "blog"): blog}),
+    }
+
+
+def test_a_client_that_moves_is_counted_on_both_applications(api: Api) -> None:
+    client_event("ADDED", "mover", "shop", two_applications(["mover"], [], shown=(1, 0)))
+    assert api.calls == []
+    client_event("MODIFIED", "mover", "blog", two_applications([], ["mover"], shown=(1, 0)))
+    assert sorted(api.calls) == [
+        ("patch_status", "Application", "blog", {"clients": 1}),
+        ("patch_status", "Application", "shop", {"clients": 0}),
+    ]
+
+
+def test_a_deleted_client_is_counted_off_its_application(api: Api) -> None:
+    client_event("ADDED", "leaver", "shop", two_applications(["leaver"], [], shown=(1, 0)))
+    client_event("DELETED", "leaver", "shop", two_applications([], [], shown=(1, 0)))
+    assert api.calls == [("patch_status", "Application", "shop", {"clients": 0})]
+    # Forgotten once deleted: a namesake created under another Application moves nothing.
+    client_event("ADDED", "leaver", "blog", two_applications([], ["leaver"], shown=(0, 1)))
+    assert len(api.calls) == 1
+
+
+def test_a_client_event_asks_only_for_its_own_application(api: Api) -> None:
+    """Not a walk over the namespace's Applications: one event, one Application, however many."""
+    many = {(NS, f"app-{i}"): [0] for i in range(1000)}
+    index = {
+        "application_clients": Index({**many, (NS, "shop"): [2]}),
+        "apiclients_by_application": Index({(NS, "shop"): ["a", "b"]}),
+    }
+    client_event("MODIFIED", "a", "shop", index)
+    assert index["application_clients"].asked == [(NS, "shop")]
+    assert api.calls == []
+
+
+def test_an_application_not_seen_yet_is_left_to_its_own_reconcile(api: Api) -> None:
+    client_event(
+        "ADDED",
+        "early",
+        "not-yet",
+        {"application_clients": Index(), "apiclients_by_application": Index({(NS, "not-yet"): ["early"]})},
+    )
+    assert api.calls == []

@@ -47,6 +47,20 @@ async def applications_by_namespace(name: str, namespace: str, spec: kopf.Spec, 
 
 
 @kopf.index(*APPLICATION)
+async def applications_by_flow(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, dict]:
+    """Keyed by the default flow: a Flow's event finds the Applications it touches without
+    a walk over its namespace's."""
+    entry = fanout.application_entry(name, spec, status)
+    return {(namespace, entry["flow"]): entry} if entry["flow"] else {}
+
+
+@kopf.index(*APPLICATION)
+async def application_clients(name: str, namespace: str, status: kopf.Status, **_: Any) -> dict[Any, Any]:
+    """Each Application's status.clients as last seen (None: never written)."""
+    return {(namespace, name): status.get("clients")}
+
+
+@kopf.index(*APPLICATION)
 async def applications_by_name(name: str, namespace: str, spec: kopf.Spec, **_: Any) -> dict[Any, dict]:
     """What each Application's clients inherit, for the resume filter (no read per client)."""
     return {(namespace, name): inherited(spec)}
@@ -103,20 +117,29 @@ def reconcile_apiclient(
 
 
 async def count_clients(
+    type: str | None,
+    name: str,
     namespace: str,
+    spec: kopf.Spec,
     apiclients_by_application: kopf.Index,
-    applications_by_namespace: kopf.Index,
+    application_clients: kopf.Index,
     **_: Any,
 ) -> None:
-    """Keep Application status.clients true when clients come, go or move. Async: it runs
-    on every client event (a fan-out's status writes among them) and rarely calls the API.
-    A count written here moments ago is not written again while the index catches up."""
+    """Keep Application status.clients true when clients come, go or move: the client's
+    Application is counted, and after a move the one it left. Async: it runs on every
+    client event (a fan-out's status writes among them) and rarely calls the API. A count
+    written here moments ago is not written again while the index catches up."""
     rt = runtime.current()
-    for app in list(applications_by_namespace.get(namespace, ())):
-        count = functools.partial(_count_of, apiclients_by_application, namespace, app["name"])
+    application = spec.get("application") or None
+    left = rt.bindings.client_seen_under(namespace, name, None if type == "DELETED" else application)
+    for app in (a for a in (application, left) if a):
+        shown = list(application_clients.get((namespace, app), ()))
+        if not shown:
+            continue  # no such Application (yet): its own reconcile counts its clients
+        count = functools.partial(_count_of, apiclients_by_application, namespace, app)
         clients = count()
-        if app.get("clients") != clients and not rt.bindings.application_clients_pending(namespace, app["name"], clients):
-            await asyncio.to_thread(bindings_applications.write_clients, rt, namespace, app["name"], count)
+        if shown[0] != clients and not rt.bindings.application_clients_pending(namespace, app, clients):
+            await asyncio.to_thread(bindings_applications.write_clients, rt, namespace, app, count)
 
 
 # -- Application ------------------------------------------------------------------------
@@ -190,7 +213,7 @@ async def flow_changed(
     namespace: str,
     status: kopf.Status,
     apiclients_by_flow: kopf.Index,
-    applications_by_namespace: kopf.Index,
+    applications_by_flow: kopf.Index,
     apiclients_by_application: kopf.Index,
     environments_by_namespace: kopf.Index,
     **_: Any,
@@ -206,7 +229,7 @@ async def flow_changed(
     ]
     apps = [
         a["name"]
-        for a in list(applications_by_namespace.get(namespace, ()))
+        for a in list(applications_by_flow.get((namespace, name), ()))
         if fanout.application_touched_by_flow(a, name, deleted, head)
     ]
     if clients or apps:

@@ -45,6 +45,7 @@ class BindingState:
         self._rules: dict[str, str | None] = {}
         self._rules_guard = threading.Lock()
         self._application_clients: dict[tuple[str, str], tuple[int, float]] = {}
+        self._client_applications: dict[tuple[str, str], str] = {}
 
     def resume_snapshot(self, namespace: str, take: Callable[[int], Any], now: Callable[[], float] = time.monotonic) -> Any:
         """One snapshot per namespace for the clients a restart resumes together, taken by
@@ -96,6 +97,16 @@ class BindingState:
 
     def forget_application(self, namespace: str, name: str) -> None:
         self._application_clients.pop((namespace, name), None)
+
+    def client_seen_under(self, namespace: str, client: str, application: str | None) -> str | None:
+        """Records the Application a client event names (None: the client is gone) and
+        returns the one it named before, if another: a move changes both counts. Only the
+        event loop calls this."""
+        key = (namespace, client)
+        before = self._client_applications.pop(key, None)
+        if application:
+            self._client_applications[key] = application
+        return before if before != application else None
 
     def lock(self, kind: str, namespace: str, name: str) -> AbstractContextManager[None]:
         return self._locks.hold((kind, namespace, name))
