@@ -79,3 +79,16 @@ def test_a_deleted_flow_reaches_the_ready_applications_of_its_flow(reresolved: l
 
 def test_an_application_without_a_default_flow_is_not_indexed() -> None:
     assert application_index({"bare": (None, WAITING)}) == {}
+
+
+def test_a_client_reading_the_flow_before_its_new_head_is_reached_though_the_index_lacks_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rt = Runtime(kube=None)  # type: ignore[arg-type]
+    monkeypatch.setattr(binding_handlers.runtime, "current", lambda: rt)
+    reached: list[str] = []
+    monkeypatch.setattr(binding_handlers, "_reresolve", lambda namespace, clients, apps, *_: reached.extend(clients))
+    rt.bindings.flow_readers.begin(NS, "login", "late", "login-v1")
+    rt.bindings.flow_readers.begin(NS, "login", "current", "login-v2")
+    flow_event("MODIFIED", "login", "login-v2", Index())
+    assert reached == ["late"]

@@ -222,11 +222,14 @@ async def flow_changed(
     most Flow events touch no client and need no thread."""
     deleted = type == "DELETED"
     head = None if deleted else status.get("latestReadyVersion")
-    clients = [
+    indexed = [
         e["name"]
         for e in list(apiclients_by_flow.get((namespace, name), ()))
         if fanout.client_touched_by_flow(e, name, head, deleted)
     ]
+    # Clients that read this flow before its events showed this HEAD, which the index may not show yet.
+    reading = runtime.current().bindings.flow_readers.behind(namespace, name, head, deleted)
+    clients = list(dict.fromkeys(indexed + reading))
     apps = [
         a["name"]
         for a in list(applications_by_flow.get((namespace, name), ()))

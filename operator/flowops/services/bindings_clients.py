@@ -21,6 +21,7 @@ from ..domain.bindingtarget import Problem
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
+from ..faults import stall_point
 from ..kube import APICLIENTS, CONFIGMAPS, Conflict, Forbidden, Kube, NotFound
 from ..runtime import Runtime
 from . import bindings_resume, environmentlookup
@@ -28,6 +29,7 @@ from .bindings_concurrency import with_retries
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
+from .flowreaders import UNSEEN
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,9 @@ def _reconcile_client(
         )
     elif not (resuming and bindings_resume.holds_head(rt, client, request, held, env)):
         assert request.name is not None and request.version is not None
+        _begin_reading(rt, namespace, request.name, name)
         resolved = target(reads, namespace, request.name, request.version, env)
+        stall_point("client-resolved", f"{namespace}/{name}")
 
     if isinstance(resolved, VersionRecord):
         assert request.name is not None
@@ -221,6 +225,13 @@ def _reconcile_client(
     if problem is not None and condition_changed(previous, status, "Resolved"):
         post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
     return ClientOutcome(status, rewritten, not bindingstatus.same_status(previous, status))
+
+
+def _begin_reading(rt: Runtime, namespace: str, flow: str, client: str) -> None:
+    """Before the flow is read: a Flow event showing another HEAD from now on reaches this
+    client, even before its status (and so the ApiClient index) names the flow."""
+    known, head = rt.flows.head_of(namespace, flow)
+    rt.bindings.flow_readers.begin(namespace, flow, client, head if known else UNSEEN)
 
 
 def _approval_problem(

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from ..keyedlocks import KeyedLocks
+from .flowreaders import FlowReaders
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class BindingState:
         self._rules_guard = threading.Lock()
         self._application_clients: dict[tuple[str, str], tuple[int, float]] = {}
         self._client_applications: dict[tuple[str, str], str] = {}
+        self.flow_readers = FlowReaders()
 
     def resume_snapshot(self, namespace: str, take: Callable[[int], Any], now: Callable[[], float] = time.monotonic) -> Any:
         """One snapshot per namespace for the clients a restart resumes together, taken by
@@ -116,6 +118,7 @@ class BindingState:
 
     def mark_reconciled(self, namespace: str, client: str, now: Callable[[], float] = time.monotonic) -> None:
         moment = now()
+        self.flow_readers.ended(namespace, client, now)
         with self._reconciled_guard:
             self._reconciled.pop((namespace, client), None)
             self._reconciled[(namespace, client)] = (next(self._sequence), moment)
