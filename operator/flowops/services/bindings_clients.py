@@ -17,7 +17,7 @@ from typing import Any
 from .. import names
 from ..domain import bindingstatus, materialise, pinreview, policy, values
 from ..domain.binding import Resolution, resolve_request
-from ..domain.bindingtarget import Problem
+from ..domain.bindingtarget import Problem, is_head_selector
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from ..domain.materialise import Fingerprint
@@ -191,8 +191,7 @@ def _reconcile_client(
         )
     elif not (resuming and bindings_resume.holds_head(rt, client, request, held, env)):
         assert request.name is not None and request.version is not None
-        _begin_reading(rt, namespace, request.name, name)
-        resolved = target(reads, namespace, request.name, request.version, env)
+        resolved = _resolve(rt, reads, namespace, name, request.name, request.version, env)
         stall_point("client-resolved", f"{namespace}/{name}")
 
     if isinstance(resolved, VersionRecord):
@@ -227,11 +226,21 @@ def _reconcile_client(
     return ClientOutcome(status, rewritten, not bindingstatus.same_status(previous, status))
 
 
-def _begin_reading(rt: Runtime, namespace: str, flow: str, client: str) -> None:
-    """Before the flow is read: a Flow event showing another HEAD from now on reaches this
-    client, even before its status (and so the ApiClient index) names the flow."""
+def _resolve(
+    rt: Runtime, reads: Reads, namespace: str, client: str, flow: str, selector: str, env: Mapping[str, Any] | None
+) -> VersionRecord | Problem:
+    """The version `selector` names now. Noted before the flow is read: a Flow event showing
+    another HEAD from then on reaches this client, even before its status (and so the
+    ApiClient index) names the flow. A fan-out shares one read of the flow among its
+    clients: one older than a HEAD the Flow events have shown since is read again."""
     known, head = rt.flows.head_of(namespace, flow)
     rt.bindings.flow_readers.begin(namespace, flow, client, head if known else UNSEEN)
+    resolved = target(reads, namespace, flow, selector, env)
+    if isinstance(resolved, VersionRecord) and is_head_selector(selector):
+        known, head = rt.flows.head_of(namespace, flow)
+        if known and head is not None and head > resolved.id:  # ids increase per flow
+            resolved = target(Reads(rt.kube, rt.bindings), namespace, flow, selector, env)
+    return resolved
 
 
 def _approval_problem(
