@@ -148,8 +148,10 @@ def test_a_client_that_moves_is_counted_on_both_applications(api: Api) -> None:
 
 def test_a_deleted_client_is_counted_off_its_application(api: Api) -> None:
     client_event("ADDED", "leaver", "shop", two_applications(["leaver"], [], shown=(1, 0)))
-    client_event("DELETED", "leaver", "shop", two_applications([], [], shown=(1, 0)))
+    deleted = two_applications([], [], shown=(1, 0))
+    client_event("DELETED", "leaver", "shop", deleted)
     assert api.calls == [("patch_status", "Application", "shop", {"clients": 0})]
+    assert deleted["application_clients"].asked == [(NS, "shop")], "counted once"
     # Forgotten once deleted: a namesake created under another Application moves nothing.
     client_event("ADDED", "leaver", "blog", two_applications([], ["leaver"], shown=(0, 1)))
     assert len(api.calls) == 1

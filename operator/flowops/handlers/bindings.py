@@ -132,7 +132,7 @@ async def count_clients(
     rt = runtime.current()
     application = spec.get("application") or None
     left = rt.bindings.client_seen_under(namespace, name, None if type == "DELETED" else application)
-    for app in (a for a in (application, left) if a):
+    for app in dict.fromkeys(a for a in (application, left) if a):  # a deleted client's is both
         shown = list(application_clients.get((namespace, app), ()))
         if not shown:
             continue  # no such Application (yet): its own reconcile counts its clients
