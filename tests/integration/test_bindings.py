@@ -636,22 +636,15 @@ def test_a_client_moved_to_another_application_is_counted_off_one_and_onto_the_o
     wait_until(counts, lambda c: c == (0, 2), message="the move counted off shop and onto blog")
 
 
-def test_a_new_client_that_read_head_just_before_it_moved_is_moved_too(cluster, operator, kube, make_environment):
+def test_a_new_client_that_read_head_just_before_it_moved_is_moved_too(operator, kube, make_environment):
     """A client (one a GitOps tool applies with a change of its flow, say) reads HEAD, and
     HEAD moves before its status shows which flow it asks for: the Flow's event must still
     reach it. Its reconcile is held between the two, as a slow API call would hold it."""
-    from flowops.testing.operatorproc import OperatorProcess
+    from flowops.testing.operatorproc import in_place_of
 
-    operator.stop()
     held = 8
-    process = OperatorProcess(
-        cluster.kubeconfig,
-        "flowops-operator",
-        operator.log_path.with_name("held-client.log"),
-        env={"FLOWOPS_STALL_AT": f"client-resolved:{held}", "FLOWOPS_STALL_FOR": "late"},
-    )
-    try:
-        process.start()
+    stall = {"FLOWOPS_STALL_AT": f"client-resolved:{held}", "FLOWOPS_STALL_FOR": "late"}
+    with in_place_of(operator, "held-client.log", stall, grace=held + 5) as process:
         env = make_environment()
         n = ns(env)
         v1 = commit(kube, n, "login", {"title": "v1"}, 1)["latestReadyVersion"]
@@ -660,9 +653,6 @@ def test_a_new_client_that_read_head_just_before_it_moved_is_moved_too(cluster, 
         v2 = commit(kube, n, "login", {"title": "v2"}, 2)["latestReadyVersion"]
         assert v2 != v1
         wait_bound(kube, n, "late", v2, timeout=held + 30)
-    finally:
-        process.stop(grace=held + 5)
-        operator.start()
 
 
 def test_document_too_large_for_a_configmap_is_reported_and_the_last_config_kept(kube, running_operator, make_environment):

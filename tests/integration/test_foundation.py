@@ -184,23 +184,16 @@ def test_operator_starts_stays_healthy_and_stops_cleanly(cluster, operator, kube
         operator.start()
 
 
-def test_liveness_answers_while_every_handler_thread_is_held(cluster, operator, kube, make_environment):
+def test_liveness_answers_while_every_handler_thread_is_held(operator, kube, make_environment):
     """The one handler thread is held (as a hung API call holds it) for longer than Kopf
     keeps a probe's answer: each /healthz meanwhile, the fresh API probe among them, answers
     within the Deployment's 5 s."""
-    from flowops.testing.operatorproc import OperatorProcess
+    from flowops.testing.operatorproc import in_place_of
 
-    operator.stop()
     held = 20
-    process = OperatorProcess(
-        cluster.kubeconfig,
-        "flowops-operator",
-        operator.log_path.with_name("held-handlers.log"),
-        # Only its own flow is held: flows left by earlier tests, resumed first, pass.
-        env={"FLOWOPS_MAX_WORKERS": "1", "FLOWOPS_STALL_AT": f"flow-reconcile:{held}", "FLOWOPS_STALL_FOR": "held"},
-    )
-    try:
-        process.start()
+    # Only its own flow is held: flows left by earlier tests, resumed first, pass.
+    stall = {"FLOWOPS_MAX_WORKERS": "1", "FLOWOPS_STALL_AT": f"flow-reconcile:{held}", "FLOWOPS_STALL_FOR": "held"}
+    with in_place_of(operator, "held-handlers.log", stall, grace=held + 5) as process:
         env = make_environment()
         namespace = env["spec"]["namespace"]
         kube.create(FLOWS, flow("held", {"title": "t"}), namespace)
@@ -215,9 +208,6 @@ def test_liveness_answers_while_every_handler_thread_is_held(cluster, operator, 
             answers.append((process.healthy(timeout=5), round(time.monotonic() - asked, 2)))
         assert all(ok for ok, _ in answers), answers
         assert not _versions(kube, env, "held"), "the thread was still held when the last answer came"
-    finally:
-        process.stop(grace=held + 5)
-        operator.start()
 
 
 def _versions(kube, env, name):

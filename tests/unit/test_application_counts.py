@@ -13,6 +13,7 @@ from flowops.handlers import bindings as binding_handlers
 from flowops.kube import NotFound
 from flowops.runtime import Runtime
 from flowops.services import bindings_applications, bindings_concurrency
+from flowops.testing.indexes import RecordingIndex as Index
 
 NS = "ns-dev"
 
@@ -37,18 +38,6 @@ class Api:
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the API was called ({name})")
-
-
-class Index(dict):
-    """A Kopf index as the handler sees it, recording the keys it is asked for."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.asked: list[Any] = []
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self.asked.append(key)
-        return super().get(key, default)
 
 
 def indexes(clients: int, shown: int | None) -> dict[str, Any]:

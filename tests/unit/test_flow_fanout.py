@@ -10,20 +10,11 @@ import pytest
 
 from flowops.handlers import bindings as binding_handlers
 from flowops.runtime import Runtime
+from flowops.testing.indexes import RecordingIndex as Index
 
 NS = "ns-dev"
 READY = {"conditions": [{"type": "Ready", "status": "True", "reason": "Resolved"}]}
 WAITING = {"conditions": [{"type": "Ready", "status": "False", "reason": "FlowNotFound"}]}
-
-
-class Index(dict):
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.asked: list[Any] = []
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self.asked.append(key)
-        return super().get(key, default)
 
 
 def application_index(apps: dict[str, tuple[str | None, dict[str, Any]]]) -> Index:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..devcluster.controlplane import _die_with_parent, free_port
@@ -122,3 +124,17 @@ class OperatorProcess:
     def restart(self) -> OperatorProcess:
         self.stop()
         return self.start()
+
+
+@contextmanager
+def in_place_of(operator: OperatorProcess, log_name: str, env: dict, grace: float = 15.0) -> Iterator[OperatorProcess]:
+    """Another operator process, configured by `env`, runs instead of `operator` (stopped,
+    then started again after): for fault points that only a process's start can arm."""
+    operator.stop()
+    process = OperatorProcess(operator.kubeconfig, operator.context, operator.log_path.with_name(log_name), env=env)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop(grace=grace)
+        operator.start()
