@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from flowops.handlers import bindings as binding_handlers
-from flowops.runtime import Runtime
+from flowops.testing.fanouts import Reached, record_fan_outs
 
 NS = "ns-dev"
 ENV = {"metadata": {"name": "dev"}, "spec": {"namespace": NS}}
@@ -33,36 +33,60 @@ def client_index(clients: dict[str, dict[str, Any]]) -> dict[Any, list[dict[str,
 
 
 @pytest.fixture
-def reresolved(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    rt = Runtime(kube=None)  # type: ignore[arg-type]
-    monkeypatch.setattr(binding_handlers.runtime, "current", lambda: rt)
-    names: list[str] = []
-    monkeypatch.setattr(binding_handlers, "_reresolve", lambda namespace, clients, *_: names.extend(clients))
-    return names
+def reached(monkeypatch: pytest.MonkeyPatch) -> Reached:
+    return record_fan_outs(monkeypatch)
 
 
-def environment_event(kind: str, clients: dict[str, dict[str, Any]]) -> None:
+def application_index(apps: dict[tuple[str, str], tuple[str, str]]) -> dict[Any, list[dict[str, Any]]]:
+    """(namespace, name) -> (default flow, version), each Application Ready: as the index holds them."""
+    index: dict[Any, list[dict[str, Any]]] = {}
+    for (namespace, name), (flow, version) in apps.items():
+        spec = {"defaultFlow": {"name": flow, "version": version}}
+        status = {"conditions": [{"type": "Ready", "status": "True", "reason": "Resolved"}]}
+        entries = asyncio.run(binding_handlers.applications_by_flow(name=name, namespace=namespace, spec=spec, status=status))
+        for key, entry in entries.items():
+            index.setdefault(key, []).append(entry)
+    return index
+
+
+def environment_event(
+    kind: str, clients: dict[str, dict[str, Any]], apps: dict[Any, list[dict[str, Any]]] | None = None, env: dict = ENV
+) -> None:
     binding_handlers.environment_changed(
         type=kind,
-        body=ENV,
-        spec=ENV["spec"],
+        body=env,
+        spec=env["spec"],
         apiclients_by_flow=client_index(clients),
-        applications_by_namespace={},
+        applications_by_flow=apps or {},
         apiclients_by_application={},
-        environments_by_namespace={} if kind == "DELETED" else {NS: [ENV]},
+        environments_by_namespace={} if kind == "DELETED" else {NS: [env]},
     )
 
 
-def test_deletion_reaches_a_client_whose_status_the_index_does_not_show_yet(reresolved: list[str]) -> None:
+def test_deletion_reaches_a_client_whose_status_the_index_does_not_show_yet(reached: Reached) -> None:
     environment_event("DELETED", {"bound-a-moment-ago": {}, "shown-ready": READY})
-    assert sorted(reresolved) == ["bound-a-moment-ago", "shown-ready"]
+    assert sorted(reached.clients) == ["bound-a-moment-ago", "shown-ready"]
 
 
-def test_deletion_leaves_clients_already_told_alone(reresolved: list[str]) -> None:
+def test_deletion_leaves_clients_already_told_alone(reached: Reached) -> None:
     environment_event("DELETED", {"told": NO_ENVIRONMENT})
-    assert reresolved == []
+    assert reached.clients == []
 
 
-def test_a_new_environment_reaches_the_clients_it_governs_now(reresolved: list[str]) -> None:
+def test_a_new_environment_reaches_the_clients_it_governs_now(reached: Reached) -> None:
     environment_event("ADDED", {"waiting": NO_ENVIRONMENT, "ready": READY, "not-shown-yet": {}})
-    assert sorted(reresolved) == ["not-shown-yet", "waiting"]
+    assert sorted(reached.clients) == ["not-shown-yet", "waiting"]
+
+
+def test_head_refused_from_now_on_reaches_the_ready_head_applications_of_its_namespace(reached: Reached) -> None:
+    production = {"metadata": {"name": "prod"}, "spec": {"namespace": NS, "tier": "Production"}}
+    apps = application_index(
+        {
+            (NS, "follows-head"): ("login", "HEAD"),
+            (NS, "pinned"): ("login", "1"),
+            (NS, "other-flow"): ("signup", "HEAD"),
+            ("ns-elsewhere", "elsewhere"): ("login", "HEAD"),
+        }
+    )
+    environment_event("MODIFIED", {}, apps, env=production)
+    assert sorted(reached.applications) == ["follows-head", "other-flow"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from flowops.handlers import bindings as binding_handlers
-from flowops.runtime import Runtime
+from flowops.testing.fanouts import Reached, record_fan_outs
 from flowops.testing.indexes import RecordingIndex as Index
 
 NS = "ns-dev"
@@ -30,12 +30,8 @@ def application_index(apps: dict[str, tuple[str | None, dict[str, Any]]]) -> Ind
 
 
 @pytest.fixture
-def reresolved(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    rt = Runtime(kube=None)  # type: ignore[arg-type]
-    monkeypatch.setattr(binding_handlers.runtime, "current", lambda: rt)
-    names: list[str] = []
-    monkeypatch.setattr(binding_handlers, "_reresolve", lambda namespace, clients, apps, *_: names.extend(apps))
-    return names
+def reached(monkeypatch: pytest.MonkeyPatch) -> Reached:
+    return record_fan_outs(monkeypatch)
 
 
 def flow_event(kind: str, flow: str, head: str | None, apps: Index) -> None:
@@ -53,33 +49,28 @@ def flow_event(kind: str, flow: str, head: str | None, apps: Index) -> None:
     )
 
 
-def test_a_new_head_reaches_the_waiting_applications_of_its_flow_only(reresolved: list[str]) -> None:
+def test_a_new_head_reaches_the_waiting_applications_of_its_flow_only(reached: Reached) -> None:
     apps = application_index(
         {"shop": ("login", WAITING), "blog": ("signup", WAITING), "news": ("login", READY), "bare": (None, WAITING)}
     )
     flow_event("MODIFIED", "login", "login-v1", apps)
-    assert reresolved == ["shop"]
+    assert reached.applications == ["shop"]
     assert apps.asked == [(NS, "login")]
 
 
-def test_a_deleted_flow_reaches_the_ready_applications_of_its_flow(reresolved: list[str]) -> None:
+def test_a_deleted_flow_reaches_the_ready_applications_of_its_flow(reached: Reached) -> None:
     apps = application_index({"shop": ("login", WAITING), "news": ("login", READY), "blog": ("signup", READY)})
     flow_event("DELETED", "login", None, apps)
-    assert reresolved == ["news"]
+    assert reached.applications == ["news"]
 
 
 def test_an_application_without_a_default_flow_is_not_indexed() -> None:
     assert application_index({"bare": (None, WAITING)}) == {}
 
 
-def test_a_client_reading_the_flow_before_its_new_head_is_reached_though_the_index_lacks_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    rt = Runtime(kube=None)  # type: ignore[arg-type]
-    monkeypatch.setattr(binding_handlers.runtime, "current", lambda: rt)
-    reached: list[str] = []
-    monkeypatch.setattr(binding_handlers, "_reresolve", lambda namespace, clients, apps, *_: reached.extend(clients))
-    rt.bindings.flow_readers.begin(NS, "login", "late", "login-v1")
-    rt.bindings.flow_readers.begin(NS, "login", "current", "login-v2")
+def test_a_client_reading_the_flow_before_its_new_head_is_reached_though_the_index_lacks_it(reached: Reached) -> None:
+    readers = reached.runtime.bindings.flow_readers
+    readers.begin(NS, "login", "late", "login-v1")
+    readers.begin(NS, "login", "current", "login-v2")
     flow_event("MODIFIED", "login", "login-v2", Index())
-    assert reached == ["late"]
+    assert reached.clients == ["late"]

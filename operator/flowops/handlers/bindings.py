@@ -42,14 +42,10 @@ async def apiclients_by_flow(name: str, namespace: str, status: kopf.Status, **_
 
 
 @kopf.index(*APPLICATION)
-async def applications_by_namespace(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[str, dict]:
-    return {namespace: fanout.application_entry(name, spec, status)}
-
-
-@kopf.index(*APPLICATION)
 async def applications_by_flow(name: str, namespace: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> dict[Any, dict]:
     """Keyed by the default flow: a Flow's event finds the Applications it touches without
-    a walk over its namespace's."""
+    a walk over its namespace's. One without a default flow is touched by no Flow or
+    Environment change (it resolves nothing), so it is not kept."""
     entry = fanout.application_entry(name, spec, status)
     return {(namespace, entry["flow"]): entry} if entry["flow"] else {}
 
@@ -244,7 +240,7 @@ def environment_changed(
     body: kopf.Body,
     spec: kopf.Spec,
     apiclients_by_flow: kopf.Index,
-    applications_by_namespace: kopf.Index,
+    applications_by_flow: kopf.Index,
     apiclients_by_application: kopf.Index,
     environments_by_namespace: kopf.Index,
     **_: Any,
@@ -274,7 +270,9 @@ def environment_changed(
     ]
     apps = [
         a["name"]
-        for a in list(applications_by_namespace.get(namespace, ()))
+        for key in list(applications_by_flow)
+        if key[0] == namespace
+        for a in list(applications_by_flow.get(key, ()))
         if fanout.application_touched_by_policy(a, allow) or (rules and fanout.application_touched_by_rules(a))
     ]
     if clients or apps:
