@@ -164,12 +164,10 @@ def test_bad_manifest_is_refused_naming_the_field(cluster, case):
     assert expected in result.stderr.decode(), result.stderr.decode()
 
 
-def test_operator_starts_stays_healthy_and_stops_cleanly(cluster, operator, kube, make_environment):
-    from flowops.testing.operatorproc import OperatorProcess
+def test_operator_starts_stays_healthy_and_stops_cleanly(operator, kube, make_environment):
+    from flowops.testing.operatorproc import in_place_of
 
-    operator.stop()
-    try:
-        process = OperatorProcess(cluster.kubeconfig, "flowops-operator", operator.log_path.with_name("lifecycle.log")).start()
+    with in_place_of(operator, "lifecycle.log", {}) as process:
         # Stays healthy through real work (a barrier), not through a few idle seconds.
         env = make_environment()
         kube.create(FLOWS, flow("lifecycle", {"title": "t"}), env["spec"]["namespace"])
@@ -180,8 +178,6 @@ def test_operator_starts_stays_healthy_and_stops_cleanly(cluster, operator, kube
         assert process.stop() == 0
         assert not process.alive()
         assert "Traceback" not in process.tail(400)
-    finally:
-        operator.start()
 
 
 def test_liveness_answers_while_every_handler_thread_is_held(operator, kube, make_environment):

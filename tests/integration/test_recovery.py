@@ -5,7 +5,7 @@ from __future__ import annotations
 from flowops.kube import FLOWS, FLOWVERSIONS
 from flowops.testing.metrics import scrape, value
 from flowops.testing.objects import barrier, flow, flow_status, wait_for_number
-from flowops.testing.operatorproc import OperatorProcess
+from flowops.testing.operatorproc import in_place_of
 from flowops.testing.waiting import wait_for
 
 
@@ -40,9 +40,7 @@ def test_a_version_is_whole_from_its_create_so_a_crash_leaves_nothing_to_complet
     assert after["metadata"]["resourceVersion"] == version["metadata"]["resourceVersion"], "nothing was left to write"
 
 
-def test_a_restart_lists_flows_in_pages_and_commits_every_edit_made_while_it_was_down(
-    kube, make_environment, running_operator, cluster
-):
+def test_a_restart_lists_flows_in_pages_and_commits_every_edit_made_while_it_was_down(kube, make_environment, running_operator):
     """Start-up lists Flows a page at a time (all of them at once held every document in
     memory twice over); none is missed across the pages."""
     env = make_environment()
@@ -54,18 +52,8 @@ def test_a_restart_lists_flows_in_pages_and_commits_every_edit_made_while_it_was
     running_operator.stop()
     for name in names:
         kube.merge_patch(FLOWS, name, {"spec": {"content": {"title": "two"}}}, ns(env))
-    paged = OperatorProcess(
-        cluster.kubeconfig,
-        "flowops-operator",
-        running_operator.log_path.with_name("paged-listing.log"),
-        env={"FLOWOPS_LIST_CHUNK_SIZE": "2"},
-    )
-    paged.start()
-    try:
+    with in_place_of(running_operator, "paged-listing.log", {"FLOWOPS_LIST_CHUNK_SIZE": "2"}) as paged:
         for name in names:
             assert wait_for_number(kube, ns(env), name, 2)["latestReadyNumber"] == 2
         lists = value(scrape(paged.metrics_url), "flowops_api_requests_total", client="kopf", verb="list", resource="flows")
         assert lists >= 3, f"{lists} list requests for Flows: five or more Flows in pages of two take at least three"
-    finally:
-        paged.stop()
-        running_operator.start()
