@@ -301,3 +301,75 @@ def test_a_client_status_decided_from_an_older_view_never_undoes_a_newer_one(kub
     after = kube.get(APICLIENTS, "web", namespace)
     assert after["status"].get("reviewedGeneration") == 0, after["status"]
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], "nothing new to write"
+
+
+class _MovesUpstreamAfterReading:
+    """The operator's client, except that its first list of the upstream's versions is
+    followed, before it returns, by `then`: the HEAD it read moves on meanwhile."""
+
+    def __init__(self, kube: Kube, upstream_namespace: str, then) -> None:
+        self._kube, self._upstream_namespace, self._then = kube, upstream_namespace, then
+
+    def list(self, resource, namespace=None, *args, **kwargs):
+        listed = self._kube.list(resource, namespace, *args, **kwargs)
+        if resource is FLOWVERSIONS and namespace == self._upstream_namespace and self._then is not None:
+            then, self._then = self._then, None
+            then()
+        return listed
+
+    def __getattr__(self, name):
+        return getattr(self._kube, name)
+
+
+def test_a_sync_report_from_older_reads_never_lands_over_a_newer_one(kube, kube_as, running_operator, make_environment):
+    """A second process reads the upstream's HEAD for a report; before it writes, the HEAD
+    moves and the running operator reports that. The second process's report, now stale,
+    must not land: its write names the Flow's version it started from, is refused, and it
+    reads again."""
+    from flowops.kube import ENVIRONMENTS
+    from flowops.runtime import Runtime
+    from flowops.services import sync
+
+    dev = make_environment()
+    staging = make_environment("Staging", upstream=dev["metadata"]["name"], protected=False)
+    dev_ns, staging_ns = ns(dev), ns(staging)
+    kube.create(FLOWS, flow("login", {"title": "v1"}), dev_ns)
+    kube.create(FLOWS, flow("login", {"title": "v1"}), staging_ns)
+    wait_for_number(kube, staging_ns, "login", 1)
+
+    def reported(dev_number: int) -> dict:
+        head = wait_for_number(kube, dev_ns, "login", dev_number)["latestReadyVersion"]
+        return wait_for(
+            lambda: (
+                (kube.get(FLOWS, "login", staging_ns).get("status") or {}).get("sync", {}).get("upstreamVersion") == head
+                and kube.get(FLOWS, "login", staging_ns)
+            ),
+            timeout=30,
+            message=f"staging's report to name dev's version {dev_number}",
+        )
+
+    # The second process's view: the Flow as it was when dev's v1 was reported to it.
+    view = reported(1)
+    kube.merge_patch(FLOWS, "login", {"spec": {"content": {"title": "v2"}}}, dev_ns)
+    reported(2)
+
+    def dev_moves_and_is_reported() -> None:
+        kube.merge_patch(FLOWS, "login", {"spec": {"content": {"title": "v3"}}}, dev_ns)
+        reported(3)
+        barrier(kube, FLOWS, staging_ns, "login")  # the running operator's writes of it are done
+
+    second = _MovesUpstreamAfterReading(kube_as("operator"), dev_ns, dev_moves_and_is_reported)
+    environments = kube.list(ENVIRONMENTS)
+    sync.publish(
+        Runtime(kube=second),  # type: ignore[arg-type]
+        staging_ns,
+        "login",
+        staging,
+        lambda n: next((e for e in environments if e["metadata"]["name"] == n), None),
+        current=None,
+        flow_object=view,
+    )
+    dev_head = kube.get(FLOWS, "login", dev_ns)["status"]["latestReadyVersion"]
+    shown = kube.get(FLOWS, "login", staging_ns)["status"]["sync"]
+    assert shown["upstreamVersion"] == dev_head, f"a report of dev's v2 landed over the report of v3: {shown}"
+    assert shown["state"] == "OutOfSync", shown

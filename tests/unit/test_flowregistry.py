@@ -41,10 +41,13 @@ def test_priming_lists_once_and_counts_follow_later_events():
     registry.prime("dev", lambda: calls.append(1) or ["late"])
     assert calls == [1]
     registry.observe("dev", "signin", OUT)
-    registry.observe("dev", "signin", IN)
+    registry.observe("dev", "signin", IN, resource_version="42")
     assert registry.counts("dev") == (1, 0)
-    assert registry.sync_of("dev", "signin") == (True, IN)
-    assert registry.sync_of("dev", "other") == (False, None)
+    # The version it was seen at goes with it: a report written from it names that version.
+    assert registry.sync_of("dev", "signin") == (True, IN, "42")
+    assert registry.sync_of("dev", "other") == (False, None, None)
+    registry.observe("dev", "signin", IN, deleted=True)
+    assert registry.sync_of("dev", "signin") == (False, None, None)
 
 
 def test_a_flow_seen_before_the_list_returns_is_not_awaited():

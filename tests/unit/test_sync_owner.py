@@ -78,7 +78,13 @@ class SlowFirstRead(Kube):
             assert self.go_on.wait(10), "never let go on"
         return found
 
-    def patch_status(self, resource: Any, name: str, status: dict, namespace: str) -> None:
+    def get_or_none(self, resource: Any, name: str, namespace: str) -> dict:
+        shown = {"sync": self.reports[-1]} if self.reports else {}
+        meta = {"name": name, "uid": self.uids[namespace], "resourceVersion": str(len(self.reports))}
+        return {"metadata": meta, "status": shown}
+
+    def replace_status(self, resource: Any, name: str, status: dict, namespace: str, resource_version: str) -> None:
+        assert resource_version == str(len(self.reports)), "each report is written from the latest read"
         self.reports.append(status["sync"])
 
 

@@ -60,6 +60,7 @@ async def flow_event(
     type: str,
     name: str,
     namespace: str,
+    meta: kopf.Meta,
     status: kopf.Status,
     environments_by_namespace: kopf.Index,
     environments_by_name: kopf.Index,
@@ -81,4 +82,5 @@ async def flow_event(
         head=status.get("latestReadyVersion"),
         post=post,
         indexed_env=lookup_in(environments_by_name),
+        resource_version=meta.get("resourceVersion"),
     )

@@ -101,6 +101,7 @@ def reconcile(
                 env_by_name,
                 (flow.get("status") or {}).get("sync"),
                 uid=flow["metadata"].get("uid"),
+                flow_object=flow,
             )
 
     message = "; ".join(problems) if problems else "policy valid; upstream chain valid"

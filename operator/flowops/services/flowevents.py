@@ -12,12 +12,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import clientresume, flowstatus, history, policy, syncreport, values
-from ..kube import FLOWS
 from ..runtime import Runtime
 from . import applications_resume, bindings_clients, environments, flowregistry, flows, sync
 from .bindings_concurrency import with_retries
 from .common import Poster
-from .flowregistry import ApplicationWaiter, ClientWaiter, SyncState
+from .flowregistry import ApplicationWaiter, ClientWaiter, SyncSeen
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 # Logged for each flow whose resume is told idle from memory (and not run in a thread).
@@ -68,12 +67,14 @@ async def observe(
     indexed_env: EnvLookup,
     head: str | None = None,
     post: Poster | None = None,
+    resource_version: str | None = None,
 ) -> None:
     """Every watch event: keep the registry current and the Environment's counts true.
     Async, and the API is called (from a thread) only when something must be written.
     `indexed_env`: Environments by name from the index alone (looked up in the event loop)."""
     deleted = type_ == "DELETED"
-    waiting = rt.flows.observe(namespace, name, dict(sync_state) if sync_state else None, deleted=deleted, head=head)
+    sync_copy = dict(sync_state) if sync_state else None
+    waiting = rt.flows.observe(namespace, name, sync_copy, deleted=deleted, head=head, resource_version=resource_version)
     # Most hold the HEAD this event brings: told here, without a thread.
     moved = [w.name for w in waiting if isinstance(w, ClientWaiter) and not clientresume.still_head(w.holds, head)]
     if moved:
@@ -130,15 +131,10 @@ def publish_downstream(
         return
     for down in sync.downstream_of(env["metadata"]["name"], all_environments()):
         down_ns = down["spec"]["namespace"]
-        known, state = rt.flows.sync_of(down_ns, name)
-        if not known:
-            # Its watch event is not in yet (a restart lists every namespace at once): read
-            # its report rather than leave it describing the HEAD this flow just replaced.
-            found = rt.kube.get_or_none(FLOWS, name, down_ns)
-            if found is None:
-                continue
-            state = (found.get("status") or {}).get("sync")
-        sync.publish(rt, down_ns, name, down, env_by_name, state)
+        seen = rt.flows.sync_of(down_ns, name)
+        # Not seen yet (a restart lists every namespace at once): publish reads it rather
+        # than leave its report describing the HEAD this flow just replaced.
+        sync.publish(rt, down_ns, name, down, env_by_name, seen.state, resource_version=seen.resource_version)
 
 
 def resumes_idle(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> bool:
@@ -182,7 +178,7 @@ def _sync_decision(
 
 def _stale_downstream(
     rt: Runtime, name: str, head: str | None, waiting: list[str], env: Mapping[str, Any], all_environments: Environments
-) -> list[tuple[Mapping[str, Any], SyncState]]:
+) -> list[tuple[Mapping[str, Any], SyncSeen]]:
     """The downstream namesakes that resumed before this flow's first event and whose
     reports name another upstream HEAD than the one this event carries. In memory only:
     a restart asks this for thousands of flows, almost always of reports still current."""
@@ -191,18 +187,20 @@ def _stale_downstream(
         down_ns = down["spec"]["namespace"]
         if down_ns not in waiting:
             continue
-        known, state = rt.flows.sync_of(down_ns, name)
-        if known and syncreport.on_upstream_event(state, head) == "stale":
-            stale.append((down, state))
+        seen = rt.flows.sync_of(down_ns, name)
+        if seen.known and syncreport.on_upstream_event(seen.state, head) == "stale":
+            stale.append((down, seen))
     return stale
 
 
-def _republish(rt: Runtime, name: str, stale: list[tuple[Mapping[str, Any], SyncState]], env_by_name: EnvLookup) -> None:
-    for down, state in stale:
+def _republish(rt: Runtime, name: str, stale: list[tuple[Mapping[str, Any], SyncSeen]], env_by_name: EnvLookup) -> None:
+    for down, seen in stale:
         down_ns = down["spec"]["namespace"]
         # From an event handler, which Kopf does not retry: retry here, then log.
         with_retries(
-            functools.partial(sync.publish, rt, down_ns, name, down, env_by_name, state),
+            functools.partial(
+                sync.publish, rt, down_ns, name, down, env_by_name, seen.state, resource_version=seen.resource_version
+            ),
             f"re-publishing the sync report of Flow {down_ns}/{name}",
         )
 

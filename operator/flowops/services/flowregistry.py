@@ -25,6 +25,12 @@ from ..kube import FLOWS, Kube
 SyncState = dict[str, Any] | None
 
 
+class SyncSeen(NamedTuple):
+    known: bool
+    state: SyncState
+    resource_version: str | None
+
+
 class ClientWaiter(NamedTuple):
     """An ApiClient (in the flow's namespace) holding `holds`, current if that is the HEAD."""
 
@@ -51,13 +57,23 @@ class FlowRegistry:
         # Kept with every event, so counting is not a walk over a namespace's flows per event.
         self._out_of_sync: dict[str, set[str]] = {}
         self._heads: dict[tuple[str, str], str | None] = {}
+        # The resourceVersion each sync state was seen at: a report written from it names it.
+        self._seen_at: dict[tuple[str, str], str | None] = {}
         self._awaited: dict[str, set[str]] = {}  # listed, not yet seen; absent: never primed
         self._gone: dict[str, set[str]] = {}  # deleted before the namespace was primed
         self._guard = threading.Lock()
         self._priming: dict[str, threading.Lock] = {}
         self._waiting: dict[tuple[str, str], dict[Waiter, None]] = {}  # flow -> who waits, in order
 
-    def observe(self, namespace: str, name: str, sync: SyncState, deleted: bool = False, head: str | None = None) -> list[Waiter]:
+    def observe(
+        self,
+        namespace: str,
+        name: str,
+        sync: SyncState,
+        deleted: bool = False,
+        head: str | None = None,
+        resource_version: str | None = None,
+    ) -> list[Waiter]:
         """Records the event; returns who waited for it (see `head_or_wait`)."""
         with self._guard:
             waiting = list(self._waiting.pop((namespace, name), {}))
@@ -67,6 +83,7 @@ class FlowRegistry:
                 flows.pop(name, None)
                 out_of_sync.discard(name)
                 self._heads.pop((namespace, name), None)
+                self._seen_at.pop((namespace, name), None)
                 if namespace not in self._awaited:
                     self._gone.setdefault(namespace, set()).add(name)
             else:
@@ -76,6 +93,7 @@ class FlowRegistry:
                 else:
                     out_of_sync.discard(name)
                 self._heads[(namespace, name)] = head
+                self._seen_at[(namespace, name)] = resource_version
             self._awaited.get(namespace, set()).discard(name)
             return waiting
 
@@ -103,11 +121,11 @@ class FlowRegistry:
         with self._guard:
             return namespace in self._awaited and not self._awaited[namespace]
 
-    def sync_of(self, namespace: str, name: str) -> tuple[bool, SyncState]:
-        """(known, sync state) of one flow."""
+    def sync_of(self, namespace: str, name: str) -> SyncSeen:
+        """(known, sync state, the resourceVersion it was seen at) of one flow."""
         with self._guard:
             flows = self._flows.get(namespace, {})
-            return name in flows, flows.get(name)
+            return SyncSeen(name in flows, flows.get(name), self._seen_at.get((namespace, name)))
 
     def head_of(self, namespace: str, name: str) -> tuple[bool, str | None]:
         """(known, HEAD version id) of one flow, as its status last said."""

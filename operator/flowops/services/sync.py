@@ -7,11 +7,11 @@ from typing import Any
 
 from ..domain import diff, flowstatus, values
 from ..domain.commit import VersionRecord
-from ..kube import FLOWS, Kube, NotFound
+from ..domain.mergepatch import apply_merge_patch
+from ..kube import FLOWS, Conflict, Kube, NotFound
 from ..lru import BoundedLRU
 from ..runtime import Runtime
 from . import versions
-from .statuswrite import write_status
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 
@@ -150,26 +150,50 @@ def publish(
     current: Mapping[str, Any] | None,
     uid: str | None = None,
     flow_object: Mapping[str, Any] | None = None,
+    resource_version: str | None = None,
 ) -> None:
-    """Writes status.sync only when it differs from `current` (what the flow shows now).
-    `flow_object`: the Flow as last read or written here, if known (a cheaper write).
+    """Writes status.sync only when it differs from `current` (what the flow shows at
+    `resource_version`). `flow_object`: the Flow as last read or written here, if known
+    (its status and version stand for `current` and `resource_version`; a cheaper write).
+    Neither known: the Flow is read first.
 
     Under the flow's lock, which its commits hold too. Two writers make a flow's report
     (its own reconcile, and its upstream's event); without the lock one could read the
     flow before its first commit and write after the other's report made from that
-    commit, leaving a report no later event corrects."""
+    commit, leaving a report no later event corrects. Another process has no share in the
+    lock: the write names the version of the Flow seen before both HEADs were read, so a
+    report from older reads never lands over a newer one; the loser reads again."""
+    if flow_object is not None:
+        current = (flow_object.get("status") or {}).get("sync")
+        resource_version = flow_object["metadata"].get("resourceVersion")
     with rt.flow_lock(namespace, flow):
-        desired = compute(rt.kube, namespace, flow, env, env_by_name, uid)
-        if desired is None or desired == current:
-            return
-        patch = status_patch(desired, current)
-        try:
-            if flow_object is not None:
-                write_status(rt.kube, FLOWS, flow_object, {"sync": patch})
-            else:
-                rt.kube.patch_status(FLOWS, flow, {"sync": patch}, namespace)
-        except NotFound:
-            pass
+        for _ in range(_PUBLISH_ATTEMPTS):
+            if resource_version is None:
+                flow_object = rt.kube.get_or_none(FLOWS, flow, namespace)
+                if flow_object is None:
+                    return
+                current = (flow_object.get("status") or {}).get("sync")
+                resource_version, uid = flow_object["metadata"]["resourceVersion"], flow_object["metadata"]["uid"]
+            desired = compute(rt.kube, namespace, flow, env, env_by_name, uid)
+            if desired is None or desired == current:
+                return
+            patch = status_patch(desired, current)
+            try:
+                if flow_object is not None:
+                    status = apply_merge_patch(flow_object.get("status"), {"sync": patch})
+                    rt.kube.replace_status(FLOWS, flow, status, namespace, resource_version)
+                else:
+                    rt.kube.patch_status(FLOWS, flow, {"sync": patch}, namespace, resource_version=resource_version)
+                return
+            except NotFound:
+                return
+            except Conflict:
+                resource_version = flow_object = None  # written meanwhile: read it, and the HEADs, again
+        raise RuntimeError(f"flow {namespace}/{flow}: its sync report kept being written meanwhile; retrying")
+
+
+# Each attempt loses only to another write of the Flow made meanwhile.
+_PUBLISH_ATTEMPTS = 5
 
 
 def upstream_of(env: Mapping[str, Any] | None, env_by_name: EnvLookup) -> tuple[str | None, Mapping[str, Any] | None]:
