@@ -373,3 +373,65 @@ def test_a_sync_report_from_older_reads_never_lands_over_a_newer_one(kube, kube_
     shown = kube.get(FLOWS, "login", staging_ns)["status"]["sync"]
     assert shown["upstreamVersion"] == dev_head, f"a report of dev's v2 landed over the report of v3: {shown}"
     assert shown["state"] == "OutOfSync", shown
+
+
+class _ThenAfterReadingFlow:
+    """The operator's client, except that its first read of the Flow `name` is followed,
+    before it returns, by `then`: what it read changes meanwhile."""
+
+    def __init__(self, kube: Kube, name: str, then) -> None:
+        self._kube, self._name, self._then = kube, name, then
+
+    def _after(self, resource, name, answer):
+        if resource is FLOWS and name == self._name and self._then is not None:
+            then, self._then = self._then, None
+            then()
+        return answer
+
+    def get_or_none(self, resource, name, *args, **kwargs):
+        return self._after(resource, name, self._kube.get_or_none(resource, name, *args, **kwargs))
+
+    def get(self, resource, name, *args, **kwargs):
+        return self._after(resource, name, self._kube.get(resource, name, *args, **kwargs))
+
+    def get_metadata(self, resource, name, *args, **kwargs):
+        return self._after(resource, name, self._kube.get_metadata(resource, name, *args, **kwargs))
+
+    def __getattr__(self, name):
+        return getattr(self._kube, name)
+
+
+def _resolved(app: dict) -> dict:
+    return next((c for c in (app.get("status") or {}).get("conditions") or () if c["type"] == "Resolved"), {})
+
+
+def test_an_application_status_decided_from_an_older_read_never_undoes_a_newer_one(
+    kube, kube_as, running_operator, make_environment
+):
+    """A second process finds an Application's default flow missing; before it writes, the
+    flow is created and the running operator marks the Application resolved. The second
+    process's decision (its own client count, the flow missing) must not land over that:
+    its write names the Application's version it read, is refused, and it decides again."""
+    from flowops.kube import APPLICATIONS
+    from flowops.runtime import Runtime
+    from flowops.services import bindings_applications
+
+    env = make_environment()
+    namespace = ns(env)
+    app = {"apiVersion": FLOWS.api_version, "kind": "Application", "metadata": {"name": "shop"}}
+    kube.create(APPLICATIONS, {**app, "spec": {"defaultFlow": {"name": "login"}}}, namespace)
+    wait_for(lambda: _resolved(kube.get(APPLICATIONS, "shop", namespace)).get("reason") == "FlowNotFound", timeout=30)
+
+    def flow_created_and_resolved() -> None:
+        kube.create(FLOWS, flow("login", {"title": "v1"}), namespace)
+        wait_for(
+            lambda: _resolved(kube.get(APPLICATIONS, "shop", namespace)).get("status") == "True",
+            timeout=30,
+            message="the running operator to mark shop resolved",
+        )
+
+    second = _ThenAfterReadingFlow(kube_as("operator"), "login", flow_created_and_resolved)
+    # Its own index counts a client the running operator's does not yet: its status differs.
+    bindings_applications.reconcile_application(Runtime(kube=second), namespace, "shop", env, lambda: 1)  # type: ignore[arg-type]
+    shown = kube.get(APPLICATIONS, "shop", namespace)["status"]
+    assert _resolved({"status": shown}).get("status") == "True", f"the decision from before the flow existed landed: {shown}"

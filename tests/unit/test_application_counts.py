@@ -25,7 +25,9 @@ class Api:
         self.calls: list[tuple[str, Any, ...]] = []
         self.missing = missing
 
-    def patch_status(self, resource: Any, name: str, status: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+    def patch_status(
+        self, resource: Any, name: str, status: dict[str, Any], namespace: str | None = None, resource_version: str | None = None
+    ) -> dict[str, Any]:
         self.calls.append(("patch_status", resource.kind, name, status))
         if self.missing:
             raise NotFound(404, "NotFound", f"applications {name} not found")

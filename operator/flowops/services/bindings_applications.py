@@ -9,7 +9,7 @@ from typing import Any
 
 from ..domain import bindingstatus
 from ..domain.bindingtarget import Problem, is_head_selector
-from ..kube import APPLICATIONS, NotFound
+from ..kube import APPLICATIONS, Conflict, NotFound
 from ..runtime import Runtime
 from . import environmentlookup
 from .bindings_reads import Reads
@@ -23,14 +23,23 @@ def reconcile_application(
     """`count`: its clients now, as the ApiClient index holds them. `env`, as a client's:
     decided under the Environment the live index shows once the lock is held."""
     with rt.bindings.lock("Application", namespace, name):
-        app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
-        if app is None or app["metadata"].get("deletionTimestamp"):
-            return None
-        clients = count()
-        governing = environmentlookup.governing_now(rt, namespace, env)
-        status = _reconcile_application(rt, app, governing, clients, post)
-        rt.bindings.wrote_application_clients(namespace, name, clients)
-        return status
+        for _ in range(_ATTEMPTS):
+            app = rt.kube.get_or_none(APPLICATIONS, name, namespace)
+            if app is None or app["metadata"].get("deletionTimestamp"):
+                return None
+            clients = count()
+            governing = environmentlookup.governing_now(rt, namespace, env)
+            try:
+                status = _reconcile_application(rt, app, governing, clients, post)
+            except Conflict:
+                continue  # written since it was read (another operator process): decided again
+            rt.bindings.wrote_application_clients(namespace, name, clients)
+            return status
+    raise RuntimeError(f"Application {namespace}/{name}: its status kept being written meanwhile; retrying")
+
+
+# Each attempt loses only to another write of the Application made meanwhile.
+_ATTEMPTS = 5
 
 
 def write_clients(rt: Runtime, namespace: str, name: str, count: Callable[[], int]) -> None:
@@ -68,7 +77,9 @@ def _reconcile_application(
             message = bindingstatus.application_message(flow, is_head_selector(selector_text), resolved.number, resolved.id)
     status = bindingstatus.application_status(meta.get("generation"), clients, problem, message, previous, rfc3339(rt.clock()))
     if not bindingstatus.same_status(previous, status):
-        kube.patch_status(APPLICATIONS, name, status, namespace)
+        # Only over the status it was computed from: another process's newer decision (a
+        # HEAD it read later) is never overwritten by this older one.
+        kube.patch_status(APPLICATIONS, name, status, namespace, resource_version=meta.get("resourceVersion"))
     if problem is not None and condition_changed(previous, status, "Ready"):
         post(app, "Warning", problem.reason, problem.message)
     return status
