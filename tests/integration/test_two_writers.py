@@ -435,3 +435,29 @@ def test_an_application_status_decided_from_an_older_read_never_undoes_a_newer_o
     bindings_applications.reconcile_application(Runtime(kube=second), namespace, "shop", env, lambda: 1)  # type: ignore[arg-type]
     shown = kube.get(APPLICATIONS, "shop", namespace)["status"]
     assert _resolved({"status": shown}).get("status") == "True", f"the decision from before the flow existed landed: {shown}"
+
+
+def test_an_environment_status_decided_from_an_older_event_never_undoes_a_newer_one(
+    kube, kube_as, running_operator, make_environment
+):
+    """A second process acting late on an Environment's creation event, after the running
+    operator has reported a later generation: its status (observedGeneration 1, not
+    protected) must not land, or kstatus and Argo CD would show the Environment as still
+    progressing, and the wrong protection, until its next change."""
+    from flowops.kube import ENVIRONMENTS
+    from flowops.runtime import Runtime
+    from flowops.services import environments
+
+    created = make_environment("Staging", protected=False)  # as created: no status yet
+    name = created["metadata"]["name"]
+    wait_for(lambda: (kube.get(ENVIRONMENTS, name).get("status") or {}).get("observedGeneration") == 1, timeout=30)
+    kube.merge_patch(ENVIRONMENTS, name, {"spec": {"protected": True}})
+    wait_for(lambda: (kube.get(ENVIRONMENTS, name).get("status") or {}).get("observedGeneration") == 2, timeout=30)
+    barrier(kube, ENVIRONMENTS, None, name)
+    before = kube.get(ENVIRONMENTS, name)
+
+    environments.reconcile(Runtime(kube=kube_as("operator")), created, lambda n: None, lambda *a: None)
+
+    after = kube.get(ENVIRONMENTS, name)
+    assert after["status"]["observedGeneration"] == 2 and after["status"]["protected"] is True, after["status"]
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], "decided again: nothing new"

@@ -25,7 +25,7 @@ class StatusKube:
     def iterate(self, resource, namespace=None, **_):
         return iter([{"metadata": {"name": "login"}}])
 
-    def patch_status(self, resource, name, status, namespace=None):
+    def patch_status(self, resource, name, status, namespace=None, resource_version=None):
         self.statuses.append(status)
 
     def json_patch(self, resource, name, ops, namespace=None, subresource=None, metadata_only=False):

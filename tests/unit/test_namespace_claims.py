@@ -49,7 +49,7 @@ class StatusKube:
     def get_or_none(self, resource, name, namespace=None):
         return {"metadata": {"name": name}}
 
-    def patch_status(self, resource, name, status, namespace=None):
+    def patch_status(self, resource, name, status, namespace=None, resource_version=None):
         self.statuses.append(status)
 
 

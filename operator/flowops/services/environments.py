@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..domain import conditions, environmentstatus, pointer, policy, values
-from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES, Invalid, NotFound
+from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES, Conflict, Invalid, NotFound
 from ..runtime import Runtime
 from . import flows, guardrailcache, sync
 from .common import Poster, rfc3339
@@ -51,7 +51,10 @@ def reconcile(
     env_by_name: EnvLookup,
     post: Poster,
     namespace_owner: EnvLookup | None = None,
+    attempts_left: int = 4,
 ) -> None:
+    """`attempts_left`: how often an Environment written since it was read is read and
+    reconciled again."""
     kube = rt.kube
     meta, spec = env["metadata"], env.get("spec") or {}
     previous = env.get("status") or {}
@@ -127,7 +130,18 @@ def reconcile(
     if any(previous.get(k) != v for k, v in status.items() if k != "conditions") or _conditions_changed(
         previous.get("conditions"), status["conditions"]
     ):
-        kube.patch_status(ENVIRONMENTS, meta["name"], status)
+        try:
+            # Only over the status it was decided from: a process acting on an older event
+            # (another replica) must not put back an older observedGeneration, digest or
+            # problem; nothing later would correct it, status changes run no handler.
+            kube.patch_status(ENVIRONMENTS, meta["name"], status, resource_version=meta.get("resourceVersion"))
+        except Conflict:
+            if not attempts_left:
+                raise
+            stored = kube.get_or_none(ENVIRONMENTS, meta["name"])
+            if stored is not None:
+                reconcile(rt, stored, env_by_name, post, namespace_owner, attempts_left - 1)
+            return
     if problems and problems != _previous_problems(previous):
         post(env, "Warning", "InvalidSpec", message)
 
