@@ -8,23 +8,12 @@ from typing import Any
 
 from flowops.runtime import Runtime
 from flowops.services import sync
+from flowops.testing.objects import listed_version
 from flowops.testing.waiting import wait_for
 
 
 def _version(number: int, owner: str, digest: str) -> dict:
-    return {
-        "metadata": {
-            "name": f"standard-{number:05d}",
-            "ownerReferences": [{"uid": owner}],
-            "labels": {
-                "flowops.io/flow": "standard",
-                "flowops.io/number": str(number),
-                "flowops.io/ready": "true",
-                "flowops.io/version": f"2026112109301200000{number}",
-            },
-            "annotations": {"flowops.io/content-hash": digest},
-        }
-    }
+    return listed_version("standard", number, owner, digest, f"2026112109301200000{number}")
 
 
 class Kube:

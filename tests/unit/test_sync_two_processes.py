@@ -12,26 +12,15 @@ import pytest
 from flowops.kube import Conflict
 from flowops.runtime import Runtime
 from flowops.services import sync
+from flowops.testing.objects import listed_version
 
 ENVS = {"dev": {"metadata": {"name": "dev"}, "spec": {"namespace": "ns-dev"}}}
 STAGING = {"metadata": {"name": "staging"}, "spec": {"namespace": "ns-staging", "upstream": "dev"}}
 
 
 def _version(number: int, owner: str) -> dict:
-    return {
-        "metadata": {
-            "name": f"login-{number:05d}",
-            "ownerReferences": [{"uid": owner}],
-            "labels": {
-                "flowops.io/flow": "login",
-                "flowops.io/number": str(number),
-                "flowops.io/ready": "true",
-                "flowops.io/version": f"v{number}",
-            },
-            # One content throughout: each report differs only in the upstream HEAD it names.
-            "annotations": {"flowops.io/content-hash": "sha256:same"},
-        }
-    }
+    # One content throughout: each report differs only in the upstream HEAD it names.
+    return listed_version("login", number, owner, "sha256:same", f"v{number}")
 
 
 def report(upstream_version: str) -> dict:

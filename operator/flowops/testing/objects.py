@@ -15,6 +15,24 @@ API_VERSION = "flowops.io/v1alpha1"
 PROMOTE_NOW = {"requireReview": False, "separationOfDuties": False, "allowHeadSource": True}
 
 
+def listed_version(flow_name: str, number: int, owner_uid: str, digest: str, version_id: str) -> dict:
+    """A ready FlowVersion as a metadata list shows it: what HEAD and sync reports read."""
+    labels = {
+        "flowops.io/flow": flow_name,
+        "flowops.io/number": str(number),
+        "flowops.io/ready": "true",
+        "flowops.io/version": version_id,
+    }
+    return {
+        "metadata": {
+            "name": f"{flow_name}-{number:05d}",
+            "ownerReferences": [{"uid": owner_uid}],
+            "labels": labels,
+            "annotations": {"flowops.io/content-hash": digest},
+        }
+    }
+
+
 def flow(name: str, content: Any, annotations: dict | None = None, **spec: Any) -> dict:
     meta: dict[str, Any] = {"name": name}
     if annotations:
