@@ -527,8 +527,7 @@ def _succeed(
         current = rt.kube.get_or_none(PROMOTIONS, meta["name"], meta["namespace"])
         if current is None or current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
             raise _changed_since_read(meta)
-        last = _last_promotion(rt, state, source_version, record.id)
-        rt.kube.patch_status(FLOWS, target_name, {"lastPromotion": last}, meta["namespace"])
+        _republish_last_promotion(rt, state, target_name, _last_promotion(rt, state, source_version, record.id))
     flow_meta = (
         (target_flow or {}).get("metadata") or state.target.metadata or {"name": target_name, "namespace": meta["namespace"]}
     )
@@ -544,6 +543,27 @@ def _succeed(
     # The Flow's Event once the outcome is written: sent before, it competed with that write.
     event_body = {"apiVersion": FLOWS.api_version, "kind": FLOWS.kind, "metadata": flow_meta}
     post(event_body, "Normal", "Promoted", message + f" by Promotion {meta['name']}")
+
+
+def _republish_last_promotion(rt: Runtime, state: PromotionState, target_name: str, last: Mapping[str, Any]) -> None:
+    """Onto the target Flow as read while planning, unless it shows this Promotion or a
+    later one already: version ids increase per flow, and a Promotion resumed after a crash
+    may find that a newer one has landed meanwhile (its record must stand)."""
+    target = state.target.flow or {}
+    shown = ((target.get("status") or {}).get("lastPromotion") or {}).get("version") or ""
+    if str(shown) >= str(last["version"]):
+        return
+    namespace = state.promotion["metadata"]["namespace"]
+    try:
+        rt.kube.patch_status(
+            FLOWS,
+            target_name,
+            {"lastPromotion": dict(last)},
+            namespace,
+            resource_version=(target.get("metadata") or {}).get("resourceVersion"),
+        )
+    except Conflict:
+        raise RetryLater(f"target flow {target_name} changed since it was read; deciding again") from None
 
 
 def _people(spec: Mapping[str, Any]) -> str:
