@@ -72,9 +72,10 @@ class SlowFirstRead(Kube):
         meta = {"name": name, "uid": self.uids[namespace], "resourceVersion": str(len(self.reports))}
         return {"metadata": meta, "status": shown}
 
-    def replace_status(self, resource: Any, name: str, status: dict, namespace: str, resource_version: str) -> None:
+    def replace_status(self, resource: Any, name: str, status: dict, namespace: str, resource_version: str) -> dict:
         assert resource_version == str(len(self.reports)), "each report is written from the latest read"
         self.reports.append(status["sync"])
+        return {"metadata": {"name": name, "resourceVersion": str(len(self.reports))}}
 
 
 def test_a_report_read_before_the_first_commit_cannot_land_after_the_report_of_that_commit() -> None:

@@ -19,13 +19,19 @@ def write_status(
     fields (true of the object as read only). Returns the object as stored after a PUT
     (its new metadata and the status written), None after a patch."""
     meta = obj["metadata"]
-    name, namespace = meta["name"], meta.get("namespace")
-    if resource_version := meta.get("resourceVersion"):
-        status = apply_merge_patch(obj.get("status"), changes)
+    if meta.get("resourceVersion"):
         try:
-            written = kube.replace_status(resource, name, status, namespace, resource_version)
-            return {**obj, "metadata": written["metadata"], "status": status}
+            return replace_over(kube, resource, obj, changes)
         except Conflict:
             pass  # written meanwhile (another event of it is on its way): merged by the API server
-    kube.patch_status(resource, name, {k: v for k, v in changes.items() if k not in put_only}, namespace)
+    kube.patch_status(resource, meta["name"], {k: v for k, v in changes.items() if k not in put_only}, meta.get("namespace"))
     return None
+
+
+def replace_over(kube: Kube, resource: Resource, obj: Mapping[str, Any], changes: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`changes` (a merge patch of status) as one PUT over `obj` as read, naming its
+    resourceVersion: Conflict if it was written since. Returns the object as stored."""
+    meta = obj["metadata"]
+    status = apply_merge_patch(obj.get("status"), changes)
+    written = kube.replace_status(resource, meta["name"], status, meta.get("namespace"), meta["resourceVersion"])
+    return {**obj, "metadata": written["metadata"], "status": status}

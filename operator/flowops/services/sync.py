@@ -7,11 +7,11 @@ from typing import Any
 
 from ..domain import diff, flowstatus, values
 from ..domain.commit import VersionRecord
-from ..domain.mergepatch import apply_merge_patch
 from ..kube import FLOWS, Conflict, Kube, NotFound
 from ..lru import BoundedLRU
 from ..runtime import Runtime
 from . import versions
+from .statuswrite import replace_over
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 
@@ -180,8 +180,7 @@ def publish(
             patch = status_patch(desired, current)
             try:
                 if flow_object is not None:
-                    status = apply_merge_patch(flow_object.get("status"), {"sync": patch})
-                    rt.kube.replace_status(FLOWS, flow, status, namespace, resource_version)
+                    replace_over(rt.kube, FLOWS, flow_object, {"sync": patch})
                 else:
                     rt.kube.patch_status(FLOWS, flow, {"sync": patch}, namespace, resource_version=resource_version)
                 return
