@@ -303,22 +303,29 @@ def test_a_client_status_decided_from_an_older_view_never_undoes_a_newer_one(kub
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], "nothing new to write"
 
 
-class _MovesUpstreamAfterReading:
-    """The operator's client, except that its first list of the upstream's versions is
-    followed, before it returns, by `then`: the HEAD it read moves on meanwhile."""
+class _ThenAfterRead:
+    """The operator's client, except that its first read that `matches` (method, resource,
+    namespace, name) is followed, before it returns, by `then`: what it read changes
+    meanwhile."""
 
-    def __init__(self, kube: Kube, upstream_namespace: str, then) -> None:
-        self._kube, self._upstream_namespace, self._then = kube, upstream_namespace, then
+    _READS = ("list", "get", "get_or_none", "get_metadata")
 
-    def list(self, resource, namespace=None, *args, **kwargs):
-        listed = self._kube.list(resource, namespace, *args, **kwargs)
-        if resource is FLOWVERSIONS and namespace == self._upstream_namespace and self._then is not None:
-            then, self._then = self._then, None
-            then()
-        return listed
+    def __init__(self, kube: Kube, matches, then) -> None:
+        self._kube, self._matches, self._then = kube, matches, then
 
-    def __getattr__(self, name):
-        return getattr(self._kube, name)
+    def __getattr__(self, method):
+        call = getattr(self._kube, method)
+        if method not in self._READS:
+            return call
+
+        def read(resource, *args, **kwargs):
+            answer = call(resource, *args, **kwargs)
+            if self._then is not None and self._matches(method, resource, *args, **kwargs):
+                then, self._then = self._then, None
+                then()
+            return answer
+
+        return read
 
 
 def test_a_sync_report_from_older_reads_never_lands_over_a_newer_one(kube, kube_as, running_operator, make_environment):
@@ -358,7 +365,12 @@ def test_a_sync_report_from_older_reads_never_lands_over_a_newer_one(kube, kube_
         reported(3)
         barrier(kube, FLOWS, staging_ns, "login")  # the running operator's writes of it are done
 
-    second = _MovesUpstreamAfterReading(kube_as("operator"), dev_ns, dev_moves_and_is_reported)
+    # Its first list of dev's versions: the HEAD it read moves on before it writes.
+    second = _ThenAfterRead(
+        kube_as("operator"),
+        lambda method, resource, namespace=None, *_, **__: method == "list" and resource is FLOWVERSIONS and namespace == dev_ns,
+        dev_moves_and_is_reported,
+    )
     environments = kube.list(ENVIRONMENTS)
     sync.publish(
         Runtime(kube=second),  # type: ignore[arg-type]
@@ -373,32 +385,6 @@ def test_a_sync_report_from_older_reads_never_lands_over_a_newer_one(kube, kube_
     shown = kube.get(FLOWS, "login", staging_ns)["status"]["sync"]
     assert shown["upstreamVersion"] == dev_head, f"a report of dev's v2 landed over the report of v3: {shown}"
     assert shown["state"] == "OutOfSync", shown
-
-
-class _ThenAfterReadingFlow:
-    """The operator's client, except that its first read of the Flow `name` is followed,
-    before it returns, by `then`: what it read changes meanwhile."""
-
-    def __init__(self, kube: Kube, name: str, then) -> None:
-        self._kube, self._name, self._then = kube, name, then
-
-    def _after(self, resource, name, answer):
-        if resource is FLOWS and name == self._name and self._then is not None:
-            then, self._then = self._then, None
-            then()
-        return answer
-
-    def get_or_none(self, resource, name, *args, **kwargs):
-        return self._after(resource, name, self._kube.get_or_none(resource, name, *args, **kwargs))
-
-    def get(self, resource, name, *args, **kwargs):
-        return self._after(resource, name, self._kube.get(resource, name, *args, **kwargs))
-
-    def get_metadata(self, resource, name, *args, **kwargs):
-        return self._after(resource, name, self._kube.get_metadata(resource, name, *args, **kwargs))
-
-    def __getattr__(self, name):
-        return getattr(self._kube, name)
 
 
 def _resolved(app: dict) -> dict:
@@ -430,7 +416,12 @@ def test_an_application_status_decided_from_an_older_read_never_undoes_a_newer_o
             message="the running operator to mark shop resolved",
         )
 
-    second = _ThenAfterReadingFlow(kube_as("operator"), "login", flow_created_and_resolved)
+    # Its first read of the flow login finds nothing; the flow is created before it writes.
+    second = _ThenAfterRead(
+        kube_as("operator"),
+        lambda method, resource, name=None, *_, **__: method != "list" and resource is FLOWS and name == "login",
+        flow_created_and_resolved,
+    )
     # Its own index counts a client the running operator's does not yet: its status differs.
     bindings_applications.reconcile_application(Runtime(kube=second), namespace, "shop", env, lambda: 1)  # type: ignore[arg-type]
     shown = kube.get(APPLICATIONS, "shop", namespace)["status"]
