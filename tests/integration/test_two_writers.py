@@ -17,6 +17,7 @@ import pytest
 
 from flowops.domain.canonical import content_hash
 from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS, Kube
+from flowops.testing.callhook import ThenAfter
 from flowops.testing.objects import barrier, flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.operatorproc import OperatorProcess
 from flowops.testing.waiting import wait_for
@@ -253,6 +254,7 @@ def test_a_decision_from_an_older_view_of_a_promotion_writes_nothing(kube, kube_
     from flowops.kube import ENVIRONMENTS
     from flowops.runtime import Runtime
     from flowops.services import promotions
+    from flowops.services.common import RetryLater
 
     dev = make_environment()
     staging = make_environment("Staging", upstream=dev["metadata"]["name"], protected=False)
@@ -265,7 +267,7 @@ def test_a_decision_from_an_older_view_of_a_promotion_writes_nothing(kube, kube_
     before = kube.get(PROMOTIONS, "late", staging["spec"]["namespace"])
 
     environments = kube.list(ENVIRONMENTS)
-    with pytest.raises(promotions.RetryLater, match="changed since it was read"):
+    with pytest.raises(RetryLater, match="changed since it was read"):
         promotions.reconcile(
             Runtime(kube=kube_as("operator")),
             first_view,
@@ -301,31 +303,6 @@ def test_a_client_status_decided_from_an_older_view_never_undoes_a_newer_one(kub
     after = kube.get(APICLIENTS, "web", namespace)
     assert after["status"].get("reviewedGeneration") == 0, after["status"]
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], "nothing new to write"
-
-
-class _ThenAfterRead:
-    """The operator's client, except that its first read that `matches` (method, resource,
-    namespace, name) is followed, before it returns, by `then`: what it read changes
-    meanwhile."""
-
-    _READS = ("list", "get", "get_or_none", "get_metadata")
-
-    def __init__(self, kube: Kube, matches, then) -> None:
-        self._kube, self._matches, self._then = kube, matches, then
-
-    def __getattr__(self, method):
-        call = getattr(self._kube, method)
-        if method not in self._READS:
-            return call
-
-        def read(resource, *args, **kwargs):
-            answer = call(resource, *args, **kwargs)
-            if self._then is not None and self._matches(method, resource, *args, **kwargs):
-                then, self._then = self._then, None
-                then()
-            return answer
-
-        return read
 
 
 def test_a_sync_report_from_older_reads_never_lands_over_a_newer_one(kube, kube_as, running_operator, make_environment):
@@ -366,7 +343,7 @@ def test_a_sync_report_from_older_reads_never_lands_over_a_newer_one(kube, kube_
         barrier(kube, FLOWS, staging_ns, "login")  # the running operator's writes of it are done
 
     # Its first list of dev's versions: the HEAD it read moves on before it writes.
-    second = _ThenAfterRead(
+    second = ThenAfter(
         kube_as("operator"),
         lambda method, resource, namespace=None, *_, **__: method == "list" and resource is FLOWVERSIONS and namespace == dev_ns,
         dev_moves_and_is_reported,
@@ -417,9 +394,11 @@ def test_an_application_status_decided_from_an_older_read_never_undoes_a_newer_o
         )
 
     # Its first read of the flow login finds nothing; the flow is created before it writes.
-    second = _ThenAfterRead(
+    second = ThenAfter(
         kube_as("operator"),
-        lambda method, resource, name=None, *_, **__: method != "list" and resource is FLOWS and name == "login",
+        lambda method, resource, name=None, *_, **__: (
+            method in ("get", "get_or_none", "get_metadata") and resource is FLOWS and name == "login"
+        ),
         flow_created_and_resolved,
     )
     # Its own index counts a client the running operator's does not yet: its status differs.

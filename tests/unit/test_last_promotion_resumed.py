@@ -13,6 +13,7 @@ from flowops.domain.promotion import PromotionState, TargetSide
 from flowops.kube import FLOWS, PROMOTIONS, Conflict
 from flowops.runtime import Runtime
 from flowops.services import promotions
+from flowops.services.common import RetryLater
 
 NS = "ns-staging"
 LANDED = VersionRecord(name="login-00002", id="20261203020000000002", number=2, content_hash="sha256:2", promotion_uid="p1")
@@ -77,6 +78,6 @@ def test_a_resumed_promotion_never_replaces_a_later_ones_record(shown: str | Non
 
 def test_a_target_written_since_it_was_read_is_decided_again() -> None:
     kube = Cluster(flow_version="71")  # another Promotion's status write, say
-    with pytest.raises(promotions.RetryLater, match="target flow login changed since it was read"):
+    with pytest.raises(RetryLater, match="target flow login changed since it was read"):
         succeed(kube, target_showing("20261203010000000005"))
     assert kube.flow_writes == []

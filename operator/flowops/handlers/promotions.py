@@ -9,6 +9,7 @@ import kopf
 from .. import runtime
 from ..kube.resources import API_GROUP, API_VERSION
 from ..services import promotions
+from ..services.common import RetryLater
 from .events import post
 from .indexes import environment_named, environment_of_namespace
 
@@ -35,5 +36,5 @@ def reconcile_promotion(
             known_environments=lambda: list(environments_by_name.keys()),
             post=post,
         )
-    except promotions.RetryLater as exc:
+    except RetryLater as exc:
         raise kopf.TemporaryError(str(exc), delay=1) from None

@@ -16,6 +16,11 @@ log = logging.getLogger(__name__)
 Poster = Callable[[Mapping[str, Any], str, str, str], None]
 
 
+class RetryLater(Exception):
+    """A transient condition (e.g. the object changed since it was read): the handler
+    retries shortly, from the object as it is then."""
+
+
 def no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
     log.info("%s %s: %s", type_, reason, message)
 

@@ -22,13 +22,9 @@ from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, Co
 from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
 from . import flows, guardrailcache, promotiontarget, sync, verdicts, versions
-from .common import Poster, rfc3339
+from .common import Poster, RetryLater, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
-
-
-class RetryLater(Exception):
-    """A transient condition: the handler retries shortly."""
 
 
 def reconcile(
