@@ -8,7 +8,16 @@ import pytest
 
 from flowops.devcluster import install
 from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Kube
-from flowops.testing.objects import PROMOTE_NOW, flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.callhook import ThenAfter
+from flowops.testing.objects import (
+    PROMOTE_NOW,
+    barrier,
+    flow,
+    flow_status,
+    promotion,
+    wait_for_number,
+    wait_for_phase,
+)
 from flowops.testing.waiting import wait_for
 
 WRITER = "kustomize-controller"
@@ -35,12 +44,12 @@ def unguarded_prod(kube, cluster, running_operator, make_environment):
         cluster.kubectl("apply", "--server-side", "-f", str(install.MANIFESTS / "policy" / "protection.yaml"))
 
 
-def _apply(writer: Kube, namespace: str, content: dict) -> bool:
+def _apply(writer: Kube, namespace: str, content: dict) -> dict | None:
+    """The Flow as the edit left it, or None while the policy binding is still being removed."""
     try:
-        writer.merge_patch(FLOWS, "standard", {"spec": {"content": content}}, namespace)
-        return True
-    except ApiError:  # the policy binding is still being removed
-        return False
+        return writer.merge_patch(FLOWS, "standard", {"spec": {"content": content}}, namespace)
+    except ApiError:
+        return None
 
 
 def _reverted(kube: Kube, namespace: str, reapplied: int) -> dict:
@@ -112,3 +121,85 @@ def test_a_reapplied_edit_makes_one_quarantine_version_and_stalls_naming_the_wri
         message="the promoted version clears the stall",
     )
     assert _condition(cleared, "Ready")["status"] == "True"
+
+
+def _promote_v2(kube: Kube, dev: dict, prod: dict) -> dict:
+    """Version 2 promoted to production; the Flow once the running operator is done with it."""
+    kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 2)
+    kube.create(PROMOTIONS, promotion("v2", dev["metadata"]["name"], "standard"), ns(prod))
+    outcome = wait_for_phase(kube, ns(prod), "v2")
+    assert outcome["phase"] == "Succeeded", outcome
+    barrier(kube, FLOWS, ns(prod), "standard")
+    return kube.get(FLOWS, "standard", ns(prod))
+
+
+def _second_process_reverts(kube_as, prod: dict, view: dict, matches, then) -> None:
+    """The operator's reconcile of `view` in this process, its client calling `then` after
+    the call that `matches`; it must give up and leave the retry to the handler."""
+    from flowops.kube import ENVIRONMENTS
+    from flowops.runtime import Runtime
+    from flowops.services import flows
+    from flowops.services.common import RetryLater, no_events
+
+    environment = kube_as("operator").get(ENVIRONMENTS, prod["metadata"]["name"])
+    second = ThenAfter(kube_as("operator"), matches, then)
+    with pytest.raises(RetryLater, match="changed while its direct edit was being reverted"):
+        flows.reconcile(Runtime(kube=second), view, environment, post=no_events)  # type: ignore[arg-type]
+
+
+def _promoted_content_stands(kube: Kube, prod: dict, landed: dict) -> None:
+    after = kube.get(FLOWS, "standard", ns(prod))
+    assert after["spec"]["content"] == {"title": "v2"}, "the old HEAD went back over the promoted content"
+    assert after["metadata"]["resourceVersion"] == landed["metadata"]["resourceVersion"], "nothing was written"
+    barrier(kube, FLOWS, ns(prod), "standard")
+    assert len(_quarantined(kube, ns(prod))) == 1, "only the direct edit is quarantined"
+
+
+def test_a_revert_decided_from_an_older_view_never_puts_the_old_head_back_over_a_promotion(kube, kube_as, unguarded_prod):
+    """A second process (a rolling update, unpeered) acts late on a direct edit: the running
+    operator has reverted it and a Promotion has landed since the second listed the flow's
+    versions. Its revert of the old HEAD must not land over the promoted content, where it
+    would be quarantined in turn as a false direct edit: its writes name the Flow's version
+    it decided from, are refused, and the handler retries from the Flow as it is."""
+    dev, prod, writer = unguarded_prod
+    view = wait_for(lambda: _apply(writer, ns(prod), {"title": "edited"}), timeout=30, message="the edit to get through")
+    _reverted(kube, ns(prod), 0)
+    landed: dict = {}
+    # It reads the old HEAD's content to restore it; the Promotion lands before that read returns.
+    _second_process_reverts(
+        kube_as,
+        prod,
+        view,
+        lambda method, resource, *_, **__: method == "get" and resource is FLOWVERSIONS,
+        lambda: landed.update(_promote_v2(kube, dev, prod)),
+    )
+    _promoted_content_stands(kube, prod, landed)
+
+
+def test_a_revert_whose_content_write_comes_after_a_promotion_is_refused(kube, kube_as, running_operator, unguarded_prod):
+    """The same, one step on: the second process's view was current, so its Tampered status
+    landed; then the other operator reverted the edit and a Promotion landed. Its content
+    write names the version its own status write made, and is refused."""
+    dev, prod, writer = unguarded_prod
+    running_operator.stop()  # the edit is the second process's alone, until its status write
+    try:
+        view = wait_for(lambda: _apply(writer, ns(prod), {"title": "edited"}), timeout=30, message="the edit to get through")
+        landed: dict = {}
+
+        def reverted_and_promoted() -> None:
+            running_operator.start()
+            _reverted(kube, ns(prod), 0)
+            landed.update(_promote_v2(kube, dev, prod))
+
+        _second_process_reverts(
+            kube_as,
+            prod,
+            view,
+            lambda method, resource, *_, **__: method == "patch_status" and resource is FLOWS,
+            reverted_and_promoted,
+        )
+    finally:
+        if not running_operator.alive():
+            running_operator.start()
+    _promoted_content_stands(kube, prod, landed)

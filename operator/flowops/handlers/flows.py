@@ -9,6 +9,7 @@ import kopf
 from .. import runtime
 from ..kube.resources import API_GROUP, API_VERSION
 from ..services import flowevents
+from ..services.common import RetryLater
 from .events import post
 from .indexes import all_values, environment_named, environment_of_namespace, first, lookup_in
 
@@ -45,15 +46,18 @@ def reconcile_flow(
     environments_by_name: kopf.Index,
     **_: Any,
 ) -> None:
-    flowevents.reconcile(
-        runtime.current(),
-        body,
-        environment_of_namespace(environments_by_namespace, namespace),
-        resumed=reason == kopf.Reason.RESUME,
-        env_by_name=lambda name: environment_named(environments_by_name, name),
-        all_environments=lambda: all_values(environments_by_name),
-        post=post,
-    )
+    try:
+        flowevents.reconcile(
+            runtime.current(),
+            body,
+            environment_of_namespace(environments_by_namespace, namespace),
+            resumed=reason == kopf.Reason.RESUME,
+            env_by_name=lambda name: environment_named(environments_by_name, name),
+            all_environments=lambda: all_values(environments_by_name),
+            post=post,
+        )
+    except RetryLater as exc:
+        raise kopf.TemporaryError(str(exc), delay=1) from None
 
 
 async def flow_event(

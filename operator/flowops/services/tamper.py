@@ -19,10 +19,10 @@ from ..domain import commit as commits
 from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
-from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists
+from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Conflict
 from ..runtime import Runtime
 from . import versions
-from .common import Outcome, Poster, rfc3339
+from .common import Outcome, Poster, RetryLater, rfc3339
 
 # Rounds of "number taken by another writer" before giving up (the handler retries).
 _ATTEMPTS = 8
@@ -81,10 +81,24 @@ def restore(
         "conditions": tampered_conditions,
         "versionCount": len(records),
     }
-    kube.patch_status(FLOWS, name, status, namespace)
-    # Content last: the reconcile of the restored generation sees Tampered and clears it.
-    # A JSON Patch replace, not a merge patch: keys the edit added must go too.
-    stored = kube.json_patch(FLOWS, name, [{"op": "replace", "path": "/spec/content", "value": restored}], namespace)
+    # Both writes name the version they were decided from: another process may have
+    # restored this edit or landed a Promotion since, and the older HEAD must not go back
+    # over it. Refused: the handler retries from the Flow as it is then.
+    try:
+        written = kube.patch_status(FLOWS, name, status, namespace, resource_version=meta.get("resourceVersion"))
+        # Content last: the reconcile of the restored generation sees Tampered and clears it.
+        # A JSON Patch replace, not a merge patch: keys the edit added must go too.
+        stored = kube.json_patch(
+            FLOWS,
+            name,
+            [
+                {"op": "replace", "path": "/metadata/resourceVersion", "value": written["metadata"]["resourceVersion"]},
+                {"op": "replace", "path": "/spec/content", "value": restored},
+            ],
+            namespace,
+        )
+    except Conflict:
+        raise RetryLater(f"flow {namespace}/{name} changed while its direct edit was being reverted; deciding again") from None
     stalled = commits.altered_restore(latest, content_hash((stored.get("spec") or {}).get("content") or {}))
     if stalled:
         # No later event says so: a restore the API server alters the same way changes nothing.
