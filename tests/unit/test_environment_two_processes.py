@@ -55,3 +55,25 @@ def test_a_decision_from_an_older_event_never_puts_back_an_older_generation() ->
     assert cluster.refused == ["5"]
     assert [s["observedGeneration"] for _, s in cluster.written] == [2], "decided again from generation 2: nothing new"
     assert cluster.env["status"]["observedGeneration"] == 2 and cluster.env["status"]["protected"] is True
+
+
+def test_new_rules_are_announced_once_when_the_first_status_write_is_refused() -> None:
+    """Another writer changed the Environment between the event and the status write: the
+    rules are recorded by the second attempt, and GuardrailsChanged is told once, not
+    once per attempt."""
+    event = at_generation(2, protected=True, resource_version="5")
+    event["spec"]["guardrails"] = [{"name": "title", "rule": "has(content.title)"}]
+    event["status"] = {"guardrailsDigest": "sha256:older-rules", "observedGeneration": 1}
+    stored = copy.deepcopy(event)
+    stored["metadata"]["resourceVersion"] = "6"  # e.g. its flow counts, written meanwhile
+    cluster = Cluster(stored)
+    told: list[tuple[str, str]] = []
+    environments.reconcile(
+        Runtime(kube=cluster),  # type: ignore[arg-type]
+        event,
+        lambda n: None,
+        lambda body, type_, reason, message: told.append((reason, message)),
+    )
+    assert cluster.refused == ["5"] and len(cluster.written) == 1
+    assert cluster.env["status"]["guardrailsDigest"] != "sha256:older-rules"
+    assert [reason for reason, _ in told] == ["GuardrailsChanged"], told

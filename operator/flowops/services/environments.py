@@ -77,20 +77,13 @@ def reconcile(
     if claim:
         problems.append(claim)
 
+    reevaluated: int | None = None
     if previous.get("guardrailsDigest") != rules.digest and not claim:
         # New rules: HEAD candidates of every flow here are judged again. The digest is
         # recorded below only once all were, so a crash or a failure resumes the work. A new
         # Environment has no digest yet: flows already in its namespace (committed while none
         # claimed it, under no rules) are judged too.
-        count = reevaluate_flows(rt, env, rules.digest, post)
-        if count or previous.get("guardrailsDigest") is not None:
-            post(
-                env,
-                "Normal",
-                "GuardrailsChanged",
-                f"guardrails (or the names spec.values defines) changed: the {count} flow(s) in this environment were "
-                "re-evaluated",
-            )
+        reevaluated = reevaluate_flows(rt, env, rules.digest, post)
 
     preserved = values.preserved_paths(env)
     if (previous.get("preservedPaths") or []) != preserved:
@@ -142,6 +135,16 @@ def reconcile(
             if stored is not None:
                 reconcile(rt, stored, env_by_name, post, namespace_owner, attempts_left - 1)
             return
+    if reevaluated is not None and (reevaluated or previous.get("guardrailsDigest") is not None):
+        # Told once the digest is recorded: an attempt refused above is made again, and
+        # only the one that records it says so.
+        post(
+            env,
+            "Normal",
+            "GuardrailsChanged",
+            f"guardrails (or the names spec.values defines) changed: the {reevaluated} flow(s) in this environment were "
+            "re-evaluated",
+        )
     if problems and problems != _previous_problems(previous):
         post(env, "Warning", "InvalidSpec", message)
 
