@@ -206,6 +206,35 @@ def test_liveness_answers_while_every_handler_thread_is_held(operator, kube, mak
         assert not _versions(kube, env, "held"), "the thread was still held when the last answer came"
 
 
+def test_a_flow_deleted_while_its_reconcile_runs_is_let_go_without_an_error(operator, kube, make_environment):
+    """Deleting a Flow (a namespace torn down, a GitOps prune) while the operator reconciles
+    it is ordinary: the reconcile ends with a line saying so, not with an ERROR, a
+    traceback and a retry of an object that is gone."""
+    from flowops.testing.operatorproc import in_place_of
+
+    held = 3
+    stall = {"FLOWOPS_STALL_AT": f"flow-reconcile:{held}", "FLOWOPS_STALL_FOR": "doomed"}
+    with in_place_of(operator, "deleted-meanwhile.log", stall, grace=held + 5) as process:
+        env = make_environment()
+        namespace = env["spec"]["namespace"]
+        kube.create(FLOWS, flow("doomed", {"title": "t"}), namespace)
+        wait_for(
+            lambda: f"stalled at flow-reconcile for {namespace}/doomed" in process.tail(lines=2000),
+            message="the reconcile to be held",
+        )
+        kube.delete(FLOWS, "doomed", namespace)
+        wait_for(
+            lambda: f"flow {namespace}/doomed was deleted while it was reconciled" in process.tail(lines=2000),
+            timeout=held + 30,
+            message="the reconcile to end, saying the flow is gone",
+        )
+        log = process.tail(lines=4000)
+    # Its Environment, new too, re-evaluates the flow meanwhile: that ends without an error too.
+    ours = [line for line in log.splitlines() if f"{namespace}/doomed" in line or env["metadata"]["name"] in line]
+    assert not [line for line in ours if "ERROR" in line or "try again" in line or "not be re-evaluated" in line], ours
+    assert "Traceback" not in log
+
+
 def _versions(kube, env, name):
     return [v for v in kube.list(FLOWVERSIONS, env["spec"]["namespace"]) if v["spec"]["flow"] == name]
 

@@ -226,6 +226,10 @@ def reevaluate_flows(rt: Runtime, env: Mapping[str, Any], digest: str, post: Pos
         flow_name = flow["metadata"]["name"]
         try:
             flows.reconcile(rt, flow, env, post)
+        except NotFound as exc:
+            if not flows.deleted_meanwhile(rt, flow):  # gone: nothing left to judge
+                failed[flow_name] = str(exc)[:200]
+                return
         except Exception as exc:  # noqa: BLE001 - one flow must not stop the others
             failed[flow_name] = str(exc)[:200]
             return

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import clientresume, flowstatus, history, policy, syncreport, values
+from ..kube import NotFound
 from ..runtime import Runtime
 from . import applications_resume, bindings_clients, environments, flowregistry, flows, sync
 from .bindings_concurrency import with_retries
 from .common import Poster
 from .flowregistry import ApplicationWaiter, ClientWaiter, SyncSeen
+
+log = logging.getLogger(__name__)
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 # Logged for each flow whose resume is told idle from memory (and not run in a thread).
@@ -37,7 +41,14 @@ def reconcile(
     settled = resumed and _settled(flow, env)
     latest: Mapping[str, Any] | None = flow
     if not settled:
-        latest = flows.reconcile(rt, flow, env, post=post).current
+        try:
+            latest = flows.reconcile(rt, flow, env, post=post).current
+        except NotFound:
+            if not flows.deleted_meanwhile(rt, flow):
+                raise
+            meta = flow["metadata"]
+            log.info("flow %s/%s was deleted while it was reconciled: nothing more to do", meta["namespace"], meta["name"])
+            return
         # The report names both HEADs as they are (a Promotion from the upstream published
         # it with the HEAD it moved): only the downstream namesakes' may have to follow.
         if latest is not None and _sync_current(rt, latest, env, env_by_name):

@@ -40,6 +40,14 @@ class KnownContent:
     size: int
 
 
+def deleted_meanwhile(rt: Runtime, flow: Mapping[str, Any]) -> bool:
+    """Whether this Flow is gone (a namesake created since is another object): what a
+    NotFound during its reconcile means when it is, rather than a failure to retry."""
+    meta = flow["metadata"]
+    found = rt.kube.get_metadata(FLOWS, meta["name"], meta["namespace"])
+    return found is None or found["metadata"].get("uid") != meta.get("uid")
+
+
 def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> Outcome:
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
