@@ -235,6 +235,42 @@ def test_a_flow_deleted_while_its_reconcile_runs_is_let_go_without_an_error(oper
     assert "Traceback" not in log
 
 
+def test_an_environment_deleted_while_it_reevaluates_its_flows_is_let_go_without_an_error(operator, kube, make_environment):
+    """The same for an Environment deleted while new guardrails are applied to its flows."""
+    from flowops.kube import ENVIRONMENTS
+    from flowops.testing.operatorproc import in_place_of
+
+    held = 3
+    stall = {"FLOWOPS_STALL_AT": f"flow-reconcile:{held}", "FLOWOPS_STALL_FOR": "judged"}
+    with in_place_of(operator, "environment-deleted-meanwhile.log", stall, grace=held + 5) as process:
+        env = make_environment()
+        name, namespace = env["metadata"]["name"], env["spec"]["namespace"]
+        wait_for(lambda: (kube.get(ENVIRONMENTS, name).get("status") or {}).get("observedGeneration") == 1, timeout=30)
+        kube.create(FLOWS, flow("judged", {"title": "t"}), namespace)
+        kube.merge_patch(
+            ENVIRONMENTS,
+            name,
+            {
+                "spec": {
+                    "policy": {"guardrails": [{"name": "titled", "expression": "has(content.title)", "message": "add /title"}]}
+                }
+            },
+        )
+        wait_for(
+            lambda: f"stalled at flow-reconcile for {namespace}/judged in reevaluate" in process.tail(lines=2000),
+            message="the new rules' re-evaluation of the flow to be held",
+        )
+        kube.delete(ENVIRONMENTS, name)
+        wait_for(
+            lambda: f"environment {name} was deleted while it was reconciled" in process.tail(lines=2000),
+            timeout=held + 30,
+            message="the Environment's reconcile to end, saying it is gone",
+        )
+        log = process.tail(lines=4000)
+    ours = [line for line in log.splitlines() if f"[{name}]" in line]
+    assert not [line for line in ours if "ERROR" in line or "try again" in line], ours
+
+
 def _versions(kube, env, name):
     return [v for v in kube.list(FLOWVERSIONS, env["spec"]["namespace"]) if v["spec"]["flow"] == name]
 

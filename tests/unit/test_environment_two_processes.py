@@ -62,7 +62,7 @@ def test_new_rules_are_announced_once_when_the_first_status_write_is_refused() -
     rules are recorded by the second attempt, and GuardrailsChanged is told once, not
     once per attempt."""
     event = at_generation(2, protected=True, resource_version="5")
-    event["spec"]["guardrails"] = [{"name": "title", "rule": "has(content.title)"}]
+    event["spec"]["policy"] = {"guardrails": [{"name": "titled", "expression": "has(content.title)", "message": "add /title"}]}
     event["status"] = {"guardrailsDigest": "sha256:older-rules", "observedGeneration": 1}
     stored = copy.deepcopy(event)
     stored["metadata"]["resourceVersion"] = "6"  # e.g. its flow counts, written meanwhile

@@ -4,6 +4,7 @@ its guardrails change. Its flow counts are not written here (environmentreconcil
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,8 @@ from . import flows, guardrailcache, sync
 from .common import Poster, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
+
+log = logging.getLogger(__name__)
 
 
 def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = 64) -> str | None:
@@ -134,6 +137,9 @@ def reconcile(
             stored = kube.get_or_none(ENVIRONMENTS, meta["name"])
             if stored is not None:
                 reconcile(rt, stored, env_by_name, post, namespace_owner, attempts_left - 1)
+            return
+        except NotFound:  # deleted meanwhile (by its name: a namesake would have been a Conflict)
+            log.info("environment %s was deleted while it was reconciled: nothing more to do", meta["name"])
             return
     if reevaluated is not None and (reevaluated or previous.get("guardrailsDigest") is not None):
         # Told once the digest is recorded: an attempt refused above is made again, and
