@@ -19,7 +19,7 @@ from ..domain import commit as commits
 from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
-from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Conflict
+from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Conflict, Kube
 from ..runtime import Runtime
 from . import versions
 from .common import Outcome, Poster, RetryLater, rfc3339
@@ -81,24 +81,9 @@ def restore(
         "conditions": tampered_conditions,
         "versionCount": len(records),
     }
-    # Both writes name the version they were decided from: another process may have
-    # restored this edit or landed a Promotion since, and the older HEAD must not go back
-    # over it. Refused: the handler retries from the Flow as it is then.
-    try:
-        written = kube.patch_status(FLOWS, name, status, namespace, resource_version=meta.get("resourceVersion"))
-        # Content last: the reconcile of the restored generation sees Tampered and clears it.
-        # A JSON Patch replace, not a merge patch: keys the edit added must go too.
-        stored = kube.json_patch(
-            FLOWS,
-            name,
-            [
-                {"op": "replace", "path": "/metadata/resourceVersion", "value": written["metadata"]["resourceVersion"]},
-                {"op": "replace", "path": "/spec/content", "value": restored},
-            ],
-            namespace,
-        )
-    except Conflict:
-        raise RetryLater(f"flow {namespace}/{name} changed while its direct edit was being reverted; deciding again") from None
+    stored = _revert(kube, meta, status, restored)
+    if stored is None:
+        return Outcome(dict(previous), None)
     stalled = commits.altered_restore(latest, content_hash((stored.get("spec") or {}).get("content") or {}))
     if stalled:
         # No later event says so: a restore the API server alters the same way changes nothing.
@@ -111,6 +96,42 @@ def restore(
         kube.patch_status(FLOWS, name, {"conditions": merged}, namespace)
         status["conditions"] = merged
     return Outcome({**previous, **status}, None)
+
+
+def _revert(kube: Kube, meta: Mapping[str, Any], status: dict[str, Any], restored: Any) -> dict[str, Any] | None:
+    """The Tampered status, then the old HEAD's content, as stored (None: not written).
+    Each write names the version it was decided from: another process may have restored
+    this edit or landed a Promotion since, and the older HEAD must not go back over that.
+    Refused, and the Flow's spec moved since (its generation): nothing more is written; the
+    event of that change reaches this process too, and is decided on its own. Refused, and
+    only its status or metadata moved (a sync report, Kopf's bookkeeping, this revert's own
+    note that the content was altered): the decision stands and is written again."""
+    namespace, name = meta["namespace"], meta["name"]
+    version = meta.get("resourceVersion")
+    for _ in range(_REVERT_ATTEMPTS):
+        try:
+            written = kube.patch_status(FLOWS, name, status, namespace, resource_version=version)
+            # Content last: the reconcile of the restored generation sees Tampered and clears it.
+            # A JSON Patch replace, not a merge patch: keys the edit added must go too.
+            return kube.json_patch(
+                FLOWS,
+                name,
+                [
+                    {"op": "replace", "path": "/metadata/resourceVersion", "value": written["metadata"]["resourceVersion"]},
+                    {"op": "replace", "path": "/spec/content", "value": restored},
+                ],
+                namespace,
+            )
+        except Conflict:
+            current = kube.get_metadata(FLOWS, name, namespace)
+            if current is None or current["metadata"].get("generation") != meta.get("generation"):
+                return None
+            version = current["metadata"]["resourceVersion"]
+    raise RetryLater(f"flow {namespace}/{name}: its status kept being written while its direct edit was reverted; retrying")
+
+
+# Writes refused while only the Flow's status or metadata moved, before the handler retries.
+_REVERT_ATTEMPTS = 3
 
 
 def _who(meta: Mapping[str, Any], manager: str | None) -> str:
