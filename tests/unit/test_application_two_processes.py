@@ -72,3 +72,17 @@ def test_an_application_written_meanwhile_at_every_attempt_fails_for_a_retry() -
     with pytest.raises(RuntimeError, match="status kept being written meanwhile"):
         bindings_applications.reconcile_application(Runtime(kube=cluster), NS, "shop", None, count)  # type: ignore[arg-type]
     assert {s["clients"] for _, s in cluster.written} == {9}, "never the older decision"
+
+
+def test_an_application_deleted_while_it_was_decided_ends_quietly() -> None:
+    """Deleted between its read and its status write (a namespace torn down): nothing to
+    decide, and no error for the handler to log and retry."""
+    from flowops.kube import NotFound
+
+    cluster = Cluster()
+
+    def deleted(*_: Any, **__: Any) -> dict[str, Any]:
+        raise NotFound(404, "NotFound", 'applications.flowops.io "shop" not found')
+
+    cluster.patch_status = deleted  # type: ignore[method-assign]
+    assert bindings_applications.reconcile_application(Runtime(kube=cluster), NS, "shop", None, lambda: 2) is None  # type: ignore[arg-type]

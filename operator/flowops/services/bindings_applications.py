@@ -33,6 +33,8 @@ def reconcile_application(
                 status = _reconcile_application(rt, app, governing, clients, post)
             except Conflict:
                 continue  # written since it was read (another operator process): decided again
+            except NotFound:
+                return None  # deleted since it was read: nothing to decide
             rt.bindings.wrote_application_clients(namespace, name, clients)
             return status
     raise RuntimeError(f"Application {namespace}/{name}: its status kept being written meanwhile; retrying")
