@@ -25,13 +25,15 @@ PROMOTION = {
 
 
 class Cluster:
-    def __init__(self, flow_version: str = "70") -> None:
+    def __init__(self, flow_version: str = "70", promotion: dict[str, Any] | None = PROMOTION) -> None:
         self.flow_writes: list[tuple[dict[str, Any], str | None]] = []
+        self.outcomes: list[list[dict[str, Any]]] = []
         self.flow_version = flow_version
+        self.promotion = promotion
 
-    def get_or_none(self, resource: Any, name: str, namespace: str | None = None) -> dict[str, Any]:
+    def get_or_none(self, resource: Any, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         assert resource is PROMOTIONS
-        return PROMOTION
+        return self.promotion
 
     def patch_status(self, resource: Any, name: str, status: dict, namespace: str | None = None, resource_version=None):
         assert resource is FLOWS
@@ -42,6 +44,7 @@ class Cluster:
 
     def json_patch(self, resource: Any, name: str, ops: list, namespace=None, subresource=None, metadata_only=False):
         assert resource is PROMOTIONS  # the Promotion's outcome
+        self.outcomes.append(ops)
         return {"metadata": {"name": name}}
 
 
@@ -81,3 +84,16 @@ def test_a_target_written_since_it_was_read_is_decided_again() -> None:
     with pytest.raises(RetryLater, match="target flow login changed since it was read"):
         succeed(kube, target_showing("20261203010000000005"))
     assert kube.flow_writes == []
+
+
+@pytest.mark.parametrize(
+    "now",
+    [None, {**PROMOTION, "metadata": {**PROMOTION["metadata"], "uid": "p1-again", "resourceVersion": "90"}}],
+    ids=["deleted", "re-created from git"],
+)
+def test_a_promotion_deleted_before_its_resume_finishes_is_let_go(now: dict[str, Any] | None) -> None:
+    """Not an error to retry: nothing of it is left to finish (a re-created namesake is
+    another Promotion, decided on its own)."""
+    kube = Cluster(promotion=now)
+    succeed(kube, target_showing("20261203010000000005"))
+    assert kube.flow_writes == [] and kube.outcomes == []

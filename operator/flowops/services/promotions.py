@@ -521,7 +521,9 @@ def _succeed(
     if not published:
         # Found landed (a resume, another process's work): only a current view republishes it.
         current = rt.kube.get_or_none(PROMOTIONS, meta["name"], meta["namespace"])
-        if current is None or current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
+        if current is None or current["metadata"]["uid"] != meta["uid"]:
+            return  # deleted, perhaps re-created under the same name: not ours to finish
+        if current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
             raise _changed_since_read(meta)
         _republish_last_promotion(rt, state, target_name, _last_promotion(rt, state, source_version, record.id))
     flow_meta = (
