@@ -235,6 +235,38 @@ def test_a_flow_deleted_while_its_reconcile_runs_is_let_go_without_an_error(oper
     assert "Traceback" not in log
 
 
+def test_a_flow_whose_namespace_is_being_deleted_is_let_go_without_an_error(operator, kube, make_environment):
+    """The same when its whole namespace is deleted: the API server refuses every create
+    there (its version) until the namespace is gone; that is no failure to retry."""
+    from flowops.kube import CONFIGMAPS, NAMESPACES
+    from flowops.testing.operatorproc import in_place_of
+
+    held = 3
+    stall = {"FLOWOPS_STALL_AT": f"flow-reconcile:{held}", "FLOWOPS_STALL_FOR": "late"}
+    with in_place_of(operator, "namespace-deleted-meanwhile.log", stall, grace=held + 5) as process:
+        namespace = make_environment()["spec"]["namespace"]
+        # Keeps the namespace terminating, as content that takes time to delete does.
+        hold = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hold", "finalizers": ["flowops.io/test-hold"]}}
+        kube.create(CONFIGMAPS, hold, namespace)
+        try:
+            kube.create(FLOWS, flow("late", {"title": "t"}), namespace)
+            wait_for(
+                lambda: f"stalled at flow-reconcile for {namespace}/late in flowops-handler" in process.tail(lines=2000),
+                message="the reconcile to be held",
+            )
+            kube.delete(NAMESPACES, namespace)
+            wait_for(
+                lambda: f"namespace {namespace} is being deleted: flow late is not committed" in process.tail(lines=2000),
+                timeout=held + 30,
+                message="the reconcile to end, saying the namespace is going",
+            )
+            log = process.tail(lines=4000)
+        finally:
+            kube.merge_patch(CONFIGMAPS, "hold", {"metadata": {"finalizers": None}}, namespace)
+    ours = [line for line in log.splitlines() if f"{namespace}/late" in line]
+    assert not [line for line in ours if "ERROR" in line or "try again" in line], ours
+
+
 def test_an_environment_deleted_while_it_reevaluates_its_flows_is_let_go_without_an_error(operator, kube, make_environment):
     """The same for an Environment deleted while new guardrails are applied to its flows."""
     from flowops.kube import ENVIRONMENTS

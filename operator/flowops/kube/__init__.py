@@ -1,6 +1,6 @@
 """A thin, typed Kubernetes client for flowops' resources (JSON in, JSON out)."""
 
-from .client import AlreadyExists, ApiError, Conflict, Forbidden, Invalid, Kube, NotFound
+from .client import AlreadyExists, ApiError, Conflict, Forbidden, Invalid, Kube, NamespaceTerminating, NotFound
 from .resources import (
     API_GROUP,
     API_VERSION,
@@ -32,6 +32,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "Kube",
+    "NamespaceTerminating",
     "NAMESPACES",
     "NotFound",
     "PROMOTIONS",

@@ -47,6 +47,10 @@ class Forbidden(ApiError):
     pass
 
 
+class NamespaceTerminating(Forbidden):
+    """A create refused because its namespace is being deleted: nothing new lands there."""
+
+
 class Invalid(ApiError):
     pass
 
@@ -67,6 +71,9 @@ def _error(status: int, http_reason: str, raw: bytes | str | None) -> ApiError:
     if status == 409:
         return Conflict(status, reason, message, body)
     if status == 403:
+        causes = (body.get("details") or {}).get("causes") or []
+        if any(isinstance(c, dict) and c.get("reason") == "NamespaceTerminating" for c in causes):
+            return NamespaceTerminating(status, reason, message, body)
         return Forbidden(status, reason, message, body)
     if status == 422:
         return Invalid(status, reason, message, body)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import clientresume, flowstatus, history, policy, syncreport, values
-from ..kube import NotFound
+from ..kube import NamespaceTerminating, NotFound
 from ..runtime import Runtime
 from . import applications_resume, bindings_clients, environments, flowregistry, flows, sync
 from .bindings_concurrency import with_retries
@@ -48,6 +48,14 @@ def reconcile(
                 raise
             meta = flow["metadata"]
             log.info("flow %s/%s was deleted while it was reconciled: nothing more to do", meta["namespace"], meta["name"])
+            return
+        except NamespaceTerminating:
+            meta = flow["metadata"]
+            log.info(
+                "namespace %s is being deleted: flow %s is not committed (it goes with the namespace)",
+                meta["namespace"],
+                meta["name"],
+            )
             return
         # The report names both HEADs as they are (a Promotion from the upstream published
         # it with the HEAD it moved): only the downstream namesakes' may have to follow.
