@@ -32,6 +32,8 @@ class Outcome:
     # The object as this reconcile left it, when known exactly: a later status write of
     # the same reconcile can then be a PUT against it (statuswrite).
     current: Mapping[str, Any] | None = None
+    # The object is gone, or going with its namespace: nothing more is to be done for it.
+    gone: bool = False
 
 
 def rfc3339(moment: dt.datetime) -> str:

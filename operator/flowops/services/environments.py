@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..domain import conditions, environmentstatus, pointer, policy, values
-from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES, Conflict, Invalid, NamespaceTerminating, NotFound
+from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES, Conflict, Invalid, NotFound
 from ..runtime import Runtime
 from . import flows, guardrailcache, sync
 from .common import Poster, rfc3339
@@ -232,12 +232,6 @@ def reevaluate_flows(rt: Runtime, env: Mapping[str, Any], digest: str, post: Pos
         flow_name = flow["metadata"]["name"]
         try:
             flows.reconcile(rt, flow, env, post)
-        except NotFound as exc:
-            if not flows.deleted_meanwhile(rt, flow):  # gone: nothing left to judge
-                failed[flow_name] = str(exc)[:200]
-                return
-        except NamespaceTerminating:
-            pass  # goes with its namespace: nothing left to judge
         except Exception as exc:  # noqa: BLE001 - one flow must not stop the others
             failed[flow_name] = str(exc)[:200]
             return

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..domain import clientresume, flowstatus, history, policy, syncreport, values
-from ..kube import NamespaceTerminating, NotFound
 from ..runtime import Runtime
 from . import applications_resume, bindings_clients, environments, flowregistry, flows, sync
 from .bindings_concurrency import with_retries
 from .common import Poster
 from .flowregistry import ApplicationWaiter, ClientWaiter, SyncSeen
-
-log = logging.getLogger(__name__)
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 # Logged for each flow whose resume is told idle from memory (and not run in a thread).
@@ -41,22 +37,10 @@ def reconcile(
     settled = resumed and _settled(flow, env)
     latest: Mapping[str, Any] | None = flow
     if not settled:
-        try:
-            latest = flows.reconcile(rt, flow, env, post=post).current
-        except NotFound:
-            if not flows.deleted_meanwhile(rt, flow):
-                raise
-            meta = flow["metadata"]
-            log.info("flow %s/%s was deleted while it was reconciled: nothing more to do", meta["namespace"], meta["name"])
+        outcome = flows.reconcile(rt, flow, env, post=post)
+        if outcome.gone:
             return
-        except NamespaceTerminating:
-            meta = flow["metadata"]
-            log.info(
-                "namespace %s is being deleted: flow %s is not committed (it goes with the namespace)",
-                meta["namespace"],
-                meta["name"],
-            )
-            return
+        latest = outcome.current
         # The report names both HEADs as they are (a Promotion from the upstream published
         # it with the HEAD it moved): only the downstream namesakes' may have to follow.
         if latest is not None and _sync_current(rt, latest, env, env_by_name):

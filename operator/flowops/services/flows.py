@@ -18,7 +18,7 @@ from ..domain.canonical import canonical_json, hash_of_canonical
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
 from ..faults import crash_point, stall_point
-from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube
+from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube, NamespaceTerminating, NotFound
 from ..runtime import Runtime
 from . import guardrailcache, pins, provenance, sync, tamper, verdicts, versions
 from .common import Outcome, Poster, rfc3339
@@ -40,20 +40,30 @@ class KnownContent:
     size: int
 
 
-def deleted_meanwhile(rt: Runtime, flow: Mapping[str, Any]) -> bool:
-    """Whether this Flow is gone (a namesake created since is another object): what a
-    NotFound during its reconcile means when it is, rather than a failure to retry."""
-    meta = flow["metadata"]
-    found = rt.kube.get_metadata(FLOWS, meta["name"], meta["namespace"])
-    return found is None or found["metadata"].get("uid") != meta.get("uid")
-
-
 def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | None, post: Poster = _no_events) -> Outcome:
+    """reconcile_locked() under the flow's lock. A Flow deleted meanwhile, or whose namespace
+    is being deleted (every create there is refused), is let go: an Outcome marked gone,
+    and a line at INFO, not a failure to retry."""
     meta = flow["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     stall_point("flow-reconcile", f"{namespace}/{name}")
     with rt.flow_lock(namespace, name):
-        return reconcile_locked(rt, flow, env, post)
+        try:
+            return reconcile_locked(rt, flow, env, post)
+        except NotFound:
+            if not _deleted_meanwhile(rt, flow):
+                raise
+            log.info("flow %s/%s was deleted while it was reconciled: nothing more to do", namespace, name)
+        except NamespaceTerminating:
+            log.info("namespace %s is being deleted: flow %s is not committed (it goes with the namespace)", namespace, name)
+    return Outcome(dict(flow.get("status") or {}), None, gone=True)
+
+
+def _deleted_meanwhile(rt: Runtime, flow: Mapping[str, Any]) -> bool:
+    """Whether this Flow is gone (a namesake created since is another object)."""
+    meta = flow["metadata"]
+    found = rt.kube.get_metadata(FLOWS, meta["name"], meta["namespace"])
+    return found is None or found["metadata"].get("uid") != meta.get("uid")
 
 
 def reconcile_locked(
