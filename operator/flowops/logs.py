@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from kopf._cogs.structs import bodies
@@ -20,16 +22,57 @@ def routine(level: int, message: object) -> bool:
     )
 
 
-class QuietObjectLogger(logging.Logger):
-    """Kopf's per-object logger, dropping routine lines before a record is made (a third
-    of what a filter costs: it sees them only after the caller's frame was looked up and
-    the record built)."""
+class ExpectedRetries:
+    """Retries a handler announced before raising Kopf's TemporaryError, with the level
+    Kopf's "Handler 'x' failed temporarily: <reason>" line about each should have. Kopf
+    logs every one at ERROR, which log-based alerts count; a retry after another writer
+    moved an object first is ordinary, worth a WARNING only if it keeps happening."""
+
+    MARK = "' failed temporarily: "
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._levels: OrderedDict[str, int] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def expect(self, reason: str, level: int) -> None:
+        with self._lock:
+            self._levels[reason] = level
+            self._levels.move_to_end(reason)
+            while len(self._levels) > self._limit:  # one Kopf never logged (e.g. the operator stopping)
+                self._levels.popitem(last=False)
+
+    def level_for(self, level: int, message: object) -> int:
+        if level != logging.ERROR or not isinstance(message, str) or not message.startswith("Handler '"):
+            return level
+        _, mark, reason = message.partition(self.MARK)
+        if not mark:
+            return level
+        with self._lock:
+            return self._levels.pop(reason, level)
+
+
+EXPECTED_RETRIES = ExpectedRetries()
+
+
+class ObjectLogger(logging.Logger):
+    """Kopf's per-object logger: expected retries at the level their handler chose."""
+
+    drop_routine = False
 
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if routine(level, msg):
+        if self.drop_routine and routine(level, msg):
             return
+        level = EXPECTED_RETRIES.level_for(level, msg)
         kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1  # the caller is Kopf, not this method
         super().log(level, msg, *args, **kwargs)
+
+
+class QuietObjectLogger(ObjectLogger):
+    """Drops routine lines too, before a record is made (a third of what a filter costs:
+    it sees them only after the caller's frame was looked up and the record built)."""
+
+    drop_routine = True
 
 
 # What a fresh or restarting API server answers while it comes up: the request is retried
@@ -79,7 +122,7 @@ def configure(verbose: bool) -> None:
     # debugging the operator.
     logging.getLogger("celpy").setLevel(logging.WARNING)
     # Kopf's adapters log through this one logger object: its class decides per call.
-    logging.getLogger("kopf.objects").__class__ = logging.Logger if verbose else QuietObjectLogger
+    logging.getLogger("kopf.objects").__class__ = ObjectLogger if verbose else QuietObjectLogger
     if not verbose:
         bodies.Body.__repr__ = short_body_repr  # type: ignore[method-assign]
     # On the output handlers: Kopf logs from many module loggers, and a logger's own

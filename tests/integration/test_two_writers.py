@@ -431,3 +431,28 @@ def test_an_environment_status_decided_from_an_older_event_never_undoes_a_newer_
     after = kube.get(ENVIRONMENTS, name)
     assert after["status"]["observedGeneration"] == 2 and after["status"]["protected"] is True, after["status"]
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], "decided again: nothing new"
+
+
+def test_a_promotion_moved_by_another_writer_before_its_claim_is_retried_without_an_error(kube, operator, make_environment):
+    """Another writer moves a Promotion between the operator's read and its claim (the other
+    process of a rolling update, or a GitOps tool's tracking annotation). The claim is
+    refused and the operator decides again from the Promotion as it is then: ordinary, so
+    its log says so at INFO, not at ERROR (what log-based alerts count)."""
+    from flowops.testing.operatorproc import in_place_of
+
+    held = {"FLOWOPS_STALL_AT": "promotion-decided:2", "FLOWOPS_STALL_FOR": "moved"}
+    with in_place_of(operator, "promotion-moved.log", held, grace=8) as process:
+        dev = make_environment("Development")
+        staging = make_environment("Staging", upstream=dev["metadata"]["name"], protected=False)
+        kube.create(FLOWS, flow("login", {"title": "v1"}), ns(dev))
+        wait_for_number(kube, ns(dev), "login", 1)
+        kube.create(PROMOTIONS, promotion("moved", dev["metadata"]["name"], "login"), ns(staging))
+        stalled = f"stalled at promotion-decided for {ns(staging)}/moved"
+        wait_for(lambda: stalled in process.tail(lines=2000), message="the promotion to be held after its decision")
+        tracking = {"metadata": {"annotations": {"argocd.argoproj.io/tracking-id": "staging:flowops.io/Promotion:moved"}}}
+        kube.merge_patch(PROMOTIONS, "moved", tracking, ns(staging))
+
+        assert wait_for_phase(kube, ns(staging), "moved", timeout=60)["phase"] == "Succeeded"
+        said = "failed temporarily: promotion moved changed since it was read"
+        retried = [line for line in process.tail(lines=4000).splitlines() if said in line]
+        assert retried and all("[INFO" in line for line in retried), retried

@@ -123,3 +123,34 @@ def test_the_cel_interpreters_step_by_step_debug_lines_stay_off_even_when_verbos
         assert logging.getLogger("celpy.Evaluator").isEnabledFor(logging.WARNING)
     finally:
         root.setLevel(level)
+
+
+def test_a_retry_its_handler_expected_is_logged_at_the_level_the_handler_chose():
+    from flowops.handlers.retries import QUIET_RETRIES, retry_shortly
+
+    expected = logs.EXPECTED_RETRIES
+    first = retry_shortly(RuntimeError("promotion p changed since it was read"), retry=0, delay=1)
+    assert str(first) == "promotion p changed since it was read" and first.delay == 1
+    line = "Handler 'reconcile_promotion' failed temporarily: promotion p changed since it was read"
+    assert expected.level_for(logging.ERROR, line) == logging.INFO
+    assert expected.level_for(logging.ERROR, line) == logging.ERROR, "each announcement serves one line"
+    retry_shortly(RuntimeError("promotion p changed since it was read"), retry=QUIET_RETRIES, delay=1)
+    assert expected.level_for(logging.ERROR, line) == logging.WARNING, "a retry that keeps happening is worth a warning"
+
+
+def test_other_temporary_failures_and_errors_keep_kopfs_level():
+    expected = logs.ExpectedRetries()
+    expected.expect("boom", logging.INFO)
+    assert expected.level_for(logging.ERROR, "Handler 'x' failed temporarily: other") == logging.ERROR
+    assert expected.level_for(logging.ERROR, "Handler 'x' failed with an exception. Will retry.") == logging.ERROR
+    timed_out = "Handler 'x' failed temporarily but will time out after 5 seconds: boom"
+    assert expected.level_for(logging.ERROR, timed_out) == logging.ERROR
+    assert expected.level_for(logging.ERROR, "Handler 'x' failed temporarily: boom") == logging.INFO
+
+
+def test_announcements_kopf_never_logged_are_bounded():
+    expected = logs.ExpectedRetries(limit=2)
+    for reason in ("a", "b", "c"):
+        expected.expect(reason, logging.INFO)
+    assert expected.level_for(logging.ERROR, "Handler 'x' failed temporarily: a") == logging.ERROR
+    assert expected.level_for(logging.ERROR, "Handler 'x' failed temporarily: c") == logging.INFO

@@ -11,6 +11,7 @@ from ..kube.resources import API_GROUP, API_VERSION
 from ..services import environmentreconcile, environments
 from .events import post
 from .indexes import environment_named, environment_of_namespace
+from .retries import retry_shortly
 
 ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 
@@ -19,7 +20,11 @@ ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 @kopf.on.create(*ENVIRONMENT, backoff=2)
 @kopf.on.update(*ENVIRONMENT, backoff=2)
 async def reconcile_environment(
-    body: kopf.Body, environments_by_name: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+    body: kopf.Body,
+    environments_by_name: kopf.Index,
+    environments_by_namespace: kopf.Index,
+    retry: int,
+    **_: Any,
 ) -> None:
     try:
         await environmentreconcile.reconcile(
@@ -30,7 +35,7 @@ async def reconcile_environment(
             namespace_owner=lambda namespace: environment_of_namespace(environments_by_namespace, namespace),
         )
     except environments.ReevaluationIncomplete as exc:
-        raise kopf.TemporaryError(str(exc), delay=5) from None
+        raise retry_shortly(exc, retry, delay=5) from None
 
 
 async def rival_takes_over(

@@ -12,6 +12,7 @@ from ..services import flowevents
 from ..services.common import RetryLater
 from .events import post
 from .indexes import all_values, environment_named, environment_of_namespace, first, lookup_in
+from .retries import retry_shortly
 
 FLOW = (API_GROUP, API_VERSION, "flows")
 
@@ -44,6 +45,7 @@ def reconcile_flow(
     reason: kopf.Reason,
     environments_by_namespace: kopf.Index,
     environments_by_name: kopf.Index,
+    retry: int,
     **_: Any,
 ) -> None:
     try:
@@ -57,7 +59,7 @@ def reconcile_flow(
             post=post,
         )
     except RetryLater as exc:
-        raise kopf.TemporaryError(str(exc), delay=1) from None
+        raise retry_shortly(exc, retry, delay=1) from None
 
 
 async def flow_event(

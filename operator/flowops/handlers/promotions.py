@@ -12,6 +12,7 @@ from ..services import promotions
 from ..services.common import RetryLater
 from .events import post
 from .indexes import environment_named, environment_of_namespace
+from .retries import retry_shortly
 
 PROMOTION = (API_GROUP, API_VERSION, "promotions")
 
@@ -25,7 +26,11 @@ def _unfinished(status: kopf.Status, **_: Any) -> bool:
 @kopf.on.create(*PROMOTION, backoff=2)
 @kopf.on.update(*PROMOTION, field="spec.approved", backoff=2)
 def reconcile_promotion(
-    body: kopf.Body, environments_by_name: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
+    body: kopf.Body,
+    environments_by_name: kopf.Index,
+    environments_by_namespace: kopf.Index,
+    retry: int,
+    **_: Any,
 ) -> None:
     try:
         promotions.reconcile(
@@ -37,4 +42,4 @@ def reconcile_promotion(
             post=post,
         )
     except RetryLater as exc:
-        raise kopf.TemporaryError(str(exc), delay=1) from None
+        raise retry_shortly(exc, retry, delay=1) from None

@@ -17,7 +17,7 @@ from ..domain import promotion as promotions
 from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
-from ..faults import crash_point
+from ..faults import crash_point, stall_point
 from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, Conflict, Invalid, NotFound
 from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
@@ -43,6 +43,7 @@ def reconcile(
     with rt.flow_lock(promotion["metadata"]["namespace"], target_name):
         state = read(rt, promotion, env_by_name, env_by_namespace, known_environments)
         decision = promotions.decide(state)
+        stall_point("promotion-decided", f"{promotion['metadata']['namespace']}/{promotion['metadata']['name']}")
         perform(rt, state, decision, post)
 
 
