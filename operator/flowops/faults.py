@@ -2,8 +2,8 @@
 
 FLOWOPS_CRASH_AT=<name> makes the process SIGKILL itself there, exactly as an OOM kill or
 node loss would stop it. FLOWOPS_STALL_AT=<name>:<seconds> holds the thread that reaches
-<name> for that long, as a hung API call would hold it; FLOWOPS_STALL_FOR=<name> narrows
-that to the object of that name, so that others pass."""
+<name> for that long, as a hung API call would hold it; FLOWOPS_STALL_FOR=<name>[,<name>...]
+narrows that to the objects of those names, so that others pass."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 _ARMED = os.environ.get("FLOWOPS_CRASH_AT", "")
 _STALL_NAME, _, _STALL_SECONDS = os.environ.get("FLOWOPS_STALL_AT", "").partition(":")
-_STALL_FOR = os.environ.get("FLOWOPS_STALL_FOR", "")
+_STALL_FOR = {name for name in os.environ.get("FLOWOPS_STALL_FOR", "").split(",") if name}
 
 
 def crash_point(name: str) -> None:
@@ -26,7 +26,7 @@ def crash_point(name: str) -> None:
 
 
 def stall_point(name: str, subject: str = "") -> None:
-    if _STALL_NAME and _STALL_NAME == name and (not _STALL_FOR or subject.rpartition("/")[2] == _STALL_FOR):
+    if _STALL_NAME and _STALL_NAME == name and (not _STALL_FOR or subject.rpartition("/")[2] in _STALL_FOR):
         # Names what is held and by which thread: a test can wait for its own object.
         where = threading.current_thread().name
         log.warning("stalled at %s for %s in %s for %s s (FLOWOPS_STALL_AT)", name, subject or "-", where, _STALL_SECONDS)

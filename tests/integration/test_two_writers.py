@@ -433,26 +433,36 @@ def test_an_environment_status_decided_from_an_older_event_never_undoes_a_newer_
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], "decided again: nothing new"
 
 
-def test_a_promotion_moved_by_another_writer_before_its_claim_is_retried_without_an_error(kube, operator, make_environment):
-    """Another writer moves a Promotion between the operator's read and its claim (the other
-    process of a rolling update, or a GitOps tool's tracking annotation). The claim is
-    refused and the operator decides again from the Promotion as it is then: ordinary, so
-    its log says so at INFO, not at ERROR (what log-based alerts count)."""
+def test_a_promotion_moved_by_another_writer_before_its_claim_is_decided_again_as_needed(kube, operator, make_environment):
+    """Other writers move a Promotion between the operator's read and its claim.
+    - Its metadata (a GitOps tool's tracking annotation, Kopf's progress notes of another
+      process's retry): nothing a decision rests on, so the claim stands. Refused, two
+      processes refused each other's claims in turn, each retry's notes the next refusal.
+    - Its status (the other process of a rolling update): the operator decides again, and
+      says so at INFO, not at ERROR (what log-based alerts count)."""
     from flowops.testing.operatorproc import in_place_of
 
-    held = {"FLOWOPS_STALL_AT": "promotion-decided:2", "FLOWOPS_STALL_FOR": "moved"}
+    held = {"FLOWOPS_STALL_AT": "promotion-decided:2", "FLOWOPS_STALL_FOR": "annotated,rewritten"}
     with in_place_of(operator, "promotion-moved.log", held, grace=8) as process:
         dev = make_environment("Development")
         staging = make_environment("Staging", upstream=dev["metadata"]["name"], protected=False)
         kube.create(FLOWS, flow("login", {"title": "v1"}), ns(dev))
         wait_for_number(kube, ns(dev), "login", 1)
-        kube.create(PROMOTIONS, promotion("moved", dev["metadata"]["name"], "login"), ns(staging))
-        stalled = f"stalled at promotion-decided for {ns(staging)}/moved"
-        wait_for(lambda: stalled in process.tail(lines=2000), message="the promotion to be held after its decision")
-        tracking = {"metadata": {"annotations": {"argocd.argoproj.io/tracking-id": "staging:flowops.io/Promotion:moved"}}}
-        kube.merge_patch(PROMOTIONS, "moved", tracking, ns(staging))
 
-        assert wait_for_phase(kube, ns(staging), "moved", timeout=60)["phase"] == "Succeeded"
-        said = "failed temporarily: promotion moved changed since it was read"
-        retried = [line for line in process.tail(lines=4000).splitlines() if said in line]
-        assert retried and all("[INFO" in line for line in retried), retried
+        def moved_while_held(name: str, change) -> list[str]:
+            kube.create(PROMOTIONS, promotion(name, dev["metadata"]["name"], "login"), ns(staging))
+            stalled = f"stalled at promotion-decided for {ns(staging)}/{name}"
+            wait_for(lambda: stalled in process.tail(lines=4000), message=f"{name} to be held after its decision")
+            change(name)
+            assert wait_for_phase(kube, ns(staging), name, timeout=60)["phase"] == "Succeeded"
+            said = f"failed temporarily: promotion {name} changed since it was read"
+            return [line for line in process.tail(lines=4000).splitlines() if said in line]
+
+        tracking = {"metadata": {"annotations": {"argocd.argoproj.io/tracking-id": "staging:flowops.io/Promotion:x"}}}
+        assert moved_while_held("annotated", lambda name: kube.merge_patch(PROMOTIONS, name, tracking, ns(staging))) == []
+
+        elsewhere = {"status": {"message": "decided by another process"}}
+        rewritten = moved_while_held(
+            "rewritten", lambda name: kube.patch_status(PROMOTIONS, name, elsewhere["status"], ns(staging))
+        )
+        assert rewritten and all("[INFO" in line for line in rewritten), rewritten

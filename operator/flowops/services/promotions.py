@@ -12,16 +12,16 @@ from dataclasses import replace
 from typing import Any
 
 from .. import metrics
-from ..domain import flowstatus, guardrails, pointer, policy, promotionstatus
+from ..domain import flowstatus, guardrails, policy, promotionstatus
 from ..domain import promotion as promotions
 from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
 from ..domain.promotion import Decision, PromotionState, SourceSide, TargetSide, TargetWrite
 from ..faults import crash_point, stall_point
-from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, Conflict, Invalid, NotFound
+from ..kube import APICLIENTS, APPLICATIONS, FLOWS, FLOWVERSIONS, PROMOTIONS, Conflict
 from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
-from . import flows, guardrailcache, promotiontarget, sync, verdicts, versions
+from . import flows, guardrailcache, promotiontarget, promotionwrites, sync, verdicts, versions
 from .common import Poster, RetryLater, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -311,28 +311,22 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     # It is also the claim: made only if the Promotion is unchanged since it was read, so of two
     # operator processes (or a retry racing a stale event) one executes, and every later attempt
     # follows the recorded source version (see read) rather than a HEAD that has moved on.
-    try:
-        claimed = rt.kube.patch_status(
-            PROMOTIONS,
-            promotion["metadata"]["name"],
-            {
-                **progress,
-                "phase": "Running",
-                "message": decision.message,
-                "conditions": _conditions(promotion, "Running", decision.message, rt),
-                "observedGeneration": promotion["metadata"].get("generation"),
-            },
-            namespace,
-            resource_version=promotion["metadata"].get("resourceVersion"),
-        )
-    except Conflict:
-        raise RetryLater(
-            f"promotion {promotion['metadata']['name']} changed since it was read (another attempt runs it)"
-        ) from None
-    except NotFound:
+    claimed = promotionwrites.write_status(
+        rt.kube,
+        promotion,
+        {
+            **progress,
+            "phase": "Running",
+            "message": decision.message,
+            "conditions": _conditions(promotion, "Running", decision.message, rt),
+            "observedGeneration": promotion["metadata"].get("generation"),
+        },
+        whole=True,
+    )
+    if claimed is None:
         return  # deleted meanwhile: nothing to execute
     # Later writes of its status are preconditioned on the Promotion as this claim left it.
-    promotion = {**promotion, "metadata": {**promotion["metadata"], "resourceVersion": claimed["metadata"]["resourceVersion"]}}
+    promotion = claimed
     state = replace(state, promotion=promotion)
     assert state.target_env is not None
     try:
@@ -424,38 +418,12 @@ def _conditions(
     )
 
 
-def _changed_since_read(meta: Mapping[str, Any]) -> RetryLater:
-    return RetryLater(f"promotion {meta['name']} changed since it was read; deciding again")
-
-
 def _patch_status(rt: Runtime, promotion: Mapping[str, Any], status: Mapping[str, Any]) -> None:
-    """Written only onto the Promotion as it was read: a decision made from an older view
-    (a late event, another operator process) must not overwrite a newer outcome, nor a
+    """Written only onto the Promotion as it was decided on: a decision made from an older
+    view (a late event, another operator process) must not overwrite a newer outcome, nor a
     deleted Promotion's outcome land on a re-created one of the same name (a Promotion kept
     in git comes back). RetryLater when it changed: the next attempt reads it again."""
-    meta = promotion["metadata"]
-    fields = {**status, "observedGeneration": meta.get("generation")}
-    ops = [
-        {"op": "test", "path": "/metadata/uid", "value": meta["uid"]},
-        {"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]},
-    ]
-    ops += [{"op": "add", "path": pointer.child("/status", key), "value": value} for key, value in fields.items()]
-    try:
-        rt.kube.json_patch(PROMOTIONS, meta["name"], ops, meta["namespace"], subresource="status", metadata_only=True)
-        return
-    except NotFound:
-        return  # deleted meanwhile: nothing to report to
-    except Invalid:
-        current = rt.kube.get_or_none(PROMOTIONS, meta["name"], meta["namespace"])
-    if current is None or current["metadata"]["uid"] != meta["uid"]:
-        return  # deleted, perhaps re-created under the same name: not ours to report to
-    if current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
-        raise _changed_since_read(meta)
-    # Created before status had a schema default: no /status to add keys to yet.
-    try:
-        rt.kube.patch_status(PROMOTIONS, meta["name"], fields, meta["namespace"], resource_version=meta["resourceVersion"])
-    except Conflict:
-        raise _changed_since_read(meta) from None
+    promotionwrites.write_status(rt.kube, promotion, {**status, "observedGeneration": promotion["metadata"].get("generation")})
 
 
 def _finish(
@@ -524,8 +492,8 @@ def _succeed(
         current = rt.kube.get_or_none(PROMOTIONS, meta["name"], meta["namespace"])
         if current is None or current["metadata"]["uid"] != meta["uid"]:
             return  # deleted, perhaps re-created under the same name: not ours to finish
-        if current["metadata"]["resourceVersion"] != meta["resourceVersion"]:
-            raise _changed_since_read(meta)
+        if not promotionwrites.as_decided(current, promotion):
+            raise promotionwrites.changed_since_read(meta)
         _republish_last_promotion(rt, state, target_name, _last_promotion(rt, state, source_version, record.id))
     flow_meta = (
         (target_flow or {}).get("metadata") or state.target.metadata or {"name": target_name, "namespace": meta["namespace"]}
