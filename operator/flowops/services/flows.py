@@ -18,7 +18,7 @@ from ..domain.canonical import canonical_json, hash_of_canonical
 from ..domain.commit import VersionRecord
 from ..domain.versionid import next_version_id
 from ..faults import crash_point, stall_point
-from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Kube, NamespaceTerminating, NotFound
+from ..kube import FLOWS, FLOWVERSIONS, NAMESPACES, AlreadyExists, Kube, NamespaceTerminating, NotFound
 from ..runtime import Runtime
 from . import guardrailcache, pins, provenance, sync, tamper, verdicts, versions
 from .common import Outcome, Poster, rfc3339
@@ -51,19 +51,31 @@ def reconcile(rt: Runtime, flow: Mapping[str, Any], env: Mapping[str, Any] | Non
         try:
             return reconcile_locked(rt, flow, env, post)
         except NotFound:
-            if not _deleted_meanwhile(rt, flow):
+            going = _going(rt, flow)
+            if going is None:
                 raise
-            log.info("flow %s/%s was deleted while it was reconciled: nothing more to do", namespace, name)
+            log.info(going)
         except NamespaceTerminating:
-            log.info("namespace %s is being deleted: flow %s is not committed (it goes with the namespace)", namespace, name)
+            log.info(_namespace_going(namespace, name))
     return Outcome(dict(flow.get("status") or {}), None, gone=True)
 
 
-def _deleted_meanwhile(rt: Runtime, flow: Mapping[str, Any]) -> bool:
-    """Whether this Flow is gone (a namesake created since is another object)."""
+def _namespace_going(namespace: str, name: str) -> str:
+    return f"namespace {namespace} is being deleted: flow {name} is not committed (it goes with the namespace)"
+
+
+def _going(rt: Runtime, flow: Mapping[str, Any]) -> str | None:
+    """Why something this Flow's reconcile read was not found, if it is on its way out: the
+    Flow is gone (a namesake created since is another object), or its namespace is being
+    deleted (its versions may go before it). None: it is not; the read failed for another reason."""
     meta = flow["metadata"]
-    found = rt.kube.get_metadata(FLOWS, meta["name"], meta["namespace"])
-    return found is None or found["metadata"].get("uid") != meta.get("uid")
+    namespace, name = meta["namespace"], meta["name"]
+    found = rt.kube.get_metadata(FLOWS, name, namespace)
+    if found is None or found["metadata"].get("uid") != meta.get("uid"):
+        return f"flow {namespace}/{name} was deleted while it was reconciled: nothing more to do"
+    if (rt.kube.get_metadata(NAMESPACES, namespace) or {}).get("metadata", {}).get("deletionTimestamp"):
+        return _namespace_going(namespace, name)
+    return None
 
 
 def reconcile_locked(
