@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any
 
 from kopf._cogs.structs import bodies
@@ -31,15 +31,17 @@ class ExpectedRetries:
     MARK = "' failed temporarily: "
 
     def __init__(self, limit: int = 1024) -> None:
-        self._levels: OrderedDict[str, int] = OrderedDict()
+        # Per reason, in the order announced: two objects of one name in two namespaces
+        # may retry with the same words at once.
+        self._levels: OrderedDict[str, deque[int]] = OrderedDict()
         self._limit = limit
         self._lock = threading.Lock()
 
     def expect(self, reason: str, level: int) -> None:
         with self._lock:
-            self._levels[reason] = level
+            self._levels.setdefault(reason, deque()).append(level)
             self._levels.move_to_end(reason)
-            while len(self._levels) > self._limit:  # one Kopf never logged (e.g. the operator stopping)
+            while len(self._levels) > self._limit:  # ones Kopf never logged (e.g. the operator stopping)
                 self._levels.popitem(last=False)
 
     def level_for(self, level: int, message: object) -> int:
@@ -49,7 +51,13 @@ class ExpectedRetries:
         if not mark:
             return level
         with self._lock:
-            return self._levels.pop(reason, level)
+            levels = self._levels.get(reason)
+            if not levels:
+                return level
+            chosen = levels.popleft()
+            if not levels:
+                del self._levels[reason]
+            return chosen
 
 
 EXPECTED_RETRIES = ExpectedRetries()

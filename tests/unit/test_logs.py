@@ -154,3 +154,11 @@ def test_announcements_kopf_never_logged_are_bounded():
         expected.expect(reason, logging.INFO)
     assert expected.level_for(logging.ERROR, "Handler 'x' failed temporarily: a") == logging.ERROR
     assert expected.level_for(logging.ERROR, "Handler 'x' failed temporarily: c") == logging.INFO
+
+
+def test_two_objects_retrying_with_the_same_words_are_both_expected():
+    expected = logs.ExpectedRetries()
+    expected.expect("promotion p changed since it was read", logging.INFO)  # p in one namespace
+    expected.expect("promotion p changed since it was read", logging.WARNING)  # p in another
+    line = "Handler 'reconcile_promotion' failed temporarily: promotion p changed since it was read"
+    assert [expected.level_for(logging.ERROR, line) for _ in range(3)] == [logging.INFO, logging.WARNING, logging.ERROR]
