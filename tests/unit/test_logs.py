@@ -128,14 +128,36 @@ def test_the_cel_interpreters_step_by_step_debug_lines_stay_off_even_when_verbos
 def test_a_retry_its_handler_expected_is_logged_at_the_level_the_handler_chose():
     from flowops.handlers.retries import QUIET_RETRIES, retry_shortly
 
-    expected = logs.EXPECTED_RETRIES
-    first = retry_shortly(RuntimeError("promotion p changed since it was read"), retry=0, delay=1)
+    expected, events = logs.EXPECTED_RETRIES, []
+    body = {"kind": "Promotion", "metadata": {"name": "p", "namespace": "staging"}}
+    reason = RuntimeError("promotion p changed since it was read")
+    first = retry_shortly(reason, 0, 1, body, lambda *event: events.append(event))
     assert str(first) == "promotion p changed since it was read" and first.delay == 1
     line = "Handler 'reconcile_promotion' failed temporarily: promotion p changed since it was read"
     assert expected.level_for(logging.ERROR, line) == logging.INFO
     assert expected.level_for(logging.ERROR, line) == logging.ERROR, "each announcement serves one line"
-    retry_shortly(RuntimeError("promotion p changed since it was read"), retry=QUIET_RETRIES, delay=1)
+    retry_shortly(reason, QUIET_RETRIES, 1, body, lambda *event: events.append(event))
     assert expected.level_for(logging.ERROR, line) == logging.WARNING, "a retry that keeps happening is worth a warning"
+
+
+def test_a_retry_that_keeps_happening_is_told_once_on_the_object():
+    from flowops.handlers.retries import QUIET_RETRIES, retry_shortly
+
+    events: list[tuple] = []
+    body = {"kind": "Promotion", "metadata": {"name": "p", "namespace": "staging"}}
+    reason = RuntimeError("target flow login has no version for this promotion yet")
+    for retry in range(QUIET_RETRIES + 3):
+        retry_shortly(reason, retry, 1, body, lambda *event: events.append(event))
+    assert events == [
+        (
+            body,
+            "Warning",
+            "Retrying",
+            f"target flow login has no version for this promotion yet (retried {QUIET_RETRIES} times in a row, every 1 s)",
+        )
+    ]
+    for _ in range(QUIET_RETRIES + 3):  # the lines Kopf would have logged
+        logs.EXPECTED_RETRIES.level_for(logging.ERROR, f"Handler 'x' failed temporarily: {reason}")
 
 
 def test_other_temporary_failures_and_errors_keep_kopfs_level():

@@ -35,7 +35,7 @@ async def reconcile_environment(
             namespace_owner=lambda namespace: environment_of_namespace(environments_by_namespace, namespace),
         )
     except environments.ReevaluationIncomplete as exc:
-        raise retry_shortly(exc, retry, delay=5) from None
+        raise retry_shortly(exc, retry, 5, body, post) from None
 
 
 async def rival_takes_over(

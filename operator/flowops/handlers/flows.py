@@ -59,7 +59,7 @@ def reconcile_flow(
             post=post,
         )
     except RetryLater as exc:
-        raise retry_shortly(exc, retry, delay=1) from None
+        raise retry_shortly(exc, retry, 1, body, post) from None
 
 
 async def flow_event(

@@ -42,4 +42,4 @@ def reconcile_promotion(
             post=post,
         )
     except RetryLater as exc:
-        raise retry_shortly(exc, retry, delay=1) from None
+        raise retry_shortly(exc, retry, 1, body, post) from None
