@@ -20,7 +20,7 @@ from flowops.kube import FLOWS, FLOWVERSIONS, PROMOTIONS, Kube
 from flowops.testing.callhook import ThenAfter
 from flowops.testing.objects import barrier, flow, promotion, wait_for_number, wait_for_phase
 from flowops.testing.operatorproc import OperatorProcess
-from flowops.testing.waiting import wait_for
+from flowops.testing.waiting import wait_for, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -439,10 +439,12 @@ def test_a_promotion_moved_by_another_writer_before_its_claim_is_decided_again_a
       process's retry): nothing a decision rests on, so the claim stands. Refused, two
       processes refused each other's claims in turn, each retry's notes the next refusal.
     - Its status (the other process of a rolling update): the operator decides again, and
-      says so at INFO, not at ERROR (what log-based alerts count)."""
+      says so at INFO, not at ERROR (what log-based alerts count).
+    - Its status, at every attempt: from the fourth retry in a row the line is a WARNING,
+      and the Promotion gets one Warning Event saying why it is still running."""
     from flowops.testing.operatorproc import in_place_of
 
-    held = {"FLOWOPS_STALL_AT": "promotion-decided:2", "FLOWOPS_STALL_FOR": "annotated,rewritten"}
+    held = {"FLOWOPS_STALL_AT": "promotion-decided:2", "FLOWOPS_STALL_FOR": "annotated,rewritten,contested"}
     with in_place_of(operator, "promotion-moved.log", held, grace=8) as process:
         dev = make_environment("Development")
         staging = make_environment("Staging", upstream=dev["metadata"]["name"], protected=False)
@@ -466,3 +468,27 @@ def test_a_promotion_moved_by_another_writer_before_its_claim_is_decided_again_a
             "rewritten", lambda name: kube.patch_status(PROMOTIONS, name, elsewhere["status"], ns(staging))
         )
         assert rewritten and all("[INFO" in line for line in rewritten), rewritten
+
+        def stalled_times(name: str) -> int:
+            return process.tail(lines=8000).count(f"stalled at promotion-decided for {ns(staging)}/{name}")
+
+        kube.create(PROMOTIONS, promotion("contested", dev["metadata"]["name"], "login"), ns(staging))
+        for attempt in range(1, 6):  # five attempts refused: retries 0 to 4
+            wait_for(lambda at=attempt: stalled_times("contested") >= at, message=f"attempt {attempt} to be held")
+            kube.patch_status(PROMOTIONS, "contested", {"message": f"decided by another process ({attempt})"}, ns(staging))
+        outcome = wait_for_phase(kube, ns(staging), "contested", timeout=60)
+        assert outcome["phase"] == "Succeeded", outcome  # v1 is there already: nothing to promote
+        outcome_reason = next(c["reason"] for c in outcome["conditions"] if c["type"] == "Ready")
+        said = "failed temporarily: promotion contested changed since it was read"
+        levels = [line.split("[")[2].split("]")[0].strip() for line in process.tail(lines=8000).splitlines() if said in line]
+        assert levels == ["INFO", "INFO", "INFO", "WARNING", "WARNING"], levels
+        # Kopf posts Events in order: once the outcome's is there, an earlier one is too.
+        events = wait_until(
+            lambda: [e for e in kube.list_events(ns(staging)) if e["involvedObject"]["name"] == "contested"],
+            lambda seen: any(e["reason"] == outcome_reason for e in seen),
+            message="the outcome's Event",
+            shown=lambda seen: [(e["type"], e["reason"]) for e in seen],
+        )
+        retrying = [e for e in events if e["reason"] == "Retrying"]
+        assert [(e["type"], e.get("count", 1)) for e in retrying] == [("Warning", 1)], events
+        assert "promotion contested changed since it was read; deciding again (retried 3 times in a row" in retrying[0]["message"]
