@@ -11,7 +11,6 @@ from ..kube.resources import API_GROUP, API_VERSION
 from ..services import environmentreconcile, environments
 from .events import post
 from .indexes import environment_named, environment_of_namespace
-from .retries import retry_shortly
 
 ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 
@@ -20,11 +19,7 @@ ENVIRONMENT = (API_GROUP, API_VERSION, "environments")
 @kopf.on.create(*ENVIRONMENT, backoff=2)
 @kopf.on.update(*ENVIRONMENT, backoff=2)
 async def reconcile_environment(
-    body: kopf.Body,
-    environments_by_name: kopf.Index,
-    environments_by_namespace: kopf.Index,
-    retry: int,
-    **_: Any,
+    body: kopf.Body, environments_by_name: kopf.Index, environments_by_namespace: kopf.Index, **_: Any
 ) -> None:
     try:
         await environmentreconcile.reconcile(
@@ -35,7 +30,7 @@ async def reconcile_environment(
             namespace_owner=lambda namespace: environment_of_namespace(environments_by_namespace, namespace),
         )
     except environments.ReevaluationIncomplete as exc:
-        raise retry_shortly(exc, retry, 5, body, post) from None
+        raise kopf.TemporaryError(str(exc), delay=5) from None
 
 
 async def rival_takes_over(

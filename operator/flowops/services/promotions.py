@@ -308,7 +308,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     assert state.target_env is not None
     progress = {**decision.status, "startedAt": (promotion.get("status") or {}).get("startedAt") or rfc3339(rt.clock())}
     # The source version goes on record before anything is written: retention spares it from now on.
-    # It is also the claim: made only if the Promotion is unchanged since it was read, so of two
+    # It is also the claim: made only onto the Promotion as it was decided on, so of two
     # operator processes (or a retry racing a stale event) one executes, and every later attempt
     # follows the recorded source version (see read) rather than a HEAD that has moved on.
     claimed = promotionwrites.write_status(
