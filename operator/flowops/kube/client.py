@@ -100,6 +100,10 @@ def load_configuration(kubeconfig: str | None = None, context: str | None = None
     return configuration
 
 
+def _any_version(cached: bool) -> dict[str, str] | None:
+    return {"resourceVersion": "0"} if cached else None
+
+
 def _accept(metadata_only: bool) -> str:
     """metadata_only: the response is the object's metadata (no document sent back)."""
     return METADATA_ACCEPT if metadata_only else "application/json"
@@ -201,19 +205,25 @@ class Kube:
         return json.loads(data) if data else {}
 
     # -- verbs --------------------------------------------------------------------------
-    def get(self, resource: Resource, name: str, namespace: str | None = None) -> JSON:
-        return self.request("GET", resource.path(namespace, name))
+    def get(self, resource: Resource, name: str, namespace: str | None = None, cached: bool = False) -> JSON:
+        """`cached`: as the API server's watch cache holds it (resourceVersion=0), which may
+        lag the newest write by moments but costs it no read and decode of the stored object
+        (a 255 KB Flow: 6 ms against 11, and its metadata alone 0.7 ms against 5). For a
+        caller whose write names the resourceVersion read, or who confirms what it must not
+        get wrong."""
+        return self.request("GET", resource.path(namespace, name), query=_any_version(cached))
 
-    def get_metadata(self, resource: Resource, name: str, namespace: str | None = None) -> JSON | None:
-        """The object's metadata only (PartialObjectMetadata), or None: no document transfer."""
+    def get_metadata(self, resource: Resource, name: str, namespace: str | None = None, cached: bool = False) -> JSON | None:
+        """The object's metadata only (PartialObjectMetadata), or None: no document transfer.
+        `cached` as for get()."""
         try:
-            return self.request("GET", resource.path(namespace, name), accept=METADATA_ACCEPT)
+            return self.request("GET", resource.path(namespace, name), query=_any_version(cached), accept=METADATA_ACCEPT)
         except NotFound:
             return None
 
-    def get_or_none(self, resource: Resource, name: str, namespace: str | None = None) -> JSON | None:
+    def get_or_none(self, resource: Resource, name: str, namespace: str | None = None, cached: bool = False) -> JSON | None:
         try:
-            return self.get(resource, name, namespace)
+            return self.get(resource, name, namespace, cached=cached)
         except NotFound:
             return None
 

@@ -74,17 +74,22 @@ def read(
     # side's Flow and version list at once (the uid that tells which versions are the
     # Flow's is applied once both are in). One pool: four reads in it, the fifth in this thread.
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="promotion-read") as pool:
-        # Whole, not its metadata: the write replaces it (a PUT) if it is still as read.
-        target_read = pool.submit(rt.kube.get_or_none, FLOWS, target_flow, target_ns)
+        # Whole, not its metadata: the write replaces it (a PUT) if it is still as read. Both
+        # Flows from the watch cache: the PUT names the resourceVersion read, and `_trusted`
+        # reads again from storage what a lagging cache could get wrong.
+        target_read = pool.submit(rt.kube.get_or_none, FLOWS, target_flow, target_ns, cached=True)
         target_items = pool.submit(versions.list_items, rt.kube, target_ns, target_flow)
         target = pool.submit(lambda: _target_side(rt, target_ns, target_flow, target_read, target_items.result()))
         may_read = _may_read(rt, spec.get("requestedBy"), source_ns, source.get("flow", ""))
         if may_read is False:  # nothing of the source is read for someone who may not read it
             return replace(state, requester_may_read=False)
-        source_meta = pool.submit(rt.kube.get_metadata, FLOWS, source_flow, source_ns)
+        source_meta = pool.submit(rt.kube.get_metadata, FLOWS, source_flow, source_ns, cached=True)
         source_items = versions.list_items(rt.kube, source_ns, source_flow)
         source_rules = guardrailcache.compiled(policy.guardrails_of(source_env))
-        source_side = _source_side(rt, source_ns, source_flow, selector, source_meta.result(), source_items, source_rules)
+        source_found = source_meta.result()
+        if not _trusted(source_found, source_items):
+            source_found = rt.kube.get_metadata(FLOWS, source_flow, source_ns)
+        source_side = _source_side(rt, source_ns, source_flow, selector, source_found, source_items, source_rules)
         target_side = target.result()
     clients: tuple[Mapping[str, Any], ...] = ()
     applications: tuple[Mapping[str, Any], ...] = ()
@@ -246,6 +251,8 @@ def _target_side(
     guessed = flowstatus.head_of(versions.history_of(items, versions.newest_owner(items))[0])
     early = document_of(guessed) if guessed is not None else None
     flow = flow_read.result()
+    if not _trusted(flow, items):
+        flow = rt.kube.get_or_none(FLOWS, name, namespace)
     if flow is None:
         return TargetSide()
     records = tuple(versions.history_of(items, flow["metadata"]["uid"])[0])
@@ -254,6 +261,18 @@ def _target_side(
         return TargetSide(True, records, metadata=flow["metadata"], flow=flow)
     document = early if guessed is not None and guessed.name == head.name and guessed.id == head.id else document_of(head)
     return TargetSide(True, records, head, document, flow["metadata"], flow)
+
+
+def _trusted(cached: Mapping[str, Any] | None, items: list[dict[str, Any]]) -> bool:
+    """Whether a Flow as the watch cache held it can stand for the stored one. Not when
+    absent, nor when the newest of its name's versions (listed from storage) has another
+    owner: the cache may lag the Flow's creation, or its re-creation under the same name, by
+    a moment, and a promotion must neither fail for that nor choose among a deleted Flow's
+    versions."""
+    if cached is None:
+        return False
+    owner = versions.newest_owner(items)
+    return owner is None or owner == cached["metadata"]["uid"]
 
 
 # ---- write -----------------------------------------------------------------------------
