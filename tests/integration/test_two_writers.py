@@ -492,3 +492,67 @@ def test_a_promotion_moved_by_another_writer_before_its_claim_is_decided_again_a
         retrying = [e for e in events if e["reason"] == "Retrying"]
         assert [(e["type"], e.get("count", 1)) for e in retrying] == [("Warning", 1)], events
         assert "promotion contested changed since it was read; deciding again (retried 3 times in a row" in retrying[0]["message"]
+
+
+def test_a_promotion_claimed_by_a_live_process_is_taken_over_and_lands_once(kube, operator, make_environment):
+    """One process claims a Promotion and hangs before writing its target; another
+    process, started meanwhile, finds the claim and carries it out (it cannot tell a hung
+    process from a dead one). When the first wakes, its write of the target is refused: the
+    Flow moved since it read it. It decides again, finds the outcome, and adds nothing: one
+    version, one outcome Event, one Promoted Event on the Flow."""
+    from flowops.testing.operatorproc import in_place_of
+
+    held = {"FLOWOPS_STALL_AT": "promotion-claimed:20", "FLOWOPS_STALL_FOR": "taken-over"}
+    with in_place_of(operator, "promotion-claimed.log", held, grace=25) as first:
+        dev = make_environment("Development")
+        staging = make_environment("Staging", upstream=dev["metadata"]["name"], protected=False)
+        kube.create(FLOWS, flow("login", {"title": "v1"}), ns(dev))
+        kube.create(FLOWS, flow("login", {"title": "staging's own"}), ns(staging))
+        wait_for_number(kube, ns(dev), "login", 1)
+        wait_for_number(kube, ns(staging), "login", 1)
+        kube.create(PROMOTIONS, promotion("taken-over", dev["metadata"]["name"], "login"), ns(staging))
+        stalled = f"stalled at promotion-claimed for {ns(staging)}/taken-over"
+        wait_for(lambda: stalled in first.tail(lines=4000), message="the first process to hang after its claim")
+        assert kube.get(PROMOTIONS, "taken-over", ns(staging))["status"]["phase"] == "Running"
+
+        second = first.alongside(first.log_path.with_name("promotion-claimed-second.log"))
+        second.env = {}  # nothing held in the second process
+        second.start()
+        try:
+            outcome = wait_for_phase(kube, ns(staging), "taken-over", timeout=60)
+            said = "failed temporarily: target flow login was changed after the promotion read it"
+            assert said not in first.tail(lines=4000), "the second process finished while the first still hung"
+            assert outcome["phase"] == "Succeeded", outcome
+            wait_for(lambda: said in first.tail(lines=4000), timeout=60, message="the first process's write to be refused")
+            refused = [line for line in first.tail(lines=4000).splitlines() if said in line]
+            assert len(refused) == 1 and "[INFO" in refused[0], refused
+        finally:
+            second.stop()
+
+        # Barrier: a later Promotion the first process alone carries out. Kopf posts one
+        # process's Events in order, so anything it posted for the first is in by then.
+        kube.merge_patch(FLOWS, "login", {"spec": {"content": {"title": "v2"}}}, ns(dev))
+        wait_for_number(kube, ns(dev), "login", 2)
+        kube.create(PROMOTIONS, promotion("later", dev["metadata"]["name"], "login"), ns(staging))
+        assert wait_for_phase(kube, ns(staging), "later", timeout=60)["phase"] == "Succeeded"
+        wait_for(
+            lambda: any(
+                e["involvedObject"]["name"] == "later" and e["reason"] == "PromotionSucceeded"
+                for e in kube.list_events(ns(staging))
+            ),
+            message="the later Promotion's outcome Event",
+        )
+
+        uid = kube.get(PROMOTIONS, "taken-over", ns(staging))["metadata"]["uid"]
+        landed = [
+            v
+            for v in _versions(kube, ns(staging), "login")
+            if v["metadata"]["annotations"].get("flowops.io/promotion-uid") == uid
+        ]
+        assert [v["metadata"]["labels"]["flowops.io/version"] for v in landed] == [outcome["targetVersion"]]
+        events = kube.list_events(ns(staging))
+        outcomes = [e for e in events if e["involvedObject"]["name"] == "taken-over" and e["reason"] == "PromotionSucceeded"]
+        promoted = [e for e in events if e["reason"] == "Promoted" and "by Promotion taken-over" in e["message"]]
+        assert [e.get("count", 1) for e in outcomes] == [1], outcomes
+        assert [e.get("count", 1) for e in promoted] == [1], promoted
+        assert not [e for e in events if e["involvedObject"]["name"] == "taken-over" and e["type"] == "Warning"], events

@@ -344,6 +344,7 @@ def _execute(rt: Runtime, state: PromotionState, decision: Decision, write: Targ
     )
     if claimed is None:
         return  # deleted meanwhile: nothing to execute
+    stall_point("promotion-claimed", f"{namespace}/{promotion['metadata']['name']}")
     # Later writes of its status are preconditioned on the Promotion as this claim left it.
     promotion = claimed
     state = replace(state, promotion=promotion)
