@@ -10,6 +10,7 @@ from flowops.kube import FLOWS
 from flowops.names import ANN_PROMOTION
 from flowops.services.promotiontarget import TargetChanged, write
 from flowops.testing.objects import flow
+from flowops.testing.waiting import wait_for
 
 # The writes are the operator's: only it may set the provenance annotation.
 
@@ -32,6 +33,26 @@ def test_a_content_edit_after_the_read_is_not_overwritten(kube, kube_as, make_en
 
     after = kube.get(FLOWS, "login", namespace)
     assert after["spec"]["content"] == edited
+    assert ANN_PROMOTION not in (after["metadata"].get("annotations") or {})
+
+
+def test_a_flow_re_created_after_the_read_is_not_overwritten(kube, kube_as, make_environment):
+    # The read may come from the watch cache, a moment behind: the Flow it saw was deleted
+    # and another made under its name, at the same generation.
+    namespace = make_environment()["spec"]["namespace"]
+    kube.create(FLOWS, flow("login", {"steps": [{"id": "email"}]}), namespace)
+    read = kube.get(FLOWS, "login", namespace)
+    kube.delete(FLOWS, "login", namespace)
+    wait_for(lambda: kube.get_or_none(FLOWS, "login", namespace) is None, message="the first Flow to be gone")
+    successor = {"steps": [{"id": "passkey"}]}
+    kube.create(FLOWS, flow("login", successor), namespace)
+    assert kube.get(FLOWS, "login", namespace)["metadata"]["generation"] == read["metadata"]["generation"]
+
+    with pytest.raises(TargetChanged, match="changed after the promotion read it"):
+        write(kube_as("operator"), namespace, _target("login"), read)
+
+    after = kube.get(FLOWS, "login", namespace)
+    assert after["spec"]["content"] == successor
     assert ANN_PROMOTION not in (after["metadata"].get("annotations") or {})
 
 

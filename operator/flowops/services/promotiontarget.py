@@ -41,7 +41,9 @@ def write(kube: Kube, namespace: str, target: TargetWrite, current: Mapping[str,
             return kube.create(FLOWS, body, namespace), True
         except AlreadyExists:  # created by an attempt that crashed before recording it
             current, created_meanwhile = kube.get(FLOWS, target.flow, namespace), True
-    planned = current["metadata"].get("generation")
+    # The Flow planned over: the same one (a Flow re-created under its name may be at the same
+    # generation) with the same spec.
+    planned = (current["metadata"].get("uid"), current["metadata"].get("generation"))
     for attempt in range(_ATTEMPTS):
         metadata = {k: v for k, v in current["metadata"].items() if k != "managedFields"}
         metadata["annotations"] = {**(metadata.get("annotations") or {}), names.ANN_PROMOTION: record}
@@ -51,6 +53,6 @@ def write(kube: Kube, namespace: str, target: TargetWrite, current: Mapping[str,
             return kube.replace(FLOWS, target.flow, body, namespace), attempt == 0 and not created_meanwhile
         except Conflict:
             current = kube.get(FLOWS, target.flow, namespace)
-            if current["metadata"].get("generation") != planned:
+            if (current["metadata"].get("uid"), current["metadata"].get("generation")) != planned:
                 raise TargetChanged(f"target flow {target.flow} was changed after the promotion read it") from None
     raise TargetChanged(f"target flow {target.flow} kept changing while the promotion wrote it")
