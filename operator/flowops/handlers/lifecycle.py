@@ -33,7 +33,11 @@ def startup(
         environmentlookup.BY_NAMESPACE: environments_by_namespace,
     }
     rt = process.connect(
-        os.environ.get("KUBECONFIG"), os.environ.get("FLOWOPS_CONTEXT"), os.environ.get("FLOWOPS_PEERING_NAME"), indexes=indexes
+        os.environ.get("KUBECONFIG"),
+        os.environ.get("FLOWOPS_CONTEXT"),
+        os.environ.get("FLOWOPS_PEERING_NAME"),
+        indexes=indexes,
+        handler_threads=settings.execution.max_workers,
     )
     logger.info("flowops operator connected to %s", rt.kube.configuration.host)
 

@@ -143,12 +143,16 @@ class ThrottledRefresh:
 class Kube:
     """Typed, JSON-returning calls for one identity (kubeconfig context)."""
 
-    def __init__(self, configuration: kubernetes.client.Configuration, field_manager: str = "flowops") -> None:
+    def __init__(
+        self, configuration: kubernetes.client.Configuration, field_manager: str = "flowops", pool_size: int = 16
+    ) -> None:
+        """`pool_size`: connections kept open, one for each thread that may call at once
+        (beyond it, each extra connection is dropped after its request and made anew later)."""
         self.configuration = configuration
         hook = configuration.refresh_api_key_hook
         if hook is not None and not isinstance(hook, ThrottledRefresh):
             configuration.refresh_api_key_hook = ThrottledRefresh(hook)
-        configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, 16)
+        configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, pool_size)
         self.api = kubernetes.client.ApiClient(configuration)
         # Writes show up in managedFields (and in server-side apply conflicts) under this
         # name, not the generated client's user agent.
@@ -156,8 +160,10 @@ class Kube:
         self.api.user_agent = f"{field_manager}/{_version()}"
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, field_manager: str = "flowops") -> Kube:
-        return cls(load_configuration(kubeconfig, context), field_manager)
+    def from_kubeconfig(
+        cls, kubeconfig: str | None = None, context: str | None = None, field_manager: str = "flowops", pool_size: int = 16
+    ) -> Kube:
+        return cls(load_configuration(kubeconfig, context), field_manager, pool_size)
 
     # -- raw ----------------------------------------------------------------------------
     def request(

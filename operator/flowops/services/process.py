@@ -8,16 +8,33 @@ from typing import Any
 from .. import runtime
 from ..kube import ENVIRONMENTS, AlreadyExists, Kube, Resource
 from ..names import FIELD_MANAGER
+from .bindings_concurrency import FAN_OUT_THREADS
+from .environments import REEVALUATE_THREADS
+from .promotions import READ_THREADS
 
 PEERINGS = Resource("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering", namespaced=False)
 
 
+# Requests made outside the handler threads: the liveness probe, lookups from the event loop.
+OTHER_CALLERS = 4
+
+
+def pool_size(handler_threads: int) -> int:
+    """Connections for every thread that may call at once: each handler thread, and the
+    helpers one may start (a fan-out's writers, the widest of them)."""
+    return handler_threads * (1 + max(FAN_OUT_THREADS, READ_THREADS, REEVALUATE_THREADS)) + OTHER_CALLERS
+
+
 def connect(
-    kubeconfig: str | None, context: str | None, peering: str | None, indexes: Mapping[str, Any] | None = None
+    kubeconfig: str | None,
+    context: str | None,
+    peering: str | None,
+    indexes: Mapping[str, Any] | None = None,
+    handler_threads: int = 8,
 ) -> runtime.Runtime:
     """The process's client (in-cluster, else the kubeconfig); installs it as the runtime,
     with Kopf's `indexes` (live views) for the services that read them."""
-    kube = Kube.from_kubeconfig(kubeconfig, context, field_manager=FIELD_MANAGER)
+    kube = Kube.from_kubeconfig(kubeconfig, context, field_manager=FIELD_MANAGER, pool_size=pool_size(handler_threads))
     rt = runtime.install(runtime.Runtime(kube=kube, indexes=dict(indexes or {})))
     if peering:
         _ensure_peering_object(rt.kube, peering)

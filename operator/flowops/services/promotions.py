@@ -25,6 +25,7 @@ from . import flows, guardrailcache, promotiontarget, promotionwrites, sync, ver
 from .common import Poster, RetryLater, rfc3339
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
+READ_THREADS = 4  # a promotion's reads at once, beside its handler thread
 
 
 def reconcile(
@@ -73,7 +74,7 @@ def read(
     # access to the source is checked, and the source's own reads follow that check. Each
     # side's Flow and version list at once (the uid that tells which versions are the
     # Flow's is applied once both are in). One pool: four reads in it, the fifth in this thread.
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="promotion-read") as pool:
+    with ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="promotion-read") as pool:
         # Whole, not its metadata: the write replaces it (a PUT) if it is still as read. Both
         # Flows from the watch cache: the PUT names the resourceVersion read, and `_trusted`
         # reads again from storage what a lagging cache could get wrong.
