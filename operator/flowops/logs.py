@@ -39,7 +39,7 @@ class ExpectedRetries:
 
     def expect(self, reason: str, level: int) -> None:
         with self._lock:
-            self._levels.setdefault(reason, deque()).append(level)
+            self._levels.setdefault(reason, deque(maxlen=self._limit)).append(level)
             self._levels.move_to_end(reason)
             while len(self._levels) > self._limit:  # ones Kopf never logged (e.g. the operator stopping)
                 self._levels.popitem(last=False)

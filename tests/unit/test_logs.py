@@ -184,3 +184,11 @@ def test_two_objects_retrying_with_the_same_words_are_both_expected():
     expected.expect("promotion p changed since it was read", logging.WARNING)  # p in another
     line = "Handler 'reconcile_promotion' failed temporarily: promotion p changed since it was read"
     assert [expected.level_for(logging.ERROR, line) for _ in range(3)] == [logging.INFO, logging.WARNING, logging.ERROR]
+
+
+def test_announcements_of_one_reason_kopf_never_logged_are_bounded_too():
+    expected = logs.ExpectedRetries(limit=2)
+    for level in (logging.INFO, logging.INFO, logging.WARNING):
+        expected.expect("promotion p changed since it was read", level)
+    line = "Handler 'x' failed temporarily: promotion p changed since it was read"
+    assert [expected.level_for(logging.ERROR, line) for _ in range(3)] == [logging.INFO, logging.WARNING, logging.ERROR]
