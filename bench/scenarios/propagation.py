@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flowops.kube import APICLIENTS, CONFIGMAPS, FLOWS
-from flowops.services.bindings_concurrency import FAN_OUT_THREADS
+from flowops.services.threads import FAN_OUT_THREADS
 from flowops.testing.documents import identity_flow
 
 from ..documents import edit_patch, flow_object, size_of

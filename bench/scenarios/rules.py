@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flowops.kube import ENVIRONMENTS, FLOWS, FLOWVERSIONS, Kube
-from flowops.services.environments import REEVALUATE_THREADS
+from flowops.services.threads import REEVALUATE_THREADS
 from flowops.testing.waiting import wait_for
 
 from .. import population

@@ -11,7 +11,7 @@ import pytest
 from flowops.domain.canonical import canonical_json, content_hash
 from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS
 from flowops.services import applications_resume, bindings_resume
-from flowops.services.bindings_concurrency import FAN_OUT_THREADS
+from flowops.services.threads import FAN_OUT_THREADS
 from flowops.testing.configmaps import ConfigMapWrites
 from flowops.testing.objects import PROMOTE_NOW, barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for, wait_until

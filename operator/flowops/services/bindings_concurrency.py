@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 
 from ..keyedlocks import KeyedLocks
 from .flowreaders import FlowReaders
+from .threads import FAN_OUT_THREADS
 
 log = logging.getLogger(__name__)
-
-FAN_OUT_THREADS = 8
 
 T = TypeVar("T")
 

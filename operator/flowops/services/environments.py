@@ -15,6 +15,7 @@ from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES, Conflict, Invalid, NotFound
 from ..runtime import Runtime
 from . import flows, guardrailcache, sync
 from .common import Poster, rfc3339
+from .threads import REEVALUATE_THREADS
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
 
@@ -201,8 +202,6 @@ def publish_counts(rt: Runtime, name: str, uid: str, counts: tuple[int, int]) ->
         return False
     return True
 
-
-REEVALUATE_THREADS = 4
 
 # Flows re-evaluated under a rule digest, per environment: a retry after a failure goes on
 # where it stopped instead of starting over. One digest per environment is kept.

@@ -8,9 +8,7 @@ from typing import Any
 from .. import runtime
 from ..kube import ENVIRONMENTS, AlreadyExists, Kube, Resource
 from ..names import FIELD_MANAGER
-from .bindings_concurrency import FAN_OUT_THREADS
-from .environments import REEVALUATE_THREADS
-from .promotions import READ_THREADS
+from .threads import WIDEST
 
 PEERINGS = Resource("kopf.dev", "v1", "clusterkopfpeerings", "ClusterKopfPeering", namespaced=False)
 
@@ -22,7 +20,7 @@ OTHER_CALLERS = 4
 def pool_size(handler_threads: int) -> int:
     """Connections for every thread that may call at once: each handler thread, and the
     helpers one may start (a fan-out's writers, the widest of them)."""
-    return handler_threads * (1 + max(FAN_OUT_THREADS, READ_THREADS, REEVALUATE_THREADS)) + OTHER_CALLERS
+    return handler_threads * (1 + WIDEST) + OTHER_CALLERS
 
 
 def connect(

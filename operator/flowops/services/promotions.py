@@ -23,9 +23,9 @@ from ..kube.resources import SUBJECTACCESSREVIEWS
 from ..runtime import Runtime
 from . import flows, guardrailcache, promotiontarget, promotionwrites, sync, verdicts, versions
 from .common import Poster, RetryLater, rfc3339
+from .threads import READ_THREADS
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
-READ_THREADS = 4  # a promotion's reads at once, beside its handler thread
 
 
 def reconcile(
