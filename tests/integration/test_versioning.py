@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from flowops.domain.changemessage import FLUX_NAME, FLUX_NAMESPACE
+from flowops.domain.tracking import FLUX_NAME, FLUX_NAMESPACE
 from flowops.kube import FLOWS, FLOWVERSIONS, ApiError, Invalid
 from flowops.names import ANN_CHANGED_BY as CHANGED_BY
 from flowops.services import versions as version_store

@@ -68,6 +68,9 @@ def test_pinned_versions_read_the_indexes_without_api_calls():
 def test_gitops_tracked_promotions_are_recognised():
     assert promotionhistory.is_tracked({"labels": {"kustomize.toolkit.fluxcd.io/name": "apps"}})
     assert promotionhistory.is_tracked({"annotations": {"argocd.argoproj.io/tracking-id": "app:flowops.io/Promotion:ns/p"}})
+    # Argo CD's label tracking, under its default key and the key its docs recommend
+    assert promotionhistory.is_tracked({"labels": {"app.kubernetes.io/instance": "apps"}})
+    assert promotionhistory.is_tracked({"labels": {"argocd.argoproj.io/instance": "apps"}})
     assert not promotionhistory.is_tracked({"labels": {"team": "id"}})
     body = {
         "metadata": {"name": "p", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},

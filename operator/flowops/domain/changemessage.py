@@ -12,11 +12,7 @@ from typing import Any
 
 from .. import names
 from .commit import VersionRecord
-
-FLUX_NAME = "kustomize.toolkit.fluxcd.io/name"
-FLUX_NAMESPACE = "kustomize.toolkit.fluxcd.io/namespace"
-ARGOCD_TRACKING = "argocd.argoproj.io/tracking-id"
-ARGOCD_INSTANCE = "argocd.argoproj.io/instance"
+from .tracking import ARGOCD_INSTANCE, ARGOCD_TRACKING, FLUX_NAME, FLUX_NAMESPACE
 
 
 def message(change_cause: str | None, versions: Sequence[VersionRecord]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..domain import policy, retention
 from ..domain.retention import FinishedPromotion
+from ..domain.tracking import is_tracked
 from ..kube import PROMOTIONS, NotFound
 from ..runtime import Runtime
 
@@ -21,20 +22,6 @@ __all__ = ["INDEX", "index_entry", "is_tracked", "prune"]
 
 INDEX = "finished_promotions"
 TERMINAL_PHASES = ("Succeeded", "Failed")
-
-# Labels and annotations by which Flux (kustomize- and helm-controller) and Argo CD
-# (label or annotation tracking) mark the objects they apply.
-TRACKING_LABELS = (
-    "kustomize.toolkit.fluxcd.io/name",
-    "helm.toolkit.fluxcd.io/name",
-    "app.kubernetes.io/instance",
-)
-TRACKING_ANNOTATIONS = ("argocd.argoproj.io/tracking-id",)
-
-
-def is_tracked(metadata: Mapping[str, Any]) -> bool:
-    labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
-    return any(k in labels for k in TRACKING_LABELS) or any(k in annotations for k in TRACKING_ANNOTATIONS)
 
 
 def index_entry(body: Mapping[str, Any]) -> dict[tuple[str, str], FinishedPromotion]:
