@@ -380,6 +380,45 @@ def test_a_gitops_approval_lands_and_is_recorded_as_such(kube, kube_as, running_
     assert staged["targetNumber"] == 1
 
 
+def test_an_approval_merged_after_the_promotion_failed_is_observed_and_runs_nothing(
+    kube, kube_as, running_operator, make_environment
+):
+    dev, staging, prod = chain(make_environment)
+    kube_as("editor").create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
+    wait_for_number(kube, ns(dev), "standard", 1)
+    kube_as("promoter").create(PROMOTIONS, promotion("to-staging", name(dev), "standard", "1"), ns(staging))
+    landed(kube, staging, "to-staging")
+    # Reviewed, naming a version staging never had: it fails before anyone approves. The
+    # approval pull request merges anyway.
+    kube_as("promoter").create(PROMOTIONS, promotion("late", name(staging), "standard", "9", review=True), ns(prod))
+    failed = wait_for_phase(kube, ns(prod), "late")
+    assert failed["phase"] == "Failed", failed
+    generation = kube_as("approver").merge_patch(PROMOTIONS, "late", {"spec": {"approved": True}}, ns(prod))["metadata"][
+        "generation"
+    ]
+
+    # Flux and Argo CD read the outcome of the new generation, not a Promotion in progress.
+    status = wait_for(
+        lambda: (s := kube.get(PROMOTIONS, "late", ns(prod))["status"]).get("observedGeneration") == generation and s,
+        message="the approval's generation marked observed",
+    )
+    assert (status["phase"], status["message"]) == ("Failed", failed["message"])
+    assert [(c["type"], c["status"]) for c in status["conditions"]] == [(c["type"], c["status"]) for c in failed["conditions"]]
+    event = wait_for(
+        lambda: next(
+            (
+                e
+                for e in kube.list_events(ns(prod))
+                if e["involvedObject"].get("name") == "late" and e.get("reason") == "AlreadyFinished"
+            ),
+            None,
+        ),
+        message="an AlreadyFinished Event",
+    )
+    assert event["type"] == "Warning" and "create a new Promotion" in event["message"], event
+    assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None
+
+
 def staged_hash(kube: Kube, env: dict) -> str:
     return flow_status(kube, ns(env), "standard")["contentHash"].removeprefix("sha256:")
 

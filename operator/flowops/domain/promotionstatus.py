@@ -43,3 +43,20 @@ def promotion_conditions(
         # Terminal: only a new Promotion (or a fixed source) changes anything.
         marks.stalled(reason or "Failed", message)
     return marks.conditions(previous, now)
+
+
+def acknowledged_after_finish(promotion: Mapping[str, Any]) -> tuple[dict[str, Any], str, str] | None:
+    """A finished Promotion whose spec changed since (an approval merged after it failed):
+    the status fields that mark the new generation observed, the Event type, and its
+    message; None when there is nothing to acknowledge. The outcome stands: kstatus and Argo
+    CD would otherwise read the Promotion as in progress for ever."""
+    meta, status = promotion.get("metadata") or {}, promotion.get("status") or {}
+    generation, phase = meta.get("generation"), status.get("phase")
+    if phase not in ("Succeeded", "Failed") or generation is None or status.get("observedGeneration") == generation:
+        return None
+    marked = [{**c, "observedGeneration": generation} for c in status.get("conditions") or []]
+    message = (
+        f"this Promotion already finished ({phase}: {status.get('message') or 'no message'}); a change to its spec "
+        "does not run it again: create a new Promotion"
+    )
+    return {"observedGeneration": generation, "conditions": marked}, "Warning" if phase == "Failed" else "Normal", message

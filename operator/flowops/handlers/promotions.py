@@ -17,8 +17,9 @@ from .retries import retry_shortly
 PROMOTION = (API_GROUP, API_VERSION, "promotions")
 
 
-def _unfinished(status: kopf.Status, **_: Any) -> bool:
-    return status.get("phase") not in ("Succeeded", "Failed")
+def _unfinished(meta: kopf.Meta, status: kopf.Status, **_: Any) -> bool:
+    """Or finished, with a change to its spec not yet marked observed."""
+    return status.get("phase") not in ("Succeeded", "Failed") or status.get("observedGeneration") != meta.get("generation")
 
 
 # A finished Promotion is history: a restart does not even call the handler for it.

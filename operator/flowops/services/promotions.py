@@ -37,6 +37,7 @@ def reconcile(
     post: Poster,
 ) -> None:
     if (promotion.get("status") or {}).get("phase") in promotions.TERMINAL:
+        _acknowledge_finished(rt, promotion, post)
         return
     target_name = promotions.target_flow_name(promotion.get("spec") or {})
     # The target's lock from its version list to its commit: that list stays current,
@@ -46,6 +47,17 @@ def reconcile(
         decision = promotions.decide(state)
         stall_point("promotion-decided", f"{promotion['metadata']['namespace']}/{promotion['metadata']['name']}")
         perform(rt, state, decision, post)
+
+
+def _acknowledge_finished(rt: Runtime, promotion: Mapping[str, Any], post: Poster) -> None:
+    """A finished Promotion changed (approved after it failed, say): its new generation is
+    marked observed, its outcome kept, and the Event says why nothing runs."""
+    acknowledged = promotionstatus.acknowledged_after_finish(promotion)
+    if acknowledged is None:
+        return
+    fields, event_type, message = acknowledged
+    if promotionwrites.write_status(rt.kube, promotion, fields) is not None:
+        post(promotion, event_type, "AlreadyFinished", message)
 
 
 # ---- read ------------------------------------------------------------------------------
