@@ -495,6 +495,45 @@ def test_approving_without_the_permission_is_refused_whatever_the_kind_of_write(
     assert after["status"].get("phase") != "Succeeded"
 
 
+def test_promotion_and_environment_status_are_the_operators_even_for_an_admin(kube, kube_as, chain):
+    """A Promotion's status names the version it is shipping, and later attempts follow it: a
+    forged claim would ship, under an approval of version 1, a version nobody reviewed. An
+    Environment's names the rules its flows were judged by. Neither is granted to anyone by
+    the shipped roles; a custom role on promotions/status, or an admin, is refused too."""
+    _, staging, prod = chain
+    kube_as("promoter").create(PROMOTIONS, reviewed("claimed", staging), ns(prod))
+    grant(kube, ns(prod), "erin-scoped", {"apiGroups": ["flowops.io"], "resources": ["promotions/status"], "verbs": ["*"]})
+    before = kube.get(PROMOTIONS, "claimed", ns(prod))
+    forged = {"phase": "Running", "sourceVersion": "20260101000000000007", "message": "forged"}
+    words = ("the status of Promotion claimed is written only by the flowops operator", "create a new Promotion")
+    for client in (kube_as("scoped"), kube):
+        refused(lambda c=client: c.merge_patch(PROMOTIONS, "claimed", {"status": forged}, ns(prod), subresource="status"), *words)
+        refused(
+            lambda c=client: c.json_patch(
+                PROMOTIONS,
+                "claimed",
+                [{"op": "add", "path": "/status/sourceVersion", "value": forged["sourceVersion"]}],
+                ns(prod),
+                subresource="status",
+            ),
+            *words,
+        )
+        refused(
+            lambda c=client: c.replace_status(PROMOTIONS, "claimed", forged, ns(prod), before["metadata"]["resourceVersion"]),
+            *words,
+        )
+    after = kube.get(PROMOTIONS, "claimed", ns(prod))
+    assert after["status"] == before["status"] and after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+    environment_before = kube.get(ENVIRONMENTS, name(prod))
+    refused(
+        lambda: kube.merge_patch(ENVIRONMENTS, name(prod), {"status": {"guardrailsDigest": "forged"}}, subresource="status"),
+        f"the status of Environment {name(prod)} is written only by the flowops operator",
+        "change its spec instead",
+    )
+    assert kube.get(ENVIRONMENTS, name(prod))["metadata"]["resourceVersion"] == environment_before["metadata"]["resourceVersion"]
+
+
 def test_a_promotion_cannot_be_changed_after_its_review_began(kube, kube_as, chain):
     _, staging, prod = chain
     bob = kube_as("promoter")

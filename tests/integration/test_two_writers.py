@@ -433,7 +433,9 @@ def test_an_environment_status_decided_from_an_older_event_never_undoes_a_newer_
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], "decided again: nothing new"
 
 
-def test_a_promotion_moved_by_another_writer_before_its_claim_is_decided_again_as_needed(kube, operator, make_environment):
+def test_a_promotion_moved_by_another_writer_before_its_claim_is_decided_again_as_needed(
+    kube, kube_as, operator, make_environment
+):
     """Other writers move a Promotion between the operator's read and its claim.
     - Its metadata (a GitOps tool's tracking annotation, Kopf's progress notes of another
       process's retry): nothing a decision rests on, so the claim stands. Refused, two
@@ -463,9 +465,10 @@ def test_a_promotion_moved_by_another_writer_before_its_claim_is_decided_again_a
         tracking = {"metadata": {"annotations": {"argocd.argoproj.io/tracking-id": "staging:flowops.io/Promotion:x"}}}
         assert moved_while_held("annotated", lambda name: kube.merge_patch(PROMOTIONS, name, tracking, ns(staging))) == []
 
+        other_process = kube_as("operator")  # only the operator writes a Promotion's status
         elsewhere = {"status": {"message": "decided by another process"}}
         rewritten = moved_while_held(
-            "rewritten", lambda name: kube.patch_status(PROMOTIONS, name, elsewhere["status"], ns(staging))
+            "rewritten", lambda name: other_process.patch_status(PROMOTIONS, name, elsewhere["status"], ns(staging))
         )
         assert rewritten and all("[INFO" in line for line in rewritten), rewritten
 
@@ -475,7 +478,9 @@ def test_a_promotion_moved_by_another_writer_before_its_claim_is_decided_again_a
         kube.create(PROMOTIONS, promotion("contested", dev["metadata"]["name"], "login"), ns(staging))
         for attempt in range(1, 6):  # five attempts refused: retries 0 to 4
             wait_for(lambda at=attempt: stalled_times("contested") >= at, message=f"attempt {attempt} to be held")
-            kube.patch_status(PROMOTIONS, "contested", {"message": f"decided by another process ({attempt})"}, ns(staging))
+            other_process.patch_status(
+                PROMOTIONS, "contested", {"message": f"decided by another process ({attempt})"}, ns(staging)
+            )
         outcome = wait_for_phase(kube, ns(staging), "contested", timeout=60)
         assert outcome["phase"] == "Succeeded", outcome  # v1 is there already: nothing to promote
         outcome_reason = next(c["reason"] for c in outcome["conditions"] if c["type"] == "Ready")

@@ -629,3 +629,19 @@ def test_content_the_api_server_altered_is_refused_with_its_fate_named():
 
     protected = altered_on_write(write, "prod", stamped, True, None)
     assert protected is not None and "prod is protected" in protected.message and "restores" in protected.message
+
+
+def test_a_claim_that_the_spec_does_not_name_ships_nothing_even_if_approved():
+    # Approved for version 2; a status forged past admission claims version 3 instead.
+    v3 = record(3, {**DEV_DOC, "title": "never reviewed"})
+    forged = {**PLANNED, "phase": "Running", "sourceVersion": v3.id, "plan": {"contentHash": v3.content_hash}}
+    source = SourceSide(True, (V1, V2, v3), v3_doc := {**DEV_DOC, "title": "never reviewed"})
+    assert v3.content_hash == content_hash(v3_doc)
+    for version in ("2", V2.id, f"{V2.content_hash}"):
+        promo = promotion(version=version, review=True, approved=True, approvedBy=BOB, status=forged)
+        decision = decide(state(promo, target_env=PROD, source=source))
+        assert decision.write is None and decision.phase == "Failed" and decision.reason == "ClaimMismatch", version
+        assert "only the flowops operator writes a Promotion's status" in decision.message
+    # The operator's own claim of the version the spec names goes on.
+    own = promotion(version="2", review=True, approved=True, approvedBy=BOB, status={**PLANNED, "phase": "Running"})
+    assert decide(state(own, target_env=PROD, source=SourceSide(True, (V1, V2, v3), DEV_DOC))).write is not None

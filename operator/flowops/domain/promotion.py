@@ -146,6 +146,24 @@ def choose_source(selector_text: Any, records: Sequence[VersionRecord], head: Ve
     return SourceChoice(record=next(r for r in records if r.id == ref.id))
 
 
+def claim_fits_spec(spec_selector: Any, chosen: VersionRecord) -> bool:
+    """Whether the version chosen (from a claim, on later attempts) is one the spec's own
+    selector names. Only the operator writes a Promotion's status, so a claim should never
+    disagree; if that rule were bypassed, an approval of version 2 still cannot ship 7.
+    HEAD is not checked: the claim pinned HEAD as it was when claimed."""
+    try:
+        selector = parse_selector(spec_selector or "HEAD")
+    except ValueError:
+        return False
+    if selector.kind == "number":
+        return chosen.number == selector.value
+    if selector.kind == "id":
+        return chosen.id == selector.value
+    if selector.kind == "hash":
+        return chosen.content_hash == selector.value
+    return True
+
+
 @dataclass(frozen=True)
 class SourceSide:
     """`flow_found` False: the source flow does not exist. `document` is the chosen
@@ -315,6 +333,15 @@ def decide(state: PromotionState) -> Decision:
     choice = choose_source(source_selector(spec, current), state.source.records, _head_of(state.source.records))
     if choice.error:
         return _refuse("UnknownVersion", choice.error)
+    if choice.record is not None and not claim_fits_spec(source_spec.get("version"), choice.record):
+        return _refuse(
+            "ClaimMismatch",
+            (
+                f"status.sourceVersion {choice.record.id} (version {choice.record.number}) is not a version "
+                f"spec.source.version {source_spec.get('version')!r} names: only the flowops operator writes a "
+                "Promotion's status; nothing was promoted, create a new Promotion"
+            ),
+        )
     if choice.uncommitted:
         if policy.protected(source_env["spec"]):
             return _refuse(
