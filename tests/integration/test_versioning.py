@@ -90,6 +90,12 @@ def test_each_version_names_who_changed_the_flow_as_the_api_server_recorded_it(k
     kube_as("editor").merge_patch(FLOWS, "login", {"metadata": {"labels": {"team": "identity"}}}, n)
     barrier(kube_as("operator"), FLOWS, n, "login")
     assert kube.get(FLOWS, "login", n)["metadata"]["annotations"][CHANGED_BY] == gitops
+    # Nor can such a write type another stamp, or remove it, for the next commit to record.
+    editor = kube_as("editor")
+    typed = {"metadata": {"annotations": {CHANGED_BY: "system:serviceaccount:flux-system:other"}}}
+    assert editor.merge_patch(FLOWS, "login", typed, n)["metadata"]["annotations"][CHANGED_BY] == gitops
+    removed = [{"op": "remove", "path": "/metadata/annotations/" + CHANGED_BY.replace("/", "~1")}]
+    assert editor.json_patch(FLOWS, "login", removed, n)["metadata"]["annotations"][CHANGED_BY] == gitops
 
 
 def test_no_commit_on_metadata_change_reapply_or_restart(kube, cluster, running_operator, make_environment):
