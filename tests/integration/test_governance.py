@@ -627,6 +627,20 @@ def test_a_second_environment_on_a_claimed_namespace_is_refused(kube, chain):
     assert kube.get_or_none(ENVIRONMENTS, rival["metadata"]["name"]) is None
 
 
+@pytest.mark.parametrize("namespace", ["flowops-system", "kube-system", "kube-public"])
+def test_no_environment_claims_the_operators_or_the_clusters_namespace(kube, namespace):
+    """Their ServiceAccounts are trusted by name (the operator's by every policy): an
+    environment's editors and promoters have no business there."""
+    claim = {
+        "apiVersion": API_VERSION,
+        "kind": "Environment",
+        "metadata": {"name": f"claim-{uuid.uuid4().hex[:6]}"},
+        "spec": {"namespace": namespace, "tier": "Development"},
+    }
+    refused(lambda: kube.create(ENVIRONMENTS, claim), "spec.namespace may not be flowops-system", "a namespace of its own")
+    assert kube.get_or_none(ENVIRONMENTS, claim["metadata"]["name"]) is None
+
+
 def test_a_protected_environment_is_not_deleted_in_one_step(kube, kube_as, chain):
     _, staging, _ = chain
     prod = environment(kube, "Production", upstream=name(staging))
