@@ -69,6 +69,8 @@ def obj(generation=2, observed=2, conditions=()):
         ("ready unknown", obj(conditions=[cond("Ready", "Unknown")]), "Progressing"),
         ("not ready, no other sign", obj(conditions=[cond("Ready", "False", "NoVersion")]), "Progressing"),  # kstatus: InProgress
         ("waiting for a person", obj(conditions=[cond("Approved", "False", "AwaitingApproval")]), "Suspended"),
+        # A condition someone wrote without a type: read past, not an error of the whole check.
+        ("a typeless condition", obj(conditions=[{"status": "False"}, cond("Ready", "True")]), "Healthy"),
     ],
 )
 def test_condition_rule(name, thing, expected):

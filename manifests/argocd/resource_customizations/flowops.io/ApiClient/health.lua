@@ -20,9 +20,12 @@ local found = {}
 local waiting = nil
 if status.conditions ~= nil then
   for _, condition in ipairs(status.conditions) do
-    found[condition.type] = condition
-    if condition.status == "False" and waiting == nil then
-      waiting = condition
+    -- A hand-written condition without a type is skipped, not an error of the whole check.
+    if condition.type ~= nil then
+      found[condition.type] = condition
+      if condition.status == "False" and waiting == nil then
+        waiting = condition
+      end
     end
   end
 end
