@@ -123,6 +123,25 @@ def test_a_reapplied_edit_makes_one_quarantine_version_and_stalls_naming_the_wri
     assert _condition(cleared, "Ready")["status"] == "True"
 
 
+def test_a_quarantined_edit_cannot_be_promoted_by_number_id_or_hash(kube, unguarded_prod):
+    """Quarantine keeps a reverted direct edit for reading, never for serving: a rollback
+    naming it, in any of the selector's forms, finds no such version and writes nothing."""
+    dev, prod, writer = unguarded_prod
+    wait_for(lambda: _apply(writer, ns(prod), {"title": "unreviewed"}), timeout=30, message="the edit to get through")
+    _reverted(kube, ns(prod), 0)
+    (kept,) = _quarantined(kube, ns(prod))
+    labels, annotations = kept["metadata"]["labels"], kept["metadata"]["annotations"]
+    before = kube.get(FLOWS, "standard", ns(prod))
+    selectors = (labels["flowops.io/number"], labels["flowops.io/version"], annotations["flowops.io/content-hash"])
+    for i, selector in enumerate(selectors):
+        kube.create(PROMOTIONS, promotion(f"restore-{i}", prod["metadata"]["name"], "standard", selector), ns(prod))
+        outcome = wait_for_phase(kube, ns(prod), f"restore-{i}")
+        assert (outcome["phase"], outcome["conditions"][0]["reason"]) == ("Failed", "UnknownVersion"), (selector, outcome)
+    after = kube.get(FLOWS, "standard", ns(prod))
+    assert after["spec"]["content"] == {"title": "v1"}
+    assert after["metadata"]["generation"] == before["metadata"]["generation"], "nothing was written"
+
+
 def _promote_v2(kube: Kube, dev: dict, prod: dict) -> dict:
     """Version 2 promoted to production; the Flow once the running operator is done with it."""
     kube.merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
