@@ -500,6 +500,18 @@ def test_the_recorded_changer_cannot_be_typed(kube, kube_as, cluster, chain):
     wide = cluster.kubectl("get", "apiclient", "typed", "-n", ns(dev), "-o", "wide").stdout.decode().splitlines()
     assert wide[0].split()[-1] == "CHANGED-BY" and wide[1].split()[-1] == "alice-editor"
 
+    # A write that leaves the spec alone keeps the record, whatever it types or removes.
+    def record(meta: dict) -> dict:
+        return {k: v for k, v in meta["annotations"].items() if k.startswith("flowops.io/changed-by")}
+
+    recorded = record(kube.get(APICLIENTS, "typed", ns(dev))["metadata"])
+    assert recorded["flowops.io/changed-by-approver"] == "false"
+    typed = {"flowops.io/changed-by": "dave-approver", "flowops.io/changed-by-approver": "true"}
+    editor = kube_as("editor")
+    assert record(editor.merge_patch(APICLIENTS, "typed", {"metadata": {"annotations": typed}}, ns(dev))["metadata"]) == recorded
+    removed = [{"op": "remove", "path": "/metadata/annotations/flowops.io~1changed-by-approver"}]
+    assert record(editor.json_patch(APICLIENTS, "typed", removed, ns(dev))["metadata"]) == recorded
+
 
 # -- operator-owned metadata and status --------------------------------------------------------------
 
