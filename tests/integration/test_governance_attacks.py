@@ -269,6 +269,10 @@ def test_an_approver_who_can_act_as_the_requesting_service_account_cannot_approv
     [
         ("system:serviceaccount:flux-system:kustomize-controller", "is a GitOps controller's own identity"),
         ("system:serviceaccount:argocd:argocd-application-controller", "is a GitOps controller's own identity"),
+        (
+            "system:serviceaccount:openshift-gitops:openshift-gitops-argocd-application-controller",
+            "is a GitOps controller's own identity",
+        ),
         ("dave-approver", "is not a ServiceAccount"),
         ("system:serviceaccounts:flux-system", "is not a ServiceAccount"),
     ],

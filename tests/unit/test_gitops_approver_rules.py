@@ -13,7 +13,7 @@ import yaml
 from flowops.domain import policy
 
 REPO = Path(__file__).resolve().parents[2]
-CONTROLLERS = "(" + "|".join(policy.GITOPS_CONTROLLERS) + ")"
+CONTROLLERS = policy.CONTROLLER_PREFIX + "(" + "|".join(policy.GITOPS_CONTROLLERS) + ")"
 SERVICE_ACCOUNT = policy.SERVICE_ACCOUNT.pattern
 
 

@@ -135,6 +135,10 @@ def test_approvers_and_freeze():
         ("system:serviceaccount:gitops:helm-controller", "controller's own identity"),
         ("system:serviceaccount:argocd:argocd-application-controller", "controller's own identity"),
         ("system:serviceaccount:argocd:argocd-server", "controller's own identity"),
+        # installs that prefix the names
+        ("system:serviceaccount:openshift-gitops:openshift-gitops-argocd-application-controller", "controller's own identity"),
+        ("system:serviceaccount:flux:flux2-kustomize-controller", "controller's own identity"),
+        ("system:serviceaccount:flux-system:kustomize-controller-sa", None),  # not the controller's name
         ("alice@example.com", "is not a ServiceAccount"),
         ("system:serviceaccounts:flux-system", "is not a ServiceAccount"),  # a group, not a user
         ("system:serviceaccount:flux-system", "is not a ServiceAccount"),

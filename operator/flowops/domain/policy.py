@@ -83,6 +83,8 @@ GITOPS_CONTROLLERS = (
     "argocd-applicationset-controller",
     "argocd-server",
 )
+# Installs that prefix the names (OpenShift GitOps: openshift-gitops-argocd-application-controller).
+CONTROLLER_PREFIX = "([-.a-z0-9]*-)?"
 
 
 def gitops_approver_problem(username: str, namespace: str | None = None) -> str | None:
@@ -95,7 +97,8 @@ def gitops_approver_problem(username: str, namespace: str | None = None) -> str 
             f"'{username}' is a ServiceAccount in the environment's own namespace {namespace}, where anyone who may "
             "create pods or impersonate ServiceAccounts could approve as it"
         )
-    if username.rsplit(":", 1)[1] in GITOPS_CONTROLLERS:
+    account = username.rsplit(":", 1)[1]
+    if any(account == name or account.endswith("-" + name) for name in GITOPS_CONTROLLERS):
         return (
             f"'{username}' is a GitOps controller's own identity, which every sync without its own ServiceAccount "
             "applies as: list the ServiceAccount of the one sync that applies the reviewed directory"
