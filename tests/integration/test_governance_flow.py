@@ -419,6 +419,43 @@ def test_an_approval_merged_after_the_promotion_failed_is_observed_and_runs_noth
     assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None
 
 
+def test_loosening_an_environments_policy_is_told_naming_the_change_and_who_made_it(
+    kube, kube_as, running_operator, make_environment
+):
+    dev = make_environment("Development")
+    prod = make_environment("Production", upstream=name(dev), policy={"promotion": {"approverGroups": ["sre"]}})
+    # The API server records who changed the spec; a typed record is replaced.
+    kube.merge_patch(ENVIRONMENTS, name(prod), {"metadata": {"annotations": {"flowops.io/changed-by": "someone-else"}}})
+    assert "someone-else" not in json.dumps(kube.get(ENVIRONMENTS, name(prod))["metadata"].get("annotations") or {})
+    kube.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"freeze": {"reason": "release week"}}})  # tightened: no Event
+    barrier(kube, ENVIRONMENTS, None, name(prod))  # handled on its own, not folded into the next change
+    kube.merge_patch(
+        ENVIRONMENTS,
+        name(prod),
+        {"spec": {"freeze": None, "policy": {"promotion": {"requireReview": False, "approverGroups": None}}}},
+    )
+    assert kube.get(ENVIRONMENTS, name(prod))["metadata"]["annotations"]["flowops.io/changed-by"] == "flowops-admin"
+
+    def loosened() -> list[dict]:
+        return [
+            e
+            for e in kube.list_events("default")
+            if e["involvedObject"].get("name") == name(prod) and e.get("reason") == "PolicyLoosened"
+        ]
+
+    (event,) = wait_for(loosened, message="a PolicyLoosened Event")
+    assert event["type"] == "Warning"
+    for words in (
+        "spec.policy.promotion.requireReview true → false",
+        "approvals reserved to sre now open to anyone with the approve permission",
+        "the freeze was lifted",
+        "spec changed by flowops-admin",
+    ):
+        assert words in event["message"], event["message"]
+    # The freeze before it, handled before the barrier, was a tightening: no Event of its own.
+    assert len(loosened()) == 1
+
+
 def staged_hash(kube: Kube, env: dict) -> str:
     return flow_status(kube, ns(env), "standard")["contentHash"].removeprefix("sha256:")
 

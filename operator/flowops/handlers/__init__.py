@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     bindings,  # noqa: F401
+    environmentaudit,
     environments,
     flows,
     indexes,
