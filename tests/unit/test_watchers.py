@@ -54,9 +54,20 @@ def test_every_kind_has_one_watching_handler_and_each_former_one_is_called() -> 
     per_kind: dict[str, int] = {}
     for handler in watching:
         per_kind[handler.selector.any_name] = per_kind.get(handler.selector.any_name, 0) + 1
-    assert per_kind == {"flows": 1, "apiclients": 1, "promotions": 1, "environments": 1, "applications": 1}
+    assert per_kind == {"flows": 1, "apiclients": 1, "promotions": 1, "environments": 1, "applications": 1, "namespaces": 1}
     names = {w.__name__ for w in watchers.FLOW_WATCHERS}
     assert names == {"observe_flow", "flow_event", "flow_changed"}
+
+
+def test_namespaces_are_only_watched_never_written() -> None:
+    """A changing handler (create, update, delete) would make Kopf patch its progress and
+    finalizers onto every namespace of the cluster."""
+    import kopf
+
+    registry = kopf.get_default_registry()
+    changing = [h for h in registry._changing.get_all_handlers() if h.selector.any_name == "namespaces"]
+    watching = [h for h in registry._watching.get_all_handlers() if h.selector.any_name == "namespaces"]
+    assert changing == [] and [(h.selector.group, h.selector.version) for h in watching] == [("", "v1")]
 
 
 def test_no_resume_filter_is_asked_about_an_event_that_is_not_a_resume() -> None:

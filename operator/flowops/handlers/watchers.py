@@ -31,7 +31,11 @@ FLOW_WATCHERS = _timed(observe.observe_flow, flows.flow_event, bindings.flow_cha
 APICLIENT_WATCHERS = _timed(observe.observe_apiclient, bindings.prime_client_resume, bindings.count_clients)
 PROMOTION_WATCHERS = _timed(observe.observe_promotion, promotionhistory.prune_finished_promotions)
 APPLICATION_WATCHERS = _timed(bindings.prime_application_resume, bindings.application_deleted)
-ENVIRONMENT_WATCHERS = _timed(observe.observe_environment, bindings.environment_changed, environments.rival_takes_over)
+ENVIRONMENT_WATCHERS = _timed(
+    observe.observe_environment, bindings.environment_changed, environments.rival_takes_over, environments.chain_changed
+)
+# Only watched: Kopf must never write to namespaces (no changing handlers, no finalizers).
+NAMESPACE_WATCHERS = _timed(environments.namespace_changed)
 
 
 async def run_each(watchers: Sequence[Watcher], kwargs: dict[str, Any]) -> None:
@@ -68,3 +72,8 @@ async def environment_watched(**kwargs: Any) -> None:
 @kopf.on.event(API_GROUP, API_VERSION, "applications")
 async def application_watched(**kwargs: Any) -> None:
     await run_each(APPLICATION_WATCHERS, kwargs)
+
+
+@kopf.on.event("", "v1", "namespaces")
+async def namespace_watched(**kwargs: Any) -> None:
+    await run_each(NAMESPACE_WATCHERS, kwargs)
