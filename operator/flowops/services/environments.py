@@ -34,7 +34,7 @@ def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, li
             return f"spec.upstream names environment {upstream!r}, which does not exist"
         seen.append(upstream)
         if len(seen) > limit:
-            return "spec.upstream chain is too long"
+            return f"spec.upstream chain has more than {limit} environments: point spec.upstream at one nearer its start"
         upstream = (env.get("spec") or {}).get("upstream")
     return None
 
