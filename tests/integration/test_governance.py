@@ -302,6 +302,16 @@ def test_a_frozen_environment_refuses_promotions_but_not_rollbacks(kube, kube_as
     )
     nothing_written(kube, ns(prod), "frozen")
     kube_as("promoter").create(PROMOTIONS, reviewed("rollback", prod), ns(prod))
+    kube_as("promoter").create(PROMOTIONS, reviewed("rollback-named", prod, target={"flow": "standard"}), ns(prod))
+    # From the environment itself into another flow is a copy, new content there: the operator
+    # would refuse it as Frozen, so admission does too.
+    refused(
+        lambda: kube_as("promoter").create(PROMOTIONS, reviewed("copy", prod, target={"flow": "standard-copy"}), ns(prod)),
+        f"environment {name(prod)} is frozen: release night, ask #sre",
+        "copies too: copying flow standard into flow standard-copy is not a rollback",
+        "itself into the same flow) is still allowed",
+    )
+    nothing_written(kube, ns(prod), "copy")
 
     kube.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"freeze": {"allowRollback": False}}})
     wait_until_refused(lambda: kube.create(PROMOTIONS, reviewed("rollback-too", prod), ns(prod), dry_run=True), "rollbacks too")
