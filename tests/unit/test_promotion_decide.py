@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from flowops.domain import separation
 from flowops.domain.canonical import content_hash
 from flowops.domain.commit import VersionRecord
 from flowops.domain.guardrails import RuleResult, Violation
@@ -241,11 +242,31 @@ CASES = [
         state(
             approved(requestedBy={"username": "system:serviceaccount:prod:sock"}),
             target_env=PROD,
-            approver_acts_as_requester=True,
+            same_person=separation.questions("system:serviceaccount:prod:sock", "bob")[8],
         ),
         "Failed",
         "SelfApproval",
-        "bob can act as ServiceAccount system:serviceaccount:prod:sock, which requested this Promotion",
+        "bob can act as ServiceAccount system:serviceaccount:prod:sock, which requested this Promotion "
+        "(bob may create pods/attach in namespace prod: attach to a pod running as it, where its token is mounted); "
+        "separation of duties in environment prod: the approval does not count. Remove that right from bob",
+        False,
+    ),
+    # A person's request: the approver may impersonate them, or they the approver.
+    (
+        "approval-by-one-who-may-impersonate-the-requester",
+        state(approved(), target_env=PROD, same_person=separation.questions("alice", "bob")[0]),
+        "Failed",
+        "SelfApproval",
+        "bob can act as alice, who requested this Promotion (bob may impersonate users/alice: impersonate them)",
+        False,
+    ),
+    (
+        "approval-by-one-the-requester-may-impersonate",
+        state(approved(), target_env=PROD, same_person=separation.questions("alice", "bob")[3]),
+        "Failed",
+        "SelfApproval",
+        "alice, who requested this Promotion, can act as bob, who approved it (alice may impersonate:user-info users/bob: "
+        "impersonate them), so the approval may be the requester's own; separation of duties in environment prod",
         False,
     ),
     (
@@ -253,7 +274,7 @@ CASES = [
         state(
             approved(requestedBy={"username": "system:serviceaccount:ci:release-bot"}),
             target_env=PROD,
-            approver_acts_as_requester=False,
+            same_person=None,
         ),
         "Running",
         "Writing",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import diff as diffs
-from . import plansummary, policy, selection, values
+from . import plansummary, policy, selection, separation, values
 from .binding import resolve_request
 from .canonical import canonical_json, content_hash, hash_of_canonical
 from .commit import VersionRecord
@@ -210,9 +210,9 @@ class PromotionState:
     requester_may_read: bool | None = None
     # Whether spec.approvedBy (as the API server stamped it) holds the approve permission here; None: not asked.
     approver_may_approve: bool | None = None
-    # Whether that approver may act as a ServiceAccount requester (impersonate it, create its
-    # tokens, or create pods or workloads in its namespace); None: not asked (no ServiceAccount requester).
-    approver_acts_as_requester: bool | None = None
+    # The first right (a SubjectAccessReview) by which that approver and the requester could
+    # be one person (separation.questions); None: none, or not asked.
+    same_person: separation.Question | None = None
     # The target namespace's ApiClients and Applications, read for a review's impact.
     clients: tuple[Mapping[str, Any], ...] = ()
     applications: tuple[Mapping[str, Any], ...] = ()
@@ -469,7 +469,7 @@ def decide(state: PromotionState) -> Decision:
         )
         return Decision("AwaitingApproval", "AwaitingApproval", message, progress)
     if spec.get("review"):
-        refusal = _approval(spec, target_spec, target_env_name, state.approver_may_approve, state.approver_acts_as_requester)
+        refusal = _approval(spec, target_spec, target_env_name, state.approver_may_approve, state.same_person)
         if refusal is not None:
             return refusal
         stale = stale_reason(current, source_version, target_head, plan.result_hash)
@@ -551,7 +551,7 @@ def _approval(
     target_spec: Mapping[str, Any],
     target_env_name: str,
     may_approve: bool | None = None,
-    acts_as_requester: bool | None = None,
+    same_person: separation.Question | None = None,
 ) -> Decision | None:
     """An approval counts when the API server signed it and policy accepts the approver."""
     if not policy.require_review(target_spec):
@@ -611,15 +611,8 @@ def _approval(
                 f"{target_env_name}): another person with the approve permission must approve; nothing was written"
             ),
         )
-    if policy.separation_of_duties(target_spec) and acts_as_requester:
-        return _refuse(
-            "SelfApproval",
-            (
-                f"{username} can act as ServiceAccount {requester}, which requested this Promotion (impersonate it, "
-                "create its tokens, or create pods or workloads in its namespace), so cannot approve it (separation of duties in "
-                f"environment {target_env_name}): another person with the approve permission must approve; nothing was written"
-            ),
-        )
+    if policy.separation_of_duties(target_spec) and same_person is not None:
+        return _refuse("SelfApproval", separation.refusal(same_person, requester or "", username, target_env_name))
     if may_approve is False:  # admission checks it first; this holds when its policies were removed or bypassed
         return _refuse(
             "ApproverNotAllowed",

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import metrics
-from ..domain import flowstatus, guardrails, policy, promotionstatus
+from ..domain import flowstatus, guardrails, policy, promotionstatus, separation
 from ..domain import promotion as promotions
 from ..domain.canonical import content_hash
 from ..domain.commit import VersionRecord
@@ -123,7 +123,7 @@ def read(
         clients=clients,
         applications=applications,
         approver_may_approve=_may_approve(rt, spec, meta),
-        approver_acts_as_requester=_acts_as_requester(rt, spec),
+        same_person=_same_person(rt, spec),
     )
 
 
@@ -146,36 +146,17 @@ def _may_approve(rt: Runtime, spec: Mapping[str, Any], meta: Mapping[str, Any]) 
     )
 
 
-# Who may create these in a namespace runs pods there, as any of its ServiceAccounts.
-POD_CREATORS = (
-    ("", "pods"),
-    ("", "replicationcontrollers"),
-    ("apps", "deployments"),
-    ("apps", "replicasets"),
-    ("apps", "statefulsets"),
-    ("apps", "daemonsets"),
-    ("batch", "jobs"),
-    ("batch", "cronjobs"),
-)
-
-
-def _acts_as_requester(rt: Runtime, spec: Mapping[str, Any]) -> bool | None:
-    """Whether a cluster approver may act as the ServiceAccount that requested: impersonate
-    it, create its tokens, or create pods or workloads in its namespace (a pod may run as
-    it). None: no cluster approval of a ServiceAccount's request."""
-    approver, requester = spec.get("approvedBy") or {}, (spec.get("requestedBy") or {}).get("username") or ""
-    parts = requester.split(":")
+def _same_person(rt: Runtime, spec: Mapping[str, Any]) -> separation.Question | None:
+    """The first right by which a cluster approver and the requester could be one person
+    (separation.questions), asked of the API server as each of them; None: none, or no
+    cluster approval. One SubjectAccessReview per right, only for approved Promotions."""
+    approver, requester = spec.get("approvedBy") or {}, spec.get("requestedBy") or {}
     if not spec.get("approved") or not approver.get("username") or approver.get("via") == "GitOps":
         return None
-    if len(parts) != 4 or parts[:2] != ["system", "serviceaccount"]:
-        return None
-    namespace, account = parts[2], parts[3]
-    checks = (
-        {"verb": "impersonate", "group": "", "resource": "serviceaccounts", "name": account},
-        {"verb": "create", "group": "", "resource": "serviceaccounts", "subresource": "token", "name": account},
-        *({"verb": "create", "group": group, "resource": resource} for group, resource in POD_CREATORS),
-    )
-    return any(_allowed(rt, approver, {"namespace": namespace, **check}) for check in checks)
+    for question in separation.questions(requester.get("username") or "", approver["username"]):
+        if _allowed(rt, approver if question.asker == "approver" else requester, question.attributes()):
+            return question
+    return None
 
 
 def _allowed(rt: Runtime, who: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
