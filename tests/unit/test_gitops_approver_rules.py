@@ -42,8 +42,8 @@ def test_the_crd_refuses_what_the_operator_refuses():
 
 def test_both_admission_policies_filter_the_approvers_the_same_way():
     filters = _policy_filters()
-    # The policy that refuses and the one that stamps approvedBy must agree.
-    assert set(filters) == {"flowops-promotion-rules", "flowops-promotion-approver"}, filters
+    # The policies that refuse and the one that stamps approvedBy must agree.
+    assert set(filters) == {"flowops-promotion-rules", "flowops-promotion-separation", "flowops-promotion-approver"}, filters
     for name, expression in filters.items():
         assert f"a.matches('^{SERVICE_ACCOUNT}$')" in expression, name
         assert f"!a.matches('^system:serviceaccount:[^:]+:{CONTROLLERS}$')" in expression, name
