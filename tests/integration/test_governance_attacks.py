@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from flowops.devcluster import install
+from flowops.domain import separation
 from flowops.kube import (
     CONFIGMAPS,
     ENVIRONMENTS,
@@ -33,6 +34,7 @@ from flowops.testing.admission import (
     bind,
     governed_environment,
     grant,
+    grant_cluster,
     refused,
     wait_until_admitted,
     wait_until_refused,
@@ -227,40 +229,104 @@ def test_a_gitops_approver_with_the_approve_permission_still_approves_only_what_
     assert spec["approved"] is False and "approvedBy" not in spec
 
 
+def _rule(route: separation.Route) -> dict:
+    resource = route.resource + (f"/{route.subresource}" if route.subresource else "")
+    return {"apiGroups": [route.group], "resources": [resource], "verbs": [route.verb]}
+
+
+# Every route domain/separation.py names (admission asks the same: a unit test keeps them so),
+# each as one narrow Role in the ServiceAccount's namespace.
 ACTING_AS = {
-    "impersonate": {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
-    "token": {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
-    "pods": {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]},
-    "deployments": {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create"]},
-    "cronjobs": {"apiGroups": ["batch"], "resources": ["cronjobs"], "verbs": ["create"]},
+    "-".join(filter(None, (r.verb.replace(":", "-"), r.resource, r.subresource))): r for r in separation.SERVICE_ACCOUNT_ROUTES
 }
 
 
-@pytest.mark.parametrize("right", sorted(ACTING_AS))
-def test_an_approver_who_can_act_as_the_requesting_service_account_cannot_approve(kube, kube_as, chain, right):
-    """One person, two names: an approver who may impersonate a ServiceAccount, mint its
-    tokens or run a pod as it (create pods, or a workload whose controller creates them, in
-    its namespace) requests as it, then approves."""
-    _, staging, prod = chain
+def _ci_bot(kube: Kube, staging: dict, prod: dict, bot_name: str) -> tuple[str, str, Kube]:
+    """A fresh namespace and a ServiceAccount there that may promote into production."""
     ci = f"atk-ci-{uuid.uuid4().hex[:6]}"
     kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ci}})
-    bot_name = f"bot-{right}"
     bot = as_service_account(kube, ci, bot_name)
     account = f"system:serviceaccount:{ci}:{bot_name}"
     bind(kube, ns(prod), "flowops-promoter", account)
     bind(kube, ns(staging), "flowops-viewer", account)
-    pname = f"bot-{right}"
+    return ci, account, bot
+
+
+@pytest.mark.parametrize("right", sorted(ACTING_AS))
+def test_an_approver_who_can_act_as_the_requesting_service_account_cannot_approve(kube, kube_as, chain, right):
+    """One person, two names: an approver who may impersonate a ServiceAccount, mint or read
+    its tokens, reach into a pod running as it, or run a pod as it (create or change pods, or
+    a workload whose controller creates them, in its namespace) requests as it, then approves."""
+    _, staging, prod = chain
+    route = ACTING_AS[right]
+    bot_name = f"bot-{right}"[:63]
+    ci, _, bot = _ci_bot(kube, staging, prod, bot_name)
+    pname = bot_name
     bot.create(PROMOTIONS, reviewed(pname, staging), ns(prod))
 
-    # Without any way to act as the bot, the approver is a second person.
+    # Without any way to act as the bot, the approver is a second person (and the policies'
+    # checks, all asked then, fit the API server's cost budget).
     kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod), dry_run=True)
-    grant(kube, ci, "dave-approver", ACTING_AS[right])
+    grant(kube, ci, "dave-approver", _rule(route))
+    path = route.resource + (f"/{bot_name}" if route.named else "") + (f"/{route.subresource}" if route.subresource else "")
     refused(
         lambda: kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(prod)),
         f"separation of duties in environment {name(prod)}: ServiceAccount {ci}/{bot_name} requested this Promotion",
-        "dave-approver can act as it",
+        "dave-approver can act as it: it may ",
+        route.verb,
+        path if route.subresource or route.named else f"{route.resource} ",
+        f"in namespace {ci} ({route.how}",
+        f"Remove that right from dave-approver in namespace {ci}",
     )
     spec = kube.get(PROMOTIONS, pname, ns(prod))["spec"]
+    assert spec["approved"] is False and "approvedBy" not in spec
+
+
+def _person(cluster: Any, username: str, group: str) -> Kube:
+    """A client for a person only this test knows (the admin impersonating them): rights
+    granted to them change no other test."""
+    client = Kube.from_kubeconfig(str(cluster.kubeconfig), "flowops-admin")
+    client.api.set_default_header("Impersonate-User", username)
+    client.api.set_default_header("Impersonate-Group", group)
+    return client
+
+
+IMPERSONATE = {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]}
+
+
+def test_impersonation_joins_requester_and_approver_either_way(kube, cluster, chain):
+    """An approver who may impersonate the person who requested could have requested alone;
+    a ServiceAccount that requested and may impersonate the approver could have approved alone.
+    (The constrained verbs, impersonate:user-info and impersonate:serviceaccount, count the same.)"""
+    _, staging, prod = chain
+    suffix = uuid.uuid4().hex[:6]
+    gina, frank = f"gina-{suffix}", f"frank-{suffix}"
+    bind(kube, ns(staging), "flowops-viewer", gina)
+    requester, approver = _person(cluster, gina, "flowops:promoters"), _person(cluster, frank, "flowops:approvers")
+    approve = {"spec": {"approved": True}}
+    requester.create(PROMOTIONS, reviewed("by-gina", staging), ns(prod))
+    approver.merge_patch(PROMOTIONS, "by-gina", approve, ns(prod), dry_run=True)
+    grant_cluster(kube, frank, {**IMPERSONATE, "verbs": ["impersonate:user-info"], "resourceNames": [gina]})
+    refused(
+        lambda: approver.merge_patch(PROMOTIONS, "by-gina", approve, ns(prod)),
+        f"separation of duties in environment {name(prod)}: {gina} requested this Promotion, and {frank} may impersonate them",
+        f"(impersonate or impersonate:user-info users/{gina}), so could have requested it alone",
+        f"Remove that right from {frank}",
+    )
+    spec = kube.get(PROMOTIONS, "by-gina", ns(prod))["spec"]
+    assert spec["approved"] is False and "approvedBy" not in spec
+
+    ci, account, bot = _ci_bot(kube, staging, prod, "release-bot")
+    bot.create(PROMOTIONS, reviewed("by-bot", staging), ns(prod))
+    approver.merge_patch(PROMOTIONS, "by-bot", approve, ns(prod), dry_run=True)
+    grant_cluster(kube, account, {**IMPERSONATE, "resourceNames": [frank]})
+    refused(
+        lambda: approver.merge_patch(PROMOTIONS, "by-bot", approve, ns(prod)),
+        f"separation of duties in environment {name(prod)}: ServiceAccount {ci}/release-bot requested this Promotion "
+        f"and may impersonate {frank} (impersonate or impersonate:user-info users/{frank}), so this approval may be its own",
+        "Remove that right from the ServiceAccount",
+    )
+    spec = kube.get(PROMOTIONS, "by-bot", ns(prod))["spec"]
     assert spec["approved"] is False and "approvedBy" not in spec
 
 
@@ -690,30 +756,61 @@ def test_the_operator_refuses_an_approval_without_the_approve_permission(
     assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None
 
 
+@pytest.mark.parametrize(
+    ("right", "policy"),
+    [
+        ("impersonate-serviceaccounts", "flowops-promotion-rules"),
+        ("create-pods-exec", "flowops-promotion-rules"),
+        ("patch-deployments", "flowops-promotion-separation"),
+    ],
+)
 def test_the_operator_refuses_an_approval_by_one_who_can_act_as_the_requesting_service_account(
-    kube, kube_as, cluster, running_operator, make_environment
+    kube, kube_as, cluster, running_operator, make_environment, right, policy
 ):
-    """The rules' policy removed: an approver who may impersonate the ServiceAccount that
-    requested approves, and the operator, asking the API server itself, writes nothing."""
+    """The policy that asks the route removed: an approver who may act as the ServiceAccount
+    that requested approves, and the operator, asking the API server itself, writes nothing."""
     staging, prod = _chain_promoted_to_staging(kube, make_environment)
-    ci = f"atk-ci-{uuid.uuid4().hex[:6]}"
-    kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ci}})
-    bot = as_service_account(kube, ci, "release-bot")
-    account = f"system:serviceaccount:{ci}:release-bot"
-    bind(kube, ns(prod), "flowops-promoter", account)
-    bind(kube, ns(staging), "flowops-viewer", account)
+    ci, account, bot = _ci_bot(kube, staging, prod, "release-bot")
     bind(kube, ns(prod), "flowops-approver", "dave-approver")
-    grant(kube, ci, "dave-approver", ACTING_AS["impersonate"])
+    grant(kube, ci, "dave-approver", _rule(ACTING_AS[right]))
     for pname in ("to-prod", "probe"):
         bot.create(PROMOTIONS, reviewed(pname, staging), ns(prod))
     wait_for_phase(kube, ns(prod), "to-prod", ("AwaitingApproval",))
     dave = kube_as("approver")
     approve = {"spec": {"approved": True}}
     probe = lambda: dave.merge_patch(PROMOTIONS, "probe", approve, ns(prod), dry_run=True)  # noqa: E731
-    with _promotion_policies_unbound(cluster, ("flowops-promotion-rules",), probe, "can act as it"):
+    with _promotion_policies_unbound(cluster, (policy,), probe, "can act as it"):
         dave.merge_patch(PROMOTIONS, "to-prod", approve, ns(prod))
     assert kube.get(PROMOTIONS, "to-prod", ns(prod))["spec"]["approvedBy"]["username"] == "dave-approver"
     failed = wait_for_phase(kube, ns(prod), "to-prod")
     assert failed["phase"] == "Failed", failed
-    assert f"dave-approver can act as ServiceAccount {account}, which requested this Promotion" in failed["message"], failed
+    words = ACTING_AS[right].words(ci, "release-bot")
+    assert (
+        f"dave-approver can act as ServiceAccount {account}, which requested this Promotion (dave-approver may {words}"
+        in failed["message"]
+    ), failed
+    assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None
+
+
+def test_the_operator_refuses_an_approval_by_one_the_requesting_person_may_impersonate(
+    kube, cluster, running_operator, make_environment
+):
+    """CEL's authorizer asks nothing about a person who is not making the request: a requester
+    who may impersonate the approver gets the approval admitted, and only the operator, asking
+    the API server about the requester, refuses it."""
+    staging, prod = _chain_promoted_to_staging(kube, make_environment)
+    suffix = uuid.uuid4().hex[:6]
+    gina, frank = f"gina-{suffix}", f"frank-{suffix}"
+    bind(kube, ns(staging), "flowops-viewer", gina)
+    _person(cluster, gina, "flowops:promoters").create(PROMOTIONS, reviewed("to-prod", staging), ns(prod))
+    wait_for_phase(kube, ns(prod), "to-prod", ("AwaitingApproval",))
+    grant_cluster(kube, gina, {**IMPERSONATE, "resourceNames": [frank]})
+    _person(cluster, frank, "flowops:approvers").merge_patch(PROMOTIONS, "to-prod", {"spec": {"approved": True}}, ns(prod))
+    failed = wait_for_phase(kube, ns(prod), "to-prod")
+    assert failed["phase"] == "Failed", failed
+    assert (
+        f"{gina}, who requested this Promotion, can act as {frank}, who approved it ({gina} may impersonate users/{frank}: "
+        "impersonate them), so the approval may be the requester's own" in failed["message"]
+    ), failed
+    assert f"Remove that right from {gina}" in failed["message"], failed
     assert kube.get_or_none(FLOWS, "standard", ns(prod)) is None

@@ -110,9 +110,28 @@ def grant(kube: Kube, namespace: str, user: str, rule: Mapping[str, Any], timeou
     _bind_and_wait(kube, namespace, role, "Role", role, user, probe, timeout)
 
 
+CLUSTERROLES = Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False)
+CLUSTERROLEBINDINGS = Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", namespaced=False)
+
+
+def grant_cluster(kube: Kube, user: str, rule: Mapping[str, Any], timeout: float = 30) -> None:
+    """One cluster-wide RBAC rule for `user` (a ClusterRole and its binding), for what no
+    namespace holds (impersonating users); returns once the authorizer applies it (probed
+    with the rule's first verb, resource and resource name)."""
+    role = f"grant-{uuid.uuid4().hex[:8]}"
+    kube.create(
+        CLUSTERROLES,
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role}, "rules": [rule]},
+    )
+    probe = {"group": rule["apiGroups"][0], "resource": rule["resources"][0], "verb": rule["verbs"][0]}
+    if rule.get("resourceNames"):
+        probe["name"] = rule["resourceNames"][0]
+    _bind_and_wait(kube, None, role, "ClusterRole", role, user, probe, timeout)
+
+
 def _bind_and_wait(
     kube: Kube,
-    namespace: str,
+    namespace: str | None,
     name: str,
     kind: str,
     role: str,
@@ -120,22 +139,23 @@ def _bind_and_wait(
     probe: Mapping[str, str],
     timeout: float,
 ) -> None:
-    """A RoleBinding of `role` to `user`, once the authorizer allows `probe` in `namespace`."""
-    kube.create(
-        ROLEBINDINGS,
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-        },
-        namespace,
-    )
+    """A RoleBinding of `role` to `user`, once the authorizer allows `probe` in `namespace`
+    (no namespace: a ClusterRoleBinding)."""
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding" if namespace else "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }
+    if namespace:
+        kube.create(ROLEBINDINGS, binding, namespace)
+    else:
+        kube.create(CLUSTERROLEBINDINGS, binding)
     review = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SubjectAccessReview",
-        "spec": {"user": user, "resourceAttributes": {**probe, "namespace": namespace}},
+        "spec": {"user": user, "resourceAttributes": {**probe, **({"namespace": namespace} if namespace else {})}},
     }
     wait_for(
         lambda: (kube.create(SUBJECT_ACCESS_REVIEWS, review).get("status") or {}).get("allowed"),
