@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import uuid
 
+import pytest
 import yaml
 
 from flowops.devcluster import install
 from flowops.kube import ENVIRONMENTS, FLOWS, FLOWVERSIONS
 from flowops.testing import documents
-from flowops.testing.objects import flow, flow_status, wait_for_number
+from flowops.testing.admission import refused
+from flowops.testing.objects import API_VERSION, flow, flow_status, wait_for_number
 from flowops.testing.waiting import wait_for
 
 SAMPLE_RULES = next(
@@ -99,12 +102,44 @@ def test_custom_cel_rule_passes_and_fails(kube, running_operator, make_environme
     assert status["latestReadyNumber"] == 3 and condition(status, "Ready")["status"] == "True"
 
 
-def test_cel_syntax_error_and_unknown_builtin_are_reported_on_the_environment(kube, running_operator, make_environment):
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ({"name": "r", "builtin": "maxDocSize"}, ["spec.policy.guardrails[0].builtin", "supported values", '"maxDocumentSize"']),
+        ({"name": "r", "builtin": "maxDocumentSize"}, ["maxDocumentSize needs parameters.bytes", "parameters: {bytes: 1000000}"]),
+        (
+            {"name": "r", "builtin": "maxDocumentSize", "parameters": {"bytes": "1MB"}},
+            ["spec.policy.guardrails[0].parameters.bytes", "integer"],
+        ),
+        ({"name": "r", "builtin": "requiredFields", "parameters": {}}, ["requiredFields needs parameters.forms"]),
+        (
+            {"name": "r", "builtin": "requiredFields", "parameters": {"forms": {"signInForm": []}}},
+            ["spec.policy.guardrails[0].parameters.forms.signInForm"],
+        ),
+        ({"name": "r", "builtin": "formFieldsExist", "message": "m"}, ["message applies only to CEL rules", "remove message"]),
+    ],
+)
+def test_a_guardrail_no_document_could_pass_is_refused_at_admission(kube, rule, words):
+    """A rule the operator cannot use fails every document of its environment: refused
+    before it is stored, naming the field and the fix."""
+    name = f"typo-{uuid.uuid4().hex[:6]}"
+    body = {
+        "apiVersion": API_VERSION,
+        "kind": "Environment",
+        "metadata": {"name": name},
+        "spec": {"namespace": f"ns-{name}", "tier": "Development", "policy": {"guardrails": [rule]}},
+    }
+    refused(lambda: kube.create(ENVIRONMENTS, body), *words)
+    assert kube.get_or_none(ENVIRONMENTS, name) is None
+
+
+def test_cel_syntax_error_and_unknown_parameter_are_reported_on_the_environment(kube, running_operator, make_environment):
     env = make_environment(
         policy={
             "guardrails": [
                 {"name": "broken", "expression": "content.forms.exists(f, ", "message": "x"},
-                {"name": "mystery", "builtin": "noSuchRule"},
+                # Unknown parameter names are the operator's to report (the schema keeps them).
+                {"name": "mystery", "builtin": "formFieldsExist", "parameters": {"locale": ["en"]}},
             ]
         }
     )
@@ -116,7 +151,7 @@ def test_cel_syntax_error_and_unknown_builtin_are_reported_on_the_environment(ku
     env_status = kube.get(ENVIRONMENTS, env["metadata"]["name"])["status"]
     invalid = {g["name"]: g for g in env_status["guardrails"] if not g["valid"]}
     assert set(invalid) == {"broken", "mystery"}
-    assert "noSuchRule" in invalid["mystery"]["message"] and "formFieldsExist" in invalid["mystery"]["message"]
+    assert "unknown parameter 'locale'" in invalid["mystery"]["message"], invalid["mystery"]
     assert condition(env_status, "Ready")["status"] == "False"
     # Invalid rules never silently pass: a flow here cannot become ready.
     kube.create(FLOWS, flow("any", {"a": 1}), ns(env))
