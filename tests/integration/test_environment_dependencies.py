@@ -1,6 +1,7 @@
 """An Environment's status follows its namespace and its upstream chain as they come and go,
-without the Environment itself being edited: a stale Stalled fails Flux syncs (and shows
-Degraded in Argo CD) until someone touches it, a stale Ready hides a broken chain."""
+without the Environment itself being edited. What is missing is waited for (Reconciling:
+GitOps may apply it later in the same sync; Stalled would fail the Flux sync at once), and
+its arrival makes the Environment Ready; a stale Ready would hide a broken chain."""
 
 from __future__ import annotations
 
@@ -27,15 +28,15 @@ def wait_ready(kube, name, words="", message=""):
     return wait_for(ready, message=message or f"{name} Ready")
 
 
-def wait_stalled(kube, name, words, message=""):
-    """Until Stalled=True and Ready=False, both saying `words`."""
+def wait_waiting(kube, name, words, message=""):
+    """Until Reconciling=True and Ready=False, both saying `words`, and not Stalled."""
 
-    def stalled():
-        stalled, ready = condition(kube, name, "Stalled"), condition(kube, name, "Ready")
-        ok = stalled.get("status") == "True" and ready.get("status") == "False"
-        return ok and words in stalled.get("message", "") and words in ready.get("message", "")
+    def waiting():
+        reconciling, ready = condition(kube, name, "Reconciling"), condition(kube, name, "Ready")
+        ok = reconciling.get("status") == "True" and ready.get("status") == "False" and not condition(kube, name, "Stalled")
+        return ok and words in reconciling.get("message", "") and words in ready.get("message", "")
 
-    return wait_for(stalled, message=message or f"{name} Stalled saying {words!r}")
+    return wait_for(waiting, message=message or f"{name} waiting, saying {words!r}")
 
 
 def environment(name, namespace, **spec):
@@ -47,11 +48,11 @@ def environment(name, namespace, **spec):
     }
 
 
-def test_a_namespace_created_after_its_environment_clears_stalled_and_its_deletion_stalls_it(kube, running_operator):
+def test_an_environment_waits_for_its_namespace_and_is_ready_once_it_exists(kube, running_operator):
     name = f"late-{uuid.uuid4().hex[:6]}"
     namespace = f"ns-{name}"
     created = kube.create(ENVIRONMENTS, environment(name, namespace))
-    wait_stalled(kube, name, f"namespace {namespace} does not exist")
+    wait_waiting(kube, name, f"namespace {namespace} does not exist: waiting for it to be created")
 
     kube.create(
         NAMESPACES,
@@ -61,7 +62,7 @@ def test_a_namespace_created_after_its_environment_clears_stalled_and_its_deleti
     assert ready["metadata"]["generation"] == created["metadata"]["generation"], "the Environment itself was not edited"
 
     kube.delete(NAMESPACES, namespace)  # unprotected: admission lets it go
-    wait_stalled(kube, name, f"namespace {namespace} does not exist", message=f"{name} Stalled once {namespace} is gone")
+    wait_waiting(kube, name, f"namespace {namespace} does not exist", message=f"{name} waiting once {namespace} is gone")
 
 
 def test_a_deleted_upstream_is_reported_downstream_and_its_return_clears_it(kube, running_operator, make_environment):
@@ -76,7 +77,7 @@ def test_a_deleted_upstream_is_reported_downstream_and_its_return_clears_it(kube
     kube.delete(ENVIRONMENTS, dev_name)
     missing = f"spec.upstream names environment {dev_name!r}, which does not exist"
     for env in (staging, qa):  # directly and further down the chain
-        wait_stalled(kube, env["metadata"]["name"], missing)
+        wait_waiting(kube, env["metadata"]["name"], missing)
 
     kube.create(ENVIRONMENTS, environment(dev_name, dev["spec"]["namespace"]))
     for env in (staging, qa):
@@ -92,7 +93,7 @@ def test_a_changed_upstream_reaches_those_downstream(kube, running_operator, mak
 
     gone = f"gone-{uuid.uuid4().hex[:6]}"
     kube.merge_patch(ENVIRONMENTS, staging["metadata"]["name"], {"spec": {"upstream": gone}})
-    wait_stalled(kube, qa_name, f"spec.upstream names environment {gone!r}, which does not exist")
+    wait_waiting(kube, qa_name, f"spec.upstream names environment {gone!r}, which does not exist: waiting for it")
 
     kube.merge_patch(ENVIRONMENTS, staging["metadata"]["name"], {"spec": {"upstream": dev["metadata"]["name"]}})
     wait_ready(kube, qa_name, "upstream chain valid", message=f"{qa_name} Ready again")

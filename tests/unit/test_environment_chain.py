@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowops.services.environments import chain_problem
+from flowops.services.environments import chain_problem, missing_upstream
 
 
 def lookup(upstreams: dict[str, str | None]):
@@ -13,9 +13,16 @@ def test_a_valid_chain_has_no_problem():
     assert chain_problem("prod", {"upstream": "staging"}, lookup({"staging": "dev", "dev": None})) is None
 
 
-def test_a_missing_upstream_is_named():
-    problem = chain_problem("prod", {"upstream": "staging"}, lookup({}))
-    assert problem == "spec.upstream names environment 'staging', which does not exist"
+def test_a_missing_upstream_is_waited_for_not_a_fault():
+    assert chain_problem("prod", {"upstream": "staging"}, lookup({})) is None
+    assert missing_upstream("prod", {"upstream": "staging"}, lookup({})) == (
+        "spec.upstream names environment 'staging', which does not exist: waiting for it (if the name is wrong, correct "
+        "spec.upstream)"
+    )
+    assert missing_upstream("prod", {"upstream": "staging"}, lookup({"staging": "dev"})).startswith(
+        "spec.upstream names environment 'dev'"
+    )
+    assert missing_upstream("prod", {"upstream": "staging"}, lookup({"staging": "prod"})) is None  # a cycle: a fault
 
 
 def test_a_cycle_is_shown_in_full():

@@ -70,6 +70,17 @@ def test_environment(valid, problems, expected, guardrails):
         assert conditions.find(conds, "Stalled")["message"] == "; ".join(problems)
 
 
+def test_an_environment_waiting_for_its_namespace_is_in_progress_not_failed():
+    """GitOps may apply the namespace later in the same sync: Flux must not fail it fast."""
+    waiting = ["namespace ns-prod does not exist: waiting for it to be created"]
+    conds = environmentstatus.environment_conditions(4, True, "", [], None, NOW, waiting)
+    assert summary(conds) == ("False", "Waiting", True, False)
+    assert conditions.find(conds, "Reconciling")["message"] == waiting[0]
+    # A fault as well: Stalled says the fault, the wait is told once it is fixed.
+    stalled = environmentstatus.environment_conditions(4, True, "", ["spec.upstream makes a cycle"], None, NOW, waiting)
+    assert summary(stalled) == ("False", "InvalidSpec", False, True)
+
+
 HELD = Fingerprint("login", "20261121093012000002", 2, "sha256:2", "RestartInProgress")
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from . import conditions
 
-# GuardrailsValid: every custom rule compiles. Problems in the spec (a cyclic chain, a
-# missing namespace, rules that do not compile) need a person: Stalled.
+# GuardrailsValid: every custom rule compiles. Problems in the spec (a cyclic chain, rules
+# that do not compile, a namespace another Environment holds) need a person: Stalled. A
+# namespace or upstream Environment not there yet is waited for (GitOps may apply it later
+# in the same sync, and its creation reconciles the Environment again): Reconciling.
 ENVIRONMENT = conditions.ConditionSet("Environment", dependents=("GuardrailsValid",))
 
 
@@ -19,6 +21,7 @@ def environment_conditions(
     problems: Sequence[str],
     previous: Sequence[Mapping[str, Any]] | None,
     now: str,
+    waiting: Sequence[str] = (),
 ) -> list[conditions.Condition]:
     marks = ENVIRONMENT.marks(generation)
     if rules_valid:
@@ -26,7 +29,9 @@ def environment_conditions(
     else:
         marks.false("GuardrailsValid", "InvalidRules", rules_message)
     if problems:
-        marks.stalled("InvalidSpec", "; ".join(problems))
+        marks.stalled("InvalidSpec", "; ".join(problems))  # waiting is told once these are fixed
+    elif waiting:
+        marks.reconciling("Waiting", "; ".join(waiting)).not_ready("Waiting", "; ".join(waiting))
     else:
         marks.ready("Ready", "policy valid; upstream chain valid")
     return marks.conditions(previous, now)

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = 64) -> str | None:
-    """A missing or cyclic upstream chain, described for the user."""
+    """A cyclic or overlong upstream chain, described for the user (a person must fix it)."""
     seen = [name]
     upstream = spec.get("upstream")
     while upstream:
@@ -31,10 +31,28 @@ def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, li
             return f"spec.upstream makes a cycle: {' → '.join(seen + [upstream])}; promotions must flow one way"
         env = env_by_name(upstream)
         if env is None:
-            return f"spec.upstream names environment {upstream!r}, which does not exist"
+            return None  # missing_upstream: waited for
         seen.append(upstream)
         if len(seen) > limit:
             return f"spec.upstream chain has more than {limit} environments: point spec.upstream at one nearer its start"
+        upstream = (env.get("spec") or {}).get("upstream")
+    return None
+
+
+def missing_upstream(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = 64) -> str | None:
+    """An Environment the upstream chain names that does not exist (yet): GitOps may apply
+    it later in the same sync, and its creation reconciles this one again, so it is waited
+    for rather than reported as a fault."""
+    seen = [name]
+    upstream = spec.get("upstream")
+    while upstream and upstream not in seen and len(seen) <= limit:
+        env = env_by_name(upstream)
+        if env is None:
+            return (
+                f"spec.upstream names environment {upstream!r}, which does not exist: waiting for it "
+                "(if the name is wrong, correct spec.upstream)"
+            )
+        seen.append(upstream)
         upstream = (env.get("spec") or {}).get("upstream")
     return None
 
@@ -76,10 +94,15 @@ def reconcile(
     chain = chain_problem(meta["name"], spec, env_by_name)
     if chain:
         problems.append(chain)
-    if kube.get_or_none(NAMESPACES, spec["namespace"]) is None:
-        problems.append(f"namespace {spec['namespace']} does not exist: create it")
     if claim:
         problems.append(claim)
+    # What is on its way (its creation reconciles this Environment again) is waited for.
+    waiting = [w for w in (missing_upstream(meta["name"], spec, env_by_name),) if w]
+    if kube.get_or_none(NAMESPACES, spec["namespace"]) is None:
+        waiting.append(
+            f"namespace {spec['namespace']} does not exist: waiting for it to be created (spec.namespace is "
+            "immutable: if the name is wrong, create a new Environment)"
+        )
 
     reevaluated: int | None = None
     if previous.get("guardrailsDigest") != rules.digest and not claim:
@@ -123,6 +146,7 @@ def reconcile(
         problems,
         previous.get("conditions"),
         rfc3339(rt.clock()),
+        waiting,
     )
     if any(previous.get(k) != v for k, v in status.items() if k != "conditions") or _conditions_changed(
         previous.get("conditions"), status["conditions"]
