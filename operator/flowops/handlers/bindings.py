@@ -15,8 +15,10 @@ from ..domain import fanout, policy
 from ..domain.binding import inherited
 from ..kube.resources import API_GROUP, API_VERSION
 from ..services import applications_resume, bindings, bindings_applications, bindings_clients, bindings_resume, flowevents
+from ..services.common import RetryLater
 from .events import post
 from .indexes import first, lookup_in
+from .retries import retry_shortly
 
 APICLIENT = (API_GROUP, API_VERSION, "apiclients")
 APPLICATION = (API_GROUP, API_VERSION, "applications")
@@ -105,11 +107,20 @@ async def prime_client_resume(type: str | None, namespace: str, environments_by_
 @kopf.on.create(*APICLIENT)
 @kopf.on.update(*APICLIENT)
 def reconcile_apiclient(
-    body: kopf.Body, name: str, namespace: str, reason: kopf.Reason, environments_by_namespace: kopf.Index, **_: Any
+    body: kopf.Body,
+    name: str,
+    namespace: str,
+    reason: kopf.Reason,
+    retry: int,
+    environments_by_namespace: kopf.Index,
+    **_: Any,
 ) -> None:
     env = first(environments_by_namespace, namespace)
     resumed = body if reason == kopf.Reason.RESUME else None
-    bindings_clients.reconcile_client(runtime.current(), namespace, name, env, post=post, resumed=resumed)
+    try:
+        bindings_clients.reconcile_client(runtime.current(), namespace, name, env, post=post, resumed=resumed)
+    except RetryLater as exc:
+        raise retry_shortly(exc, retry, 5, body, post) from None
 
 
 async def count_clients(

@@ -28,7 +28,7 @@ from . import bindings_resume, environmentlookup
 from .bindings_concurrency import with_retries
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
-from .common import rfc3339
+from .common import RetryLater, rfc3339
 from .flowreaders import UNSEEN
 
 
@@ -40,6 +40,10 @@ class ClientOutcome:
 
 
 StatusWrites = list[Callable[[], None]]
+
+
+# How a ValidatingAdmissionPolicy refuses while its paramKind is not yet resolved (kubernetes#124237).
+ADMISSION_NOT_READY = "failed to configure policy"
 
 
 def reconcile_client(
@@ -384,6 +388,10 @@ def _materialise(
         else:
             kube.replace(CONFIGMAPS, body["metadata"]["name"], payload, namespace, metadata_only=True)
     except Forbidden as refused:  # e.g. the namespace is not labelled for its Environment (docs/operations.md)
+        if ADMISSION_NOT_READY in refused.message:
+            # A restarted API server refuses for a moment while it resolves the policies'
+            # parameters (docs/operations.md): retried, not reported as the client's fault.
+            raise RetryLater(f"ConfigMap {body['metadata']['name']} refused while admission starts: {refused.message}") from None
         return Problem(
             "ConfigMapRefused", f"the API server refused writing ConfigMap {body['metadata']['name']}: {refused.message}"
         )

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from ..keyedlocks import KeyedLocks
+from .common import RetryLater
 from .flowreaders import FlowReaders
 from .threads import FAN_OUT_THREADS
 
@@ -138,17 +139,35 @@ APPLICATION_CLIENTS_TTL = 30.0
 RESUME_SNAPSHOT_TTL = 30.0
 
 
-def with_retries(call: Callable[[], object], what: str, attempts: int = 3, delay: float = 0.5) -> None:
-    """Event handlers are not retried by Kopf: retry transient API errors here, then log."""
-    for attempt in range(1, attempts + 1):
+def with_retries(
+    call: Callable[[], object],
+    what: str,
+    attempts: int = 3,
+    delay: float = 0.5,
+    later_attempts: int = 8,
+    later_delay: float = 5.0,
+) -> None:
+    """Event handlers are not retried by Kopf: retry transient API errors here, then log.
+    RetryLater (a refusal known to pass, e.g. admission starting after an API server
+    restart, up to 30 s) is retried longer: no later event would retry it."""
+    failures = 0
+    while True:
         try:
             call()
             return
-        except Exception:  # noqa: BLE001 - one failing object must not stop the fan-out
-            if attempt == attempts:
-                log.exception("%s failed %d times; the next event retries it", what, attempts)
+        except RetryLater as later:
+            failures += 1
+            if failures >= later_attempts:
+                log.warning("%s was refused %d times (%s); the next event retries it", what, failures, later)
                 return
-            time.sleep(delay * attempt)
+            log.info("%s: %s; retrying in %g s", what, later, later_delay)
+            time.sleep(later_delay)
+        except Exception:  # noqa: BLE001 - one failing object must not stop the fan-out
+            failures += 1
+            if failures >= attempts:
+                log.exception("%s failed %d times; the next event retries it", what, failures)
+                return
+            time.sleep(delay * failures)
 
 
 def run_all(items: Iterable[T], one: Callable[[T], None]) -> None:
