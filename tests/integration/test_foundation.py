@@ -129,6 +129,38 @@ BAD_MANIFESTS = {
         },
         "spec.source.version",
     ),
+    "source environment not a name": (
+        {
+            "kind": "Promotion",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"source": {"environment": "Staging", "flow": "f"}},
+        },
+        "spec.source.environment",
+    ),
+    "include of the whole document": (
+        {
+            "kind": "Promotion",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"source": {"environment": "d", "flow": "f"}, "changes": {"include": [""]}},
+        },
+        "spec.changes.include[0]",
+    ),
+    "approvals reserved to no group": (
+        {
+            "kind": "Environment",
+            "metadata": {"name": "no-group"},
+            "spec": {"namespace": "x", "tier": "Development", "policy": {"promotion": {"approverGroups": []}}},
+        },
+        "spec.policy.promotion.approverGroups",
+    ),
+    "allowed source not a name": (
+        {
+            "kind": "Environment",
+            "metadata": {"name": "bad-source"},
+            "spec": {"namespace": "x", "tier": "Development", "policy": {"promotion": {"allowedSources": ["Dev"]}}},
+        },
+        "spec.policy.promotion.allowedSources[0]",
+    ),
     "include pointer without slash": (
         {
             "kind": "Promotion",

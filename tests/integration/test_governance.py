@@ -102,6 +102,15 @@ def test_uncommitted_source_is_an_opt_in_of_development_targets(kube, kube_as, c
     kube.merge_patch(ENVIRONMENTS, name(sandbox), {"spec": {"policy": {"promotion": {"allowUncommittedSource": True}}}})
     wait_until_admitted(lambda: kube.create(PROMOTIONS, reviewed("raw", dev, "uncommitted"), ns(sandbox), dry_run=True))
     kube.create(PROMOTIONS, reviewed("raw", dev, "uncommitted"), ns(sandbox))
+    # Anywhere else it would be ignored: refused where it is written, instead.
+    staging = chain[1]
+    refused(
+        lambda: kube.merge_patch(
+            ENVIRONMENTS, name(staging), {"spec": {"policy": {"promotion": {"allowUncommittedSource": True}}}}
+        ),
+        "spec.policy.promotion.allowUncommittedSource is honoured only for tier Development",
+    )
+    assert "allowUncommittedSource" not in json.dumps(kube.get(ENVIRONMENTS, name(staging))["spec"])
 
 
 def test_head_into_a_protected_environment_must_be_pinned(kube, kube_as, chain):
