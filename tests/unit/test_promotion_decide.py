@@ -485,6 +485,15 @@ def test_decide(case):
         assert decision.status["sourceVersion"], "the source version is on record before anything is written"
 
 
+def test_every_failure_says_a_new_promotion_carries_the_fix():
+    """A failed Promotion is final and its spec fixed: a message that named only the field
+    (set spec.ifTargetExists to Replace) would send the user to edit what cannot change."""
+    failed = [(case[0], decide(case[1])) for case in CASES if case[2] == "Failed"]
+    assert len(failed) > 10
+    for name, decision in failed:
+        assert "new Promotion" in decision.message or "create the Promotion" in decision.message, (name, decision.message)
+
+
 def test_landed_version_is_reported_whatever_moved_since():
     landed = record(2, DEV_DOC, promotion_uid="uid-1")
     given = state(

@@ -251,7 +251,13 @@ class Decision:
         return self.phase == "Failed"
 
 
+# A failed Promotion is final and its spec fixed: every fix its message names goes into a new one.
+NEW_PROMOTION = "a failed Promotion is not retried and its spec does not change: create a new Promotion with the fix"
+
+
 def _refuse(reason: str, message: str, status: Mapping[str, Any] | None = None) -> Decision:
+    if "new Promotion" not in message and "create the Promotion" not in message:
+        message = f"{message} ({NEW_PROMOTION})"
     return Decision("Failed", reason, message, dict(status or {}))
 
 
