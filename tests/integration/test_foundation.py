@@ -111,7 +111,7 @@ BAD_MANIFESTS = {
     ),
     "flow name too long": (
         {"kind": "Flow", "metadata": {"name": "f" * 64, "namespace": "default"}, "spec": {"content": {}}},
-        "at most 63 characters",
+        "characters: a Flow name has at most 63",
     ),
     "promotion without source flow": (
         {

@@ -88,8 +88,8 @@ def reconcile(
     if not rules.valid:
         problems.append(
             "invalid guardrails: "
-            + "; ".join(f"{e.rule}: {e.message}" for e in rules.errors)
-            + " (flows fail these rules until they are fixed)"
+            + "; ".join(f"spec.policy.guardrails[name={e.rule}]: {e.message}" for e in rules.errors)
+            + " (flows fail these rules until they are fixed: correct them in spec.policy.guardrails)"
         )
     chain = chain_problem(meta["name"], spec, env_by_name)
     if chain:
