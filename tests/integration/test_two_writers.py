@@ -263,6 +263,7 @@ def test_a_decision_from_an_older_view_of_a_promotion_writes_nothing(kube, kube_
     first_view = kube.create(PROMOTIONS, promotion("late", dev["metadata"]["name"], "login", "1"), staging["spec"]["namespace"])
     assert wait_for_phase(kube, staging["spec"]["namespace"], "late")["phase"] == "Succeeded"
     barrier(kube, FLOWS, staging["spec"]["namespace"], "login")  # the operator's trailing writes are done
+    barrier(kube, PROMOTIONS, staging["spec"]["namespace"], "late")  # and Kopf's record of handling it
     target_before = kube.get(FLOWS, "login", staging["spec"]["namespace"])["metadata"]["resourceVersion"]
     before = kube.get(PROMOTIONS, "late", staging["spec"]["namespace"])
 
