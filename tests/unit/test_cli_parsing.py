@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from flowops.cli.errors import UserError
-from flowops.cli.main import COMMANDS
+from flowops.cli.main import COMMANDS, main
 from flowops.cli.parser import build, duration
 from flowops.cli.refs import parse_flow_ref
 
@@ -100,6 +100,58 @@ def test_promote_options():
     assert (args.source, args.target, args.include, args.exclude) == ("staging", "production", ["/a", "/b"], ["/c"])
     assert args.review and args.comment == "why" and args.wait is False and args.timeout == 120
     assert parse("promote", "standard", "--to", "production").wait is None  # decided by --review
+
+
+def run_without_cluster(tmp_path, *argv: str) -> int:
+    """main() as the plugin runs it, with a kubeconfig that does not exist: anything that
+    needs the cluster fails with "cannot load kubeconfig"."""
+    try:
+        return main([*argv, "--kubeconfig", str(tmp_path / "no-such-kubeconfig")])
+    except SystemExit as exited:  # argparse's usage errors
+        return int(exited.code or 0)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["promote", "std", "--to", "prod", "--version", "abc"],
+            "argument --version: invalid version selector 'abc': expected HEAD",
+        ),
+        (["copy", "std", "new", "--version", "abc"], "argument --version: invalid version selector 'abc'"),
+        (["rollback", "std", "--to", "abc"], "argument --to: invalid version selector 'abc'"),
+        (["restore", "std", "--to", "abc"], "argument --to: invalid version selector 'abc'"),
+        (["pin", "app", "--version", "abc"], "argument --version: invalid version selector 'abc'"),
+        (["show", "std@abc"], "argument FLOW[@VERSION]: invalid version selector 'abc'"),
+        (["diff", "std@abc", "std"], "argument A: invalid version selector 'abc'"),
+        (["diff", "std", "@abc"], "argument B: invalid version selector 'abc'"),
+        (
+            ["rollback", "std", "--to", "uncommitted"],
+            "argument --to: rollback goes to a committed version: name its number or id",
+        ),
+        (["restore", "std", "--to", "0"], "argument --to: restore takes a committed version: name its number or id"),
+        (
+            ["pin", "app", "--version", "uncommitted"],
+            "argument --version: API clients use committed versions: pin HEAD, a version id or a number",
+        ),
+    ],
+)
+def test_bad_selectors_name_their_argument_without_a_cluster(tmp_path, capsys, argv, message):
+    assert run_without_cluster(tmp_path, *argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "cannot load kubeconfig" not in err
+
+
+def test_selector_arguments_keep_their_forms():
+    assert parse("promote", "std", "--to", "prod").version.kind == "head"  # the default
+    assert parse("promote", "std", "--to", "prod", "--version", "uncommitted").version.kind == "uncommitted"
+    assert parse("copy", "std", "new", "--version", "latest").version.kind == "head"
+    assert parse("rollback", "std", "--to", "41").version.value == 41
+    assert parse("restore", "std", "--to", "20261121093012123456").version.kind == "id"
+    assert parse("pin", "app", "--version", "HEAD").version.kind == "head"
+    assert str(parse("show", "production/std@3").ref) == "production/std@3"
+    assert parse("diff", "std@3", "@5").b.flow is None
 
 
 def test_usage_errors_exit_2(capsys):

@@ -6,8 +6,10 @@ import argparse
 import re
 from collections.abc import Callable, Sequence
 
-from .errors import EXIT_CODES_HELP
+from ..domain.versionid import Selector, parse_selector
+from .errors import EXIT_CODES_HELP, UserError
 from .output import FORMATS
+from .refs import FlowRef, parse_flow_ref
 
 DESCRIPTION = """\
 Inspect and operate flowops flows the kubectl way: status across environments,
@@ -65,6 +67,42 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r}: use e.g. 30s, 5m or 1h")
     hours, minutes, seconds = match.groups()
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
+def version_selector(text: str) -> Selector:
+    """argparse type: a malformed selector is reported naming its flag, before the cluster is asked."""
+    try:
+        return parse_selector(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def committed_version(refusal: str) -> Callable[[str], Selector]:
+    """A version_selector that refuses uncommitted, in the command's own words."""
+
+    def parse(text: str) -> Selector:
+        selector = version_selector(text)
+        if selector.kind == "uncommitted":
+            raise argparse.ArgumentTypeError(refusal)
+        return selector
+
+    return parse
+
+
+def flow_reference(text: str) -> FlowRef:
+    """argparse type: FLOW, FLOW@VERSION or ENVIRONMENT/FLOW[@VERSION], checked like a selector flag."""
+    try:
+        return parse_flow_ref(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def flow_or_version_reference(text: str) -> FlowRef:
+    """flow_reference, or just @VERSION (another version of the flow named before)."""
+    try:
+        return parse_flow_ref(text, allow_bare_selector=True)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def add_wait_options(parser: argparse.ArgumentParser, default_timeout: str, what: str) -> None:

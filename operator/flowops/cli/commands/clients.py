@@ -15,8 +15,8 @@ from ..bindings import ClientView, local_resolution, view
 from ..environments import Environment
 from ..errors import Denied, UserError
 from ..output import Cell
-from ..parser import add_command
-from ..refs import check_flow_name, parse_selector_arg
+from ..parser import add_command, committed_version
+from ..refs import check_flow_name
 from ..session import Session
 
 
@@ -31,7 +31,13 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "The setting on the client wins over its Application's.",
     )
     pin.add_argument("client", metavar="CLIENT")
-    pin.add_argument("--version", required=True, metavar="SEL", help="HEAD, a version id or a version number")
+    pin.add_argument(
+        "--version",
+        type=committed_version("API clients use committed versions: pin HEAD, a version id or a number"),
+        required=True,
+        metavar="SEL",
+        help="HEAD, a version id or a version number",
+    )
     pin.add_argument("--flow", metavar="NAME", help="also set the flow name on the client")
     pin.set_defaults(run=run_pin)
 
@@ -66,9 +72,7 @@ def _application(session: Session, env: Environment, client: Mapping[str, Any]) 
 def run_pin(session: Session, args: argparse.Namespace) -> int:
     env = session.current_environment()
     client = _client(session, env, args.client)
-    selector = parse_selector_arg(args.version)
-    if selector.kind == "uncommitted":
-        raise UserError("API clients use committed versions: pin HEAD, a version id or a number")
+    selector = args.version
     setting: dict[str, Any] = {"version": str(selector)}
     if args.flow:
         setting["name"] = check_flow_name(args.flow)

@@ -13,8 +13,8 @@ from ..documents import load
 from ..errors import FAILED
 from ..formatting import change_dict, change_line, count_ops, describe_counts, stat_rows
 from ..output import Output
-from ..parser import add_command
-from ..refs import FlowRef, parse_flow_ref
+from ..parser import add_command, flow_or_version_reference, flow_reference
+from ..refs import FlowRef
 from ..session import Session
 
 
@@ -31,8 +31,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "  kubectl flowops diff standard@3 @5 -n development\n"
         "  kubectl flowops diff development/standard production/standard --stat",
     )
-    parser.add_argument("a", metavar="A")
-    parser.add_argument("b", metavar="B")
+    parser.add_argument("a", type=flow_reference, metavar="A")
+    parser.add_argument("b", type=flow_or_version_reference, metavar="B")
     parser.add_argument("--stat", action="store_true", help="only count the changes, per part of the document")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences (like git diff)")
     parser.add_argument(
@@ -70,9 +70,7 @@ def render(out: Output, a_label: str, b_label: str, changes: list[dict[str, Any]
 
 
 def run(session: Session, args: argparse.Namespace) -> int:
-    a_ref = parse_flow_ref(args.a)
-    b_ref = parse_flow_ref(args.b, allow_bare_selector=True)
-    a = load(session, a_ref)
+    a, b_ref = load(session, args.a), args.b
     if b_ref.flow is None:  # "@VERSION": the same flow in the same environment
         b_ref = FlowRef(a.flow, a.environment.name if a.environment.managed else a.environment.namespace, b_ref.selector)
     # B without an environment is in -n's environment, or else in A's.

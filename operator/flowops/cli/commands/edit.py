@@ -15,9 +15,9 @@ from ...services import versions
 from ..documents import resolve_version
 from ..environments import Environment
 from ..errors import Denied, OperationFailed, UserError
-from ..parser import add_command, add_wait_options
+from ..parser import add_command, add_wait_options, committed_version
 from ..polling import poll
-from ..refs import check_flow_name, parse_selector_arg
+from ..refs import check_flow_name
 from ..session import Session
 
 
@@ -32,7 +32,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "unprotected environments; in protected ones use `kubectl flowops rollback`.",
     )
     restore.add_argument("flow", metavar="FLOW")
-    restore.add_argument("--to", dest="version", required=True, metavar="VERSION", help="the version whose content to restore")
+    restore.add_argument(
+        "--to",
+        dest="version",
+        type=committed_version("restore takes a committed version: name its number or id"),
+        required=True,
+        metavar="VERSION",
+        help="the version whose content to restore",
+    )
     restore.add_argument("-m", "--message", metavar="TEXT", help="change message (default: restore version N)")
     add_wait_options(restore, "1m", "the new version")
     restore.set_defaults(run=run_restore)
@@ -96,11 +103,8 @@ def _report(session: Session, env: Environment, flow: str, record: VersionRecord
 def run_restore(session: Session, args: argparse.Namespace) -> int:
     flow_name = check_flow_name(args.flow)
     env = session.current_environment()
-    selector = parse_selector_arg(args.version)
-    if selector.kind == "uncommitted":
-        raise UserError("restore takes a committed version: name its number or id")
     flow = session.flow(env, flow_name)
-    ref = resolve_version(session, env, flow, selector)
+    ref = resolve_version(session, env, flow, args.version)
     assert ref is not None
     document = versions.read_document(session.kube, env.namespace, flow_name, ref.id)
     digest = content_hash(document)

@@ -11,8 +11,8 @@ from .. import promotions
 from ..documents import resolve_version
 from ..environments import Environment
 from ..errors import UserError
-from ..parser import add_command, add_wait_options
-from ..refs import check_flow_name, parse_selector_arg
+from ..parser import add_command, add_wait_options, committed_version, version_selector
+from ..refs import check_flow_name
 from ..session import Session
 
 
@@ -41,7 +41,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     promote.add_argument("--to", dest="target", metavar="ENV", help="environment to promote to (default: -n)")
     promote.add_argument("--as", dest="target_flow", metavar="NAME", help="name of the flow in the target (default: FLOW)")
-    promote.add_argument("--version", default="HEAD", metavar="SEL", help="version to promote (default HEAD)")
+    promote.add_argument(
+        "--version", type=version_selector, default="HEAD", metavar="SEL", help="version to promote (default HEAD)"
+    )
     promote.add_argument(
         "--include",
         action="extend",
@@ -86,7 +88,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "version and HEAD. Works in protected environments, where flows cannot be edited directly.",
     )
     rollback.add_argument("flow", metavar="FLOW")
-    rollback.add_argument("--to", dest="version", required=True, metavar="VERSION", help="the version to go back to")
+    rollback.add_argument(
+        "--to",
+        dest="version",
+        type=committed_version("rollback goes to a committed version: name its number or id"),
+        required=True,
+        metavar="VERSION",
+        help="the version to go back to",
+    )
     rollback.add_argument("--comment", metavar="TEXT", help="message of the new version (default: rollback to version N)")
     rollback.add_argument("--review", action="store_true", help="wait for approval before writing")
     add_wait_options(rollback, "5m", "the rollback")
@@ -102,7 +111,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     copy.add_argument("flow", metavar="FLOW")
     copy.add_argument("new", metavar="NEW")
-    copy.add_argument("--version", default="HEAD", metavar="SEL", help="version to copy (default HEAD)")
+    copy.add_argument("--version", type=version_selector, default="HEAD", metavar="SEL", help="version to copy (default HEAD)")
     copy.add_argument("--comment", metavar="TEXT", help="message of the new flow's first version")
     add_wait_options(copy, "5m", "the copy")
     copy.set_defaults(run=run_copy)
@@ -156,7 +165,7 @@ def run_promote(session: Session, args: argparse.Namespace) -> int:
     else:
         raise UserError(f"environment {target.name} has no upstream: say where to promote from with --from ENVIRONMENT")
     dry_run = args.dry_run != "none"
-    version, described = _source_version(session, source, flow, parse_selector_arg(args.version), args.pin if dry_run else "id")
+    version, described = _source_version(session, source, flow, args.version, args.pin if dry_run else "id")
     review = args.review or target.review_required
     if review and not args.review and not dry_run:
         session.output.note(f"environment {target.name} requires review: the promotion waits for approval")
@@ -179,11 +188,8 @@ def run_promote(session: Session, args: argparse.Namespace) -> int:
 def run_rollback(session: Session, args: argparse.Namespace) -> int:
     flow_name = check_flow_name(args.flow)
     env = _managed(session.current_environment(), "-n")
-    selector = parse_selector_arg(args.version)
-    if selector.kind == "uncommitted":
-        raise UserError("rollback goes to a committed version: name its number or id")
     flow = session.flow(env, flow_name)
-    ref = resolve_version(session, env, flow, selector)
+    ref = resolve_version(session, env, flow, args.version)
     assert ref is not None
     if ref.id == (flow.get("status") or {}).get("latestReadyVersion"):
         session.output.note(
@@ -207,7 +213,7 @@ def run_copy(session: Session, args: argparse.Namespace) -> int:
     env = _managed(session.current_environment(), "-n")
     if new == flow_name:
         raise UserError("copy needs a different name for the new flow")
-    version, described = _source_version(session, env, flow_name, parse_selector_arg(args.version))
+    version, described = _source_version(session, env, flow_name, args.version)
     if session.kube.get_or_none(FLOWS, new, env.namespace) is not None:
         raise UserError(f"flow {new} already exists in environment {env.name}: pick another name (or promote into it)")
     body = promotions.body(

@@ -8,8 +8,7 @@ import argparse
 from ...domain import values
 from ..documents import at_pointer, load
 from ..errors import UserError
-from ..parser import add_command
-from ..refs import parse_flow_ref
+from ..parser import add_command, flow_reference
 from ..session import Session
 
 
@@ -25,7 +24,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "Documents are stored with $(values.NAME) references; --rendered replaces them with the\n"
         "environment's spec.values, exactly as the ApiClient ConfigMaps get them.",
     )
-    parser.add_argument("ref", metavar="FLOW[@VERSION]")
+    parser.add_argument("ref", type=flow_reference, metavar="FLOW[@VERSION]")
     parser.add_argument("pointer", nargs="?", default="", metavar="POINTER", help="JSON Pointer inside the document")
     parser.add_argument(
         "--rendered",
@@ -36,7 +35,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def run(session: Session, args: argparse.Namespace) -> int:
-    resolved = load(session, parse_flow_ref(args.ref))
+    resolved = load(session, args.ref)
     document = resolved.document
     if args.rendered:
         env = resolved.environment
