@@ -143,6 +143,34 @@ def test_bad_selectors_name_their_argument_without_a_cluster(tmp_path, capsys, a
     assert "cannot load kubeconfig" not in err
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["promote", "std@5", "--to", "prod"], "error: promote takes a flow name; pass the version with --version 5"),
+        (
+            ["promote", "staging/std@5", "--to", "prod"],
+            "error: promote takes a flow name; pass the environment with --from staging and the version with --version 5",
+        ),
+        (["copy", "std@3", "new"], "error: copy takes a flow name; pass the version with --version 3"),
+        (["rollback", "std@5", "--to", "5"], "error: rollback takes a flow name; pass the version with --to 5"),
+        (["restore", "std@5", "--to", "5"], "error: restore takes a flow name; pass the version with --to 5"),
+        (
+            ["history", "std@5"],
+            "error: history takes a flow name: kubectl flowops history std (that version: kubectl flowops show std@5)",
+        ),
+        (["history", "production/std"], "error: history takes a flow name: kubectl flowops history std -n production"),
+        (["commit", "std@uncommitted", "-m", "x"], "error: commit takes a flow name: kubectl flowops commit std -m MESSAGE"),
+        # Not a reference either: what a flow name is.
+        (["history", "Std@5"], "error: invalid flow name 'Std@5': use a Kubernetes name"),
+    ],
+)
+def test_references_where_a_flow_name_goes_say_which_flags_take_the_rest(tmp_path, capsys, argv, message):
+    assert run_without_cluster(tmp_path, *argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "cannot load kubeconfig" not in err
+
+
 def test_selector_arguments_keep_their_forms():
     assert parse("promote", "std", "--to", "prod").version.kind == "head"  # the default
     assert parse("promote", "std", "--to", "prod", "--version", "uncommitted").version.kind == "uncommitted"

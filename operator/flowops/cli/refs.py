@@ -28,12 +28,41 @@ class FlowRef:
         return f"{where}{self.flow or ''}@{self.selector}"
 
 
-def check_flow_name(name: str, what: str = "flow name") -> str:
-    if len(name) > 63 or not _FLOW_NAME.match(name):
-        raise UserError(
-            f"invalid {what} {name!r}: use a Kubernetes name (lowercase letters, digits and '-', at most 63 characters)"
-        )
-    return name
+def check_flow_name(
+    name: str,
+    what: str = "flow name",
+    *,
+    command: str | None = None,
+    version_flag: str | None = None,
+    environment_flag: str = "-n",
+    usage_tail: str = "",
+) -> str:
+    """A bare flow name. Given the command, a FLOW@VERSION or ENVIRONMENT/FLOW reference (the
+    forms --help teaches) is answered with the flags that say the version and environment."""
+    if len(name) <= 63 and _FLOW_NAME.match(name):
+        return name
+    fix = _reference_fix(name, command, version_flag, environment_flag, usage_tail) if command else None
+    raise UserError(
+        fix or f"invalid {what} {name!r}: use a Kubernetes name (lowercase letters, digits and '-', at most 63 characters)"
+    )
+
+
+def _reference_fix(text: str, command: str, version_flag: str | None, environment_flag: str, usage_tail: str) -> str | None:
+    if "@" not in text and "/" not in text:
+        return None
+    try:
+        ref = parse_flow_ref(text)
+    except UserError:
+        return None  # not a reference either: the plain message says what a name is
+    has_version = "@" in text
+    if version_flag is None:
+        where = f" {environment_flag} {ref.environment}" if ref.environment else ""
+        fix = f"{command} takes a flow name: kubectl flowops {command} {ref.flow}{usage_tail}{where}"
+        return fix + (f" (that version: kubectl flowops show {text})" if has_version else "")
+    moves = [f"the environment with {environment_flag} {ref.environment}"] if ref.environment else []
+    if has_version:
+        moves.append(f"the version with {version_flag} {ref.selector}")
+    return f"{command} takes a flow name; pass " + " and ".join(moves)
 
 
 def parse_selector_arg(text: str) -> Selector:

@@ -75,7 +75,7 @@ def run_pin(session: Session, args: argparse.Namespace) -> int:
     selector = args.version
     setting: dict[str, Any] = {"version": str(selector)}
     if args.flow:
-        setting["name"] = check_flow_name(args.flow)
+        setting["name"] = check_flow_name(args.flow, command="pin --flow", version_flag="--version")
     spec = copy.deepcopy(client.get("spec") or {})
     spec.setdefault("defaultFlow", {}).update(setting)
     app = _application(session, env, client)

@@ -101,7 +101,7 @@ def _report(session: Session, env: Environment, flow: str, record: VersionRecord
 
 
 def run_restore(session: Session, args: argparse.Namespace) -> int:
-    flow_name = check_flow_name(args.flow)
+    flow_name = check_flow_name(args.flow, command="restore", version_flag="--to")
     env = session.current_environment()
     flow = session.flow(env, flow_name)
     ref = resolve_version(session, env, flow, args.version)
@@ -142,7 +142,7 @@ def run_restore(session: Session, args: argparse.Namespace) -> int:
 
 
 def run_commit(session: Session, args: argparse.Namespace) -> int:
-    flow_name = check_flow_name(args.flow)
+    flow_name = check_flow_name(args.flow, command="commit", usage_tail=" -m MESSAGE")
     message = args.message.strip()
     if not message:
         raise UserError("the commit message is empty: say what changed with -m")

@@ -215,7 +215,7 @@ def cells(
 
 
 def run(session: Session, args: argparse.Namespace) -> int:
-    flow_name = check_flow_name(args.flow)
+    flow_name = check_flow_name(args.flow, command="history")
     env = session.current_environment()
     flow = session.flow(env, flow_name)
     head = head_of(flow)

@@ -149,7 +149,7 @@ def _source_version(session: Session, env: Environment, flow: str, selector: Sel
 
 
 def run_promote(session: Session, args: argparse.Namespace) -> int:
-    flow = check_flow_name(args.flow)
+    flow = check_flow_name(args.flow, command="promote", version_flag="--version", environment_flag="--from")
     target_flow = check_flow_name(args.target_flow or flow, "target flow name")
     if args.target:
         target = session.environment(args.target)
@@ -186,7 +186,7 @@ def run_promote(session: Session, args: argparse.Namespace) -> int:
 
 
 def run_rollback(session: Session, args: argparse.Namespace) -> int:
-    flow_name = check_flow_name(args.flow)
+    flow_name = check_flow_name(args.flow, command="rollback", version_flag="--to")
     env = _managed(session.current_environment(), "-n")
     flow = session.flow(env, flow_name)
     ref = resolve_version(session, env, flow, args.version)
@@ -209,7 +209,8 @@ def run_rollback(session: Session, args: argparse.Namespace) -> int:
 
 
 def run_copy(session: Session, args: argparse.Namespace) -> int:
-    flow_name, new = check_flow_name(args.flow), check_flow_name(args.new, "new flow name")
+    flow_name = check_flow_name(args.flow, command="copy", version_flag="--version")
+    new = check_flow_name(args.new, "new flow name")
     env = _managed(session.current_environment(), "-n")
     if new == flow_name:
         raise UserError("copy needs a different name for the new flow")
