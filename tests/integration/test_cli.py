@@ -567,6 +567,6 @@ def test_promote_user_errors(cli, kube, running_operator, make_environment):
     no_source = cli("promote", "login", "--to", name(dev), user="promoter")
     assert no_source.code == 2 and "has no upstream" in no_source.err
     bad_pointer = cli("promote", "login", "--to", name(staging), "--include", "fields", user="promoter")
-    assert bad_pointer.code == 2 and "--include 'fields'" in bad_pointer.err
+    assert bad_pointer.code == 2 and "argument --include: invalid JSON Pointer 'fields'" in bad_pointer.err
     uncommitted = cli("promote", "login", "--from", name(prod), "--to", name(prod), "--version", "uncommitted", user="promoter")
     assert uncommitted.code == 2 and "protected" in uncommitted.err

@@ -171,6 +171,36 @@ def test_references_where_a_flow_name_goes_say_which_flags_take_the_rest(tmp_pat
     assert "cannot load kubeconfig" not in err
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["promote", "std", "--to", "prod", "--include", "translations"],
+            "argument --include: invalid JSON Pointer 'translations': must be empty or start with '/'",
+        ),
+        (
+            ["promote", "std", "--to", "prod", "--exclude", "/a", ""],
+            "argument --exclude: the empty pointer is the whole document; leave --exclude out instead",
+        ),
+        (["show", "std", "forms"], "argument POINTER: invalid JSON Pointer 'forms': must be empty or start with '/'"),
+        (
+            ["pin", "app", "--version", "3", "--flow", "std@5"],
+            "error: pin --flow takes a flow name; pass the version with --version 5",
+        ),
+        (["copy", "std", "std"], "error: copy needs a different name for the new flow"),
+        (
+            ["status", "std@5"],
+            "error: status takes a flow name: kubectl flowops status std (that version: kubectl flowops show std@5)",
+        ),
+    ],
+)
+def test_other_arguments_are_checked_without_a_cluster(tmp_path, capsys, argv, message):
+    assert run_without_cluster(tmp_path, *argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "cannot load kubeconfig" not in err
+
+
 def test_selector_arguments_keep_their_forms():
     assert parse("promote", "std", "--to", "prod").version.kind == "head"  # the default
     assert parse("promote", "std", "--to", "prod", "--version", "uncommitted").version.kind == "uncommitted"
@@ -180,6 +210,7 @@ def test_selector_arguments_keep_their_forms():
     assert parse("pin", "app", "--version", "HEAD").version.kind == "head"
     assert str(parse("show", "production/std@3").ref) == "production/std@3"
     assert parse("diff", "std@3", "@5").b.flow is None
+    assert parse("show", "std").pointer == ""  # the whole document
 
 
 def test_usage_errors_exit_2(capsys):

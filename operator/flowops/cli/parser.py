@@ -6,6 +6,7 @@ import argparse
 import re
 from collections.abc import Callable, Sequence
 
+from ..domain.pointer import split_pointer
 from ..domain.versionid import Selector, parse_selector
 from .errors import EXIT_CODES_HELP, UserError
 from .output import FORMATS
@@ -103,6 +104,26 @@ def flow_or_version_reference(text: str) -> FlowRef:
         return parse_flow_ref(text, allow_bare_selector=True)
     except UserError as exc:
         raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def json_pointer(text: str) -> str:
+    """argparse type: a JSON Pointer's syntax is checked before the document is fetched."""
+    try:
+        split_pointer(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def part_pointer(flag: str) -> Callable[[str], str]:
+    """A json_pointer that names a part of the document: the empty one (all of it) is refused."""
+
+    def parse(text: str) -> str:
+        if text == "":
+            raise argparse.ArgumentTypeError(f"the empty pointer is the whole document; leave {flag} out instead")
+        return json_pointer(text)
+
+    return parse
 
 
 def add_wait_options(parser: argparse.ArgumentParser, default_timeout: str, what: str) -> None:

@@ -8,10 +8,9 @@ from typing import Any
 
 from rich.text import Text
 
-from ..domain.pointer import split_pointer
 from ..kube import PROMOTIONS
 from .environments import Environment
-from .errors import OperationFailed, UserError
+from .errors import OperationFailed
 from .formatting import change_line, plural, short_value
 from .output import Output
 from .session import Session
@@ -19,17 +18,6 @@ from .session import Session
 TERMINAL = ("Succeeded", "Failed")
 POLL_SECONDS = 0.5
 PLAN_LINES = 50  # on a terminal; the whole plan is in -o json and in the object
-
-
-def check_pointers(pointers: Sequence[str], flag: str) -> list[str]:
-    for pointer in pointers:
-        try:
-            split_pointer(pointer)
-        except ValueError as exc:
-            raise UserError(f"{flag} {pointer!r}: {exc}") from None
-        if pointer == "":
-            raise UserError(f"{flag} '': the empty pointer is the whole document; leave {flag} out instead")
-    return list(pointers)
 
 
 def body(

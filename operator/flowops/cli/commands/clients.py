@@ -70,12 +70,12 @@ def _application(session: Session, env: Environment, client: Mapping[str, Any]) 
 
 
 def run_pin(session: Session, args: argparse.Namespace) -> int:
-    env = session.current_environment()
-    client = _client(session, env, args.client)
     selector = args.version
     setting: dict[str, Any] = {"version": str(selector)}
-    if args.flow:
+    if args.flow:  # before the cluster is asked anything
         setting["name"] = check_flow_name(args.flow, command="pin --flow", version_flag="--version")
+    env = session.current_environment()
+    client = _client(session, env, args.client)
     spec = copy.deepcopy(client.get("spec") or {})
     spec.setdefault("defaultFlow", {}).update(setting)
     app = _application(session, env, client)

@@ -11,7 +11,7 @@ from .. import promotions
 from ..documents import resolve_version
 from ..environments import Environment
 from ..errors import UserError
-from ..parser import add_command, add_wait_options, committed_version, version_selector
+from ..parser import add_command, add_wait_options, committed_version, part_pointer, version_selector
 from ..refs import check_flow_name
 from ..session import Session
 
@@ -48,6 +48,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "--include",
         action="extend",
         nargs="+",
+        type=part_pointer("--include"),
         default=[],
         metavar="PTR",
         help="promote only the changes at or below these JSON Pointers",
@@ -56,6 +57,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "--exclude",
         action="extend",
         nargs="+",
+        type=part_pointer("--exclude"),
         default=[],
         metavar="PTR",
         help="leave the changes at or below these JSON Pointers out",
@@ -175,8 +177,8 @@ def run_promote(session: Session, args: argparse.Namespace) -> int:
         version=version,
         target=target,
         target_flow=target_flow,
-        include=promotions.check_pointers(args.include, "--include"),
-        exclude=promotions.check_pointers(args.exclude, "--exclude"),
+        include=args.include,
+        exclude=args.exclude,
         comment=args.comment,
         review=review,
     )
@@ -211,9 +213,9 @@ def run_rollback(session: Session, args: argparse.Namespace) -> int:
 def run_copy(session: Session, args: argparse.Namespace) -> int:
     flow_name = check_flow_name(args.flow, command="copy", version_flag="--version")
     new = check_flow_name(args.new, "new flow name")
-    env = _managed(session.current_environment(), "-n")
     if new == flow_name:
         raise UserError("copy needs a different name for the new flow")
+    env = _managed(session.current_environment(), "-n")
     version, described = _source_version(session, env, flow_name, args.version)
     if session.kube.get_or_none(FLOWS, new, env.namespace) is not None:
         raise UserError(f"flow {new} already exists in environment {env.name}: pick another name (or promote into it)")

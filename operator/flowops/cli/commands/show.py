@@ -8,7 +8,7 @@ import argparse
 from ...domain import values
 from ..documents import at_pointer, load
 from ..errors import UserError
-from ..parser import add_command, flow_reference
+from ..parser import add_command, flow_reference, json_pointer
 from ..session import Session
 
 
@@ -25,7 +25,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "environment's spec.values, exactly as the ApiClient ConfigMaps get them.",
     )
     parser.add_argument("ref", type=flow_reference, metavar="FLOW[@VERSION]")
-    parser.add_argument("pointer", nargs="?", default="", metavar="POINTER", help="JSON Pointer inside the document")
+    parser.add_argument(
+        "pointer", nargs="?", type=json_pointer, default="", metavar="POINTER", help="JSON Pointer inside the document"
+    )
     parser.add_argument(
         "--rendered",
         action="store_true",

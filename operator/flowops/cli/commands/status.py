@@ -18,6 +18,7 @@ from ..environments import Environment
 from ..formatting import age, plural
 from ..output import Cell
 from ..parser import add_command
+from ..refs import check_flow_name
 from ..session import Session, head_of
 
 
@@ -237,8 +238,8 @@ def collect(session: Session, shown: Sequence[Environment], wanted: set[str]) ->
 
 
 def run(session: Session, args: argparse.Namespace) -> int:
+    wanted = {check_flow_name(f, command="status") for f in args.flows}
     shown = [session.current_environment()] if session.namespace else session.environments
-    wanted = set(args.flows)
     rows = collect(session, shown, wanted)
     views = [v for env in shown for v in client_views(session, env) if not wanted or v.flow in wanted]
     out = session.output
