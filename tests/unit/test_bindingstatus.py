@@ -156,3 +156,24 @@ def test_application_entries():
     assert pinned["head"] is False and not fanout.application_touched_by_policy(pinned, allow_head=False)
     assert not fanout.application_touched_by_flow(pinned, "login", deleted=False, head=None), "a pin is judged by the rules"
     assert fanout.application_touched_by_rules(pinned) and not fanout.application_touched_by_rules(entry)
+
+
+def test_waiting_for_a_promotion_under_way_is_reconciling():
+    waiting = Problem("WaitingForPromotion", "waiting for Promotion p (it is Running)", stalled=False)
+    found = conditions.find
+    status = bindingstatus.client_status(facts(waiting, held=None), None, NOW)
+    assert found(status["conditions"], "Reconciling")["reason"] == "WaitingForPromotion"
+    assert found(status["conditions"], "Stalled") is None
+    assert found(status["conditions"], "Ready")["status"] == "False"
+
+
+def test_waiting_for_a_promotion_awaiting_approval_is_suspended_as_that_promotion_is():
+    """No Ready and nothing abnormal: kstatus Current, Argo CD Suspended (docs/health.md)."""
+    waiting = Problem("WaitingForPromotion", "waiting for Promotion p (it is AwaitingApproval)", stalled=False, suspended=True)
+    for status in (
+        bindingstatus.client_status(facts(waiting, held=None), None, NOW),
+        bindingstatus.application_status(2, 0, waiting, waiting.message, None, NOW),
+    ):
+        types = {c["type"]: c for c in status["conditions"]}
+        assert set(types) == {"Resolved"}
+        assert types["Resolved"]["status"] == "False" and types["Resolved"]["reason"] == "WaitingForPromotion"

@@ -1,6 +1,14 @@
 import pytest
 
-from flowops.domain.bindingtarget import Problem, check_selector, choose_version, flow_missing, is_head_selector
+from flowops.domain.bindingtarget import (
+    Problem,
+    UnfinishedPromotion,
+    awaiting_promotion,
+    check_selector,
+    choose_version,
+    flow_missing,
+    is_head_selector,
+)
 from flowops.domain.commit import VersionRecord
 from flowops.domain.versionid import Selector
 
@@ -92,3 +100,105 @@ def test_a_content_hash_pins_the_version_holding_that_content():
     pinned = [VersionRecord(name=f"login-{IDS[0]}", id=IDS[0], number=1, content_hash="sha256:" + "a" * 64, ready=True)]
     assert choose("sha256:" + "a" * 64, pinned, IDS[0]).id == IDS[0]
     assert choose("sha256:" + "b" * 64, pinned, IDS[0]).reason == "VersionNotFound"
+
+
+# -- a missing flow or version that an unfinished Promotion may bring ---------------------
+
+HASH_A, HASH_B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+LATER_ID = "20261121093013000000"  # after every id in RECORDS
+
+
+def waiting(text, promotions, records=RECORDS, missing=None):
+    """The problem choose_version (or flow_missing, with records None) reports, after the
+    unfinished Promotions were asked about."""
+    selector = check_selector(text, allow_head=True, environment="prod")
+    assert not isinstance(selector, Problem)
+    problem = missing or (
+        flow_missing("prod", "login") if records is None else choose_version("login", selector, records, IDS[1])
+    )
+    assert isinstance(problem, Problem)
+    return awaiting_promotion(problem, "login", selector, records, promotions)
+
+
+RUNNING = UnfinishedPromotion("promote-login", "Running")
+REVIEWED = UnfinishedPromotion("promote-login", "AwaitingApproval")
+
+
+@pytest.mark.parametrize(
+    "text,records,promotions,waits",
+    [
+        # The flow itself is missing: any Promotion into it may create it.
+        ("4", None, [RUNNING], True),
+        (LATER_ID, None, [REVIEWED], True),
+        ("4", None, [], False),
+        # The next number(s): one per unfinished Promotion.
+        ("4", RECORDS, [RUNNING], True),
+        ("5", RECORDS, [RUNNING], False),
+        ("5", RECORDS, [RUNNING, UnfinishedPromotion("promote-again", "Pending")], True),
+        ("1", [record(2), record(3)], [RUNNING], False),  # removed by retention: never comes back
+        ("1", [], [RUNNING], True),  # the flow exists without a version yet
+        # An id after the newest may be the one landed; one before it never is.
+        (LATER_ID, RECORDS, [RUNNING], True),
+        ("20261121093012000000", RECORDS, [RUNNING], False),
+        # A content hash comes only from a Promotion of that content (or of content not fixed in its spec).
+        (HASH_A, RECORDS, [UnfinishedPromotion("p", "Running", HASH_A)], True),
+        (HASH_A, RECORDS, [UnfinishedPromotion("p", "Running", HASH_B)], False),
+        (HASH_A, None, [UnfinishedPromotion("p", "Running", HASH_B)], False),
+        (HASH_A, RECORDS, [UnfinishedPromotion("p", "Running")], True),
+        # No Promotion under way: a person must fix it.
+        ("4", RECORDS, [], False),
+    ],
+)
+def test_a_missing_version_waits_only_for_a_promotion_that_may_bring_it(text, records, promotions, waits):
+    problem = waiting(text, promotions, records)
+    assert (problem.reason == "WaitingForPromotion") is waits
+    assert problem.stalled is not waits
+    if not waits:
+        assert problem.reason in ("FlowNotFound", "VersionNotFound")  # the original problem, message and all
+
+
+@pytest.mark.parametrize(
+    "phase,said,suspended",
+    [
+        ("", "it has not started yet", False),
+        ("Pending", "it is Pending", False),
+        ("Running", "it is Running", False),
+        ("AwaitingApproval", "it is AwaitingApproval", True),
+    ],
+)
+def test_waiting_names_the_promotion_and_its_phase(phase, said, suspended):
+    problem = waiting("4", [UnfinishedPromotion("promote-login", phase)])
+    assert problem.message.startswith(f"waiting for Promotion promote-login to land flow login ({said})")
+    assert problem.message.endswith("flow login has no version 4; it has 1..3")
+    assert problem.stalled is False and problem.suspended is suspended
+
+
+def test_a_missing_flow_waits_naming_the_flow():
+    problem = waiting("4", [REVIEWED], records=None)
+    assert problem == Problem(
+        "WaitingForPromotion",
+        "waiting for Promotion promote-login to land flow login (it is AwaitingApproval) "
+        "(approve it: spec.approved: true): flow login does not exist yet",
+        stalled=False,
+        suspended=True,
+    )
+
+
+def test_one_promotion_under_way_is_named_before_those_awaiting_approval():
+    promotions = [UnfinishedPromotion("a-reviewed", "AwaitingApproval"), UnfinishedPromotion("b-running", "Running")]
+    problem = waiting("4", promotions)
+    assert problem.message.startswith("waiting for Promotion b-running and 1 more to land flow login (it is Running)")
+    assert problem.suspended is False  # work is under way: Reconciling
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        Problem("VersionNotReady", "failed guardrails"),
+        Problem("HeadNotAllowed", "pin a version"),
+        Problem("InvalidVersion", "bad"),
+        Problem("NoReadyVersion", "no version yet", stalled=False),
+    ],
+)
+def test_only_a_missing_flow_or_version_waits(other):
+    assert waiting("4", [RUNNING], missing=other) is other

@@ -56,10 +56,14 @@ APPLICATION = conditions.ConditionSet("Application", dependents=("Resolved",))
 
 
 def _mark_problem(marks: conditions.Marks, problem: Problem, message: str) -> None:
-    """Stalled when only a person can fix the binding (kstatus Failed); else it is waiting
-    for something the operator will see (e.g. a first version): Reconciling."""
+    """Stalled when only a person can fix the binding (kstatus Failed); suspended, without
+    Ready, while it waits for a Promotion awaiting approval (kstatus Current, as that
+    Promotion: a Flux sync that applied both is not held for days, nor failed); else it is
+    waiting for something the operator will see (e.g. a first version): Reconciling."""
     if problem.stalled:
         marks.stalled(problem.reason, message)
+    elif problem.suspended:
+        marks.suspended("Resolved", problem.reason, message)
     else:
         marks.reconciling(problem.reason, message)
 

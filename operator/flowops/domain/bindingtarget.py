@@ -14,17 +14,28 @@ from .binding import head_allowed
 from .commit import VersionRecord
 from .versionid import Selector, VersionNotFound, VersionRef, parse_selector, resolve_selector
 
-__all__ = ["Problem", "check_selector", "choose_version", "flow_missing", "is_head_selector"]
+__all__ = [
+    "Problem",
+    "UnfinishedPromotion",
+    "awaiting_promotion",
+    "check_selector",
+    "choose_version",
+    "flow_missing",
+    "is_head_selector",
+]
 
 
 @dataclass(frozen=True)
 class Problem:
     """Why a binding cannot be resolved. stalled=False: it will resolve without anyone
-    acting (e.g. the flow's first version is still being committed)."""
+    acting (e.g. the flow's first version is still being committed). suspended (only when
+    not stalled): it waits for a person's go-ahead that is no fault, a Promotion awaiting
+    approval; read as that Promotion is (kstatus Current, Argo CD Suspended)."""
 
     reason: str
     message: str
     stalled: bool = True
+    suspended: bool = False
 
 
 def is_head_selector(text: str | None) -> bool:
@@ -98,3 +109,70 @@ def choose_version(flow: str, selector: Selector, records: Sequence[VersionRecor
             f"flow {flow} version {record.number} ({record.id}) failed guardrails{why}; pin a version that passed{head_note}",
         )
     return record
+
+
+WAITING_FOR_PROMOTION = "WaitingForPromotion"
+# What a Promotion under way may bring; every other problem needs a person.
+_MISSING = ("FlowNotFound", "VersionNotFound")
+
+
+@dataclass(frozen=True)
+class UnfinishedPromotion:
+    """A Promotion into a binding's flow that has not Succeeded or Failed yet."""
+
+    name: str
+    phase: str = ""  # "" until the operator has seen it
+    content_hash: str | None = None  # of the version it lands, when its spec fixes it
+
+
+def _could_land(selector: Selector, records: Sequence[VersionRecord] | None, promotions: int, p: UnfinishedPromotion) -> bool:
+    """Whether the version `p` lands may be the one `selector` names. Numbers and ids only
+    grow, so a missing one at or below the newest never comes back; each Promotion lands at
+    most one version. `records` None: the flow is missing, its numbering unknown (a
+    retained history continues it)."""
+    if selector.kind == "hash":
+        return p.content_hash is None or p.content_hash == selector.value
+    if records is None:
+        return True
+    if selector.kind == "number":
+        newest = max((r.number for r in records), default=0)
+        return newest < int(selector.value or 0) <= newest + promotions
+    if selector.kind == "id":
+        return not records or str(selector.value) > max(r.id for r in records)
+    return True
+
+
+def _phase(p: UnfinishedPromotion) -> str:
+    return f"it is {p.phase}" if p.phase else "it has not started yet"
+
+
+def awaiting_promotion(
+    problem: Problem,
+    flow: str,
+    selector: Selector,
+    records: Sequence[VersionRecord] | None,
+    promotions: Sequence[UnfinishedPromotion],
+) -> Problem:
+    """`problem` (the flow or the version is missing) while an unfinished Promotion into the
+    flow may bring it: the binding waits, naming that Promotion, instead of failing a GitOps
+    sync that applied both together. Reconciling while one is under way; suspended while
+    every one awaits approval, as those Promotions read. `records` None: the flow is missing."""
+    if problem.reason not in _MISSING:
+        return problem
+    coming = sorted(
+        (p for p in promotions if _could_land(selector, records, len(promotions), p)),
+        key=lambda p: (p.phase == "AwaitingApproval", p.name),  # one under way first
+    )
+    if not coming:
+        return problem
+    first = coming[0]
+    more = f" and {len(coming) - 1} more" if len(coming) > 1 else ""
+    missing = f"flow {flow} does not exist yet" if records is None else problem.message
+    suspended = first.phase == "AwaitingApproval"
+    how = " (approve it: spec.approved: true)" if suspended else ""
+    return Problem(
+        WAITING_FOR_PROMOTION,
+        f"waiting for Promotion {first.name}{more} to land flow {flow} ({_phase(first)}){how}: {missing}",
+        stalled=False,
+        suspended=suspended,
+    )
