@@ -24,7 +24,7 @@ def shared_read_holds_v1(monkeypatch: pytest.MonkeyPatch) -> tuple[Reads, list[s
     shared = Reads(None, None)  # type: ignore[arg-type]
     asked: list[str] = []
 
-    def target(reads: Reads, namespace: str, flow: str, selector: str, env: Any) -> VersionRecord:
+    def target(reads: Reads, namespace: str, flow: str, selector: str, env: Any, unfinished: Any) -> VersionRecord:
         asked.append("shared" if reads is shared else "fresh")
         return V1 if reads is shared else V2
 

@@ -85,7 +85,7 @@ class FakeKube:
 
 def resolve(monkeypatch, selector: str, env: dict[str, Any]) -> VersionRecord | Problem:
     monkeypatch.setattr(versions, "list_records", lambda kube, namespace, flow, owner_uid=None: [record(n) for n in (1, 2, 3)])
-    return bindings_resolve.target(Reads(FakeKube(), BindingState()), "prod", "login", selector, env)  # type: ignore[arg-type]
+    return bindings_resolve.target(Reads(FakeKube(), BindingState()), "prod", "login", selector, env, lambda ns, flow: [])  # type: ignore[arg-type]
 
 
 def test_a_pin_is_judged_again_under_the_rules_in_force(monkeypatch, verdicts_written) -> None:

@@ -15,6 +15,7 @@ from .commit import VersionRecord
 from .versionid import Selector, VersionNotFound, VersionRef, parse_selector, resolve_selector
 
 __all__ = [
+    "WAITING_FOR_PROMOTION",
     "Problem",
     "UnfinishedPromotion",
     "awaiting_promotion",

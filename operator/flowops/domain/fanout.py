@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import conditions, values
-from .bindingtarget import is_head_selector
+from .bindingtarget import WAITING_FOR_PROMOTION, is_head_selector
 
 Entry = dict[str, Any]
 
@@ -37,12 +37,14 @@ def application_entry(name: str, spec: Mapping[str, Any] | None, status: Mapping
     default = (spec or {}).get("defaultFlow") or {}
     status = status or {}
     ready = conditions.find(status.get("conditions"), "Ready") or {}
+    # Without Ready (waiting for a Promotion awaiting approval), Resolved says why.
+    resolved = conditions.find(status.get("conditions"), "Resolved") or {}
     return {
         "name": name,
         "flow": default.get("name") or None,
         "head": bool(default.get("name")) and (not default.get("version") or is_head_selector(str(default["version"]))),
         "ready": ready.get("status") == "True",
-        "reason": ready.get("reason"),
+        "reason": ready.get("reason") or resolved.get("reason"),
         "clients": status.get("clients"),
     }
 
@@ -108,3 +110,16 @@ def client_touched_by_values(entry: Mapping[str, Any], env_values: Mapping[str, 
     """A value its ConfigMap was rendered with changed or went away; or it could not be
     rendered for want of a value, which may be defined now."""
     return values.touched(entry.get("values"), env_values) or entry.get("reason") == "ValueNotDefined"
+
+
+# What an unfinished Promotion may bring (domain.bindingtarget.awaiting_promotion).
+MISSING = ("FlowNotFound", "VersionNotFound")
+
+
+def touched_by_promotion(entry: Mapping[str, Any], unfinished: bool) -> bool:
+    """A Promotion into the binding's flow changed phase (`unfinished`: it is still under
+    way), finished or went. One waiting for a Promotion says what it waits for now, and
+    fails once none may bring what it names; one whose flow or version is missing may
+    wait for this one. For client and application entries alike."""
+    reason = entry.get("reason")
+    return reason == WAITING_FOR_PROMOTION or (unfinished and reason in MISSING)

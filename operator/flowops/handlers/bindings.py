@@ -14,7 +14,15 @@ from .. import runtime
 from ..domain import fanout, policy
 from ..domain.binding import inherited
 from ..kube.resources import API_GROUP, API_VERSION
-from ..services import applications_resume, bindings, bindings_applications, bindings_clients, bindings_resume, flowevents
+from ..services import (
+    applications_resume,
+    bindings,
+    bindings_applications,
+    bindings_clients,
+    bindings_resume,
+    flowevents,
+    unfinishedpromotions,
+)
 from ..services.common import RetryLater
 from .events import post
 from .indexes import first, lookup_in
@@ -242,6 +250,41 @@ async def flow_changed(
         for a in list(applications_by_flow.get((namespace, name), ()))
         if fanout.application_touched_by_flow(a, name, deleted, head)
     ]
+    if clients or apps:
+        await asyncio.to_thread(_reresolve, namespace, clients, apps, apiclients_by_application, environments_by_namespace)
+
+
+async def promotion_changed(
+    type: str | None,
+    body: kopf.Body,
+    apiclients_by_flow: kopf.Index,
+    applications_by_flow: kopf.Index,
+    apiclients_by_application: kopf.Index,
+    environments_by_namespace: kopf.Index,
+    **_: Any,
+) -> None:
+    """A Promotion into a flow came, changed phase, finished or went: the bindings waiting
+    for one say what they wait for now, or fail once none may bring what they name (one
+    that Succeeded brought it: its Flow's event re-resolves them too); those whose flow or
+    version is missing may wait for it. Async: most Promotion events are progress notes
+    of an unchanged phase and touch nothing."""
+    meta = body["metadata"]
+    namespace, flow = meta["namespace"], unfinishedpromotions.target_flow(body.get("spec") or {})
+    entry = {} if type == "DELETED" else unfinishedpromotions.index_entry(body)
+    unfinished = bool(entry)
+    waiters = runtime.current().bindings.promotion_waiters
+    if not waiters.phase_changed(namespace, meta["name"], next(iter(entry.values())).phase if unfinished else None):
+        return
+    asked = waiters.recent(namespace, flow)
+    clients = [
+        e["name"] for e in list(apiclients_by_flow.get((namespace, flow), ())) if fanout.touched_by_promotion(e, unfinished)
+    ]
+    apps = [
+        a["name"] for a in list(applications_by_flow.get((namespace, flow), ())) if fanout.touched_by_promotion(a, unfinished)
+    ]
+    # Bindings that asked lately, whose status the indexes may not show yet.
+    clients = list(dict.fromkeys(clients + [name for kind, name in asked if kind == "ApiClient"]))
+    apps = list(dict.fromkeys(apps + [name for kind, name in asked if kind == "Application"]))
     if clients or apps:
         await asyncio.to_thread(_reresolve, namespace, clients, apps, apiclients_by_application, environments_by_namespace)
 

@@ -12,7 +12,7 @@ import kopf
 
 from .. import runtime
 from ..kube.resources import API_GROUP, API_VERSION
-from ..services import environmentlookup, pins, promotionhistory
+from ..services import environmentlookup, pins, promotionhistory, unfinishedpromotions
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
@@ -51,6 +51,13 @@ async def promotion_pins(namespace: str, name: str, spec: kopf.Spec, status: kop
 @kopf.index(API_GROUP, API_VERSION, "promotions", id=promotionhistory.INDEX)
 async def finished_promotions(body: kopf.Body, **_: Any) -> dict[Any, Any]:
     return promotionhistory.index_entry(body)
+
+
+# What a binding whose flow or version is missing may wait for: unfinished ones only, a
+# few among thousands of finished ones (services/unfinishedpromotions.py).
+@kopf.index(API_GROUP, API_VERSION, "promotions", id=unfinishedpromotions.INDEX)
+async def unfinished_promotions(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    return unfinishedpromotions.index_entry(body)
 
 
 def environment_of_namespace(index: kopf.Index, namespace: str) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ import kopf
 
 from .. import metricshooks, runtime
 from .. import settings as operator_settings
-from ..services import environmentlookup, pins, process
+from ..services import environmentlookup, pins, process, unfinishedpromotions
 
 
 @kopf.on.startup()
@@ -20,16 +20,18 @@ def startup(
     apiclient_pins: kopf.Index,
     application_pins: kopf.Index,
     promotion_pins: kopf.Index,
+    unfinished_promotions: kopf.Index,
     environments_by_namespace: kopf.Index,
     **_: Any,
 ) -> None:
     operator_settings.configure(settings)
-    # Live views Kopf keeps filling from the watch streams; services read them (pins, and
-    # the Environment a client is decided under).
+    # Live views Kopf keeps filling from the watch streams; services read them (pins, the
+    # Environment a client is decided under, the Promotions a binding may wait for).
     indexes = {
         pins.APICLIENT_PINS: apiclient_pins,
         pins.APPLICATION_PINS: application_pins,
         pins.PROMOTION_PINS: promotion_pins,
+        unfinishedpromotions.INDEX: unfinished_promotions,
         environmentlookup.BY_NAMESPACE: environments_by_namespace,
     }
     rt = process.connect(

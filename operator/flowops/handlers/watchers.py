@@ -29,7 +29,7 @@ def _timed(*watchers: Watcher) -> tuple[Watcher, ...]:
 
 FLOW_WATCHERS = _timed(observe.observe_flow, flows.flow_event, bindings.flow_changed)
 APICLIENT_WATCHERS = _timed(observe.observe_apiclient, bindings.prime_client_resume, bindings.count_clients)
-PROMOTION_WATCHERS = _timed(observe.observe_promotion, promotionhistory.prune_finished_promotions)
+PROMOTION_WATCHERS = _timed(observe.observe_promotion, promotionhistory.prune_finished_promotions, bindings.promotion_changed)
 APPLICATION_WATCHERS = _timed(bindings.prime_application_resume, bindings.application_deleted)
 ENVIRONMENT_WATCHERS = _timed(
     observe.observe_environment, bindings.environment_changed, environments.rival_takes_over, environments.chain_changed

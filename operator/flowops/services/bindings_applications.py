@@ -4,6 +4,7 @@ another write cannot overwrite a newer one."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from ..domain import bindingstatus
 from ..domain.bindingtarget import Problem, is_head_selector
 from ..kube import APPLICATIONS, Conflict, NotFound
 from ..runtime import Runtime
-from . import environmentlookup
+from . import environmentlookup, unfinishedpromotions
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, condition_changed, no_events, target
 from .common import rfc3339
@@ -72,7 +73,14 @@ def _reconcile_application(
     if not flow:
         message = bindingstatus.NO_DEFAULT_FLOW
     else:
-        resolved = target(Reads(kube, rt.bindings), namespace, flow, selector_text, env)
+        resolved = target(
+            Reads(kube, rt.bindings),
+            namespace,
+            flow,
+            selector_text,
+            env,
+            functools.partial(unfinishedpromotions.asked_by, rt, "Application", name),
+        )
         if isinstance(resolved, Problem):
             problem, message = resolved, resolved.message
         else:

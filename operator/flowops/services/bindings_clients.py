@@ -24,7 +24,7 @@ from ..domain.materialise import Fingerprint
 from ..faults import stall_point
 from ..kube import APICLIENTS, CONFIGMAPS, Conflict, Forbidden, Kube, NotFound
 from ..runtime import Runtime
-from . import bindings_resume, environmentlookup
+from . import bindings_resume, environmentlookup, unfinishedpromotions
 from .bindings_concurrency import with_retries
 from .bindings_reads import Reads, Snapshot
 from .bindings_resolve import Poster, condition_changed, no_events, target
@@ -239,11 +239,12 @@ def _resolve(
     clients: one older than a HEAD the Flow events have shown since is read again."""
     known, head = rt.flows.head_of(namespace, flow)
     rt.bindings.flow_readers.begin(namespace, flow, client, head if known else UNSEEN)
-    resolved = target(reads, namespace, flow, selector, env)
+    unfinished = functools.partial(unfinishedpromotions.asked_by, rt, "ApiClient", client)
+    resolved = target(reads, namespace, flow, selector, env, unfinished)
     if isinstance(resolved, VersionRecord) and is_head_selector(selector):
         known, head = rt.flows.head_of(namespace, flow)
         if known and head is not None and head > resolved.id:  # ids increase per flow
-            resolved = target(Reads(rt.kube, rt.bindings), namespace, flow, selector, env)
+            resolved = target(Reads(rt.kube, rt.bindings), namespace, flow, selector, env, unfinished)
     return resolved
 
 

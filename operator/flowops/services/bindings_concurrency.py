@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from ..keyedlocks import KeyedLocks
 from .common import RetryLater
 from .flowreaders import FlowReaders
+from .promotionwaiters import PromotionWaiters
 from .threads import FAN_OUT_THREADS
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class BindingState:
         self._application_clients: dict[tuple[str, str], tuple[int, float]] = {}
         self._client_applications: dict[tuple[str, str], str] = {}
         self.flow_readers = FlowReaders()
+        self.promotion_waiters = PromotionWaiters()
 
     def resume_snapshot(self, namespace: str, take: Callable[[int], Any], now: Callable[[], float] = time.monotonic) -> Any:
         """One snapshot per namespace for the clients a restart resumes together, taken by

@@ -4,11 +4,11 @@ environment, and whether a condition changed enough to warn again."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..domain import guardrails, policy
-from ..domain.bindingtarget import Problem, check_selector, choose_version, flow_missing
+from ..domain.bindingtarget import Problem, UnfinishedPromotion, awaiting_promotion, check_selector, choose_version, flow_missing
 from ..domain.commit import VersionRecord
 from ..domain.conditions import find
 from . import guardrailcache
@@ -24,7 +24,13 @@ def no_events(body: Mapping[str, Any], type_: str, reason: str, message: str) ->
     log.info("%s %s: %s", type_, reason, message)
 
 
-def target(reads: Reads, namespace: str, flow: str, selector_text: str, env: Mapping[str, Any] | None) -> VersionRecord | Problem:
+# unfinished(namespace, flow): the Promotions into it not finished yet (services/unfinishedpromotions.py).
+Unfinished = Callable[[str, str], Sequence[UnfinishedPromotion]]
+
+
+def target(
+    reads: Reads, namespace: str, flow: str, selector_text: str, env: Mapping[str, Any] | None, unfinished: Unfinished
+) -> VersionRecord | Problem:
     allow_head = policy.allow_head_bindings((env or {}).get("spec"))
     env_name = ((env or {}).get("metadata") or {}).get("name") or "(none)"
     selector = check_selector(selector_text, allow_head=allow_head, environment=env_name)
@@ -32,12 +38,14 @@ def target(reads: Reads, namespace: str, flow: str, selector_text: str, env: Map
         return selector
     flow_obj = reads.flow(namespace, flow)
     if flow_obj is None:
-        return flow_missing(namespace, flow)
+        return awaiting_promotion(flow_missing(namespace, flow), flow, selector, None, unfinished(namespace, flow))
     head = (flow_obj.get("status") or {}).get("latestReadyVersion")
     records = reads.records(namespace, flow, flow_obj["metadata"]["uid"])
     chosen = choose_version(flow, selector, records, head)
     if isinstance(chosen, Problem):
-        return chosen
+        # Asked only when something is missing: the index is read, never the API, in the operator.
+        waits = chosen.reason == "VersionNotFound"
+        return awaiting_promotion(chosen, flow, selector, records, unfinished(namespace, flow)) if waits else chosen
     rules = guardrailcache.compiled(policy.guardrails_of(env))
     if not rules.valid:
         return _rules_invalid(env_name, rules)
