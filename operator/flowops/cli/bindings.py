@@ -72,7 +72,8 @@ def view(
     app_name = spec.get("application") or None
     app = applications.get(app_name) if app_name else None
     request = resolve_request(spec, (app or {}).get("spec") if app is not None else None)
-    ready = _condition(client, "Ready")
+    # A client waiting for a Promotion awaiting approval has no Ready: Resolved says why.
+    ready = _condition(client, "Ready") or _condition(client, "Resolved")
     base = dict(
         name=meta["name"], environment=env.name, application=app_name, request=request, ready=ready.get("status"), status=status
     )
