@@ -14,6 +14,7 @@ import pytest
 
 from flowops.devcluster import install
 from flowops.kube import APICLIENTS, APPLICATIONS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, PROMOTIONS, ApiError, Kube
+from flowops.testing import argocd, kstatus
 from flowops.testing.admission import bind, wait_until_admitted, wait_until_governed
 from flowops.testing.objects import barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
@@ -342,6 +343,103 @@ def served(kube: Kube, env: dict, client: str) -> str | None:
 def resolved_condition(kube: Kube, env: dict, client: str) -> dict:
     status = kube.get(APICLIENTS, client, ns(env)).get("status") or {}
     return next((c for c in status.get("conditions") or () if c["type"] == "Resolved"), {})
+
+
+def pinned_client(client: str, version: str) -> dict:
+    return {
+        "apiVersion": "flowops.io/v1alpha1",
+        "kind": "ApiClient",
+        "metadata": {"name": client},
+        "spec": {"defaultFlow": {"name": "standard", "version": version}},
+    }
+
+
+def observed_client(kube: Kube, env: dict, client: str) -> dict | None:
+    """The client once its generation is observed, with `resolved` (its Resolved condition)."""
+    obj = kube.get(APICLIENTS, client, ns(env))
+    status = obj.get("status") or {}
+    if status.get("observedGeneration") != obj["metadata"]["generation"]:
+        return None
+    return {**obj, "resolved": next((c for c in status.get("conditions") or () if c["type"] == "Resolved"), {})}
+
+
+def as_tools_read(obj: dict) -> tuple[str, str, list[str]]:
+    """(kstatus, Argo CD, condition types): how Flux and Argo CD read the client."""
+    types = sorted(c["type"] for c in obj["status"].get("conditions") or ())
+    return kstatus.compute(obj)[0], argocd.health("ApiClient", obj)[0], types
+
+
+def waiting_for(kube: Kube, env: dict, client: str, text: str) -> dict:
+    return wait_for(
+        lambda: (obj := observed_client(kube, env, client)) and text in obj["resolved"].get("message", "") and obj,
+        message=f"{client}: {text}",
+    )
+
+
+def test_a_client_pinned_to_what_a_reviewed_promotion_lands_waits_for_it_and_fails_with_it(
+    kube, kube_as, running_operator, make_environment
+):
+    """docs/gitops.md: commit the pinned production client in the pull request of the Promotion
+    that lands its version. Until then it waits as that Promotion does (a Flux sync is not
+    failed, nor held for days); it resolves once the Promotion lands, and fails once the
+    Promotion it waited for fails and nothing else may bring its version."""
+    dev, staging, prod = chain(make_environment, requireReview=True)
+    promoter, approver = kube_as("promoter"), kube_as("approver")
+    for number in (1, 2):
+        if number == 1:
+            kube_as("editor").create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
+        else:
+            kube_as("editor").merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
+        wait_for_number(kube, ns(dev), "standard", number)
+        promoter.create(PROMOTIONS, promotion(f"to-staging-{number}", name(dev), "standard", str(number)), ns(staging))
+        landed(kube, staging, f"to-staging-{number}")
+
+    # One pull request: two reviewed Promotions of a flow production has not got yet, and a
+    # client pinned to the version each will land.
+    promoter.create(PROMOTIONS, promotion("to-prod-1", name(staging), "standard", "1", review=True), ns(prod))
+    kube.create(APICLIENTS, pinned_client("web", "1"), ns(prod))
+    promoter.create(PROMOTIONS, promotion("to-prod-2", name(staging), "standard", "2", review=True), ns(prod))
+    kube.create(APICLIENTS, pinned_client("mobile", "2"), ns(prod))
+    for pname in ("to-prod-1", "to-prod-2"):
+        wait_for_phase(kube, ns(prod), pname, ("AwaitingApproval",))
+    for client in ("web", "mobile"):
+        obj = waiting_for(kube, prod, client, "(it is AwaitingApproval)")
+        resolved = obj["resolved"]
+        assert as_tools_read(obj) == ("Current", "Suspended", ["Resolved"]), resolved
+        assert resolved["status"] == "False" and resolved["reason"] == "WaitingForPromotion", resolved
+        assert resolved["message"].startswith(
+            "waiting for Promotion to-prod-1 and 1 more to land flow standard (it is AwaitingApproval)"
+        ), resolved
+        assert served(kube, prod, client) is None
+
+    # Approved, the first lands: the client pinned to it resolves.
+    approver.merge_patch(PROMOTIONS, "to-prod-1", {"spec": {"approved": True}}, ns(prod))
+    v1 = landed(kube, prod, "to-prod-1")["targetVersion"]
+    web = wait_for(
+        lambda: (
+            served(kube, prod, "web") == v1
+            and (obj := observed_client(kube, prod, "web"))
+            and obj["resolved"].get("status") == "True"
+            and obj
+        ),
+        message="web resolved to the version the first Promotion landed",
+    )
+    assert as_tools_read(web) == ("Current", "Healthy", ["Ready", "Resolved"]), web["status"]
+    # The second may still bring version 2.
+    waiting_for(kube, prod, "mobile", "waiting for Promotion to-prod-2 to land flow standard (it is AwaitingApproval)")
+
+    # Approved against a plan made before the first landed, the second fails: nothing will
+    # bring version 2 now, and the client says so.
+    approver.merge_patch(PROMOTIONS, "to-prod-2", {"spec": {"approved": True}}, ns(prod))
+    failed = wait_for_phase(kube, ns(prod), "to-prod-2")
+    assert failed["phase"] == "Failed", failed
+    mobile = wait_for(
+        lambda: (obj := observed_client(kube, prod, "mobile")) and obj["resolved"].get("reason") == "VersionNotFound" and obj,
+        message="mobile stalled once the Promotion it waited for failed",
+    )
+    assert as_tools_read(mobile) == ("Failed", "Degraded", ["Ready", "Resolved", "Stalled"]), mobile["status"]
+    assert mobile["resolved"]["message"].startswith("flow standard has no version 2"), mobile["resolved"]
+    assert served(kube, prod, "mobile") is None
 
 
 def test_a_gitops_approval_lands_and_is_recorded_as_such(kube, kube_as, running_operator, make_environment):
