@@ -119,8 +119,8 @@ def promote_to_production(
     return str(landed(kube, prod, pname)["targetVersion"])
 
 
-def production_with_two_versions(kube: Kube, kube_as: Callable[[str], Kube], make_environment: Callable[..., dict]):
-    """Versions 1 and 2 of standard in staging; version 1 in production, each step approved."""
+def staging_with_two_versions(kube: Kube, kube_as: Callable[[str], Kube], make_environment: Callable[..., dict]):
+    """Versions 1 and 2 of standard in staging; production reviewed, without the flow yet."""
     dev, staging, prod = chain(make_environment, requireReview=True)
     for number in (1, 2):
         if number == 1:
@@ -130,6 +130,12 @@ def production_with_two_versions(kube: Kube, kube_as: Callable[[str], Kube], mak
         wait_for_number(kube, ns(dev), "standard", number)
         kube_as("promoter").create(PROMOTIONS, promotion(f"to-staging-{number}", name(dev), "standard", str(number)), ns(staging))
         landed(kube, staging, f"to-staging-{number}")
+    return staging, prod
+
+
+def production_with_two_versions(kube: Kube, kube_as: Callable[[str], Kube], make_environment: Callable[..., dict]):
+    """Versions 1 and 2 of standard in staging; version 1 in production, each step approved."""
+    staging, prod = staging_with_two_versions(kube, kube_as, make_environment)
     return staging, prod, promote_to_production(kube, kube_as, staging, prod, 1)
 
 
@@ -317,13 +323,18 @@ def test_where_approvals_are_reserved_to_groups_a_pin_needs_a_writer_in_one(kube
     wait_for(lambda: served(kube, prod, "admins") == v1, message="the admin's pin served")
 
 
-def application_body(app: str, version: str) -> dict:
+def pinned(kind: str, name: str, version: str) -> dict:
+    """An Application or ApiClient pinned to `version` of flow standard."""
     return {
         "apiVersion": "flowops.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": app},
+        "kind": kind,
+        "metadata": {"name": name},
         "spec": {"defaultFlow": {"name": "standard", "version": version}},
     }
+
+
+def application_body(app: str, version: str) -> dict:
+    return pinned("Application", app, version)
 
 
 def client_body(client: str, application: str) -> dict:
@@ -346,12 +357,7 @@ def resolved_condition(kube: Kube, env: dict, client: str) -> dict:
 
 
 def pinned_client(client: str, version: str) -> dict:
-    return {
-        "apiVersion": "flowops.io/v1alpha1",
-        "kind": "ApiClient",
-        "metadata": {"name": client},
-        "spec": {"defaultFlow": {"name": "standard", "version": version}},
-    }
+    return pinned("ApiClient", client, version)
 
 
 def observed_client(kube: Kube, env: dict, client: str) -> dict | None:
@@ -383,16 +389,8 @@ def test_a_client_pinned_to_what_a_reviewed_promotion_lands_waits_for_it_and_fai
     that lands its version. Until then it waits as that Promotion does (a Flux sync is not
     failed, nor held for days); it resolves once the Promotion lands, and fails once the
     Promotion it waited for fails and nothing else may bring its version."""
-    dev, staging, prod = chain(make_environment, requireReview=True)
+    staging, prod = staging_with_two_versions(kube, kube_as, make_environment)
     promoter, approver = kube_as("promoter"), kube_as("approver")
-    for number in (1, 2):
-        if number == 1:
-            kube_as("editor").create(FLOWS, flow("standard", {"title": "v1"}), ns(dev))
-        else:
-            kube_as("editor").merge_patch(FLOWS, "standard", {"spec": {"content": {"title": "v2"}}}, ns(dev))
-        wait_for_number(kube, ns(dev), "standard", number)
-        promoter.create(PROMOTIONS, promotion(f"to-staging-{number}", name(dev), "standard", str(number)), ns(staging))
-        landed(kube, staging, f"to-staging-{number}")
 
     # One pull request: two reviewed Promotions of a flow production has not got yet, and a
     # client pinned to the version each will land.

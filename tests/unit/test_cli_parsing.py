@@ -137,10 +137,7 @@ def run_without_cluster(tmp_path, *argv: str) -> int:
     ],
 )
 def test_bad_selectors_name_their_argument_without_a_cluster(tmp_path, capsys, argv, message):
-    assert run_without_cluster(tmp_path, *argv) == 2
-    err = capsys.readouterr().err
-    assert message in err
-    assert "cannot load kubeconfig" not in err
+    refused_offline(tmp_path, capsys, argv, message)
 
 
 @pytest.mark.parametrize(
@@ -195,10 +192,7 @@ def test_references_where_a_flow_name_goes_say_which_flags_take_the_rest(tmp_pat
     ],
 )
 def test_other_arguments_are_checked_without_a_cluster(tmp_path, capsys, argv, message):
-    assert run_without_cluster(tmp_path, *argv) == 2
-    err = capsys.readouterr().err
-    assert message in err
-    assert "cannot load kubeconfig" not in err
+    refused_offline(tmp_path, capsys, argv, message)
 
 
 def test_selector_arguments_keep_their_forms():
@@ -266,3 +260,11 @@ def test_connection_failures_name_the_cause():
 
     assert connection_problem(MaxRetry()) == "[Errno 111] Connection refused"
     assert connection_problem(ValueError("timed out")) == "timed out"
+
+
+def refused_offline(tmp_path, capsys, argv, message):
+    """Refused while parsing, with `message`: the cluster (absent here) was never asked."""
+    assert run_without_cluster(tmp_path, *argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "cannot load kubeconfig" not in err
