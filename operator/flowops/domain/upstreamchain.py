@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# Beyond this the chain is reported as too long anyway (services/environments.chain_problem).
+# Beyond this the chain is reported as too long anyway (services/environments.chain_check).
 LIMIT = 64
 
 

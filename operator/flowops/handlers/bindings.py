@@ -12,6 +12,7 @@ import kopf
 
 from .. import runtime
 from ..domain import fanout, policy
+from ..domain import promotion as promotions
 from ..domain.binding import inherited
 from ..kube.resources import API_GROUP, API_VERSION
 from ..services import (
@@ -269,7 +270,7 @@ async def promotion_changed(
     version is missing may wait for it. Async: most Promotion events are progress notes
     of an unchanged phase and touch nothing."""
     meta = body["metadata"]
-    namespace, flow = meta["namespace"], unfinishedpromotions.target_flow(body.get("spec") or {})
+    namespace, flow = meta["namespace"], promotions.target_flow_name(body.get("spec") or {})
     entry = {} if type == "DELETED" else unfinishedpromotions.index_entry(body)
     unfinished = bool(entry)
     waiters = runtime.current().bindings.promotion_waiters

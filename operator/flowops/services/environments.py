@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..domain import conditions, environmentstatus, pointer, policy, values
+from ..domain.upstreamchain import LIMIT
 from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES, Conflict, Invalid, NotFound
 from ..runtime import Runtime
 from . import flows, guardrailcache, sync
@@ -22,39 +23,35 @@ EnvLookup = Callable[[str], Mapping[str, Any] | None]
 log = logging.getLogger(__name__)
 
 
-def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = 64) -> str | None:
-    """A cyclic or overlong upstream chain, described for the user (a person must fix it)."""
+def chain_check(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = LIMIT) -> tuple[str | None, str | None]:
+    """One walk up the chain: (a fault a person must fix, a cycle or an overlong chain; an
+    Environment it names that does not exist yet). The missing one is waited for: GitOps may
+    apply it later in the same sync, and its creation reconciles this one again."""
     seen = [name]
     upstream = spec.get("upstream")
     while upstream:
         if upstream in seen:
-            return f"spec.upstream makes a cycle: {' → '.join(seen + [upstream])}; promotions must flow one way"
+            return f"spec.upstream makes a cycle: {' → '.join(seen + [upstream])}; promotions must flow one way", None
         env = env_by_name(upstream)
         if env is None:
-            return None  # missing_upstream: waited for
-        seen.append(upstream)
-        if len(seen) > limit:
-            return f"spec.upstream chain has more than {limit} environments: point spec.upstream at one nearer its start"
-        upstream = (env.get("spec") or {}).get("upstream")
-    return None
-
-
-def missing_upstream(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = 64) -> str | None:
-    """An Environment the upstream chain names that does not exist (yet): GitOps may apply
-    it later in the same sync, and its creation reconciles this one again, so it is waited
-    for rather than reported as a fault."""
-    seen = [name]
-    upstream = spec.get("upstream")
-    while upstream and upstream not in seen and len(seen) <= limit:
-        env = env_by_name(upstream)
-        if env is None:
-            return (
+            missing = (
                 f"spec.upstream names environment {upstream!r}, which does not exist: waiting for it "
                 "(if the name is wrong, correct spec.upstream)"
             )
+            return None, missing
         seen.append(upstream)
+        if len(seen) > limit:
+            return f"spec.upstream chain has more than {limit} environments: point spec.upstream at one nearer its start", None
         upstream = (env.get("spec") or {}).get("upstream")
-    return None
+    return None, None
+
+
+def chain_problem(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = LIMIT) -> str | None:
+    return chain_check(name, spec, env_by_name, limit)[0]
+
+
+def missing_upstream(name: str, spec: Mapping[str, Any], env_by_name: EnvLookup, limit: int = LIMIT) -> str | None:
+    return chain_check(name, spec, env_by_name, limit)[1]
 
 
 def namespace_claim_problem(name: str, namespace: str, owner: Mapping[str, Any] | None) -> str | None:
@@ -91,13 +88,13 @@ def reconcile(
             + "; ".join(f"spec.policy.guardrails[name={e.rule}]: {e.message}" for e in rules.errors)
             + " (flows fail these rules until they are fixed: correct them in spec.policy.guardrails)"
         )
-    chain = chain_problem(meta["name"], spec, env_by_name)
+    chain, missing = chain_check(meta["name"], spec, env_by_name)
     if chain:
         problems.append(chain)
     if claim:
         problems.append(claim)
     # What is on its way (its creation reconciles this Environment again) is waited for.
-    waiting = [w for w in (missing_upstream(meta["name"], spec, env_by_name),) if w]
+    waiting = [missing] if missing else []
     if kube.get_or_none(NAMESPACES, spec["namespace"]) is None:
         waiting.append(
             f"namespace {spec['namespace']} does not exist: waiting for it to be created (spec.namespace is "

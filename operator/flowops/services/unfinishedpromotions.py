@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..domain.bindingtarget import UnfinishedPromotion
-from ..domain.promotion import TERMINAL
+from ..domain.promotion import TERMINAL, target_flow_name
 from ..domain.versionid import parse_selector
 from ..kube import PROMOTIONS
 from ..runtime import Runtime
@@ -22,10 +22,6 @@ __all__ = ["INDEX", "asked_by", "index_entry", "into"]
 INDEX = "unfinished_promotions"
 
 Key = tuple[str, str]
-
-
-def target_flow(spec: Mapping[str, Any]) -> str:
-    return (spec.get("target") or {}).get("flow") or (spec.get("source") or {}).get("flow") or ""
 
 
 def _content_hash(spec: Mapping[str, Any]) -> str | None:
@@ -49,7 +45,9 @@ def index_entry(body: Mapping[str, Any]) -> dict[Key, UnfinishedPromotion]:
     phase = status.get("phase") or ""
     if phase in TERMINAL or meta.get("deletionTimestamp"):
         return {}
-    return {(meta.get("namespace", ""), target_flow(spec)): UnfinishedPromotion(meta.get("name", ""), phase, _content_hash(spec))}
+    return {
+        (meta.get("namespace", ""), target_flow_name(spec)): UnfinishedPromotion(meta.get("name", ""), phase, _content_hash(spec))
+    }
 
 
 def into(rt: Runtime, namespace: str, flow: str) -> list[UnfinishedPromotion]:
