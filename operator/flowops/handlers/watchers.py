@@ -4,7 +4,7 @@ kind's events.
 Kopf's own cost per handler and event (building its arguments and context, its logging)
 is larger than what these functions do with most events. With one handler per function,
 a restart of 3,000 flows spent about 1.7 of its 9.2 CPU seconds on two of the three Flow
-watchers' Kopf overhead (docs/benchmarks.md). As with Kopf, a function that raises is
+watchers' Kopf overhead (docs/benchmarks-journal.md). As with Kopf, a function that raises is
 logged and the others still run; each keeps its own handler metrics.
 """
 
