@@ -123,6 +123,16 @@ def run_without_cluster(tmp_path, *argv: str) -> int:
         (["restore", "std", "--to", "abc"], "argument --to: invalid version selector 'abc'"),
         (["pin", "app", "--version", "abc"], "argument --version: invalid version selector 'abc'"),
         (["show", "std@abc"], "argument FLOW[@VERSION]: invalid version selector 'abc'"),
+        (
+            ["promote", "std", "--to", "prod", "--version", "20261321093012123456"],
+            "argument --version: invalid version id '20261321093012123456': not a real UTC time "
+            "(month must be in 1..12); expected 20 digits, UTC time YYYYMMDDhhmmss",
+        ),
+        (
+            ["show", "std@20261121253012123456"],
+            "argument FLOW[@VERSION]: invalid version id '20261121253012123456': not a real UTC time "
+            "(hour must be in 0..23); expected 20 digits",
+        ),
         (["diff", "std@abc", "std"], "argument A: invalid version selector 'abc'"),
         (["diff", "std", "@abc"], "argument B: invalid version selector 'abc'"),
         (

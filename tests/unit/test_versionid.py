@@ -1,8 +1,11 @@
+import re
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 from flowops.domain.versionid import (
+    VERSION_ID_DIGITS,
     VERSION_ID_PATTERN,
     Selector,
     VersionNotFound,
@@ -13,6 +16,8 @@ from flowops.domain.versionid import (
     parse_version_id,
     resolve_selector,
 )
+
+from .test_guardrails_samples import crd_schemas, validate
 
 UTC = UTC
 
@@ -27,12 +32,23 @@ def test_format_converts_aware_times_to_utc_and_takes_naive_as_utc():
     assert format_version_id(datetime(2026, 1, 1, 0, 30, 0, 5)) == "20260101003000000005"
 
 
-def test_pattern_matches_ids_only():
-    import re
+REAL_IDS = ["20261121093012123456", "20260101000000000000", "20261231235959999999"]
+# Month 13, day 00, hour 25, minute 60, second 60, day 32.
+IMPOSSIBLE_TIMES = [
+    "20261321093012123456",
+    "20261100093012123456",
+    "20261121253012123456",
+    "20261121096012123456",
+    "20261121093060123456",
+    "20261132093012123456",
+]
 
-    assert re.match(VERSION_ID_PATTERN, "20261121093012123456")
-    assert not re.match(VERSION_ID_PATTERN, "2026112109301212345")
-    assert not re.match(VERSION_ID_PATTERN, "20261121093012123456x")
+
+def test_pattern_matches_ids_only():
+    for real in REAL_IDS:
+        assert re.match(VERSION_ID_PATTERN, real)
+    for bad in ["2026112109301212345", "20261121093012123456x", *IMPOSSIBLE_TIMES]:
+        assert not re.match(VERSION_ID_PATTERN, bad), bad
 
 
 def test_parse_round_trip_is_aware_utc():
@@ -113,7 +129,6 @@ def test_parse_selector_accepted_forms(text, expected):
         "v1",
         "Uncommitted",
         "2026112109301212345",
-        "20261399093012123456",
         None,
         True,
     ],
@@ -122,11 +137,75 @@ def test_parse_selector_errors_name_the_accepted_forms(text):
     with pytest.raises(ValueError) as err:
         parse_selector(text)
     message = str(err.value)
-    if text != "20261399093012123456":
-        for form in ("HEAD", "latest", "version id", "version number", "uncommitted"):
-            assert form in message
-    else:
-        assert "not a real UTC time" in message
+    for form in ("HEAD", "latest", "version id", "version number", "uncommitted"):
+        assert form in message
+
+
+@pytest.mark.parametrize("text", [*IMPOSSIBLE_TIMES, "20260230093012123456"])
+def test_twenty_digits_that_are_no_time_say_so_with_the_form(text):
+    # The CLI hands this message on for --version and FLOW@VERSION.
+    with pytest.raises(ValueError, match="not a real UTC time .*; expected 20 digits, UTC time YYYYMMDDhhmmss"):
+        parse_selector(text)
+
+
+# Every CRD field that takes a version id, as (kind, path to its schema).
+CRD_ID_FIELDS = [
+    ("ApiClient", "spec.defaultFlow.version"),
+    ("Application", "spec.defaultFlow.version"),
+    ("FlowVersion", "spec.id"),
+    ("FlowVersion", "spec.parent"),
+    ("FlowVersion", "spec.storage.base"),
+    ("Promotion", "spec.source.version"),
+]
+
+
+def crd_id_fields() -> list[tuple[str, str]]:
+    """(kind, path) of every CRD field whose pattern takes an id but no name (names may be digits)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(kind: str, schema: dict[str, Any], path: str) -> None:
+        pattern = schema.get("pattern")
+        if pattern and re.search(pattern, REAL_IDS[0]) and not re.search(pattern, "a"):
+            found.append((kind, path))
+        for name, child in (schema.get("properties") or {}).items():
+            walk(kind, child, f"{path}.{name}".lstrip("."))
+        if "items" in schema:
+            walk(kind, schema["items"], f"{path}[]")
+
+    for kind, schema in crd_schemas().items():
+        walk(kind, schema, "")
+    return sorted(found)
+
+
+def crd_field(kind: str, path: str) -> dict[str, Any]:
+    schema = crd_schemas()[kind]
+    for name in path.split("."):
+        schema = schema["properties"][name]
+    return schema
+
+
+def test_the_table_names_every_crd_field_that_takes_an_id():
+    assert crd_id_fields() == CRD_ID_FIELDS
+
+
+@pytest.mark.parametrize("kind, path", CRD_ID_FIELDS)
+def test_crd_id_fields_spell_the_domain_pattern_and_describe_the_form(kind, path):
+    field = crd_field(kind, path)
+    assert f"^{VERSION_ID_DIGITS}$" == field["pattern"] or f"|{VERSION_ID_DIGITS}|" in field["pattern"]
+    assert "YYYYMMDDhhmmss" in field["description"] and "microseconds" in field["description"]
+
+
+@pytest.mark.parametrize("kind, path", CRD_ID_FIELDS)
+def test_crd_id_fields_accept_real_ids_and_refuse_impossible_times(kind, path):
+    field = crd_field(kind, path)
+    for real in REAL_IDS:
+        errors: list[str] = []
+        validate(real, field, path, errors)
+        assert errors == [], real
+    for bad in IMPOSSIBLE_TIMES:
+        errors = []
+        validate(bad, field, path, errors)
+        assert errors == [f"{path}: {bad!r} does not match {field['pattern']}"], bad
 
 
 def test_selector_is_frozen_and_prints_canonically():

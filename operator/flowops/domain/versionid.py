@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple
 
 __all__ = [
+    "VERSION_ID_DIGITS",
     "VERSION_ID_PATTERN",
     "Selector",
     "VersionNotFound",
@@ -24,11 +25,17 @@ __all__ = [
     "resolve_selector",
 ]
 
-VERSION_ID_PATTERN = r"^[0-9]{20}$"
-_ID_RE = re.compile(VERSION_ID_PATTERN)
+# The digits of an id as every CRD field that takes one spells them (a unit test holds the
+# CRDs to this): month 01-12, day 01-31, hour 00-23, minute and second 00-59. A day its month
+# lacks (Feb 30) passes; parse_version_id refuses it.
+VERSION_ID_DIGITS = r"[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9][0-9]{6}"
+VERSION_ID_PATTERN = f"^{VERSION_ID_DIGITS}$"
+# Any 20 digits are taken for an id, so an impossible time is told as one, not as no selector.
+_TWENTY_DIGITS = re.compile(r"^[0-9]{20}$")
 # Same bounds as the CRD pattern [1-9][0-9]{0,8}.
 _NUMBER_RE = re.compile(r"^[1-9][0-9]{0,8}$")
 _EXAMPLE_ID = "20261121093012123456"
+_ID_FORM = f"20 digits, UTC time YYYYMMDDhhmmss followed by 6 digits of microseconds (e.g. {_EXAMPLE_ID})"
 # A content hash names the same content in every cluster, even one rebuilt from git.
 _HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -47,11 +54,8 @@ def format_version_id(dt: datetime) -> str:
 
 def parse_version_id(s: str) -> datetime:
     """Return the aware UTC datetime of a version id; ValueError if it is not one."""
-    if not isinstance(s, str) or not _ID_RE.match(s):
-        raise ValueError(
-            f"invalid version id {s!r}: expected 20 digits, UTC time YYYYMMDDhhmmss "
-            f"followed by 6 digits of microseconds (e.g. {_EXAMPLE_ID})"
-        )
+    if not isinstance(s, str) or not _TWENTY_DIGITS.match(s):
+        raise ValueError(f"invalid version id {s!r}: expected {_ID_FORM}")
     try:
         return datetime(
             int(s[0:4]),
@@ -64,7 +68,7 @@ def parse_version_id(s: str) -> datetime:
             tzinfo=UTC,
         )
     except ValueError as exc:
-        raise ValueError(f"invalid version id {s!r}: not a real UTC time ({exc})") from None
+        raise ValueError(f"invalid version id {s!r}: not a real UTC time ({exc}); expected {_ID_FORM}") from None
 
 
 def next_version_id(now: datetime, previous: str | None) -> str:
@@ -108,7 +112,7 @@ def parse_selector(text: str) -> Selector:
         return Selector("uncommitted")
     if _NUMBER_RE.match(text):
         return Selector("number", int(text))
-    if _ID_RE.match(text):
+    if _TWENTY_DIGITS.match(text):
         parse_version_id(text)  # a clear error for 20 digits that are no time
         return Selector("id", text)
     if text.lower().startswith("sha256:"):
