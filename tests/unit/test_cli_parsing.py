@@ -159,6 +159,16 @@ def test_bad_selectors_name_their_argument_without_a_cluster(tmp_path, capsys, a
             "error: promote takes a flow name; pass the environment with --from staging and the version with --version 5",
         ),
         (["copy", "std@3", "new"], "error: copy takes a flow name; pass the version with --version 3"),
+        (
+            ["promote", "std", "--to", "prod", "--as", "std@5"],
+            "error: promote --as takes a flow name; pass the version with --version 5",
+        ),
+        (
+            ["promote", "std", "--as", "production/std"],
+            "error: promote --as takes a flow name; pass the environment with --to production",
+        ),
+        (["copy", "std", "new@3"], "error: copy NEW takes a flow name; pass the version with --version 3"),
+        (["promote", "std", "--to", "prod", "--as", "Std@5"], "error: invalid target flow name 'Std@5': use a Kubernetes name"),
         (["rollback", "std@5", "--to", "5"], "error: rollback takes a flow name; pass the version with --to 5"),
         (["restore", "std@5", "--to", "5"], "error: restore takes a flow name; pass the version with --to 5"),
         (

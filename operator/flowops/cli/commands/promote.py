@@ -152,7 +152,13 @@ def _source_version(session: Session, env: Environment, flow: str, selector: Sel
 
 def run_promote(session: Session, args: argparse.Namespace) -> int:
     flow = check_flow_name(args.flow, command="promote", version_flag="--version", environment_flag="--from")
-    target_flow = check_flow_name(args.target_flow or flow, "target flow name")
+    target_flow = check_flow_name(
+        args.target_flow or flow,
+        "target flow name",
+        command="promote --as",
+        version_flag="--version",
+        environment_flag="--to",
+    )
     if args.target:
         target = session.environment(args.target)
     elif session.namespace:
@@ -212,7 +218,7 @@ def run_rollback(session: Session, args: argparse.Namespace) -> int:
 
 def run_copy(session: Session, args: argparse.Namespace) -> int:
     flow_name = check_flow_name(args.flow, command="copy", version_flag="--version")
-    new = check_flow_name(args.new, "new flow name")
+    new = check_flow_name(args.new, "new flow name", command="copy NEW", version_flag="--version")
     if new == flow_name:
         raise UserError("copy needs a different name for the new flow")
     env = _managed(session.current_environment(), "-n")
