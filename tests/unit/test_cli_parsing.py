@@ -205,6 +205,13 @@ def test_references_where_a_flow_name_goes_say_which_flags_take_the_rest(tmp_pat
             "error: pin --flow takes a flow name; pass the version with --version 5",
         ),
         (["copy", "std", "std"], "error: copy needs a different name for the new flow"),
+        (["diff", "std@1", "@2", "--max-width", "0"], "argument --max-width: expected a positive number of characters, got 0"),
+        (["diff", "std@1", "@2", "--max-width=-5"], "argument --max-width: expected a positive number of characters, got -5"),
+        (["check", "-f", "flows/", "--max-width", "0"], "argument --max-width: expected a positive number of characters, got 0"),
+        (
+            ["check", "-f", "flows/", "--max-width", "wide"],
+            "argument --max-width: expected a positive number of characters, got 'wide'",
+        ),
         (
             ["status", "std@5"],
             "error: status takes a flow name: kubectl flowops status std (that version: kubectl flowops show std@5)",
@@ -225,6 +232,8 @@ def test_selector_arguments_keep_their_forms():
     assert str(parse("show", "production/std@3").ref) == "production/std@3"
     assert parse("diff", "std@3", "@5").b.flow is None
     assert parse("show", "std").pointer == ""  # the whole document
+    assert parse("diff", "std@1", "@2", "--max-width", "1").max_width == 1
+    assert parse("check", "-f", "flows/").max_width == 100
 
 
 def test_usage_errors_exit_2(capsys):

@@ -70,6 +70,18 @@ def duration(text: str) -> float:
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
 
 
+def positive_width(text: str) -> int:
+    """argparse type: a width in characters. 0 or less would cut every value to its first
+    character without saying so, so it is refused naming the flag."""
+    try:
+        chars = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of characters, got {text!r}") from None
+    if chars < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of characters, got {chars}")
+    return chars
+
+
 def version_selector(text: str) -> Selector:
     """argparse type: a malformed selector is reported naming its flag, before the cluster is asked."""
     try:

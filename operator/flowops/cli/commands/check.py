@@ -21,7 +21,7 @@ from ...kube import ENVIRONMENTS, FLOWS
 from ...services import versions
 from ..errors import FAILED, OK, UserError
 from ..formatting import change_dict, change_line, plural
-from ..parser import add_command
+from ..parser import add_command, positive_width
 from ..session import Session
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -54,7 +54,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         action="store_true",
         help="do not contact the cluster: Environments must be among the files; no plan is computed",
     )
-    parser.add_argument("--max-width", type=int, default=100, metavar="CHARS", help="cut values longer than this (default 100)")
+    parser.add_argument(
+        "--max-width", type=positive_width, default=100, metavar="CHARS", help="cut values longer than this (default 100)"
+    )
     parser.set_defaults(run=run)
 
 

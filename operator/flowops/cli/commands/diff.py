@@ -13,7 +13,7 @@ from ..documents import load
 from ..errors import FAILED
 from ..formatting import change_dict, change_line, count_ops, describe_counts, stat_rows
 from ..output import Output
-from ..parser import add_command, flow_or_version_reference, flow_reference
+from ..parser import add_command, flow_or_version_reference, flow_reference, positive_width
 from ..refs import FlowRef
 from ..session import Session
 
@@ -37,7 +37,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences (like git diff)")
     parser.add_argument(
         "--max-width",
-        type=int,
+        type=positive_width,
         default=100,
         metavar="CHARS",
         help="cut values longer than this in the text output (default 100; -o json is never cut)",
