@@ -129,6 +129,22 @@ BAD_MANIFESTS = {
         },
         "spec.source.version",
     ),
+    "version id with month 13": (
+        {
+            "kind": "Promotion",
+            "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"source": {"environment": "d", "flow": "f", "version": "20261321093012123456"}},
+        },
+        "spec.source.version",
+    ),
+    "client pins a version id with hour 25": (
+        {
+            "kind": "ApiClient",
+            "metadata": {"name": "c", "namespace": "default"},
+            "spec": {"defaultFlow": {"name": "f", "version": "20261121253012123456"}},
+        },
+        "spec.defaultFlow.version",
+    ),
     "source environment not a name": (
         {
             "kind": "Promotion",
