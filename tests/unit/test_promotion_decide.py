@@ -242,7 +242,11 @@ CASES = [
         state(
             approved(requestedBy={"username": "system:serviceaccount:prod:sock"}),
             target_env=PROD,
-            same_person=separation.questions("system:serviceaccount:prod:sock", "bob")[8],
+            same_person=next(
+                q
+                for q in separation.questions("system:serviceaccount:prod:sock", "bob")
+                if q.words() == "create pods/attach in namespace prod"
+            ),
         ),
         "Failed",
         "SelfApproval",

@@ -63,8 +63,10 @@ SERVICE_ACCOUNT_ROUTES: tuple[Route, ...] = (
     Route("create", "", "serviceaccounts", "token", named=True, how=_TOKEN),
     # The token controller fills a kubernetes.io/service-account-token Secret for the account it names.
     Route("create", "", "secrets", how=f"{_TOKEN}; the token controller fills a service-account-token Secret"),
+    # A watch streams every Secret in the namespace, data included, as list does.
     Route("get", "", "secrets", how=_SECRETS),
     Route("list", "", "secrets", how=_SECRETS),
+    Route("watch", "", "secrets", how=_SECRETS),
     # kubectl exec and attach ask create; clients that upgrade a GET to a WebSocket ask get.
     Route("create", "", "pods", "exec", how=f"exec into {_MOUNTED}"),
     Route("get", "", "pods", "exec", how=f"exec into {_MOUNTED}"),
