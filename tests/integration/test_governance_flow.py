@@ -360,9 +360,10 @@ def pinned_client(client: str, version: str) -> dict:
     return pinned("ApiClient", client, version)
 
 
-def observed_client(kube: Kube, env: dict, client: str) -> dict | None:
-    """The client once its generation is observed, with `resolved` (its Resolved condition)."""
-    obj = kube.get(APICLIENTS, client, ns(env))
+def observed(kube: Kube, env: dict, binding: str, resource: Any = APICLIENTS) -> dict | None:
+    """The binding (an ApiClient, or an Application) once its generation is observed, with
+    `resolved` (its Resolved condition)."""
+    obj = kube.get(resource, binding, ns(env))
     status = obj.get("status") or {}
     if status.get("observedGeneration") != obj["metadata"]["generation"]:
         return None
@@ -370,16 +371,72 @@ def observed_client(kube: Kube, env: dict, client: str) -> dict | None:
 
 
 def as_tools_read(obj: dict) -> tuple[str, str, list[str]]:
-    """(kstatus, Argo CD, condition types): how Flux and Argo CD read the client."""
+    """(kstatus, Argo CD, condition types): how Flux and Argo CD read the binding."""
     types = sorted(c["type"] for c in obj["status"].get("conditions") or ())
-    return kstatus.compute(obj)[0], argocd.health("ApiClient", obj)[0], types
+    return kstatus.compute(obj)[0], argocd.health(obj["kind"], obj)[0], types
 
 
-def waiting_for(kube: Kube, env: dict, client: str, text: str) -> dict:
+def waiting_for(kube: Kube, env: dict, binding: str, text: str, resource: Any = APICLIENTS) -> dict:
     return wait_for(
-        lambda: (obj := observed_client(kube, env, client)) and text in obj["resolved"].get("message", "") and obj,
-        message=f"{client}: {text}",
+        lambda: (obj := observed(kube, env, binding, resource)) and text in obj["resolved"].get("message", "") and obj,
+        message=f"{binding}: {text}",
     )
+
+
+def with_two_reviewed_promotions(
+    kube: Kube, kube_as: Callable[[str], Kube], make_environment: Callable[..., dict], pin: Callable[[dict, str], None]
+) -> dict:
+    """docs/gitops.md: one pull request holds two reviewed Promotions of a flow production has
+    not got yet (to-prod-1 and to-prod-2, versions 1 and 2 of staging's standard), each with
+    the bindings `pin(production, number)` makes pinned to the version it will land.
+    Production, once both Promotions await approval."""
+    staging, prod = staging_with_two_versions(kube, kube_as, make_environment)
+    for number in ("1", "2"):
+        kube_as("promoter").create(
+            PROMOTIONS, promotion(f"to-prod-{number}", name(staging), "standard", number, review=True), ns(prod)
+        )
+        pin(prod, number)
+    for number in ("1", "2"):
+        wait_for_phase(kube, ns(prod), f"to-prod-{number}", ("AwaitingApproval",))
+    return prod
+
+
+def suspended_with_the_promotions(kube: Kube, env: dict, binding: str, resource: Any = APICLIENTS) -> None:
+    """The binding waits as the Promotions awaiting approval do, naming them: Current for
+    Flux (a sync is not failed, nor held for days), Suspended for Argo CD."""
+    obj = waiting_for(kube, env, binding, "(it is AwaitingApproval)", resource)
+    resolved = obj["resolved"]
+    assert as_tools_read(obj) == ("Current", "Suspended", ["Resolved"]), resolved
+    assert resolved["status"] == "False" and resolved["reason"] == "WaitingForPromotion", resolved
+    assert resolved["message"].startswith(
+        "waiting for Promotion to-prod-1 and 1 more to land flow standard (it is AwaitingApproval)"
+    ), resolved
+
+
+def approved(kube: Kube, kube_as: Callable[[str], Kube], env: dict, pname: str) -> dict:
+    """The Promotion's outcome once a second person approved it."""
+    kube_as("approver").merge_patch(PROMOTIONS, pname, {"spec": {"approved": True}}, ns(env))
+    return wait_for_phase(kube, ns(env), pname)
+
+
+def resolved_and_healthy(kube: Kube, env: dict, binding: str, resource: Any = APICLIENTS) -> dict:
+    obj = wait_for(
+        lambda: (obj := observed(kube, env, binding, resource)) and obj["resolved"].get("status") == "True" and obj,
+        message=f"{binding} resolved to the version the first Promotion landed",
+    )
+    assert as_tools_read(obj) == ("Current", "Healthy", ["Ready", "Resolved"]), obj["status"]
+    return obj
+
+
+def stalled_without_version_2(kube: Kube, env: dict, binding: str, resource: Any = APICLIENTS) -> None:
+    """The Promotion it waited for failed and nothing else will bring version 2: Failed for
+    Flux, Degraded for Argo CD, saying so."""
+    obj = wait_for(
+        lambda: (obj := observed(kube, env, binding, resource)) and obj["resolved"].get("reason") == "VersionNotFound" and obj,
+        message=f"{binding} stalled once the Promotion it waited for failed",
+    )
+    assert as_tools_read(obj) == ("Failed", "Degraded", ["Ready", "Resolved", "Stalled"]), obj["status"]
+    assert obj["resolved"]["message"].startswith("flow standard has no version 2"), obj["resolved"]
 
 
 def test_a_client_pinned_to_what_a_reviewed_promotion_lands_waits_for_it_and_fails_with_it(
@@ -389,55 +446,89 @@ def test_a_client_pinned_to_what_a_reviewed_promotion_lands_waits_for_it_and_fai
     that lands its version. Until then it waits as that Promotion does (a Flux sync is not
     failed, nor held for days); it resolves once the Promotion lands, and fails once the
     Promotion it waited for fails and nothing else may bring its version."""
-    staging, prod = staging_with_two_versions(kube, kube_as, make_environment)
-    promoter, approver = kube_as("promoter"), kube_as("approver")
-
-    # One pull request: two reviewed Promotions of a flow production has not got yet, and a
-    # client pinned to the version each will land.
-    promoter.create(PROMOTIONS, promotion("to-prod-1", name(staging), "standard", "1", review=True), ns(prod))
-    kube.create(APICLIENTS, pinned_client("web", "1"), ns(prod))
-    promoter.create(PROMOTIONS, promotion("to-prod-2", name(staging), "standard", "2", review=True), ns(prod))
-    kube.create(APICLIENTS, pinned_client("mobile", "2"), ns(prod))
-    for pname in ("to-prod-1", "to-prod-2"):
-        wait_for_phase(kube, ns(prod), pname, ("AwaitingApproval",))
+    clients = {"1": "web", "2": "mobile"}
+    prod = with_two_reviewed_promotions(
+        kube,
+        kube_as,
+        make_environment,
+        lambda prod, number: kube.create(APICLIENTS, pinned_client(clients[number], number), ns(prod)),
+    )
     for client in ("web", "mobile"):
-        obj = waiting_for(kube, prod, client, "(it is AwaitingApproval)")
-        resolved = obj["resolved"]
-        assert as_tools_read(obj) == ("Current", "Suspended", ["Resolved"]), resolved
-        assert resolved["status"] == "False" and resolved["reason"] == "WaitingForPromotion", resolved
-        assert resolved["message"].startswith(
-            "waiting for Promotion to-prod-1 and 1 more to land flow standard (it is AwaitingApproval)"
-        ), resolved
+        suspended_with_the_promotions(kube, prod, client)
         assert served(kube, prod, client) is None
 
-    # Approved, the first lands: the client pinned to it resolves.
-    approver.merge_patch(PROMOTIONS, "to-prod-1", {"spec": {"approved": True}}, ns(prod))
-    v1 = landed(kube, prod, "to-prod-1")["targetVersion"]
-    web = wait_for(
-        lambda: (
-            served(kube, prod, "web") == v1
-            and (obj := observed_client(kube, prod, "web"))
-            and obj["resolved"].get("status") == "True"
-            and obj
-        ),
-        message="web resolved to the version the first Promotion landed",
-    )
-    assert as_tools_read(web) == ("Current", "Healthy", ["Ready", "Resolved"]), web["status"]
+    # Approved, the first lands: the client pinned to it resolves (its ConfigMap is written before its status).
+    landed_1 = approved(kube, kube_as, prod, "to-prod-1")
+    assert landed_1["phase"] == "Succeeded", landed_1
+    resolved_and_healthy(kube, prod, "web")
+    assert served(kube, prod, "web") == landed_1["targetVersion"]
     # The second may still bring version 2.
     waiting_for(kube, prod, "mobile", "waiting for Promotion to-prod-2 to land flow standard (it is AwaitingApproval)")
 
     # Approved against a plan made before the first landed, the second fails: nothing will
     # bring version 2 now, and the client says so.
-    approver.merge_patch(PROMOTIONS, "to-prod-2", {"spec": {"approved": True}}, ns(prod))
-    failed = wait_for_phase(kube, ns(prod), "to-prod-2")
+    failed = approved(kube, kube_as, prod, "to-prod-2")
     assert failed["phase"] == "Failed", failed
-    mobile = wait_for(
-        lambda: (obj := observed_client(kube, prod, "mobile")) and obj["resolved"].get("reason") == "VersionNotFound" and obj,
-        message="mobile stalled once the Promotion it waited for failed",
-    )
-    assert as_tools_read(mobile) == ("Failed", "Degraded", ["Ready", "Resolved", "Stalled"]), mobile["status"]
-    assert mobile["resolved"]["message"].startswith("flow standard has no version 2"), mobile["resolved"]
+    stalled_without_version_2(kube, prod, "mobile")
     assert served(kube, prod, "mobile") is None
+
+
+def test_an_application_pinned_to_what_a_reviewed_promotion_lands_waits_for_it_and_fails_with_it(
+    kube, kube_as, running_operator, make_environment
+):
+    """The same for an Application applied with the Promotion that lands its pinned version,
+    and the clients that inherit the pin: they wait as that Promotion does, the Application
+    resolves and its clients are served the landed version once it lands, and they fail once
+    the Promotion they waited for fails."""
+    apps = {"1": "shop", "2": "kiosk"}
+    clients = {"shop": ("shop-web", "shop-ios"), "kiosk": ("kiosk-web",)}
+
+    def pin(prod: dict, number: str) -> None:
+        kube.create(APPLICATIONS, application_body(apps[number], number), ns(prod))
+        for client in clients[apps[number]]:
+            kube.create(APICLIENTS, client_body(client, application=apps[number]), ns(prod))
+
+    prod = with_two_reviewed_promotions(kube, kube_as, make_environment, pin)
+    for app in ("shop", "kiosk"):
+        suspended_with_the_promotions(kube, prod, app, APPLICATIONS)
+        wait_for(
+            lambda a=app: kube.get(APPLICATIONS, a, ns(prod))["status"].get("clients") == len(clients[a]),
+            message=f"{app} counting its clients",
+        )
+        for client in clients[app]:
+            suspended_with_the_promotions(kube, prod, client)
+            assert served(kube, prod, client) is None
+
+    # Approved, the first lands: the Application resolves, and its clients serve what landed.
+    landed_1 = approved(kube, kube_as, prod, "to-prod-1")
+    assert landed_1["phase"] == "Succeeded", landed_1
+    v1 = landed_1["targetVersion"]
+    shop = resolved_and_healthy(kube, prod, "shop", APPLICATIONS)
+    assert shop["resolved"]["message"] == f"default flow standard version 1 ({v1})", shop["resolved"]
+    assert shop["status"]["clients"] == 2, shop["status"]
+    for client in clients["shop"]:
+        status = resolved_and_healthy(kube, prod, client)["status"]
+        assert (status["flow"], status["version"], status["number"], status["sources"]) == (
+            "standard",
+            v1,
+            1,
+            {"name": "Application", "version": "Application"},
+        ), status
+        data = kube.get(CONFIGMAPS, status["configMap"], ns(prod))["data"]
+        assert (data["flow"], data["version"], json.loads(data["flow.json"])) == ("standard", v1, {"title": "v1"}), data
+    # The second may still bring version 2.
+    for binding, resource in (("kiosk", APPLICATIONS), ("kiosk-web", APICLIENTS)):
+        waiting_for(
+            kube, prod, binding, "waiting for Promotion to-prod-2 to land flow standard (it is AwaitingApproval)", resource
+        )
+
+    # The second fails (its plan went stale when the first landed): the Application waiting
+    # for it, and its client, say nothing will bring version 2.
+    failed = approved(kube, kube_as, prod, "to-prod-2")
+    assert failed["phase"] == "Failed", failed
+    stalled_without_version_2(kube, prod, "kiosk", APPLICATIONS)
+    stalled_without_version_2(kube, prod, "kiosk-web")
+    assert served(kube, prod, "kiosk-web") is None
 
 
 def test_a_gitops_approval_lands_and_is_recorded_as_such(kube, kube_as, running_operator, make_environment):
