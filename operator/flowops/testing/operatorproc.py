@@ -15,6 +15,10 @@ from pathlib import Path
 from ..devcluster.controlplane import _die_with_parent, free_port
 
 
+class PortTaken(RuntimeError):
+    """The operator could not bind the port it was given."""
+
+
 class OperatorProcess:
     """verbose=True (tests): debug logs to read when a test fails. The Deployment runs without."""
 
@@ -42,10 +46,22 @@ class OperatorProcess:
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
-    def start(self, timeout: float = 60.0) -> OperatorProcess:
+    def start(self, timeout: float = 60.0, attempts: int = 3) -> OperatorProcess:
         if self.alive():
             return self  # one process per instance; a second writer is explicit: alongside()
+        for attempt in range(attempts):
+            try:
+                return self._start_once(timeout)
+            except PortTaken:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> OperatorProcess:
+        # A free port is only free when asked: another process may bind it before the
+        # operator does. Then the operator exits at once, and new ports are tried.
         self.port, self.metrics_port = free_port(), free_port()
+        started_at = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
@@ -73,6 +89,10 @@ class OperatorProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                written = self._log_since(started_at)
+                taken = [port for port in (self.port, self.metrics_port) if f"port {port} is in use" in written]
+                if taken:
+                    raise PortTaken(f"port {taken[0]} was taken before the operator bound it")
                 raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.tail()}")
             if self.healthy():
                 return self
@@ -88,6 +108,11 @@ class OperatorProcess:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def _log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
 
     def tail(self, lines: int = 60) -> str:
         try:
