@@ -48,6 +48,40 @@ def test_dollar_dollar_writes_a_literal_reference():
     assert values.scan({"doc": "$$(values.x)"}).references == {}
 
 
+@pytest.mark.parametrize(
+    "text, rendered, names",
+    [
+        ("$(values.a)", "A", ["a"]),
+        ("$$(values.a)", "$(values.a)", []),
+        ("$$$(values.a)", "$A", ["a"]),  # a $ right before a value: $$ is one $, as in Kubernetes
+        ("$$$$(values.a)", "$$(values.a)", []),
+        ("$$$$$(values.a)/x", "$$A/x", ["a"]),
+        ("price $$ and $ $(values.a)", "price $$ and $ A", ["a"]),  # $ elsewhere is left as it is
+        ("$$(values.a)$(values.a)$$$(values.a)", "$(values.a)A$A", ["a"]),
+    ],
+)
+def test_each_dollar_dollar_before_a_reference_writes_one_dollar(text, rendered, names):
+    assert values.scan({"s": text}).names == names
+    assert values.render({"s": text}, {"a": "A"}, "dev")[0] == {"s": rendered}
+
+
+def test_an_odd_run_of_dollars_is_a_reference_the_environment_must_define():
+    with pytest.raises(values.Unrenderable, match="does not define 1 value"):
+        values.render({"s": "$$$(values.a)"}, {}, "dev")
+    assert values.scan({"s": "$$$(values. a)"}).malformed
+
+
+def test_long_lists_of_missing_values_and_malformed_references_are_cut_short():
+    doc = {f"k{i}": f"$(values.n{i:05})" for i in range(10_000)}
+    message = values.missing_message(doc, {}, "dev")
+    assert message is not None and len(message) < 1_000
+    assert "does not define 10000 value(s)" in message and "n00009 (used at /k9)" in message
+    assert "n00010" not in message and "and 9990 more" in message
+    doc = {f"k{i}": f"$(values.{i})" for i in range(10_000)}
+    message = values.missing_message(doc, {}, "dev")
+    assert message is not None and len(message) < 2_000 and "and 9995 more" in message
+
+
 def test_a_document_without_references_renders_to_itself():
     doc = {"a": "$(notvalues.x)", "b": ["$(", 1, None]}
     assert values.render(doc, {}, "dev") == (doc, {})

@@ -2,8 +2,10 @@
 
 A document references a value of its environment with `$(values.NAME)` inside any JSON
 string (the form of Kubernetes' `$(VAR)` expansion; it has no braces, so it is never
-mistaken for an ICU MessageFormat placeholder such as `{name}`). `$$(values.` writes a
-literal `$(values.`. Documents are stored, promoted, diffed and compared with their
+mistaken for an ICU MessageFormat placeholder such as `{name}`). In a run of `$` right
+before `(values.`, each `$$` writes one `$` and an odd `$` left over starts a reference:
+`$$(values.` writes a literal `$(values.`, `$$$(values.a)` a `$` and the value of a. `$`
+anywhere else is left as it is. Documents are stored, promoted, diffed and compared with their
 references; `render` replaces them where a document leaves flowops.
 
 An Environment may also name JSON Pointers (`*` matches any one member) whose content
@@ -55,9 +57,16 @@ MAX_VALUE_LENGTH = 2048
 
 MARKER = "$(values."
 _MARKER_BYTES = MARKER.encode()
-ESCAPED = "$$(values."
-# An escape, or a reference (group 1 is its name; None when it is malformed).
-_TOKEN = re.compile(r"\$\$\(values\.|\$\(values\.(?:(" + NAME_PATTERN + r")\))?")
+# A run of `$` before `(values.` (group 1), then the name and `)` when they are well formed
+# (group 2). An even run is escapes only (a literal); an odd one ends in a reference.
+_TOKEN = re.compile(r"(\$+)\(values\.(?:(" + NAME_PATTERN + r")\))?")
+# How many missing names and malformed references a message lists before "and N more".
+LISTED_MISSING = 10
+LISTED_MALFORMED = 5
+
+
+def _is_literal(match: re.Match[str]) -> bool:
+    return len(match.group(1)) % 2 == 0
 
 
 def _snippet(text: str, at: int) -> str:
@@ -131,14 +140,14 @@ def scan(document: Any) -> Scan:
             )
             continue
         for match in _TOKEN.finditer(text):
-            if match.group(0) == ESCAPED:
+            if _is_literal(match):
                 continue
-            name = match.group(1)
+            name = match.group(2)
             if name is None:
                 malformed.append(
                     (
                         path,
-                        f"malformed reference {_snippet(text, match.start())!r}: write $(values.NAME) "
+                        f"malformed reference {_snippet(text, match.end(1) - 1)!r}: write $(values.NAME) "
                         "with a NAME of letters, digits, - or _ (starting with a letter, at most 63), "
                         "or $$(values. for a literal $(values.",
                     )
@@ -173,22 +182,24 @@ def undefined_problem(name: str, paths: Sequence[str], environment: str) -> str:
 
 
 def missing_message(document: Any, values: Mapping[str, Any] | None, environment: str) -> str | None:
-    """Why this document cannot go to `environment`, naming every missing value (None: it can)."""
+    """Why this document cannot go to `environment`, naming the missing values (the first 10, then how many more; None: it can)."""
     found = scan(document)
     missing = undefined(found, defined_names(values))
     if not missing and not found.malformed:
         return None
     parts = []
     if missing:
-        listed = "; ".join(f"{name} (used at {_where(paths)})" for name, paths in missing.items())
+        listed = "; ".join(f"{name} (used at {_where(paths)})" for name, paths in list(missing.items())[:LISTED_MISSING])
+        more = len(missing) - LISTED_MISSING
         parts.append(
             f"environment {environment} does not define {len(missing)} value(s) the document references: "
-            f"{listed}; add them to the Environment's spec.values"
+            f"{listed}{f' and {more} more' if more > 0 else ''}; add them to the Environment's spec.values"
         )
     if found.malformed:
+        more = len(found.malformed) - LISTED_MALFORMED
         parts.append(
-            "; ".join(f"{path}: {why}" for path, why in found.malformed[:5])
-            + (f" and {len(found.malformed) - 5} more" if len(found.malformed) > 5 else "")
+            "; ".join(f"{path}: {why}" for path, why in found.malformed[:LISTED_MALFORMED])
+            + (f" and {more} more" if more > 0 else "")
         )
     return "; ".join(parts)
 
@@ -202,14 +213,15 @@ class Unrenderable(ValueError):
 
 def _render_text(text: str, values: Mapping[str, str], used: dict[str, str]) -> str:
     def replace(match: re.Match[str]) -> str:
-        if match.group(0) == ESCAPED:
-            return MARKER
-        name = match.group(1)
+        dollars = match.group(1)
+        if _is_literal(match):
+            return dollars[: len(dollars) // 2] + match.group(0)[len(dollars) :]
+        name = match.group(2)
         value = values.get(name) if name is not None else None
         if not isinstance(value, str):
             raise Unrenderable(name or "")
         used[name] = value
-        return value
+        return dollars[: len(dollars) // 2] + value
 
     return _TOKEN.sub(replace, text)
 
