@@ -218,3 +218,59 @@ def test_the_crd_refuses_what_the_operator_cannot_use():
     rule = spec["values"]["x-kubernetes-validations"][0]["rule"]
     assert "'^[A-Za-z][A-Za-z0-9_-]*$'" in rule and "size(k) <= 63" in rule  # = NAME_PATTERN
     assert values.NAME_PATTERN == r"[A-Za-z][A-Za-z0-9_-]{0,62}"
+
+
+def _values_rules():
+    from pathlib import Path
+
+    import yaml
+
+    crd = yaml.safe_load((Path(__file__).resolve().parents[2] / "crds" / "environment.yaml").read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    return spec["values"]["x-kubernetes-validations"]
+
+
+def _cel(expression, self):
+    import celpy
+    from celpy.adapter import json_to_cel
+
+    env = celpy.Environment()  # matches() is RE2, as in the API server
+    return env.program(env.compile(expression)).evaluate({"self": json_to_cel(self)})
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("https://auth.example.com\n", "ends with a line break (a YAML | block adds one): write the value with >-"),
+        ("https://auth.example.com\r\n", "ends with a line break"),
+        (" https://auth.example.com", "starts or ends with a space"),
+        ("no-reply@example.com ", "starts or ends with a space"),
+        ("\u00a0Example", "starts or ends with a space"),
+        ("a\nb", "control, zero-width or bidirectional"),
+        ("tab\there", "control"),
+        ("nul\x00", "control"),
+        ("del\x7f", "control"),
+        ("c1\x85", "control"),
+        ("zero\u200bwidth", "zero-width"),
+        ("left\u200emark", "U+200B to U+200F"),
+        ("evil\u202eliam.com", "U+202A to U+202E"),
+        ("isolate\u2066x\u2069", "U+2066 to U+2069"),
+        ("bom\ufeff", "zero-width"),
+        ("line\u2028sep", "control"),
+    ],
+)
+def test_the_crd_refuses_values_a_client_could_not_serve_as_written(value, words):
+    rule = _values_rules()[1]
+    env_values = {"baseUrl": "https://auth.example.com", "loginUrl": value}
+    assert _cel(rule["rule"], env_values) is not True and not _cel(rule["rule"], env_values)
+    message = str(_cel(rule["messageExpression"], env_values))
+    assert message.startswith("spec.values.loginUrl ") and words in message
+    assert "?." not in rule["rule"] + rule["messageExpression"]  # no optional syntax: the API server's CEL has it off
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "https://auth.example.com", "a b", "Grüße, Ünïcödé: 日本語 😀", "$(values.x) {name} \"quoted\"", "x" * 2048],
+)
+def test_the_crd_accepts_ordinary_values(value):
+    assert _cel(_values_rules()[1]["rule"], {"v": value})
