@@ -394,6 +394,33 @@ def test_value_change_rerenders_only_the_clients_using_it_and_creates_no_version
     assert {client: w.count for client, w in writes.items()} == {"a": 1, "b": 1, "c": 2, "d": 0}
 
 
+def test_a_value_that_grows_the_document_past_a_configmap_is_named_and_nothing_is_written(
+    kube, running_operator, make_environment, watch
+):
+    env = make_environment("Development", values={"banner": "short"})
+    n = ns(env)
+    kube.create(FLOWS, flow("banners", {"banners": ["$(values.banner)"] * 600}), n)
+    head = wait_for_number(kube, n, "banners", 1)["latestReadyVersion"]
+    kube.create(APICLIENTS, api_client("web", "banners"), n)
+    rendered_configmap(kube, n, "web", head)
+    writes = watch(n, "web")
+
+    # 600 references to 2,048 characters: about 1.2 MB rendered from a stored document of 10 kB.
+    kube.merge_patch(ENVIRONMENTS, name(env), {"spec": {"values": {"banner": "b" * 2048}}})
+
+    def refused():
+        status = kube.get(APICLIENTS, "web", n).get("status") or {}
+        resolved = condition(status, "Resolved")
+        return resolved.get("reason") == "DocumentTooLarge" and resolved["message"]
+
+    message = wait_for(refused, message="web reports DocumentTooLarge")
+    assert "more than a ConfigMap holds (1,048,576 bytes): the stored document is " in message, message
+    assert "grew it most: banner (+1,219,200 bytes); shorten those values" in message, message
+    assert "split it" not in message
+    assert writes.count == 0
+    assert json.loads(kube.get(CONFIGMAPS, "web-flow", n)["data"]["flow.json"]) == {"banners": ["short"] * 600}
+
+
 # -- bad input at admission ------------------------------------------------------------------
 
 

@@ -174,3 +174,35 @@ def test_the_size_of_a_known_document_is_not_counted_again():
     rendering = materialise.render(canonical_json(AWKWARD), {"company": "Äcme"}, "dev")
     data = materialise.data_for(fingerprint(doc=AWKWARD), rendering.text, rendering.used)
     assert materialise.data_bytes(data, rendering.text_bytes) == materialise.data_bytes(data)
+
+
+def _too_large(doc, env_values):
+    rendering = materialise.render(canonical_json(doc), env_values, "dev")
+    data = materialise.data_for(fingerprint(doc=doc), rendering.text, rendering.used)
+    return rendering, materialise.size_problem(fingerprint(doc=doc), data, rendering.text_bytes, rendering)
+
+
+def test_growth_is_what_each_value_adds_to_the_json_once_per_reference():
+    rendering = materialise.render(canonical_json(AWKWARD | {"more": ["$(values.company)"] * 3}), {"company": 'A"é'}, "dev")
+    # 'A"é' is A\"é in JSON: 5 bytes in place of $(values.company) (17), four times.
+    assert rendering.growth == {"company": 4 * (5 - 17)}
+    assert rendering.text_bytes - rendering.stored_bytes == 4 * (5 - 17)
+
+
+def test_a_document_its_values_made_too_large_names_the_values_not_the_flow():
+    doc = {"t": ["$(values.big) $(values.small)"] * 600, "once": "$(values.tiny)", "title": "x" * 20_000}
+    rendering, message = _too_large(doc, {"big": "x" * 2048, "small": "y" * 100, "tiny": "z" * 40})
+    assert rendering.stored_bytes < 50_000 and message is not None
+    assert f"the stored document is {rendering.stored_bytes:,} bytes and {rendering.text_bytes:,} rendered" in message
+    assert "grew it most: big (+1,221,000 bytes), small (+51,000 bytes), tiny (+26 bytes);" in message
+    assert message.endswith("shorten those values (or reference them in fewer places)")
+    assert "split it" not in message
+
+
+def test_a_document_too_large_as_stored_still_says_make_the_flow_smaller():
+    doc = {"t": "x" * materialise.DATA_LIMIT_BYTES, "u": "$(values.a) $(values.b) $(values.c) $(values.d)"}
+    _, message = _too_large(doc, {"a": "a" * 100, "b": "b" * 200, "c": "c" * 300, "d": "d" * 400})
+    assert message is not None and "make the flow smaller" in message and "and shorten those values" in message
+    assert "d (+389 bytes), c (+289 bytes), b (+189 bytes) and 1 more" in message
+    _, message = _too_large({"t": "x" * materialise.DATA_LIMIT_BYTES, "u": "$(values.a)"}, {"a": ""})
+    assert message is not None and message.endswith("make the flow smaller (for example split it into several flows)")

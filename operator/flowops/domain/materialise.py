@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from .. import names
@@ -143,13 +143,37 @@ def data_bytes(data: Mapping[str, str], document_bytes: int | None = None) -> in
     )
 
 
-def size_problem(fingerprint: Fingerprint, data: Mapping[str, str], document_bytes: int | None = None) -> str | None:
+# How many of the values that grew a document too large a refusal names.
+LISTED_GROWN = 3
+
+
+def size_problem(
+    fingerprint: Fingerprint,
+    data: Mapping[str, str],
+    document_bytes: int | None = None,
+    rendering: Rendering | None = None,
+) -> str | None:
+    """Why `data` cannot be a ConfigMap (None: it can). With the `rendering` it holds, a
+    document that values grew past the limit names the values to shorten."""
     size = data_bytes(data, document_bytes)
     if size <= DATA_LIMIT_BYTES:
         return None
+    head = f"{fingerprint.describe()} is {size:,} bytes as JSON, more than a ConfigMap holds ({DATA_LIMIT_BYTES:,} bytes)"
+    smaller = "make the flow smaller (for example split it into several flows)"
+    grown = {name: added for name, added in (rendering.growth if rendering else {}).items() if added > 0}
+    if rendering is None or not grown:
+        return f"{head}: {smaller}"
+    # values.json holds each value used once more.
+    from_values = sum(grown.values()) + len(data.get(KEY_VALUES, "").encode())
+    biggest = sorted(grown.items(), key=lambda item: (-item[1], item[0]))
+    named = ", ".join(f"{name} (+{added:,} bytes)" for name, added in biggest[:LISTED_GROWN])
+    more = len(biggest) - LISTED_GROWN
+    fix = "shorten those values (or reference them in fewer places)"
     return (
-        f"{fingerprint.describe()} is {size:,} bytes as JSON, more than a ConfigMap holds "
-        f"({DATA_LIMIT_BYTES:,} bytes): make the flow smaller (for example split it into several flows)"
+        f"{head}: the stored document is {rendering.stored_bytes:,} bytes and {rendering.text_bytes:,} "
+        f"rendered with the environment's values, which grew it most: {named}"
+        f"{f' and {more} more' if more > 0 else ''}; "
+        + (fix if size - from_values <= DATA_LIMIT_BYTES else f"{smaller} and {fix}")
     )
 
 
@@ -206,16 +230,26 @@ class Rendering:
     content_hash: str  # sha256: of the stored document (references included)
     used: Mapping[str, str]  # the values rendered into it
     escaped: str  # `text` as a JSON string literal, quotes included
+    stored_bytes: int = 0  # the stored document's UTF-8 length
+    growth: Mapping[str, int] = field(default_factory=dict)  # bytes each value added (values.growth)
 
 
 def render(raw: bytes, env_values: Mapping[str, Any] | None, environment: str) -> Rendering:
     """`raw`: the version's canonical JSON. Raises values.Unrenderable."""
-    text, text_bytes, used = raw.decode("utf-8"), len(raw), dict[str, str]()
+    text, text_bytes, used, counts = raw.decode("utf-8"), len(raw), dict[str, str](), dict[str, int]()
     if values.has_references(raw):
-        rendered, used = values.render(json.loads(raw), env_values, environment)
+        rendered, used = values.render(json.loads(raw), env_values, environment, counts)
         encoded = canonical_json(rendered)
         text, text_bytes = encoded.decode("utf-8"), len(encoded)
-    return Rendering(text, text_bytes, hash_of_canonical(raw), used, json.dumps(text, ensure_ascii=False))
+    return Rendering(
+        text,
+        text_bytes,
+        hash_of_canonical(raw),
+        used,
+        json.dumps(text, ensure_ascii=False),
+        len(raw),
+        values.growth(used, counts),
+    )
 
 
 def encode(body: Mapping[str, Any], rendering: Rendering) -> bytes:

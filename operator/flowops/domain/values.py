@@ -36,6 +36,7 @@ __all__ = [
     "changed_names",
     "defined_names",
     "digests",
+    "growth",
     "has_references",
     "kept_status",
     "missing_message",
@@ -211,7 +212,7 @@ class Unrenderable(ValueError):
     """A document that references values its environment lacks, or malformed references."""
 
 
-def _render_text(text: str, values: Mapping[str, str], used: dict[str, str]) -> str:
+def _render_text(text: str, values: Mapping[str, str], used: dict[str, str], counts: dict[str, int]) -> str:
     def replace(match: re.Match[str]) -> str:
         dollars = match.group(1)
         if _is_literal(match):
@@ -221,30 +222,42 @@ def _render_text(text: str, values: Mapping[str, str], used: dict[str, str]) -> 
         if not isinstance(value, str):
             raise Unrenderable(name or "")
         used[name] = value
+        counts[name] = counts.get(name, 0) + 1
         return dollars[: len(dollars) // 2] + value
 
     return _TOKEN.sub(replace, text)
 
 
-def _render(value: Any, values: Mapping[str, str], used: dict[str, str]) -> Any:
+def _render(value: Any, values: Mapping[str, str], used: dict[str, str], counts: dict[str, int]) -> Any:
     if isinstance(value, str):
-        return _render_text(value, values, used) if MARKER in value else value
+        return _render_text(value, values, used, counts) if MARKER in value else value
     if isinstance(value, Mapping):
-        return {key: _render(child, values, used) for key, child in value.items()}
+        return {key: _render(child, values, used, counts) for key, child in value.items()}
     if isinstance(value, list):
-        return [_render(child, values, used) for child in value]
+        return [_render(child, values, used, counts) for child in value]
     return value
 
 
-def render(document: Any, values: Mapping[str, Any] | None, environment: str) -> tuple[Any, dict[str, str]]:
+def render(
+    document: Any, values: Mapping[str, Any] | None, environment: str, counts: dict[str, int] | None = None
+) -> tuple[Any, dict[str, str]]:
     """(the document with every reference replaced, the values it used). Unrenderable
-    names every value the environment lacks (and malformed references)."""
+    names the values the environment lacks (and malformed references). `counts`, when
+    given, receives how many references to each value were replaced."""
     values = values or {}
     problem = missing_message(document, values, environment)
     if problem:
         raise Unrenderable(problem)
     used: dict[str, str] = {}
-    return _render(document, values, used), dict(sorted(used.items()))
+    return _render(document, values, used, {} if counts is None else counts), dict(sorted(used.items()))
+
+
+def growth(used: Mapping[str, str], counts: Mapping[str, int]) -> dict[str, int]:
+    """Bytes each value adds to the document's canonical JSON: its JSON-escaped UTF-8
+    length in place of `$(values.NAME)`, once per reference (negative when shorter)."""
+    return {
+        name: counts.get(name, 0) * (len(canonical_json(value)) - 2 - len(MARKER) - len(name) - 1) for name, value in used.items()
+    }
 
 
 def digest(value: str) -> str:

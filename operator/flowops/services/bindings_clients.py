@@ -377,7 +377,7 @@ def _materialise(
     if fingerprint == held:
         return held
     data = materialise.data_for(fingerprint, rendering.text, rendering.used)
-    too_large = materialise.size_problem(fingerprint, data, rendering.text_bytes)
+    too_large = materialise.size_problem(fingerprint, data, rendering.text_bytes, rendering)
     if too_large:
         return Problem("DocumentTooLarge", too_large)
     body = materialise.build(client, fingerprint, data, cm_meta)
