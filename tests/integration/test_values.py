@@ -439,6 +439,7 @@ def test_a_value_that_grows_the_document_past_a_configmap_is_named_and_nothing_i
         ({"values": {"brand": "Exa\u202eelpm"}}, ["spec.values.brand", "bidirectional-formatting", "U+202A to U+202E"]),
         ({"values": {"brand": "Ex\u200bample"}}, ["spec.values.brand", "zero-width"]),
         ({"values": {"brand": "Ex\x7fample\u2066"}}, ["spec.values.brand", "control"]),
+        ({"values": {"sender": "Support {team} <help@example.com>"}}, ["spec.values.sender holds { or }", "ICU MessageFormat"]),
         ({"preservedPaths": ["emailTemplates/*/from"]}, ["spec.preservedPaths[0]", "JSON Pointer", "starts with /"]),
         ({"preservedPaths": ["/a/~2b"]}, ["spec.preservedPaths[0]", "~0", "~1"]),
     ],

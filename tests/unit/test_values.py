@@ -270,7 +270,24 @@ def test_the_crd_refuses_values_a_client_could_not_serve_as_written(value, words
 
 @pytest.mark.parametrize(
     "value",
-    ["", "https://auth.example.com", "a b", "Grüße, Ünïcödé: 日本語 😀", '$(values.x) {name} "quoted"', "x" * 2048],
+    [
+        "",
+        "https://auth.example.com",
+        "a b",
+        "Grüße, Ünïcödé: 日本語 😀",
+        '$(values.x) "quoted" it\'s #1 <a@example.com>',
+        "x" * 2048,
+    ],
 )
 def test_the_crd_accepts_ordinary_values(value):
-    assert _cel(_values_rules()[1]["rule"], {"v": value})
+    assert all(_cel(rule["rule"], {"v": value}) for rule in _values_rules())
+
+
+@pytest.mark.parametrize("value", ["Support {team}", "Example {", "}", "{count, plural, one {#} other {#}}"])
+def test_the_crd_refuses_braces_in_values_as_they_would_be_icu_syntax_in_a_translation(value):
+    rule = _values_rules()[2]
+    env_values = {"baseUrl": "https://auth.example.com", "brand": value}
+    assert not _cel(rule["rule"], env_values)
+    message = str(_cel(rule["messageExpression"], env_values))
+    assert message.startswith("spec.values.brand holds { or }:") and "ICU MessageFormat" in message
+    assert "write the value without braces" in message
