@@ -3,6 +3,7 @@ the Flow as read, which leaves the document, its owners and other writers' statu
 
 from __future__ import annotations
 
+from flowops.domain.flowstatus import COMPUTED_FROM
 from flowops.kube import FLOWS
 from flowops.services.statuswrite import write_status
 from flowops.testing.objects import barrier, flow, flow_status, wait_for_number
@@ -29,7 +30,7 @@ def test_a_status_write_keeps_the_document_its_owner_and_other_writers_fields(ku
     read = kube.get(FLOWS, "login", namespace)
     assert _content_owner(read) == {"alice-editor"}
 
-    written = write_status(kube, FLOWS, read, {"lastCommit": "release 1", "uncommitted": None})
+    written = write_status(kube, FLOWS, read, {"lastCommit": "release 1", "uncommitted": None}, guard=())
 
     after = kube.get(FLOWS, "login", namespace)
     # What it returns is the Flow as stored, so the next status write can build on it.
@@ -53,7 +54,8 @@ def test_a_status_write_from_a_stale_read_loses_nothing_written_since(kube, make
     tampered = {"time": "2026-12-01T00:00:00Z", "user": "someone", "reapplied": 0}
     kube.patch_status(FLOWS, "login", {"tampered": tampered}, namespace)
 
-    assert write_status(kube, FLOWS, stale, {"lastCommit": "from the stale view"}) is None, "nothing exact to build on"
+    changes = {"lastCommit": "from the stale view"}
+    assert write_status(kube, FLOWS, stale, changes, guard=COMPUTED_FROM) is None, "nothing exact to build on"
 
     status = kube.get(FLOWS, "login", namespace)["status"]
     assert status["lastCommit"] == "from the stale view"
@@ -79,3 +81,36 @@ def test_the_sync_report_after_a_commit_builds_on_the_commits_status_write(kube,
     status = flow_status(kube, staging["spec"]["namespace"], "login")
     assert status["sync"]["state"] == "OutOfSync" and status["sync"]["differingPaths"] == 1
     assert (status["latestCreatedNumber"], status["versionCount"]) == (2, 2)
+
+
+def test_a_status_write_refused_as_a_put_lands_only_over_the_view_it_was_computed_from(kube, make_environment, running_operator):
+    """Refused as a PUT, the write goes out as a JSON Patch holding what it was computed
+    from: the API server applies it after a change of the Flow's metadata only (null still
+    clears a field), and refuses it, writing nothing, once a newer view was published."""
+    import pytest
+
+    from flowops.services.common import RetryLater
+
+    namespace = make_environment()["spec"]["namespace"]
+    kube.create(FLOWS, flow("login", DOCUMENT), namespace)
+    wait_for_number(kube, namespace, "login", 1)
+    barrier(kube, FLOWS, namespace, "login")
+    read = kube.get(FLOWS, "login", namespace)
+    barrier(kube, FLOWS, namespace, "login")  # its metadata moves; the operator has nothing to write
+    assert kube.get(FLOWS, "login", namespace)["metadata"]["resourceVersion"] != read["metadata"]["resourceVersion"]
+
+    changes = {"lastCommit": "over metadata only", "uncommitted": None}
+    assert write_status(kube, FLOWS, read, changes, guard=COMPUTED_FROM) is None
+
+    status = flow_status(kube, namespace, "login")
+    assert status["lastCommit"] == "over metadata only" and "uncommitted" not in status
+    assert status["latestReadyNumber"] == read["status"]["latestReadyNumber"]
+
+    # Another writer publishes a view with more versions.
+    kube.patch_status(FLOWS, "login", {"versionCount": read["status"]["versionCount"] + 1}, namespace)
+    with pytest.raises(RetryLater):
+        write_status(kube, FLOWS, read, {"lastCommit": "from the older view"}, guard=COMPUTED_FROM)
+
+    status = flow_status(kube, namespace, "login")
+    assert status["lastCommit"] == "over metadata only", "nothing of the refused write landed"
+    assert status["versionCount"] == read["status"]["versionCount"] + 1

@@ -562,3 +562,56 @@ def test_a_promotion_claimed_by_a_live_process_is_taken_over_and_lands_once(kube
         assert [e.get("count", 1) for e in outcomes] == [1], outcomes
         assert [e.get("count", 1) for e in promoted] == [1], promoted
         assert not [e for e in events if e["involvedObject"]["name"] == "taken-over" and e["type"] == "Warning"], events
+
+
+def test_a_flow_status_from_an_older_list_of_versions_never_lands_over_a_newer_head(
+    kube, kube_as, running_operator, make_environment
+):
+    """An old leader still handling a Flow's generation 2 lists its versions (1 and 2);
+    before it writes, the Flow is edited again and the running operator commits version 3
+    and publishes it as HEAD. The old leader's status (HEAD 2, generation 2) must not land:
+    its PUT is refused, and the write that follows holds the generation and versions it
+    read, is refused too, and it decides again. Clients following HEAD keep the newest."""
+    import contextlib
+    import copy
+
+    from flowops.kube import APICLIENTS, CONFIGMAPS
+    from flowops.runtime import Runtime
+    from flowops.services import flows
+    from flowops.services.common import RetryLater
+
+    env = make_environment()
+    namespace = ns(env)
+    kube.create(FLOWS, flow("login", {"title": "v1"}), namespace)
+    wait_for_number(kube, namespace, "login", 1)
+    barrier(kube, FLOWS, namespace, "login")
+    client = {"apiVersion": FLOWS.api_version, "kind": "ApiClient", "metadata": {"name": "web"}}
+    kube.create(APICLIENTS, {**client, "spec": {"defaultFlow": {"name": "login"}}}, namespace)
+    # Its event of generation 2, as it came before any status described that generation.
+    held = copy.deepcopy(kube.get(FLOWS, "login", namespace))
+    held["spec"]["content"], held["metadata"]["generation"] = {"title": "v2"}, held["metadata"]["generation"] + 1
+    kube.merge_patch(FLOWS, "login", {"spec": {"content": {"title": "v2"}}}, namespace)
+    wait_for_number(kube, namespace, "login", 2)
+
+    newest: list[str] = []
+
+    def edited_and_published() -> None:
+        kube.merge_patch(FLOWS, "login", {"spec": {"content": {"title": "v3"}}}, namespace)
+        newest.append(wait_for_number(kube, namespace, "login", 3)["latestReadyVersion"])
+        barrier(kube, FLOWS, namespace, "login")
+
+    old_leader = ThenAfter(
+        kube_as("operator"),
+        lambda method, resource, namespace_=None, *_, **__: method == "list" and resource is FLOWVERSIONS,
+        edited_and_published,
+    )
+    with contextlib.suppress(RetryLater):  # its handler runs again, from the Flow as it is then
+        flows.reconcile(Runtime(kube=old_leader), held, env)  # type: ignore[arg-type]
+
+    # Read at once: a later change of the Flow (even a label) has the running operator write HEAD again.
+    status = kube.get(FLOWS, "login", namespace)["status"]
+    assert (status["latestReadyNumber"], status["observedGeneration"]) == (3, 3), f"an older HEAD landed: {status}"
+    assert status["latestReadyVersion"] == newest[0]
+    # The client resolved since follows HEAD as the status shows it.
+    barrier(kube, APICLIENTS, namespace, "web")
+    assert kube.get(CONFIGMAPS, "web-flow", namespace)["data"]["version"] == newest[0]

@@ -165,16 +165,16 @@ def test_a_report_made_from_the_flow_as_read_is_not_merged_into_a_newer_one() ->
     from flowops.services.statuswrite import write_status
 
     class Moved:
-        patched: dict[str, Any] = {}
+        patched: list[dict[str, Any]] = []
 
         def replace_status(self, *_: Any) -> dict[str, Any]:
             raise Conflict(409, "Conflict", "the object has been modified")
 
-        def patch_status(self, resource: Any, name: str, changes: dict[str, Any], namespace: str) -> None:
-            self.patched = changes
+        def json_patch(self, resource: Any, name: str, ops: list[dict[str, Any]], *_: Any, **__: Any) -> None:
+            self.patched = ops
 
     kube = Moved()
-    flow = {"metadata": {"name": "login", "namespace": "ns-staging", "resourceVersion": "41"}, "status": {}}
+    flow = {"metadata": {"name": "login", "namespace": "ns-staging", "uid": "u1", "resourceVersion": "41"}, "status": {}}
     changes = {"latestReadyVersion": OWN_HEAD, "sync": {"state": "InSync"}}
-    assert write_status(kube, FLOWS, flow, changes, put_only=("sync",)) is None  # type: ignore[arg-type]
-    assert kube.patched == {"latestReadyVersion": OWN_HEAD}
+    assert write_status(kube, FLOWS, flow, changes, guard=(), put_only=("sync",)) is None  # type: ignore[arg-type]
+    assert [op["path"] for op in kube.patched if op["op"] != "test"] == ["/status/latestReadyVersion"]

@@ -29,6 +29,19 @@ class FlowFacts:
 FLOW = conditions.ConditionSet("Flow", dependents=("Guardrails",), informational=("Tampered",))
 
 
+# What a Flow's status is computed from, besides the versions listed: its spec (the
+# generation), and the versions as the status read showed them. Another writer's status
+# moves these when it saw other versions (a newer commit, a quarantined edit, a trimmed
+# history) or another spec; a status computed before that must not be written over it.
+COMPUTED_FROM = (
+    "/metadata/generation",
+    "/status/observedGeneration",
+    "/status/versionCount",
+    "/status/latestCreatedNumber",
+    "/status/latestReadyNumber",
+)
+
+
 def head_of(versions: Sequence[VersionRecord]) -> VersionRecord | None:
     return max((v for v in versions if v.can_be_head), key=lambda v: v.number, default=None)
 

@@ -21,7 +21,7 @@ from ..faults import crash_point, stall_point
 from ..kube import FLOWS, FLOWVERSIONS, NAMESPACES, AlreadyExists, Kube, NamespaceTerminating, NotFound
 from ..runtime import Runtime
 from . import guardrailcache, pins, provenance, sync, tamper, verdicts, versions
-from .common import Outcome, Poster, rfc3339
+from .common import Outcome, Poster, RetryLater, rfc3339
 from .common import no_events as _no_events
 from .history import follow_policy as follow_history_policy
 from .reconciledviews import view_of
@@ -218,7 +218,14 @@ def reconcile_locked(
     current: Mapping[str, Any] | None = flow
     if not _same_status(flow.get("status"), status):
         # The caller's report describes the Flow as read: after another write, the event reports.
-        current = write_status(kube, FLOWS, flow, status, put_only=("sync",))
+        try:
+            current = write_status(kube, FLOWS, flow, status, guard=flowstatus.COMPUTED_FROM, put_only=("sync",))
+        except RetryLater:
+            # Another writer published a newer view: the retry decides from it. A version
+            # made here is made all the same, and its Event says so.
+            for write in deferred if later is None else ():
+                write()
+            raise
     if later is None:
         for write in deferred:
             write()
