@@ -8,11 +8,12 @@ fan-out reads once is `bindings_reads`; how reconciles run side by side is
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ..domain import values
-from ..kube import ENVIRONMENTS
+from ..domain import guardedpatch, values
+from ..kube import ENVIRONMENTS, Invalid, NotFound
 from ..runtime import Runtime
 from . import bindings_concurrency as concurrency
 from .bindings_applications import reconcile_application
@@ -20,6 +21,8 @@ from .bindings_clients import ClientOutcome, StatusWrites, reconcile_client
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, no_events
 from .common import rfc3339
+
+log = logging.getLogger(__name__)
 
 # From this many clients on, a fan-out lists clients and ConfigMaps instead of GETting each.
 SNAPSHOT_MIN_CLIENTS = 4
@@ -63,7 +66,7 @@ def rerender_for_values(
 ) -> None:
     """A change of the Environment's values: re-render the clients (index entries) whose
     ConfigMaps used a changed value, then say on the Environment what was re-rendered."""
-    meta, spec = env["metadata"], env.get("spec") or {}
+    spec = env.get("spec") or {}
     env_values = spec.get("values") or {}
     changed = sorted({name for entry in entries for name in values.changed_names(entry.get("values"), env_values)})
     outcomes = reresolve_clients(rt, spec["namespace"], [e["name"] for e in entries], env, post)
@@ -72,7 +75,7 @@ def rerender_for_values(
         return
     flows = sorted({str(outcomes[name].status.get("flow")) for name in rewritten})
     record = {"time": rfc3339(rt.clock()), "values": changed, "flows": flows, "clients": rewritten}
-    rt.kube.patch_status(ENVIRONMENTS, meta["name"], {"valuesRendered": record})
+    _record_rendered(rt, env, record)
     what = f"value(s) {', '.join(changed)} changed" if changed else "values changed"
     post(
         env,
@@ -83,6 +86,24 @@ def rerender_for_values(
             f"for ApiClient(s) {', '.join(rewritten)}; no FlowVersion was created"
         ),
     )
+
+
+def _record_rendered(rt: Runtime, env: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    """`record` onto the Environment only while its values are those rendered: a process
+    acting late on an older change of them must not put its record back over the newer
+    one's. Refused, the newer change's own re-render records itself."""
+    meta = env["metadata"]
+    tests = guardedpatch.tests_as_read(env, ("/metadata/uid", "/spec/values"))
+    ops = guardedpatch.merge_ops(env, "/status", {"valuesRendered": record})
+    try:
+        if tests is not None:
+            rt.kube.json_patch(ENVIRONMENTS, meta["name"], tests + ops, subresource="status", metadata_only=True)
+            return
+    except Invalid:
+        pass
+    except NotFound:
+        return
+    log.info("environment %s changed since its values were rendered: the newer change records its own", meta["name"])
 
 
 def reresolve_applications(

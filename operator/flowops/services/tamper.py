@@ -23,6 +23,7 @@ from ..kube import FLOWS, FLOWVERSIONS, AlreadyExists, Conflict, Kube
 from ..runtime import Runtime
 from . import versions
 from .common import Outcome, Poster, RetryLater, rfc3339
+from .statuswrite import write_status
 
 # Rounds of "number taken by another writer" before giving up (the handler retries).
 _ATTEMPTS = 8
@@ -93,9 +94,16 @@ def restore(
         merged = conditions.merge(tampered_conditions, summary, now, drop=drop)
         if not conditions.same(previous.get("conditions"), merged):
             post(flow, "Warning", "ContentAltered", stalled)
-        kube.patch_status(FLOWS, name, {"conditions": merged}, namespace)
+        note_altered(kube, stored, merged)
         status["conditions"] = merged
     return Outcome({**previous, **status}, None)
+
+
+def note_altered(kube: Kube, reverted: Mapping[str, Any], conditions: list[dict[str, Any]]) -> None:
+    """`conditions` (saying the restored content was altered) onto the Flow as the revert
+    left it (`reverted`, as stored): only while its spec and conditions are still those,
+    or the conditions of a newer decision would go back to these."""
+    write_status(kube, FLOWS, reverted, {"conditions": conditions}, guard=("/metadata/generation", "/status/conditions"))
 
 
 def _revert(kube: Kube, meta: Mapping[str, Any], status: dict[str, Any], restored: Any) -> dict[str, Any] | None:
