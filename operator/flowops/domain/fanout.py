@@ -7,7 +7,7 @@ that cheap, and a re-resolution that changes nothing writes nothing anyway.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import conditions, values
@@ -110,6 +110,12 @@ def client_touched_by_values(entry: Mapping[str, Any], env_values: Mapping[str, 
     """A value its ConfigMap was rendered with changed or went away; or it could not be
     rendered for want of a value, which may be defined now."""
     return values.touched(entry.get("values"), env_values) or entry.get("reason") == "ValueNotDefined"
+
+
+def clients_using_values(entries: Iterable[Mapping[str, Any]], names: Iterable[str]) -> int:
+    """How many of these client entries hold a ConfigMap rendered with one of `names`."""
+    wanted = set(names)
+    return sum(1 for entry in entries if wanted & set(entry.get("values") or ()))
 
 
 # What an unfinished Promotion may bring (domain.bindingtarget.awaiting_promotion).

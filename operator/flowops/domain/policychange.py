@@ -5,7 +5,7 @@ once; each loosening is named so the Event says exactly what production now allo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import policy
@@ -53,3 +53,40 @@ def loosened(env_name: str, old: Spec, new: Spec) -> list[str]:
     if (old or {}).get("upstream") != (new or {}).get("upstream"):
         found.append(f"spec.upstream {(old or {}).get('upstream') or 'none'} → {(new or {}).get('upstream') or 'none'}")
     return found
+
+
+def _is_marker(values: Any) -> bool:
+    # Kopf's last-handled spec keeps large values as {"$digest": …} or {"$generation": …}
+    # (flowops.diffbase); a value's name starts with a letter.
+    return isinstance(values, Mapping) and any(str(name).startswith("$") for name in values)
+
+
+def values_changed(old: Spec, new: Spec) -> list[str] | None:
+    """The names in spec.values the change from `old` to `new` sets, changes or removes;
+    None when either side holds only a marker of the values (which names changed is unknown)."""
+    before, after = (old or {}).get("values") or {}, (new or {}).get("values") or {}
+    if _is_marker(before) or _is_marker(after):
+        return None
+    return sorted(str(n) for n in set(before) | set(after) if before.get(n) != after.get(n))
+
+
+def values_told(changed: Sequence[str], old: Spec, new: Spec, who: str, clients: int) -> str | None:
+    """What a change of a protected environment's values (the names `changed`) tells; None
+    when there is nothing to tell.
+
+    Values are rendered into what clients are served without a Promotion, so in a protected
+    environment the change is told like a loosening: the names and the writer, never the
+    contents (a value may be a URL nobody should read in an Event). `clients`: how many
+    ApiClients' ConfigMaps use one of the changed values."""
+    if not changed or not (policy.protected(old) or policy.protected(new)):
+        return None
+    what = f"spec.values {', '.join(changed)} changed by {who}"
+    served = f"{clients} ApiClient{'' if clients == 1 else 's'}"
+    frozen = policy.freeze(new)
+    if frozen is not None:
+        reason = frozen.get("reason")
+        return (
+            f"{what} while the environment is frozen{f' ({reason})' if reason else ''}: {served} keep what they "
+            "serve until the freeze is lifted, then are served the new values without a Promotion"
+        )
+    return f"{what}: served to {served} without a Promotion"

@@ -1,13 +1,19 @@
-"""An Environment's spec changed: what it loosens goes out as a Warning Event naming who."""
+"""An Environment's spec changed: what it loosens, and a change of a protected
+environment's values, go out as Warning Events naming who."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import names
-from ..domain import policychange
+from ..domain import fanout, policychange, values
 from .common import Poster
+
+
+def writer(env: Mapping[str, Any]) -> str:
+    """Who last changed the Environment's spec, as the API server recorded it."""
+    return ((env.get("metadata") or {}).get("annotations") or {}).get(names.ANN_CHANGED_BY) or "an unrecorded writer"
 
 
 def report_loosened(
@@ -17,5 +23,26 @@ def report_loosened(
     found = policychange.loosened(meta["name"], old_spec, new_spec)
     if not found:
         return
-    who = (meta.get("annotations") or {}).get(names.ANN_CHANGED_BY) or "an unrecorded writer"
-    post(env, "Warning", "PolicyLoosened", f"{'; '.join(found)} (spec changed by {who})")
+    post(env, "Warning", "PolicyLoosened", f"{'; '.join(found)} (spec changed by {writer(env)})")
+
+
+def report_values_changed(
+    env: Mapping[str, Any],
+    old_spec: Mapping[str, Any] | None,
+    new_spec: Mapping[str, Any] | None,
+    post: Poster,
+    clients: Iterable[Mapping[str, Any]],
+) -> None:
+    """`clients`: the index entries of the environment's ApiClients (what each ConfigMap
+    was rendered with)."""
+    entries = list(clients)
+    new_spec = env.get("spec") or new_spec  # the body's: its values are never a marker
+    changed = policychange.values_changed(old_spec, new_spec)
+    if changed is None:
+        # The last-handled spec kept only a marker of large values: the names are those
+        # whose value differs from what a client's ConfigMap was rendered with.
+        now = (new_spec or {}).get("values") or {}
+        changed = sorted({name for entry in entries for name in values.changed_names(entry.get("values"), now)})
+    told = policychange.values_told(changed, old_spec, new_spec, writer(env), fanout.clients_using_values(entries, changed))
+    if told:
+        post(env, "Warning", "ValuesChanged", told)
