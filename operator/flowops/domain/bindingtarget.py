@@ -15,6 +15,7 @@ from .commit import VersionRecord
 from .versionid import Selector, VersionNotFound, VersionRef, parse_selector, resolve_selector
 
 __all__ = [
+    "FROZEN",
     "WAITING_FOR_PROMOTION",
     "Problem",
     "UnfinishedPromotion",
@@ -23,6 +24,7 @@ __all__ = [
     "choose_version",
     "flow_missing",
     "is_head_selector",
+    "values_frozen",
 ]
 
 
@@ -37,6 +39,23 @@ class Problem:
     message: str
     stalled: bool = True
     suspended: bool = False
+
+
+FROZEN = "Frozen"
+
+
+def values_frozen(environment: str, reason: str | None, changed: list[str]) -> Problem:
+    """A change of values while the environment is frozen: the client keeps what it serves
+    until the freeze is lifted. No fault and nothing the operator works on: it waits for a
+    person, like a Promotion awaiting approval (kstatus Current, Argo CD Suspended)."""
+    why = f" ({reason})" if reason else ""
+    return Problem(
+        FROZEN,
+        f"environment {environment} is frozen{why}: the change of spec.values {', '.join(changed) or '(none)'} "
+        "waits for the freeze to be lifted (remove spec.freeze)",
+        stalled=False,
+        suspended=True,
+    )
 
 
 def is_head_selector(text: str | None) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import names
-from ..domain import bindingstatus, materialise, pinreview, policy, values
+from ..domain import bindingstatus, bindingtarget, materialise, pinreview, policy, values
 from ..domain.binding import Resolution, resolve_request
 from ..domain.bindingtarget import Problem, is_head_selector
 from ..domain.commit import VersionRecord
@@ -206,7 +206,9 @@ def _reconcile_client(
     problem: Problem | None = resolved if isinstance(resolved, Problem) else None
     if isinstance(resolved, VersionRecord):
         assert request.name is not None
-        written = _materialise(kube, reads, client, request.name, resolved, held, cm_meta, env)
+        written = _values_frozen(request.name, resolved, held, env) or _materialise(
+            kube, reads, client, request.name, resolved, held, cm_meta, env
+        )
         if isinstance(written, Problem):
             problem = written
         else:
@@ -228,6 +230,21 @@ def _reconcile_client(
     if problem is not None and condition_changed(previous, status, "Resolved"):
         post(client, "Warning", problem.reason, find(status["conditions"], "Resolved")["message"])  # type: ignore[index]
     return ClientOutcome(status, rewritten, not bindingstatus.same_status(previous, status))
+
+
+def _values_frozen(flow: str, record: VersionRecord, held: Fingerprint | None, env: Mapping[str, Any] | None) -> Problem | None:
+    """While the Environment is frozen, a ConfigMap that holds this version is not rendered
+    again for a change of values: it waits for the freeze to be lifted (the Environment's
+    update then re-renders it, and so does a restart's resume)."""
+    env_spec = (env or {}).get("spec")
+    freeze = policy.freeze(env_spec)
+    if freeze is None or held is None or not materialise.up_to_date(held, flow, record.id, record.content_hash):
+        return None
+    changed = values.changed_names(held.rendered_with, (env_spec or {}).get("values") or {})
+    if not changed:
+        return None
+    environment = ((env or {}).get("metadata") or {}).get("name") or "?"
+    return bindingtarget.values_frozen(environment, freeze.get("reason"), changed)
 
 
 def _resolve(
