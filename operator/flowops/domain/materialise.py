@@ -29,6 +29,7 @@ __all__ = [
     "ownership",
     "size_problem",
     "up_to_date",
+    "values_rerendered",
 ]
 
 ANN_BINDING = f"{names.PREFIX}/binding"
@@ -83,6 +84,22 @@ class Fingerprint:
 
     def describe(self) -> str:
         return f"flow {self.flow} version {self.number} ({self.version})"
+
+
+def values_rerendered(held: Fingerprint | None, written: Fingerprint, environment: str, who: str | None) -> str | None:
+    """What a client is told when its ConfigMap was rewritten for a change of values alone
+    (the same version, other values): the names of the values, never their contents, and
+    who changed the Environment. None when the version changed (a BindingChanged)."""
+    if held is None or (held.flow, held.version, held.contentHash) != (written.flow, written.version, written.contentHash):
+        return None
+    before, after = held.rendered_with, written.rendered_with
+    changed = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+    if not changed:
+        return None
+    return (
+        f"spec.values {', '.join(changed)} of Environment {environment} changed by {who or 'an unrecorded writer'}: "
+        f"re-rendered {written.describe()} with the new values (no new version)"
+    )
 
 
 def configmap_name(client: str) -> str:

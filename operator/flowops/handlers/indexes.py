@@ -10,20 +10,20 @@ from typing import Any
 
 import kopf
 
-from .. import runtime
+from .. import names, runtime
 from ..kube.resources import API_GROUP, API_VERSION
 from ..services import environmentlookup, pins, promotionhistory, unfinishedpromotions
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")
 async def environments_by_namespace(name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any) -> dict[Any, Any]:
-    # The creation time orders rival claims on a namespace: see `first`.
-    return {
-        spec.get("namespace"): {
-            "metadata": {"name": name, "uid": meta.get("uid"), "creationTimestamp": meta.get("creationTimestamp")},
-            "spec": dict(spec),
-        }
-    }
+    # The creation time orders rival claims on a namespace: see `first`. Who last changed
+    # the spec is kept for what a change of its values tells each client.
+    metadata = {"name": name, "uid": meta.get("uid"), "creationTimestamp": meta.get("creationTimestamp")}
+    writer = (meta.get("annotations") or {}).get(names.ANN_CHANGED_BY)
+    if writer:
+        metadata["annotations"] = {names.ANN_CHANGED_BY: writer}
+    return {spec.get("namespace"): {"metadata": metadata, "spec": dict(spec)}}
 
 
 @kopf.index(API_GROUP, API_VERSION, "environments")

@@ -21,6 +21,7 @@ from .bindings_clients import ClientOutcome, StatusWrites, reconcile_client
 from .bindings_reads import Reads
 from .bindings_resolve import Poster, no_events
 from .common import rfc3339
+from .environmentaudit import writer
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def rerender_for_values(
         "ValuesRendered",
         (
             f"{what}: re-rendered flow(s) {', '.join(flows)} in namespace {spec['namespace']} "
-            f"for ApiClient(s) {', '.join(rewritten)}; no FlowVersion was created"
+            f"for ApiClient(s) {', '.join(rewritten)}; no FlowVersion was created (spec changed by {writer(env)})"
         ),
     )
 

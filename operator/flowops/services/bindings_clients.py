@@ -214,15 +214,7 @@ def _reconcile_client(
         else:
             rewritten = written != held
             if rewritten:
-                # Who last changed the client: recorded by the API server (admission policy), not typed.
-                who = (meta.get("annotations") or {}).get(names.ANN_CHANGED_BY)
-                post(
-                    client,
-                    "Normal",
-                    "BindingChanged",
-                    f"{held.describe() if held else 'nothing'} → {written.describe()}"
-                    + (f" (ApiClient last changed by {who})" if who else ""),
-                )
+                _tell_rewritten(client, held, written, env, post)
             held = written
 
     facts = bindingstatus.client_facts(meta.get("generation"), previous, request, held, cm_name, problem)
@@ -245,6 +237,28 @@ def _values_frozen(flow: str, record: VersionRecord, held: Fingerprint | None, e
         return None
     environment = ((env or {}).get("metadata") or {}).get("name") or "?"
     return bindingtarget.values_frozen(environment, freeze.get("reason"), changed)
+
+
+def _tell_rewritten(
+    client: Mapping[str, Any], held: Fingerprint | None, written: Fingerprint, env: Mapping[str, Any] | None, post: Poster
+) -> None:
+    """A change of values alone names the values and the Environment's writer; any other
+    change names the versions and who last changed the client."""
+    env_meta = (env or {}).get("metadata") or {}
+    env_writer = (env_meta.get("annotations") or {}).get(names.ANN_CHANGED_BY)
+    rerendered = materialise.values_rerendered(held, written, env_meta.get("name") or "?", env_writer)
+    if rerendered:
+        post(client, "Normal", "ValuesRendered", rerendered)
+        return
+    # Who last changed the client: recorded by the API server (admission policy), not typed.
+    who = (client["metadata"].get("annotations") or {}).get(names.ANN_CHANGED_BY)
+    post(
+        client,
+        "Normal",
+        "BindingChanged",
+        f"{held.describe() if held else 'nothing'} → {written.describe()}"
+        + (f" (ApiClient last changed by {who})" if who else ""),
+    )
 
 
 def _resolve(
