@@ -18,7 +18,7 @@ import pytest
 from flowops.kube import APICLIENTS, CONFIGMAPS, ENVIRONMENTS, FLOWS, FLOWVERSIONS, NAMESPACES, PROMOTIONS, Invalid
 from flowops.services.versions import read_document
 from flowops.testing.configmaps import ConfigMapWrites
-from flowops.testing.objects import flow, flow_status, promotion, wait_for_number, wait_for_phase
+from flowops.testing.objects import barrier, flow, flow_status, promotion, wait_for_number, wait_for_phase
 from flowops.testing.waiting import wait_for
 
 API_VERSION = "flowops.io/v1alpha1"
@@ -419,6 +419,90 @@ def test_a_value_that_grows_the_document_past_a_configmap_is_named_and_nothing_i
     assert "split it" not in message
     assert writes.count == 0
     assert json.loads(kube.get(CONFIGMAPS, "web-flow", n)["data"]["flow.json"]) == {"banners": ["short"] * 600}
+
+
+# -- values of a protected environment: told, and held by a freeze --------------------------
+
+
+def events_on(kube, namespace, involved, reason):
+    return [
+        e
+        for e in kube.list_events(namespace)
+        if e.get("involvedObject", {}).get("name") == involved and e.get("reason") == reason
+    ]
+
+
+def test_a_production_value_change_is_told_naming_the_writer_and_waits_for_a_freeze(
+    kube, kube_as, running_operator, make_environment, watch
+):
+    dev = make_environment("Development", values=ENVIRONMENT_VALUES["Development"])
+    # Protected by its tier: no spec.protected. Promoting without review only keeps the setup short.
+    prod = make_environment(
+        "Production",
+        upstream=name(dev),
+        values=ENVIRONMENT_VALUES["Production"],
+        policy={"promotion": {"requireReview": False, "separationOfDuties": False}},
+    )
+    n = ns(prod)
+    kube.create(FLOWS, flow("standard", DOC), ns(dev))
+    dev_head = wait_for_number(kube, ns(dev), "standard", 1)["latestReadyVersion"]
+    landed = promote_pinned(kube, prod, dev, "standard", dev_head, "to-prod")
+    assert landed["phase"] == "Succeeded", landed
+    version = landed["targetVersion"]
+    kube.create(APICLIENTS, api_client("web", "standard", version), n)  # pinned: production follows no HEAD
+    rendered_configmap(kube, n, "web", version)
+    writes = watch(n, "web")
+    admin = kube_as("admin")  # whoever may update Environments: cluster admins
+
+    # Served at once, without a Promotion: told as a Warning naming the value and the writer.
+    admin.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"values": {"baseUrl": "https://login.example.com"}}})
+    (warning,) = wait_event(kube, "default", name(prod), "ValuesChanged")
+    assert warning["type"] == "Warning"
+    assert warning["message"] == ("spec.values baseUrl changed by flowops-admin: served to 1 ApiClient without a Promotion"), (
+        warning["message"]
+    )
+    wait_for(lambda: writes.count >= 1, message="web-flow re-rendered")
+    assert json.loads(writes.writes[-1]["flow.json"])["links"]["login"] == "https://login.example.com/self-service/login"
+    (told,) = wait_event(kube, n, "web", "ValuesRendered")
+    assert told["message"].startswith(
+        f"spec.values baseUrl of Environment {name(prod)} changed by flowops-admin: re-rendered flow standard version 1"
+    ), told["message"]
+    assert len(events_on(kube, n, "web", "BindingChanged")) == 1, "only the first rendering"
+    (rendered,) = wait_event(kube, "default", name(prod), "ValuesRendered")
+    assert rendered["message"].endswith("ApiClient(s) web; no FlowVersion was created (spec changed by flowops-admin)")
+
+    # Frozen: the next change is told and waits; the client keeps its ConfigMap and says why.
+    admin.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"freeze": {"reason": "release week"}}})
+    barrier(kube, ENVIRONMENTS, None, name(prod))  # handled on its own, not folded into the next change
+    admin.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"values": {"sender": "support@example.com"}}})
+    resolved = wait_for(
+        lambda: (c := condition(kube.get(APICLIENTS, "web", n).get("status") or {}, "Resolved")).get("reason") == "Frozen" and c,
+        message="web reports the values change waits for the freeze",
+    )
+    assert resolved["status"] == "False"
+    assert f"environment {name(prod)} is frozen (release week): the change of spec.values sender waits" in resolved["message"]
+    status = kube.get(APICLIENTS, "web", n)["status"]
+    assert condition(status, "Stalled") == {} and condition(status, "Ready") == {}, "waiting for a person, no fault"
+    frozen_told = wait_for(
+        lambda: [e for e in events_on(kube, "default", name(prod), "ValuesChanged") if "sender" in e["message"]],
+        message="the held change told",
+    )
+    assert (
+        "spec.values sender changed by flowops-admin while the environment is frozen (release week)"
+        in (frozen_told[0]["message"])
+    )
+    assert writes.count == 1, "nothing rendered while frozen"
+    cm = kube.get(CONFIGMAPS, "web-flow", n)
+    assert json.loads(cm["data"]["values.json"])["sender"] == ENVIRONMENT_VALUES["Production"]["sender"]
+
+    # Lifted: the held change is rendered.
+    admin.merge_patch(ENVIRONMENTS, name(prod), {"spec": {"freeze": None}})
+    wait_for(lambda: writes.count >= 2, message="web-flow rendered once the freeze is lifted")
+    served = json.loads(writes.writes[-1]["flow.json"])
+    assert served["emailTemplates"]["recoveryCode"]["from"] == "support@example.com"
+    assert served["links"]["login"] == "https://login.example.com/self-service/login"
+    rendered_configmap(kube, n, "web", version)  # Ready again
+    assert any("sender" in e["message"] for e in events_on(kube, n, "web", "ValuesRendered"))
 
 
 # -- bad input at admission ------------------------------------------------------------------
