@@ -12,6 +12,7 @@ from flowops.domain import bindingstatus, conditions, materialise, values
 from flowops.domain.binding import resolve_request
 from flowops.domain.commit import VersionRecord
 from flowops.services import bindings_clients
+from flowops.testing.argocd import health as argocd_health
 
 PROD: dict[str, Any] = {"namespace": "ns-prod", "tier": "Production", "values": {"baseUrl": "https://a", "sender": "s@a"}}
 FROZEN = {"reason": "release week"}
@@ -76,3 +77,5 @@ def test_a_client_held_by_a_freeze_is_suspended_not_stalled():
     for absent in ("Ready", "Stalled", "Reconciling"):  # kstatus Current, Argo CD Suspended
         assert conditions.find(status["conditions"], absent) is None
     assert status["values"] == holding.rendered_with, "the held digests: lifting the freeze re-renders it"
+    client = {"metadata": {"name": "web", "generation": 3}, "status": status}
+    assert argocd_health("ApiClient", client) == ("Suspended", f"Frozen: {resolved['message']}")
