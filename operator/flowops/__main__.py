@@ -10,7 +10,7 @@ import sys
 
 import kopf
 
-from . import endpoints, indexreadiness, logs, memory, metrics, metricshooks, metricsstate
+from . import endpoints, indexreadiness, logs, memory, metrics, metricshooks, metricsstate, pausing
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()], log_prefix=None)
     logs.configure(verbose=args.verbose)
     indexreadiness.install()
+    # A paused replica (peering) forgets its state and reports none: the active one does.
+    pausing.install(metricsstate.state.set_paused)
     from . import handlers  # noqa: F401  (registers the handlers)
 
     if args.metrics:

@@ -8,6 +8,11 @@ Memory: a few short strings per object, no documents. Series: every gauge but
 does not grow with flows; `flowops_flow_info` has exactly one series per flow (its labels
 are replaced when HEAD moves, never accumulated) and is capped (FLOWOPS_METRICS_FLOW_INFO_LIMIT,
 production flows first), the number left out being reported.
+
+Only the active replica reports state. A replica Kopf pauses (peering: a peer with a higher
+priority runs) stops its watch streams, so what it knows freezes; it forgets it
+(`State.set_paused`), exports `flowops_active 0` and no state gauges until it resumes, when
+Kopf lists every kind again and the state is rebuilt from that listing.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class State:
         self.clients: dict[Key, tuple[str, str]] = {}
         self.promotions: dict[Key, tuple[str, float]] = {}
         self.backlog: dict[tuple[str, str, str], float] = {}  # (kind, namespace, name) -> since
+        self.paused = False
         self.flow_info_limit = (
             flow_info_limit if flow_info_limit is not None else int(os.environ.get("FLOWOPS_METRICS_FLOW_INFO_LIMIT", "20000"))
         )
@@ -70,14 +76,17 @@ class State:
     def observe_environment(self, body: Mapping[str, Any], deleted: bool) -> None:
         name, spec = body["metadata"]["name"], body.get("spec") or {}
         with self._lock:
-            old = self.environments.pop(name, None)
-            if old is not None:
-                metrics.set_environment(old.namespace, None)
+            self._drop_environment(name)
             if not deleted and spec.get("namespace"):
                 self.environments[name] = EnvState(
                     spec["namespace"], spec.get("upstream") or "", spec.get("tier") or "", policy.protected(spec)
                 )
                 metrics.set_environment(spec["namespace"], name)
+
+    def _drop_environment(self, name: str) -> None:
+        old = self.environments.pop(name, None)
+        if old is not None:
+            metrics.set_environment(old.namespace, None)
 
     def observe_flow(self, body: Mapping[str, Any], deleted: bool) -> None:
         key = self._key(body)
@@ -127,6 +136,20 @@ class State:
         else:
             self.backlog.setdefault(entry, time.time())
 
+    # -- peering and re-lists ------------------------------------------------------------------
+    def set_paused(self, paused: bool) -> None:
+        """Kopf paused (or resumed) this replica. Pausing forgets everything: the watch
+        streams stop, so it could only go stale; resuming re-lists every kind."""
+        with self._lock:
+            self.paused = paused
+            if paused:
+                for name in list(self.environments):
+                    self._drop_environment(name)
+                self.flows.clear()
+                self.clients.clear()
+                self.promotions.clear()
+                self.backlog.clear()
+
     # -- read at scrape time ----------------------------------------------------------------
     def snapshot(
         self,
@@ -149,6 +172,15 @@ class StateCollector(Collector):
         return iter(())  # computed at scrape time; no fixed samples to describe
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        paused = self.state.paused
+        yield GaugeMetricFamily(
+            "flowops_active",
+            "1 on the replica that works (and reports the state gauges), 0 on one Kopf has paused "
+            "(peering: another replica has a higher priority).",
+            value=0 if paused else 1,
+        )
+        if paused:
+            return  # what a paused replica knows is stale: the active one reports
         envs, flows, clients, promotions, backlog = self.state.snapshot()
         now = time.time()
         env_of = {e.namespace: name for name, e in envs.items()}
