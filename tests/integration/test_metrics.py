@@ -183,6 +183,91 @@ def test_series_stay_bounded_with_200_flows(kube: Kube, running_operator: Operat
     assert sum(after.values()) - after["flowops_flow_info"] < 2000, "the whole scrape stays small"
 
 
+STATE_GAUGES = (
+    "flowops_environment_info",
+    "flowops_flows",
+    "flowops_apiclients",
+    "flowops_promotions_non_terminal",
+    "flowops_reconcile_backlog",
+    "flowops_reconcile_backlog_oldest_seconds",
+    "flowops_flow_info",
+    "flowops_flow_info_omitted",
+)
+
+
+def active_is(operator: OperatorProcess, expected: float) -> list[Sample]:
+    return wait_until(
+        lambda: scrape(operator),
+        lambda samples: [v for n, _, v in samples if n == "flowops_active"] == [expected],
+        timeout=60,
+        message=f"flowops_active == {expected}",
+        shown=lambda samples: f"flowops_active: {[v for n, _, v in samples if n == 'flowops_active']}",
+    )
+
+
+def flows_reported(samples: list[Sample], namespace: str) -> set[str]:
+    return {lb["flow"] for n, lb, _ in samples if n == "flowops_flow_info" and lb["namespace"] == namespace}
+
+
+def test_a_paused_replica_reports_no_state_and_rebuilds_it_on_resuming(kube: Kube, cluster, operator, make_environment) -> None:
+    """The replica that was active, paused by a peer with a higher priority: its state
+    would freeze (a flow deleted meanwhile kept forever, ages growing), so it says it is
+    paused and reports none; resumed, it reports what exists."""
+    operator.stop()
+    log_dir = operator.log_path.parent
+    env = {"FLOWOPS_PEERING_LIFETIME": "10"}
+    peering = ("--peering", "flowops-metrics")
+    low = OperatorProcess(
+        cluster.kubeconfig, "flowops-operator", log_dir / "metrics-low.log", (*peering, "--priority", "100"), env
+    )
+    high = OperatorProcess(
+        cluster.kubeconfig, "flowops-operator", log_dir / "metrics-high.log", (*peering, "--priority", "200"), env
+    )
+    try:
+        low.start()
+        dev = make_environment()
+        for flow_name in ("stays", "goes"):
+            kube.create(FLOWS, flow(flow_name, {"title": flow_name}), ns(dev))
+            wait_for_number(kube, ns(dev), flow_name, 1)
+        samples = wait_until(
+            lambda: scrape(low),
+            lambda samples: flows_reported(samples, ns(dev)) == {"stays", "goes"},
+            timeout=60,
+            message="both flows reported by the only replica",
+        )
+        assert [v for n, _, v in samples if n == "flowops_active"] == [1]
+
+        high.start()
+        paused = active_is(low, 0)
+        assert not [n for n, _, _ in paused if n in STATE_GAUGES], "a paused replica reports no state"
+        assert any(n == "flowops_api_requests_total" for n, _, _ in paused), "counters stay"
+        samples = wait_until(
+            lambda: scrape(high),
+            lambda samples: flows_reported(samples, ns(dev)) == {"stays", "goes"},
+            timeout=60,
+            message="the active replica reports the flows",
+        )
+        assert [v for n, _, v in samples if n == "flowops_active"] == [1]
+
+        kube.delete(FLOWS, "goes", ns(dev))  # the active replica handles it; the paused one sees nothing
+        wait_for(lambda: kube.get_or_none(FLOWS, "goes", ns(dev)) is None, timeout=60, message="flow deleted")
+        assert not [n for n, _, _ in active_is(low, 0) if n in STATE_GAUGES]
+
+        high.kill()
+        active_is(low, 1)
+        wait_until(
+            lambda: scrape(low),
+            lambda samples: flows_reported(samples, ns(dev)) == {"stays"},
+            timeout=90,
+            message="the resumed replica reports what exists, not the flow deleted while it was paused",
+            shown=lambda samples: str(flows_reported(samples, ns(dev))),
+        )
+    finally:
+        high.kill()
+        low.stop()
+        operator.start()
+
+
 def test_monitoring_component_builds_on_top_of_the_install(cluster, tmp_path) -> None:
     """An overlay as a user writes it: the install plus the optional monitoring component."""
     manifests = Path(__file__).resolve().parents[2] / "manifests"
