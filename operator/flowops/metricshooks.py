@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import kopf
 
-from . import metrics
+from . import metrics, metricsstate
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,9 @@ class TimedExecutor(ThreadPoolExecutor):
         return future
 
 
+LISTS_SWEPT = {("list", plural) for plural in ("environments", "flows", "apiclients", "promotions")}
+
+
 def kopf_trace() -> aiohttp.TraceConfig:
     """Counts and times every request Kopf makes (watches, patches, events, peering)."""
     trace = aiohttp.TraceConfig()
@@ -124,6 +127,9 @@ def kopf_trace() -> aiohttp.TraceConfig:
 
     async def end(_: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams) -> None:
         record(context, params.method, params.url, params.response.status)
+        # Kopf (re-)lists a kind the state gauges follow: what was deleted meanwhile is swept.
+        if metrics.request_verb(params.method, params.url.path, dict(params.url.query)) in LISTS_SWEPT:
+            metricsstate.state.listed()
 
     async def failed(_: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestExceptionParams) -> None:
         record(context, params.method, params.url, "error")

@@ -13,6 +13,12 @@ Only the active replica reports state. A replica Kopf pauses (peering: a peer wi
 priority runs) stops its watch streams, so what it knows freezes; it forgets it
 (`State.set_paused`), exports `flowops_active 0` and no state gauges until it resumes, when
 Kopf lists every kind again and the state is rebuilt from that listing.
+
+Kopf's re-list after a broken watch (410 Gone, an API server restart, a resume) re-delivers
+the objects that still exist and says nothing of those deleted meanwhile. Every entry
+remembers when an event last spoke of it; after a re-list, a metadata-only list of the
+kind (`forget_absent`, services/statesweep.py) drops the entries it does not name that no
+event has spoken of since that list began.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from . import metrics
 from .domain import policy
 
 Key = tuple[str, str]  # (namespace, name)
+KINDS = ("Environment", "Flow", "ApiClient", "Promotion")
 
 
 @dataclass(frozen=True)
@@ -67,13 +74,16 @@ class State:
         self.clients: dict[Key, tuple[str, str]] = {}
         self.promotions: dict[Key, tuple[str, float]] = {}
         self.backlog: dict[tuple[str, str, str], float] = {}  # (kind, namespace, name) -> since
+        # (kind, namespace, name) -> when an event last spoke of it (monotonic), while held.
+        self.seen: dict[tuple[str, str, str], float] = {}
         self.paused = False
+        self.relisted = False  # a listing (type=None event) arrived since the last sweep began
         self.flow_info_limit = (
             flow_info_limit if flow_info_limit is not None else int(os.environ.get("FLOWOPS_METRICS_FLOW_INFO_LIMIT", "20000"))
         )
 
     # -- fed by the watch handlers ----------------------------------------------------------
-    def observe_environment(self, body: Mapping[str, Any], deleted: bool) -> None:
+    def observe_environment(self, body: Mapping[str, Any], deleted: bool, listing: bool = False) -> None:
         name, spec = body["metadata"]["name"], body.get("spec") or {}
         with self._lock:
             self._drop_environment(name)
@@ -82,13 +92,14 @@ class State:
                     spec["namespace"], spec.get("upstream") or "", spec.get("tier") or "", policy.protected(spec)
                 )
                 metrics.set_environment(spec["namespace"], name)
+            self._note("Environment", ("", name), listing)
 
     def _drop_environment(self, name: str) -> None:
         old = self.environments.pop(name, None)
         if old is not None:
             metrics.set_environment(old.namespace, None)
 
-    def observe_flow(self, body: Mapping[str, Any], deleted: bool) -> None:
+    def observe_flow(self, body: Mapping[str, Any], deleted: bool, listing: bool = False) -> None:
         key = self._key(body)
         status = body.get("status") or {}
         state = FlowState(
@@ -103,8 +114,9 @@ class State:
             else:
                 self.flows[key] = state
             self._track_backlog("Flow", key, body, deleted)
+            self._note("Flow", key, listing)
 
-    def observe_client(self, body: Mapping[str, Any], deleted: bool) -> None:
+    def observe_client(self, body: Mapping[str, Any], deleted: bool, listing: bool = False) -> None:
         key = self._key(body)
         resolved = _condition(body.get("status") or {}, "Resolved")
         with self._lock:
@@ -113,8 +125,9 @@ class State:
             else:
                 self.clients[key] = (str(resolved.get("status") or "Unknown"), str(resolved.get("reason") or "Pending"))
             self._track_backlog("ApiClient", key, body, deleted)
+            self._note("ApiClient", key, listing)
 
-    def observe_promotion(self, body: Mapping[str, Any], deleted: bool) -> None:
+    def observe_promotion(self, body: Mapping[str, Any], deleted: bool, listing: bool = False) -> None:
         key = self._key(body)
         phase = str((body.get("status") or {}).get("phase") or "Pending")
         created = metrics.parse_time(body["metadata"].get("creationTimestamp"))
@@ -124,10 +137,33 @@ class State:
             else:
                 self.promotions[key] = (phase, created.timestamp() if created else time.time())
             self._track_backlog("Promotion", key, body, deleted)
+            self._note("Promotion", key, listing)
 
     def _key(self, body: Mapping[str, Any]) -> Key:
         meta = body["metadata"]
         return meta.get("namespace") or "", meta["name"]
+
+    def _entries(self, kind: str) -> dict[Any, Any]:
+        entries: dict[str, dict[Any, Any]] = {
+            "Environment": self.environments,
+            "Flow": self.flows,
+            "ApiClient": self.clients,
+            "Promotion": self.promotions,
+        }
+        return entries[kind]
+
+    def _held(self, kind: str, key: Key) -> bool:
+        entries = self._entries(kind)
+        return (key[1] if kind == "Environment" else key) in entries or (kind, *key) in self.backlog
+
+    def _note(self, kind: str, key: Key, listing: bool) -> None:
+        """Remembers when an event last spoke of an entry still held (none for what is gone)."""
+        if listing:
+            self.relisted = True
+        if self._held(kind, key):
+            self.seen[(kind, *key)] = time.monotonic()
+        else:
+            self.seen.pop((kind, *key), None)
 
     def _track_backlog(self, kind: str, key: Key, body: Mapping[str, Any], deleted: bool) -> None:
         entry = (kind, *key)
@@ -149,6 +185,44 @@ class State:
                 self.clients.clear()
                 self.promotions.clear()
                 self.backlog.clear()
+                self.seen.clear()
+                self.relisted = False
+
+    def start_sweep(self) -> list[str]:
+        """The kinds a sweep should list, if a re-list happened since the last sweep began
+        (and the replica is active); [] otherwise. Clears the mark: a listing that arrives
+        during the sweep marks the next one."""
+        with self._lock:
+            if self.paused or not self.relisted:
+                return []
+            self.relisted = False
+            return [kind for kind in KINDS if any(k == kind for k, _, _ in self.seen)]
+
+    def listed(self) -> None:
+        """Kopf listed a kind: also when the list is empty, which brings no event at all."""
+        with self._lock:
+            self.relisted = True
+
+    def sweep_failed(self) -> None:
+        with self._lock:
+            self.relisted = True
+
+    def forget_absent(self, kind: str, present: set[Key], started: float) -> int:
+        """Drops the entries of `kind` that a list begun at `started` (monotonic) did not
+        name and no event has spoken of since: deleted while no watch stream ran. Returns
+        how many."""
+        with self._lock:
+            gone = [
+                (ns, name) for (k, ns, name), at in self.seen.items() if k == kind and at < started and (ns, name) not in present
+            ]
+            for key in gone:
+                if kind == "Environment":
+                    self._drop_environment(key[1])
+                else:
+                    self._entries(kind).pop(key, None)
+                self.backlog.pop((kind, *key), None)
+                self.seen.pop((kind, *key), None)
+            return len(gone)
 
     # -- read at scrape time ----------------------------------------------------------------
     def snapshot(
