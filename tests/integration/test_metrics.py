@@ -215,7 +215,7 @@ def test_a_paused_replica_reports_no_state_and_rebuilds_it_on_resuming(kube: Kub
     paused and reports none; resumed, it reports what exists."""
     operator.stop()
     log_dir = operator.log_path.parent
-    env = {"FLOWOPS_PEERING_LIFETIME": "10"}
+    env = {"FLOWOPS_PEERING_LIFETIME": "10", "FLOWOPS_METRICS_SWEEP_INTERVAL": "2"}
     peering = ("--peering", "flowops-metrics")
     low = OperatorProcess(
         cluster.kubeconfig, "flowops-operator", log_dir / "metrics-low.log", (*peering, "--priority", "100"), env
@@ -253,6 +253,7 @@ def test_a_paused_replica_reports_no_state_and_rebuilds_it_on_resuming(kube: Kub
         wait_for(lambda: kube.get_or_none(FLOWS, "goes", ns(dev)) is None, timeout=60, message="flow deleted")
         assert not [n for n, _, _ in active_is(low, 0) if n in STATE_GAUGES]
 
+        before_resuming = len(low.log_path.read_text(errors="replace"))
         high.kill()
         active_is(low, 1)
         wait_until(
@@ -262,6 +263,13 @@ def test_a_paused_replica_reports_no_state_and_rebuilds_it_on_resuming(kube: Kub
             message="the resumed replica reports what exists, not the flow deleted while it was paused",
             shown=lambda samples: str(flows_reported(samples, ns(dev))),
         )
+        # Resuming re-listed every kind: the sweep lists their metadata once.
+        wait_for(
+            lambda: "state gauges: swept Environment, Flow" in low.log_path.read_text(errors="replace")[before_resuming:],
+            timeout=30,
+            message="a sweep after the re-list",
+        )
+        assert "the sweep failed" not in low.log_path.read_text(errors="replace")
     finally:
         high.kill()
         low.stop()
