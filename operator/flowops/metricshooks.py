@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import kopf
 
-from . import metrics, metricsstate
+from . import listings, metrics, metricsstate
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +127,12 @@ def kopf_trace() -> aiohttp.TraceConfig:
 
     async def end(_: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams) -> None:
         record(context, params.method, params.url, params.response.status)
+        query = dict(params.url.query)
+        verb, resource = metrics.request_verb(params.method, params.url.path, query)
+        if verb == "list":
+            listings.note_list_request(resource, query)
         # Kopf (re-)lists a kind the state gauges follow: what was deleted meanwhile is swept.
-        if metrics.request_verb(params.method, params.url.path, dict(params.url.query)) in LISTS_SWEPT:
+        if (verb, resource) in LISTS_SWEPT:
             metricsstate.state.listed()
 
     async def failed(_: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestExceptionParams) -> None:

@@ -4,12 +4,14 @@ its upstream chain passes through, when they come or go, not only when it change
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import kopf
 import pytest
+from yarl import URL
 
-from flowops import runtime
+from flowops import listings, metricshooks, runtime
 from flowops.handlers import environments as handlers
 from flowops.runtime import Runtime
 from flowops.services import environmentreconcile
@@ -66,6 +68,39 @@ def test_a_namespace_coming_or_going_reconciles_the_environments_naming_it(
         )
     )
     assert reconciled == expected
+
+
+@pytest.fixture
+def fresh_listings() -> Any:
+    listings.forget()
+    yield listings
+    listings.forget()
+
+
+def test_a_namespace_re_listed_after_the_watch_broke_reconciles_the_environments_naming_it(
+    reconciled: list[str], fresh_listings: Any
+) -> None:
+    """Created while no watch ran (410 Gone, a pause): the re-list brings it as type=None,
+    and the Environment waiting for it looks again; the start-up listing is left to resume."""
+
+    def listed(namespace: str) -> None:
+        asyncio.run(
+            handlers.namespace_changed(
+                name=namespace, type=None, environments_by_namespace=by_namespace(CHAIN), environments_by_name=CHAIN
+            )
+        )
+
+    listings.note_list_request("namespaces", {"limit": "100"})
+    listings.note_list_request("namespaces", {"limit": "100", "continue": "page-2"})  # the same listing
+    listed("ns-staging")
+    assert reconciled == []
+    listings.note_list_request("flows", {"limit": "100"})  # another kind's listing is not the namespaces'
+    listed("ns-staging")
+    assert reconciled == []
+    listings.note_list_request("namespaces", {"limit": "100"})  # the re-list
+    listed("ns-staging")
+    listed("team-x")
+    assert reconciled == ["staging"]
 
 
 def test_a_namespace_no_environment_names_costs_one_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,3 +172,20 @@ def test_a_changed_upstream_reconciles_those_downstream(
         )
     )
     assert reconciled == expected and own_reconcile == ["staging"]
+
+
+def test_kopfs_namespace_listings_are_counted_from_its_requests(fresh_listings: Any) -> None:
+    """What tells a re-list: Kopf's own list request, seen on its traced session."""
+    [end] = metricshooks.kopf_trace().on_request_end
+
+    def request(url: str) -> None:
+        params = SimpleNamespace(method="GET", url=URL(url), response=SimpleNamespace(status=200))
+        asyncio.run(end(None, SimpleNamespace(), params))
+
+    request("https://api/api/v1/namespaces?limit=100")
+    request("https://api/api/v1/namespaces?limit=100&continue=abc")
+    request("https://api/api/v1/namespaces?watch=true&resourceVersion=5")
+    request("https://api/api/v1/namespaces/ns-staging")
+    assert not listings.relisted("namespaces")
+    request("https://api/api/v1/namespaces?limit=100")
+    assert listings.relisted("namespaces")

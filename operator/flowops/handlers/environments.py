@@ -6,7 +6,7 @@ from typing import Any
 
 import kopf
 
-from .. import runtime
+from .. import listings, runtime
 from ..domain import upstreamchain
 from ..kube.resources import API_GROUP, API_VERSION
 from ..services import environmentreconcile, environments
@@ -77,10 +77,11 @@ async def namespace_changed(
     name: str, type: str, environments_by_namespace: kopf.Index, environments_by_name: kopf.Index, **_: Any
 ) -> None:
     """A namespace came or went: the Environments naming it say whether it exists without
-    waiting for their next change (GitOps often applies namespaces separately). The initial
-    listing is left alone: every Environment is resumed then. A namespace no Environment
-    names (most of a large cluster) costs a dictionary lookup, no API call."""
-    if type not in ("ADDED", "DELETED"):
+    waiting for their next change (GitOps often applies namespaces separately). The start-up
+    listing is left alone: every Environment is resumed then. A re-list (type=None again)
+    may bring a namespace created while no watch ran: its Environments look again. A
+    namespace no Environment names (most of a large cluster) costs a dictionary lookup."""
+    if type not in ("ADDED", "DELETED") and not (type is None and listings.relisted("namespaces")):
         return
     claims = [entry["metadata"]["name"] for entry in list(environments_by_namespace.get(name, ()))]
     await _reconcile_each(claims, environments_by_name, environments_by_namespace)
