@@ -20,6 +20,8 @@ from flowops.handlers import observe
 from flowops.metricsstate import State, StateCollector
 from flowops.services import statesweep
 
+from .test_indexreadiness import run, settle
+
 STATE_GAUGES = {
     "flowops_environment_info",
     "flowops_flows",
@@ -136,15 +138,6 @@ def test_finished_promotions_leave_nothing_to_sweep() -> None:
 
 
 # -- following Kopf's pauses --------------------------------------------------------------
-
-
-def run(test):  # type: ignore[no-untyped-def]
-    return lambda: asyncio.run(test())
-
-
-async def settle() -> None:
-    for _ in range(10):
-        await asyncio.sleep(0)
 
 
 @run

@@ -9,24 +9,10 @@ from typing import Any
 import pytest
 
 from flowops import names
-from flowops.domain import materialise, values
-from flowops.domain.commit import VersionRecord
+from flowops.domain import materialise
 from flowops.services import bindings_clients
 
-PROD: dict[str, Any] = {"namespace": "ns-prod", "tier": "Production", "values": {"baseUrl": "https://a", "sender": "s@a"}}
-
-
-def env_body(spec: dict[str, Any], writer: str | None = "alice") -> dict[str, Any]:
-    annotations = {names.ANN_CHANGED_BY: writer} if writer else {}
-    return {"metadata": {"name": "prod", "annotations": annotations}, "spec": spec}
-
-
-RECORD = VersionRecord(name="login-00001", id="20261121093012000001", number=1, content_hash="sha256:1")
-
-
-def held(**rendered: str) -> materialise.Fingerprint:
-    digests = values.digests(rendered)
-    return materialise.Fingerprint("login", RECORD.id, 1, RECORD.content_hash, "RestartAll", tuple(sorted(digests.items())))
+from .test_values_freeze import PROD, RECORD, env_body, held
 
 
 def told(before: materialise.Fingerprint | None, after: materialise.Fingerprint, writer: str | None = "alice") -> list[Any]:
