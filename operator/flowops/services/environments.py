@@ -15,7 +15,7 @@ from ..domain.upstreamchain import LIMIT
 from ..kube import ENVIRONMENTS, FLOWS, NAMESPACES, Conflict, Invalid, NotFound
 from ..runtime import Runtime
 from . import flows, guardrailcache, sync
-from .common import Poster, rfc3339
+from .common import Poster, RetryLater, rfc3339
 from .threads import REEVALUATE_THREADS
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -234,6 +234,11 @@ class ReevaluationIncomplete(Exception):
     """Some flows could not be re-evaluated; the others are done and are not redone."""
 
 
+# A flow another writer moves while it is judged is read and judged again this often
+# before the pass reports it unfinished (the handler then retries it later).
+JUDGED_AGAIN = 2
+
+
 def reevaluate_flows(rt: Runtime, env: Mapping[str, Any], digest: str, post: Poster) -> int:
     """Reconcile every flow of the environment under new rules, several at a time; one
     failing flow does not stop the others. Returns how many flows there are; raises
@@ -248,13 +253,25 @@ def reevaluate_flows(rt: Runtime, env: Mapping[str, Any], digest: str, post: Pos
     todo = [f for f in all_flows if f["metadata"]["name"] not in done]
     failed: dict[str, str] = {}
 
-    def one(flow: Mapping[str, Any]) -> None:
-        flow_name = flow["metadata"]["name"]
-        try:
-            flows.reconcile(rt, flow, env, post)
-        except Exception as exc:  # noqa: BLE001 - one flow must not stop the others
-            failed[flow_name] = str(exc)[:200]
-            return
+    def one(listed: Mapping[str, Any]) -> None:
+        flow_name = listed["metadata"]["name"]
+        flow: Mapping[str, Any] | None = listed
+        for attempt in range(JUDGED_AGAIN + 1):
+            if flow is None:
+                break  # deleted meanwhile: nothing left to judge
+            try:
+                flows.reconcile(rt, flow, env, post)
+                break
+            except RetryLater as exc:
+                # Another writer moved the flow while it was judged (its own commit, most
+                # often): judged again as it is now, rather than failing the whole pass.
+                if attempt == JUDGED_AGAIN:
+                    failed[flow_name] = str(exc)[:200]
+                    return
+                flow = rt.kube.get_or_none(FLOWS, flow_name, namespace)
+            except Exception as exc:  # noqa: BLE001 - one flow must not stop the others
+                failed[flow_name] = str(exc)[:200]
+                return
         with _reevaluated_guard:
             done.add(flow_name)
 
