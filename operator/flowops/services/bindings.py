@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ..domain import guardedpatch, values
-from ..kube import ENVIRONMENTS, Invalid, NotFound
+from ..domain import values
+from ..kube import ENVIRONMENTS, NotFound
 from ..runtime import Runtime
 from . import bindings_concurrency as concurrency
 from .bindings_applications import reconcile_application
@@ -22,6 +22,7 @@ from .bindings_reads import Reads
 from .bindings_resolve import Poster, no_events
 from .common import rfc3339
 from .environmentaudit import writer
+from .statuswrite import patch_over
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +94,12 @@ def _record_rendered(rt: Runtime, env: Mapping[str, Any], record: Mapping[str, A
     """`record` onto the Environment only while its values are those rendered: a process
     acting late on an older change of them must not put its record back over the newer
     one's. Refused, the newer change's own re-render records itself."""
-    meta = env["metadata"]
-    tests = guardedpatch.tests_as_read(env, ("/metadata/uid", "/spec/values"))
-    ops = guardedpatch.merge_ops(env, "/status", {"valuesRendered": record})
     try:
-        if tests is not None:
-            rt.kube.json_patch(ENVIRONMENTS, meta["name"], tests + ops, subresource="status", metadata_only=True)
+        if patch_over(rt.kube, ENVIRONMENTS, env, {"valuesRendered": record}, ("/spec/values",)):
             return
-    except Invalid:
-        pass
     except NotFound:
         return
-    log.info("environment %s changed since its values were rendered: the newer change records its own", meta["name"])
+    log.info("environment %s changed since its values were rendered: the newer change records its own", env["metadata"]["name"])
 
 
 def reresolve_applications(

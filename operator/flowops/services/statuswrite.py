@@ -40,18 +40,29 @@ def write_status(
     fields = {k: v for k, v in changes.items() if k not in put_only}
     if not fields:
         return None
+    if patch_over(kube, resource, obj, fields, guard):
+        return None
     name, namespace = meta["name"], meta.get("namespace")
-    tests = guardedpatch.tests_as_read(obj, ("/metadata/uid", *guard))
-    if tests is not None:
-        try:
-            kube.json_patch(
-                resource, name, tests + guardedpatch.merge_ops(obj, "/status", fields), namespace, "status", metadata_only=True
-            )
-            return None
-        except Invalid:  # a test failed: the object moved in what the changes rest on
-            pass
     where = f"{namespace}/{name}" if namespace else name
     raise RetryLater(f"{resource.kind} {where} changed since it was read; deciding its status again")
+
+
+def patch_over(
+    kube: Kube, resource: Resource, obj: Mapping[str, Any], changes: Mapping[str, Any], guard: Collection[str]
+) -> bool:
+    """`changes` (a merge patch of status) as a JSON Patch onto the same object (uid) still
+    holding, at each pointer in `guard`, its value in `obj`. False when it moved there:
+    nothing was written."""
+    meta = obj["metadata"]
+    tests = guardedpatch.tests_as_read(obj, ("/metadata/uid", *guard))
+    if tests is None:
+        return False
+    ops = tests + guardedpatch.merge_ops(obj, "/status", changes)
+    try:
+        kube.json_patch(resource, meta["name"], ops, meta.get("namespace"), "status", metadata_only=True)
+    except Invalid:  # a test failed: the object moved in what the changes rest on
+        return False
+    return True
 
 
 def replace_over(kube: Kube, resource: Resource, obj: Mapping[str, Any], changes: Mapping[str, Any]) -> Mapping[str, Any]:
