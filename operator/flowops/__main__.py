@@ -55,6 +55,7 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     memory.limit_malloc_arenas()
+    memory.collect_cycles_less_often()
     # Handlers read the connection settings at start-up.
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         metricsstate.register()
         metrics.serve(args.metrics, version=_version())
 
+    memory.freeze_loaded_objects()
     kopf.run(
         clusterwide=True,
         standalone=not bool(args.peering),

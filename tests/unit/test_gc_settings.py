@@ -1,0 +1,51 @@
+"""The operator's cycle-collector settings: fewer young collections while a restart decodes
+thousands of Flows, and an operator's way back to CPython's own."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from flowops import memory
+
+
+@pytest.fixture(autouse=True)
+def restored_thresholds() -> Iterator[None]:
+    before = gc.get_threshold()
+    yield
+    gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(
+    ("setting", "young"),
+    [
+        (None, 10_000),  # the default
+        ("700", 700),  # CPython's own, asked for
+        ("25000", 25_000),
+        ("0", 700),  # 0 leaves the threshold as it was
+    ],
+)
+def test_young_generation_threshold(monkeypatch: pytest.MonkeyPatch, setting: str | None, young: int) -> None:
+    gc.set_threshold(700, 10, 10)
+    if setting is None:
+        monkeypatch.delenv("FLOWOPS_GC_THRESHOLD", raising=False)
+    else:
+        monkeypatch.setenv("FLOWOPS_GC_THRESHOLD", setting)
+    assert memory.collect_cycles_less_often() == young
+    assert gc.get_threshold() == (young, 10, 10)  # the older generations keep theirs
+
+
+def test_loaded_objects_leave_collections_and_cycles_still_go() -> None:
+    try:
+        memory.freeze_loaded_objects()
+        assert gc.get_freeze_count() > 0
+        cycle: list[object] = []
+        cycle.append(cycle)
+        before = len(gc.get_objects())
+        del cycle
+        assert gc.collect() >= 1  # objects made after the freeze are still collected
+        assert len(gc.get_objects()) < before
+    finally:
+        gc.unfreeze()
