@@ -24,11 +24,12 @@ def limit_malloc_arenas(default: int = 2) -> bool:
         return False
 
 
-def collect_cycles_less_often(default: int = 10_000) -> int:
+def collect_cycles_less_often(default: int = 2_000) -> int:
     """CPython looks for reference cycles every 700 net allocations of containers. A
     restart decodes thousands of Flows (dicts and lists without cycles), and each look walks
     the young objects again: decoding 3,000 Flow bodies took about 1.6× as long as with a
-    threshold of 10,000, most of it there. FLOWOPS_GC_THRESHOLD=700 keeps CPython's own."""
+    threshold of 2,000. Higher thresholds decoded no faster and let a burst of 255 KB
+    documents peak higher (benchmarks journal). FLOWOPS_GC_THRESHOLD=700 keeps CPython's own."""
     threshold = int(os.environ.get("FLOWOPS_GC_THRESHOLD", str(default)))
     if threshold > 0:
         _, older, oldest = gc.get_threshold()

@@ -21,7 +21,7 @@ def restored_thresholds() -> Iterator[None]:
 @pytest.mark.parametrize(
     ("setting", "young"),
     [
-        (None, 10_000),  # the default
+        (None, 2_000),  # the default
         ("700", 700),  # CPython's own, asked for
         ("25000", 25_000),
         ("0", 700),  # 0 leaves the threshold as it was
