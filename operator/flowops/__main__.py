@@ -10,7 +10,7 @@ import sys
 
 import kopf
 
-from . import endpoints, indexreadiness, logs, memory, metrics, metricshooks, metricsstate, pausing
+from . import endpoints, envsettings, indexreadiness, logs, memory, metrics, metricshooks, metricsstate, pausing
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +54,8 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if problems := envsettings.problems():
+        sys.exit("\n".join(f"flowops-operator: {problem}" for problem in problems))
     memory.limit_malloc_arenas()
     memory.collect_cycles_less_often()
     # Handlers read the connection settings at start-up.

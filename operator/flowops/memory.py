@@ -5,16 +5,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import os
+
+from . import envsettings
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
-def limit_malloc_arenas(default: int = 2) -> bool:
+def limit_malloc_arenas() -> bool:
     """glibc gives each thread that allocates its own arena (up to 8 per core). Handler and
     fan-out threads parse documents of hundreds of KB, and each arena keeps what it once
-    held: fewer arenas, less resident memory. FLOWOPS_MALLOC_ARENAS=0 keeps glibc's default."""
-    arenas = int(os.environ.get("FLOWOPS_MALLOC_ARENAS", str(default)))
+    held: fewer arenas, less resident memory (default 2). FLOWOPS_MALLOC_ARENAS=0 keeps
+    glibc's default."""
+    arenas = envsettings.integer("FLOWOPS_MALLOC_ARENAS")
     name = ctypes.util.find_library("c")
     if arenas <= 0 or not name:
         return False
@@ -24,13 +26,13 @@ def limit_malloc_arenas(default: int = 2) -> bool:
         return False
 
 
-def collect_cycles_less_often(default: int = 2_000) -> int:
+def collect_cycles_less_often() -> int:
     """CPython looks for reference cycles every 700 net allocations of containers. A
     restart decodes thousands of Flows (dicts and lists without cycles), and each look walks
     the young objects again: decoding 3,000 Flow bodies took about 1.6× as long as with a
     threshold of 2,000. Higher thresholds decoded no faster and let a burst of 255 KB
     documents peak higher (benchmarks journal). FLOWOPS_GC_THRESHOLD=700 keeps CPython's own."""
-    threshold = int(os.environ.get("FLOWOPS_GC_THRESHOLD", str(default)))
+    threshold = envsettings.integer("FLOWOPS_GC_THRESHOLD")
     if threshold > 0:
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(threshold, older, oldest)

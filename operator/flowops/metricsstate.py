@@ -23,7 +23,6 @@ event has spoken of since that list began.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter as Tally
@@ -34,7 +33,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
-from . import metrics
+from . import envsettings, metrics
 from .domain import policy
 
 Key = tuple[str, str]  # (namespace, name)
@@ -79,7 +78,7 @@ class State:
         self.paused = False
         self.relisted = False  # a listing (type=None event) arrived since the last sweep began
         self.flow_info_limit = (
-            flow_info_limit if flow_info_limit is not None else int(os.environ.get("FLOWOPS_METRICS_FLOW_INFO_LIMIT", "20000"))
+            flow_info_limit if flow_info_limit is not None else envsettings.integer("FLOWOPS_METRICS_FLOW_INFO_LIMIT")
         )
 
     # -- fed by the watch handlers ----------------------------------------------------------

@@ -4,12 +4,12 @@ of state this process keeps between events (locks, the flow registry, binding ma
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import envsettings
 from .keyedlocks import KeyedLocks
 from .kube import Kube
 from .services.bindings_concurrency import BindingState
@@ -38,7 +38,7 @@ class Runtime:
     # Environment counts: written at most once a second per environment, the last ones last.
     counts: CountPublisher = field(default_factory=CountPublisher)
     # Recently reconciled flows' versions: a commit need not list them first.
-    records: RecordCache = field(default_factory=lambda: RecordCache(int(os.environ.get("FLOWOPS_RECORD_CACHE", "50000"))))
+    records: RecordCache = field(default_factory=lambda: RecordCache(envsettings.integer("FLOWOPS_RECORD_CACHE")))
     # Flow views reconciled to the end here: the late event of the same write is not redone.
     reconciled: ReconciledViews = field(default_factory=ReconciledViews)
     # Binding reconciles: per-object locks and the snapshot sequence.

@@ -8,6 +8,7 @@ import socket
 
 import kopf
 
+from . import envsettings
 from .diffbase import DigestDiffBaseStorage
 from .metricshooks import TimedExecutor
 from .names import FIELD_MANAGER
@@ -27,16 +28,16 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.posting.reporting_component = FIELD_MANAGER
     settings.posting.reporting_instance = os.environ.get("POD_NAME") or socket.gethostname()
     # A replica that stops renewing is declared dead after this long: the failover bound.
-    settings.peering.lifetime = int(os.environ.get("FLOWOPS_PEERING_LIFETIME", "15"))
+    settings.peering.lifetime = envsettings.integer("FLOWOPS_PEERING_LIFETIME")
     # Sync handlers run in a bounded thread pool so hundreds of events do not fan out into
     # hundreds of threads. The per-object asyncio workers stay unlimited: a cap there
     # deadlocks start-up once objects outnumber it (workers wait for the indexes, which
     # wait for objects that never get a worker).
     settings.execution.executor = TimedExecutor(thread_name_prefix="flowops-handler")  # measures the wait for a thread
-    settings.execution.max_workers = int(os.environ.get("FLOWOPS_MAX_WORKERS", "8"))
+    settings.execution.max_workers = envsettings.integer("FLOWOPS_MAX_WORKERS")
     settings.watching.server_timeout = 300
     # Start-up lists each kind in pages: one response with every Flow held all their
     # documents at once, as bytes, as text and as objects, on top of the events queued.
-    settings.watching.chunk_size = int(os.environ.get("FLOWOPS_LIST_CHUNK_SIZE", "100")) or None
+    settings.watching.chunk_size = envsettings.integer("FLOWOPS_LIST_CHUNK_SIZE") or None
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 import kopf
 
-from .. import runtime
+from .. import envsettings, runtime
 from ..metricsstate import state
 from ..services import statesweep
 
@@ -54,7 +53,7 @@ async def sweep_every(interval: float, settings: kopf.OperatorSettings) -> None:
 
 @kopf.on.startup()
 async def start_state_sweep(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    interval = float(os.environ.get(SWEEP_INTERVAL, "300"))
+    interval = envsettings.number(SWEEP_INTERVAL)
     if interval > 0:
         memo.state_sweep = asyncio.get_running_loop().create_task(sweep_every(interval, settings), name="state sweep")
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import names
+from .. import envsettings, names
 from ..domain import history, storage
 from ..domain.commit import VersionRecord
 from ..kube import FLOWVERSIONS, Kube, NotFound
@@ -199,8 +198,8 @@ class _KeyframeCache:
 
 
 keyframes = _KeyframeCache(
-    budget=int(os.environ.get("FLOWOPS_KEYFRAME_CACHE_BYTES", str(2 << 20))),
-    packed_budget=int(os.environ.get("FLOWOPS_PACKED_KEYFRAME_CACHE_BYTES", str(16 << 20))),
+    budget=envsettings.integer("FLOWOPS_KEYFRAME_CACHE_BYTES"),
+    packed_budget=envsettings.integer("FLOWOPS_PACKED_KEYFRAME_CACHE_BYTES"),
 )
 
 
