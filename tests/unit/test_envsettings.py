@@ -71,3 +71,12 @@ def test_the_operator_refuses_to_start_with_a_malformed_setting_and_says_why() -
         "flowops-operator: FLOWOPS_GC_THRESHOLD='2k' is not a whole number ≥ 0 (allocations between young-generation "
         "collections; 0 keeps CPython's); set it to one, or unset it for the default 2000",
     ]
+
+
+def test_the_cli_does_not_read_the_operators_settings() -> None:
+    environ = {**os.environ, "FLOWOPS_KEYFRAME_CACHE_BYTES": "2MiB", "FLOWOPS_METRICS_FLOW_INFO_LIMIT": "all"}
+    finished = subprocess.run(
+        [sys.executable, "-m", "flowops.cli.main", "--help"], env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert (finished.returncode, finished.stderr) == (0, "")
+    assert "kubectl flowops" in finished.stdout

@@ -345,7 +345,7 @@ def _commit(
     crash_point("after-version-created")
     if stored.encoding == "Full":
         # The next commit deltas against this one: keep it decoded instead of reading it back.
-        versions.keyframes.put((namespace, name, version_id), document, stored)
+        versions.keyframes().put((namespace, name, version_id), document, stored)
     record = versions.record_of(body)
     metrics.version_created(namespace, decision.origin, ready, results)
     what = f"version {number} ({version_id})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ def decode(kube: Kube, namespace: str, flow: str, obj: Mapping[str, Any]) -> Any
     if stored.encoding == "Full":
         return storage.decode(stored)
     key = (namespace, flow, stored.base or "")
-    keyframe = keyframes.get(key)
+    keyframe = keyframes().get(key)
     if keyframe is None:
         base = (
             kube.get(FLOWVERSIONS, version_name(flow, spec["baseNumber"]), namespace)
@@ -149,7 +150,7 @@ def decode(kube: Kube, namespace: str, flow: str, obj: Mapping[str, Any]) -> Any
         )
         keyframe_stored = storage.StoredContent.from_spec(base["spec"]["storage"])
         keyframe = storage.decode(keyframe_stored)
-        keyframes.put(key, keyframe, keyframe_stored)
+        keyframes().put(key, keyframe, keyframe_stored)
     return storage.decode(stored, keyframe)
 
 
@@ -197,10 +198,14 @@ class _KeyframeCache:
             self._decoded.add(key, (document, size, data_bytes))
 
 
-keyframes = _KeyframeCache(
-    budget=envsettings.integer("FLOWOPS_KEYFRAME_CACHE_BYTES"),
-    packed_budget=envsettings.integer("FLOWOPS_PACKED_KEYFRAME_CACHE_BYTES"),
-)
+@functools.cache
+def keyframes() -> _KeyframeCache:
+    """The process's keyframe cache, sized from the environment when first used: importing
+    this module (the CLI does) reads no setting."""
+    return _KeyframeCache(
+        budget=envsettings.integer("FLOWOPS_KEYFRAME_CACHE_BYTES"),
+        packed_budget=envsettings.integer("FLOWOPS_PACKED_KEYFRAME_CACHE_BYTES"),
+    )
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,7 @@ def keyframe_for(
     if record is None:
         return None
     key = (namespace, flow, keyframe_id)
-    cached = keyframes.get_sized(key)
+    cached = keyframes().get_sized(key)
     if cached is not None:
         return Keyframe(record, *cached)
     obj = kube.get_or_none(FLOWVERSIONS, record.name, namespace)
@@ -229,7 +234,7 @@ def keyframe_for(
         return None
     stored = storage.StoredContent.from_spec(obj["spec"]["storage"])
     document = storage.decode(stored)
-    keyframes.put(key, document, stored)
+    keyframes().put(key, document, stored)
     return Keyframe(record, document, len(stored.data))
 
 
