@@ -83,7 +83,6 @@ def main(argv: list[str] | None = None) -> None:
         metricsstate.register()
         metrics.serve(args.metrics, version=_version())
 
-    memory.freeze_loaded_objects()
     kopf.run(
         clusterwide=True,
         standalone=not bool(args.peering),

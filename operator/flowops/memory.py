@@ -37,10 +37,3 @@ def collect_cycles_less_often() -> int:
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(threshold, older, oldest)
     return gc.get_threshold()[0]
-
-
-def freeze_loaded_objects() -> None:
-    """Modules and handlers loaded at start live as long as the process: no collection
-    needs to walk them again."""
-    gc.collect()
-    gc.freeze()
