@@ -12,6 +12,8 @@ import kopf
 
 from . import endpoints, envsettings, indexreadiness, logs, memory, metrics, metricshooks, metricsstate, pausing
 
+LOG_FORMATS = ("plain", "full", "json")
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="flowops-operator", description=__doc__)
@@ -27,8 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--priority",
         type=int,
-        default=os.environ.get("FLOWOPS_PRIORITY"),
-        help="peering priority (the highest is active; default random, since equal priorities pause every replica)",
+        help="peering priority (env FLOWOPS_PRIORITY; the highest is active; default random, since equal priorities "
+        "pause every replica)",
     )
     parser.add_argument(
         "--liveness",
@@ -40,9 +42,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("FLOWOPS_METRICS", "http://0.0.0.0:8081/metrics"),
         help="Prometheus metrics endpoint URL ('' to disable)",
     )
-    parser.add_argument("--log-format", choices=["plain", "full", "json"], default=os.environ.get("FLOWOPS_LOG_FORMAT", "full"))
+    parser.add_argument("--log-format", choices=LOG_FORMATS, help="env FLOWOPS_LOG_FORMAT; default full")
     parser.add_argument("--verbose", action="store_true", help="debug logs, and a line per handler success")
     return parser.parse_args(argv)
+
+
+def environment_problems(args: argparse.Namespace) -> list[str]:
+    """Fills the flags left unset from their FLOWOPS_* variables, which argparse would not
+    check; what does not parse is named with its fix."""
+    problems = envsettings.problems()
+    if args.log_format is None:
+        args.log_format = os.environ.get("FLOWOPS_LOG_FORMAT") or "full"
+        if args.log_format not in LOG_FORMATS:
+            problems.append(f"FLOWOPS_LOG_FORMAT={args.log_format!r} is not one of {', '.join(LOG_FORMATS)}")
+    if args.priority is None and (raw := os.environ.get("FLOWOPS_PRIORITY", "").strip()):
+        try:
+            args.priority = int(raw)
+        except ValueError:
+            problems.append(f"FLOWOPS_PRIORITY={raw!r} is not a whole number; unset it for a random priority")
+    return problems
 
 
 def _version() -> str:
@@ -54,7 +72,7 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if problems := envsettings.problems():
+    if problems := environment_problems(args):
         sys.exit("\n".join(f"flowops-operator: {problem}" for problem in problems))
     memory.limit_malloc_arenas()
     memory.collect_cycles_less_often()
@@ -65,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["FLOWOPS_CONTEXT"] = args.context
     if args.peering:
         os.environ["FLOWOPS_PEERING_NAME"] = args.peering
-    priority = int(args.priority) if args.priority is not None else random.randint(1, 2**31)
+    priority = args.priority if args.priority is not None else random.randint(1, 2**31)
     # A taken port is a clear message now, not a traceback once the operator is running.
     for flag, url, port in (("--liveness", args.liveness, 8080), ("--metrics", args.metrics, 8081)):
         if url and (problem := endpoints.port_problem(url, port)):

@@ -59,7 +59,13 @@ def test_every_malformed_setting_is_reported_at_once() -> None:
 
 
 def test_the_operator_refuses_to_start_with_a_malformed_setting_and_says_why() -> None:
-    environ = {**os.environ, "FLOWOPS_GC_THRESHOLD": "2k", "FLOWOPS_KEYFRAME_CACHE_BYTES": "2MiB"}
+    environ = {
+        **os.environ,
+        "FLOWOPS_GC_THRESHOLD": "2k",
+        "FLOWOPS_KEYFRAME_CACHE_BYTES": "2MiB",
+        "FLOWOPS_LOG_FORMAT": "yaml",
+        "FLOWOPS_PRIORITY": "high",
+    }
     # No cluster is reachable at this kubeconfig: the check must come before any connection.
     args = [sys.executable, "-m", "flowops", "--kubeconfig", "/nonexistent", "--liveness", "", "--metrics", ""]
     finished = subprocess.run(args, env=environ, capture_output=True, text=True, timeout=60)
@@ -70,7 +76,26 @@ def test_the_operator_refuses_to_start_with_a_malformed_setting_and_says_why() -
         "kept); set it to one, or unset it for the default 2097152",
         "flowops-operator: FLOWOPS_GC_THRESHOLD='2k' is not a whole number ≥ 0 (allocations between young-generation "
         "collections; 0 keeps CPython's); set it to one, or unset it for the default 2000",
+        "flowops-operator: FLOWOPS_LOG_FORMAT='yaml' is not one of plain, full, json",
+        "flowops-operator: FLOWOPS_PRIORITY='high' is not a whole number; unset it for a random priority",
     ]
+
+
+def test_flags_win_over_their_variables_and_the_variables_fill_in() -> None:
+    from flowops.__main__ import environment_problems, parse_args
+
+    environ = {"FLOWOPS_LOG_FORMAT": "json", "FLOWOPS_PRIORITY": "7"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environ.items():
+            patch.setenv(name, value)
+        flags = parse_args(["--log-format", "plain", "--priority", "9"])
+        assert environment_problems(flags) == [] and (flags.log_format, flags.priority) == ("plain", 9)
+        unset = parse_args([])
+        assert environment_problems(unset) == [] and (unset.log_format, unset.priority) == ("json", 7)
+        patch.delenv("FLOWOPS_LOG_FORMAT")
+        patch.delenv("FLOWOPS_PRIORITY")
+        default = parse_args([])
+        assert environment_problems(default) == [] and (default.log_format, default.priority) == ("full", None)
 
 
 def test_the_cli_does_not_read_the_operators_settings() -> None:
