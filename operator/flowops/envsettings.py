@@ -28,7 +28,7 @@ SETTINGS = {
         Setting("FLOWOPS_PACKED_KEYFRAME_CACHE_BYTES", 16 << 20, 0, "bytes of packed keyframes kept"),
         Setting("FLOWOPS_RECORD_CACHE", 50_000, 0, "version records kept"),
         Setting("FLOWOPS_MALLOC_ARENAS", 2, 0, "glibc malloc arenas; 0 keeps glibc's default"),
-        Setting("FLOWOPS_GC_THRESHOLD", 2_000, 0, "allocations between young-generation collections; 0 keeps CPython's"),
+        Setting("FLOWOPS_GC_THRESHOLD", 0, 0, "allocations between young-generation collections; 0 keeps CPython's"),
         Setting("FLOWOPS_LIST_CHUNK_SIZE", 100, 0, "objects per page when listing at start-up; 0 lists in one response"),
         Setting("FLOWOPS_METRICS_FLOW_INFO_LIMIT", 20_000, 0, "flows given an info series"),
         Setting("FLOWOPS_METRICS_SWEEP_INTERVAL", 300, 0, "seconds between state sweeps; 0 turns them off", whole=False),

@@ -29,10 +29,9 @@ def limit_malloc_arenas() -> bool:
 def collect_cycles_less_often() -> int:
     """CPython looks for reference cycles every 700 net allocations of containers. A
     restart decodes thousands of Flows (dicts and lists without cycles), and each look walks
-    the young objects again: decoding 3,000 Flow bodies took about 1.6× as long as with a
-    threshold of 2,000, and a restart of 3,000 flows in the chain took 7 % longer (medians of
-    18 restarts). Higher thresholds decoded no faster and let a burst of 255 KB documents peak
-    higher (benchmarks journal). FLOWOPS_GC_THRESHOLD=700 keeps CPython's own."""
+    the young objects again. FLOWOPS_GC_THRESHOLD=2000 made a restart of 10,002 flows take
+    about a sixth less CPU but hold 36-59 MiB more (benchmarks journal), so it is a choice
+    for an operator with memory to spare; unset or 0 keeps CPython's own."""
     threshold = envsettings.integer("FLOWOPS_GC_THRESHOLD")
     if threshold > 0:
         _, older, oldest = gc.get_threshold()

@@ -15,8 +15,8 @@ from flowops import envsettings
 @pytest.mark.parametrize(
     ("name", "raw", "expected"),
     [
-        ("FLOWOPS_GC_THRESHOLD", None, 2_000),
-        ("FLOWOPS_GC_THRESHOLD", "", 2_000),  # set empty by a template: the default
+        ("FLOWOPS_GC_THRESHOLD", None, 0),
+        ("FLOWOPS_GC_THRESHOLD", "", 0),  # set empty by a template: the default
         ("FLOWOPS_GC_THRESHOLD", " 700 ", 700),
         ("FLOWOPS_LIST_CHUNK_SIZE", "0", 0),
         ("FLOWOPS_MAX_WORKERS", "16", 16),
@@ -75,7 +75,7 @@ def test_the_operator_refuses_to_start_with_a_malformed_setting_and_says_why() -
         "flowops-operator: FLOWOPS_KEYFRAME_CACHE_BYTES='2MiB' is not a whole number ≥ 0 (bytes of decoded keyframes "
         "kept); set it to one, or unset it for the default 2097152",
         "flowops-operator: FLOWOPS_GC_THRESHOLD='2k' is not a whole number ≥ 0 (allocations between young-generation "
-        "collections; 0 keeps CPython's); set it to one, or unset it for the default 2000",
+        "collections; 0 keeps CPython's); set it to one, or unset it for the default 0",
         "flowops-operator: FLOWOPS_LOG_FORMAT='yaml' is not one of plain, full, json",
         "flowops-operator: FLOWOPS_PRIORITY='high' is not a whole number; unset it for a random priority",
     ]
