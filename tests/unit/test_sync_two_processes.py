@@ -12,6 +12,7 @@ import pytest
 from flowops.kube import Conflict
 from flowops.runtime import Runtime
 from flowops.services import sync
+from flowops.services.common import RetryLater
 from flowops.testing.objects import listed_version
 
 ENVS = {"dev": {"metadata": {"name": "dev"}, "spec": {"namespace": "ns-dev"}}}
@@ -128,6 +129,6 @@ def test_a_flow_written_meanwhile_at_every_attempt_fails_the_publish_for_a_retry
         cluster.on_upstream_list = keep_writing
 
     cluster.on_upstream_list = keep_writing
-    with pytest.raises(RuntimeError, match="sync report kept being written meanwhile"):
+    with pytest.raises(RetryLater, match="sync report kept being written meanwhile"):
         _publish(cluster, current=report("v1"), resource_version="10")
     assert [how for how, _ in cluster.writes] == ["other"] * len(cluster.writes), "never a report from older reads"

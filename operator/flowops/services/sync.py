@@ -11,6 +11,7 @@ from ..kube import FLOWS, Conflict, Kube, NotFound
 from ..lru import BoundedLRU
 from ..runtime import Runtime
 from . import versions
+from .common import RetryLater
 from .statuswrite import replace_over
 
 EnvLookup = Callable[[str], Mapping[str, Any] | None]
@@ -188,7 +189,8 @@ def publish(
                 return
             except Conflict:
                 resource_version = flow_object = None  # written meanwhile: read it, and the HEADs, again
-        raise RuntimeError(f"flow {namespace}/{flow}: its sync report kept being written meanwhile; retrying")
+        # Contention with another process, nothing for a person to do: a quiet retry, not an error.
+        raise RetryLater(f"flow {namespace}/{flow}: its sync report kept being written meanwhile; retrying")
 
 
 # Each attempt loses only to another write of the Flow made meanwhile.
